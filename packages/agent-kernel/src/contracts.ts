@@ -1,0 +1,130 @@
+/**
+ * The contracts between the agent kernel, dataplane plugins and intent sources.
+ * Plugins and sources never import each other; they meet here.
+ */
+import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
+
+/** One unit of desired state, e.g. `{ kind: 'nexthop.redirect', source: '192.168.1.5/32', ... }`. */
+export interface Intent {
+  readonly kind: string;
+  readonly [field: string]: unknown;
+}
+
+/** The whole desired state handed to a plugin: every intent of the kinds it consumes, by kind. */
+export type DesiredState = ReadonlyMap<string, readonly Intent[]>;
+
+/** Kernel features a plugin may require; the kernel probes them before opening the plugin. */
+export type KernelFeature =
+  | 'bpffs'
+  | 'tcx'
+  | 'tc'
+  | 'sk_lookup'
+  | 'cgroup_skb'
+  | 'cgroup_sock_addr'
+  | 'sockops'
+  | 'lpm_trie'
+  | 'ringbuf'
+  | 'redirect_neigh';
+
+export interface PluginContext {
+  readonly logger: Logger;
+  /** bpffs directory this plugin owns for pins, e.g. /sys/fs/bpf/bpfsteer/tc-nexthop */
+  readonly pinRoot: string;
+  /** Aborted when the agent shuts down. */
+  readonly signal: AbortSignal;
+}
+
+export interface AttachmentStatus {
+  /** what it is attached to, e.g. "eth0 egress (netns server)" */
+  readonly target: string;
+  /** attach type, e.g. "tcx-egress", "netlink-tc-egress", "sk_lookup", "cgroup_skb-egress" */
+  readonly type: string;
+  readonly pinned?: string;
+}
+
+export interface MapStatus {
+  readonly name: string;
+  readonly entries: number;
+  readonly maxEntries: number;
+}
+
+export interface PluginStatus {
+  readonly attachments: readonly AttachmentStatus[];
+  readonly maps: readonly MapStatus[];
+  /** plugin-specific details (rules with counters, ...), JSON-serialisable */
+  readonly details?: unknown;
+}
+
+/** Outcome of one `apply`: how many entries were added, changed, removed. */
+export interface ApplyReport {
+  readonly added: number;
+  readonly updated: number;
+  readonly removed: number;
+}
+
+/**
+ * A dataplane plugin. The kernel drives the lifecycle
+ * open -> load -> seed -> attach -> apply* -> close, each step under a time-out.
+ * `apply` receives the complete desired state of the kinds it consumes and must converge the
+ * kernel to it (idempotent diff, never append-only). A rejected desired state must leave the kernel
+ * as it was.
+ */
+export interface DataplanePlugin {
+  /** open the BPF object(s), set read-only config */
+  open(): Promise<void>;
+  /** load into the kernel, reusing compatible pinned maps */
+  load(): Promise<void>;
+  /** fill maps that must be ready before traffic sees the program */
+  seed(): Promise<void>;
+  /** attach the programs (re-adopting pinned links) */
+  attach(): Promise<void>;
+  apply(desired: DesiredState): Promise<ApplyReport>;
+  status(): PluginStatus;
+  /**
+   * Release everything. With `keepPinned` (agent restart) pinned maps and links stay in force;
+   * without it (plain stop) the plugin detaches and removes its pins.
+   */
+  close(options: { keepPinned: boolean }): Promise<void>;
+}
+
+export interface PluginFactory<Config = unknown> {
+  /** unique id, e.g. "tc-nexthop"; the config selects plugins by it */
+  readonly id: string;
+  readonly description: string;
+  /** validates this plugin's entry in the config file */
+  readonly configSchema: ZodType<Config>;
+  /** the intent kinds it consumes, each with the schema of one intent (without `kind`) */
+  readonly intents: Readonly<Record<string, ZodType>>;
+  readonly requires: readonly KernelFeature[];
+  /** ids of other plugins that must be configured alongside this one */
+  readonly dependsOn?: readonly string[];
+  create(config: Config, context: PluginContext): DataplanePlugin;
+}
+
+/** Receives the complete current intent set of one source (a snapshot replaces the previous one). */
+export interface IntentSink {
+  publish(intents: readonly Intent[]): void;
+}
+
+export interface SourceContext {
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** the intent schemas of the configured plugins, by kind, to validate at the edge */
+  readonly intentSchemas: ReadonlyMap<string, ZodType>;
+}
+
+export interface IntentSource {
+  start(sink: IntentSink): Promise<void>;
+  /** re-read its inputs (SIGHUP); on invalid input keep the last good state and throw */
+  reload?(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SourceFactory<Config = unknown> {
+  /** e.g. "static" */
+  readonly type: string;
+  readonly description: string;
+  readonly configSchema: ZodType<Config>;
+  create(config: Config, context: SourceContext): IntentSource;
+}

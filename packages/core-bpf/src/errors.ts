@@ -1,0 +1,108 @@
+/**
+ * The one error hierarchy of bpfsteer's kernel layer. Every error has a stable `code` that callers
+ * may switch on; messages are lower-case context chains ("attach tcx link: bpf_link_create: EEXIST").
+ * No errno numbers leave core-bpf: syscall errors carry the errno *name*.
+ */
+import { constants } from 'node:os';
+
+export type BpfErrorCode =
+  | 'ERR_BPF_SYSCALL'
+  | 'ERR_BPF_VERIFIER'
+  | 'ERR_BPF_NOT_SUPPORTED'
+  | 'ERR_BPF_MAP_LAYOUT'
+  | 'ERR_BPF_PIN_INCOMPATIBLE'
+  | 'ERR_BPF_NOT_FOUND'
+  | 'ERR_BPF_INVALID_ARGUMENT'
+  | 'ERR_BPF_CLOSED';
+
+export class BpfError extends Error {
+  readonly code: BpfErrorCode;
+  constructor(code: BpfErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+const errnoNames = new Map<number, string>(
+  Object.entries(constants.errno).map(([name, num]) => [num as number, name]),
+);
+
+/** Name of an errno number ("ENOENT"), or "errno N" if unknown. */
+export function errnoName(errno: number): string {
+  return errnoNames.get(Math.abs(errno)) ?? `errno ${Math.abs(errno)}`;
+}
+
+/** A failed system or libbpf call: names the call and the errno. */
+export class SyscallError extends BpfError {
+  /** The errno name, e.g. "EPERM". */
+  readonly errno: string;
+  /** The call that failed, e.g. "bpf_map_update_elem". */
+  readonly call: string;
+  constructor(call: string, errno: number, context?: string) {
+    const name = errnoName(errno);
+    super('ERR_BPF_SYSCALL', `${context ? `${context}: ` : ''}${call}: ${name}`);
+    this.errno = name;
+    this.call = call;
+  }
+}
+
+/** The verifier rejected a program; `log` holds the whole verifier log. */
+export class VerifierError extends BpfError {
+  readonly program: string;
+  readonly log: string;
+  constructor(program: string, log: string, errno: string) {
+    const tail = log.trim().split('\n').slice(-3).join(' | ');
+    super('ERR_BPF_VERIFIER', `load program ${program}: verifier rejected it (${errno}): ${tail}`);
+    this.program = program;
+    this.log = log;
+  }
+}
+
+/** A kernel feature this machine lacks. */
+export class NotSupportedError extends BpfError {
+  readonly feature: string;
+  readonly minKernel?: string;
+  constructor(feature: string, minKernel?: string, detail?: string) {
+    super(
+      'ERR_BPF_NOT_SUPPORTED',
+      `${feature} is not supported on this kernel${minKernel ? ` (needs >= ${minKernel})` : ''}${detail ? `: ${detail}` : ''}`,
+    );
+    this.feature = feature;
+    this.minKernel = minKernel;
+  }
+}
+
+/** A codec's size or field layout disagrees with the kernel map or the object's BTF. */
+export class MapLayoutError extends BpfError {
+  constructor(map: string, detail: string) {
+    super('ERR_BPF_MAP_LAYOUT', `map ${map}: layout mismatch: ${detail}`);
+  }
+}
+
+/** A pinned object exists at the path but is not compatible with what the program expects. */
+export class PinIncompatibleError extends BpfError {
+  readonly path: string;
+  constructor(path: string, detail: string) {
+    super('ERR_BPF_PIN_INCOMPATIBLE', `pinned object ${path} is incompatible: ${detail}`);
+    this.path = path;
+  }
+}
+
+export class NotFoundError extends BpfError {
+  constructor(what: string) {
+    super('ERR_BPF_NOT_FOUND', `${what} not found`);
+  }
+}
+
+export class InvalidArgumentError extends BpfError {
+  constructor(message: string) {
+    super('ERR_BPF_INVALID_ARGUMENT', message);
+  }
+}
+
+export class ClosedError extends BpfError {
+  constructor(what: string) {
+    super('ERR_BPF_CLOSED', `${what} is closed`);
+  }
+}

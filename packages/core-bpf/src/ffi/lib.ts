@@ -1,0 +1,35 @@
+/**
+ * The two shared libraries bpfsteer talks to, loaded lazily on first use (no work at import time).
+ * Only files under src/ffi and the modules of core-bpf may import this; nothing FFI-shaped is exported
+ * from the package.
+ */
+import koffi from 'koffi';
+
+let libbpf: koffi.IKoffiLib | undefined;
+let libc: koffi.IKoffiLib | undefined;
+
+export function libbpfLib(): koffi.IKoffiLib {
+  libbpf ??= koffi.load('libbpf.so.1');
+  return libbpf;
+}
+
+export function libcLib(): koffi.IKoffiLib {
+  libc ??= koffi.load('libc.so.6');
+  return libc;
+}
+
+/** Declare a function lazily: the declaration happens on first call. */
+export function lazyFn<F extends (...args: any[]) => any>(lib: () => koffi.IKoffiLib, signature: string): F {
+  let fn: koffi.KoffiFunction | undefined;
+  return ((...args: unknown[]) => {
+    fn ??= lib().func(signature);
+    return fn(...args);
+  }) as F;
+}
+
+/** errno saved by koffi right after the last foreign call on this thread. */
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+export { koffi };
