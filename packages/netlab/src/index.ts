@@ -1,0 +1,2 @@
+export { NetLab, type VethEnd, type ExchangeResult, type Listener, type Protocol } from './net-lab.js';
+export { LabCommandError, run, tryRun, type CommandResult } from './run-command.js';
