@@ -7,6 +7,7 @@ export const unitConfig = defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['**/*.kernel.test.ts', '**/node_modules/**', '**/dist/**'],
     environment: 'node',
+    reporters: ['default', ['json', { outputFile: 'test-results/unit.json' }]],
   },
 });
 
@@ -19,5 +20,6 @@ export const kernelConfig = defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    reporters: ['default', ['json', { outputFile: 'test-results/kernel.json' }]],
   },
 });
