@@ -33,7 +33,7 @@ static void fill(int type, uint32_t i, void *key) {
 static double run(int type, uint32_t n, int batch) {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = type == BPF_MAP_TYPE_LPM_TRIE ? BPF_F_NO_PREALLOC : 0);
 	uint32_t key_size = type == BPF_MAP_TYPE_LPM_TRIE ? sizeof(struct lpm_key) : sizeof(uint32_t);
-	int fd = bpf_map_create(type, "bench", key_size, sizeof(uint64_t), n, &o);
+	int fd = bpf_map_create(type, "bench", key_size, sizeof(uint64_t), 131072, &o); // as bpf/bench_maps.bpf.c
 	if (fd < 0) { perror("bpf_map_create"); exit(1); }
 	uint8_t *keys = calloc(n, key_size);
 	uint64_t *values = calloc(n, sizeof(uint64_t));

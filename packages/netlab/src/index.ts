@@ -1,2 +1,3 @@
 export { NetLab, type VethEnd, type ExchangeResult, type Listener, type Protocol } from './net-lab.js';
 export { LabCommandError, run, tryRun, type CommandResult } from './run-command.js';
+export { buildAsymmetricRoutingLab, type AsymmetricRoutingLab, type AsymmetricPlan } from './asymmetric-routing-lab.js';
