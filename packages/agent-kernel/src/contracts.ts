@@ -107,11 +107,17 @@ export interface IntentSink {
   publish(intents: readonly Intent[]): void;
 }
 
-export interface SourceContext {
+export interface SourceContext<Config = unknown> {
   readonly logger: Logger;
   readonly signal: AbortSignal;
   /** the intent schemas of the configured plugins, by kind, to validate at the edge */
   readonly intentSchemas: ReadonlyMap<string, ZodType>;
+  /**
+   * Re-reads the agent's config file and returns this source's entry, validated like at start-up
+   * (the whole file must be valid). Rejects with a ConfigError naming the problems. Absent when the
+   * agent was not started from a file. (Added by the kernel for reloads.)
+   */
+  readonly readOwnConfig?: () => Promise<Config>;
 }
 
 export interface IntentSource {
@@ -121,10 +127,24 @@ export interface IntentSource {
   stop(): Promise<void>;
 }
 
+/** One problem found in a config file: where (path inside the file) and what is wrong / accepted. */
+export interface ConfigIssue {
+  /** e.g. ['sources', 0, 'intents', 2, 'source'] */
+  readonly path: readonly (string | number)[];
+  /** e.g. '"10.0.0.300/24" is not a valid CIDR' */
+  readonly message: string;
+}
+
 export interface SourceFactory<Config = unknown> {
   /** e.g. "static" */
   readonly type: string;
   readonly description: string;
   readonly configSchema: ZodType<Config>;
-  create(config: Config, context: SourceContext): IntentSource;
+  /**
+   * Optional: checks intents this source carries inside its config entry against the configured
+   * plugins' intent schemas, so that config load (and `bpfsteer validate`) reports them. Paths are
+   * relative to the source's entry. (Added by the kernel; the static source uses it.)
+   */
+  checkConfig?(config: Config, intentSchemas: ReadonlyMap<string, ZodType>): readonly ConfigIssue[];
+  create(config: Config, context: SourceContext<Config>): IntentSource;
 }

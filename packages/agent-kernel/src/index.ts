@@ -1,1 +1,69 @@
-export {};
+export type {
+  ApplyReport,
+  AttachmentStatus,
+  ConfigIssue,
+  DataplanePlugin,
+  DesiredState,
+  Intent,
+  IntentSink,
+  IntentSource,
+  KernelFeature,
+  MapStatus,
+  PluginContext,
+  PluginFactory,
+  PluginStatus,
+  SourceContext,
+  SourceFactory,
+} from './contracts.js';
+export type { Logger } from 'pino';
+
+export { type AgentSettings, type LogLevel, agentSettingsSchema, logLevels } from './agent-settings.js';
+export {
+  type AgentConfig,
+  type AgentConfigInput,
+  type AnyPluginFactory,
+  type AnySourceFactory,
+  type ConfigFactories,
+  type ConfiguredPlugin,
+  type ConfiguredSource,
+  isAgentConfig,
+  parseAgentConfig,
+} from './parse-agent-config.js';
+export { type LoadAgentConfigOptions, loadAgentConfig, readAgentConfigFile } from './load-agent-config.js';
+export { type CheckedIntents, checkIntents } from './check-intents.js';
+export { formatConfigIssue, formatConfigPath, issuesFromZod } from './config-issue.js';
+export {
+  AdminSocketInUseError,
+  AgentError,
+  type AgentErrorCode,
+  AgentStateError,
+  AgentUnavailableError,
+  ConfigError,
+  TimeoutError,
+} from './errors.js';
+
+export {
+  Agent,
+  type AgentHealth,
+  type AgentState,
+  type AgentStatusReport,
+  type ReloadReport,
+  type StopOptions,
+} from './agent.js';
+export type { ApplyOutcome, PluginReport, PluginState } from './plugin-runner.js';
+export type { SourceReport, SourceState } from './source-runner.js';
+export { type CreateAgentOptions, createAgent } from './create-agent.js';
+export { type FeatureProbe, unprobedFeatures } from './feature-probe.js';
+export { type ContributionProvider, bindContributionProvider } from './contribution-provider.js';
+export {
+  agentKernelModule,
+  featureProbeModule,
+  loggerModule,
+  pluginModule,
+  sourceModule,
+  staticSourceModule,
+} from './container-modules.js';
+export { Tokens } from './tokens.js';
+export { type CreateLoggerOptions, type LogFormat, createLogger, formatLogLine } from './create-logger.js';
+export { type AdminResponse, adminRequest } from './admin-request.js';
+export { type StaticSourceConfig, staticSource } from './static-source.js';

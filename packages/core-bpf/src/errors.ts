@@ -13,7 +13,8 @@ export type BpfErrorCode =
   | 'ERR_BPF_PIN_INCOMPATIBLE'
   | 'ERR_BPF_NOT_FOUND'
   | 'ERR_BPF_INVALID_ARGUMENT'
-  | 'ERR_BPF_CLOSED';
+  | 'ERR_BPF_CLOSED'
+  | 'ERR_BPF_ALREADY_ATTACHED';
 
 export class BpfError extends Error {
   readonly code: BpfErrorCode;
@@ -24,9 +25,10 @@ export class BpfError extends Error {
   }
 }
 
-const errnoNames = new Map<number, string>(
-  Object.entries(constants.errno).map(([name, num]) => [num as number, name]),
-);
+const errnoNames = new Map<number, string>([
+  ...Object.entries(constants.errno).map(([name, num]): [number, string] => [num as number, name]),
+  [524, 'ENOTSUPP'], // kernel-internal "operation not supported", returned by the bpf syscall
+]);
 
 /** Name of an errno number ("ENOENT"), or "errno N" if unknown. */
 export function errnoName(errno: number): string {
@@ -39,9 +41,12 @@ export class SyscallError extends BpfError {
   readonly errno: string;
   /** The call that failed, e.g. "bpf_map_update_elem". */
   readonly call: string;
-  constructor(call: string, errno: number, context?: string) {
+  /** libbpf's own explanation (its warning lines), when there was one. */
+  readonly detail?: string;
+  constructor(call: string, errno: number, context?: string, detail?: string) {
     const name = errnoName(errno);
-    super('ERR_BPF_SYSCALL', `${context ? `${context}: ` : ''}${call}: ${name}`);
+    super('ERR_BPF_SYSCALL', `${context ? `${context}: ` : ''}${call}: ${name}${detail ? ` (${detail})` : ''}`);
+    this.detail = detail;
     this.errno = name;
     this.call = call;
   }
@@ -104,5 +109,14 @@ export class InvalidArgumentError extends BpfError {
 export class ClosedError extends BpfError {
   constructor(what: string) {
     super('ERR_BPF_CLOSED', `${what} is closed`);
+  }
+}
+
+/** The same program (same id, or same kernel name and type) is already attached at that hook. */
+export class AlreadyAttachedError extends BpfError {
+  readonly hook: string;
+  constructor(hook: string, detail: string) {
+    super('ERR_BPF_ALREADY_ATTACHED', `${hook}: ${detail}`);
+    this.hook = hook;
   }
 }

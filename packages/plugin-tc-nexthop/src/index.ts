@@ -1,1 +1,13 @@
-export {};
+export {
+  NexthopDataplane,
+  DEFAULT_MAX_RULES,
+  MAX_MAX_RULES,
+  type NexthopDataplaneOptions,
+  type NexthopDataplaneStatus,
+  type RedirectRuleStatus,
+  type FilterStatus,
+  type ApplyCounts,
+} from './nexthop-dataplane.js';
+export { parseIp, parseCidr, formatIp, type IpAddress, type IpPrefix, type IpFamily } from './ip-address.js';
+export { parseRule, parseRuleSet, type NexthopRule, type NexthopRuleSpec } from './nexthop-rule.js';
+export { defaultObjectPath } from './bpf-object-path.js';

@@ -3,24 +3,26 @@
  * Only files under src/ffi and the modules of core-bpf may import this; nothing FFI-shaped is exported
  * from the package.
  */
-import koffi from 'koffi';
+import koffi, { type LibraryHandle } from 'koffi';
 
-let libbpf: koffi.IKoffiLib | undefined;
-let libc: koffi.IKoffiLib | undefined;
+type ForeignFunction = ReturnType<LibraryHandle['func']>;
 
-export function libbpfLib(): koffi.IKoffiLib {
+let libbpf: LibraryHandle | undefined;
+let libc: LibraryHandle | undefined;
+
+export function libbpfLib(): LibraryHandle {
   libbpf ??= koffi.load('libbpf.so.1');
   return libbpf;
 }
 
-export function libcLib(): koffi.IKoffiLib {
+export function libcLib(): LibraryHandle {
   libc ??= koffi.load('libc.so.6');
   return libc;
 }
 
 /** Declare a function lazily: the declaration happens on first call. */
-export function lazyFn<F extends (...args: any[]) => any>(lib: () => koffi.IKoffiLib, signature: string): F {
-  let fn: koffi.KoffiFunction | undefined;
+export function lazyFn<F extends (...args: any[]) => any>(lib: () => LibraryHandle, signature: string): F {
+  let fn: ForeignFunction | undefined;
   return ((...args: unknown[]) => {
     fn ??= lib().func(signature);
     return fn(...args);

@@ -1,0 +1,99 @@
+import { Option } from 'commander';
+import {
+  type AgentConfig,
+  ConfigError,
+  createAgent,
+  createLogger,
+  type LogFormat,
+  type LogLevel,
+  logLevels,
+  readAgentConfigFile,
+} from '@bpfsteer/agent-kernel';
+import { type CliContext, type CommandRegistration, ExitCode } from '../cli-context.js';
+import { loadFeatureProbe } from '../load-feature-probe.js';
+
+interface RunOptions {
+  config: string;
+  logFormat: LogFormat;
+  logLevel?: LogLevel;
+  keepPinned?: boolean;
+}
+
+/** `bpfsteer run -c <file>`: runs until SIGTERM/SIGINT (clean shutdown, exit 0); SIGHUP reloads. */
+export const runCommand: CommandRegistration = (program, context) => {
+  program
+    .command('run')
+    .description('run the agent until SIGTERM/SIGINT; SIGHUP re-reads the sources (e.g. the config file)')
+    .requiredOption('-c, --config <file>', 'config file (YAML)')
+    .addOption(new Option('--log-format <format>', 'log lines on stderr').choices(['json', 'pretty']).default('json'))
+    .addOption(new Option('--log-level <level>', 'overrides agent.logLevel').choices(logLevels))
+    .option('--keep-pinned', 'on exit keep pinned maps and links in force, for a restart without a traffic gap')
+    .action(async (opts: RunOptions) => {
+      context.exitCode = await runAgent(opts, context);
+    });
+};
+
+async function runAgent(opts: RunOptions, context: CliContext): Promise<number> {
+  let config: AgentConfig;
+  try {
+    config = await readAgentConfigFile(opts.config, context.factories);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    context.stderr.write(`bpfsteer: ${err.message}\n`);
+    return ExitCode.usage;
+  }
+  const logger = createLogger({
+    level: opts.logLevel ?? config.agent.logLevel,
+    format: opts.logFormat,
+    ...(context.stderr !== process.stderr && { destination: context.stderr }),
+  });
+  // core-bpf (the FFI) is loaded only when a configured plugin needs kernel features probed
+  const needsProbe = config.plugins.some((p) => p.factory.requires.length > 0);
+  const agent = createAgent({ config, logger, ...(needsProbe && { featureProbe: await loadFeatureProbe(logger) }) });
+  const keepPinned = opts.keepPinned ?? false;
+
+  let stopping: Promise<void> | undefined;
+  let stopRequested!: () => void;
+  const stopSignal = new Promise<void>((resolve) => (stopRequested = resolve));
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'already shutting down; send SIGKILL to force');
+      return;
+    }
+    logger.info({ signal, keepPinned }, 'shutting down');
+    stopping = agent.stop({ keepPinned });
+    stopRequested();
+  };
+  const reload = (): void => {
+    agent.reload().catch((err: unknown) => logger.error({ err }, 'reload failed'));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', reload);
+  // an agent without admin socket has nothing else keeping the event loop alive
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    try {
+      await agent.start();
+    } catch (err) {
+      logger.fatal({ err }, `agent cannot start: ${err instanceof Error ? err.message : String(err)}`);
+      return ExitCode.failure;
+    }
+    if (!stopping) {
+      if (config.plugins.length === 0) logger.warn('no plugins configured: the agent steers nothing');
+      else if (agent.status().plugins.every((p) => p.state === 'failed')) {
+        logger.fatal('every plugin failed; exiting');
+        await agent.stop({ keepPinned });
+        return ExitCode.failure;
+      }
+    }
+    await stopSignal;
+    await stopping;
+    return ExitCode.ok;
+  } finally {
+    clearInterval(keepAlive);
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    process.off('SIGHUP', reload);
+  }
+}

@@ -1,0 +1,34 @@
+import { type AgentStatusReport, AgentUnavailableError, adminRequest } from '@bpfsteer/agent-kernel';
+import { type CommandRegistration, ExitCode } from '../cli-context.js';
+import { formatStatus } from '../format-status.js';
+
+export const defaultAdminSocket = '/run/bpfsteer/agent.sock';
+
+/** `bpfsteer status [--socket PATH] [--json]`: asks the running agent over its admin socket. */
+export const statusCommand: CommandRegistration = (program, context) => {
+  program
+    .command('status')
+    .description('show the running agent: plugins, states, attachments, map entries, sources')
+    .option('-s, --socket <path>', 'admin socket of the agent', defaultAdminSocket)
+    .option('--json', 'print the raw JSON status')
+    .action(async (opts: { socket: string; json?: boolean }) => {
+      let answer;
+      try {
+        answer = await adminRequest(opts.socket, '/v1/status');
+      } catch (err) {
+        if (!(err instanceof AgentUnavailableError)) throw err;
+        context.stderr.write(`bpfsteer: ${err.message}\n`);
+        context.exitCode = ExitCode.failure;
+        return;
+      }
+      if (answer.status !== 200) {
+        context.stderr.write(`bpfsteer: the agent answered HTTP ${answer.status}: ${JSON.stringify(answer.body)}\n`);
+        context.exitCode = ExitCode.failure;
+        return;
+      }
+      context.stdout.write(
+        opts.json ? `${JSON.stringify(answer.body, null, 2)}\n` : formatStatus(answer.body as AgentStatusReport),
+      );
+      context.exitCode = ExitCode.ok;
+    });
+};

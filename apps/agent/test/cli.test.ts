@@ -1,0 +1,160 @@
+/**
+ * The built `bpfsteer` binary, spawned like a user would (run `npx tsup` in apps/agent first; nx's
+ * test target depends on the build).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { access, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
+let dir: string;
+const children: ChildProcess[] = [];
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function bpfsteer(args: string[]): { child: ChildProcess; done: Promise<Result> } {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<Result>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
+
+const run = (...args: string[]): Promise<Result> => bpfsteer(args).done;
+
+async function writeConfig(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+async function waitFor(path: string, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      await access(path);
+      return;
+    } catch {
+      if (Date.now() > until) throw new Error(`${path} did not appear within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+beforeAll(async () => {
+  await access(bin).catch(() => {
+    throw new Error(`${bin} is missing: build apps/agent first (npx tsup)`);
+  });
+  dir = await mkdtemp(join(tmpdir(), `bpfsteer-cli-test-${process.pid}-`));
+});
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('bpfsteer validate', () => {
+  it('exits 0 for a valid config', async () => {
+    const path = await writeConfig('good.yaml', 'agent: { logLevel: debug }\nsources: [{ type: static }]\n');
+    const r = await run('validate', '-c', path);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe(`${path}: valid (plugins: none; sources: static#0)\n`);
+  });
+
+  it('exits 1 listing every problem with its path', async () => {
+    const path = await writeConfig(
+      'bad.yaml',
+      'agent: { logLevel: loud, timeouts: { openMs: -1 } }\nplugins: [{ id: tc-nexthpo }]\nsources: [{ type: kafka }]\n',
+    );
+    const r = await run('validate', '-c', path);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n')).toEqual([
+      `invalid config ${path}:`,
+      '  agent.logLevel: "loud" is not accepted; accepted: "fatal", "error", "warn", "info", "debug", "trace", "silent"',
+      '  agent.timeouts.openMs: Too small: expected number to be >=1 (got -1)',
+      expect.stringMatching(/^ {2}plugins\[0\]\.id: unknown plugin "tc-nexthpo"; known: /),
+      '  sources[0].type: unknown source type "kafka"; known: static',
+      '',
+    ]);
+  });
+
+  it('exits 1 for an unreadable file and for broken YAML', async () => {
+    const missing = await run('validate', '-c', join(dir, 'nope.yaml'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('cannot read the file: ENOENT');
+    const path = await writeConfig('broken.yaml', 'agent: { pinRoot: /x\n');
+    const broken = await run('validate', '-c', path);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/invalid YAML: line \d+, column \d+/);
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect((await run('validate')).code).toBe(2);
+    const unknown = await run('validate', '-c', 'x.yaml', '--bogus');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--bogus'");
+    expect((await run('frobnicate')).code).toBe(2);
+    expect((await run('--help')).code).toBe(0);
+  });
+});
+
+describe('bpfsteer status', () => {
+  it('exits 1 with a clear message when no agent answers', async () => {
+    const socket = join(dir, 'absent.sock');
+    const r = await run('status', '--socket', socket);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`bpfsteer: no agent answers on ${socket}: the socket does not exist (is \`bpfsteer run\` running?)\n`);
+  });
+});
+
+describe('bpfsteer run', () => {
+  it('exits 2 on an invalid config', async () => {
+    const path = await writeConfig('run-bad.yaml', 'agent: { adminSocket: relative.sock }\n');
+    const r = await run('run', '-c', path);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('agent.adminSocket');
+  });
+
+  it('runs, answers status, reloads on SIGHUP, shuts down cleanly on SIGTERM', async () => {
+    const socket = join(dir, 'run', 'agent.sock');
+    const path = await writeConfig('run.yaml', `agent: { adminSocket: ${socket} }\nsources: [{ type: static }]\n`);
+    const agent = bpfsteer(['run', '-c', path]);
+    await waitFor(socket);
+    expect((await lstat(socket)).mode & 0o777).toBe(0o600);
+
+    const table = await run('status', '--socket', socket);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^agent pid \d+ running, since .*, config .*run\.yaml\n/);
+    expect(table.stdout).toMatch(/SOURCE\s+STATE\s+INTENTS\s+LAST SNAPSHOT\nstatic#0\s+running\s+0 /);
+
+    const json = await run('status', '--socket', socket, '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ agent: { state: 'running', configPath: path }, plugins: [] });
+
+    // a second agent on the same socket refuses to start
+    const second = await run('run', '-c', path);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain('another agent is running');
+
+    agent.child.kill('SIGHUP');
+    agent.child.kill('SIGTERM');
+    const r = await agent.done;
+    expect(r.code).toBe(0);
+    const logs = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: string });
+    expect(logs.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['agent running', 'reloading sources', 'shutting down', 'agent stopped']),
+    );
+    await expect(lstat(socket)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

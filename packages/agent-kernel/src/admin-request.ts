@@ -1,0 +1,59 @@
+/** A client of the agent's admin API over its unix socket. */
+import { request } from 'node:http';
+import { AgentUnavailableError } from './errors.js';
+
+export interface AdminResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+function explain(code: string | undefined, socketPath: string): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'the socket does not exist (is `bpfsteer run` running?)';
+    case 'ECONNREFUSED':
+      return 'nothing listens on the socket (stale socket file: the agent is not running)';
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (the socket is 0600; run as the agent's user, usually root)`;
+    case 'ENOTSOCK':
+      return `${socketPath} is not a socket`;
+    default:
+      return code ?? 'unknown error';
+  }
+}
+
+/** GET `path` (e.g. "/v1/status") from the agent listening on `socketPath`. */
+export function adminRequest(
+  socketPath: string,
+  path: string,
+  options: { timeoutMs?: number } = {},
+): Promise<AdminResponse> {
+  const timeoutMs = options.timeoutMs ?? 3000;
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET', headers: { accept: 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (err) => reject(new AgentUnavailableError(socketPath, err.message, { cause: err })));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+        } catch (err) {
+          reject(new AgentUnavailableError(socketPath, 'the answer is not JSON', { cause: err }));
+        }
+      });
+    });
+    req.setTimeout(timeoutMs, () => {
+      req.destroy(new AgentUnavailableError(socketPath, `no answer within ${timeoutMs} ms`));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        err instanceof AgentUnavailableError
+          ? err
+          : new AgentUnavailableError(socketPath, explain(err.code, socketPath), { cause: err }),
+      );
+    });
+    req.end();
+  });
+}

@@ -1,0 +1,35 @@
+/** The `agent:` section of the config file. */
+import { z } from 'zod';
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+const absolutePath = z
+  .string()
+  .refine((p) => p.startsWith('/') && !p.split('/').includes('..'), {
+    message: 'must be an absolute path without ".." segments',
+  });
+
+const milliseconds = z.number().int().min(1).max(3_600_000);
+
+export const agentSettingsSchema = z
+  .strictObject({
+    /** bpffs directory under which each plugin gets `<pinRoot>/<plugin id>` */
+    pinRoot: absolutePath.default('/sys/fs/bpf/bpfsteer'),
+    /** unix socket of the admin API, or false to run without it */
+    adminSocket: z.union([absolutePath, z.literal(false)]).default('/run/bpfsteer/agent.sock'),
+    logLevel: z.enum(logLevels).default('info'),
+    timeouts: z
+      .strictObject({
+        /** each start-up step of a plugin or source: probe/open/load/seed/attach, source start */
+        openMs: milliseconds.default(10_000),
+        /** one `apply` of a plugin */
+        applyMs: milliseconds.default(10_000),
+        /** one `close` of a plugin / `stop` of a source */
+        closeMs: milliseconds.default(10_000),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type AgentSettings = z.output<typeof agentSettingsSchema>;

@@ -1,0 +1,346 @@
+/**
+ * The agent: starts the configured plugins (dependencies first, each isolated), then the sources;
+ * merges the sources' latest snapshots and hands every healthy plugin the desired state of the kinds
+ * it consumes; reloads sources on request; shuts down in reverse order.
+ */
+import { inject, injectable, named } from 'inversify';
+import type { Logger } from 'pino';
+import type { Intent, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
+import { AdminServer } from './admin-server.js';
+import type { ContributionProvider } from './contribution-provider.js';
+import { desiredStateFor, kindsOf, mergeSnapshots } from './desired-state.js';
+import { AgentStateError, ConfigError, errorMessage } from './errors.js';
+import type { FeatureProbe } from './feature-probe.js';
+import { readAgentConfigFile } from './load-agent-config.js';
+import type { AgentConfig, ConfiguredSource } from './parse-agent-config.js';
+import { type PluginReport, PluginRunner } from './plugin-runner.js';
+import { type SourceReport, SourceRunner } from './source-runner.js';
+import { Tokens } from './tokens.js';
+
+export type AgentState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface AgentStatusReport {
+  readonly agent: {
+    readonly pid: number;
+    readonly state: AgentState;
+    readonly startedAt?: string;
+    readonly configPath?: string;
+    readonly pinRoot: string;
+    readonly adminSocket: string | false;
+  };
+  /** in config-file order */
+  readonly plugins: readonly PluginReport[];
+  readonly sources: readonly SourceReport[];
+}
+
+export interface AgentHealth {
+  readonly ok: boolean;
+  readonly state: AgentState;
+  readonly failedPlugins: readonly string[];
+  readonly failedSources: readonly string[];
+}
+
+export interface ReloadReport {
+  readonly ok: boolean;
+  readonly sources: readonly { name: string; error?: string }[];
+}
+
+export interface StopOptions {
+  /**
+   * Keep pinned maps and links in force so the next agent re-adopts them (restart without a
+   * traffic gap). Default false: plugins detach and remove their pins.
+   */
+  readonly keepPinned?: boolean;
+}
+
+@injectable()
+export class Agent {
+  #state: AgentState = 'created';
+  #startedAt?: string;
+  #starting?: Promise<void>;
+  #stopping?: Promise<void>;
+  #stopRequested = false;
+  #admin?: AdminServer;
+  #gateOpen = false;
+  #gateCheck?: () => void;
+  readonly #plugins: PluginRunner[];
+  readonly #sources: SourceRunner[];
+  readonly #snapshots = new Map<number, readonly Intent[]>();
+
+  constructor(
+    @inject(Tokens.AgentConfig) private readonly config: AgentConfig,
+    @inject(Tokens.FeatureProbe) probe: FeatureProbe,
+    @inject(Tokens.Logger) private readonly logger: Logger,
+    @inject(Tokens.ContributionProvider)
+    @named(Tokens.PluginFactory)
+    private readonly pluginFactories: ContributionProvider<PluginFactory<unknown>>,
+    @inject(Tokens.ContributionProvider)
+    @named(Tokens.SourceFactory)
+    private readonly sourceFactories: ContributionProvider<SourceFactory<unknown>>,
+  ) {
+    const { agent } = config;
+    this.#plugins = config.plugins.map(
+      (entry) =>
+        new PluginRunner({
+          entry,
+          logger: logger.child({ plugin: entry.id }),
+          pinRoot: agent.pinRoot,
+          timeouts: agent.timeouts,
+          probe,
+          desired: (kinds) => desiredStateFor(this.#merged(), kinds),
+        }),
+    );
+    this.#sources = config.sources.map(
+      (entry) =>
+        new SourceRunner({
+          entry,
+          logger: logger.child({ source: entry.name }),
+          timeouts: agent.timeouts,
+          intentSchemas: config.intentSchemas,
+          ...(config.path !== undefined && { readOwnConfig: () => this.#readSourceConfig(entry) }),
+        }),
+    );
+  }
+
+  get state(): AgentState {
+    return this.#state;
+  }
+
+  /**
+   * Starts the admin API, the plugins and the sources, and waits for the first apply round. A
+   * failing plugin or source does not make it reject; it rejects only when the agent cannot run at
+   * all (e.g. the admin socket belongs to a live agent).
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new AgentStateError(`cannot start an agent that is ${this.#state}`);
+    this.#state = 'starting';
+    this.#startedAt = new Date().toISOString();
+    this.#starting = this.#start();
+    try {
+      await this.#starting;
+    } catch (err) {
+      this.logger.error({ err }, `agent cannot start: ${errorMessage(err)}`);
+      this.#stopping ??= this.#stop(false);
+      await this.#stopping;
+      throw err;
+    }
+  }
+
+  async #start(): Promise<void> {
+    const { agent } = this.config;
+    this.logger.info(
+      { plugins: this.#plugins.map((p) => p.id), sources: this.#sources.map((s) => s.name), config: this.config.path },
+      'agent starting',
+    );
+    if (agent.adminSocket !== false) {
+      this.#admin = await AdminServer.listen(
+        agent.adminSocket,
+        { status: () => this.status(), health: () => this.health() },
+        this.logger,
+      );
+    }
+    const byId = new Map(this.#plugins.map((p) => [p.id, p] as const));
+    for (const runner of this.#plugins) {
+      if (this.#stopRequested) return;
+      const deps = this.config.plugins.find((p) => p.id === runner.id)?.factory.dependsOn ?? [];
+      const broken = deps.find((d) => byId.get(d)?.state !== 'running');
+      if (broken !== undefined) {
+        await runner.failBeforeStart(`dependency "${broken}" is not running (${byId.get(broken)?.state ?? 'missing'})`);
+        continue;
+      }
+      await runner.start();
+    }
+    for (const [i, runner] of this.#sources.entries()) {
+      if (this.#stopRequested) return;
+      await runner.start(this.#sink(i, runner));
+    }
+    await this.#firstSnapshots();
+    if (this.#stopRequested) return;
+    this.#gateOpen = true;
+    for (const p of this.#plugins) p.requestApply();
+    await this.settled();
+    if (this.#stopRequested) return;
+    this.#state = 'running';
+    const failed = this.#plugins.filter((p) => p.state !== 'running').map((p) => p.id);
+    const log = failed.length ? this.logger.warn.bind(this.logger) : this.logger.info.bind(this.logger);
+    log({ failedPlugins: failed }, failed.length ? 'agent running with failed plugins' : 'agent running');
+  }
+
+  /** Waits until every running source published once, or for openMs. */
+  async #firstSnapshots(): Promise<void> {
+    const pending = (): SourceRunner[] => this.#sources.filter((s) => s.state === 'running' && !s.published);
+    if (pending().length === 0) return;
+    const { openMs } = this.config.agent.timeouts;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.warn(
+          { sources: pending().map((s) => s.name), ms: openMs },
+          'sources did not publish in time; applying without them',
+        );
+        done();
+      }, openMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#gateCheck = undefined;
+        resolve();
+      };
+      this.#gateCheck = () => {
+        if (pending().length === 0 || this.#stopRequested) done();
+      };
+    });
+  }
+
+  #sink(index: number, runner: SourceRunner): IntentSink {
+    return {
+      publish: (intents: readonly Intent[]): void => {
+        if (this.#stopRequested || (runner.state !== 'running' && runner.state !== 'starting')) {
+          runner.noteSnapshot({ accepted: false, error: `snapshot ignored: source is ${runner.state}` });
+          return;
+        }
+        const problem = this.#checkSnapshot(intents);
+        if (problem) {
+          this.logger.error({ source: runner.name }, `snapshot rejected, keeping the previous one: ${problem}`);
+          runner.noteSnapshot({ accepted: false, error: `snapshot rejected: ${problem}` });
+          return;
+        }
+        const snapshot = intents.map((i) => Object.freeze({ ...i }));
+        const previous = this.#snapshots.get(index);
+        this.#snapshots.set(index, snapshot);
+        runner.noteSnapshot({ accepted: true, intents: snapshot.length });
+        this.logger.debug({ source: runner.name, intents: snapshot.length }, 'snapshot accepted');
+        if (!this.#gateOpen) {
+          this.#gateCheck?.();
+          return;
+        }
+        const affected = kindsOf(previous, snapshot);
+        for (const p of this.#plugins) if (p.kinds.some((k) => affected.has(k))) p.requestApply();
+      },
+    };
+  }
+
+  #checkSnapshot(intents: readonly Intent[]): string | undefined {
+    if (!Array.isArray(intents)) return 'a snapshot must be an array of intents';
+    for (const [i, intent] of intents.entries()) {
+      const kind = (intent as Partial<Intent> | null)?.kind;
+      if (typeof kind !== 'string' || !this.config.intentSchemas.has(kind)) {
+        const known = [...this.config.intentSchemas.keys()].join(', ') || '(none)';
+        return `intent ${i} has kind ${JSON.stringify(kind)}, which no configured plugin consumes; consumed kinds: ${known}`;
+      }
+    }
+    return undefined;
+  }
+
+  #merged(): Map<string, Intent[]> {
+    const ordered = [...this.#snapshots.entries()].sort(([a], [b]) => a - b).map(([, s]) => s);
+    return mergeSnapshots(ordered);
+  }
+
+  async #readSourceConfig(entry: ConfiguredSource): Promise<unknown> {
+    const path = this.config.path!;
+    const fresh = await readAgentConfigFile(path, {
+      plugins: this.pluginFactories.getContributions(),
+      sources: this.sourceFactories.getContributions(),
+    });
+    const now = fresh.sources.find((s) => s.index === entry.index);
+    if (!now || now.type !== entry.type) {
+      throw new ConfigError(
+        [
+          {
+            path: ['sources', entry.index],
+            message: `was a "${entry.type}" source when the agent started; changing the list of sources needs a restart`,
+          },
+        ],
+        path,
+      );
+    }
+    const pluginsOf = (c: AgentConfig): string =>
+      JSON.stringify(c.plugins.map((p) => [p.id, p.config]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+    if (pluginsOf(fresh) !== pluginsOf(this.config) || JSON.stringify(fresh.agent) !== JSON.stringify(this.config.agent)) {
+      this.logger.warn('agent or plugin settings changed in the config file; they take effect at the next restart');
+    }
+    return now.config;
+  }
+
+  /** Re-reads every source's inputs (SIGHUP). A source that refuses keeps its last good state. */
+  async reload(): Promise<ReloadReport> {
+    if (this.#state !== 'running') {
+      this.logger.warn({ state: this.#state }, 'reload ignored: the agent is not running');
+      return { ok: false, sources: [] };
+    }
+    this.logger.info('reloading sources');
+    const sources: { name: string; error?: string }[] = [];
+    for (const runner of this.#sources) {
+      const error = await runner.reload();
+      sources.push({ name: runner.name, ...(error !== undefined && { error }) });
+    }
+    await this.settled();
+    const ok = sources.every((s) => s.error === undefined);
+    if (ok) this.logger.info('reload done');
+    else this.logger.error({ failed: sources.filter((s) => s.error) }, 'reload failed for some sources; they keep their last good state');
+    return { ok, sources };
+  }
+
+  /** Resolves when no plugin has an apply running or pending. */
+  async settled(): Promise<void> {
+    await Promise.all(this.#plugins.map((p) => p.whenIdle()));
+  }
+
+  /** Stops sources, then closes plugins in reverse start order, then the admin API. Idempotent. */
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.#state === 'created') {
+      this.#state = 'stopped';
+      return Promise.resolve();
+    }
+    this.#stopping ??= this.#stop(options.keepPinned ?? false);
+    return this.#stopping;
+  }
+
+  async #stop(keepPinned: boolean): Promise<void> {
+    this.#stopRequested = true;
+    this.#gateCheck?.();
+    await this.#starting?.catch(() => undefined);
+    this.#state = 'stopping';
+    this.logger.info({ keepPinned }, 'agent stopping');
+    for (const runner of [...this.#sources].reverse()) await runner.stop();
+    for (const runner of [...this.#plugins].reverse()) await runner.close(keepPinned);
+    try {
+      await this.#admin?.close();
+    } catch (err) {
+      this.logger.warn({ err }, `admin API close failed: ${errorMessage(err)}`);
+    }
+    this.#state = 'stopped';
+    this.logger.info('agent stopped');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  status(): AgentStatusReport {
+    const { agent, path } = this.config;
+    const byIndex = new Map(this.config.plugins.map((p) => [p.id, p.index] as const));
+    return {
+      agent: {
+        pid: process.pid,
+        state: this.#state,
+        ...(this.#startedAt && { startedAt: this.#startedAt }),
+        ...(path !== undefined && { configPath: path }),
+        pinRoot: agent.pinRoot,
+        adminSocket: agent.adminSocket,
+      },
+      plugins: [...this.#plugins].sort((a, b) => byIndex.get(a.id)! - byIndex.get(b.id)!).map((p) => p.report()),
+      sources: this.#sources.map((s) => s.report()),
+    };
+  }
+
+  health(): AgentHealth {
+    const failedPlugins = this.#plugins.filter((p) => p.state !== 'running').map((p) => p.id);
+    const failedSources = this.#sources.filter((s) => s.state !== 'running').map((s) => s.name);
+    return {
+      ok: this.#state === 'running' && failedPlugins.length === 0 && failedSources.length === 0,
+      state: this.#state,
+      failedPlugins,
+      failedSources,
+    };
+  }
+}

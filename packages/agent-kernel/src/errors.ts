@@ -1,0 +1,76 @@
+/**
+ * The errors of the agent kernel, each with a stable `code` (same style as core-bpf's BpfError).
+ */
+import type { ConfigIssue } from './contracts.js';
+import { formatConfigIssue } from './config-issue.js';
+
+export type AgentErrorCode =
+  | 'ERR_AGENT_CONFIG'
+  | 'ERR_AGENT_TIMEOUT'
+  | 'ERR_AGENT_SOCKET_IN_USE'
+  | 'ERR_AGENT_UNAVAILABLE'
+  | 'ERR_AGENT_STATE';
+
+export class AgentError extends Error {
+  readonly code: AgentErrorCode;
+  constructor(code: AgentErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An invalid config: every problem found, each with its path in the file. */
+export class ConfigError extends AgentError {
+  readonly issues: readonly ConfigIssue[];
+  /** the file the config came from, when known */
+  readonly file?: string;
+  constructor(issues: readonly ConfigIssue[], file?: string) {
+    const head = `invalid config${file ? ` ${file}` : ''}`;
+    const lines = issues.map((issue) => `  ${formatConfigIssue(issue)}`);
+    super('ERR_AGENT_CONFIG', `${head}:\n${lines.join('\n')}`);
+    this.issues = issues;
+    this.file = file;
+  }
+}
+
+/** A lifecycle step did not finish in time. */
+export class TimeoutError extends AgentError {
+  readonly step: string;
+  readonly timeoutMs: number;
+  constructor(step: string, timeoutMs: number) {
+    super('ERR_AGENT_TIMEOUT', `${step} timed out after ${timeoutMs} ms`);
+    this.step = step;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The admin socket path is held by a live agent (or is not a socket at all). */
+export class AdminSocketInUseError extends AgentError {
+  readonly socketPath: string;
+  constructor(socketPath: string, detail: string) {
+    super('ERR_AGENT_SOCKET_IN_USE', `admin socket ${socketPath}: ${detail}`);
+    this.socketPath = socketPath;
+  }
+}
+
+/** No agent answers on the admin socket. */
+export class AgentUnavailableError extends AgentError {
+  readonly socketPath: string;
+  constructor(socketPath: string, detail: string, options?: { cause?: unknown }) {
+    super('ERR_AGENT_UNAVAILABLE', `no agent answers on ${socketPath}: ${detail}`, options);
+    this.socketPath = socketPath;
+  }
+}
+
+/** An operation not allowed in the agent's current state (e.g. start twice). */
+export class AgentStateError extends AgentError {
+  constructor(message: string) {
+    super('ERR_AGENT_STATE', message);
+  }
+}
+
+/** The message of any thrown value. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,14 @@
+import type { KernelFeature } from './contracts.js';
+
+/**
+ * Tells whether the running kernel offers a feature. The application binds it (bpfsteer binds
+ * core-bpf's probeFeature); the kernel stays free of FFI.
+ */
+export interface FeatureProbe {
+  check(feature: KernelFeature): { supported: boolean; detail?: string };
+}
+
+/** Used when no probe is bound: reports every feature as supported, without probing. */
+export const unprobedFeatures: FeatureProbe = {
+  check: () => ({ supported: true, detail: 'not probed (no FeatureProbe bound)' }),
+};

@@ -1,0 +1,278 @@
+/**
+ * Drives one dataplane plugin: probe -> open -> load -> seed -> attach, each under a time-out; then
+ * serialised, coalesced `apply` calls; `close` at the end. A failure marks this plugin failed and
+ * releases it; it never throws to the caller, so other plugins go on.
+ */
+import type { Logger } from 'pino';
+import type {
+  ApplyReport,
+  AttachmentStatus,
+  DataplanePlugin,
+  DesiredState,
+  KernelFeature,
+  MapStatus,
+} from './contracts.js';
+import type { AgentSettings } from './agent-settings.js';
+import { TimeoutError, errorMessage } from './errors.js';
+import type { FeatureProbe } from './feature-probe.js';
+import type { ConfiguredPlugin } from './parse-agent-config.js';
+import { withTimeout } from './with-timeout.js';
+
+export type PluginState =
+  | 'pending'
+  | 'probing'
+  | 'opening'
+  | 'loading'
+  | 'seeding'
+  | 'attaching'
+  | 'running'
+  | 'failed'
+  | 'closing'
+  | 'closed';
+
+export interface ApplyOutcome {
+  /** ISO time the apply finished */
+  readonly at: string;
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly intents: number;
+  readonly report?: ApplyReport;
+  readonly error?: string;
+}
+
+export interface PluginReport {
+  readonly id: string;
+  readonly state: PluginState;
+  readonly error?: string;
+  readonly kinds: readonly string[];
+  readonly requires: readonly KernelFeature[];
+  readonly dependsOn: readonly string[];
+  readonly attachments: readonly AttachmentStatus[];
+  readonly maps: readonly MapStatus[];
+  readonly details?: unknown;
+  /** set when the plugin's own status() threw */
+  readonly statusError?: string;
+  readonly lastApply?: ApplyOutcome;
+}
+
+export interface PluginRunnerOptions {
+  readonly entry: ConfiguredPlugin;
+  /** already scoped to this plugin */
+  readonly logger: Logger;
+  /** the agent's pinRoot (the plugin gets `<pinRoot>/<id>`) */
+  readonly pinRoot: string;
+  readonly timeouts: AgentSettings['timeouts'];
+  readonly probe: FeatureProbe;
+  /** the current desired state of the given kinds (read when an apply starts) */
+  readonly desired: (kinds: readonly string[]) => DesiredState;
+}
+
+type Step = 'open' | 'load' | 'seed' | 'attach';
+const steps: readonly [Step, PluginState][] = [
+  ['open', 'opening'],
+  ['load', 'loading'],
+  ['seed', 'seeding'],
+  ['attach', 'attaching'],
+];
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class PluginRunner {
+  readonly id: string;
+  readonly kinds: readonly string[];
+  #state: PluginState = 'pending';
+  #error?: string;
+  #plugin?: DataplanePlugin;
+  #lastApply?: ApplyOutcome;
+  #dirty = false;
+  #loop?: Promise<void>;
+  readonly #controller = new AbortController();
+  readonly #opts: PluginRunnerOptions;
+  readonly #log: Logger;
+
+  constructor(opts: PluginRunnerOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.id = opts.entry.id;
+    this.kinds = Object.keys(opts.entry.factory.intents);
+  }
+
+  get state(): PluginState {
+    return this.#state;
+  }
+
+  get error(): string | undefined {
+    return this.#error;
+  }
+
+  /** Runs the start-up steps; resolves true when the plugin is running. Never rejects. */
+  async start(): Promise<boolean> {
+    const { entry, timeouts } = this.#opts;
+    this.#state = 'probing';
+    for (const feature of entry.factory.requires) {
+      let result: { supported: boolean; detail?: string };
+      try {
+        result = this.#opts.probe.check(feature);
+      } catch (err) {
+        result = { supported: false, detail: `probe failed: ${errorMessage(err)}` };
+      }
+      if (!result.supported) {
+        await this.#fail(`required kernel feature "${feature}" is not available${result.detail ? `: ${result.detail}` : ''}`);
+        return false;
+      }
+    }
+    try {
+      this.#plugin = entry.factory.create(entry.config, {
+        logger: this.#log,
+        pinRoot: `${this.#opts.pinRoot.replace(/\/+$/, '')}/${entry.id}`,
+        signal: this.#controller.signal,
+      });
+    } catch (err) {
+      await this.#fail(`create failed: ${errorMessage(err)}`, err);
+      return false;
+    }
+    const plugin = this.#plugin;
+    for (const [step, state] of steps) {
+      if (this.#state === 'failed') return false;
+      this.#state = state;
+      const began = performance.now();
+      try {
+        await withTimeout(step, timeouts.openMs, () => plugin[step]());
+      } catch (err) {
+        await this.#fail(err instanceof TimeoutError ? err.message : `${step} failed: ${errorMessage(err)}`, err);
+        return false;
+      }
+      this.#log.debug({ step, ms: Math.round(performance.now() - began) }, `${step} done`);
+    }
+    this.#state = 'running';
+    this.#log.info({ kinds: this.kinds }, 'plugin running');
+    return true;
+  }
+
+  /** Marks the plugin failed without starting it (e.g. a dependency failed). */
+  async failBeforeStart(message: string): Promise<void> {
+    await this.#fail(message);
+  }
+
+  /** Asks for an apply of the current desired state; bursts coalesce into one apply. */
+  requestApply(): void {
+    if (this.#state !== 'running') return;
+    this.#dirty = true;
+    this.#loop ??= this.#applyLoop();
+  }
+
+  /** Resolves when no apply is running or pending. */
+  async whenIdle(): Promise<void> {
+    while (this.#loop) await this.#loop;
+  }
+
+  async #applyLoop(): Promise<void> {
+    try {
+      await nextTurn(); // let a burst of publishes land first
+      while (this.#dirty && this.#state === 'running') {
+        this.#dirty = false;
+        await this.#applyOnce(this.#opts.desired(this.kinds));
+      }
+    } finally {
+      this.#loop = undefined;
+    }
+  }
+
+  async #applyOnce(desired: DesiredState): Promise<void> {
+    const plugin = this.#plugin!;
+    const intents = [...desired.values()].reduce((n, list) => n + list.length, 0);
+    const began = performance.now();
+    const done = (fields: Partial<ApplyOutcome>): ApplyOutcome => ({
+      at: new Date().toISOString(),
+      ok: false,
+      durationMs: Math.round(performance.now() - began),
+      intents,
+      ...fields,
+    });
+    try {
+      const report = await withTimeout('apply', this.#opts.timeouts.applyMs, () => plugin.apply(desired));
+      this.#lastApply = done({ ok: true, report });
+      this.#log.info({ intents, ...report, ms: this.#lastApply.durationMs }, 'applied desired state');
+    } catch (err) {
+      this.#lastApply = done({ error: errorMessage(err) });
+      if (err instanceof TimeoutError) {
+        // a hung apply leaves the dataplane in an unknown state: stop trusting this plugin
+        await this.#fail(err.message, err);
+      } else {
+        this.#log.error({ err, intents }, 'apply rejected; the dataplane keeps its previous state');
+      }
+    }
+  }
+
+  async #fail(message: string, err?: unknown): Promise<void> {
+    this.#state = 'failed';
+    this.#error = message;
+    this.#dirty = false;
+    this.#log.error({ err }, `plugin failed: ${message}`);
+    this.#controller.abort(new Error(`plugin ${this.id} failed: ${message}`));
+    const plugin = this.#plugin;
+    this.#plugin = undefined;
+    if (!plugin) return;
+    try {
+      // keep pins: a failed (re)start must not tear down what a previous run left in force
+      await withTimeout('close', this.#opts.timeouts.closeMs, () => plugin.close({ keepPinned: true }));
+    } catch (closeErr) {
+      this.#log.warn({ err: closeErr }, 'close after failure did not complete');
+    }
+  }
+
+  /** Closes a running plugin (after its pending apply); a failed or never-started one just ends. */
+  async close(keepPinned: boolean): Promise<void> {
+    this.#controller.abort(new Error('agent shutting down'));
+    if (this.#state === 'failed' || this.#state === 'closed') return;
+    const plugin = this.#plugin;
+    this.#state = 'closing';
+    if (this.#loop) {
+      try {
+        await withTimeout('wait for apply', this.#opts.timeouts.closeMs, () => this.whenIdle());
+      } catch (err) {
+        this.#log.warn({ err }, 'closing while an apply is still running');
+      }
+    }
+    this.#plugin = undefined;
+    if (plugin) {
+      try {
+        await withTimeout('close', this.#opts.timeouts.closeMs, () => plugin.close({ keepPinned }));
+        this.#log.info({ keepPinned }, 'plugin closed');
+      } catch (err) {
+        this.#error = err instanceof TimeoutError ? err.message : `close failed: ${errorMessage(err)}`;
+        this.#log.error({ err }, this.#error);
+      }
+    }
+    this.#state = 'closed';
+  }
+
+  report(): PluginReport {
+    const { factory } = this.#opts.entry;
+    let status: { attachments: readonly AttachmentStatus[]; maps: readonly MapStatus[]; details?: unknown } = {
+      attachments: [],
+      maps: [],
+    };
+    let statusError: string | undefined;
+    if (this.#state === 'running' && this.#plugin) {
+      try {
+        status = this.#plugin.status();
+      } catch (err) {
+        statusError = errorMessage(err);
+      }
+    }
+    return {
+      id: this.id,
+      state: this.#state,
+      ...(this.#error !== undefined && { error: this.#error }),
+      kinds: this.kinds,
+      requires: factory.requires,
+      dependsOn: factory.dependsOn ?? [],
+      attachments: status.attachments,
+      maps: status.maps,
+      ...(status.details !== undefined && { details: status.details }),
+      ...(statusError !== undefined && { statusError }),
+      ...(this.#lastApply && { lastApply: this.#lastApply }),
+    };
+  }
+}

@@ -1,0 +1,145 @@
+/** Drives one intent source: start (under a time-out), reload, stop. Never throws to the caller. */
+import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
+import type { IntentSink, IntentSource } from './contracts.js';
+import type { AgentSettings } from './agent-settings.js';
+import { TimeoutError, errorMessage } from './errors.js';
+import type { ConfiguredSource } from './parse-agent-config.js';
+import { withTimeout } from './with-timeout.js';
+
+export type SourceState = 'pending' | 'starting' | 'running' | 'failed' | 'stopping' | 'stopped';
+
+export interface SourceReport {
+  readonly name: string;
+  readonly type: string;
+  readonly state: SourceState;
+  /** the last start/reload/publish problem */
+  readonly error?: string;
+  /** intents in its latest accepted snapshot */
+  readonly intents: number;
+  /** ISO time of its latest accepted snapshot */
+  readonly lastPublishAt?: string;
+  readonly lastReloadAt?: string;
+}
+
+export interface SourceRunnerOptions {
+  readonly entry: ConfiguredSource;
+  readonly logger: Logger;
+  readonly timeouts: AgentSettings['timeouts'];
+  readonly intentSchemas: ReadonlyMap<string, ZodType>;
+  /** see SourceContext.readOwnConfig */
+  readonly readOwnConfig?: () => Promise<unknown>;
+}
+
+export class SourceRunner {
+  readonly name: string;
+  #state: SourceState = 'pending';
+  #error?: string;
+  #source?: IntentSource;
+  #intents = 0;
+  #published = false;
+  #lastPublishAt?: string;
+  #lastReloadAt?: string;
+  readonly #controller = new AbortController();
+  readonly #opts: SourceRunnerOptions;
+
+  constructor(opts: SourceRunnerOptions) {
+    this.#opts = opts;
+    this.name = opts.entry.name;
+  }
+
+  get state(): SourceState {
+    return this.#state;
+  }
+
+  /** true once a snapshot of this source was accepted */
+  get published(): boolean {
+    return this.#published;
+  }
+
+  /** Called by the agent when it accepted (or rejected) a snapshot of this source. */
+  noteSnapshot(result: { accepted: true; intents: number } | { accepted: false; error: string }): void {
+    if (result.accepted) {
+      this.#published = true;
+      this.#intents = result.intents;
+      this.#lastPublishAt = new Date().toISOString();
+      if (this.#state === 'running') this.#error = undefined;
+    } else {
+      this.#error = result.error;
+    }
+  }
+
+  async start(sink: IntentSink): Promise<boolean> {
+    const { entry, logger, timeouts } = this.#opts;
+    this.#state = 'starting';
+    try {
+      this.#source = entry.factory.create(entry.config, {
+        logger,
+        signal: this.#controller.signal,
+        intentSchemas: this.#opts.intentSchemas,
+        ...(this.#opts.readOwnConfig && { readOwnConfig: this.#opts.readOwnConfig }),
+      });
+      const source = this.#source;
+      await withTimeout('start', timeouts.openMs, () => source.start(sink));
+    } catch (err) {
+      this.#state = 'failed';
+      this.#error = err instanceof TimeoutError ? err.message : `start failed: ${errorMessage(err)}`;
+      logger.error({ err }, `source failed: ${this.#error}`);
+      await this.#stopSource();
+      return false;
+    }
+    // a snapshot published during start() may not have been accepted yet; keep its error if any
+    this.#state = 'running';
+    logger.info('source running');
+    return true;
+  }
+
+  /** Asks the source to re-read its inputs; returns the error message if it refused. */
+  async reload(): Promise<string | undefined> {
+    const source = this.#source;
+    if (this.#state !== 'running' || !source?.reload) return undefined;
+    this.#lastReloadAt = new Date().toISOString();
+    try {
+      await withTimeout('reload', this.#opts.timeouts.openMs, () => source.reload!());
+      return undefined;
+    } catch (err) {
+      this.#error = `reload failed: ${errorMessage(err)}`;
+      this.#opts.logger.debug({ err }, this.#error);
+      return this.#error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#controller.abort(new Error('agent shutting down'));
+    if (this.#state !== 'running' && this.#state !== 'starting') {
+      if (this.#state === 'pending') this.#state = 'stopped';
+      return;
+    }
+    this.#state = 'stopping';
+    await this.#stopSource();
+    this.#state = 'stopped';
+  }
+
+  async #stopSource(): Promise<void> {
+    const source = this.#source;
+    this.#source = undefined;
+    if (!source) return;
+    try {
+      await withTimeout('stop', this.#opts.timeouts.closeMs, () => source.stop());
+    } catch (err) {
+      this.#opts.logger.warn({ err }, 'source stop did not complete');
+    }
+  }
+
+  report(): SourceReport {
+    return {
+      name: this.name,
+      type: this.#opts.entry.type,
+      state: this.#state,
+      ...(this.#error !== undefined && { error: this.#error }),
+      intents: this.#intents,
+      ...(this.#lastPublishAt && { lastPublishAt: this.#lastPublishAt }),
+      ...(this.#lastReloadAt && { lastReloadAt: this.#lastReloadAt }),
+    };
+  }
+}

@@ -1,0 +1,174 @@
+/** Fake plugins and sources for the unit tests: they record every call in a shared journal. */
+import { z, type ZodType } from 'zod';
+import type {
+  ApplyReport,
+  DataplanePlugin,
+  DesiredState,
+  Intent,
+  IntentSink,
+  IntentSource,
+  KernelFeature,
+  PluginContext,
+  PluginFactory,
+  SourceContext,
+  SourceFactory,
+} from '../src/contracts.js';
+import { createLogger } from '../src/create-logger.js';
+
+export type Step = 'open' | 'load' | 'seed' | 'attach' | 'apply' | 'close';
+
+export interface FakePluginOptions {
+  intents?: Record<string, ZodType>;
+  requires?: KernelFeature[];
+  dependsOn?: string[];
+  /** steps that never resolve */
+  hang?: Step[];
+  /** steps that throw */
+  fail?: Step[];
+  applyDelayMs?: number;
+  configSchema?: ZodType;
+}
+
+export class FakePlugin implements DataplanePlugin {
+  readonly applied: DesiredState[] = [];
+  closedWith?: { keepPinned: boolean };
+  running = 0;
+  maxConcurrentApplies = 0;
+  constructor(
+    readonly id: string,
+    readonly opts: FakePluginOptions,
+    readonly journal: string[],
+    readonly context: PluginContext,
+    readonly config: unknown,
+  ) {}
+
+  async #step(step: Step): Promise<void> {
+    this.journal.push(`${this.id}:${step}`);
+    if (this.opts.hang?.includes(step)) await new Promise(() => undefined);
+    if (this.opts.fail?.includes(step)) throw new Error(`${step} exploded`);
+  }
+  open(): Promise<void> {
+    return this.#step('open');
+  }
+  load(): Promise<void> {
+    return this.#step('load');
+  }
+  seed(): Promise<void> {
+    return this.#step('seed');
+  }
+  attach(): Promise<void> {
+    return this.#step('attach');
+  }
+  async apply(desired: DesiredState): Promise<ApplyReport> {
+    this.running++;
+    this.maxConcurrentApplies = Math.max(this.maxConcurrentApplies, this.running);
+    try {
+      if (this.opts.applyDelayMs) await new Promise((r) => setTimeout(r, this.opts.applyDelayMs));
+      await this.#step('apply');
+      this.applied.push(desired);
+      return { added: [...desired.values()].flat().length, updated: 0, removed: 0 };
+    } finally {
+      this.running--;
+    }
+  }
+  status() {
+    return {
+      attachments: [{ target: 'eth0 egress', type: 'tcx-egress' }],
+      maps: [{ name: `${this.id}_rules`, entries: this.applied.at(-1) ? [...this.applied.at(-1)!.values()].flat().length : 0, maxEntries: 1024 }],
+      details: { fake: true },
+    };
+  }
+  async close(options: { keepPinned: boolean }): Promise<void> {
+    this.closedWith = options;
+    this.journal.push(`${this.id}:close(${options.keepPinned ? 'keep' : 'unpin'})`);
+    if (this.opts.hang?.includes('close')) await new Promise(() => undefined);
+  }
+}
+
+export type FakePluginFactory = PluginFactory<unknown> & { instances: FakePlugin[] };
+
+export function fakePlugin(id: string, journal: string[], opts: FakePluginOptions = {}): FakePluginFactory {
+  const instances: FakePlugin[] = [];
+  return {
+    id,
+    description: `fake ${id}`,
+    configSchema: opts.configSchema ?? z.looseObject({}),
+    intents: opts.intents ?? {},
+    requires: opts.requires ?? [],
+    dependsOn: opts.dependsOn,
+    instances,
+    create(config, context) {
+      journal.push(`${id}:create`);
+      const p = new FakePlugin(id, opts, journal, context, config);
+      instances.push(p);
+      return p;
+    },
+  };
+}
+
+export class FakeSource implements IntentSource {
+  sink?: IntentSink;
+  constructor(
+    readonly name: string,
+    readonly journal: string[],
+    readonly context: SourceContext,
+    readonly initial: Intent[] | undefined,
+    readonly failStart: boolean,
+  ) {}
+  async start(sink: IntentSink): Promise<void> {
+    this.journal.push(`${this.name}:start`);
+    if (this.failStart) throw new Error('cannot reach the control plane');
+    this.sink = sink;
+    if (this.initial) sink.publish(this.initial);
+  }
+  emit(intents: Intent[]): void {
+    this.sink!.publish(intents);
+  }
+  async stop(): Promise<void> {
+    this.journal.push(`${this.name}:stop`);
+  }
+}
+
+export type FakeSourceFactory = SourceFactory<{ name: string; initial?: Intent[]; failStart?: boolean }> & {
+  instances: FakeSource[];
+};
+
+/** Source type "fake"; config `{ name, initial?: intents published at start, failStart? }`. */
+export function fakeSource(journal: string[]): FakeSourceFactory {
+  const instances: FakeSource[] = [];
+  return {
+    type: 'fake',
+    description: 'fake source',
+    configSchema: z.strictObject({
+      name: z.string(),
+      initial: z.array(z.looseObject({ kind: z.string() })).optional(),
+      failStart: z.boolean().optional(),
+    }),
+    instances,
+    create(config, context) {
+      const s = new FakeSource(config.name, journal, context, config.initial as Intent[] | undefined, config.failStart ?? false);
+      instances.push(s);
+      return s;
+    },
+  };
+}
+
+/** A logger that keeps its JSON records. */
+export function captureLogger(): { logger: ReturnType<typeof createLogger>; records: Record<string, unknown>[] } {
+  const records: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    destination: { write: (line: string) => records.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  return { logger, records };
+}
+
+export const cidr = z.string().refine(
+  (s) => {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
+    return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+  },
+  { error: (iss) => `${JSON.stringify(iss.input)} is not a valid CIDR` },
+);
+
+export const redirectIntent = z.strictObject({ source: cidr, via: z.string(), ifname: z.string().optional() });

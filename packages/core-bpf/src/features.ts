@@ -1,0 +1,127 @@
+/**
+ * Kernel feature probes, run on first request and cached for the life of the process. A probe never
+ * changes the system (no mounts, no attachments).
+ */
+import { readFileSync, statfsSync } from 'node:fs';
+import { BPF, libbpfLink } from './ffi/libbpf-link.js';
+import { errnoName, InvalidArgumentError, NotSupportedError } from './errors.js';
+import { findCgroup2Mount } from './cgroup.js';
+
+export type Feature =
+  | 'tcx'
+  | 'netlink-tc'
+  | 'sk_lookup'
+  | 'cgroup_skb'
+  | 'cgroup_sock_addr'
+  | 'sockops'
+  | 'cgroup2'
+  | 'bpffs'
+  | 'ringbuf'
+  | 'lpm_trie'
+  | 'sockmap'
+  | 'sockhash';
+
+export interface FeatureProbe {
+  supported: boolean;
+  detail?: string;
+}
+
+const BPFFS_MAGIC = 0xcafe4a11;
+
+/** The kernel version each feature arrived in (for the NotSupportedError message). */
+export const FEATURE_MIN_KERNEL: Record<Feature, string> = {
+  tcx: '6.6',
+  'netlink-tc': '4.1',
+  sk_lookup: '5.9',
+  cgroup_skb: '4.10',
+  cgroup_sock_addr: '4.17',
+  sockops: '4.13',
+  cgroup2: '4.5',
+  bpffs: '4.4',
+  ringbuf: '5.8',
+  lpm_trie: '4.11',
+  sockmap: '4.14',
+  sockhash: '4.18',
+};
+
+function progType(type: number, name: string): FeatureProbe {
+  const r = libbpfLink.libbpf_probe_bpf_prog_type(type, null);
+  if (r === 1) return { supported: true };
+  if (r === 0) return { supported: false, detail: `the kernel rejects ${name} programs` };
+  return { supported: false, detail: `probing ${name} programs failed: ${errnoName(-r)}` };
+}
+
+function mapType(type: number, name: string): FeatureProbe {
+  const r = libbpfLink.libbpf_probe_bpf_map_type(type, null);
+  if (r === 1) return { supported: true };
+  if (r === 0) return { supported: false, detail: `the kernel rejects ${name} maps` };
+  return { supported: false, detail: `probing ${name} maps failed: ${errnoName(-r)}` };
+}
+
+const probes: Record<Feature, () => FeatureProbe> = {
+  tcx: () => {
+    // querying the tcx hook of lo (always ifindex 1) is accepted only by kernels that know tcx
+    const ret = libbpfLink.bpf_prog_query(1, BPF.attach.TCX_INGRESS, 0, new Uint32Array(1), new Uint32Array(1), new Uint32Array([1]));
+    if (ret === 0 || ret === -28 /* ENOSPC: programs attached */) return { supported: true };
+    return { supported: false, detail: `BPF_PROG_QUERY on a tcx hook failed: ${errnoName(-ret)}` };
+  },
+  'netlink-tc': () => {
+    const p = progType(BPF.prog.SCHED_CLS, 'sched_cls');
+    return p.supported ? { supported: true, detail: 'cls_bpf filters on a clsact qdisc' } : p;
+  },
+  sk_lookup: () => progType(BPF.prog.SK_LOOKUP, 'sk_lookup'),
+  cgroup_skb: () => progType(BPF.prog.CGROUP_SKB, 'cgroup_skb'),
+  cgroup_sock_addr: () => progType(BPF.prog.CGROUP_SOCK_ADDR, 'cgroup_sock_addr'),
+  sockops: () => progType(BPF.prog.SOCK_OPS, 'sock_ops'),
+  cgroup2: () => {
+    const at = findCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));
+    return at
+      ? { supported: true, detail: `mounted at ${at}` }
+      : { supported: true, detail: 'not mounted; cgroup2Root() mounts it on first use' };
+  },
+  bpffs: () => {
+    try {
+      const type = statfsSync('/sys/fs/bpf').type;
+      return type === BPFFS_MAGIC
+        ? { supported: true, detail: 'mounted at /sys/fs/bpf' }
+        : { supported: false, detail: '/sys/fs/bpf is not a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)' };
+    } catch {
+      return { supported: false, detail: '/sys/fs/bpf does not exist' };
+    }
+  },
+  ringbuf: () => mapType(BPF.map.RINGBUF, 'ringbuf'),
+  lpm_trie: () => mapType(BPF.map.LPM_TRIE, 'lpm_trie'),
+  sockmap: () => mapType(BPF.map.SOCKMAP, 'sockmap'),
+  sockhash: () => mapType(BPF.map.SOCKHASH, 'sockhash'),
+};
+
+const cache = new Map<Feature, FeatureProbe>();
+
+function validateFeature(f: unknown): Feature {
+  if (typeof f !== 'string' || !Object.hasOwn(probes, f)) {
+    throw new InvalidArgumentError(`unknown feature ${JSON.stringify(f)}: expected one of ${Object.keys(probes).join(', ')}`);
+  }
+  return f as Feature;
+}
+
+/** Whether this kernel/system has `f` (probed once, then cached). */
+export function probeFeature(f: Feature): FeatureProbe {
+  const feature = validateFeature(f);
+  let result = cache.get(feature);
+  if (!result) {
+    result = probes[feature]();
+    cache.set(feature, result);
+  }
+  return { ...result };
+}
+
+/** Throw NotSupportedError when `f` is missing. */
+export function requireFeature(f: Feature): void {
+  const r = probeFeature(f);
+  if (!r.supported) throw new NotSupportedError(f, FEATURE_MIN_KERNEL[f], r.detail);
+}
+
+/** Every known feature name. */
+export function knownFeatures(): Feature[] {
+  return Object.keys(probes) as Feature[];
+}

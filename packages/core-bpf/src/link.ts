@@ -1,0 +1,176 @@
+/**
+ * One Link abstraction for every attach point, and its implementation for kernel bpf_link fds
+ * (tcx, sk_lookup, cgroup). The legacy netlink tc filter, which is not an fd, has its own
+ * implementation in netlink-tc-link.ts.
+ */
+import { closeSync, unlinkSync } from 'node:fs';
+import { BPF, checkLibbpf, libbpfLink, progInfo, type ProgInfo } from './ffi/libbpf-link.js';
+import { ClosedError, InvalidArgumentError, SyscallError } from './errors.js';
+import { programTypeName } from './program-type.js';
+import { bpfFdKind, validatePinPath } from './bpffs.js';
+import { validateFd } from './socket-options.js';
+
+/** Anything holding a loaded program: BpfProgram satisfies it. */
+export interface ProgramRef {
+  readonly fd: number;
+  readonly name: string;
+}
+
+export type LinkType =
+  | 'tcx-ingress'
+  | 'tcx-egress'
+  | 'netlink-tc-ingress'
+  | 'netlink-tc-egress'
+  | 'sk_lookup'
+  | 'cgroup_skb-ingress'
+  | 'cgroup_skb-egress'
+  | 'cgroup-connect4'
+  | 'sockops';
+
+export interface Link extends Disposable {
+  readonly type: LinkType;
+  /** human readable target, e.g. "veth0 (ifindex 4) in netns lab1" */
+  readonly target: string;
+  /** where the link is pinned, if it is */
+  readonly pinnedPath?: string;
+  /** Pin at `path` (on bpffs): the attachment then outlives this process. */
+  pin(path: string): void;
+  /** Remove the pin (the attachment then lives only as long as this handle). No-op when not pinned. */
+  unpin(): void;
+  /** Atomically run `prog` instead of the current program. */
+  update(prog: ProgramRef): void;
+  /** Release this handle: an unpinned link detaches, a pinned one stays attached. */
+  close(): void;
+  /** Really remove the attachment from the kernel (and its pin). */
+  detach(): void;
+}
+
+/** Our name of a kernel link given its link type and attach type (undefined for kinds we do not create). */
+export function linkTypeName(kernelLinkType: number, attachType: number): LinkType | undefined {
+  const a = BPF.attach;
+  switch (kernelLinkType) {
+    case BPF.link.TCX:
+      return attachType === a.TCX_INGRESS ? 'tcx-ingress' : attachType === a.TCX_EGRESS ? 'tcx-egress' : undefined;
+    case BPF.link.NETNS:
+      return attachType === a.SK_LOOKUP ? 'sk_lookup' : undefined;
+    case BPF.link.CGROUP:
+      switch (attachType) {
+        case a.CGROUP_INET_INGRESS:
+          return 'cgroup_skb-ingress';
+        case a.CGROUP_INET_EGRESS:
+          return 'cgroup_skb-egress';
+        case a.CGROUP_INET4_CONNECT:
+          return 'cgroup-connect4';
+        case a.CGROUP_SOCK_OPS:
+          return 'sockops';
+        default:
+          return undefined;
+      }
+    default:
+      return undefined;
+  }
+}
+
+/** Kernel info of a program reference, checking that its fd really is a BPF program of an allowed type. */
+export function inspectProgram(prog: ProgramRef, allowedTypes: readonly number[], what: string): ProgInfo {
+  if (prog === null || typeof prog !== 'object') {
+    throw new InvalidArgumentError(`${what}: expected a program (an object with fd and name), got ${String(prog)}`);
+  }
+  validateFd(prog.fd, `program fd of ${String(prog.name)}`);
+  if (bpfFdKind(prog.fd) !== 'prog') {
+    throw new InvalidArgumentError(`${what}: fd ${prog.fd} of program ${String(prog.name)} is not an open BPF program (closed?)`);
+  }
+  const info = progInfo(prog.fd, `${what}: inspect program ${prog.name}`);
+  if (!allowedTypes.includes(info.type)) {
+    throw new InvalidArgumentError(
+      `${what}: program ${prog.name} is of type ${programTypeName(info.type)}, this attach point takes ${allowedTypes
+        .map((t) => programTypeName(t))
+        .join(' or ')}`,
+    );
+  }
+  return info;
+}
+
+/** A kernel bpf_link held by an fd. */
+export class FdLink implements Link {
+  readonly type: LinkType;
+  readonly target: string;
+  readonly #allowedProgTypes: readonly number[];
+  #fd: number;
+  #pinnedPath: string | undefined;
+
+  constructor(fd: number, type: LinkType, target: string, allowedProgTypes: readonly number[], pinnedPath?: string) {
+    this.#fd = fd;
+    this.type = type;
+    this.target = target;
+    this.#allowedProgTypes = allowedProgTypes;
+    this.#pinnedPath = pinnedPath;
+  }
+
+  get pinnedPath(): string | undefined {
+    return this.#pinnedPath;
+  }
+
+  /** The link fd (tests and diagnostics). */
+  get fd(): number {
+    return this.#open();
+  }
+
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  #open(): number {
+    if (this.#fd < 0) throw new ClosedError(`${this.type} link on ${this.target}`);
+    return this.#fd;
+  }
+
+  pin(path: string): void {
+    const fd = this.#open();
+    const p = validatePinPath(path);
+    if (this.#pinnedPath === p) return;
+    if (this.#pinnedPath !== undefined) {
+      throw new InvalidArgumentError(`${this.type} link on ${this.target} is already pinned at ${this.#pinnedPath}; unpin it first`);
+    }
+    checkLibbpf('bpf_obj_pin', libbpfLink.bpf_obj_pin(fd, p), `pin ${this.type} link on ${this.target} at ${p}`);
+    this.#pinnedPath = p;
+  }
+
+  unpin(): void {
+    const p = this.#pinnedPath;
+    if (p === undefined) return;
+    try {
+      unlinkSync(p);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== 'ENOENT') throw new SyscallError('unlink', -(e.errno ?? -5), `unpin ${this.type} link at ${p}`);
+    }
+    this.#pinnedPath = undefined;
+  }
+
+  update(prog: ProgramRef): void {
+    const fd = this.#open();
+    const what = `update ${this.type} link on ${this.target}`;
+    inspectProgram(prog, this.#allowedProgTypes, what);
+    checkLibbpf('bpf_link_update', libbpfLink.bpf_link_update(fd, prog.fd, null), `${what} to program ${prog.name}`);
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    closeSync(this.#fd);
+    this.#fd = -1;
+  }
+
+  detach(): void {
+    const fd = this.#open();
+    const ret = libbpfLink.bpf_link_detach(fd);
+    // ENOLINK: already detached (its target went away)
+    if (ret < 0 && ret !== -67) checkLibbpf('bpf_link_detach', ret, `detach ${this.type} link on ${this.target}`);
+    this.unpin();
+    this.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Re-open an attachment pinned on bpffs: a kernel link (tcx, sk_lookup, cgroup) or the program pin
+ * of a netlink tc filter, whose filter is then looked up in the current netns or `opts.netns`.
+ */
+import { closeSync, existsSync } from 'node:fs';
+import { BPF, checkLibbpf, libbpfLink, linkInfo, progInfo } from './ffi/libbpf-link.js';
+import { NotFoundError, PinIncompatibleError } from './errors.js';
+import { bpfFdKind, validatePinPath } from './bpffs.js';
+import { FdLink, linkTypeName, type Link, type LinkType } from './link.js';
+import { inNetns, netnsPath } from './netns.js';
+import { ifName, interfaceNames } from './interfaces.js';
+import { libcRaw } from './ffi/libc.js';
+import { NetlinkTcLink, netlinkTcHandle, queryNetlinkTc, type TcDirection } from './netlink-tc-link.js';
+
+const PROG_TYPE_OF: Record<LinkType, number> = {
+  'tcx-ingress': BPF.prog.SCHED_CLS,
+  'tcx-egress': BPF.prog.SCHED_CLS,
+  'netlink-tc-ingress': BPF.prog.SCHED_CLS,
+  'netlink-tc-egress': BPF.prog.SCHED_CLS,
+  sk_lookup: BPF.prog.SK_LOOKUP,
+  'cgroup_skb-ingress': BPF.prog.CGROUP_SKB,
+  'cgroup_skb-egress': BPF.prog.CGROUP_SKB,
+  'cgroup-connect4': BPF.prog.CGROUP_SOCK_ADDR,
+  sockops: BPF.prog.SOCK_OPS,
+};
+
+export interface OpenPinnedLinkOptions {
+  /** netns where a tcx link's interface / a netlink filter lives (default: the caller's) */
+  netns?: string;
+}
+
+function describeTarget(type: LinkType, targetId: bigint, netns: string | undefined): string {
+  const inNs = netns === undefined ? '' : ` in netns ${netns}`;
+  if (type.startsWith('tcx-')) {
+    const index = Number(targetId);
+    const name = index > 0 ? ifName(index, netns) : undefined;
+    return `${name ?? '?'} (ifindex ${index})${inNs}`;
+  }
+  if (type === 'sk_lookup') return `netns inode ${targetId}`;
+  return `cgroup id ${targetId}`;
+}
+
+function findNetlinkFilter(path: string, prog: { id: number; name: string }, netns: string | undefined): Link {
+  const handles = [...new Set([netlinkTcHandle(path), netlinkTcHandle(prog.name)])];
+  const found = inNetns(netns, () => {
+    for (const ifname of interfaceNames()) {
+      const ifindex = libcRaw.if_nametoindex(ifname);
+      if (ifindex === 0) continue;
+      for (const direction of ['ingress', 'egress'] as TcDirection[]) {
+        for (const handle of handles) {
+          const id = queryNetlinkTc(ifindex, direction, handle, `open pinned netlink tc program ${path}`);
+          if (id === prog.id) return { ifname, ifindex, direction, handle };
+        }
+      }
+    }
+    return undefined;
+  });
+  if (!found) {
+    throw new NotFoundError(
+      `a netlink tc filter running program ${prog.name} (id ${prog.id}) pinned at ${path}${netns === undefined ? '' : ` in netns ${netns}`}`,
+    );
+  }
+  return new NetlinkTcLink({ ...found, netns, progId: prog.id, pinnedPath: path });
+}
+
+/** Open the attachment pinned at `path`. */
+export function openPinnedLink(path: string, opts: OpenPinnedLinkOptions = {}): Link {
+  const p = validatePinPath(path, 'pinned link path');
+  if (opts.netns !== undefined) netnsPath(opts.netns);
+  if (!existsSync(p)) throw new NotFoundError(`pinned link ${p}`);
+  const fd = checkLibbpf('bpf_obj_get', libbpfLink.bpf_obj_get(p), `open pinned link ${p}`);
+  let keep = false;
+  try {
+    const kind = bpfFdKind(fd);
+    if (kind === 'link') {
+      const li = linkInfo(fd, `open pinned link ${p}`);
+      const type = linkTypeName(li.type, li.attachType);
+      if (type === undefined) {
+        throw new PinIncompatibleError(p, `it is a kernel link of type ${li.type} / attach type ${li.attachType}, which core-bpf does not manage`);
+      }
+      const link = new FdLink(fd, type, describeTarget(type, li.targetId, opts.netns), [PROG_TYPE_OF[type]], p);
+      keep = true;
+      return link;
+    }
+    if (kind === 'prog') {
+      const info = progInfo(fd, `open pinned link ${p}`);
+      if (info.type !== BPF.prog.SCHED_CLS) {
+        throw new PinIncompatibleError(p, 'it holds a program that is not a tc program, not a link');
+      }
+      return findNetlinkFilter(p, info, opts.netns);
+    }
+    throw new PinIncompatibleError(p, `it holds a bpf ${kind}, not a link`);
+  } finally {
+    if (!keep) closeSync(fd);
+  }
+}

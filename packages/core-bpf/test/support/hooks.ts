@@ -1,0 +1,45 @@
+/**
+ * What is attached at a tc hook, as the kernel reports it (for asserting "exactly one program").
+ */
+import { closeSync } from 'node:fs';
+import { BPF, libbpfLink, progInfo, queryProgIds } from '../../src/ffi/libbpf-link.js';
+import { withNetns } from '../../src/netns.js';
+import { ifIndex } from '../../src/interfaces.js';
+import { run } from './lab.js';
+
+export function progName(id: number): string {
+  const fd = libbpfLink.bpf_prog_get_fd_by_id(id);
+  if (fd < 0) return `<gone ${id}>`;
+  try {
+    return progInfo(fd, 'test').name;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Names of the programs on the tcx hook. */
+export function tcxPrograms(netns: string, ifname: string, direction: 'ingress' | 'egress'): string[] {
+  return withNetns(netns, () => {
+    const ifindex = ifIndex(ifname);
+    const ids = queryProgIds(ifindex, direction === 'ingress' ? BPF.attach.TCX_INGRESS : BPF.attach.TCX_EGRESS, 'test');
+    return ids.map(progName);
+  });
+}
+
+/** Names of the bpf programs of all legacy tc filters on the hook (from `tc filter show`). */
+export function netlinkPrograms(netns: string, ifname: string, direction: 'ingress' | 'egress'): string[] {
+  let out: string;
+  try {
+    out = run('ip', ['netns', 'exec', netns, 'tc', 'filter', 'show', 'dev', ifname, direction]);
+  } catch {
+    return []; // no clsact qdisc
+  }
+  const names: string[] = [];
+  for (const m of out.matchAll(/ id (\d+) /g)) names.push(progName(Number(m[1])));
+  return names;
+}
+
+/** Every program at the hook, tcx first, then legacy filters. */
+export function hookPrograms(netns: string, ifname: string, direction: 'ingress' | 'egress'): string[] {
+  return [...tcxPrograms(netns, ifname, direction), ...netlinkPrograms(netns, ifname, direction)];
+}

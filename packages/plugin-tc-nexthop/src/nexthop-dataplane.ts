@@ -1,0 +1,445 @@
+/**
+ * The tc-nexthop dataplane: a tc egress program that sends packets by SOURCE prefix to a chosen
+ * interface and next hop (bpf_redirect_neigh), with the seed's operations:
+ *   attachFilter(ifname)   - run the program on an interface's egress (pinned, re-adopted on restart)
+ *   enableRedirect(rule)   - add or replace the rule for a source prefix
+ *   disableRedirect(source)
+ * plus setRules (the whole desired rule set, as an agent plugin applies it), list and close.
+ *
+ * Lifecycle (mirrors a libbpf skeleton): open -> load (maps reused from pins) -> seed (adopt what
+ * the maps hold and make the prefix index consistent) -> attach/apply -> close. Every input is
+ * validated and every interface resolved before any map is written.
+ */
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  BpfError,
+  InvalidArgumentError,
+  NotFoundError,
+  PinIncompatibleError,
+  attachTc,
+  ifIndex,
+  ifName,
+  loadSkeleton,
+  netnsPath,
+  openPinnedLink,
+  removePin,
+  type Link,
+  type Program,
+} from '@bpfsteer/core-bpf';
+import { isEmptyPlan, planApply } from './apply-plan.js';
+import { defaultObjectPath } from './bpf-object-path.js';
+import { parseCidr } from './ip-address.js';
+import { adoptRules } from './map-entries.js';
+import { MAP, PROGRAM_NAME } from './map-codecs.js';
+import {
+  clearSlots,
+  executePlan,
+  mapSizes,
+  nexthopSkeleton,
+  readCounters,
+  readIndex,
+  readKernelRules,
+  type NexthopMaps,
+  type NexthopSkeleton,
+} from './nexthop-maps.js';
+import { checkInterfaceName, parseRule, parseRuleSet, type NexthopRuleSpec } from './nexthop-rule.js';
+import { computeV4Index, computeV6Index, V4_BUCKETS } from './prefix-index.js';
+import { assignSlots, resolveRule, type PlacedRule, type ResolvedRule } from './slot-allocation.js';
+
+export const DEFAULT_MAX_RULES = 16384;
+/** Upper bound for maxRules (memory: about 200 bytes per rule plus the per-CPU counters). */
+export const MAX_MAX_RULES = 1 << 20;
+
+export interface NexthopDataplaneOptions {
+  /** bpffs directory owned by this dataplane: maps under maps/, links under links/. Without it nothing is pinned. */
+  readonly pinRoot?: string;
+  /** network namespace (name in /var/run/netns or a path) holding the interfaces; default: the caller's */
+  readonly netns?: string;
+  /** rule capacity, default 16384; changing it needs a close without keepPinned first */
+  readonly maxRules?: number;
+  /** compiled object; default: bpf/tc_nexthop.bpf.o shipped in this package */
+  readonly objectPath?: string;
+}
+
+export interface RedirectRuleStatus {
+  /** canonical source prefix */
+  readonly source: string;
+  readonly nexthop: string;
+  /** interface name; undefined when an adopted rule's ifindex no longer has one */
+  readonly interface: string | undefined;
+  readonly ifindex: number;
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+export interface FilterStatus {
+  readonly interface: string;
+  readonly type: string;
+  readonly target: string;
+  readonly pinned?: string;
+}
+
+export interface NexthopDataplaneStatus {
+  readonly filters: readonly FilterStatus[];
+  readonly maps: readonly { readonly name: string; readonly entries: number; readonly maxEntries: number }[];
+  readonly rules: readonly RedirectRuleStatus[];
+}
+
+export interface ApplyCounts {
+  readonly added: number;
+  readonly updated: number;
+  readonly removed: number;
+}
+
+type State = 'opened' | 'loaded' | 'ready' | 'closed';
+
+function validateOptions(options: NexthopDataplaneOptions): Required<Pick<NexthopDataplaneOptions, 'maxRules' | 'objectPath'>> &
+  NexthopDataplaneOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError('tc-nexthop: options must be an object { pinRoot?, netns?, maxRules?, objectPath? }');
+  }
+  const maxRules = options.maxRules ?? DEFAULT_MAX_RULES;
+  if (!Number.isInteger(maxRules) || maxRules < 1 || maxRules > MAX_MAX_RULES) {
+    throw new InvalidArgumentError(`tc-nexthop: maxRules must be an integer 1..${MAX_MAX_RULES}, got ${JSON.stringify(options.maxRules)}`);
+  }
+  if (options.pinRoot !== undefined && (typeof options.pinRoot !== 'string' || !options.pinRoot.startsWith('/'))) {
+    throw new InvalidArgumentError(`tc-nexthop: pinRoot must be an absolute path on bpffs, got ${JSON.stringify(options.pinRoot)}`);
+  }
+  if (options.netns !== undefined) netnsPath(options.netns);
+  const objectPath = options.objectPath ?? defaultObjectPath();
+  if (!existsSync(objectPath)) {
+    throw new NotFoundError(`tc-nexthop BPF object ${objectPath} (build it with \`make -C bpf\` and the package build, which copies it)`);
+  }
+  return { ...options, maxRules, objectPath };
+}
+
+export class NexthopDataplane {
+  readonly #opts: ReturnType<typeof validateOptions>;
+  #state: State = 'opened';
+  #skel: NexthopSkeleton | undefined;
+  /** what the maps hold, by canonical source prefix */
+  #placed = new Map<string, PlacedRule>();
+  readonly #filters = new Map<string, Link>();
+
+  private constructor(opts: ReturnType<typeof validateOptions>) {
+    this.#opts = opts;
+  }
+
+  /** Checks the options and that the object exists; nothing touches the kernel yet. */
+  static open(options: NexthopDataplaneOptions = {}): NexthopDataplane {
+    return new NexthopDataplane(validateOptions(options));
+  }
+
+  /** open + load + seed: a dataplane ready for attachFilter and rules. */
+  static start(options: NexthopDataplaneOptions = {}): NexthopDataplane {
+    const dp = NexthopDataplane.open(options);
+    try {
+      dp.load();
+      dp.seed();
+    } catch (err) {
+      dp.close({ keepPinned: true });
+      throw err;
+    }
+    return dp;
+  }
+
+  get maxRules(): number {
+    return this.#opts.maxRules;
+  }
+
+  get netns(): string | undefined {
+    return this.#opts.netns;
+  }
+
+  #dir(sub: 'maps' | 'links'): string | undefined {
+    return this.#opts.pinRoot === undefined ? undefined : join(this.#opts.pinRoot, sub);
+  }
+
+  /** Loads the program and creates the maps, reusing compatible maps pinned under pinRoot/maps. */
+  load(): void {
+    this.#expect('opened', 'load');
+    const sizes = mapSizes(this.#opts.maxRules);
+    const mapsDir = this.#dir('maps');
+    const maps: Record<string, { maxEntries?: number; pinPath?: string }> = {};
+    for (const name of Object.values(MAP)) {
+      maps[name] = { ...(sizes[name] ? { maxEntries: sizes[name] } : {}), ...(mapsDir ? { pinPath: join(mapsDir, name) } : {}) };
+    }
+    try {
+      this.#skel = loadSkeleton(this.#opts.objectPath, nexthopSkeleton, { maps });
+    } catch (err) {
+      if (err instanceof PinIncompatibleError) {
+        throw new PinIncompatibleError(
+          err.path,
+          `${err.message.replace(/^pinned object \S+ is incompatible: /, '')} (maps pinned by another version or maxRules; ` +
+            `stop the old dataplane without keepPinned, or remove ${mapsDir})`,
+        );
+      }
+      throw err;
+    }
+    this.#state = 'loaded';
+  }
+
+  /**
+   * Adopts the rules the (possibly reused) maps hold, removes inconsistent leftovers and rewrites
+   * the prefix index to match them exactly. After this the program may see traffic.
+   */
+  seed(): void {
+    this.#expect('loaded', 'seed');
+    this.#resync();
+    this.#state = 'ready';
+  }
+
+  #resync(): void {
+    const maps = this.#maps();
+    const adopted = adoptRules(readKernelRules(maps), this.#opts.maxRules, (i) => this.#nameOf(i));
+    const plan = planApply(adopted.placed, adopted.placed, readIndex(maps));
+    // the index first (it stops pointing at strays), then the strays themselves
+    executePlan(maps, plan);
+    maps[MAP.v4Prefixes].deleteMany(adopted.strayV4);
+    maps[MAP.v6Prefixes].deleteMany(adopted.strayV6);
+    clearSlots(maps, adopted.straySlots);
+    this.#placed = adopted.placed;
+  }
+
+  #nameOf(ifindex: number): string | undefined {
+    try {
+      return ifName(ifindex, this.#opts.netns);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The loaded tc program (e.g. for BPF_PROG_TEST_RUN). */
+  get program(): Program {
+    if (!this.#skel || this.#state === 'closed') throw new InvalidArgumentError('tc-nexthop: the program is not loaded');
+    return this.#skel.programs[PROGRAM_NAME];
+  }
+
+  #maps(): NexthopMaps {
+    if (!this.#skel) throw new InvalidArgumentError('tc-nexthop: not loaded');
+    return this.#skel.maps;
+  }
+
+  #expect(state: State, op: string): void {
+    if (this.#state === 'closed') throw new InvalidArgumentError(`tc-nexthop: ${op}: the dataplane is closed`);
+    if (this.#state !== state) {
+      const need = { opened: 'right after open()', loaded: 'after load()', ready: 'after load() and seed()' }[state];
+      throw new InvalidArgumentError(`tc-nexthop: ${op} is allowed only ${need} (state: ${this.#state})`);
+    }
+  }
+
+  #linkPinPath(ifname: string): string | undefined {
+    const dir = this.#dir('links');
+    return dir === undefined ? undefined : join(dir, `egress-${ifname}`);
+  }
+
+  /**
+   * Runs the program on `ifname`'s egress (inside the configured netns). A link pinned by an earlier
+   * run is re-adopted and switched to this program without a gap; attaching twice is a no-op.
+   */
+  attachFilter(ifname: string): FilterStatus {
+    this.#expect('ready', 'attachFilter');
+    checkInterfaceName(ifname, 'attach interface');
+    let link = this.#filters.get(ifname);
+    if (!link) {
+      link = attachTc(this.program, { ifname, direction: 'egress', netns: this.#opts.netns, pinPath: this.#linkPinPath(ifname) });
+      this.#filters.set(ifname, link);
+    }
+    return filterStatus(ifname, link);
+  }
+
+  /** Removes the filter from `ifname` (and its pin). False when this dataplane had none there. */
+  detachFilter(ifname: string): boolean {
+    this.#expect('ready', 'detachFilter');
+    checkInterfaceName(ifname, 'attach interface');
+    const link = this.#filters.get(ifname);
+    if (link) {
+      link.detach();
+      this.#filters.delete(ifname);
+      return true;
+    }
+    const pin = this.#linkPinPath(ifname);
+    if (pin && existsSync(pin)) {
+      openPinnedLink(pin, { netns: this.#opts.netns }).detach();
+      return true;
+    }
+    return false;
+  }
+
+  /** Detaches filters pinned under pinRoot/links by earlier runs on interfaces not in `keep`. */
+  detachOtherFilters(keep: readonly string[]): string[] {
+    this.#expect('ready', 'detachOtherFilters');
+    const dir = this.#dir('links');
+    if (!dir || !existsSync(dir)) return [];
+    const removed: string[] = [];
+    for (const file of readdirSync(dir)) {
+      const ifname = file.startsWith('egress-') ? file.slice('egress-'.length) : undefined;
+      if (ifname === undefined || keep.includes(ifname) || this.#filters.has(ifname)) continue;
+      openPinnedLink(join(dir, file), { netns: this.#opts.netns }).detach();
+      removed.push(ifname);
+    }
+    return removed;
+  }
+
+  #resolve(specs: readonly NexthopRuleSpec[]): ResolvedRule[] {
+    const rules = parseRuleSet(specs, this.#opts.maxRules);
+    const ifindexes = new Map<string, number>();
+    for (const r of rules) {
+      if (!ifindexes.has(r.interface)) ifindexes.set(r.interface, this.#ifindex(r.interface, r.source.text));
+    }
+    return rules.map((r) => resolveRule(r, ifindexes.get(r.interface) as number));
+  }
+
+  #ifindex(ifname: string, source: string): number {
+    try {
+      return ifIndex(ifname, this.#opts.netns);
+    } catch (err) {
+      if (err instanceof BpfError) {
+        throw new NotFoundError(`interface ${ifname} for the rule of source ${source}: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Makes the maps hold exactly `specs` (the complete desired rule set). The whole set is validated
+   * and every interface resolved first: a rejected set changes nothing.
+   */
+  setRules(specs: readonly NexthopRuleSpec[]): ApplyCounts {
+    this.#expect('ready', 'setRules');
+    if (!Array.isArray(specs)) throw new InvalidArgumentError('tc-nexthop: setRules expects an array of { source, nexthop, interface }');
+    return this.#converge(this.#resolve(specs));
+  }
+
+  #converge(desired: readonly ResolvedRule[]): ApplyCounts {
+    const maps = this.#maps();
+    const next = assignSlots(this.#placed, desired, this.#opts.maxRules);
+    const rules = [...this.#placed.values()].map((r) => ({ prefix: r.source, slot: r.slot }));
+    const plan = planApply(this.#placed, next, { v4: computeV4Index(rules), v6: computeV6Index(rules) });
+    if (isEmptyPlan(plan)) {
+      this.#placed = next;
+      return plan.report;
+    }
+    try {
+      executePlan(maps, plan);
+    } catch (err) {
+      // a kernel write failed half-way: learn what the maps now hold so the next attempt diffs right
+      this.#resync();
+      throw err;
+    }
+    this.#placed = next;
+    return plan.report;
+  }
+
+  /** Adds the rule for `spec.source`, replacing an existing rule for the same prefix. */
+  enableRedirect(spec: NexthopRuleSpec): ApplyCounts {
+    this.#expect('ready', 'enableRedirect');
+    const rule = parseRule(spec);
+    const resolved = resolveRule(rule, this.#ifindex(rule.interface, rule.source.text));
+    const others = [...this.#placed.values()].filter((r) => r.source.text !== rule.source.text);
+    if (others.length + 1 > this.#opts.maxRules) {
+      throw new InvalidArgumentError(`tc-nexthop: ${others.length + 1} redirect rules exceed the capacity of ${this.#opts.maxRules} (maxRules)`);
+    }
+    return this.#converge([...others, resolved]);
+  }
+
+  /** Removes the rule for `source` (same normalisation as enableRedirect). False when there was none. */
+  disableRedirect(source: string): boolean {
+    this.#expect('ready', 'disableRedirect');
+    const prefix = parseCidr(source, 'source');
+    if (!this.#placed.has(prefix.text)) return false;
+    this.#converge([...this.#placed.values()].filter((r) => r.source.text !== prefix.text));
+    return true;
+  }
+
+  /** The rules in force with their packet/byte counters (summed over CPUs), sorted by source. */
+  list(): RedirectRuleStatus[] {
+    this.#expect('ready', 'list');
+    const placed = [...this.#placed.values()];
+    const counters = readCounters(this.#maps(), placed.map((r) => r.slot));
+    return placed
+      .map((r) => ({
+        source: r.source.text,
+        nexthop: r.nexthop.text,
+        interface: r.interface,
+        ifindex: r.ifindex,
+        packets: counters.get(r.slot)?.packets ?? 0,
+        bytes: counters.get(r.slot)?.bytes ?? 0,
+      }))
+      .sort((a, b) => a.source.localeCompare(b.source));
+  }
+
+  status(): NexthopDataplaneStatus {
+    this.#expect('ready', 'status');
+    const maps = this.#maps();
+    const placed = [...this.#placed.values()];
+    const v4 = placed.filter((r) => r.source.family === 4).length;
+    const rules = placed.map((r) => ({ prefix: r.source, slot: r.slot }));
+    const v4Index = computeV4Index(rules);
+    let v4Buckets = 0;
+    for (let i = 0; i < V4_BUCKETS; i++) if (v4Index.longMask[i] !== 0 || v4Index.fallback[i] !== 0) v4Buckets++;
+    const count: Record<string, number> = {
+      [MAP.v4Prefixes]: v4,
+      [MAP.v6Prefixes]: placed.length - v4,
+      [MAP.rules]: placed.length,
+      [MAP.counters]: placed.length,
+      [MAP.v4Buckets]: v4Buckets,
+      [MAP.v6Buckets]: computeV6Index(rules).buckets.size,
+      [MAP.v6Short]: 1,
+    };
+    return {
+      filters: [...this.#filters].map(([ifname, link]) => filterStatus(ifname, link)),
+      maps: Object.values(MAP).map((name) => ({ name, entries: count[name], maxEntries: maps[name].map.maxEntries })),
+      rules: this.list(),
+    };
+  }
+
+  /**
+   * Releases everything. With keepPinned the pinned filters and maps stay in force (a restarted
+   * dataplane re-adopts them); without it the filters are detached and every pin is removed.
+   * Idempotent.
+   */
+  close(options: { keepPinned: boolean } = { keepPinned: false }): void {
+    if (this.#state === 'closed') return;
+    const errors: unknown[] = [];
+    const attempt = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        errors.push(err);
+      }
+    };
+    for (const link of this.#filters.values()) attempt(() => (options.keepPinned ? link.close() : link.detach()));
+    this.#filters.clear();
+    if (!options.keepPinned && this.#state !== 'opened') attempt(() => this.#removePins());
+    attempt(() => this.#skel?.close());
+    this.#skel = undefined;
+    this.#state = 'closed';
+    if (errors.length > 0) {
+      throw errors.length === 1 ? errors[0] : new AggregateError(errors, `tc-nexthop: close: ${errors.length} errors`);
+    }
+  }
+
+  #removePins(): void {
+    const links = this.#dir('links');
+    if (links && existsSync(links)) {
+      for (const file of readdirSync(links)) openPinnedLink(join(links, file), { netns: this.#opts.netns }).detach();
+      rmdirIfEmpty(links);
+    }
+    const maps = this.#dir('maps');
+    if (maps && existsSync(maps)) {
+      for (const name of Object.values(MAP)) removePin(join(maps, name), { missingOk: true });
+      rmdirIfEmpty(maps);
+    }
+    if (this.#opts.pinRoot) rmdirIfEmpty(this.#opts.pinRoot);
+  }
+}
+
+function rmdirIfEmpty(dir: string): void {
+  if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
+}
+
+function filterStatus(ifname: string, link: Link): FilterStatus {
+  return { interface: ifname, type: link.type, target: link.target, ...(link.pinnedPath ? { pinned: link.pinnedPath } : {}) };
+}
