@@ -9,10 +9,9 @@ import { formatValue, issuesFromZod } from './config-issue.js';
 import { ConfigError } from './errors.js';
 import { orderPlugins } from './plugin-order.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- factories of any config type meet here */
+// factories of any config type meet here
 export type AnyPluginFactory = PluginFactory<any>;
 export type AnySourceFactory = SourceFactory<any>;
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 export interface ConfiguredPlugin {
   readonly id: string;

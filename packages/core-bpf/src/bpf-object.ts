@@ -3,8 +3,8 @@
  * programs and constants, create maps, verify programs) -> use maps and programs -> close.
  * Attach programs only after their maps are filled (see the link modules).
  */
-import { closeSync, existsSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { closeSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { Btf } from './btf/btf.js';
 import { BpfMap } from './bpf-map.js';
 import {
@@ -224,6 +224,10 @@ export class BpfObject {
     const plan = this.#planConfiguration(options);
     this.#checkPins(plan.pins);
     for (const apply of plan.apply) apply();
+    for (const [name, { path }] of plan.pins) {
+      // libbpf creates one missing directory level only
+      if (libbpf.bpf_map__autocreate(this.#mapPtrs.get(name) as Ptr)) mkdirSync(dirname(path), { recursive: true });
+    }
 
     const logs = new Map<string, Buffer>();
     for (const [name, p] of this.#programPtrs) {

@@ -107,8 +107,9 @@ export interface ReceivedFds {
 
 /**
  * Receive one message with up to `max` fds from the unix socket `socketFd`. If the sender sent more
- * fds than `max`, the received ones are closed and SyscallError EMSGSIZE is thrown. `maxPayload`
- * bounds the bytes read with them (default 64 KiB).
+ * fds than `max`, or (datagram/seqpacket sockets) a payload longer than `maxPayload` (default
+ * 64 KiB), the received fds are closed and SyscallError EMSGSIZE is thrown. On a stream socket the
+ * payload is whatever bytes were readable, at most `maxPayload`.
  */
 export function receiveFds(socketFd: number, max: number, maxPayload = 65536): ReceivedFds {
   validateFd(socketFd, 'socket fd');
@@ -139,9 +140,10 @@ export function receiveFds(socketFd: number, max: number, maxPayload = 65536): R
     const controlLength = Number(msg.msg_controllen);
     const fds = decodeRights(block.view.subarray(iovSize, iovSize + space), Math.min(controlLength, space));
     const flags = Number(msg.msg_flags);
-    if (flags & C.MSG_CTRUNC) {
+    if (flags & (C.MSG_CTRUNC | C.MSG_TRUNC)) {
       for (const fd of fds) closeSync(fd);
-      throw new SyscallError('recvmsg', 90 /* EMSGSIZE */, `receive fds on fd ${socketFd}: the sender sent more than ${max} fd(s)`);
+      const why = flags & C.MSG_CTRUNC ? `the sender sent more than ${max} fd(s)` : `the message is longer than ${maxPayload} bytes`;
+      throw new SyscallError('recvmsg', 90 /* EMSGSIZE */, `receive fds on fd ${socketFd}: ${why}`);
     }
     const payload = Buffer.from(block.view.subarray(iovSize + space, iovSize + space + n));
     return { fds, payload };

@@ -42,3 +42,18 @@ export { decodeValue, encodeValue, type Codec, type CodecLayout, type CodecValue
 export type { StructOptions, StructValue } from './codec/struct-codec.js';
 export { removePin } from './pin-path.js';
 export { onLibbpfLog, type LibbpfLogLevel, type LibbpfLogListener } from './ffi/libbpf-log.js';
+
+// --- Part B: links and system helpers ---
+export { AlreadyAttachedError } from './errors.js';
+export type { Link, LinkType, ProgramRef } from './link.js';
+export { attachNetns, type AttachNetnsOptions } from './attach-netns.js';
+export { attachTc, type AttachTcOptions, type TcMode } from './attach-tc.js';
+export { NETLINK_TC_PRIORITY, type TcDirection } from './netlink-tc-link.js';
+export { attachCgroup, type AttachCgroupOptions, type CgroupAttachType } from './attach-cgroup.js';
+export { openPinnedLink, type OpenPinnedLinkOptions } from './open-pinned-link.js';
+export { NetnsHandle, withNetns } from './netns.js';
+export { ifIndex, ifName, interfaceAddresses, interfaceNames, type InterfaceAddress } from './interfaces.js';
+export { cgroup2Root, createCgroup, removeCgroup, moveToCgroup } from './cgroup.js';
+export { setSocketMark, getSocketMark, setIpTransparent } from './socket-options.js';
+export { sendFds, receiveFds, socketPair, MAX_FDS_PER_MESSAGE, type ReceivedFds } from './fd-passing.js';
+export { probeFeature, requireFeature, knownFeatures, type Feature, type FeatureProbe } from './features.js';

@@ -4,9 +4,8 @@
  */
 import { C, libcRaw } from './ffi/libc.js';
 import { linkStruct, infoOffsets } from './ffi/link-structs.js';
-import { koffi } from './ffi/lib.js';
+import { koffi, lastErrno } from './ffi/lib.js';
 import { InvalidArgumentError, NotFoundError, SyscallError } from './errors.js';
-import { lastErrno } from './ffi/lib.js';
 import { inNetns } from './netns.js';
 
 export interface InterfaceAddress {

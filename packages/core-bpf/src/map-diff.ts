@@ -42,7 +42,8 @@ export function diffEntries(
     seen.add(id);
     const target = want.get(id);
     if (!target) {
-      if (!options.arrayLike || !isZero(v)) removals.push(k);
+      if (options.arrayLike && isZero(v)) unchanged++;
+      else removals.push(k);
     } else if (target[1].equals(v)) {
       unchanged++;
     } else {

@@ -15,6 +15,8 @@
  * - close() on an unpinned handle deletes the filter (like an fd link whose last fd closes); on a
  *   pinned one it only forgets the handle. A process that exits without close() leaves the filter.
  * - detach() deletes the filter and the pin.
+ * Two handles for the same filter (a re-attach at the same handle) are two views of one filter:
+ * closing or detaching either removes it.
  */
 import { existsSync, unlinkSync, closeSync } from 'node:fs';
 import { BPF, checkLibbpf, libbpfLink, type TcHook, type TcOpts } from './ffi/libbpf-link.js';

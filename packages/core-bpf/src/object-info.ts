@@ -6,7 +6,7 @@ import { SyscallError } from './errors.js';
 import { decodeValue } from './codec/codec.js';
 import { bytes, cstring } from './codec/array-codecs.js';
 import { u32, u64 } from './codec/int-codecs.js';
-import { pad, skip, struct } from './codec/struct-codec.js';
+import { skip, struct } from './codec/struct-codec.js';
 import { libbpf } from './ffi/libbpf-api.js';
 import { type MapType, mapTypeName } from './map-type.js';
 import { type ProgramType, programTypeName } from './program-type.js';
@@ -27,7 +27,7 @@ export const bpfMapInfoCodec = struct({
   btf_id: u32,
   btf_key_type_id: u32,
   btf_value_type_id: u32,
-  _pad: pad(4),
+  _btf_vmlinux_id: skip(4), // padding in older uapi headers, a member since 6.x
   map_extra: u64,
 });
 

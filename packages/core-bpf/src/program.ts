@@ -35,9 +35,10 @@ export interface TestRunResult {
   readonly context?: Buffer;
 }
 
+const natives = new WeakMap<Program, Ptr>();
+
 export class Program {
   #fd: number;
-  readonly #native: Ptr | null;
   readonly #name: string;
   readonly #type: ProgramType;
   readonly #section: string | undefined;
@@ -47,7 +48,6 @@ export class Program {
 
   private constructor(
     fd: number,
-    native: Ptr | null,
     name: string,
     type: ProgramType,
     section: string | undefined,
@@ -56,7 +56,6 @@ export class Program {
     verifierLog: string,
   ) {
     this.#fd = fd;
-    this.#native = native;
     this.#name = name;
     this.#type = type;
     this.#section = section;
@@ -74,14 +73,16 @@ export class Program {
     lifetime: Lifetime,
     verifierLog: string,
   ): Program {
-    return new Program(libbpf.bpf_program__fd(native), native, name, type, section, lifetime, false, verifierLog);
+    const program = new Program(libbpf.bpf_program__fd(native), name, type, section, lifetime, false, verifierLog);
+    natives.set(program, native);
+    return program;
   }
 
   static #adopt(fd: number, what: string): Program {
     try {
       const info = readProgramInfo(fd);
       const name = info.name || what;
-      return new Program(fd, null, name, info.type, undefined, new Lifetime(`program ${name}`), true, '');
+      return new Program(fd, name, info.type, undefined, new Lifetime(`program ${name}`), true, '');
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -208,11 +209,6 @@ export class Program {
     this.close();
   }
 
-  /** @internal */
-  static native(program: Program): Ptr | null {
-    program.#lifetime.assertOpen(`program ${program.#name}`);
-    return program.#native;
-  }
 }
 
 /**
@@ -220,5 +216,6 @@ export class Program {
  * from a loaded object, or null for programs opened from a pin or id (attach those by fd).
  */
 export function nativeProgram(program: Program): Ptr | null {
-  return Program.native(program);
+  void program.fd; // throws ClosedError once the program or its object is closed
+  return natives.get(program) ?? null;
 }

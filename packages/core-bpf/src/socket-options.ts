@@ -25,9 +25,7 @@ export function setSocketMark(fd: number, mark: number): void {
   if (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff) {
     throw new InvalidArgumentError(`setSocketMark: invalid mark ${mark}: expected an integer 0..0xffffffff`);
   }
-  const v = Buffer.alloc(4);
-  v.writeUInt32LE(mark);
-  check('setsockopt', libcRaw.setsockopt(fd, C.SOL_SOCKET, C.SO_MARK, v, 4), `set SO_MARK ${mark} on fd ${fd}`);
+  check('setsockopt', libcRaw.setsockopt(fd, C.SOL_SOCKET, C.SO_MARK, u32(mark), 4), `set SO_MARK ${mark} on fd ${fd}`);
 }
 
 /** The socket's SO_MARK. */

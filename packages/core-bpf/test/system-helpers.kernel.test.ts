@@ -228,6 +228,23 @@ describe('fd passing', () => {
   });
 });
 
+describe('cgroup2Root', () => {
+  it('mounts cgroup2 privately when no cgroup2 is mounted', () => {
+    // a private mount namespace without the cgroup2 mount and with a scratch /run
+    const hooks = new URL('./support/ts-hooks.mjs', import.meta.url).pathname;
+    const script = new URL('./support/children/cgroup2-root.ts', import.meta.url).pathname;
+    const out = run('unshare', [
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      `umount -l /sys/fs/cgroup/unified && mount -t tmpfs none /run && exec "${process.execPath}" --no-warnings --import "${hooks}" "${script}"`,
+    ]);
+    expect(JSON.parse(out)).toEqual({ before: false, root: '/run/bpfsteer/cgroup2', procs: true, again: '/run/bpfsteer/cgroup2' });
+  });
+});
+
 describe('features', () => {
   it('probes every feature of this kernel as supported, cached', () => {
     for (const f of knownFeatures()) {

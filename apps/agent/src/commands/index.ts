@@ -2,3 +2,4 @@
 export { runCommand } from './run.js';
 export { statusCommand } from './status.js';
 export { validateCommand } from './validate.js';
+export { demoCommand } from './demo.js';

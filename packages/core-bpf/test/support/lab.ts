@@ -155,7 +155,7 @@ const HOOKS = fileURLToPath(new URL('./ts-hooks.mjs', import.meta.url));
 export const CHILDREN_DIR = fileURLToPath(new URL('./children/', import.meta.url));
 
 /** Spawn `node` on one of test/support/children/*.ts (core-bpf sources run directly, types stripped). */
-export function tsChild(script: string, args: string[], opts: { stdio?: Array<'pipe' | 'inherit' | number> } = {}): ChildProcess {
+export function tsChild(script: string, args: string[], opts: { stdio?: Array<'pipe' | 'inherit' | 'ignore' | number> } = {}): ChildProcess {
   return spawn(process.execPath, ['--no-warnings', '--import', HOOKS, `${CHILDREN_DIR}${script}`, ...args], {
     stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
   });

@@ -1,76 +1,49 @@
 /**
- * Test-only loader of BPF fixture objects (bpf/build/test/*.bpf.o) straight through libbpf, so the
- * link tests do not depend on BpfObject. Exposes programs as ProgramRef and maps by fd.
+ * The core_links fixture (bpf/test/core_links.bpf.c) for the link kernel tests, loaded through
+ * BpfObject; its programs are used as ProgramRef, its maps read by slot (bpf/test/core_links.h).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { lazyFn, libbpfLib } from '../../src/ffi/lib.js';
+import { BpfObject } from '../../src/bpf-object.js';
 import type { ProgramRef } from '../../src/link.js';
-
-const f = {
-  open: lazyFn<(path: string, opts: null) => bigint | null>(libbpfLib, 'void *bpf_object__open_file(const char *path, const void *opts)'),
-  load: lazyFn<(obj: bigint) => number>(libbpfLib, 'int bpf_object__load(void *obj)'),
-  close: lazyFn<(obj: bigint) => void>(libbpfLib, 'void bpf_object__close(void *obj)'),
-  findProg: lazyFn<(obj: bigint, name: string) => bigint | null>(libbpfLib, 'void *bpf_object__find_program_by_name(void *obj, const char *name)'),
-  progFd: lazyFn<(p: bigint) => number>(libbpfLib, 'int bpf_program__fd(void *prog)'),
-  mapFd: lazyFn<(obj: bigint, name: string) => number>(libbpfLib, 'int bpf_object__find_map_fd_by_name(void *obj, const char *name)'),
-  update: lazyFn<(fd: number, key: Uint8Array, value: Uint8Array, flags: number) => number>(
-    libbpfLib,
-    'int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)',
-  ),
-  lookup: lazyFn<(fd: number, key: Uint8Array, value: Uint8Array) => number>(libbpfLib, 'int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
-};
 
 export const FIXTURE_DIR = fileURLToPath(new URL('../../../../bpf/build/test/', import.meta.url));
 
 export class Fixture implements Disposable {
-  readonly #obj: bigint;
-  #closed = false;
+  readonly #obj: BpfObject;
 
-  private constructor(obj: bigint) {
+  private constructor(obj: BpfObject) {
     this.#obj = obj;
   }
 
   static load(file: string): Fixture {
     const path = `${FIXTURE_DIR}${file}`;
     if (!existsSync(path)) throw new Error(`fixture ${path} missing: run make -C bpf`);
-    const obj = f.open(path, null);
-    if (!obj) throw new Error(`bpf_object__open_file ${path} failed`);
-    const ret = f.load(obj);
-    if (ret < 0) {
-      f.close(obj);
-      throw new Error(`bpf_object__load ${path} failed: ${ret}`);
+    const obj = BpfObject.open(path);
+    try {
+      obj.load();
+    } catch (err) {
+      obj.close();
+      throw err;
     }
     return new Fixture(obj);
   }
 
+  /** A loaded program: BpfObject's Program satisfies ProgramRef. */
   program(name: string): ProgramRef {
-    const p = f.findProg(this.#obj, name);
-    if (!p) throw new Error(`no program ${name}`);
-    return { fd: f.progFd(p), name };
-  }
-
-  mapFd(name: string): number {
-    const fd = f.mapFd(this.#obj, name);
-    if (fd < 0) throw new Error(`no map ${name}`);
-    return fd;
+    return this.#obj.program(name);
   }
 
   update(map: string, key: Uint8Array, value: Uint8Array): void {
-    const ret = f.update(this.mapFd(map), key, value, 0);
-    if (ret < 0) throw new Error(`bpf_map_update_elem ${map}: ${ret}`);
+    this.#obj.map(map).update(key, value);
   }
 
-  lookup(map: string, key: Uint8Array, valueSize: number): Buffer | undefined {
-    const value = Buffer.alloc(valueSize);
-    const ret = f.lookup(this.mapFd(map), key, value);
-    return ret < 0 ? undefined : value;
+  lookup(map: string, key: Uint8Array): Buffer | undefined {
+    return this.#obj.map(map).lookup(key);
   }
 
   close(): void {
-    if (this.#closed) return;
-    f.close(this.#obj);
-    this.#closed = true;
+    this.#obj.close();
   }
 
   [Symbol.dispose](): void {
@@ -99,15 +72,15 @@ export function u32(n: number): Buffer {
   return b;
 }
 
-/** The core_links fixture (bpf/test/core_links.bpf.c). */
+/** The core_links fixture, loaded. */
 export function loadCoreLinks(): Fixture {
   return Fixture.load('core_links.bpf.o');
 }
 
 export function counter(fx: Fixture, slot: number): bigint {
-  return fx.lookup('counters', u32(slot), 8)?.readBigUInt64LE(0) ?? 0n;
+  return fx.lookup('counters', u32(slot))?.readBigUInt64LE(0) ?? 0n;
 }
 
 export function markCount(fx: Fixture, map: 'egress_marks' | 'ingress_marks', mark: number): bigint {
-  return fx.lookup(map, u32(mark), 8)?.readBigUInt64LE(0) ?? 0n;
+  return fx.lookup(map, u32(mark))?.readBigUInt64LE(0) ?? 0n;
 }

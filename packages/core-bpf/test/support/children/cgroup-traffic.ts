@@ -5,8 +5,8 @@
 // Prints one JSON line with what it saw. Usage: cgroup-traffic.ts MARK FROM_PORT
 import net from 'node:net';
 import { closeSync } from 'node:fs';
-import { getSocketMark, setSocketMark } from '../../../src/socket-options.ts';
-import { bind4, localPort, recv, sendto4, socket4, SOCK_DGRAM } from '../raw-socket.ts';
+import { getSocketMark, setSocketMark } from '../../../src/socket-options.js';
+import { bind4, localPort, recv, sendto4, socket4, SOCK_DGRAM } from '../raw-socket.js';
 
 const mark = Number(process.argv[2]);
 const fromPort = Number(process.argv[3]);

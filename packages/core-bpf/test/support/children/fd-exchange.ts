@@ -2,7 +2,7 @@
 // payload, appends a line to that file through the received fd, then sends back the fd of a file it
 // opened itself. Usage: fd-exchange.ts OWN_FILE
 import { openSync, writeSync, closeSync } from 'node:fs';
-import { receiveFds, sendFds } from '../../../src/fd-passing.ts';
+import { receiveFds, sendFds } from '../../../src/fd-passing.js';
 
 const own = process.argv[2];
 const { fds, payload } = receiveFds(3, 4);

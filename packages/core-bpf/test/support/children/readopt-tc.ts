@@ -1,7 +1,7 @@
 // Child process of attach-tc.kernel.test.ts: re-adopts the tc attachment pinned at argv[2] with the
 // program tc_count_alt and reports what it got. Usage: readopt-tc.ts PIN NETNS MODE
-import { attachTc } from '../../../src/attach-tc.ts';
-import { loadCoreLinks } from '../load-fixture.ts';
+import { attachTc } from '../../../src/attach-tc.js';
+import { loadCoreLinks } from '../load-fixture.js';
 
 const [pinPath, netns, mode] = process.argv.slice(2);
 const fx = loadCoreLinks();
