@@ -4,7 +4,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BpfObject, struct, u32, u64, ipv4 } from '@bpfsteer/core-bpf';
+import { BpfObject, TypedMap, codecs } from '@bpfsteer/core-bpf';
+
+const { struct, u32, u64, ipv4 } = codecs;
 import { printTable } from './table.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -19,7 +21,7 @@ const c = new Map(
     .trim().split('\n').map((l) => JSON.parse(l)).map((r) => [`${r.map}/${r.mode}`, r.nsPerElement]),
 );
 
-const lpmKey = struct('bench_lpm_key', [['prefixlen', u32], ['addr', ipv4]]);
+const lpmKey = struct({ prefixlen: u32, addr: ipv4 });
 const cases = {
   hash: { map: 'bench_hash', key: u32, makeKey: (i) => i },
   lpm_trie: { map: 'bench_lpm', key: lpmKey, makeKey: (i) => ({ prefixlen: 32, addr: ipv4str(0x0a000000 + i) }) },
@@ -36,7 +38,7 @@ function measure(kind, mode) {
     const obj = BpfObject.open(object);
     try {
       obj.load();
-      const map = obj.map(spec.map).typed(spec.key, u64);
+      const map = TypedMap.wrap(obj.map(spec.map), spec.key, u64);
       const t0 = process.hrtime.bigint();
       if (mode === 'batch') map.setMany(entries);
       else for (const [k, v] of entries) map.set(k, v);

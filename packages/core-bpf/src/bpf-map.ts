@@ -256,6 +256,13 @@ export class BpfMap {
     }
   }
 
+  /** Number of entries (a key walk; for array maps this is max_entries). */
+  count(): number {
+    let n = 0;
+    for (const _ of this.keys()) n++;
+    return n;
+  }
+
   #target(): BatchTarget {
     return { fd: this.fd, name: this.#name, keySize: this.keySize, valueBufferSize: this.valueBufferSize, batch: this.#batch };
   }
@@ -286,6 +293,31 @@ export class BpfMap {
       values.set(this.#value(v, 'update'), i * this.valueBufferSize);
     });
     updateMany(this.#target(), keys, values, entries.length, flag);
+  }
+
+  /**
+   * Write `count` entries from two packed buffers (keys back to back, values back to back), the
+   * zero-copy path of TypedMap.setMany.
+   * @internal
+   */
+  updatePacked(keys: Buffer, values: Buffer, count: number, mode: UpdateMode = 'upsert'): void {
+    if (count === 0) return;
+    if (keys.length !== count * this.keySize || values.length !== count * this.valueBufferSize) {
+      throw new InvalidArgumentError(`update map ${this.#name}: packed buffers do not hold ${count} entries`);
+    }
+    updateMany(this.#target(), keys, values, count, updateModeFlag(mode));
+  }
+
+  /**
+   * Delete `count` keys packed back to back; absent keys are skipped. Returns how many were deleted.
+   * @internal
+   */
+  deletePacked(keys: Buffer, count: number): number {
+    if (count === 0) return 0;
+    if (keys.length !== count * this.keySize) {
+      throw new InvalidArgumentError(`delete from map ${this.#name}: packed buffer does not hold ${count} keys`);
+    }
+    return deleteMany(this.#target(), keys, count);
   }
 
   /** Delete many keys at once; keys already absent are skipped. Returns how many were deleted. */

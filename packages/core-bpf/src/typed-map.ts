@@ -97,19 +97,40 @@ export class TypedMap<K, V> {
     for (const [k, v] of this.map.entries()) yield [this.keyCodec.decode(k, 0), this.valueCodec.decode(v, 0)];
   }
 
+  /** Number of entries (array maps: max_entries). */
+  count(): number {
+    return this.map.count();
+  }
+
   [Symbol.iterator](): Generator<[K, V]> {
     return this.entries();
   }
 
   /** Write many entries (batched). Every entry is encoded, and so validated, before any is written. */
   setMany(entries: Iterable<readonly [K, V]>, mode: UpdateMode = 'upsert'): void {
-    const encoded = [...entries].map(([k, v]) => [this.#key(k), this.#value(v)] as const);
-    this.map.updateBatch(encoded, mode);
+    const list = Array.isArray(entries) ? (entries as ReadonlyArray<readonly [K, V]>) : [...entries];
+    const keySize = this.keyCodec.size;
+    const valueSize = this.map.valueBufferSize;
+    const keys = Buffer.alloc(list.length * keySize);
+    const values = Buffer.alloc(list.length * valueSize);
+    const keyPath = `map ${this.map.name}: key`;
+    const valuePath = `map ${this.map.name}: value`;
+    for (let i = 0; i < list.length; i++) {
+      const [k, v] = list[i];
+      this.keyCodec.encode(k, keys, i * keySize, keyPath);
+      this.valueCodec.encode(v, values, i * valueSize, valuePath);
+    }
+    this.map.updatePacked(keys, values, list.length, mode);
   }
 
   /** Delete many keys (batched); absent keys are skipped. Returns how many were deleted. */
   deleteMany(keys: Iterable<K>): number {
-    return this.map.deleteBatch([...keys].map((k) => this.#key(k)));
+    const list = Array.isArray(keys) ? (keys as readonly K[]) : [...keys];
+    const keySize = this.keyCodec.size;
+    const packed = Buffer.alloc(list.length * keySize);
+    const keyPath = `map ${this.map.name}: key`;
+    for (let i = 0; i < list.length; i++) this.keyCodec.encode(list[i], packed, i * keySize, keyPath);
+    return this.map.deletePacked(packed, list.length);
   }
 
   /** Remove every entry (array maps: reset every value to zero). Returns how many were removed. */

@@ -7,6 +7,7 @@ import { BpfObject } from '../src/bpf-object.js';
 import { codecs as c } from '../src/codecs.js';
 import { InvalidArgumentError, MapLayoutError, SyscallError } from '../src/errors.js';
 import { TypedMap } from '../src/typed-map.js';
+import { deleteMany, lookupChunks, updateMany } from '../src/map-batch.js';
 import { FlowKey, fixturePath, ipv4Frame, Route } from './support/core-maps-fixture.js';
 
 let obj: BpfObject;
@@ -181,5 +182,29 @@ describe('BpfMap', () => {
     t.setMany(want);
     expect(new Map(t.entries())).toEqual(new Map(want));
     expect(t.reconcile(want.slice(0, 10))).toMatchObject({ removed: 1490, unchanged: 10 });
+  });
+});
+
+describe('batch fallbacks', () => {
+  it('walk, write and delete element by element where batches are missing', () => {
+    using m = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 64 });
+    const target = { fd: m.fd, name: 'scratch', keySize: 4, valueBufferSize: 4, batch: { lookup: false, update: false, delete: false } };
+    const keys = Buffer.alloc(4 * 40);
+    const values = Buffer.alloc(4 * 40);
+    for (let i = 0; i < 40; i++) {
+      keys.writeUInt32LE(i, i * 4);
+      values.writeUInt32LE(i * 10, i * 4);
+    }
+    updateMany(target, keys, values, 40, 0);
+    const seen = new Map<number, number>();
+    for (const [k, v, n] of lookupChunks(target, 16)) {
+      for (let i = 0; i < n; i++) seen.set(k.readUInt32LE(i * 4), v.readUInt32LE(i * 4));
+    }
+    expect(seen.size).toBe(40);
+    expect(seen.get(33)).toBe(330);
+    expect(() => updateMany(target, keys, values, 40, 1)).toThrow(/update map scratch \(0 of 40 written\): bpf_map_update_elem: EEXIST/);
+    expect(deleteMany(target, keys.subarray(0, 80), 20)).toBe(20);
+    expect(deleteMany(target, keys, 40)).toBe(20);
+    expect(target.batch).toEqual({ lookup: false, update: false, delete: false });
   });
 });

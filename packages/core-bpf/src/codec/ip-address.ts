@@ -2,17 +2,39 @@
 
 /** The 4 bytes of a dotted-quad IPv4 address, or undefined if `text` is not one. */
 export function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
+  return parseIpv4Into(text, out, 0) ? out : undefined;
+}
+
+/**
+ * Writes the 4 bytes of a dotted-quad IPv4 address at `offset`; false (target untouched past what
+ * was written) if `text` is not one. Decimal octets 0-255 without leading zeros. One pass over the
+ * characters and no allocation: this is the hot path of bulk map updates.
+ */
+export function parseIpv4Into(text: string, target: Uint8Array, offset: number): boolean {
+  const len = text.length;
+  if (len < 7 || len > 15) return false;
+  let octet = 0;
+  let digits = 0;
+  let part = 0;
+  for (let i = 0; i <= len; i++) {
+    const c = i < len ? text.charCodeAt(i) : 46; // a virtual '.' closes the last octet
+    if (c === 46) {
+      if (digits === 0 || part > 3) return false;
+      target[offset + part] = octet;
+      part++;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return false; // leading zero
+      octet = octet * 10 + (c - 48);
+      if (octet > 255) return false;
+      digits++;
+    } else {
+      return false;
+    }
   }
-  return out;
+  return part === 4;
 }
 
 export function formatIpv4(bytes: Uint8Array, offset = 0): string {

@@ -4,7 +4,7 @@
  */
 import { type Codec, rejectValue } from './codec.js';
 import { u32 } from './int-codecs.js';
-import { formatIpv4, formatIpv6, formatMac, hasHostBits, parseIpv4, parseIpv6, parseMac } from './ip-address.js';
+import { formatIpv4, formatIpv6, formatMac, hasHostBits, parseIpv4, parseIpv4Into, parseIpv6, parseMac } from './ip-address.js';
 
 function addressCodec(
   size: number,
@@ -30,8 +30,15 @@ function addressCodec(
   };
 }
 
-/** An IPv4 address ("10.0.0.1") stored as a `__be32`. */
-export const ipv4 = addressCodec(4, 4, 'ipv4', 'an IPv4 address like "10.0.0.1"', parseIpv4, formatIpv4);
+/** An IPv4 address ("10.0.0.1") stored as a `__be32` (parsed straight into the target: bulk path). */
+export const ipv4: Codec<string> = {
+  ...addressCodec(4, 4, 'ipv4', 'an IPv4 address like "10.0.0.1"', parseIpv4, formatIpv4),
+  encode(value, target, offset, path) {
+    if (typeof value !== 'string' || !parseIpv4Into(value, target, offset)) {
+      throw rejectValue(path, 'an IPv4 address like "10.0.0.1"', value);
+    }
+  },
+};
 /** An IPv6 address ("fd00::1") stored as 16 bytes in network order (`struct in6_addr`, `__be32[4]`). */
 export const ipv6 = addressCodec(16, 4, 'ipv6', 'an IPv6 address like "fd00::1"', parseIpv6, formatIpv6);
 /** A MAC address ("02:00:00:00:00:01") stored as 6 bytes. */

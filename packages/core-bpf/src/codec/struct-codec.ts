@@ -57,6 +57,8 @@ export function struct<F extends Record<string, Codec<any>>>(
   }
   const size = offset;
   const known = new Set(valueFields.map((f) => f.name));
+  let lastPath: string | undefined;
+  let fieldPaths: string[] = [];
   const description = `struct{${entries.map(([n, c]) => `${n}:${c.description}`).join(',')}}`;
   return {
     size,
@@ -67,16 +69,23 @@ export function struct<F extends Record<string, Codec<any>>>(
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw rejectValue(path, `an object with fields ${[...known].join(', ')}`, value);
       }
-      for (const key of Object.keys(value)) {
+      for (const key in value) {
         if (!known.has(key)) {
           throw new InvalidArgumentError(`${path}.${key}: unknown field; accepted are ${[...known].join(', ')}`);
         }
       }
+      if (path !== lastPath) {
+        // bulk encodes reuse one path: build the per-field paths once, not per value
+        lastPath = path;
+        fieldPaths = valueFields.map((f) => `${path}.${f.name}`);
+      }
       target.fill(0, base, base + size);
       const record = value as Record<string, unknown>;
-      for (const f of valueFields) {
-        if (record[f.name] === undefined) throw rejectValue(`${path}.${f.name}`, f.codec.description, undefined);
-        f.codec.encode(record[f.name], target, base + f.offset, `${path}.${f.name}`);
+      for (let i = 0; i < valueFields.length; i++) {
+        const f = valueFields[i];
+        const v = record[f.name];
+        if (v === undefined) throw rejectValue(fieldPaths[i], f.codec.description, undefined);
+        f.codec.encode(v, target, base + f.offset, fieldPaths[i]);
       }
     },
     decode(source, base) {

@@ -86,7 +86,7 @@ describe('checkLayout', () => {
     expect(checkLayout(struct({ x: u32 }).layout, bits, 'v').join()).toMatch(/3-bit bitfield/);
     const inner = cStruct('', 4, [member('lo', 0, int('__u16', 2)), member('hi', 2, int('__u16', 2))]);
     const outer = cStruct('o', 8, [member('a', 0, int('__u32', 4)), member('', 4, inner)]);
-    expect(flattenMembers((outer as { members: never[] }).members).map((m: { name: string; offset: number }) => [m.name, m.offset])).toEqual([
+    expect(flattenMembers((outer as Extract<BtfLayout, { kind: 'struct' | 'union' }>).members).map((m) => [m.name, m.offset])).toEqual([
       ['a', 0], ['lo', 4], ['hi', 6],
     ]);
     expect(checkLayout(struct({ a: u32, lo: u16, hi: u16 }).layout, outer, 'v')).toEqual([]);
