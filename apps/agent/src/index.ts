@@ -4,4 +4,4 @@ export { builtinPlugins, builtinSources, builtins } from './builtins.js';
 export { main, type MainOptions } from './cli.js';
 export { ExitCode } from './cli-context.js';
 export { formatStatus } from './format-status.js';
-export { featureProbeFrom, loadFeatureProbe } from './load-feature-probe.js';
+export { coreBpfFeatureProbe } from './load-feature-probe.js';

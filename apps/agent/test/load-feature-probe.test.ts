@@ -1,30 +1,15 @@
+import type { KernelFeature } from '@bpfsteer/agent-kernel';
+import { knownFeatures } from '@bpfsteer/core-bpf';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '@bpfsteer/agent-kernel';
-import { coreBpfFeatureName, featureProbeFrom } from '../src/load-feature-probe.js';
 
-const logger = createLogger({ level: 'silent' });
+// agent-kernel keeps its feature names FFI-free; they must be exactly core-bpf's probe names.
+const kernelFeatures: Record<KernelFeature, true> = {
+  bpffs: true, tc: true, tcx: true, 'netlink-tc': true, redirect_neigh: true, sk_lookup: true, cgroup_skb: true,
+  cgroup_sock_addr: true, sockops: true, cgroup2: true, lpm_trie: true, ringbuf: true, sockmap: true, sockhash: true,
+};
 
-describe('featureProbeFrom', () => {
-  it('maps kernel feature names to core-bpf probes', () => {
-    const asked: string[] = [];
-    const probe = featureProbeFrom(
-      {
-        probeFeature: (f) => {
-          asked.push(f);
-          return f === 'tcx' ? { supported: false, detail: 'needs 6.6' } : { supported: true };
-        },
-        knownFeatures: () => ['tcx', 'netlink-tc', 'bpffs'],
-      },
-      logger,
-    );
-    expect(probe.check('tcx')).toEqual({ supported: false, detail: 'needs 6.6' });
-    expect(probe.check('tc')).toEqual({ supported: true });
-    expect(probe.check('redirect_neigh')).toEqual({ supported: true, detail: 'not probed (core-bpf has no probe for it)' });
-    expect(asked).toEqual(['tcx', 'netlink-tc']);
-    expect(coreBpfFeatureName('sk_lookup')).toBe('sk_lookup');
-  });
-
-  it('refuses a core-bpf without probeFeature', () => {
-    expect(() => featureProbeFrom({}, logger)).toThrow('@bpfsteer/core-bpf does not export probeFeature');
+describe('feature names', () => {
+  it('agent-kernel KernelFeature and core-bpf knownFeatures() agree', () => {
+    expect(Object.keys(kernelFeatures).sort()).toEqual([...knownFeatures()].sort());
   });
 });

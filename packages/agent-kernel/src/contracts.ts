@@ -14,18 +14,25 @@ export interface Intent {
 /** The whole desired state handed to a plugin: every intent of the kinds it consumes, by kind. */
 export type DesiredState = ReadonlyMap<string, readonly Intent[]>;
 
-/** Kernel features a plugin may require; the kernel probes them before opening the plugin. */
+/**
+ * Kernel features a plugin may require; the kernel probes them before opening the plugin.
+ * The same names as @bpfsteer/core-bpf's `Feature` (apps/agent tests that the two lists agree).
+ */
 export type KernelFeature =
   | 'bpffs'
-  | 'tcx'
   | 'tc'
+  | 'tcx'
+  | 'netlink-tc'
+  | 'redirect_neigh'
   | 'sk_lookup'
   | 'cgroup_skb'
   | 'cgroup_sock_addr'
   | 'sockops'
+  | 'cgroup2'
   | 'lpm_trie'
   | 'ringbuf'
-  | 'redirect_neigh';
+  | 'sockmap'
+  | 'sockhash';
 
 export interface PluginContext {
   readonly logger: Logger;

@@ -8,8 +8,10 @@ import { errnoName, InvalidArgumentError, NotSupportedError } from './errors.js'
 import { findCgroup2Mount } from './cgroup.js';
 
 export type Feature =
+  | 'tc'
   | 'tcx'
   | 'netlink-tc'
+  | 'redirect_neigh'
   | 'sk_lookup'
   | 'cgroup_skb'
   | 'cgroup_sock_addr'
@@ -30,7 +32,9 @@ const BPFFS_MAGIC = 0xcafe4a11;
 
 /** The kernel version each feature arrived in (for the NotSupportedError message). */
 export const FEATURE_MIN_KERNEL: Record<Feature, string> = {
+  tc: '4.1',
   tcx: '6.6',
+  redirect_neigh: '5.10',
   'netlink-tc': '4.1',
   sk_lookup: '5.9',
   cgroup_skb: '4.10',
@@ -51,6 +55,16 @@ function progType(type: number, name: string): FeatureProbe {
   return { supported: false, detail: `probing ${name} programs failed: ${errnoName(-r)}` };
 }
 
+/** BPF_FUNC_redirect_neigh in the uapi helper list. */
+const HELPER_REDIRECT_NEIGH = 152;
+
+function helper(progTypeId: number, helperId: number, name: string): FeatureProbe {
+  const r = libbpfLink.libbpf_probe_bpf_helper(progTypeId, helperId, null);
+  if (r === 1) return { supported: true };
+  if (r === 0) return { supported: false, detail: `the kernel has no ${name} helper for this program type` };
+  return { supported: false, detail: `probing the ${name} helper failed: ${errnoName(-r)}` };
+}
+
 function mapType(type: number, name: string): FeatureProbe {
   const r = libbpfLink.libbpf_probe_bpf_map_type(type, null);
   if (r === 1) return { supported: true };
@@ -59,6 +73,14 @@ function mapType(type: number, name: string): FeatureProbe {
 }
 
 const probes: Record<Feature, () => FeatureProbe> = {
+  // tc programs can be attached one way or the other (attachTc mode 'auto')
+  tc: () => {
+    const tcx = probeFeature('tcx');
+    if (tcx.supported) return { supported: true, detail: 'tcx links' };
+    const netlink = probeFeature('netlink-tc');
+    return netlink.supported ? { supported: true, detail: 'cls_bpf filters on a clsact qdisc (no tcx)' } : netlink;
+  },
+  redirect_neigh: () => helper(BPF.prog.SCHED_CLS, HELPER_REDIRECT_NEIGH, 'bpf_redirect_neigh'),
   tcx: () => {
     // querying the tcx hook of lo (always ifindex 1) is accepted only by kernels that know tcx
     const ret = libbpfLink.bpf_prog_query(1, BPF.attach.TCX_INGRESS, 0, new Uint32Array(1), new Uint32Array(1), new Uint32Array([1]));

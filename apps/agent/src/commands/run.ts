@@ -10,7 +10,7 @@ import {
   readAgentConfigFile,
 } from '@bpfsteer/agent-kernel';
 import { type CliContext, type CommandRegistration, ExitCode } from '../cli-context.js';
-import { loadFeatureProbe } from '../load-feature-probe.js';
+import { coreBpfFeatureProbe } from '../load-feature-probe.js';
 
 interface RunOptions {
   config: string;
@@ -47,9 +47,7 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
     format: opts.logFormat,
     ...(context.stderr !== process.stderr && { destination: context.stderr }),
   });
-  // core-bpf (the FFI) is loaded only when a configured plugin needs kernel features probed
-  const needsProbe = config.plugins.some((p) => p.factory.requires.length > 0);
-  const agent = createAgent({ config, logger, ...(needsProbe && { featureProbe: await loadFeatureProbe(logger) }) });
+  const agent = createAgent({ config, logger, featureProbe: coreBpfFeatureProbe });
   const keepPinned = opts.keepPinned ?? false;
 
   let stopping: Promise<void> | undefined;

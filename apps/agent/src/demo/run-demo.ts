@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { buildAsymmetricRoutingLab, type AsymmetricRoutingLab, NetLab } from '@bpfsteer/netlab';
 import { createAgent, createLogger, type Agent } from '@bpfsteer/agent-kernel';
 import { builtins } from '../builtins.js';
-import { loadFeatureProbe } from '../load-feature-probe.js';
+import { coreBpfFeatureProbe } from '../load-feature-probe.js';
 import { demoConfig, demoConfigYaml } from './demo-config.js';
 
 interface Probe {
@@ -64,7 +64,7 @@ export async function runDemo({ out, printConfig }: DemoOptions): Promise<number
       sources: builtins.sources,
       config: demoConfig(l, pinRoot),
       logger,
-      featureProbe: await loadFeatureProbe(logger),
+      featureProbe: coreBpfFeatureProbe,
     });
     await agent.start();
     const running = agent.status();

@@ -66,6 +66,9 @@ export const libbpfLink = {
   libbpf_probe_bpf_prog_type: fn<(type: number, opts: null) => number>(
     'int libbpf_probe_bpf_prog_type(int prog_type, const void *opts)',
   ),
+  libbpf_probe_bpf_helper: fn<(progType: number, helperId: number, opts: null) => number>(
+    'int libbpf_probe_bpf_helper(int prog_type, int helper_id, const void *opts)',
+  ),
   libbpf_probe_bpf_map_type: fn<(type: number, opts: null) => number>(
     'int libbpf_probe_bpf_map_type(int map_type, const void *opts)',
   ),
