@@ -4,11 +4,12 @@
  * same program is never attached twice (AlreadyAttachedError) and a pinPath is re-adopted.
  */
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { BPF } from './ffi/libbpf-link.js';
+import { BPF } from './ffi/bpf-constants.js';
 import { InvalidArgumentError, NotFoundError } from './errors.js';
 import { attachFdLink } from './fd-link-attach.js';
 import type { Link, LinkType, ProgramRef } from './link.js';
 import { cgroup2Root, cgroupId, resolveCgroupPath } from './cgroup.js';
+import type { ProgramType } from './program-type.js';
 
 export type CgroupAttachType = 'cgroup_skb-ingress' | 'cgroup_skb-egress' | 'connect4' | 'sockops';
 
@@ -19,11 +20,11 @@ export interface AttachCgroupOptions {
   pinPath?: string;
 }
 
-export const CGROUP_ATTACH: Record<CgroupAttachType, { attach: number; progType: number; type: LinkType }> = {
-  'cgroup_skb-ingress': { attach: BPF.attach.CGROUP_INET_INGRESS, progType: BPF.prog.CGROUP_SKB, type: 'cgroup_skb-ingress' },
-  'cgroup_skb-egress': { attach: BPF.attach.CGROUP_INET_EGRESS, progType: BPF.prog.CGROUP_SKB, type: 'cgroup_skb-egress' },
-  connect4: { attach: BPF.attach.CGROUP_INET4_CONNECT, progType: BPF.prog.CGROUP_SOCK_ADDR, type: 'cgroup-connect4' },
-  sockops: { attach: BPF.attach.CGROUP_SOCK_OPS, progType: BPF.prog.SOCK_OPS, type: 'sockops' },
+export const CGROUP_ATTACH: Record<CgroupAttachType, { attach: number; progType: ProgramType; type: LinkType }> = {
+  'cgroup_skb-ingress': { attach: BPF.attach.CGROUP_INET_INGRESS, progType: 'cgroup_skb', type: 'cgroup_skb-ingress' },
+  'cgroup_skb-egress': { attach: BPF.attach.CGROUP_INET_EGRESS, progType: 'cgroup_skb', type: 'cgroup_skb-egress' },
+  connect4: { attach: BPF.attach.CGROUP_INET4_CONNECT, progType: 'cgroup_sock_addr', type: 'cgroup-connect4' },
+  sockops: { attach: BPF.attach.CGROUP_SOCK_OPS, progType: 'sock_ops', type: 'sockops' },
 };
 
 export function attachCgroup(prog: ProgramRef, opts: AttachCgroupOptions): Link {

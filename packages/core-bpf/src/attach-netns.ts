@@ -3,7 +3,7 @@
  * connections/datagrams arriving in that namespace. Several programs may share a namespace; the
  * same program is never attached twice (AlreadyAttachedError) and a pinPath is re-adopted.
  */
-import { BPF } from './ffi/libbpf-link.js';
+import { BPF } from './ffi/bpf-constants.js';
 import { InvalidArgumentError } from './errors.js';
 import { attachFdLink } from './fd-link-attach.js';
 import type { Link, ProgramRef } from './link.js';
@@ -26,7 +26,7 @@ export function attachNetns(prog: ProgramRef, opts: AttachNetnsOptions): Link {
   try {
     return attachFdLink({
       prog,
-      progTypes: [BPF.prog.SK_LOOKUP],
+      progTypes: ['sk_lookup'],
       what: `attach sk_lookup to netns ${label}`,
       type: 'sk_lookup',
       target: `netns ${label}`,

@@ -9,16 +9,17 @@
  * With `netns`, the interface is looked up and the attachment made inside that namespace.
  */
 import { closeSync, existsSync } from 'node:fs';
-import { BPF, checkLibbpf, libbpfLink, progInfo, queryProgIds, type ProgInfo } from './ffi/libbpf-link.js';
+import { BPF } from './ffi/bpf-constants.js';
 import { AlreadyAttachedError, InvalidArgumentError, PinIncompatibleError } from './errors.js';
-import { bpfFdKind, validatePinPath } from './bpffs.js';
-import { attachFdLink, findSameProgram } from './fd-link-attach.js';
+import { validatePinPath } from './bpffs.js';
+import { attachFdLink, findSameProgram, queryProgIds } from './fd-link-attach.js';
 import { inspectProgram, type Link, type ProgramRef } from './link.js';
 import { inNetns, netnsPath } from './netns.js';
 import { ifIndex, validateIfname } from './interfaces.js';
 import { probeFeature, requireFeature } from './features.js';
 import { attachNetlinkTc, netlinkTcHandle, queryNetlinkTc, type TcDirection } from './netlink-tc-link.js';
-import { programTypeName } from './program-type.js';
+import { type ProgramInfo, readProgramInfo } from './object-info.js';
+import { openPin } from './pin-path.js';
 
 export type TcMode = 'auto' | 'tcx' | 'netlink';
 
@@ -65,15 +66,14 @@ export function parseTcOptions(opts: unknown): Required<Pick<AttachTcOptions, 'i
 function chooseMode(mode: TcMode, pinPath: string | undefined): 'tcx' | 'netlink' {
   let pinned: 'tcx' | 'netlink' | undefined;
   if (pinPath !== undefined && existsSync(pinPath)) {
-    const fd = checkLibbpf('bpf_obj_get', libbpfLink.bpf_obj_get(pinPath), `attach tc: open pin ${pinPath}`);
+    const { fd, kind } = openPin(pinPath, `attach tc: open pin ${pinPath}`);
     try {
-      const kind = bpfFdKind(fd);
       if (kind === 'link') pinned = 'tcx';
       else if (kind === 'prog') pinned = 'netlink';
       else throw new PinIncompatibleError(pinPath, `it holds a bpf ${kind}, expected a tcx link or a tc program`);
       if (pinned === 'netlink') {
-        const t = progInfo(fd, `attach tc: inspect pin ${pinPath}`).type;
-        if (t !== BPF.prog.SCHED_CLS) throw new PinIncompatibleError(pinPath, `it holds a ${programTypeName(t)} program, expected sched_cls`);
+        const t = readProgramInfo(fd, `attach tc: inspect pin ${pinPath}`).type;
+        if (t !== 'sched_cls') throw new PinIncompatibleError(pinPath, `it holds a ${t} program, expected sched_cls`);
       }
     } finally {
       closeSync(fd);
@@ -94,7 +94,7 @@ function chooseMode(mode: TcMode, pinPath: string | undefined): 'tcx' | 'netlink
 const HINT = 'detach it first, or attach with a pinPath so the pinned attachment is re-adopted and updated';
 
 /** Refuse when our netlink filter for this program name already runs a same-named program. */
-function refuseNetlinkTwin(ifindex: number, direction: TcDirection, mine: ProgInfo, displayName: string, hook: string): void {
+function refuseNetlinkTwin(ifindex: number, direction: TcDirection, mine: ProgramInfo, displayName: string, hook: string): void {
   const id = queryNetlinkTc(ifindex, direction, netlinkTcHandle(mine.name), `${hook}: look for a netlink filter`);
   if (id === undefined) return;
   if (findSameProgram([id], mine)) {
@@ -103,7 +103,7 @@ function refuseNetlinkTwin(ifindex: number, direction: TcDirection, mine: ProgIn
 }
 
 /** Refuse when the tcx hook already runs a same-named program (only on kernels with tcx). */
-function refuseTcxTwin(ifindex: number, direction: TcDirection, mine: ProgInfo, displayName: string, hook: string): void {
+function refuseTcxTwin(ifindex: number, direction: TcDirection, mine: ProgramInfo, displayName: string, hook: string): void {
   if (!probeFeature('tcx').supported) return;
   const attach = direction === 'ingress' ? BPF.attach.TCX_INGRESS : BPF.attach.TCX_EGRESS;
   const same = findSameProgram(queryProgIds(ifindex, attach, `${hook}: list tcx programs`), mine);
@@ -115,7 +115,7 @@ export function attachTc(prog: ProgramRef, opts: AttachTcOptions): Link {
   const o = parseTcOptions(opts);
   const where = `${o.ifname}${o.netns === undefined ? '' : ` in netns ${o.netns}`}`;
   const pinPath = o.pinPath === undefined ? undefined : validatePinPath(o.pinPath);
-  const mine = inspectProgram(prog, [BPF.prog.SCHED_CLS], `attach tc ${o.direction} on ${where}`);
+  const mine = inspectProgram(prog, ['sched_cls'], `attach tc ${o.direction} on ${where}`);
   const mode = chooseMode(o.mode, pinPath);
   const what = `attach ${mode} ${o.direction} on ${where}`;
   return inNetns(o.netns, () => {
@@ -125,7 +125,7 @@ export function attachTc(prog: ProgramRef, opts: AttachTcOptions): Link {
       if (pinPath === undefined) refuseNetlinkTwin(ifindex, o.direction, mine, prog.name, what);
       return attachFdLink({
         prog,
-        progTypes: [BPF.prog.SCHED_CLS],
+        progTypes: ['sched_cls'],
         what,
         type: o.direction === 'ingress' ? 'tcx-ingress' : 'tcx-egress',
         target,

@@ -4,22 +4,24 @@
  * Per-CPU maps take and return values for all possible CPUs, each slot rounded up to 8 bytes.
  */
 import { closeSync } from 'node:fs';
-import { InvalidArgumentError, PinIncompatibleError, SyscallError } from './errors.js';
-import { ffiStruct } from './ffi/ffi-structs.js';
-import { libbpf } from './ffi/libbpf-api.js';
+import { ERRNO, InvalidArgumentError, PinIncompatibleError, SyscallError } from './errors.js';
+import { BPF } from './ffi/bpf-constants.js';
+import { ffiStructSize } from './ffi/ffi-structs.js';
+import { checkLibbpf, libbpf } from './ffi/libbpf-api.js';
 import { Lifetime } from './lifetime.js';
 import { type BatchTarget, deleteMany, lookupChunks, updateMany } from './map-batch.js';
 import { type MapExpectation, mapDifferences } from './map-compat.js';
 import { type MapType, isPerCpuMapType, mapTypeNumber } from './map-type.js';
-import { bpfFdKind, validatePinPath } from './bpffs.js';
+import { validatePinPath } from './bpffs.js';
 import { type MapInfo, readMapInfo } from './object-info.js';
+import { openPin, pinFd } from './pin-path.js';
 
-const ENOENT = 2;
+const ENOENT = ERRNO.ENOENT;
 const kindName = { prog: 'program', link: 'link', map: 'map', other: 'bpf object' } as const;
 
 /** How an update treats an existing key: upsert (BPF_ANY), create only (BPF_NOEXIST), replace only (BPF_EXIST). */
 export type UpdateMode = 'upsert' | 'create' | 'replace';
-const updateFlags: Record<UpdateMode, number> = { upsert: 0, create: 1, replace: 2 };
+const updateFlags: Record<UpdateMode, number> = { upsert: BPF.update.ANY, create: BPF.update.NOEXIST, replace: BPF.update.EXIST };
 
 export function updateModeFlag(mode: UpdateMode): number {
   const flag = updateFlags[mode];
@@ -51,13 +53,8 @@ function numPossibleCpus(): number {
   return possibleCpus;
 }
 
-function openFdOrThrow(fd: number, call: string, context: string): number {
-  if (fd < 0) throw new SyscallError(call, fd, context);
-  return fd;
-}
-
 export class BpfMap {
-  #fd: number;
+  readonly #fd: number;
   readonly #info: MapInfo;
   readonly #name: string;
   readonly #lifetime: Lifetime;
@@ -86,7 +83,7 @@ export class BpfMap {
   static adopt(fd: number, what: string): BpfMap {
     try {
       const info = readMapInfo(fd);
-      return new BpfMap(fd, info, info.name || what, new Lifetime(`map ${info.name || what}`), true);
+      return new BpfMap(fd, info, info.name || what, new Lifetime(`map ${info.name || what}`, fd), true);
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -98,9 +95,7 @@ export class BpfMap {
    * is refused with PinIncompatibleError, as is a pin that is not a map.
    */
   static fromPinned(path: string, expect: MapExpectation = {}): BpfMap {
-    validatePinPath(path);
-    const fd = openFdOrThrow(libbpf.bpf_obj_get(path), 'bpf_obj_get', `open pinned map ${path}`);
-    const kind = bpfFdKind(fd);
+    const { fd, kind } = openPin(validatePinPath(path), `open pinned map ${path}`);
     if (kind !== 'map') {
       closeSync(fd);
       throw new PinIncompatibleError(path, `it is a ${kindName[kind]}, not a map`);
@@ -117,7 +112,7 @@ export class BpfMap {
   /** Open a map by its kernel id. */
   static fromId(id: number): BpfMap {
     if (!Number.isInteger(id) || id <= 0) throw new InvalidArgumentError(`map id must be a positive integer, got ${id}`);
-    return BpfMap.adopt(openFdOrThrow(libbpf.bpf_map_get_fd_by_id(id), 'bpf_map_get_fd_by_id', `open map id ${id}`), `id ${id}`);
+    return BpfMap.adopt(checkLibbpf('bpf_map_get_fd_by_id', libbpf.bpf_map_get_fd_by_id(id), `open map id ${id}`), `id ${id}`);
   }
 
   /** Create a map without BTF (for tests, scratch maps, inner maps). */
@@ -132,13 +127,12 @@ export class BpfMap {
     if (def.name !== undefined && !/^[A-Za-z0-9_.]{0,15}$/.test(def.name)) {
       throw new InvalidArgumentError(`create map: name "${def.name}" must be at most 15 characters of [A-Za-z0-9_.]`);
     }
-    ffiStruct('bpf_map_create_opts');
     const opts = {
-      sz: 48, btf_fd: 0, btf_key_type_id: 0, btf_value_type_id: 0, btf_vmlinux_value_type_id: 0,
+      sz: ffiStructSize('bpf_map_create_opts'), btf_fd: 0, btf_key_type_id: 0, btf_value_type_id: 0, btf_vmlinux_value_type_id: 0,
       inner_map_fd: 0, map_flags: def.flags ?? 0, map_extra: 0, numa_node: 0, map_ifindex: 0,
     };
     const fd = libbpf.bpf_map_create(type, def.name ?? null, def.keySize, def.valueSize, def.maxEntries, opts);
-    return BpfMap.adopt(openFdOrThrow(fd, 'bpf_map_create', `create ${def.type} map ${def.name ?? ''}`.trimEnd()), def.name ?? def.type);
+    return BpfMap.adopt(checkLibbpf('bpf_map_create', fd, `create ${def.type} map ${def.name ?? ''}`.trimEnd()), def.name ?? def.type);
   }
 
   get name(): string {
@@ -330,23 +324,17 @@ export class BpfMap {
 
   /** Pin the map at `path` on bpffs (fails with EEXIST if something is pinned there). */
   pin(path: string): void {
-    validatePinPath(path);
-    const err = libbpf.bpf_obj_pin(this.fd, path);
-    if (err < 0) throw new SyscallError('bpf_obj_pin', err, `pin map ${this.#name} at ${path}`);
+    pinFd(this.fd, path, `map ${this.#name}`);
   }
 
   /** Make the map read-only for user space (the program can still write). Irreversible. */
   freeze(): void {
-    const err = libbpf.bpf_map_freeze(this.fd);
-    if (err < 0) throw new SyscallError('bpf_map_freeze', err, `freeze map ${this.#name}`);
+    checkLibbpf('bpf_map_freeze', libbpf.bpf_map_freeze(this.fd), `freeze map ${this.#name}`);
   }
 
   /** Close the fd if this map owns it (maps of an object close with the object). Idempotent. */
   close(): void {
-    if (!this.#ownsFd || this.#lifetime.closed) return;
-    this.#lifetime.end();
-    closeSync(this.#fd);
-    this.#fd = -1;
+    if (this.#ownsFd) this.#lifetime.end();
   }
 
   [Symbol.dispose](): void {

@@ -9,6 +9,7 @@ import { Btf } from './btf/btf.js';
 import { BpfMap } from './bpf-map.js';
 import {
   BpfError,
+  ERRNO,
   InvalidArgumentError,
   NotFoundError,
   PinIncompatibleError,
@@ -16,17 +17,16 @@ import {
   VerifierError,
   errnoName,
 } from './errors.js';
-import { koffi, lastErrno } from './ffi/lib.js';
-import { libbpf, type Ptr } from './ffi/libbpf-api.js';
-import { ffiStruct } from './ffi/ffi-structs.js';
+import { koffi, lastErrno, type Ptr } from './ffi/lib.js';
+import { libbpf } from './ffi/libbpf-api.js';
+import { ffiStructSize } from './ffi/ffi-structs.js';
 import { startLibbpfCapture } from './ffi/libbpf-log.js';
 import { Lifetime } from './lifetime.js';
 import { mapDifferences } from './map-compat.js';
 import { type MapType, mapTypeName } from './map-type.js';
 import { type ConstantValue, writeConstant } from './object-constants.js';
-import { bpfFdKind } from './bpffs.js';
 import { readMapInfo } from './object-info.js';
-import { assertPinPath, pinExists, removePin } from './pin-path.js';
+import { assertPinPath, openPin, pinExists, removePin } from './pin-path.js';
 import { Program } from './program.js';
 import { type ProgramType, programTypeName } from './program-type.js';
 import { failedProgramFromLines, logText, summarizeLibbpfLines } from './verifier-log.js';
@@ -121,9 +121,8 @@ export class BpfObject {
     if (options.name !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.name)) {
       throw new InvalidArgumentError(`open object: name "${options.name}" must be 1..64 characters of [A-Za-z0-9_.-]`);
     }
-    ffiStruct('bpf_object_open_opts');
     const opts = {
-      sz: 80,
+      sz: ffiStructSize('bpf_object_open_opts'),
       object_name: options.name ?? null,
       relaxed_maps: false,
       pin_root_path: options.pinRoot ?? null,
@@ -139,7 +138,7 @@ export class BpfObject {
     const errno = lastErrno();
     const lines = stop();
     if (!ptr) {
-      throw new SyscallError('bpf_object__open_file', errno || 22, `open object ${path}`, summarizeLibbpfLines(lines));
+      throw new SyscallError('bpf_object__open_file', errno || ERRNO.EINVAL, `open object ${path}`, summarizeLibbpfLines(lines));
     }
     return new BpfObject(ptr, path);
   }
@@ -342,11 +341,10 @@ export class BpfObject {
     for (const [name, { path, replace }] of pins) {
       if (!pinExists(path)) continue;
       const m = this.#mapPtrs.get(name) as Ptr;
-      const fd = libbpf.bpf_obj_get(path);
-      if (fd < 0) throw new SyscallError('bpf_obj_get', fd, `check pinned map ${path}`);
+      const { fd, kind } = openPin(path, `check pinned map ${path}`);
       let problem: string | undefined;
       try {
-        if (bpfFdKind(fd) !== 'map') problem = 'it is not a map';
+        if (kind !== 'map') problem = 'it is not a map';
         else {
           const diff = mapDifferences(readMapInfo(fd), {
             type: mapTypeName(libbpf.bpf_map__type(m)),

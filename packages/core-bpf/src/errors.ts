@@ -25,10 +25,19 @@ export class BpfError extends Error {
   }
 }
 
-const errnoNames = new Map<number, string>([
-  ...Object.entries(constants.errno).map(([name, num]): [number, string] => [num as number, name]),
-  [524, 'ENOTSUPP'], // kernel-internal "operation not supported", returned by the bpf syscall
-]);
+/**
+ * errno numbers by name, the one table inside core-bpf (Node's, for this platform), plus ENOTSUPP:
+ * the kernel-internal "operation not supported" that the bpf syscall can return.
+ */
+export const ERRNO = { ...constants.errno, ENOTSUPP: 524 } as const;
+
+/** Aliases that share a number with the name the kernel uses (EAGAIN, EDEADLK, EOPNOTSUPP). */
+const aliases = new Set(['EWOULDBLOCK', 'EDEADLOCK', 'ENOTSUP']);
+const errnoNames = new Map<number, string>(
+  Object.entries(ERRNO)
+    .filter(([name]) => !aliases.has(name))
+    .map(([name, num]): [number, string] => [num, name]),
+);
 
 /** Name of an errno number ("ENOENT"), or "errno N" if unknown. */
 export function errnoName(errno: number): string {

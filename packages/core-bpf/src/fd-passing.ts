@@ -6,14 +6,14 @@
 import { closeSync } from 'node:fs';
 import { koffi } from './ffi/lib.js';
 import { C, check, libcRaw } from './ffi/libc.js';
-import { infoOffsets } from './ffi/link-structs.js';
-import { InvalidArgumentError, SyscallError } from './errors.js';
+import { cOffsets } from './ffi/ffi-structs.js';
+import { ERRNO, InvalidArgumentError, SyscallError } from './errors.js';
 import { validateFd } from './socket-options.js';
 
 /** Most fds one message may carry (SCM_MAX_FD). */
 export const MAX_FDS_PER_MESSAGE = 253;
 
-const HDR = infoOffsets.cmsgData; // sizeof(struct cmsghdr) on LP64, also CMSG_DATA's offset
+const HDR = cOffsets.cmsgData; // sizeof(struct cmsghdr) on LP64, also CMSG_DATA's offset
 const align8 = (n: number): number => (n + 7) & ~7;
 
 /** CMSG_SPACE for `count` fds. */
@@ -89,7 +89,7 @@ export function sendFds(socketFd: number, fds: readonly number[], payload?: Uint
         msg_flags: 0,
       };
       const n = check('sendmsg', libcRaw.sendmsg(socketFd, msg, C.MSG_NOSIGNAL), `send ${fds.length} fd(s) over fd ${socketFd}`);
-      if (n === 0) throw new SyscallError('sendmsg', 32 /* EPIPE */, `send fds over fd ${socketFd}`);
+      if (n === 0) throw new SyscallError('sendmsg', ERRNO.EPIPE, `send fds over fd ${socketFd}`);
       sent += n;
     }
     return sent;
@@ -143,7 +143,7 @@ export function receiveFds(socketFd: number, max: number, maxPayload = 65536): R
     if (flags & (C.MSG_CTRUNC | C.MSG_TRUNC)) {
       for (const fd of fds) closeSync(fd);
       const why = flags & C.MSG_CTRUNC ? `the sender sent more than ${max} fd(s)` : `the message is longer than ${maxPayload} bytes`;
-      throw new SyscallError('recvmsg', 90 /* EMSGSIZE */, `receive fds on fd ${socketFd}: ${why}`);
+      throw new SyscallError('recvmsg', ERRNO.EMSGSIZE, `receive fds on fd ${socketFd}: ${why}`);
     }
     const payload = Buffer.from(block.view.subarray(iovSize + space, iovSize + space + n));
     return { fds, payload };

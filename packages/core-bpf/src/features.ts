@@ -3,9 +3,13 @@
  * changes the system (no mounts, no attachments).
  */
 import { readFileSync, statfsSync } from 'node:fs';
-import { BPF, libbpfLink } from './ffi/libbpf-link.js';
-import { errnoName, InvalidArgumentError, NotSupportedError } from './errors.js';
+import { BPF } from './ffi/bpf-constants.js';
+import { libbpf } from './ffi/libbpf-api.js';
+import { ERRNO, errnoName, InvalidArgumentError, NotSupportedError } from './errors.js';
+import { BPFFS_MAGIC } from './bpffs.js';
 import { findCgroup2Mount } from './cgroup.js';
+import { type KnownMapType, mapTypeNumber } from './map-type.js';
+import { type KnownProgramType, programTypeNumber } from './program-type.js';
 
 export type Feature =
   | 'tc'
@@ -28,8 +32,6 @@ export interface FeatureProbe {
   detail?: string;
 }
 
-const BPFFS_MAGIC = 0xcafe4a11;
-
 /** The kernel version each feature arrived in (for the NotSupportedError message). */
 export const FEATURE_MIN_KERNEL: Record<Feature, string> = {
   tc: '4.1',
@@ -48,25 +50,22 @@ export const FEATURE_MIN_KERNEL: Record<Feature, string> = {
   sockhash: '4.18',
 };
 
-function progType(type: number, name: string): FeatureProbe {
-  const r = libbpfLink.libbpf_probe_bpf_prog_type(type, null);
+function progType(name: KnownProgramType): FeatureProbe {
+  const r = libbpf.libbpf_probe_bpf_prog_type(programTypeNumber(name), null);
   if (r === 1) return { supported: true };
   if (r === 0) return { supported: false, detail: `the kernel rejects ${name} programs` };
   return { supported: false, detail: `probing ${name} programs failed: ${errnoName(-r)}` };
 }
 
-/** BPF_FUNC_redirect_neigh in the uapi helper list. */
-const HELPER_REDIRECT_NEIGH = 152;
-
-function helper(progTypeId: number, helperId: number, name: string): FeatureProbe {
-  const r = libbpfLink.libbpf_probe_bpf_helper(progTypeId, helperId, null);
+function helper(progTypeName: KnownProgramType, helperId: number, name: string): FeatureProbe {
+  const r = libbpf.libbpf_probe_bpf_helper(programTypeNumber(progTypeName), helperId, null);
   if (r === 1) return { supported: true };
-  if (r === 0) return { supported: false, detail: `the kernel has no ${name} helper for this program type` };
+  if (r === 0) return { supported: false, detail: `the kernel has no ${name} helper for ${progTypeName} programs` };
   return { supported: false, detail: `probing the ${name} helper failed: ${errnoName(-r)}` };
 }
 
-function mapType(type: number, name: string): FeatureProbe {
-  const r = libbpfLink.libbpf_probe_bpf_map_type(type, null);
+function mapType(name: KnownMapType): FeatureProbe {
+  const r = libbpf.libbpf_probe_bpf_map_type(mapTypeNumber(name), null);
   if (r === 1) return { supported: true };
   if (r === 0) return { supported: false, detail: `the kernel rejects ${name} maps` };
   return { supported: false, detail: `probing ${name} maps failed: ${errnoName(-r)}` };
@@ -80,21 +79,21 @@ const probes: Record<Feature, () => FeatureProbe> = {
     const netlink = probeFeature('netlink-tc');
     return netlink.supported ? { supported: true, detail: 'cls_bpf filters on a clsact qdisc (no tcx)' } : netlink;
   },
-  redirect_neigh: () => helper(BPF.prog.SCHED_CLS, HELPER_REDIRECT_NEIGH, 'bpf_redirect_neigh'),
+  redirect_neigh: () => helper('sched_cls', BPF.helper.REDIRECT_NEIGH, 'bpf_redirect_neigh'),
   tcx: () => {
     // querying the tcx hook of lo (always ifindex 1) is accepted only by kernels that know tcx
-    const ret = libbpfLink.bpf_prog_query(1, BPF.attach.TCX_INGRESS, 0, new Uint32Array(1), new Uint32Array(1), new Uint32Array([1]));
-    if (ret === 0 || ret === -28 /* ENOSPC: programs attached */) return { supported: true };
+    const ret = libbpf.bpf_prog_query(1, BPF.attach.TCX_INGRESS, 0, new Uint32Array(1), new Uint32Array(1), new Uint32Array([1]));
+    if (ret === 0 || ret === -ERRNO.ENOSPC /* programs attached */) return { supported: true };
     return { supported: false, detail: `BPF_PROG_QUERY on a tcx hook failed: ${errnoName(-ret)}` };
   },
   'netlink-tc': () => {
-    const p = progType(BPF.prog.SCHED_CLS, 'sched_cls');
+    const p = progType('sched_cls');
     return p.supported ? { supported: true, detail: 'cls_bpf filters on a clsact qdisc' } : p;
   },
-  sk_lookup: () => progType(BPF.prog.SK_LOOKUP, 'sk_lookup'),
-  cgroup_skb: () => progType(BPF.prog.CGROUP_SKB, 'cgroup_skb'),
-  cgroup_sock_addr: () => progType(BPF.prog.CGROUP_SOCK_ADDR, 'cgroup_sock_addr'),
-  sockops: () => progType(BPF.prog.SOCK_OPS, 'sock_ops'),
+  sk_lookup: () => progType('sk_lookup'),
+  cgroup_skb: () => progType('cgroup_skb'),
+  cgroup_sock_addr: () => progType('cgroup_sock_addr'),
+  sockops: () => progType('sock_ops'),
   cgroup2: () => {
     const at = findCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));
     return at
@@ -111,10 +110,10 @@ const probes: Record<Feature, () => FeatureProbe> = {
       return { supported: false, detail: '/sys/fs/bpf does not exist' };
     }
   },
-  ringbuf: () => mapType(BPF.map.RINGBUF, 'ringbuf'),
-  lpm_trie: () => mapType(BPF.map.LPM_TRIE, 'lpm_trie'),
-  sockmap: () => mapType(BPF.map.SOCKMAP, 'sockmap'),
-  sockhash: () => mapType(BPF.map.SOCKHASH, 'sockhash'),
+  ringbuf: () => mapType('ringbuf'),
+  lpm_trie: () => mapType('lpm_trie'),
+  sockmap: () => mapType('sockmap'),
+  sockhash: () => mapType('sockhash'),
 };
 
 const cache = new Map<Feature, FeatureProbe>();

@@ -1,4 +1,6 @@
-// Public API of @bpfsteer/core-bpf (part A: objects, programs, maps, codecs, pinning, BTF checks).
+// Public API of @bpfsteer/core-bpf. Nothing FFI-shaped (pointers, koffi types, raw structs) is exported.
+
+// Errors
 export {
   BpfError,
   ClosedError,
@@ -11,6 +13,8 @@ export {
   VerifierError,
   type BpfErrorCode,
 } from './errors.js';
+
+// Objects, programs, maps, codecs, pinning
 export {
   BpfObject,
   type LoadOptions,
@@ -43,7 +47,7 @@ export type { StructOptions, StructValue } from './codec/struct-codec.js';
 export { removePin } from './pin-path.js';
 export { onLibbpfLog, type LibbpfLogLevel, type LibbpfLogListener } from './ffi/libbpf-log.js';
 
-// --- Part B: links and system helpers ---
+// Links and system helpers
 export { AlreadyAttachedError } from './errors.js';
 export type { Link, LinkType, ProgramRef } from './link.js';
 export { attachNetns, type AttachNetnsOptions } from './attach-netns.js';

@@ -3,8 +3,9 @@
  * namespace that mounted it, not the caller's, so /sys/class/net is not used).
  */
 import { C, libcRaw } from './ffi/libc.js';
-import { linkStruct, infoOffsets } from './ffi/link-structs.js';
+import { cOffsets, ffiStruct } from './ffi/ffi-structs.js';
 import { koffi, lastErrno } from './ffi/lib.js';
+import { formatIpv4, formatIpv6 } from './codec/ip-address.js';
 import { InvalidArgumentError, NotFoundError, SyscallError } from './errors.js';
 import { inNetns } from './netns.js';
 
@@ -39,7 +40,7 @@ function where(netns: string | undefined): string {
 export function interfaceNames(): string[] {
   const head = libcRaw.if_nameindex();
   if (head === null || head === 0n) throw new SyscallError('if_nameindex', lastErrno());
-  const type = linkStruct('if_nameindex');
+  const type = ffiStruct('if_nameindex');
   const size = koffi.sizeof(type);
   const names: string[] = [];
   try {
@@ -93,33 +94,6 @@ export function prefixLengthOf(mask: Uint8Array): number {
   return bits;
 }
 
-/** RFC 5952 text of a 16-byte IPv6 address (longest run of >= 2 zero groups compressed). */
-export function formatIpv6(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
-  }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
 interface IfaddrsEntry {
   ifa_next: bigint | null;
   ifa_name: string | null;
@@ -137,7 +111,7 @@ export function interfaceAddresses(ifname: string, netns?: string): InterfaceAdd
     const out: [bigint | null] = [null];
     if (libcRaw.getifaddrs(out) < 0) throw new SyscallError('getifaddrs', lastErrno(), `addresses of ${ifname}`);
     const head = out[0];
-    const type = linkStruct('ifaddrs');
+    const type = ffiStruct('ifaddrs');
     const result: InterfaceAddress[] = [];
     try {
       for (let p = head; p !== null && p !== 0n; ) {
@@ -145,13 +119,13 @@ export function interfaceAddresses(ifname: string, netns?: string): InterfaceAdd
         if (e.ifa_name === ifname && e.ifa_addr !== null) {
           const family = koffi.decode(e.ifa_addr, 'uint16_t') as number;
           const [len, offset] =
-            family === C.AF_INET ? [4, infoOffsets.sockaddrIn4Addr] : family === C.AF_INET6 ? [16, infoOffsets.sockaddrIn6Addr] : [0, 0];
+            family === C.AF_INET ? [4, cOffsets.sockaddrIn4Addr] : family === C.AF_INET6 ? [16, cOffsets.sockaddrIn6Addr] : [0, 0];
           if (len > 0) {
             const addr = new Uint8Array(koffi.view(e.ifa_addr + BigInt(offset), len).slice(0));
             const mask = e.ifa_netmask === null ? new Uint8Array(len).fill(0xff) : new Uint8Array(koffi.view(e.ifa_netmask + BigInt(offset), len).slice(0));
             result.push({
               family: len === 4 ? 4 : 6,
-              address: len === 4 ? Array.from(addr).join('.') : formatIpv6(addr),
+              address: len === 4 ? formatIpv4(addr) : formatIpv6(addr),
               prefixLength: prefixLengthOf(mask),
             });
           }

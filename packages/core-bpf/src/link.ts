@@ -3,11 +3,14 @@
  * (tcx, sk_lookup, cgroup). The legacy netlink tc filter, which is not an fd, has its own
  * implementation in netlink-tc-link.ts.
  */
-import { closeSync, unlinkSync } from 'node:fs';
-import { BPF, checkLibbpf, libbpfLink, progInfo, type ProgInfo } from './ffi/libbpf-link.js';
-import { ClosedError, InvalidArgumentError, SyscallError } from './errors.js';
-import { programTypeName } from './program-type.js';
+import { closeSync } from 'node:fs';
+import { BPF } from './ffi/bpf-constants.js';
+import { checkLibbpf, libbpf } from './ffi/libbpf-api.js';
+import { ClosedError, ERRNO, InvalidArgumentError } from './errors.js';
+import type { ProgramType } from './program-type.js';
+import { type ProgramInfo, readProgramInfo } from './object-info.js';
 import { bpfFdKind, validatePinPath } from './bpffs.js';
+import { pinFd, unlinkPin } from './pin-path.js';
 import { validateFd } from './socket-options.js';
 
 /** Anything holding a loaded program: BpfProgram satisfies it. */
@@ -72,7 +75,7 @@ export function linkTypeName(kernelLinkType: number, attachType: number): LinkTy
 }
 
 /** Kernel info of a program reference, checking that its fd really is a BPF program of an allowed type. */
-export function inspectProgram(prog: ProgramRef, allowedTypes: readonly number[], what: string): ProgInfo {
+export function inspectProgram(prog: ProgramRef, allowedTypes: readonly ProgramType[], what: string): ProgramInfo {
   if (prog === null || typeof prog !== 'object') {
     throw new InvalidArgumentError(`${what}: expected a program (an object with fd and name), got ${String(prog)}`);
   }
@@ -80,12 +83,10 @@ export function inspectProgram(prog: ProgramRef, allowedTypes: readonly number[]
   if (bpfFdKind(prog.fd) !== 'prog') {
     throw new InvalidArgumentError(`${what}: fd ${prog.fd} of program ${String(prog.name)} is not an open BPF program (closed?)`);
   }
-  const info = progInfo(prog.fd, `${what}: inspect program ${prog.name}`);
+  const info = readProgramInfo(prog.fd, `${what}: inspect program ${prog.name}`);
   if (!allowedTypes.includes(info.type)) {
     throw new InvalidArgumentError(
-      `${what}: program ${prog.name} is of type ${programTypeName(info.type)}, this attach point takes ${allowedTypes
-        .map((t) => programTypeName(t))
-        .join(' or ')}`,
+      `${what}: program ${prog.name} is of type ${info.type}, this attach point takes ${allowedTypes.join(' or ')}`,
     );
   }
   return info;
@@ -95,11 +96,11 @@ export function inspectProgram(prog: ProgramRef, allowedTypes: readonly number[]
 export class FdLink implements Link {
   readonly type: LinkType;
   readonly target: string;
-  readonly #allowedProgTypes: readonly number[];
+  readonly #allowedProgTypes: readonly ProgramType[];
   #fd: number;
   #pinnedPath: string | undefined;
 
-  constructor(fd: number, type: LinkType, target: string, allowedProgTypes: readonly number[], pinnedPath?: string) {
+  constructor(fd: number, type: LinkType, target: string, allowedProgTypes: readonly ProgramType[], pinnedPath?: string) {
     this.#fd = fd;
     this.type = type;
     this.target = target;
@@ -132,19 +133,13 @@ export class FdLink implements Link {
     if (this.#pinnedPath !== undefined) {
       throw new InvalidArgumentError(`${this.type} link on ${this.target} is already pinned at ${this.#pinnedPath}; unpin it first`);
     }
-    checkLibbpf('bpf_obj_pin', libbpfLink.bpf_obj_pin(fd, p), `pin ${this.type} link on ${this.target} at ${p}`);
-    this.#pinnedPath = p;
+    this.#pinnedPath = pinFd(fd, p, `${this.type} link on ${this.target}`);
   }
 
   unpin(): void {
     const p = this.#pinnedPath;
     if (p === undefined) return;
-    try {
-      unlinkSync(p);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code !== 'ENOENT') throw new SyscallError('unlink', -(e.errno ?? -5), `unpin ${this.type} link at ${p}`);
-    }
+    unlinkPin(p, `unpin ${this.type} link at ${p}`);
     this.#pinnedPath = undefined;
   }
 
@@ -152,7 +147,7 @@ export class FdLink implements Link {
     const fd = this.#open();
     const what = `update ${this.type} link on ${this.target}`;
     inspectProgram(prog, this.#allowedProgTypes, what);
-    checkLibbpf('bpf_link_update', libbpfLink.bpf_link_update(fd, prog.fd, null), `${what} to program ${prog.name}`);
+    checkLibbpf('bpf_link_update', libbpf.bpf_link_update(fd, prog.fd, null), `${what} to program ${prog.name}`);
   }
 
   close(): void {
@@ -163,9 +158,9 @@ export class FdLink implements Link {
 
   detach(): void {
     const fd = this.#open();
-    const ret = libbpfLink.bpf_link_detach(fd);
+    const ret = libbpf.bpf_link_detach(fd);
     // ENOLINK: already detached (its target went away)
-    if (ret < 0 && ret !== -67) checkLibbpf('bpf_link_detach', ret, `detach ${this.type} link on ${this.target}`);
+    if (ret !== -ERRNO.ENOLINK) checkLibbpf('bpf_link_detach', ret, `detach ${this.type} link on ${this.target}`);
     this.unpin();
     this.close();
   }

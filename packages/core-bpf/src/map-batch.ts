@@ -2,14 +2,11 @@
  * Batch map operations (BPF_MAP_*_BATCH) with a per-element fallback for map types that lack them.
  * Buffers hold `count` keys (or values) back to back.
  */
-import { SyscallError } from './errors.js';
+import { ERRNO, SyscallError } from './errors.js';
+import { ffiStructSize } from './ffi/ffi-structs.js';
 import { libbpf } from './ffi/libbpf-api.js';
 
-const ENOENT = 2;
-const EINVAL = 22;
-const ENOSPC = 28;
-const EOPNOTSUPP = 95;
-const ENOTSUPP = 524;
+const { ENOENT, EINVAL, ENOSPC, EOPNOTSUPP, ENOTSUPP } = ERRNO;
 
 /** What the batch helpers need to know about a map. */
 export interface BatchTarget {
@@ -22,7 +19,7 @@ export interface BatchTarget {
   readonly batch: { lookup?: boolean; update?: boolean; delete?: boolean };
 }
 
-const opts = (elemFlags: number) => ({ sz: 24, elem_flags: elemFlags, flags: 0 });
+const opts = (elemFlags: number) => ({ sz: ffiStructSize('bpf_map_batch_opts'), elem_flags: elemFlags, flags: 0 });
 
 function unsupported(err: number): boolean {
   return err === -EINVAL || err === -ENOTSUPP || err === -EOPNOTSUPP;

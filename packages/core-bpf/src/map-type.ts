@@ -2,7 +2,7 @@
  * Map types by name (the uapi `enum bpf_map_type` numbers, spelled as libbpf spells them). Checked
  * against libbpf_bpf_map_type_str by a kernel test.
  */
-import { InvalidArgumentError } from './errors.js';
+import { kernelEnum } from './kernel-enum.js';
 
 const names = [
   'unspec', 'hash', 'array', 'prog_array', 'perf_event_array', 'percpu_hash', 'percpu_array',
@@ -17,19 +17,18 @@ export type KnownMapType = (typeof names)[number];
 /** A map type name; kernels newer than this table report `unknown_<number>`. */
 export type MapType = KnownMapType | `unknown_${number}`;
 
-/** Numbers of every known map type, for tests. */
-export const mapTypeNumbers: ReadonlyMap<KnownMapType, number> = new Map(names.map((n, i) => [n, i]));
+const table = kernelEnum('map type', names);
+
+/** Numbers of every known map type. */
+export const mapTypeNumbers: ReadonlyMap<KnownMapType, number> = table.numbers;
 
 export function mapTypeName(kernelType: number): MapType {
-  return names[kernelType] ?? `unknown_${kernelType}`;
+  return table.name(kernelType);
 }
 
+/** The kernel number of a map type name (InvalidArgumentError for unknown names). */
 export function mapTypeNumber(type: string): number {
-  const n = mapTypeNumbers.get(type as KnownMapType);
-  if (n === undefined || n === 0) {
-    throw new InvalidArgumentError(`unknown map type "${type}": accepted are ${names.slice(1).join(', ')}`);
-  }
-  return n;
+  return table.number(type);
 }
 
 const perCpu = new Set<MapType>(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage']);

@@ -18,24 +18,25 @@
  * Two handles for the same filter (a re-attach at the same handle) are two views of one filter:
  * closing or detaching either removes it.
  */
-import { existsSync, unlinkSync, closeSync } from 'node:fs';
-import { BPF, checkLibbpf, libbpfLink, type TcHook, type TcOpts } from './ffi/libbpf-link.js';
-import { ClosedError, InvalidArgumentError, NotFoundError, SyscallError } from './errors.js';
+import { existsSync, closeSync } from 'node:fs';
+import { BPF } from './ffi/bpf-constants.js';
+import { ffiStructSize } from './ffi/ffi-structs.js';
+import { checkLibbpf, libbpf, type TcHook, type TcOpts } from './ffi/libbpf-api.js';
+import { ClosedError, ERRNO, InvalidArgumentError, NotFoundError, SyscallError } from './errors.js';
 import { captureLibbpfLog } from './ffi/libbpf-log.js';
 import { validatePinPath } from './bpffs.js';
 import { inspectProgram, type Link, type LinkType, type ProgramRef } from './link.js';
 import { inNetns, NetnsHandle } from './netns.js';
+import { pinFd, unlinkPin } from './pin-path.js';
 
 export type TcDirection = 'ingress' | 'egress';
 
 /** Priority of every filter core-bpf installs (tc prints it as "pref"). */
 export const NETLINK_TC_PRIORITY = 0x2f00;
 
-const ENOENT = 2;
-const ENODEV = 19;
-const EEXIST = 17;
+const { ENOENT, ENODEV, EEXIST } = ERRNO;
 /** bpf_tc_query/detach report EINVAL when the interface has no clsact qdisc at all */
-const EINVAL_NO_QDISC = 22;
+const EINVAL_NO_QDISC = ERRNO.EINVAL;
 
 /** The filter handle for a key (pin path or program name): 32-bit FNV-1a, never 0. */
 export function netlinkTcHandle(key: string): number {
@@ -48,11 +49,11 @@ export function netlinkTcHandle(key: string): number {
 }
 
 export function tcHook(ifindex: number, direction: TcDirection): TcHook {
-  return { sz: 24, ifindex, attach_point: direction === 'ingress' ? BPF.tc.INGRESS : BPF.tc.EGRESS, parent: 0 };
+  return { sz: ffiStructSize('bpf_tc_hook'), ifindex, attach_point: direction === 'ingress' ? BPF.tc.INGRESS : BPF.tc.EGRESS, parent: 0 };
 }
 
 export function tcOpts(fields: Partial<Omit<TcOpts, 'sz'>>): TcOpts {
-  return { sz: 32, prog_fd: 0, flags: 0, prog_id: 0, handle: 0, priority: 0, ...fields };
+  return { sz: ffiStructSize('bpf_tc_opts'), prog_fd: 0, flags: 0, prog_id: 0, handle: 0, priority: 0, ...fields };
 }
 
 /**
@@ -70,27 +71,27 @@ function tcCall(call: string, fn: () => number, context: string, tolerated: read
 
 /** Create the clsact qdisc if needed (an existing one is fine). */
 export function ensureClsact(ifindex: number, direction: TcDirection, context: string): void {
-  tcCall('bpf_tc_hook_create', () => libbpfLink.bpf_tc_hook_create(tcHook(ifindex, direction)), context, [-EEXIST]);
+  tcCall('bpf_tc_hook_create', () => libbpf.bpf_tc_hook_create(tcHook(ifindex, direction)), context, [-EEXIST]);
 }
 
 /** The id of the program our filter at (handle, NETLINK_TC_PRIORITY) runs, or undefined when there is none. */
 export function queryNetlinkTc(ifindex: number, direction: TcDirection, handle: number, context: string): number | undefined {
   const opts = tcOpts({ handle, priority: NETLINK_TC_PRIORITY });
-  const ret = tcCall('bpf_tc_query', () => libbpfLink.bpf_tc_query(tcHook(ifindex, direction), opts), context, [-ENOENT, -EINVAL_NO_QDISC]);
+  const ret = tcCall('bpf_tc_query', () => libbpf.bpf_tc_query(tcHook(ifindex, direction), opts), context, [-ENOENT, -EINVAL_NO_QDISC]);
   return ret < 0 ? undefined : opts.prog_id;
 }
 
 /** Install or replace the filter at `handle`; returns the id of the program it now runs. */
 export function replaceNetlinkTc(ifindex: number, direction: TcDirection, handle: number, progFd: number, context: string): number {
   const opts = tcOpts({ prog_fd: progFd, flags: BPF.tc.F_REPLACE, handle, priority: NETLINK_TC_PRIORITY });
-  tcCall('bpf_tc_attach', () => libbpfLink.bpf_tc_attach(tcHook(ifindex, direction), opts), context);
+  tcCall('bpf_tc_attach', () => libbpf.bpf_tc_attach(tcHook(ifindex, direction), opts), context);
   return opts.prog_id;
 }
 
 /** Delete the filter at `handle`; false when it was already gone. */
 export function deleteNetlinkTc(ifindex: number, direction: TcDirection, handle: number, context: string): boolean {
   const opts = tcOpts({ handle, priority: NETLINK_TC_PRIORITY });
-  const ret = tcCall('bpf_tc_detach', () => libbpfLink.bpf_tc_detach(tcHook(ifindex, direction), opts), context, [
+  const ret = tcCall('bpf_tc_detach', () => libbpf.bpf_tc_detach(tcHook(ifindex, direction), opts), context, [
     -ENOENT,
     -ENODEV,
     -EINVAL_NO_QDISC,
@@ -100,20 +101,11 @@ export function deleteNetlinkTc(ifindex: number, direction: TcDirection, handle:
 
 /** Pin the program with id `progId` at `path`. */
 function pinProgramId(progId: number, path: string, context: string): void {
-  const fd = checkLibbpf('bpf_prog_get_fd_by_id', libbpfLink.bpf_prog_get_fd_by_id(progId), context);
+  const fd = checkLibbpf('bpf_prog_get_fd_by_id', libbpf.bpf_prog_get_fd_by_id(progId), context);
   try {
-    checkLibbpf('bpf_obj_pin', libbpfLink.bpf_obj_pin(fd, path), context);
+    pinFd(fd, path, `program id ${progId}`);
   } finally {
     closeSync(fd);
-  }
-}
-
-function removePin(path: string, context: string): void {
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code !== 'ENOENT') throw new SyscallError('unlink', -(e.errno ?? -5), context);
   }
 }
 
@@ -196,21 +188,21 @@ export class NetlinkTcLink implements Link {
   unpin(): void {
     const s = this.#s;
     if (s.pinnedPath === undefined) return;
-    removePin(s.pinnedPath, `unpin ${this.type} filter at ${s.pinnedPath}`);
+    unlinkPin(s.pinnedPath, `unpin ${this.type} filter at ${s.pinnedPath}`);
     s.pinnedPath = undefined;
   }
 
   update(prog: ProgramRef): void {
     const s = this.#open();
     const what = `update ${this.type} filter on ${this.target}`;
-    inspectProgram(prog, [BPF.prog.SCHED_CLS], what);
+    inspectProgram(prog, ['sched_cls'], what);
     const id = inLinkNetns(s.netns, () => replaceNetlinkTc(s.ifindex, s.direction, s.handle, prog.fd, `${what} to program ${prog.name}`));
     if (id === undefined) throw new NotFoundError(`network namespace ${s.netns} of ${this.type} filter on ${this.target}`);
     s.progId = id;
     if (s.pinnedPath !== undefined) {
       // the pin records the program the filter runs
-      removePin(s.pinnedPath, what);
-      checkLibbpf('bpf_obj_pin', libbpfLink.bpf_obj_pin(prog.fd, s.pinnedPath), `${what}: re-pin at ${s.pinnedPath}`);
+      unlinkPin(s.pinnedPath, what);
+      pinFd(prog.fd, s.pinnedPath, `${what}: program ${prog.name}`);
     }
   }
 
@@ -256,8 +248,8 @@ export function attachNetlinkTc(spec: NetlinkAttachSpec): NetlinkTcLink {
   const progId = replaceNetlinkTc(spec.ifindex, spec.direction, handle, spec.prog.fd, `${spec.what}: program ${spec.prog.name}`);
   if (spec.pinPath !== undefined) {
     try {
-      if (hadPin) removePin(spec.pinPath, spec.what);
-      checkLibbpf('bpf_obj_pin', libbpfLink.bpf_obj_pin(spec.prog.fd, spec.pinPath), `${spec.what}: pin program at ${spec.pinPath}`);
+      if (hadPin) unlinkPin(spec.pinPath, spec.what);
+      pinFd(spec.prog.fd, spec.pinPath, `${spec.what}: program ${spec.prog.name}`);
     } catch (err) {
       if (!hadPin) deleteNetlinkTc(spec.ifindex, spec.direction, handle, spec.what); // leave nothing behind
       throw err;

@@ -1,13 +1,14 @@
 /**
- * What the kernel reports about a map or program fd (BPF_OBJ_GET_INFO_BY_FD). The uapi structs are
- * described by codecs, checked against the running kernel's BTF by a kernel test.
+ * What the kernel reports about a map, program or link fd (BPF_OBJ_GET_INFO_BY_FD): the one decoder
+ * of each uapi info struct in core-bpf. The structs are described by codecs, checked against the
+ * running kernel's BTF by test/ffi-layouts.kernel.test.ts.
  */
-import { SyscallError } from './errors.js';
 import { decodeValue } from './codec/codec.js';
 import { bytes, cstring } from './codec/array-codecs.js';
 import { u32, u64 } from './codec/int-codecs.js';
-import { skip, struct } from './codec/struct-codec.js';
-import { libbpf } from './ffi/libbpf-api.js';
+import { pad, skip, struct } from './codec/struct-codec.js';
+import { BPF } from './ffi/bpf-constants.js';
+import { checkLibbpf, libbpf } from './ffi/libbpf-api.js';
 import { type MapType, mapTypeName } from './map-type.js';
 import { type ProgramType, programTypeName } from './program-type.js';
 
@@ -58,6 +59,26 @@ export const bpfProgInfoCodec = struct({
   _attach_btf: skip(12),
 });
 
+/** The fixed start of `struct bpf_link_info`; a union of per-link-kind structs follows. */
+export const bpfLinkInfoCodec = struct({
+  type: u32,
+  id: u32,
+  prog_id: u32,
+});
+
+/** Where the union of `struct bpf_link_info` starts (it holds 64-bit members, so 8-aligned). */
+export const LINK_INFO_UNION_OFFSET = 16;
+
+/** The union members of `struct bpf_link_info` for the link kinds core-bpf creates. */
+export const bpfLinkInfoTargetCodecs = {
+  cgroup: struct({ cgroup_id: u64, attach_type: u32, pad: pad(4) }),
+  netns: struct({ netns_ino: u32, attach_type: u32 }),
+  tcx: struct({ ifindex: u32, attach_type: u32 }),
+} as const;
+
+const LINK_INFO_SIZE =
+  LINK_INFO_UNION_OFFSET + Math.max(...Object.values(bpfLinkInfoTargetCodecs).map((c) => c.size));
+
 export interface MapInfo {
   readonly type: MapType;
   readonly id: number;
@@ -93,16 +114,27 @@ export interface ProgramInfo {
   readonly verifiedInstructions: number;
 }
 
-function getInfo(fd: number, size: number, what: string): Buffer {
+/** A kernel link as bpf_link_info describes it (internal: links are described by Link to callers). */
+export interface LinkInfo {
+  /** kernel link type (BPF.link.*) */
+  readonly type: number;
+  readonly id: number;
+  readonly progId: number;
+  /** the link's target: netns inode, cgroup id or ifindex (0 once the target is gone) */
+  readonly targetId: bigint;
+  /** attach type (BPF.attach.*), -1 for link kinds core-bpf does not create */
+  readonly attachType: number;
+}
+
+function getInfo(fd: number, size: number, context: string): Buffer {
   const buf = Buffer.alloc(size);
   const len = new Uint32Array([size]);
-  const err = libbpf.bpf_obj_get_info_by_fd(fd, buf, len);
-  if (err < 0) throw new SyscallError('bpf_obj_get_info_by_fd', err, `read ${what} info`);
+  checkLibbpf('bpf_obj_get_info_by_fd', libbpf.bpf_obj_get_info_by_fd(fd, buf, len), context);
   return buf;
 }
 
-export function readMapInfo(fd: number): MapInfo {
-  const raw = decodeValue(bpfMapInfoCodec, getInfo(fd, bpfMapInfoCodec.size, 'map'));
+export function readMapInfo(fd: number, context = 'read map info'): MapInfo {
+  const raw = decodeValue(bpfMapInfoCodec, getInfo(fd, bpfMapInfoCodec.size, context));
   return {
     type: mapTypeName(raw.type),
     id: raw.id,
@@ -119,8 +151,8 @@ export function readMapInfo(fd: number): MapInfo {
   };
 }
 
-export function readProgramInfo(fd: number): ProgramInfo {
-  const raw = decodeValue(bpfProgInfoCodec, getInfo(fd, bpfProgInfoCodec.size, 'program'));
+export function readProgramInfo(fd: number, context = 'read program info'): ProgramInfo {
+  const raw = decodeValue(bpfProgInfoCodec, getInfo(fd, bpfProgInfoCodec.size, context));
   return {
     type: programTypeName(raw.type),
     id: raw.id,
@@ -136,4 +168,31 @@ export function readProgramInfo(fd: number): ProgramInfo {
     runCount: raw.run_cnt,
     verifiedInstructions: raw.verified_insns,
   };
+}
+
+/** Decode a bpf_link_info buffer (pure). */
+export function decodeLinkInfo(buf: Uint8Array): LinkInfo {
+  const head = decodeValue(bpfLinkInfoCodec, buf);
+  const base = { type: head.type, id: head.id, progId: head.prog_id };
+  const union = buf.subarray(LINK_INFO_UNION_OFFSET);
+  switch (head.type) {
+    case BPF.link.CGROUP: {
+      const t = decodeValue(bpfLinkInfoTargetCodecs.cgroup, union);
+      return { ...base, targetId: t.cgroup_id, attachType: t.attach_type };
+    }
+    case BPF.link.NETNS: {
+      const t = decodeValue(bpfLinkInfoTargetCodecs.netns, union);
+      return { ...base, targetId: BigInt(t.netns_ino), attachType: t.attach_type };
+    }
+    case BPF.link.TCX: {
+      const t = decodeValue(bpfLinkInfoTargetCodecs.tcx, union);
+      return { ...base, targetId: BigInt(t.ifindex), attachType: t.attach_type };
+    }
+    default:
+      return { ...base, targetId: 0n, attachType: -1 };
+  }
+}
+
+export function readLinkInfo(fd: number, context = 'read link info'): LinkInfo {
+  return decodeLinkInfo(getInfo(fd, LINK_INFO_SIZE, context));
 }

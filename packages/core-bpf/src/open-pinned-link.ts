@@ -3,25 +3,27 @@
  * of a netlink tc filter, whose filter is then looked up in the current netns or `opts.netns`.
  */
 import { closeSync, existsSync } from 'node:fs';
-import { BPF, checkLibbpf, libbpfLink, linkInfo, progInfo } from './ffi/libbpf-link.js';
 import { NotFoundError, PinIncompatibleError } from './errors.js';
-import { bpfFdKind, validatePinPath } from './bpffs.js';
+import { validatePinPath } from './bpffs.js';
 import { FdLink, linkTypeName, type Link, type LinkType } from './link.js';
 import { inNetns, netnsPath } from './netns.js';
 import { ifName, interfaceNames } from './interfaces.js';
 import { libcRaw } from './ffi/libc.js';
 import { NetlinkTcLink, netlinkTcHandle, queryNetlinkTc, type TcDirection } from './netlink-tc-link.js';
+import { readLinkInfo, readProgramInfo } from './object-info.js';
+import { openPin } from './pin-path.js';
+import type { ProgramType } from './program-type.js';
 
-const PROG_TYPE_OF: Record<LinkType, number> = {
-  'tcx-ingress': BPF.prog.SCHED_CLS,
-  'tcx-egress': BPF.prog.SCHED_CLS,
-  'netlink-tc-ingress': BPF.prog.SCHED_CLS,
-  'netlink-tc-egress': BPF.prog.SCHED_CLS,
-  sk_lookup: BPF.prog.SK_LOOKUP,
-  'cgroup_skb-ingress': BPF.prog.CGROUP_SKB,
-  'cgroup_skb-egress': BPF.prog.CGROUP_SKB,
-  'cgroup-connect4': BPF.prog.CGROUP_SOCK_ADDR,
-  sockops: BPF.prog.SOCK_OPS,
+const PROG_TYPE_OF: Record<LinkType, ProgramType> = {
+  'tcx-ingress': 'sched_cls',
+  'tcx-egress': 'sched_cls',
+  'netlink-tc-ingress': 'sched_cls',
+  'netlink-tc-egress': 'sched_cls',
+  sk_lookup: 'sk_lookup',
+  'cgroup_skb-ingress': 'cgroup_skb',
+  'cgroup_skb-egress': 'cgroup_skb',
+  'cgroup-connect4': 'cgroup_sock_addr',
+  sockops: 'sock_ops',
 };
 
 export interface OpenPinnedLinkOptions {
@@ -68,12 +70,11 @@ export function openPinnedLink(path: string, opts: OpenPinnedLinkOptions = {}): 
   const p = validatePinPath(path, 'pinned link path');
   if (opts.netns !== undefined) netnsPath(opts.netns);
   if (!existsSync(p)) throw new NotFoundError(`pinned link ${p}`);
-  const fd = checkLibbpf('bpf_obj_get', libbpfLink.bpf_obj_get(p), `open pinned link ${p}`);
+  const { fd, kind } = openPin(p, `open pinned link ${p}`);
   let keep = false;
   try {
-    const kind = bpfFdKind(fd);
     if (kind === 'link') {
-      const li = linkInfo(fd, `open pinned link ${p}`);
+      const li = readLinkInfo(fd, `open pinned link ${p}`);
       const type = linkTypeName(li.type, li.attachType);
       if (type === undefined) {
         throw new PinIncompatibleError(p, `it is a kernel link of type ${li.type} / attach type ${li.attachType}, which core-bpf does not manage`);
@@ -83,8 +84,8 @@ export function openPinnedLink(path: string, opts: OpenPinnedLinkOptions = {}): 
       return link;
     }
     if (kind === 'prog') {
-      const info = progInfo(fd, `open pinned link ${p}`);
-      if (info.type !== BPF.prog.SCHED_CLS) {
+      const info = readProgramInfo(fd, `open pinned link ${p}`);
+      if (info.type !== 'sched_cls') {
         throw new PinIncompatibleError(p, 'it holds a program that is not a tc program, not a link');
       }
       return findNetlinkFilter(p, info, opts.netns);

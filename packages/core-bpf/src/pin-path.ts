@@ -1,8 +1,9 @@
-/** Pin locations that libbpf creates (parents may be missing), and removing a pin. */
-import { existsSync, lstatSync, rmSync } from 'node:fs';
+/** Pinning on bpffs: pin paths libbpf creates (parents may be missing), pinning, opening and removing pins. */
+import { existsSync, lstatSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, normalize } from 'node:path';
-import { isOnBpffs, validatePinPath } from './bpffs.js';
-import { InvalidArgumentError, NotFoundError } from './errors.js';
+import { type BpfFdKind, bpfFdKind, isOnBpffs, validatePinPath } from './bpffs.js';
+import { ERRNO, InvalidArgumentError, NotFoundError, SyscallError } from './errors.js';
+import { checkLibbpf, libbpf } from './ffi/libbpf-api.js';
 
 /**
  * For paths libbpf pins at itself (map pin paths, the pin root), creating missing directories: the
@@ -42,4 +43,27 @@ export function removePin(path: string, options: { missingOk?: boolean } = {}): 
   }
   if (lstatSync(p).isDirectory()) throw new InvalidArgumentError(`remove pin ${p}: is a directory, not a pinned object`);
   rmSync(p);
+}
+
+/** Pin the BPF object behind `fd` (a map, program or link) at `path`; EEXIST if something is there. */
+export function pinFd(fd: number, path: string, what: string): string {
+  const p = validatePinPath(path);
+  checkLibbpf('bpf_obj_pin', libbpf.bpf_obj_pin(fd, p), `pin ${what} at ${p}`);
+  return p;
+}
+
+/** Remove a pin core-bpf made; one that is already gone is fine. */
+export function unlinkPin(path: string, context: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code !== 'ENOENT') throw new SyscallError('unlink', e.errno ?? ERRNO.EIO, context);
+  }
+}
+
+/** Open what is pinned at `path`: a new fd (the caller closes it) and the kind of BPF object. */
+export function openPin(path: string, context: string): { fd: number; kind: BpfFdKind } {
+  const fd = checkLibbpf('bpf_obj_get', libbpf.bpf_obj_get(path), context);
+  return { fd, kind: bpfFdKind(fd) };
 }

@@ -3,12 +3,14 @@
  * Attaching lives in the link modules; they reach the native handle through `nativeProgram`.
  */
 import { closeSync } from 'node:fs';
-import { InvalidArgumentError, PinIncompatibleError, SyscallError } from './errors.js';
-import { ffiStruct } from './ffi/ffi-structs.js';
-import { libbpf, type Ptr } from './ffi/libbpf-api.js';
+import { InvalidArgumentError, PinIncompatibleError } from './errors.js';
+import { ffiStructSize } from './ffi/ffi-structs.js';
+import type { Ptr } from './ffi/lib.js';
+import { checkLibbpf, libbpf } from './ffi/libbpf-api.js';
 import { Lifetime } from './lifetime.js';
-import { bpfFdKind, validatePinPath } from './bpffs.js';
+import { validatePinPath } from './bpffs.js';
 import { type ProgramInfo, readProgramInfo } from './object-info.js';
+import { openPin, pinFd } from './pin-path.js';
 import type { ProgramType } from './program-type.js';
 
 /** Input of a BPF_PROG_TEST_RUN. */
@@ -38,7 +40,7 @@ export interface TestRunResult {
 const natives = new WeakMap<Program, Ptr>();
 
 export class Program {
-  #fd: number;
+  readonly #fd: number;
   readonly #name: string;
   readonly #type: ProgramType;
   readonly #section: string | undefined;
@@ -82,7 +84,7 @@ export class Program {
     try {
       const info = readProgramInfo(fd);
       const name = info.name || what;
-      return new Program(fd, name, info.type, undefined, new Lifetime(`program ${name}`), true, '');
+      return new Program(fd, name, info.type, undefined, new Lifetime(`program ${name}`, fd), true, '');
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -91,10 +93,7 @@ export class Program {
 
   /** Open a program pinned at `path` (PinIncompatibleError if the pin is not a program). */
   static fromPinned(path: string, expectType?: ProgramType): Program {
-    validatePinPath(path);
-    const fd = libbpf.bpf_obj_get(path);
-    if (fd < 0) throw new SyscallError('bpf_obj_get', fd, `open pinned program ${path}`);
-    const kind = bpfFdKind(fd);
+    const { fd, kind } = openPin(validatePinPath(path), `open pinned program ${path}`);
     if (kind !== 'prog') {
       closeSync(fd);
       throw new PinIncompatibleError(path, `it is a ${kind === 'other' ? 'bpf object' : kind}, not a program`);
@@ -110,8 +109,7 @@ export class Program {
   /** Open a program by its kernel id. */
   static fromId(id: number): Program {
     if (!Number.isInteger(id) || id <= 0) throw new InvalidArgumentError(`program id must be a positive integer, got ${id}`);
-    const fd = libbpf.bpf_prog_get_fd_by_id(id);
-    if (fd < 0) throw new SyscallError('bpf_prog_get_fd_by_id', fd, `open program id ${id}`);
+    const fd = checkLibbpf('bpf_prog_get_fd_by_id', libbpf.bpf_prog_get_fd_by_id(id), `open program id ${id}`);
     return Program.#adopt(fd, `id ${id}`);
   }
 
@@ -162,9 +160,8 @@ export class Program {
     }
     const dataOut = Buffer.alloc(outSize);
     const ctxOut = ctxOutSize > 0 ? Buffer.alloc(ctxOutSize) : null;
-    ffiStruct('bpf_test_run_opts');
     const opts: Record<string, unknown> = {
-      sz: 80,
+      sz: ffiStructSize('bpf_test_run_opts'),
       data_in: data.length > 0 ? data : null,
       data_out: outSize > 0 ? dataOut : null,
       data_size_in: data.length,
@@ -180,8 +177,7 @@ export class Program {
       cpu: 0,
       batch_size: 0,
     };
-    const err = libbpf.bpf_prog_test_run_opts(this.fd, opts);
-    if (err < 0) throw new SyscallError('bpf_prog_test_run_opts', err, `test run program ${this.#name}`);
+    checkLibbpf('bpf_prog_test_run_opts', libbpf.bpf_prog_test_run_opts(this.fd, opts), `test run program ${this.#name}`);
     return {
       returnValue: opts.retval as number,
       durationNs: opts.duration as number,
@@ -192,23 +188,17 @@ export class Program {
 
   /** Pin the program at `path` on bpffs (EEXIST if something is pinned there). */
   pin(path: string): void {
-    validatePinPath(path);
-    const err = libbpf.bpf_obj_pin(this.fd, path);
-    if (err < 0) throw new SyscallError('bpf_obj_pin', err, `pin program ${this.#name} at ${path}`);
+    pinFd(this.fd, path, `program ${this.#name}`);
   }
 
   /** Close the fd if this program owns it (programs of an object close with the object). Idempotent. */
   close(): void {
-    if (!this.#ownsFd || this.#lifetime.closed) return;
-    this.#lifetime.end();
-    closeSync(this.#fd);
-    this.#fd = -1;
+    if (this.#ownsFd) this.#lifetime.end();
   }
 
   [Symbol.dispose](): void {
     this.close();
   }
-
 }
 
 /**

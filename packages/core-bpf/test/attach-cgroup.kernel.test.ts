@@ -1,13 +1,15 @@
 // cgroup attachments: cgroup_skb ingress/egress see the SO_MARK a child process in a fresh cgroup set
 // with setSocketMark; connect4 rewrites that child's connect; sockops sees its connection.
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachCgroup } from '../src/attach-cgroup.js';
 import { openPinnedLink } from '../src/open-pinned-link.js';
 import { cgroup2Root, createCgroup, moveToCgroup, removeCgroup } from '../src/cgroup.js';
 import { setSocketMark } from '../src/socket-options.js';
-import { AlreadyAttachedError, NotFoundError } from '../src/errors.js';
+import { AlreadyAttachedError, NotFoundError, SyscallError } from '../src/errors.js';
 import type { Link } from '../src/link.js';
 import { CL, counter, loadCoreLinks, markCount, u32, type Fixture } from './support/load-fixture.js';
 import { exited, Lab, openFdCount, tsChild, unique, waitForLine } from './support/lab.js';
@@ -38,11 +40,34 @@ beforeAll(async () => {
   toPort = (server.address() as net.AddressInfo).port;
 });
 
+/** Kill a child that is still running (it may sit in the test cgroup) and wait until it is gone. */
+async function reap(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGKILL');
+  await exited(child);
+}
+
+/** Remove the test cgroup; a process that just left it may keep it busy for a moment. */
+async function removeTestCgroup(path: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      removeCgroup(path);
+      return;
+    } catch (err) {
+      if (!(err instanceof SyscallError && err.errno === 'EBUSY') || attempt >= 50) throw err;
+      await sleep(100);
+    }
+  }
+}
+
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
-  fx?.close();
-  if (cg !== undefined && existsSync(cg)) removeCgroup(cg);
-  lab.cleanup();
+  try {
+    await new Promise((resolve) => server?.close(resolve));
+    fx?.close();
+    if (cg !== undefined && existsSync(cg)) await removeTestCgroup(cg);
+  } finally {
+    lab.cleanup();
+  }
 });
 
 describe('attachCgroup', () => {
@@ -72,11 +97,12 @@ describe('attachCgroup', () => {
       attachCgroup(fx.program('cg_connect4'), { cgroup: cg, attachType: 'connect4' }),
       attachCgroup(fx.program('sockops_count'), { cgroup: cg.slice(cgroup2Root().length + 1), attachType: 'sockops' }),
     ];
+    let child: ChildProcess | undefined;
     try {
       expect(links.map((l) => l.type)).toEqual(['cgroup_skb-ingress', 'cgroup_skb-egress', 'cgroup-connect4', 'sockops']);
       expect(links[0].target).toBe(`cgroup ${cg}`);
 
-      const child = tsChild('cgroup-traffic.ts', [String(MARK), String(fromPort)]);
+      child = tsChild('cgroup-traffic.ts', [String(MARK), String(fromPort)]);
       await waitForLine(child, /waiting/, 20000);
       moveToCgroup(cg, child.pid as number);
       child.stdin?.write('go\n');
@@ -105,6 +131,7 @@ describe('attachCgroup', () => {
         new Promise((resolve, reject) => net.connect(fromPort, '127.0.0.1').on('connect', resolve).on('error', reject)),
       ).rejects.toThrow(/ECONNREFUSED/);
     } finally {
+      await reap(child);
       for (const l of links) l.close();
     }
   });

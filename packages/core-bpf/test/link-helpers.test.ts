@@ -2,11 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { netnsPath } from '../src/netns.js';
 import { findCgroup2Mount, resolveCgroupPath } from '../src/cgroup.js';
-import { formatIpv6, prefixLengthOf, validateIfname } from '../src/interfaces.js';
+import { prefixLengthOf, validateIfname } from '../src/interfaces.js';
+import { formatIpv6 } from '../src/codec/ip-address.js';
 import { decodeRights, encodeRights, rightsSpace } from '../src/fd-passing.js';
 import { netlinkTcHandle, tcHook, tcOpts } from '../src/netlink-tc-link.js';
 import { linkTypeName } from '../src/link.js';
-import { BPF, decodeLinkInfo, decodeProgInfo } from '../src/ffi/libbpf-link.js';
+import { BPF } from '../src/ffi/bpf-constants.js';
+import { bpfProgInfoCodec, decodeLinkInfo } from '../src/object-info.js';
+import { decodeValue } from '../src/codec/codec.js';
 import { bpfFdKindOf, validatePinPath } from '../src/bpffs.js';
 import { parseTcOptions } from '../src/attach-tc.js';
 import { CGROUP_ATTACH } from '../src/attach-cgroup.js';
@@ -147,13 +150,13 @@ describe('kernel info decoding', () => {
   });
 
   it('decodes bpf_prog_info', () => {
-    const b = Buffer.alloc(80);
+    const b = Buffer.alloc(bpfProgInfoCodec.size);
     b.writeUInt32LE(3, 0);
     b.writeUInt32LE(42, 4);
     b.write('tc_count_ingres', 64);
-    expect(decodeProgInfo(b)).toEqual({ type: 3, id: 42, name: 'tc_count_ingres' });
+    expect(decodeValue(bpfProgInfoCodec, b)).toMatchObject({ type: 3, id: 42, name: 'tc_count_ingres' });
     b.fill(0x61, 64, 80); // no NUL terminator
-    expect(decodeProgInfo(b).name).toBe('a'.repeat(16));
+    expect(decodeValue(bpfProgInfoCodec, b).name).toBe('a'.repeat(16));
   });
 
   it('decodes bpf_link_info of each kind', () => {
@@ -218,10 +221,10 @@ describe('option validation', () => {
 
   it('maps cgroup attach types to kernel numbers and program types', () => {
     expect(Object.fromEntries(Object.entries(CGROUP_ATTACH).map(([k, v]) => [k, [v.attach, v.progType, v.type]]))).toEqual({
-      'cgroup_skb-ingress': [0, 8, 'cgroup_skb-ingress'],
-      'cgroup_skb-egress': [1, 8, 'cgroup_skb-egress'],
-      connect4: [10, 18, 'cgroup-connect4'],
-      sockops: [3, 13, 'sockops'],
+      'cgroup_skb-ingress': [0, 'cgroup_skb', 'cgroup_skb-ingress'],
+      'cgroup_skb-egress': [1, 'cgroup_skb', 'cgroup_skb-egress'],
+      connect4: [10, 'cgroup_sock_addr', 'cgroup-connect4'],
+      sockops: [3, 'sock_ops', 'sockops'],
     });
   });
 

@@ -254,6 +254,6 @@ describe('features', () => {
       expect(() => requireFeature(f)).not.toThrow();
     }
     expect(probeFeature('cgroup2').detail).toBe('mounted at /sys/fs/cgroup/unified');
-    expect(() => probeFeature('xdp-magic' as 'tcx')).toThrow(/unknown feature .* expected one of tcx/);
+    expect(() => probeFeature('xdp-magic' as 'tcx')).toThrow(/unknown feature "xdp-magic": expected one of .*\btcx\b/);
   });
 });

@@ -3,8 +3,8 @@
  * `struct btf_type` records (uapi linux/btf.h, a stable format) are decoded from libbpf's memory.
  */
 import { ClosedError, NotFoundError, SyscallError } from '../errors.js';
-import { koffi, lastErrno } from '../ffi/lib.js';
-import { libbpf, type Ptr } from '../ffi/libbpf-api.js';
+import { koffi, lastErrno, type Ptr } from '../ffi/lib.js';
+import { libbpf } from '../ffi/libbpf-api.js';
 import type { BtfLayout, BtfMember } from './btf-layout.js';
 
 /** BTF_KIND_* numbers. */

@@ -79,10 +79,14 @@ export function parseIpv6(text: string): Uint8Array | undefined {
   return out;
 }
 
-/** Canonical RFC 5952 text: lower case, no leading zeros, the longest run of >= 2 zero groups as `::`. */
+/**
+ * Canonical RFC 5952 text: lower case, no leading zeros, the longest run of >= 2 zero groups as `::`,
+ * IPv4-mapped addresses in mixed notation (`::ffff:10.0.0.1`, as inet_ntop writes them).
+ */
 export function formatIpv6(bytes: Uint8Array, offset = 0): string {
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((bytes[offset + i * 2] << 8) | bytes[offset + i * 2 + 1]);
+  if (groups[5] === 0xffff && groups.slice(0, 5).every((g) => g === 0)) return `::ffff:${formatIpv4(bytes, offset + 12)}`;
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {

@@ -69,7 +69,7 @@ export function struct<F extends Record<string, Codec<any>>>(
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw rejectValue(path, `an object with fields ${[...known].join(', ')}`, value);
       }
-      for (const key in value) {
+      for (const key in value as object) {
         if (!known.has(key)) {
           throw new InvalidArgumentError(`${path}.${key}: unknown field; accepted are ${[...known].join(', ')}`);
         }

@@ -1,13 +1,16 @@
 /**
- * The libbpf option structs core-bpf passes through koffi, declared once and lazily. Their layouts
- * are hand-written from the libbpf 1.1 headers and checked against those headers (clang offsetof) by
- * test/ffi-layouts.kernel.test.ts, through `ffiStructLayouts` below.
+ * Every C struct core-bpf hands to koffi (libbpf's option structs, libc's socket and interface
+ * structs), declared once and lazily under its C name prefixed `bpfsteer_`. Layouts are written from
+ * /usr/include/bpf/libbpf.h, bpf.h and the glibc headers; test/ffi-layouts.test.ts compiles a C
+ * program against those headers and compares every size and offset with `ffiStructLayouts()`, and
+ * the fixed offsets in `cOffsets` with the same program. (Kernel info structs read from buffers,
+ * bpf_*_info, are codecs in object-info.ts, checked against the kernel's BTF instead.)
  */
 import { koffi } from './lib.js';
 
 type TypeObject = ReturnType<typeof koffi.struct>;
 
-/** Member order and C types of each struct, the single source for both koffi and the layout test. */
+/** Member order and C types of each struct, the single source for koffi and for the layout test. */
 const definitions = {
   bpf_object_open_opts: {
     sz: 'size_t',
@@ -55,20 +58,85 @@ const definitions = {
     numa_node: 'uint32_t',
     map_ifindex: 'uint32_t',
   },
+  bpf_tc_hook: {
+    sz: 'size_t',
+    ifindex: 'int',
+    attach_point: 'int', // enum bpf_tc_attach_point
+    parent: 'uint32_t',
+  },
+  bpf_tc_opts: {
+    sz: 'size_t',
+    prog_fd: 'int',
+    flags: 'uint32_t',
+    prog_id: 'uint32_t',
+    handle: 'uint32_t',
+    priority: 'uint32_t',
+  },
+  msghdr: {
+    msg_name: 'void *',
+    msg_namelen: 'uint32_t',
+    msg_iov: 'void *',
+    msg_iovlen: 'size_t',
+    msg_control: 'void *',
+    msg_controllen: 'size_t',
+    msg_flags: 'int',
+  },
+  iovec: {
+    iov_base: 'void *',
+    iov_len: 'size_t',
+  },
+  cmsghdr: {
+    cmsg_len: 'size_t',
+    cmsg_level: 'int',
+    cmsg_type: 'int',
+  },
+  ifaddrs: {
+    ifa_next: 'void *',
+    ifa_name: 'const char *',
+    ifa_flags: 'unsigned int',
+    ifa_addr: 'void *',
+    ifa_netmask: 'void *',
+    ifa_ifu: 'void *',
+    ifa_data: 'void *',
+  },
+  if_nameindex: {
+    if_index: 'unsigned int',
+    if_name: 'const char *',
+  },
 } as const;
 
 export type FfiStructName = keyof typeof definitions;
 
+/** Byte offsets core-bpf reads or writes by hand (LP64 Linux), checked with the structs. */
+export const cOffsets = {
+  /** sockaddr_in.sin_addr */
+  sockaddrIn4Addr: 4,
+  /** sockaddr_in6.sin6_addr */
+  sockaddrIn6Addr: 8,
+  /** CMSG_DATA: sizeof(struct cmsghdr) rounded up to size_t */
+  cmsgData: 16,
+} as const;
+
 const types = new Map<FfiStructName, TypeObject>();
 
-/** The koffi type of a libbpf option struct (declared on first use). */
+/** The koffi type of one of these structs (declared on first use as `bpfsteer_<name>`). */
 export function ffiStruct(name: FfiStructName): TypeObject {
   let type = types.get(name);
   if (!type) {
-    type = koffi.struct(name, definitions[name]);
+    type = koffi.struct(`bpfsteer_${name}`, definitions[name]);
     types.set(name, type);
   }
   return type;
+}
+
+/** Declare every struct, so function signatures may name them (idempotent). */
+export function declareFfiStructs(): void {
+  for (const name of Object.keys(definitions) as FfiStructName[]) ffiStruct(name);
+}
+
+/** sizeof the struct: what libbpf's `sz` member of an option struct must hold. */
+export function ffiStructSize(name: FfiStructName): number {
+  return koffi.sizeof(ffiStruct(name));
 }
 
 /** Layouts as koffi computes them, for the header check: members whose name starts with `_` are stubs. */

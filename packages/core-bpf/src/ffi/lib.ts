@@ -7,6 +7,9 @@ import koffi, { type LibraryHandle } from 'koffi';
 
 type ForeignFunction = ReturnType<LibraryHandle['func']>;
 
+/** A native pointer as koffi passes it (`void *`): a bigint address; NULL arrives as null. */
+export type Ptr = bigint;
+
 let libbpf: LibraryHandle | undefined;
 let libc: LibraryHandle | undefined;
 

@@ -1,38 +1,51 @@
 /**
- * libbpf 1.1 functions used by core-bpf's objects, programs, maps and BTF, declared lazily. Pointers
- * are bigint (null for NULL); `Bytes` is a Buffer/typed array passed by address. libbpf 1.x returns
- * negative errno codes from int functions and NULL + errno from pointer functions.
+ * Every libbpf 1.1 function core-bpf calls, declared once and lazily (objects, programs, maps, BTF,
+ * links, tc filters, attach queries, feature probes; only libbpf_set_print, which needs its callback
+ * type, lives in libbpf-log.ts). Pointers are bigint (null for NULL); `Bytes` is
+ * a Buffer/typed array passed by address. libbpf 1.x returns negative errno codes from int functions
+ * (`checkLibbpf` turns them into SyscallError) and NULL + errno from pointer functions.
  */
-import { lazyFn, libbpfLib as lib } from './lib.js';
-import { ffiStruct } from './ffi-structs.js';
+import { SyscallError } from '../errors.js';
+import { declareFfiStructs } from './ffi-structs.js';
+import { lazyFn, libbpfLib, type Ptr } from './lib.js';
 
-export type Ptr = bigint;
 export type Bytes = Uint8Array | null;
 
-let structsDeclared = false;
-/** Make sure the option structs exist before a signature names them. */
-function withStructs(signature: string): string {
-  if (!structsDeclared) {
-    ffiStruct('bpf_object_open_opts');
-    ffiStruct('bpf_map_batch_opts');
-    ffiStruct('bpf_test_run_opts');
-    ffiStruct('bpf_map_create_opts');
-    structsDeclared = true;
-  }
-  return signature;
+/** struct bpf_tc_hook as passed to koffi. */
+export interface TcHook {
+  sz: number;
+  ifindex: number;
+  attach_point: number;
+  parent: number;
+}
+
+/** struct bpf_tc_opts as passed to koffi (prog_id is written back by attach/query). */
+export interface TcOpts {
+  sz: number;
+  prog_fd: number;
+  flags: number;
+  prog_id: number;
+  handle: number;
+  priority: number;
 }
 
 function fn<F extends (...args: any[]) => any>(signature: string): F {
   return lazyFn<F>(() => {
-    withStructs('');
-    return lib();
+    declareFfiStructs(); // signatures name the option structs
+    return libbpfLib();
   }, signature);
+}
+
+/** Throw SyscallError when a libbpf int function returned a negative errno code; else return it. */
+export function checkLibbpf(call: string, ret: number, context?: string): number {
+  if (ret < 0) throw new SyscallError(call, ret, context);
+  return ret;
 }
 
 export const libbpf = {
   // objects
   bpf_object__open_file: fn<(path: string, opts: object | null) => Ptr | null>(
-    'void *bpf_object__open_file(const char *path, const bpf_object_open_opts *opts)',
+    'void *bpf_object__open_file(const char *path, const bpfsteer_bpf_object_open_opts *opts)',
   ),
   bpf_object__load: fn<(obj: Ptr) => number>('int bpf_object__load(void *obj)'),
   bpf_object__close: fn<(obj: Ptr) => void>('void bpf_object__close(void *obj)'),
@@ -103,18 +116,18 @@ export const libbpf = {
   bpf_map_lookup_batch: fn<
     (fd: number, inBatch: Bytes, outBatch: Bytes, keys: Bytes, values: Bytes, count: Uint32Array, opts: object) => number
   >(
-    'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, uint32_t *count, const bpf_map_batch_opts *opts)',
+    'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, uint32_t *count, const bpfsteer_bpf_map_batch_opts *opts)',
   ),
   bpf_map_update_batch: fn<(fd: number, keys: Bytes, values: Bytes, count: Uint32Array, opts: object) => number>(
-    'int bpf_map_update_batch(int fd, const void *keys, const void *values, uint32_t *count, const bpf_map_batch_opts *opts)',
+    'int bpf_map_update_batch(int fd, const void *keys, const void *values, uint32_t *count, const bpfsteer_bpf_map_batch_opts *opts)',
   ),
   bpf_map_delete_batch: fn<(fd: number, keys: Bytes, count: Uint32Array, opts: object) => number>(
-    'int bpf_map_delete_batch(int fd, const void *keys, uint32_t *count, const bpf_map_batch_opts *opts)',
+    'int bpf_map_delete_batch(int fd, const void *keys, uint32_t *count, const bpfsteer_bpf_map_batch_opts *opts)',
   ),
   bpf_map_create: fn<
     (type: number, name: string | null, keySize: number, valueSize: number, maxEntries: number, opts: object) => number
   >(
-    'int bpf_map_create(int map_type, const char *map_name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, const bpf_map_create_opts *opts)',
+    'int bpf_map_create(int map_type, const char *map_name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, const bpfsteer_bpf_map_create_opts *opts)',
   ),
   bpf_map_freeze: fn<(fd: number) => number>('int bpf_map_freeze(int fd)'),
   bpf_obj_pin: fn<(fd: number, path: string) => number>('int bpf_obj_pin(int fd, const char *pathname)'),
@@ -125,7 +138,7 @@ export const libbpf = {
   bpf_map_get_fd_by_id: fn<(id: number) => number>('int bpf_map_get_fd_by_id(uint32_t id)'),
   bpf_prog_get_fd_by_id: fn<(id: number) => number>('int bpf_prog_get_fd_by_id(uint32_t id)'),
   bpf_prog_test_run_opts: fn<(fd: number, opts: Record<string, unknown>) => number>(
-    'int bpf_prog_test_run_opts(int prog_fd, _Inout_ bpf_test_run_opts *opts)',
+    'int bpf_prog_test_run_opts(int prog_fd, _Inout_ bpfsteer_bpf_test_run_opts *opts)',
   ),
 
   // BTF (struct btf *)
@@ -139,6 +152,43 @@ export const libbpf = {
   ),
   btf__find_by_name_kind: fn<(btf: Ptr, name: string, kind: number) => number>(
     'int btf__find_by_name_kind(void *btf, const char *name, uint32_t kind)',
+  ),
+
+  // links and attach queries
+  bpf_link_create: fn<(progFd: number, targetFd: number, attachType: number, opts: null) => number>(
+    'int bpf_link_create(int prog_fd, int target_fd, int attach_type, const void *opts)',
+  ),
+  bpf_link_update: fn<(linkFd: number, progFd: number, opts: null) => number>(
+    'int bpf_link_update(int link_fd, int new_prog_fd, const void *opts)',
+  ),
+  bpf_link_detach: fn<(linkFd: number) => number>('int bpf_link_detach(int link_fd)'),
+  bpf_prog_query: fn<
+    (targetFd: number, type: number, flags: number, attachFlags: Uint32Array, ids: Uint32Array, count: Uint32Array) => number
+  >(
+    'int bpf_prog_query(int target_fd, int type, uint32_t query_flags, uint32_t *attach_flags, uint32_t *prog_ids, uint32_t *prog_cnt)',
+  ),
+
+  // legacy tc filters (netlink)
+  bpf_tc_hook_create: fn<(hook: TcHook) => number>('int bpf_tc_hook_create(bpfsteer_bpf_tc_hook *hook)'),
+  bpf_tc_attach: fn<(hook: TcHook, opts: TcOpts) => number>(
+    'int bpf_tc_attach(const bpfsteer_bpf_tc_hook *hook, _Inout_ bpfsteer_bpf_tc_opts *opts)',
+  ),
+  bpf_tc_detach: fn<(hook: TcHook, opts: TcOpts) => number>(
+    'int bpf_tc_detach(const bpfsteer_bpf_tc_hook *hook, const bpfsteer_bpf_tc_opts *opts)',
+  ),
+  bpf_tc_query: fn<(hook: TcHook, opts: TcOpts) => number>(
+    'int bpf_tc_query(const bpfsteer_bpf_tc_hook *hook, _Inout_ bpfsteer_bpf_tc_opts *opts)',
+  ),
+
+  // feature probes
+  libbpf_probe_bpf_prog_type: fn<(type: number, opts: null) => number>(
+    'int libbpf_probe_bpf_prog_type(int prog_type, const void *opts)',
+  ),
+  libbpf_probe_bpf_helper: fn<(progType: number, helperId: number, opts: null) => number>(
+    'int libbpf_probe_bpf_helper(int prog_type, int helper_id, const void *opts)',
+  ),
+  libbpf_probe_bpf_map_type: fn<(type: number, opts: null) => number>(
+    'int libbpf_probe_bpf_map_type(int map_type, const void *opts)',
   ),
 
   // misc

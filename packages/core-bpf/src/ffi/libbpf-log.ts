@@ -3,7 +3,8 @@
  * are collected so an error can say *why* libbpf failed; otherwise they go to the listeners registered
  * with `onLibbpfLog`, and are dropped when there are none. The print hook is installed on first use.
  */
-import { koffi, lazyFn, libbpfLib, libcLib } from './lib.js';
+import { koffi, libbpfLib } from './lib.js';
+import { libcRaw } from './libc.js';
 
 export type LibbpfLogLevel = 'warn' | 'info' | 'debug';
 export type LibbpfLogListener = (level: LibbpfLogLevel, message: string) => void;
@@ -17,18 +18,14 @@ let line: Buffer | undefined;
 function install(): void {
   if (installed) return;
   const proto = koffi.proto('int bpfsteer_libbpf_print_fn(int level, void *fmt, void *args)');
+  // declared here rather than in libbpf-api.ts: its signature needs the callback type just above
   const setPrint = libbpfLib().func('void *libbpf_set_print(bpfsteer_libbpf_print_fn *fn)');
-  // va_list is an array type on x86-64 and arm64 Linux, so it reaches us (and vsnprintf) as a pointer
-  const vsnprintf = lazyFn<(buf: Buffer, n: number, fmt: bigint, args: bigint) => number>(
-    libcLib,
-    'int vsnprintf(void *buf, size_t n, void *fmt, void *args)',
-  );
   const callback = koffi.register((level: number, fmt: bigint, args: bigint): number => {
     try {
       if (level > 1 && listeners.size === 0) return 0; // debug lines only when someone listens
       if (captures.length === 0 && listeners.size === 0) return 0;
       line ??= Buffer.alloc(8192);
-      const n = vsnprintf(line, line.length, fmt, args);
+      const n = libcRaw.vsnprintf(line, line.length, fmt, args);
       if (n < 0) return 0;
       const text = line.toString('utf8', 0, Math.min(n, line.length - 1)).replace(/^libbpf: /, '').trimEnd();
       if (level <= 1) for (const capture of captures) capture.push(text);

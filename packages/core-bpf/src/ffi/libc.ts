@@ -1,21 +1,15 @@
 /**
- * The libc functions of core-bpf's system helpers (namespaces, interfaces, socket options, fd
- * passing, mounts), declared lazily. Every wrapper either returns a plain value or throws
- * SyscallError naming the call and the errno; pointers stay inside this directory.
+ * Every libc function core-bpf calls (namespaces, interfaces, socket options, fd passing, mounts,
+ * formatting libbpf's messages), declared once and lazily, with the libc numbers they take. `check`
+ * turns a -1 return into SyscallError naming the call and the errno.
  */
-import { lazyFn, libcLib, lastErrno } from './lib.js';
-import { linkStruct } from './link-structs.js';
+import { lazyFn, libcLib, lastErrno, type Ptr } from './lib.js';
+import { declareFfiStructs } from './ffi-structs.js';
 import { SyscallError } from '../errors.js';
 
-export type Ptr = bigint;
-
-let structsDeclared = false;
 function fn<F extends (...args: any[]) => any>(signature: string): F {
   return lazyFn<F>(() => {
-    if (!structsDeclared) {
-      linkStruct('msghdr');
-      structsDeclared = true;
-    }
+    declareFfiStructs(); // sendmsg/recvmsg name struct msghdr
     return libcLib();
   }, signature);
 }
@@ -46,6 +40,8 @@ export const libcRaw = {
   socketpair: fn<(domain: number, type: number, protocol: number, sv: Int32Array) => number>(
     'int socketpair(int domain, int type, int protocol, int *sv)',
   ),
+  // va_list is an array type on x86-64 and arm64 Linux, so libbpf's print callback gets it as a pointer
+  vsnprintf: fn<(buf: Buffer, n: number, fmt: Ptr, args: Ptr) => number>('int vsnprintf(void *buf, size_t n, void *fmt, void *args)'),
   mount: fn<(source: string, target: string, fstype: string, flags: number, data: null) => number>(
     'int mount(const char *source, const char *target, const char *filesystemtype, unsigned long mountflags, const void *data)',
   ),

@@ -2,16 +2,19 @@
  * What is attached at a tc hook, as the kernel reports it (for asserting "exactly one program").
  */
 import { closeSync } from 'node:fs';
-import { BPF, libbpfLink, progInfo, queryProgIds } from '../../src/ffi/libbpf-link.js';
+import { BPF } from '../../src/ffi/bpf-constants.js';
+import { libbpf } from '../../src/ffi/libbpf-api.js';
+import { queryProgIds } from '../../src/fd-link-attach.js';
+import { readProgramInfo } from '../../src/object-info.js';
 import { withNetns } from '../../src/netns.js';
 import { ifIndex } from '../../src/interfaces.js';
 import { run } from './lab.js';
 
 export function progName(id: number): string {
-  const fd = libbpfLink.bpf_prog_get_fd_by_id(id);
+  const fd = libbpf.bpf_prog_get_fd_by_id(id);
   if (fd < 0) return `<gone ${id}>`;
   try {
-    return progInfo(fd, 'test').name;
+    return readProgramInfo(fd, 'test').name;
   } finally {
     closeSync(fd);
   }

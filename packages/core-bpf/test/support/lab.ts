@@ -46,16 +46,20 @@ export class Lab {
     return p;
   }
 
+  /** Remove everything recorded, each step even when an earlier one failed; reports what stayed. */
   cleanup(): void {
-    for (const p of this.pins.splice(0)) rmSync(p, { force: true });
-    for (const cg of this.cgroups.splice(0).reverse()) {
+    const failed: string[] = [];
+    const attempt = (what: string, fn: () => void) => {
       try {
-        rmSync(cg, { recursive: false, force: true });
-      } catch {
-        spawnSync('rmdir', [cg]);
+        fn();
+      } catch (err) {
+        failed.push(`${what}: ${String(err)}`);
       }
-    }
-    for (const ns of this.netns.splice(0)) spawnSync('ip', ['netns', 'del', ns]);
+    };
+    for (const p of this.pins.splice(0)) attempt(`pin ${p}`, () => rmSync(p, { force: true }));
+    for (const cg of this.cgroups.splice(0).reverse()) attempt(`cgroup ${cg}`, () => run('rmdir', [cg]));
+    for (const ns of this.netns.splice(0)) attempt(`netns ${ns}`, () => run('ip', ['netns', 'del', ns]));
+    if (failed.length > 0) throw new Error(`lab cleanup left: ${failed.join('; ')}`);
   }
 }
 
@@ -118,7 +122,7 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 10
 
 export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
     else child.on('exit', (code) => resolve(code));
   });
 }

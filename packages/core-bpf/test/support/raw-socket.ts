@@ -3,6 +3,7 @@
  * created inside a netns section or carry options Node cannot set.
  */
 import { lazyFn, libcLib, lastErrno } from '../../src/ffi/lib.js';
+import { C, libcRaw } from '../../src/ffi/libc.js';
 
 const c = {
   socket: lazyFn<(d: number, t: number, p: number) => number>(libcLib, 'int socket(int domain, int type, int protocol)'),
@@ -15,15 +16,11 @@ const c = {
   ),
   recv: lazyFn<(fd: number, buf: Buffer, n: number, flags: number) => number>(libcLib, 'intptr_t recv(int fd, void *buf, size_t n, int flags)'),
   getsockname: lazyFn<(fd: number, addr: Buffer, len: Uint32Array) => number>(libcLib, 'int getsockname(int fd, void *addr, uint32_t *len)'),
-  setsockopt: lazyFn<(fd: number, l: number, n: number, v: Buffer, len: number) => number>(
-    libcLib,
-    'int setsockopt(int fd, int level, int name, const void *v, uint32_t len)',
-  ),
 };
 
-const SOCK_CLOEXEC = 0o2000000;
-export const SOCK_STREAM = 1;
-export const SOCK_DGRAM = 2;
+const SO_REUSEADDR = 2;
+export const SOCK_STREAM = C.SOCK_STREAM;
+export const SOCK_DGRAM = C.SOCK_DGRAM;
 
 function ok(call: string, ret: number): number {
   if (ret < 0) throw new Error(`${call} failed: errno ${lastErrno()}`);
@@ -32,24 +29,24 @@ function ok(call: string, ret: number): number {
 
 export function sockaddrIn(ip: string, port: number): Buffer {
   const b = Buffer.alloc(16);
-  b.writeUInt16LE(2, 0);
+  b.writeUInt16LE(C.AF_INET, 0);
   b.writeUInt16BE(port, 2);
   ip.split('.').forEach((o, i) => b.writeUInt8(Number(o), 4 + i));
   return b;
 }
 
 export function socket4(type: number): number {
-  return ok('socket', c.socket(2, type | SOCK_CLOEXEC, 0));
+  return ok('socket', c.socket(C.AF_INET, type | C.SOCK_CLOEXEC, 0));
 }
 
 export function socket6(type: number): number {
-  return ok('socket', c.socket(10, type | SOCK_CLOEXEC, 0));
+  return ok('socket', c.socket(C.AF_INET6, type | C.SOCK_CLOEXEC, 0));
 }
 
 export function bind4(fd: number, ip: string, port: number): void {
   const one = Buffer.alloc(4);
   one.writeInt32LE(1);
-  c.setsockopt(fd, 1, 2 /* SO_REUSEADDR */, one, 4);
+  libcRaw.setsockopt(fd, C.SOL_SOCKET, SO_REUSEADDR, one, 4);
   ok('bind', c.bind(fd, sockaddrIn(ip, port), 16));
 }
 
