@@ -1,11 +1,8 @@
 /** The plugin and source factories the `bpfsteer` CLI knows. */
 import { type AnyPluginFactory, type AnySourceFactory, type ConfigFactories, staticSource } from '@bpfsteer/agent-kernel';
-// TODO(coordinator): switch on when @bpfsteer/plugin-tc-nexthop exports `tcNexthopPlugin: PluginFactory`
-// import { tcNexthopPlugin } from '@bpfsteer/plugin-tc-nexthop';
+import { tcNexthopPlugin } from '@bpfsteer/plugin-tc-nexthop';
 
-export const builtinPlugins: readonly AnyPluginFactory[] = [
-  // tcNexthopPlugin,
-];
+export const builtinPlugins: readonly AnyPluginFactory[] = [tcNexthopPlugin];
 
 export const builtinSources: readonly AnySourceFactory[] = [staticSource];
 
