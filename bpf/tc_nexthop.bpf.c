@@ -19,17 +19,19 @@
 
 _Static_assert(sizeof(struct tcnh_v4_key) == 8, "tcnh_v4_key layout");
 _Static_assert(sizeof(struct tcnh_v6_key) == 20, "tcnh_v6_key layout");
-_Static_assert(sizeof(struct tcnh_rule) == 24, "tcnh_rule layout");
+_Static_assert(sizeof(struct tcnh_rule) == 44, "tcnh_rule layout");
 _Static_assert(sizeof(struct tcnh_counter) == 16, "tcnh_counter layout");
-_Static_assert(sizeof(struct tcnh_v4_bucket) == 8, "tcnh_v4_bucket layout");
+_Static_assert(sizeof(struct tcnh_v4_bucket) == 16, "tcnh_v4_bucket layout");
+_Static_assert(sizeof(struct tcnh_v4_sub_cell) == 12, "tcnh_v4_sub_cell layout");
 _Static_assert(sizeof(struct tcnh_v6_bucket) == 16, "tcnh_v6_bucket layout");
-_Static_assert(sizeof(struct tcnh_v6_short) == 8, "tcnh_v6_short layout");
+_Static_assert(sizeof(struct tcnh_v6_short) == 16, "tcnh_v6_short layout");
 /* the tail of struct tcnh_rule is handed to bpf_redirect_neigh as a struct bpf_redir_neigh */
 _Static_assert(__builtin_offsetof(struct tcnh_rule, nh_addr_be) -
 			       __builtin_offsetof(struct tcnh_rule, nh_family) ==
 		       __builtin_offsetof(struct bpf_redir_neigh, ipv4_nh),
 	       "tcnh_rule next hop matches bpf_redir_neigh");
-_Static_assert(sizeof(struct tcnh_rule) - __builtin_offsetof(struct tcnh_rule, nh_family) ==
+_Static_assert(__builtin_offsetof(struct tcnh_rule, src_prefixlen) -
+			       __builtin_offsetof(struct tcnh_rule, nh_family) ==
 		       sizeof(struct bpf_redir_neigh),
 	       "tcnh_rule next hop size matches bpf_redir_neigh");
 
@@ -69,9 +71,16 @@ struct {
 } tcnh_v4_bkt SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TCNH_MAX_RULES);
-	__type(key, __be32);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCNH_V4_SUB_TABLES * TCNH_V4_SUB_CELLS);
+	__type(key, __u32);
+	__type(value, struct tcnh_v4_sub_cell);
+} tcnh_v4_sub SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCNH_V6_BUCKETS);
+	__type(key, __u32);
 	__type(value, struct tcnh_v6_bucket);
 } tcnh_v6_bkt SEC(".maps");
 
@@ -81,6 +90,25 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tcnh_v6_short);
 } tcnh_v6_short SEC(".maps");
+
+/* keeps the compiler from turning the arithmetic below back into compares and branches */
+#define opaque(v) asm volatile("" : "+r"(v))
+
+/*
+ * Index of the highest set bit of a non-zero word, without branches: the verifier sees one path
+ * (no state per bit pattern) and the CPU has nothing to mispredict.
+ */
+static __always_inline __u32 high_bit(__u32 x)
+{
+	__u64 v = x, t;
+	__u32 r, s;
+
+	t = 0xffffULL - v; opaque(t); r = (__u32)(t >> 63) << 4; v >>= r;
+	t = 0xffULL - v; opaque(t); s = (__u32)(t >> 63) << 3; v >>= s; r |= s;
+	t = 0xfULL - v; opaque(t); s = (__u32)(t >> 63) << 2; v >>= s; r |= s;
+	t = 0x3ULL - v; opaque(t); s = (__u32)(t >> 63) << 1; v >>= s; r |= s;
+	return r | (__u32)(v >> 1);
+}
 
 /* network-order mask of the first `bits` bits (0..32) of a 32-bit word */
 static __always_inline __be32 mask_be32(__s32 bits)
@@ -93,33 +121,64 @@ static __always_inline __be32 mask_be32(__s32 bits)
 }
 
 /*
- * The loops below walk bit positions from the top with a fixed counter and never modify the
- * mask: the verifier then sees one state per iteration instead of one per mask pattern. They
- * stop as soon as no lower bit is left.
+ * The rule for an IPv4 source within one bucket or sub cell: its single long rule checked in
+ * place, or the long lengths present probed longest first (the loop visits the set bits of the
+ * mask from the top), else the precomputed covering rule.
  */
-static __always_inline __u32 lookup_v4(__be32 src_be)
+static __always_inline __u32 resolve_v4(__be32 src_be, __u32 mask, __u32 long_min, __u32 only,
+					__u32 fallback)
 {
-	__u32 idx = bpf_ntohl(src_be) >> (32 - TCNH_V4_BUCKET_BITS);
-	struct tcnh_v4_bucket *b = bpf_map_lookup_elem(&tcnh_v4_bkt, &idx);
 	struct tcnh_v4_key key;
-	__u32 mask, *slot;
-	int bit;
+	__u32 *slot;
+	int i;
 
-	if (!b)
-		return TCNH_SLOT_NONE;
-	mask = b->long_mask;
-	for (bit = 32 - TCNH_V4_LONG_MIN; bit >= 0; bit--) {
-		if (!(mask & ((2u << bit) - 1)))
-			break;
-		if (!(mask & (1u << bit)))
-			continue;
-		key.prefixlen = TCNH_V4_LONG_MIN + bit;
+	if (only) {
+		struct tcnh_rule *r = bpf_map_lookup_elem(&tcnh_rules, &only);
+
+		if (r && r->nh_family == TCNH_AF_INET &&
+		    (src_be & mask_be32(r->src_prefixlen)) == r->src_addr_be[0])
+			return only;
+		return fallback;
+	}
+	for (i = 0; i < 16 && mask; i++) {
+		__u32 bit = high_bit(mask) & 31;
+
+		mask &= ~(1u << bit);
+		key.prefixlen = long_min + bit;
 		key.addr_be = src_be & mask_be32(key.prefixlen);
 		slot = bpf_map_lookup_elem(&tcnh_v4_pfx, &key);
 		if (slot)
 			return *slot;
 	}
-	return b->fallback_slot;
+	return fallback;
+}
+
+static __always_inline __u32 lookup_v4(__be32 src_be)
+{
+	__u32 host = bpf_ntohl(src_be);
+	__u32 idx = host >> (32 - TCNH_V4_BUCKET_BITS);
+	struct tcnh_v4_bucket *b = bpf_map_lookup_elem(&tcnh_v4_bkt, &idx);
+
+	if (!b)
+		return TCNH_SLOT_NONE;
+	if (b->sub) {
+		__u32 cell = (b->sub - 1) * TCNH_V4_SUB_CELLS + ((host >> 8) & 0xff);
+		struct tcnh_v4_sub_cell *c = bpf_map_lookup_elem(&tcnh_v4_sub, &cell);
+
+		if (!c)
+			return TCNH_SLOT_NONE;
+		return resolve_v4(src_be, c->long_mask, TCNH_V4_SUB_LONG_MIN, c->only_slot,
+				  c->fallback_slot);
+	}
+	return resolve_v4(src_be, b->long_mask, TCNH_V4_LONG_MIN, b->only_slot, b->fallback_slot);
+}
+
+static __always_inline void mask_v6(__be32 *out, const __be32 *src, __u32 len)
+{
+	out[0] = src[0] & mask_be32(len);
+	out[1] = src[1] & mask_be32((__s32)len - 32);
+	out[2] = src[2] & mask_be32((__s32)len - 64);
+	out[3] = src[3] & mask_be32((__s32)len - 96);
 }
 
 static __always_inline __u32 probe_v6(const __be32 *src, __u32 len)
@@ -128,49 +187,69 @@ static __always_inline __u32 probe_v6(const __be32 *src, __u32 len)
 	__u32 *slot;
 
 	key.prefixlen = len;
-	key.addr_be[0] = src[0] & mask_be32(len);
-	key.addr_be[1] = src[1] & mask_be32((__s32)len - 32);
-	key.addr_be[2] = src[2] & mask_be32((__s32)len - 64);
-	key.addr_be[3] = src[3] & mask_be32((__s32)len - 96);
+	mask_v6(key.addr_be, src, len);
 	slot = bpf_map_lookup_elem(&tcnh_v6_pfx, &key);
 	return slot ? *slot : TCNH_SLOT_NONE;
 }
 
+/* the bucket's single long rule, when its own source prefix holds the address */
+static __always_inline __u32 only_v6(const __be32 *src, __u32 only)
+{
+	struct tcnh_rule *r = bpf_map_lookup_elem(&tcnh_rules, &only);
+	__be32 m[4];
+
+	if (!r || r->nh_family != TCNH_AF_INET6)
+		return TCNH_SLOT_NONE;
+	mask_v6(m, src, r->src_prefixlen);
+	if (m[0] != r->src_addr_be[0] || m[1] != r->src_addr_be[1] || m[2] != r->src_addr_be[2] ||
+	    m[3] != r->src_addr_be[3])
+		return TCNH_SLOT_NONE;
+	return only;
+}
+
 static __always_inline __u32 lookup_v6(const __be32 *src)
 {
-	struct tcnh_v6_bucket *b = bpf_map_lookup_elem(&tcnh_v6_bkt, &src[0]);
+	__u32 idx = TCNH_V6_BUCKET_OF(bpf_ntohl(src[0]));
+	struct tcnh_v6_bucket *b = bpf_map_lookup_elem(&tcnh_v6_bkt, &idx);
 	__u32 zero = 0, slot;
-	int w, bit;
+	int w, i;
 
-	if (b) {
-		for (w = TCNH_V6_LONG_WORDS - 1; w >= 0; w--) {
-			__u32 mask = b->long_mask[w];
+	if (!b)
+		return TCNH_SLOT_NONE;
+	if (b->only_slot) {
+		slot = only_v6(src, b->only_slot);
+		if (slot)
+			return slot;
+		goto short_lengths;
+	}
+	for (w = TCNH_V6_LONG_WORDS - 1; w >= 0; w--) {
+		__u32 mask = b->long_mask[w];
 
-			for (bit = 31; bit >= 0; bit--) {
-				if (!(mask & ((2u << bit) - 1)))
-					break;
-				if (!(mask & (1u << bit)))
-					continue;
-				slot = probe_v6(src, TCNH_V6_LONG_MIN + 32 * w + bit);
-				if (slot)
-					return slot;
-			}
+		for (i = 0; i < 32 && mask; i++) {
+			__u32 bit = high_bit(mask) & 31;
+
+			mask &= ~(1u << bit);
+			slot = probe_v6(src, TCNH_V6_LONG_MIN + 32 * w + bit);
+			if (slot)
+				return slot;
 		}
-		return b->fallback_slot;
 	}
 
+short_lengths:;
 	struct tcnh_v6_short *s = bpf_map_lookup_elem(&tcnh_v6_short, &zero);
 	__u64 lens;
 
 	if (!s)
 		return TCNH_SLOT_NONE;
+	if (s->only_slot)
+		return only_v6(src, s->only_slot);
 	lens = s->len_mask;
-	for (bit = 32; bit >= 0; bit--) {
-		if (!(lens & ((2ull << bit) - 1)))
-			break;
-		if (!(lens & (1ull << bit)))
-			continue;
-		slot = probe_v6(src, bit);
+	for (i = 0; i < 33 && lens; i++) {
+		/* lengths 0..32: bit 32 is checked apart, the rest fits high_bit */
+		__u32 len = (lens >> 32) ? 32 : high_bit((__u32)lens) & 31;
+
+		lens &= ~(1ull << len);
+		slot = probe_v6(src, len);
 		if (slot)
 			return slot;
 	}

@@ -221,8 +221,9 @@ export class BpfObject {
       throw new InvalidArgumentError(`load: logSize must be an integer 128..${1 << 30}, got ${logSize}`);
     }
     const plan = this.#planConfiguration(options);
-    this.#checkPins(plan.pins);
+    // configure first (e.g. maxEntries), so pinned maps are compared with what will really be created
     for (const apply of plan.apply) apply();
+    this.#checkPins(plan.pins);
     for (const [name, { path }] of plan.pins) {
       // libbpf creates one missing directory level only
       if (libbpf.bpf_map__autocreate(this.#mapPtrs.get(name) as Ptr)) mkdirSync(dirname(path), { recursive: true });

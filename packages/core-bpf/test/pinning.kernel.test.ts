@@ -80,6 +80,20 @@ describe('pinning', () => {
     removePin(`${dir}/core_pinned`);
   });
 
+  it('compares a pinned map with the configured maxEntries, not the compiled one', () => {
+    {
+      using first = load({ maps: { core_pinned: { maxEntries: 64 } } });
+      expect(first.map('core_pinned').maxEntries).toBe(64);
+      TypedMap.wrap(first.map('core_pinned'), c.u32, c.u32).set(2, 222);
+    }
+    {
+      using second = load({ maps: { core_pinned: { maxEntries: 64 } } });
+      expect(TypedMap.wrap(second.map('core_pinned'), c.u32, c.u32).get(2)).toBe(222);
+    }
+    expect(() => load()).toThrow(/max entries 64, expected 16/);
+    removePin(`${dir}/core_pinned`);
+  });
+
   it('refuses an incompatible pinned map, or replaces it when asked', () => {
     const path = `${dir}/core_pinned`;
     {

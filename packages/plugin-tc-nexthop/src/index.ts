@@ -11,3 +11,10 @@ export {
 export { parseIp, parseCidr, formatIp, type IpAddress, type IpPrefix, type IpFamily } from './ip-address.js';
 export { parseRule, parseRuleSet, type NexthopRule, type NexthopRuleSpec } from './nexthop-rule.js';
 export { defaultObjectPath } from './bpf-object-path.js';
+export {
+  tcNexthopPlugin,
+  tcNexthopConfigSchema,
+  nexthopRedirectIntentSchema,
+  NEXTHOP_REDIRECT_KIND,
+  type TcNexthopConfig,
+} from './tc-nexthop-plugin.js';

@@ -3,7 +3,6 @@
  * prefix keys, rule values, index entries, and the adoption of what pinned maps already hold.
  */
 import { formatIp, maskBytes, type IpAddress, type IpFamily, type IpPrefix } from './ip-address.js';
-import type { V6Bucket } from './prefix-index.js';
 import type { PlacedRule } from './slot-allocation.js';
 
 export const AF_INET = 2;
@@ -18,11 +17,8 @@ export interface RuleValue {
   readonly ifindex: number;
   readonly nh_family: number;
   readonly nh_addr_be: Uint8Array;
-}
-
-export interface V6BucketValue {
-  readonly long_mask: number[];
-  readonly fallback_slot: number;
+  readonly src_prefixlen: number;
+  readonly src_addr_be: Uint8Array;
 }
 
 /** Key of a prefix in tcnh_v4_pfx / tcnh_v6_pfx. */
@@ -30,28 +26,26 @@ export function prefixKey(prefix: IpPrefix): PrefixKey {
   return { prefixlen: prefix.length, addr_be: new Uint8Array(prefix.bytes) };
 }
 
-/** Value of a rule in tcnh_rules (an IPv4 next hop in the first 4 bytes). */
-export function ruleValue(rule: { ifindex: number; nexthop: IpAddress }): RuleValue {
-  const nh = new Uint8Array(16);
-  nh.set(rule.nexthop.bytes, 0);
-  return { ifindex: rule.ifindex, nh_family: rule.nexthop.family === 4 ? AF_INET : AF_INET6, nh_addr_be: nh };
+function addr16(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16);
+  out.set(bytes, 0);
+  return out;
+}
+
+/** Value of a rule in tcnh_rules (IPv4 addresses in the first 4 bytes). */
+export function ruleValue(rule: { source: IpPrefix; ifindex: number; nexthop: IpAddress }): RuleValue {
+  return {
+    ifindex: rule.ifindex,
+    nh_family: rule.nexthop.family === 4 ? AF_INET : AF_INET6,
+    nh_addr_be: addr16(rule.nexthop.bytes),
+    src_prefixlen: rule.source.length,
+    src_addr_be: addr16(rule.source.bytes),
+  };
 }
 
 /** The all-zero value of an unused slot. */
 export function emptyRuleValue(): RuleValue {
-  return { ifindex: 0, nh_family: 0, nh_addr_be: new Uint8Array(16) };
-}
-
-export function v6BucketKeyBytes(key: string): Uint8Array {
-  return new Uint8Array(Buffer.from(key, 'hex'));
-}
-
-export function v6BucketValue(b: V6Bucket): V6BucketValue {
-  return { long_mask: [...b.longMask], fallback_slot: b.fallbackSlot };
-}
-
-export function v6BucketFromValue(v: V6BucketValue): V6Bucket {
-  return { longMask: [v.long_mask[0] >>> 0, v.long_mask[1] >>> 0, v.long_mask[2] >>> 0], fallbackSlot: v.fallback_slot };
+  return { ifindex: 0, nh_family: 0, nh_addr_be: new Uint8Array(16), src_prefixlen: 0, src_addr_be: new Uint8Array(16) };
 }
 
 /** What the maps hold, as read back. */
@@ -98,7 +92,17 @@ export function adoptRules(
     const prefix = prefixFromKey(family, key);
     const value = kernel.rules.get(slot);
     const wantFamily = family === 4 ? AF_INET : AF_INET6;
-    if (!prefix || slot < 1 || slot > capacity || !value || value.nh_family !== wantFamily || value.ifindex <= 0 || usedSlots.has(slot)) {
+    const consistent =
+      prefix !== undefined &&
+      slot >= 1 &&
+      slot <= capacity &&
+      value !== undefined &&
+      value.nh_family === wantFamily &&
+      value.ifindex > 0 &&
+      value.src_prefixlen === prefix.length &&
+      prefix.bytes.every((b, i) => b === value.src_addr_be[i]) &&
+      !usedSlots.has(slot);
+    if (!consistent) {
       strays.push(key);
       return;
     }

@@ -10,8 +10,8 @@
  * the maps hold and make the prefix index consistent) -> attach/apply -> close. Every input is
  * validated and every interface resolved before any map is written.
  */
-import { existsSync, readdirSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import {
   BpfError,
   InvalidArgumentError,
@@ -21,13 +21,13 @@ import {
   ifIndex,
   ifName,
   loadSkeleton,
-  netnsPath,
+  NetnsHandle,
   openPinnedLink,
   removePin,
   type Link,
   type Program,
 } from '@bpfsteer/core-bpf';
-import { isEmptyPlan, planApply } from './apply-plan.js';
+import { planApply, planConvergence } from './apply-plan.js';
 import { defaultObjectPath } from './bpf-object-path.js';
 import { parseCidr } from './ip-address.js';
 import { adoptRules } from './map-entries.js';
@@ -44,8 +44,8 @@ import {
   type NexthopSkeleton,
 } from './nexthop-maps.js';
 import { checkInterfaceName, parseRule, parseRuleSet, type NexthopRuleSpec } from './nexthop-rule.js';
-import { computeV4Index, computeV6Index, V4_BUCKETS } from './prefix-index.js';
-import { assignSlots, resolveRule, type PlacedRule, type ResolvedRule } from './slot-allocation.js';
+import { computeV6Index, emptyV4Index, V4_BUCKETS, type V4Index, type V6Index } from './prefix-index.js';
+import { resolveRule, type PlacedRule, type ResolvedRule } from './slot-allocation.js';
 
 export const DEFAULT_MAX_RULES = 16384;
 /** Upper bound for maxRules (memory: about 200 bytes per rule plus the per-CPU counters). */
@@ -106,7 +106,12 @@ function validateOptions(options: NexthopDataplaneOptions): Required<Pick<Nextho
   if (options.pinRoot !== undefined && (typeof options.pinRoot !== 'string' || !options.pinRoot.startsWith('/'))) {
     throw new InvalidArgumentError(`tc-nexthop: pinRoot must be an absolute path on bpffs, got ${JSON.stringify(options.pinRoot)}`);
   }
-  if (options.netns !== undefined) netnsPath(options.netns);
+  if (options.netns !== undefined) {
+    if (typeof options.netns !== 'string' || options.netns === '') {
+      throw new InvalidArgumentError(`tc-nexthop: netns must be a netns name or path, got ${JSON.stringify(options.netns)}`);
+    }
+    NetnsHandle.open(options.netns).close(); // fails clearly when it does not exist
+  }
   const objectPath = options.objectPath ?? defaultObjectPath();
   if (!existsSync(objectPath)) {
     throw new NotFoundError(`tc-nexthop BPF object ${objectPath} (build it with \`make -C bpf\` and the package build, which copies it)`);
@@ -118,8 +123,9 @@ export class NexthopDataplane {
   readonly #opts: ReturnType<typeof validateOptions>;
   #state: State = 'opened';
   #skel: NexthopSkeleton | undefined;
-  /** what the maps hold, by canonical source prefix */
+  /** what the maps hold, by canonical source prefix, and their prefix index */
   #placed = new Map<string, PlacedRule>();
+  #index: { v4: V4Index; v6: V6Index } = { v4: emptyV4Index(), v6: computeV6Index([]) };
   readonly #filters = new Map<string, Link>();
 
   private constructor(opts: ReturnType<typeof validateOptions>) {
@@ -200,6 +206,7 @@ export class NexthopDataplane {
     maps[MAP.v6Prefixes].deleteMany(adopted.strayV6);
     clearSlots(maps, adopted.straySlots);
     this.#placed = adopted.placed;
+    this.#index = { v4: plan.v4Index, v6: plan.v6Index };
   }
 
   #nameOf(ifindex: number): string | undefined {
@@ -221,7 +228,7 @@ export class NexthopDataplane {
     return this.#skel.maps;
   }
 
-  #expect(state: State, op: string): void {
+  #expect(state: Exclude<State, 'closed'>, op: string): void {
     if (this.#state === 'closed') throw new InvalidArgumentError(`tc-nexthop: ${op}: the dataplane is closed`);
     if (this.#state !== state) {
       const need = { opened: 'right after open()', loaded: 'after load()', ready: 'after load() and seed()' }[state];
@@ -243,7 +250,9 @@ export class NexthopDataplane {
     checkInterfaceName(ifname, 'attach interface');
     let link = this.#filters.get(ifname);
     if (!link) {
-      link = attachTc(this.program, { ifname, direction: 'egress', netns: this.#opts.netns, pinPath: this.#linkPinPath(ifname) });
+      const pinPath = this.#linkPinPath(ifname);
+      if (pinPath) mkdirSync(dirname(pinPath), { recursive: true });
+      link = attachTc(this.program, { ifname, direction: 'egress', netns: this.#opts.netns, pinPath });
       this.#filters.set(ifname, link);
     }
     return filterStatus(ifname, link);
@@ -314,22 +323,17 @@ export class NexthopDataplane {
 
   #converge(desired: readonly ResolvedRule[]): ApplyCounts {
     const maps = this.#maps();
-    const next = assignSlots(this.#placed, desired, this.#opts.maxRules);
-    const rules = [...this.#placed.values()].map((r) => ({ prefix: r.source, slot: r.slot }));
-    const plan = planApply(this.#placed, next, { v4: computeV4Index(rules), v6: computeV6Index(rules) });
-    if (isEmptyPlan(plan)) {
-      this.#placed = next;
-      return plan.report;
-    }
+    const { plans, next, report, index } = planConvergence(this.#placed, this.#index, desired, this.#opts.maxRules);
     try {
-      executePlan(maps, plan);
+      for (const plan of plans) executePlan(maps, plan);
     } catch (err) {
       // a kernel write failed half-way: learn what the maps now hold so the next attempt diffs right
       this.#resync();
       throw err;
     }
     this.#placed = next;
-    return plan.report;
+    this.#index = index;
+    return report;
   }
 
   /** Adds the rule for `spec.source`, replacing an existing rule for the same prefix. */
@@ -375,17 +379,20 @@ export class NexthopDataplane {
     const maps = this.#maps();
     const placed = [...this.#placed.values()];
     const v4 = placed.filter((r) => r.source.family === 4).length;
-    const rules = placed.map((r) => ({ prefix: r.source, slot: r.slot }));
-    const v4Index = computeV4Index(rules);
+    const { v4: v4Index, v6: v6Index } = this.#index;
+    // array maps: "entries" counts the non-empty ones
     let v4Buckets = 0;
     for (let i = 0; i < V4_BUCKETS; i++) if (v4Index.longMask[i] !== 0 || v4Index.fallback[i] !== 0) v4Buckets++;
+    let v4Cells = 0;
+    for (let i = 0; i < v4Index.subMask.length; i++) if (v4Index.subMask[i] !== 0 || v4Index.subFallback[i] !== 0) v4Cells++;
     const count: Record<string, number> = {
       [MAP.v4Prefixes]: v4,
       [MAP.v6Prefixes]: placed.length - v4,
       [MAP.rules]: placed.length,
       [MAP.counters]: placed.length,
       [MAP.v4Buckets]: v4Buckets,
-      [MAP.v6Buckets]: computeV6Index(rules).buckets.size,
+      [MAP.v4Sub]: v4Cells,
+      [MAP.v6Buckets]: v6Index.buckets.size,
       [MAP.v6Short]: 1,
     };
     return {

@@ -4,16 +4,7 @@
  */
 import { defineSkeleton, type Skeleton, type SkeletonMaps } from '@bpfsteer/core-bpf';
 import type { ApplyPlan } from './apply-plan.js';
-import {
-  emptyRuleValue,
-  prefixKey,
-  ruleValue,
-  v6BucketFromValue,
-  v6BucketKeyBytes,
-  v6BucketValue,
-  type KernelRules,
-  type RuleValue,
-} from './map-entries.js';
+import { emptyRuleValue, prefixKey, ruleValue, type KernelRules, type RuleValue } from './map-entries.js';
 import {
   MAP,
   PROGRAM_NAME,
@@ -23,12 +14,13 @@ import {
   v4BucketCodec,
   v4BucketIndexCodec,
   v4KeyCodec,
+  v4SubCellCodec,
   v6BucketCodec,
-  v6BucketKeyCodec,
+  v6BucketIndexCodec,
   v6KeyCodec,
   v6ShortCodec,
 } from './map-codecs.js';
-import { bucketKeyV6, emptyV4Index, type V4Index, type V6Bucket, type V6Index } from './prefix-index.js';
+import { emptyV4Index, V4_SUB_CELLS, type V4Index, type V6Bucket, type V6Index } from './prefix-index.js';
 
 export const nexthopSkeleton = defineSkeleton({
   programs: [PROGRAM_NAME],
@@ -38,7 +30,8 @@ export const nexthopSkeleton = defineSkeleton({
     [MAP.rules]: { key: slotCodec, value: ruleCodec },
     [MAP.counters]: { key: slotCodec, value: counterCodec, perCpu: true },
     [MAP.v4Buckets]: { key: v4BucketIndexCodec, value: v4BucketCodec },
-    [MAP.v6Buckets]: { key: v6BucketKeyCodec, value: v6BucketCodec },
+    [MAP.v4Sub]: { key: v4BucketIndexCodec, value: v4SubCellCodec },
+    [MAP.v6Buckets]: { key: v6BucketIndexCodec, value: v6BucketCodec },
     [MAP.v6Short]: { key: slotCodec, value: v6ShortCodec },
   },
 });
@@ -53,7 +46,6 @@ export function mapSizes(maxRules: number): Record<string, number> {
     [MAP.v6Prefixes]: maxRules,
     [MAP.rules]: maxRules + 1,
     [MAP.counters]: maxRules + 1,
-    [MAP.v6Buckets]: maxRules,
   };
 }
 
@@ -75,15 +67,30 @@ export function readKernelRules(maps: NexthopMaps): KernelRules {
 
 /** The index as the maps hold it. */
 export function readIndex(maps: NexthopMaps): { v4: V4Index; v6: V6Index } {
-  const v4 = emptyV4Index();
+  const v4 = emptyV4Index(subTables(maps));
   for (const [i, b] of maps[MAP.v4Buckets].entries()) {
     v4.longMask[i] = b.long_mask;
     v4.fallback[i] = b.fallback_slot;
+    v4.onlySlot[i] = b.only_slot;
+    v4.sub[i] = b.sub;
   }
-  const buckets = new Map<string, V6Bucket>();
-  for (const [k, b] of maps[MAP.v6Buckets].entries()) buckets.set(bucketKeyV6(k), v6BucketFromValue(b));
-  const shortMask = maps[MAP.v6Short].get(0)?.len_mask ?? 0n;
-  return { v4, v6: { buckets, shortMask } };
+  for (const [i, c] of maps[MAP.v4Sub].entries()) {
+    v4.subMask[i] = c.long_mask;
+    v4.subFallback[i] = c.fallback_slot;
+    v4.subOnly[i] = c.only_slot;
+  }
+  const buckets = new Map<number, V6Bucket>();
+  for (const [i, b] of maps[MAP.v6Buckets].entries()) {
+    const m = b.long_mask;
+    if (m[0] !== 0 || m[1] !== 0 || m[2] !== 0 || b.only_slot !== 0) buckets.set(i, { longMask: [m[0], m[1], m[2]], onlySlot: b.only_slot });
+  }
+  const short = maps[MAP.v6Short].get(0);
+  return { v4, v6: { buckets, shortMask: short?.len_mask ?? 0n, shortOnlySlot: short?.only_slot ?? 0 } };
+}
+
+/** Number of IPv4 sub-tables the loaded object has room for. */
+export function subTables(maps: NexthopMaps): number {
+  return Math.floor(maps[MAP.v4Sub].map.maxEntries / V4_SUB_CELLS);
 }
 
 export function readCounters(maps: NexthopMaps, slots: readonly number[]): Map<number, Counters> {
@@ -117,11 +124,20 @@ export function executePlan(maps: NexthopMaps, plan: ApplyPlan): void {
   const v6 = plan.setPrefixes.filter((r) => r.source.family === 6);
   maps[MAP.v4Prefixes].setMany(v4.map((r) => [prefixKey(r.source), r.slot] as const));
   maps[MAP.v6Prefixes].setMany(v6.map((r) => [prefixKey(r.source), r.slot] as const));
-  // 3. the index switches to the new rule set
-  maps[MAP.v4Buckets].setMany(plan.setV4Buckets.map((b) => [b.index, { long_mask: b.longMask, fallback_slot: b.fallbackSlot }] as const));
-  maps[MAP.v6Buckets].setMany(plan.setV6Buckets.map((b) => [v6BucketKeyBytes(b.key), v6BucketValue(b.bucket)] as const));
-  if (plan.v6ShortMask !== undefined) maps[MAP.v6Short].set(0, { len_mask: plan.v6ShortMask });
-  maps[MAP.v6Buckets].deleteMany(plan.deleteV6Buckets.map(v6BucketKeyBytes));
+  // 3. the index switches to the new rule set: sub-table cells, then the buckets that use them
+  const cell = (c: ApplyPlan['setV4Cells'][number]) =>
+    [c.index, { long_mask: c.longMask, fallback_slot: c.fallbackSlot, only_slot: c.onlySlot }] as const;
+  maps[MAP.v4Sub].setMany(plan.setV4Cells.map(cell));
+  maps[MAP.v4Buckets].setMany(
+    plan.setV4Buckets.map(
+      (b) => [b.index, { long_mask: b.longMask, fallback_slot: b.fallbackSlot, only_slot: b.onlySlot, sub: b.sub }] as const,
+    ),
+  );
+  maps[MAP.v6Buckets].setMany(
+    plan.setV6Buckets.map((b) => [b.index, { long_mask: [...b.bucket.longMask], only_slot: b.bucket.onlySlot }] as const),
+  );
+  if (plan.v6Short !== undefined) maps[MAP.v6Short].set(0, { len_mask: plan.v6Short.mask, only_slot: plan.v6Short.onlySlot });
+  maps[MAP.v4Sub].setMany(plan.clearV4Cells.map(cell));
   // 4. prefixes that are gone
   maps[MAP.v4Prefixes].deleteMany(plan.deletePrefixes.filter((p) => p.family === 4).map(prefixKey));
   maps[MAP.v6Prefixes].deleteMany(plan.deletePrefixes.filter((p) => p.family === 6).map(prefixKey));
