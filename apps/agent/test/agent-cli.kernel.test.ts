@@ -2,32 +2,24 @@
  * The built `bpfsteer` binary driving the real tc-nexthop plugin in the asymmetric-routing lab:
  * run -> status -> SIGHUP reload -> SIGTERM, and bad configs that must attach nothing.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { tcxPrograms } from '@bpfsteer/core-bpf';
 import { buildAsymmetricRoutingLab, NetLab, type AsymmetricRoutingLab } from '@bpfsteer/netlab';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnBpfsteer } from './support/spawn-bpfsteer.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 const lab = NetLab.create('cli');
 let l: AsymmetricRoutingLab;
 let dir: string;
 let pinRoot: string;
 const children: ChildProcess[] = [];
 
-function start(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
-}
+const start = (args: string[]) => spawnBpfsteer(args, children);
 
 function config(intents: object[], overrides: { plugin?: object } = {}): string {
   return stringify({
@@ -44,9 +36,11 @@ const redirect = (plan: { service: string; routerOnServerLink: string }, len: nu
   nexthop: plan.routerOnServerLink,
 });
 
-/** what is attached on the server's gateway interface, from the kernel's point of view */
+/** names of the programs on the server's gateway interface, from the kernel (tcx hook and tc filters) */
 function attachedPrograms(): string {
-  return lab.trySh(l.netns.server, ['bpftool', 'net', 'show', 'dev', l.serverIf.toGateway]).stdout + lab.trySh(l.netns.server, ['tc', 'filter', 'show', 'dev', l.serverIf.toGateway, 'egress']).stdout;
+  const tcx = tcxPrograms({ ifname: l.serverIf.toGateway, direction: 'egress', netns: l.netns.server }).map((p) => p.name);
+  const filters = lab.trySh(l.netns.server, ['tc', 'filter', 'show', 'dev', l.serverIf.toGateway, 'egress']).stdout;
+  return `${tcx.join(' ')} ${filters}`;
 }
 
 async function waitForStatus(socket: string, ms = 20_000): Promise<Record<string, any>> {
@@ -84,6 +78,7 @@ describe('bpfsteer run with tc-nexthop', () => {
     const plugin = status.plugins.find((p: { id: string }) => p.id === 'tc-nexthop');
     expect(plugin.state).toBe('running');
     expect(plugin.attachments.length).toBe(1);
+    expect(attachedPrograms()).toMatch(/tc_nexthop/);
     expect((await lab.exchange(l.netns.client, 'tcp', l.v4.service, srv.port)).ok).toBe(true);
 
     const table = await start(['status', '-s', join(dir, 'agent.sock')]).done;

@@ -2,32 +2,19 @@
  * The built `bpfsteer` binary, spawned like a user would (run `npx tsup` in apps/agent first; nx's
  * test target depends on the build).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { access, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bin, type BpfsteerResult, spawnBpfsteer, type SpawnedBpfsteer } from './support/spawn-bpfsteer.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 let dir: string;
 const children: ChildProcess[] = [];
+type Result = BpfsteerResult;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function bpfsteer(args: string[]): { child: ChildProcess; done: Promise<Result> } {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<Result>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, done };
+function bpfsteer(args: string[]): SpawnedBpfsteer {
+  return spawnBpfsteer(args, children);
 }
 
 const run = (...args: string[]): Promise<Result> => bpfsteer(args).done;

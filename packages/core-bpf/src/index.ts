@@ -61,3 +61,4 @@ export { cgroup2Root, createCgroup, removeCgroup, moveToCgroup } from './cgroup.
 export { setSocketMark, getSocketMark, setIpTransparent } from './socket-options.js';
 export { sendFds, receiveFds, socketPair, MAX_FDS_PER_MESSAGE, type ReceivedFds } from './fd-passing.js';
 export { probeFeature, requireFeature, knownFeatures, type Feature, type FeatureProbe } from './features.js';
+export { tcxPrograms, type AttachedProgram } from './tcx-programs.js';

@@ -2,13 +2,10 @@
  * What is attached at a tc hook, as the kernel reports it (for asserting "exactly one program").
  */
 import { closeSync } from 'node:fs';
-import { BPF } from '../../src/ffi/bpf-constants.js';
 import { libbpf } from '../../src/ffi/libbpf-api.js';
-import { queryProgIds } from '../../src/fd-link-attach.js';
 import { readProgramInfo } from '../../src/object-info.js';
-import { withNetns } from '../../src/netns.js';
-import { ifIndex } from '../../src/interfaces.js';
 import { run } from './lab.js';
+import { tcxPrograms as listTcx } from '../../src/tcx-programs.js';
 
 export function progName(id: number): string {
   const fd = libbpf.bpf_prog_get_fd_by_id(id);
@@ -20,13 +17,9 @@ export function progName(id: number): string {
   }
 }
 
-/** Names of the programs on the tcx hook. */
+/** Names of the programs on the tcx hook (through the public tcxPrograms). */
 export function tcxPrograms(netns: string, ifname: string, direction: 'ingress' | 'egress'): string[] {
-  return withNetns(netns, () => {
-    const ifindex = ifIndex(ifname);
-    const ids = queryProgIds(ifindex, direction === 'ingress' ? BPF.attach.TCX_INGRESS : BPF.attach.TCX_EGRESS, 'test');
-    return ids.map(progName);
-  });
+  return listTcx({ ifname, direction, netns }).map((p) => p.name);
 }
 
 /** Names of the bpf programs of all legacy tc filters on the hook (from `tc filter show`). */

@@ -1,0 +1,29 @@
+/** Spawns the built `bpfsteer` binary like a user would (build apps/agent first: nx's test target does). */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'bin.js');
+
+export interface BpfsteerResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface SpawnedBpfsteer {
+  readonly child: ChildProcess;
+  readonly done: Promise<BpfsteerResult>;
+}
+
+/** Starts `bpfsteer ...args`; the child is pushed onto `children` so the test can kill leftovers. */
+export function spawnBpfsteer(args: string[], children: ChildProcess[]): SpawnedBpfsteer {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<BpfsteerResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
