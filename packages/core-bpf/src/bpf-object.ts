@@ -100,6 +100,8 @@ export class BpfObject {
   readonly #mapPtrs = new Map<string, Ptr>();
   readonly #programs = new Map<string, Program>();
   readonly #maps = new Map<string, BpfMap>();
+  /** the ELF bytes of an object opened from memory: libbpf reads them in place until close */
+  #bytes: Buffer | undefined;
 
   private constructor(ptr: Ptr, path: string) {
     this.#ptr = ptr;
@@ -113,10 +115,21 @@ export class BpfObject {
     }
   }
 
-  /** Parse an ELF object file; nothing is created in the kernel until `load`. */
-  static open(path: string, options: OpenOptions = {}): BpfObject {
-    if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('open object: path must be a non-empty string');
-    if (!existsSync(path) || !statSync(path).isFile()) throw new NotFoundError(`object file ${path}`);
+  /**
+   * Parse an ELF object, from a file path or from its bytes (e.g. embedded in a bundle); nothing is
+   * created in the kernel until `load`. Bytes are copied and kept until `close()`, as libbpf reads
+   * them in place.
+   */
+  static open(source: string | Uint8Array, options: OpenOptions = {}): BpfObject {
+    const fromBytes = source instanceof Uint8Array;
+    if (fromBytes) {
+      if (source.length === 0) throw new InvalidArgumentError('open object: bytes must not be empty');
+    } else {
+      if (typeof source !== 'string' || source === '') {
+        throw new InvalidArgumentError('open object: expected a file path or the object\'s bytes (Uint8Array)');
+      }
+      if (!existsSync(source) || !statSync(source).isFile()) throw new NotFoundError(`object file ${source}`);
+    }
     if (options.pinRoot !== undefined) assertPinPath(options.pinRoot, 'pin root');
     if (options.name !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.name)) {
       throw new InvalidArgumentError(`open object: name "${options.name}" must be 1..64 characters of [A-Za-z0-9_.-]`);
@@ -133,14 +146,17 @@ export class BpfObject {
       kernel_log_size: 0,
       kernel_log_level: 0,
     };
+    const bytes = fromBytes ? Buffer.from(source) : undefined;
+    const label = fromBytes ? `${options.name ?? 'object'} (${source.length} bytes in memory)` : source;
+    const call = fromBytes ? 'bpf_object__open_mem' : 'bpf_object__open_file';
     const stop = startLibbpfCapture();
-    const ptr = libbpf.bpf_object__open_file(path, opts);
+    const ptr = bytes ? libbpf.bpf_object__open_mem(bytes, bytes.length, opts) : libbpf.bpf_object__open_file(source as string, opts);
     const errno = lastErrno();
     const lines = stop();
-    if (!ptr) {
-      throw new SyscallError('bpf_object__open_file', errno || ERRNO.EINVAL, `open object ${path}`, summarizeLibbpfLines(lines));
-    }
-    return new BpfObject(ptr, path);
+    if (!ptr) throw new SyscallError(call, errno || ERRNO.EINVAL, `open object ${label}`, summarizeLibbpfLines(lines));
+    const obj = new BpfObject(ptr, label);
+    obj.#bytes = bytes;
+    return obj;
   }
 
   get path(): string {
@@ -420,6 +436,7 @@ export class BpfObject {
     const ptr = this.#ptr;
     this.#ptr = null;
     if (ptr) libbpf.bpf_object__close(ptr);
+    this.#bytes = undefined;
   }
 
   [Symbol.dispose](): void {

@@ -1,6 +1,6 @@
 // BpfObject lifecycle on real fixtures: open/inspect, load options (all validated before anything
 // changes), .rodata constants, verifier log capture, program info and test runs, closing.
-import { writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BpfObject } from '../src/bpf-object.js';
@@ -59,6 +59,19 @@ describe('BpfObject', () => {
     expect(info).toMatchObject({ type: 'sched_cls', name: 'core_classify', mapCount: 5 });
     expect(info.tag).toMatch(/^[0-9a-f]{16}$/);
     expect(info.verifiedInstructions).toBeGreaterThan(10);
+  });
+
+  it('opens from bytes as from a file, and releases them on close', () => {
+    const before = openFdCount();
+    {
+      using obj = BpfObject.open(readFileSync(fixturePath('core_maps')), { name: 'core_maps_mem' });
+      expect(obj.name).toBe('core_maps_mem');
+      obj.load({ maps: { core_pinned: { create: false } } });
+      expect(obj.program('core_classify').testRun({ data: ipv4Frame('10.1.2.3') }).returnValue).toBe(0);
+    }
+    expect(openFdCount()).toBe(before);
+    expect(() => BpfObject.open(new Uint8Array(0))).toThrow(InvalidArgumentError);
+    expect(() => BpfObject.open(new Uint8Array([1, 2, 3, 4]))).toThrow(/bpf_object__open_mem/);
   });
 
   it('keeps every verifier log with logLevel 1', () => {

@@ -47,6 +47,9 @@ export const libbpf = {
   bpf_object__open_file: fn<(path: string, opts: object | null) => Ptr | null>(
     'void *bpf_object__open_file(const char *path, const bpfsteer_bpf_object_open_opts *opts)',
   ),
+  bpf_object__open_mem: fn<(buf: Uint8Array, size: number, opts: object | null) => Ptr | null>(
+    'void *bpf_object__open_mem(const void *obj_buf, size_t obj_buf_sz, const bpfsteer_bpf_object_open_opts *opts)',
+  ),
   bpf_object__load: fn<(obj: Ptr) => number>('int bpf_object__load(void *obj)'),
   bpf_object__close: fn<(obj: Ptr) => void>('void bpf_object__close(void *obj)'),
   bpf_object__name: fn<(obj: Ptr) => string>('const char *bpf_object__name(void *obj)'),
