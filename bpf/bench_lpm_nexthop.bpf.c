@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Benchmark baseline only (not shipped): the same semantics as tc_nexthop.bpf.c with plain
- * BPF_MAP_TYPE_LPM_TRIE maps keyed by source prefix.
+ * BPF_MAP_TYPE_LPM_TRIE maps keyed by source prefix. The packet parsing (l3_source.h) and the
+ * final step (tc_nexthop_redirect.h: tcnh_rules, tcnh_counters, tcnh_redirect) are the ones
+ * tc_nexthop uses, so the two programs differ only in the prefix lookup.
  */
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
 
+#include "bpf_map_def.h"
+#include "l3_source.h"
 #include "tc_nexthop.h"
+#include "tc_nexthop_redirect.h"
 
 /* LPM_TRIE keys: prefixlen first, then the address in network order */
 struct lpm_v4_key {
@@ -24,79 +25,34 @@ struct lpm_v6_key {
 	__be32 addr_be[4];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, TCNH_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct lpm_v4_key);
-	__type(value, __u32);
-} lpm_v4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, TCNH_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct lpm_v6_key);
-	__type(value, __u32);
-} lpm_v6 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TCNH_MAX_RULES + 1);
-	__type(key, __u32);
-	__type(value, struct tcnh_rule);
-} lpm_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TCNH_MAX_RULES + 1);
-	__type(key, __u32);
-	__type(value, struct tcnh_counter);
-} lpm_counters SEC(".maps");
+BPF_MAP_DEFINE_FLAGS(lpm_v4, BPF_MAP_TYPE_LPM_TRIE, struct lpm_v4_key, __u32, TCNH_MAX_RULES,
+		     BPF_F_NO_PREALLOC);
+BPF_MAP_DEFINE_FLAGS(lpm_v6, BPF_MAP_TYPE_LPM_TRIE, struct lpm_v6_key, __u32, TCNH_MAX_RULES,
+		     BPF_F_NO_PREALLOC);
 
 SEC("tc")
 int bench_lpm_nexthop(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	struct tcnh_counter *cnt;
-	struct tcnh_rule *rule;
-	__u32 *slotp, slot;
+	struct lpm_v4_key key4;
+	struct lpm_v6_key key6;
+	const __be32 *src;
+	__u32 *slot;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr *ip = data + ETH_HLEN;
-		struct lpm_v4_key key;
-
-		if ((void *)(ip + 1) > data_end)
-			return TC_ACT_OK;
-		key.prefixlen = 32;
-		key.addr_be = ip->saddr;
-		slotp = bpf_map_lookup_elem(&lpm_v4, &key);
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = data + ETH_HLEN;
-		struct lpm_v6_key key;
-
-		if ((void *)(ip6 + 1) > data_end)
-			return TC_ACT_OK;
-		key.prefixlen = 128;
-		__builtin_memcpy(key.addr_be, ip6->saddr.in6_u.u6_addr32, 16);
-		slotp = bpf_map_lookup_elem(&lpm_v6, &key);
-	} else {
+	switch (l3_source(skb, &src)) {
+	case L3_IPV4:
+		key4.prefixlen = 32;
+		key4.addr_be = src[0];
+		slot = bpf_map_lookup_elem(&lpm_v4, &key4);
+		break;
+	case L3_IPV6:
+		key6.prefixlen = 128;
+		__builtin_memcpy(key6.addr_be, src, sizeof(key6.addr_be));
+		slot = bpf_map_lookup_elem(&lpm_v6, &key6);
+		break;
+	default:
 		return TC_ACT_OK;
 	}
-	if (!slotp)
-		return TC_ACT_OK;
-	slot = *slotp;
-	rule = bpf_map_lookup_elem(&lpm_rules, &slot);
-	if (!rule || rule->nh_family == 0 || rule->ifindex == skb->ifindex)
-		return TC_ACT_OK;
-	cnt = bpf_map_lookup_elem(&lpm_counters, &slot);
-	if (cnt) {
-		cnt->packets++;
-		cnt->bytes += skb->len;
-	}
-	return bpf_redirect_neigh(rule->ifindex, (struct bpf_redir_neigh *)&rule->nh_family,
-				  sizeof(struct bpf_redir_neigh), 0);
+	return slot ? tcnh_redirect(skb, *slot) : TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "GPL";

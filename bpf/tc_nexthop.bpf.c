@@ -8,14 +8,14 @@
  * Maps and their layouts: see tc_nexthop.h.
  */
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "bpf_map_def.h"
+#include "l3_source.h"
 #include "tc_nexthop.h"
+#include "tc_nexthop_redirect.h"
 
 _Static_assert(sizeof(struct tcnh_v4_key) == 8, "tcnh_v4_key layout");
 _Static_assert(sizeof(struct tcnh_v6_key) == 20, "tcnh_v6_key layout");
@@ -25,71 +25,15 @@ _Static_assert(sizeof(struct tcnh_v4_bucket) == 16, "tcnh_v4_bucket layout");
 _Static_assert(sizeof(struct tcnh_v4_sub_cell) == 12, "tcnh_v4_sub_cell layout");
 _Static_assert(sizeof(struct tcnh_v6_bucket) == 16, "tcnh_v6_bucket layout");
 _Static_assert(sizeof(struct tcnh_v6_short) == 16, "tcnh_v6_short layout");
-/* the tail of struct tcnh_rule is handed to bpf_redirect_neigh as a struct bpf_redir_neigh */
-_Static_assert(__builtin_offsetof(struct tcnh_rule, nh_addr_be) -
-			       __builtin_offsetof(struct tcnh_rule, nh_family) ==
-		       __builtin_offsetof(struct bpf_redir_neigh, ipv4_nh),
-	       "tcnh_rule next hop matches bpf_redir_neigh");
-_Static_assert(__builtin_offsetof(struct tcnh_rule, src_prefixlen) -
-			       __builtin_offsetof(struct tcnh_rule, nh_family) ==
-		       sizeof(struct bpf_redir_neigh),
-	       "tcnh_rule next hop size matches bpf_redir_neigh");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TCNH_MAX_RULES);
-	__type(key, struct tcnh_v4_key);
-	__type(value, __u32);
-} tcnh_v4_pfx SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TCNH_MAX_RULES);
-	__type(key, struct tcnh_v6_key);
-	__type(value, __u32);
-} tcnh_v6_pfx SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TCNH_MAX_RULES + 1);
-	__type(key, __u32);
-	__type(value, struct tcnh_rule);
-} tcnh_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TCNH_MAX_RULES + 1);
-	__type(key, __u32);
-	__type(value, struct tcnh_counter);
-} tcnh_counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TCNH_V4_BUCKETS);
-	__type(key, __u32);
-	__type(value, struct tcnh_v4_bucket);
-} tcnh_v4_bkt SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TCNH_V4_SUB_TABLES * TCNH_V4_SUB_CELLS);
-	__type(key, __u32);
-	__type(value, struct tcnh_v4_sub_cell);
-} tcnh_v4_sub SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TCNH_V6_BUCKETS);
-	__type(key, __u32);
-	__type(value, struct tcnh_v6_bucket);
-} tcnh_v6_bkt SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tcnh_v6_short);
-} tcnh_v6_short SEC(".maps");
+/* tcnh_rules and tcnh_counters: see tc_nexthop_redirect.h */
+BPF_MAP_DEFINE(tcnh_v4_pfx, BPF_MAP_TYPE_HASH, struct tcnh_v4_key, __u32, TCNH_MAX_RULES);
+BPF_MAP_DEFINE(tcnh_v6_pfx, BPF_MAP_TYPE_HASH, struct tcnh_v6_key, __u32, TCNH_MAX_RULES);
+BPF_MAP_DEFINE(tcnh_v4_bkt, BPF_MAP_TYPE_ARRAY, __u32, struct tcnh_v4_bucket, TCNH_V4_BUCKETS);
+BPF_MAP_DEFINE(tcnh_v4_sub, BPF_MAP_TYPE_ARRAY, __u32, struct tcnh_v4_sub_cell,
+	       TCNH_V4_SUB_TABLES * TCNH_V4_SUB_CELLS);
+BPF_MAP_DEFINE(tcnh_v6_bkt, BPF_MAP_TYPE_ARRAY, __u32, struct tcnh_v6_bucket, TCNH_V6_BUCKETS);
+BPF_MAP_DEFINE(tcnh_v6_short, BPF_MAP_TYPE_ARRAY, __u32, struct tcnh_v6_short, 1);
 
 /* keeps the compiler from turning the arithmetic below back into compares and branches */
 #define opaque(v) asm volatile("" : "+r"(v))
@@ -108,6 +52,15 @@ static __always_inline __u32 high_bit(__u32 x)
 	t = 0xfULL - v; opaque(t); s = (__u32)(t >> 63) << 2; v >>= s; r |= s;
 	t = 0x3ULL - v; opaque(t); s = (__u32)(t >> 63) << 1; v >>= s; r |= s;
 	return r | (__u32)(v >> 1);
+}
+
+/* the highest set bit of a non-zero mask, cleared from it: loops visit the set bits top down */
+static __always_inline __u32 pop_high_bit(__u32 *mask)
+{
+	__u32 bit = high_bit(*mask) & 31;
+
+	*mask &= ~(1u << bit);
+	return bit;
 }
 
 /* network-order mask of the first `bits` bits (0..32) of a 32-bit word */
@@ -141,10 +94,7 @@ static __always_inline __u32 resolve_v4(__be32 src_be, __u32 mask, __u32 long_mi
 		return fallback;
 	}
 	for (i = 0; i < 16 && mask; i++) {
-		__u32 bit = high_bit(mask) & 31;
-
-		mask &= ~(1u << bit);
-		key.prefixlen = long_min + bit;
+		key.prefixlen = long_min + pop_high_bit(&mask);
 		key.addr_be = src_be & mask_be32(key.prefixlen);
 		slot = bpf_map_lookup_elem(&tcnh_v4_pfx, &key);
 		if (slot)
@@ -226,10 +176,7 @@ static __always_inline __u32 lookup_v6(const __be32 *src)
 		__u32 mask = b->long_mask[w];
 
 		for (i = 0; i < 32 && mask; i++) {
-			__u32 bit = high_bit(mask) & 31;
-
-			mask &= ~(1u << bit);
-			slot = probe_v6(src, TCNH_V6_LONG_MIN + 32 * w + bit);
+			slot = probe_v6(src, TCNH_V6_LONG_MIN + 32 * w + pop_high_bit(&mask));
 			if (slot)
 				return slot;
 		}
@@ -259,45 +206,20 @@ short_lengths:;
 SEC("tc")
 int tc_nexthop(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	struct tcnh_counter *cnt;
-	struct tcnh_rule *rule;
+	const __be32 *src;
 	__u32 slot;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr *ip = data + ETH_HLEN;
-
-		if ((void *)(ip + 1) > data_end)
-			return TC_ACT_OK;
-		slot = lookup_v4(ip->saddr);
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = data + ETH_HLEN;
-
-		if ((void *)(ip6 + 1) > data_end)
-			return TC_ACT_OK;
-		slot = lookup_v6(ip6->saddr.in6_u.u6_addr32);
-	} else {
+	switch (l3_source(skb, &src)) {
+	case L3_IPV4:
+		slot = lookup_v4(src[0]);
+		break;
+	case L3_IPV6:
+		slot = lookup_v6(src);
+		break;
+	default:
 		return TC_ACT_OK;
 	}
-	if (slot == TCNH_SLOT_NONE)
-		return TC_ACT_OK;
-
-	rule = bpf_map_lookup_elem(&tcnh_rules, &slot);
-	/*
-	 * An empty slot, or a rule pointing at the interface the packet already leaves through
-	 * (the filter may be attached there too: redirecting would loop), leaves the packet alone.
-	 */
-	if (!rule || rule->nh_family == 0 || rule->ifindex == skb->ifindex)
-		return TC_ACT_OK;
-
-	cnt = bpf_map_lookup_elem(&tcnh_counters, &slot);
-	if (cnt) {
-		cnt->packets++;
-		cnt->bytes += skb->len;
-	}
-	return bpf_redirect_neigh(rule->ifindex, (struct bpf_redir_neigh *)&rule->nh_family,
-				  sizeof(struct bpf_redir_neigh), 0);
+	return tcnh_redirect(skb, slot);
 }
 
 char LICENSE[] SEC("license") = "GPL";

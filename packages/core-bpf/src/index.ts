@@ -44,6 +44,17 @@ export {
 export { codecs } from './codecs.js';
 export { decodeValue, encodeValue, type Codec, type CodecLayout, type CodecValue, type PaddingCodec } from './codec/codec.js';
 export type { StructOptions, StructValue } from './codec/struct-codec.js';
+export {
+  clearHostBits,
+  formatIpAddress,
+  hasHostBits,
+  parseIpAddress,
+  tryParseIpAddress,
+  type FormatIpOptions,
+  type IpAddressBytes,
+  type IpAddressProblem,
+  type IpFamily,
+} from './codec/ip-address.js';
 export { removePin } from './pin-path.js';
 export { onLibbpfLog, type LibbpfLogLevel, type LibbpfLogListener } from './ffi/libbpf-log.js';
 

@@ -1,3 +1,4 @@
 export { NetLab, type VethEnd, type ExchangeResult, type Listener, type Protocol } from './net-lab.js';
 export { LabCommandError, run, tryRun, type CommandResult } from './run-command.js';
 export { buildAsymmetricRoutingLab, type AsymmetricRoutingLab, type AsymmetricPlan } from './asymmetric-routing-lab.js';
+export { ipFrame, ipv4Frame, ipv6Frame, type FrameOptions, type FrameProtocol } from './frames.js';

@@ -8,7 +8,7 @@
 import { randomBytes as cryptoRandom } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { BpfMap, MapLayoutError, TypedMap, codecs, loadSkeleton } from '@bpfsteer/core-bpf';
-import { NetLab } from '@bpfsteer/netlab';
+import { NetLab, ipFrame } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCidr, type IpPrefix } from '../src/ip-address.js';
 import {
@@ -26,7 +26,7 @@ import {
 import { NexthopDataplane } from '../src/nexthop-dataplane.js';
 import { nexthopSkeleton } from '../src/nexthop-maps.js';
 import type { NexthopRuleSpec } from '../src/nexthop-rule.js';
-import { addressIn, randomBytes, random, randomPrefix, referenceLpm, udpFrame } from './support/packets.js';
+import { addressIn, randomBytes, random, randomPrefix, referenceLpm } from './support/packets.js';
 
 const TC_ACT_OK = 0;
 const TC_ACT_REDIRECT = 7;
@@ -114,7 +114,7 @@ describe('tc_nexthop program (BPF_PROG_TEST_RUN)', () => {
         else if (pick < 0.8) src = addressIn(dense6, rnd);
         else src = randomBytes(rnd, rnd() < 0.5 ? 4 : 16);
         const want = referenceLpm(prefixes, src);
-        const { returnValue } = dp.program.testRun({ data: udpFrame(src) });
+        const { returnValue } = dp.program.testRun({ data: ipFrame({ src }) });
         expect({ phase, src: Buffer.from(src).toString('hex'), ret: returnValue }).toEqual({
           phase,
           src: Buffer.from(src).toString('hex'),
@@ -152,7 +152,7 @@ describe('tc_nexthop program (BPF_PROG_TEST_RUN)', () => {
     for (const r of b) {
       const src = addressIn(parseCidr(r.source), rnd);
       const want = referenceLpm(b.map((x) => x.source), src);
-      expect(dp.program.testRun({ data: udpFrame(src) }).returnValue).toBe(want ? TC_ACT_REDIRECT : TC_ACT_OK);
+      expect(dp.program.testRun({ data: ipFrame({ src }) }).returnValue).toBe(want ? TC_ACT_REDIRECT : TC_ACT_OK);
     }
     // every rule changes its next hop in a full table: rewritten in place
     expect(dp.setRules(b.map((r) => ({ ...r, nexthop: r.nexthop.includes(':') ? 'fd09::8' : '10.9.9.8' })))).toEqual({ added: 0, updated: 64, removed: 0 });
@@ -168,13 +168,13 @@ describe('tc_nexthop program (BPF_PROG_TEST_RUN)', () => {
     const arp = Buffer.alloc(60);
     arp.writeUInt16BE(0x0806, 12);
     expect(dp.program.testRun({ data: arp }).returnValue).toBe(TC_ACT_OK);
-    const v4 = udpFrame(new Uint8Array([198, 51, 100, 7]));
+    const v4 = ipFrame({ src: new Uint8Array([198, 51, 100, 7]) });
     expect(dp.program.testRun({ data: v4 }).returnValue).toBe(TC_ACT_REDIRECT);
     const vlan = Buffer.from(v4);
     vlan.writeUInt16BE(0x8100, 12); // a tag in the frame: not parsed, left alone
     expect(dp.program.testRun({ data: vlan }).returnValue).toBe(TC_ACT_OK);
     // the test run's packet leaves through lo (ifindex 1): a rule towards that interface would loop
-    expect(dp.program.testRun({ data: udpFrame(new Uint8Array([192, 0, 2, 9])) }).returnValue).toBe(TC_ACT_OK);
+    expect(dp.program.testRun({ data: ipFrame({ src: new Uint8Array([192, 0, 2, 9]) }) }).returnValue).toBe(TC_ACT_OK);
     const counts = Object.fromEntries(dp.list().map((r) => [r.source, [r.packets, r.bytes]]));
     expect(counts).toEqual({ '0.0.0.0/0': [1, v4.length], '192.0.2.0/24': [0, 0] });
   });
@@ -188,7 +188,7 @@ describe('tc_nexthop program (BPF_PROG_TEST_RUN)', () => {
     ];
     const first = start({ pinRoot });
     first.setRules(rules);
-    first.program.testRun({ data: udpFrame(new Uint8Array([192, 168, 1, 5])) });
+    first.program.testRun({ data: ipFrame({ src: new Uint8Array([192, 168, 1, 5]) }) });
     const listed = first.list();
     first.close({ keepPinned: true });
     expect(existsSync(`${pinRoot}/maps/${MAP.v4Prefixes}`)).toBe(true);
@@ -201,8 +201,8 @@ describe('tc_nexthop program (BPF_PROG_TEST_RUN)', () => {
     const second = start({ pinRoot });
     expect(second.list()).toEqual(listed);
     expect(second.list().find((r) => r.source === '192.168.1.5/32')?.packets).toBe(1);
-    expect(second.program.testRun({ data: udpFrame(new Uint8Array([203, 0, 113, 1])) }).returnValue).toBe(TC_ACT_OK);
-    expect(second.program.testRun({ data: udpFrame(new Uint8Array([10, 1, 2, 3])) }).returnValue).toBe(TC_ACT_REDIRECT);
+    expect(second.program.testRun({ data: ipFrame({ src: new Uint8Array([203, 0, 113, 1]) }) }).returnValue).toBe(TC_ACT_OK);
+    expect(second.program.testRun({ data: ipFrame({ src: new Uint8Array([10, 1, 2, 3]) }) }).returnValue).toBe(TC_ACT_REDIRECT);
     // the same desired state is a no-op; a smaller one removes the rest
     expect(second.setRules(rules)).toEqual({ added: 0, updated: 0, removed: 0 });
     expect(second.setRules(rules.slice(0, 1))).toEqual({ added: 0, updated: 0, removed: 3 });

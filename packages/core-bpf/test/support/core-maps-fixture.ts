@@ -5,6 +5,8 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ipv4Frame as buildIpv4Frame } from '@bpfsteer/netlab';
+import { parseIpAddress } from '../../src/codec/ip-address.js';
 import { codecs as c } from '../../src/codecs.js';
 import { unique } from './lab.js';
 
@@ -40,20 +42,9 @@ export const FlowKey = c.struct({
 export const TC_ACT_OK = 0;
 export const TC_ACT_SHOT = 2;
 
-/** An Ethernet + IPv4 (+ 8 bytes of UDP ports) frame to `dst`, for BPF_PROG_TEST_RUN. */
-export function ipv4Frame(dst: string, src = '192.0.2.1', sport = 1000, dport = 2000): Buffer {
-  const frame = Buffer.alloc(14 + 20 + 8);
-  frame.writeUInt16BE(0x0800, 12);
-  frame[14] = 0x45;
-  frame.writeUInt16BE(28, 16);
-  frame[22] = 64;
-  frame[23] = 17; // UDP
-  frame.set(src.split('.').map(Number), 26);
-  frame.set(dst.split('.').map(Number), 30);
-  frame.writeUInt16BE(sport, 34);
-  frame.writeUInt16BE(dport, 36);
-  frame.writeUInt16BE(8, 38);
-  return frame;
+/** An Ethernet + IPv4 + UDP frame to `dst` (dotted quads), for BPF_PROG_TEST_RUN. */
+export function ipv4Frame(dst: string, src = '192.0.2.1', sport = 1000, dport = 2000): Uint8Array {
+  return buildIpv4Frame({ src: parseIpAddress(src).bytes, dst: parseIpAddress(dst).bytes, sport, dport });
 }
 
 /** A fresh, uniquely named directory on bpffs; remove it with `removePinDir`. */

@@ -1,4 +1,7 @@
-/** Test helpers: deterministic random numbers, packets for BPF_PROG_TEST_RUN, a reference LPM. */
+/**
+ * Test helpers: deterministic random numbers, random addresses and prefixes, a reference LPM.
+ * Frames for BPF_PROG_TEST_RUN come from @bpfsteer/netlab (ipFrame).
+ */
 import { formatIp, maskBytes, parseCidr, type IpPrefix } from '../../src/ip-address.js';
 
 /** xorshift32: reproducible pseudo-random numbers in [0, 1). */
@@ -14,29 +17,6 @@ export function random(seed: number): () => number {
 
 export function randomBytes(rnd: () => number, n: number): Uint8Array {
   return Uint8Array.from({ length: n }, () => Math.floor(rnd() * 256));
-}
-
-/** An Ethernet + IPv4/IPv6 + UDP frame from `src` (4 or 16 bytes). */
-export function udpFrame(src: Uint8Array, dst?: Uint8Array): Buffer {
-  const v6 = src.length === 16;
-  const b = Buffer.alloc(v6 ? 14 + 40 + 8 : 14 + 20 + 8);
-  b.writeUInt16BE(v6 ? 0x86dd : 0x0800, 12);
-  if (v6) {
-    b[14] = 0x60;
-    b.writeUInt16BE(8, 18);
-    b[20] = 17;
-    b[21] = 64;
-    b.set(src, 22);
-    b.set(dst ?? new Uint8Array(16).fill(1), 38);
-  } else {
-    b[14] = 0x45;
-    b.writeUInt16BE(28, 16);
-    b[22] = 64;
-    b[23] = 17;
-    b.set(src, 26);
-    b.set(dst ?? new Uint8Array([10, 0, 0, 1]), 30);
-  }
-  return b;
 }
 
 /** A random address inside `prefix`. */
