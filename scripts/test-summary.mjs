@@ -23,15 +23,16 @@ for (const group of ['packages', 'apps']) {
       }
       const r = JSON.parse(readFileSync(file, 'utf8'));
       passed += r.numPassedTests;
-      failed += r.numFailedTests + (r.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(r);
+      failed += r.numFailedTests + filesFailedWithoutTests(r);
       const s = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
       skipped += s;
       if (suite === 'kernel' && s > 0) problems.push(`${group}/${pkg}: ${s} kernel test(s) skipped`);
     }
   }
 }
-function countSuitesWithFailedTests(r) {
-  return (r.testResults ?? []).filter((t) => t.status === 'failed' && t.assertionResults?.some((a) => a.status === 'failed')).length;
+/** test files that failed without a failed test (e.g. an import error): each counts as one failure */
+function filesFailedWithoutTests(r) {
+  return (r.testResults ?? []).filter((t) => t.status === 'failed' && !t.assertionResults?.some((a) => a.status === 'failed')).length;
 }
 function hasKernelTests(dir) {
   const walk = (d) => readdirSync(d, { withFileTypes: true }).some((e) =>

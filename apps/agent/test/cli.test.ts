@@ -135,6 +135,10 @@ describe('bpfsteer run', () => {
     expect(second.stderr).toContain('another agent is running');
 
     agent.child.kill('SIGHUP');
+    // signals sent back to back may be handled in either order: let the reload start first
+    for (const until = Date.now() + 10_000; !agent.stderr().includes('reloading sources') && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     agent.child.kill('SIGTERM');
     const r = await agent.done;
     expect(r.code).toBe(0);

@@ -19,7 +19,7 @@ describe('planApply', () => {
     const p = plan(new Map(), next);
     expect(p.report).toEqual({ added: 3, updated: 0, removed: 0 });
     expect(p.writeRules.map((r) => r.slot).sort()).toEqual([1, 2, 3]);
-    expect(p.resetCounters.sort()).toEqual([1, 2, 3]);
+    expect([...p.resetCounters].sort()).toEqual([1, 2, 3]);
     expect(p.setPrefixes).toHaveLength(3);
     expect(p.setV4Buckets).toHaveLength(1 + 256);
     expect(p.setV6Buckets.map((b) => b.index)).toEqual([v6BucketOf(parseCidr('fd00:1::5').bytes)]);
@@ -59,7 +59,7 @@ describe('planApply', () => {
     expect(p.setV4Buckets).toEqual([{ index: (192 << 8) | 168, longMask: 0, fallbackSlot: 0, onlySlot: 0, sub: 0 }]);
     expect(p.setV6Buckets).toEqual([{ index: v6BucketOf(parseCidr('fd00:1::5').bytes), bucket: { longMask: [0, 0, 0], onlySlot: 0 } }]);
     expect(p.v6Short).toEqual({ mask: 0n, onlySlot: 0 });
-    expect(p.clearSlots.sort()).toEqual([1, 2, 3]);
+    expect([...p.clearSlots].sort()).toEqual([1, 2, 3]);
   });
 
   it('writes nothing when only the interface name changes (same ifindex)', () => {

@@ -14,6 +14,8 @@ export interface BpfsteerResult {
 export interface SpawnedBpfsteer {
   readonly child: ChildProcess;
   readonly done: Promise<BpfsteerResult>;
+  /** stderr so far (the process may still run) */
+  stderr(): string;
 }
 
 /** Starts `bpfsteer ...args`; the child is pushed onto `children` so the test can kill leftovers. */
@@ -25,5 +27,5 @@ export function spawnBpfsteer(args: string[], children: ChildProcess[]): Spawned
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const done = new Promise<BpfsteerResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, done };
+  return { child, done, stderr: () => stderr };
 }
