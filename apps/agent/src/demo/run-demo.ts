@@ -7,6 +7,7 @@
  * Returns the process exit code: 0 when every proof held.
  */
 import { randomBytes } from 'node:crypto';
+import { rmdirSync } from 'node:fs';
 import { buildAsymmetricRoutingLab, type AsymmetricRoutingLab, NetLab } from '@bpfsteer/netlab';
 import { createAgent, createLogger, type Agent } from '@bpfsteer/agent-kernel';
 import { builtins } from '../builtins.js';
@@ -87,6 +88,12 @@ export async function runDemo({ out, printConfig }: DemoOptions): Promise<number
   } finally {
     if (agent) await agent.stop({ keepPinned: false }).catch(() => undefined);
     await lab.destroy();
+    // the agent removed its pins; the demo's own pin root goes too (only if empty: never force)
+    try {
+      rmdirSync(pinRoot);
+    } catch {
+      // absent, or something still pinned there: leave it for inspection
+    }
   }
 }
 
