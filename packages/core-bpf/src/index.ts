@@ -73,3 +73,15 @@ export { setSocketMark, getSocketMark, setIpTransparent } from './socket-options
 export { sendFds, receiveFds, socketPair, MAX_FDS_PER_MESSAGE, type ReceivedFds } from './fd-passing.js';
 export { probeFeature, requireFeature, knownFeatures, type Feature, type FeatureProbe } from './features.js';
 export { tcxPrograms, type AttachedProgram } from './tcx-programs.js';
+export {
+  BPFSTEER_NEIGH_PROTOCOL,
+  deleteNeighbour,
+  listNeighbours,
+  setManagedNeighbour,
+  type DeleteNeighbourOptions,
+  type ListNeighboursOptions,
+  type Neighbour,
+  type NeighbourState,
+  type NeighbourTarget,
+  type SetManagedNeighbourOptions,
+} from './neighbours.js';

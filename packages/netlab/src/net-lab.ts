@@ -65,6 +65,10 @@ export class NetLab implements AsyncDisposable {
     run(['ip', 'netns', 'add', name]);
     this.#netns.push(name);
     run(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+    // throw-away labs need no duplicate address detection: addresses would stay tentative for ~2 s
+    // (link-local ones block neighbour discovery meanwhile)
+    this.sysctl(name, 'net.ipv6.conf.default.accept_dad', 0);
+    this.sysctl(name, 'net.ipv6.conf.all.accept_dad', 0);
     return name;
   }
 

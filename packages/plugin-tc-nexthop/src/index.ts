@@ -6,6 +6,7 @@ export {
   type NexthopDataplaneStatus,
   type RedirectRuleStatus,
   type FilterStatus,
+  type NeighbourStatus,
   type ApplyCounts,
 } from './nexthop-dataplane.js';
 export { parseIp, parseCidr, formatIp, type IpAddress, type IpPrefix, type IpFamily } from './ip-address.js';

@@ -18,7 +18,11 @@ import {
   NotFoundError,
   PinIncompatibleError,
   attachTc,
+  BPFSTEER_NEIGH_PROTOCOL,
+  deleteNeighbour,
   ifIndex,
+  listNeighbours,
+  setManagedNeighbour,
   ifName,
   loadSkeleton,
   NetnsHandle,
@@ -80,8 +84,21 @@ export interface FilterStatus {
   readonly pinned?: string;
 }
 
+/** A kernel-managed neighbour entry this dataplane keeps for a next hop of its rules. */
+export interface NeighbourStatus {
+  readonly interface: string;
+  readonly nexthop: string;
+  /** NUD state the kernel reports ('reachable' once resolved); 'missing' when the entry is gone */
+  readonly state: string;
+  /** false when an administrator's static entry serves this next hop (left alone, not ours) */
+  readonly owned: boolean;
+}
+
 export interface NexthopDataplaneStatus {
   readonly filters: readonly FilterStatus[];
+  readonly neighbours: readonly NeighbourStatus[];
+  /** neighbour entries that could not be removed (they stay until the next successful apply or close) */
+  readonly problems: readonly string[];
   readonly maps: readonly { readonly name: string; readonly entries: number; readonly maxEntries: number }[];
   readonly rules: readonly RedirectRuleStatus[];
 }
@@ -127,6 +144,13 @@ export class NexthopDataplane {
   #placed = new Map<string, PlacedRule>();
   #index: { v4: V4Index; v6: V6Index } = { v4: emptyV4Index(), v6: computeV6Index([]) };
   readonly #filters = new Map<string, Link>();
+  /**
+   * Managed neighbour entries by `${interface} ${nexthop}`: true when the entry is ours (carries
+   * BPFSTEER_NEIGH_PROTOCOL), false when an administrator's static entry serves the pair.
+   */
+  #neighbours = new Map<string, boolean>();
+  /** neighbour cleanups that failed, by key, shown in status() */
+  readonly #neighbourProblems = new Map<string, string>();
 
   private constructor(opts: ReturnType<typeof validateOptions>) {
     this.#opts = opts;
@@ -193,6 +217,9 @@ export class NexthopDataplane {
   seed(): void {
     this.#expect('loaded', 'seed');
     this.#resync();
+    this.#adoptNeighbours();
+    this.#addNeighbours([...this.#placed.values()]);
+    this.#pruneNeighbours(this.#placed.values());
     this.#state = 'ready';
   }
 
@@ -207,6 +234,70 @@ export class NexthopDataplane {
     clearSlots(maps, adopted.straySlots);
     this.#placed = adopted.placed;
     this.#index = { v4: plan.v4Index, v6: plan.v6Index };
+  }
+
+  /** Our entries as the kernel holds them (re-adopted after a restart), by key. */
+  #adoptNeighbours(): void {
+    for (const n of listNeighbours({ netns: this.#opts.netns, protocol: BPFSTEER_NEIGH_PROTOCOL })) {
+      // a NOARP leftover is a dead entry the kernel parked when its device went away: not adoptable
+      if (n.ifname !== undefined && n.managed && n.state !== 'noarp') this.#neighbours.set(neighbourKey(n.ifname, n.address), true);
+    }
+  }
+
+  /**
+   * Creates the managed entries `desired` needs that are missing. On failure the entries created
+   * here are removed again and the error is thrown: nothing else has changed yet.
+   */
+  #addNeighbours(desired: readonly ResolvedRule[]): void {
+    const created: string[] = [];
+    try {
+      for (const key of neededNeighbours(desired)) {
+        if (this.#neighbours.has(key)) continue;
+        const [ifname, address] = splitKey(key);
+        const owned = setManagedNeighbour({ ifname, address, netns: this.#opts.netns });
+        this.#neighbours.set(key, owned);
+        if (owned) created.push(key);
+      }
+    } catch (err) {
+      for (const key of created) {
+        this.#neighbours.delete(key);
+        const [ifname, address] = splitKey(key);
+        try {
+          deleteNeighbour({ ifname, address, netns: this.#opts.netns, protocol: BPFSTEER_NEIGH_PROTOCOL });
+        } catch (cleanupErr) {
+          this.#neighbours.set(key, true); // still there: removed by a later apply
+          this.#neighbourProblems.set(key, `remove neighbour ${address} dev ${ifname}: ${String(cleanupErr)}`);
+        }
+      }
+      throw err;
+    }
+  }
+
+  /** Removes our entries no rule of `rules` needs any more; failures are kept for status(). */
+  #pruneNeighbours(rules: Iterable<ResolvedRule>): void {
+    const needed = neededNeighbours(rules);
+    for (const [key, owned] of [...this.#neighbours]) {
+      if (needed.has(key)) continue;
+      if (owned) this.#removeNeighbour(key);
+      else this.#neighbours.delete(key);
+    }
+  }
+
+  #removeNeighbour(key: string): void {
+    const [ifname, address] = splitKey(key);
+    try {
+      deleteNeighbour({ ifname, address, netns: this.#opts.netns, protocol: BPFSTEER_NEIGH_PROTOCOL });
+      this.#neighbours.delete(key);
+      this.#neighbourProblems.delete(key);
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        // the interface is gone, and its neighbour entries with it
+        this.#neighbours.delete(key);
+        this.#neighbourProblems.delete(key);
+        return;
+      }
+      this.#neighbourProblems.set(key, `remove neighbour ${address} dev ${ifname}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   #nameOf(ifindex: number): string | undefined {
@@ -324,15 +415,19 @@ export class NexthopDataplane {
   #converge(desired: readonly ResolvedRule[]): ApplyCounts {
     const maps = this.#maps();
     const { plans, next, report, index } = planConvergence(this.#placed, this.#index, desired, this.#opts.maxRules);
+    // next hops resolvable before any packet is redirected to them
+    this.#addNeighbours(desired);
     try {
       for (const plan of plans) executePlan(maps, plan);
     } catch (err) {
       // a kernel write failed half-way: learn what the maps now hold so the next attempt diffs right
       this.#resync();
+      this.#pruneNeighbours(this.#placed.values());
       throw err;
     }
     this.#placed = next;
     this.#index = index;
+    this.#pruneNeighbours(next.values());
     return report;
   }
 
@@ -395,8 +490,17 @@ export class NexthopDataplane {
       [MAP.v6Buckets]: v6Index.buckets.size,
       [MAP.v6Short]: 1,
     };
+    const kernel = new Map(
+      listNeighbours({ netns: this.#opts.netns }).flatMap((n) => (n.ifname === undefined ? [] : [[neighbourKey(n.ifname, n.address), n.state] as const])),
+    );
+    const neighbours = [...this.#neighbours].map(([key, owned]) => {
+      const [iface, nexthop] = splitKey(key);
+      return { interface: iface, nexthop, state: kernel.get(key) ?? 'missing', owned };
+    });
     return {
       filters: [...this.#filters].map(([ifname, link]) => filterStatus(ifname, link)),
+      neighbours: neighbours.sort((a, b) => `${a.interface} ${a.nexthop}`.localeCompare(`${b.interface} ${b.nexthop}`)),
+      problems: [...this.#neighbourProblems.values()],
       maps: Object.values(MAP).map((name) => ({ name, entries: count[name], maxEntries: maps[name].map.maxEntries })),
       rules: this.list(),
     };
@@ -420,6 +524,12 @@ export class NexthopDataplane {
     for (const link of this.#filters.values()) attempt(() => (options.keepPinned ? link.close() : link.detach()));
     this.#filters.clear();
     if (!options.keepPinned && this.#state !== 'opened') attempt(() => this.#removePins());
+    if (!options.keepPinned) {
+      for (const [key, owned] of [...this.#neighbours]) if (owned) this.#removeNeighbour(key);
+      for (const problem of this.#neighbourProblems.values()) errors.push(new BpfError('ERR_BPF_SYSCALL', `tc-nexthop: close: ${problem}`));
+    }
+    this.#neighbours.clear();
+    this.#neighbourProblems.clear();
     attempt(() => this.#skel?.close());
     this.#skel = undefined;
     this.#state = 'closed';
@@ -441,6 +551,22 @@ export class NexthopDataplane {
     }
     if (this.#opts.pinRoot) rmdirIfEmpty(this.#opts.pinRoot);
   }
+}
+
+function neighbourKey(ifname: string, address: string): string {
+  return `${ifname} ${address}`;
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf(' ');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+/** The distinct (interface, next hop) pairs of `rules` (rules without an interface name need none). */
+function neededNeighbours(rules: Iterable<ResolvedRule>): Set<string> {
+  const out = new Set<string>();
+  for (const r of rules) if (r.interface !== undefined) out.add(neighbourKey(r.interface, r.nexthop.text));
+  return out;
 }
 
 function rmdirIfEmpty(dir: string): void {

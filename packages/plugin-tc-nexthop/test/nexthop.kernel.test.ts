@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { InvalidArgumentError, NotFoundError } from '@bpfsteer/core-bpf';
+import { BPFSTEER_NEIGH_PROTOCOL, InvalidArgumentError, listNeighbours, NotFoundError } from '@bpfsteer/core-bpf';
 import { NetLab, buildAsymmetricRoutingLab, type AsymmetricPlan, type Listener } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NexthopDataplane } from '../src/nexthop-dataplane.js';
@@ -44,13 +44,14 @@ describe('tc-nexthop in the asymmetric-routing lab', () => {
     interface: l.serverIf.toRouter,
   });
   /**
-   * A TCP exchange and a ping from the client to the service address. The ping gets a second
-   * chance: the very first redirected packet may wait for neighbour resolution.
+   * A TCP exchange and one ping from the client to the service address. A single ping suffices:
+   * the dataplane keeps a kernel-managed neighbour entry for every next hop, so even the first
+   * redirected packet finds it resolved (see the first-packet test below).
    */
   const works = async (family: 'v4' | 'v6'): Promise<{ ping: boolean; tcp: boolean }> => {
     const plan = l[family];
     const tcp = (await lab.exchange(l.netns.client, 'tcp', plan.service, listeners[family]!.port, { timeoutMs: 1500 })).ok;
-    const ping = lab.ping(l.netns.client, plan.service, { timeoutSec: 1 }) || lab.ping(l.netns.client, plan.service, { timeoutSec: 1 });
+    const ping = lab.ping(l.netns.client, plan.service, { timeoutSec: 1 });
     return { ping, tcp };
   };
   const ok = { ping: true, tcp: true };
@@ -78,6 +79,46 @@ describe('tc-nexthop in the asymmetric-routing lab', () => {
   it('fails without a rule (replies leave by the default gateway)', async () => {
     expect(await works('v4')).toEqual(broken);
     expect(await works('v6')).toEqual(broken);
+  });
+
+  /** Our managed neighbour entries in the server netns, as "interface nexthop" */
+  const ourNeighbours = () =>
+    listNeighbours({ netns: l.netns.server, protocol: BPFSTEER_NEIGH_PROTOCOL })
+      .map((n) => `${n.ifname} ${n.address}${n.managed ? '' : ' (not managed)'}`)
+      .sort();
+  const waitReachable = async (dp: NexthopDataplane, count: number) => {
+    const end = Date.now() + 3000;
+    while (dp.status().neighbours.filter((n) => n.state === 'reachable').length < count) {
+      if (Date.now() > end) throw new Error(`neighbours not reachable: ${JSON.stringify(dp.status().neighbours)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  it('delivers the very first packet after a neighbour flush: the next hop has a managed entry', async () => {
+    const dp = start();
+    dp.attachFilter(l.serverIf.toGateway);
+    lab.ip(l.netns.server, 'neigh', 'flush', 'dev', l.serverIf.toRouter);
+    expect(ourNeighbours()).toEqual([]);
+    dp.setRules([rule(l.v4, 32), rule(l.v6, 128), rule(l.v6, 127)]); // two rules share one next hop
+    expect(ourNeighbours()).toEqual(['eth-rt 10.111.221.21', 'eth-rt fd00:221::21']);
+    await waitReachable(dp, 2); // the kernel resolves managed entries by itself
+    expect(dp.status().problems).toEqual([]);
+    expect(lab.ping(l.netns.client, l.v6.service, { count: 1, timeoutSec: 2 })).toBe(true);
+    expect(lab.ping(l.netns.client, l.v4.service, { count: 1, timeoutSec: 2 })).toBe(true);
+
+    // kept while some rule needs the pair, removed with the last one
+    expect(dp.disableRedirect('fd00:1::5/128')).toBe(true);
+    expect(ourNeighbours()).toEqual(['eth-rt 10.111.221.21', 'eth-rt fd00:221::21']);
+    expect(dp.disableRedirect('fd00:1::4/127')).toBe(true);
+    expect(ourNeighbours()).toEqual(['eth-rt 10.111.221.21']);
+    expect(dp.disableRedirect('192.168.1.5/32')).toBe(true);
+    expect(ourNeighbours()).toEqual([]);
+    expect(dp.status().neighbours).toEqual([]);
+
+    dp.enableRedirect(rule(l.v4, 32));
+    expect(ourNeighbours()).toEqual(['eth-rt 10.111.221.21']);
+    dp.close({ keepPinned: false });
+    expect(ourNeighbours()).toEqual([]);
   });
 
   it('works with a rule per family, counts what it redirects, and fails again when removed', async () => {
@@ -153,12 +194,17 @@ describe('tc-nexthop in the asymmetric-routing lab', () => {
     const before = pinnedLink(linkPin);
     const counted = first.list();
     first.close({ keepPinned: true });
+    expect(ourNeighbours()).toEqual(['eth-rt 10.111.221.21', 'eth-rt fd00:221::21']); // kept with the pins
 
     // nothing runs in user space now: the pinned link and maps keep the redirect in force
     expect(await works('v4')).toEqual(ok);
     expect(await works('v6')).toEqual(ok);
 
     const second = start();
+    expect(second.status().neighbours.map((n) => `${n.interface} ${n.nexthop} ${n.owned}`)).toEqual([
+      'eth-rt 10.111.221.21 true',
+      'eth-rt fd00:221::21 true',
+    ]);
     const adopted = second.list();
     expect(adopted.map((r) => r.source)).toEqual(['192.168.1.5/32', 'fd00:1::5/128']);
     expect(adopted[0].packets).toBeGreaterThan(counted[0].packets); // counted while no agent ran
@@ -173,6 +219,7 @@ describe('tc-nexthop in the asymmetric-routing lab', () => {
     expect(await works('v6')).toEqual(ok);
 
     second.close({ keepPinned: false });
+    expect(ourNeighbours()).toEqual([]);
     expect(await works('v4')).toEqual(broken);
     expect(await works('v6')).toEqual(broken);
     expect(existsSync(pinRoot)).toBe(false);

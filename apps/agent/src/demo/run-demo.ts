@@ -43,8 +43,8 @@ export async function runDemo({ out, printConfig }: DemoOptions): Promise<number
     const probeAll = async (): Promise<Probe[]> => {
       const probes: Probe[] = [];
       for (const [name, plan] of [['IPv4', l.v4], ['IPv6', l.v6]] as const) {
-        // two echo requests: the first packet towards a next hop whose neighbour entry is not yet
-        // resolved can be lost (IPv6), as with any first packet that waits for neighbour discovery
+        // two echo requests: the plugin keeps a kernel-managed neighbour entry for each next hop, but
+        // right after the agent starts the kernel may still be resolving it in the background
         probes.push({ label: `${name} ping`, ok: lab.ping(l.netns.client, plan.service, { count: 2, timeoutSec: 1 }) });
         const r = await lab.exchange(l.netns.client, 'tcp', plan.service, 8080, { timeoutMs: 1500 });
         probes.push({ label: `${name} TCP`, ok: r.ok });

@@ -37,6 +37,13 @@ export const libcRaw = {
   recvmsg: fn<(fd: number, msg: Record<string, unknown>, flags: number) => number | bigint>(
     'intptr_t recvmsg(int fd, _Inout_ bpfsteer_msghdr *msg, int flags)',
   ),
+  socket: fn<(domain: number, type: number, protocol: number) => number>('int socket(int domain, int type, int protocol)'),
+  send: fn<(fd: number, buf: Buffer, len: number, flags: number) => number | bigint>(
+    'intptr_t send(int fd, const void *buf, size_t len, int flags)',
+  ),
+  recv: fn<(fd: number, buf: Buffer, len: number, flags: number) => number | bigint>(
+    'intptr_t recv(int fd, _Out_ void *buf, size_t len, int flags)',
+  ),
   socketpair: fn<(domain: number, type: number, protocol: number, sv: Int32Array) => number>(
     'int socketpair(int domain, int type, int protocol, int *sv)',
   ),
@@ -56,7 +63,10 @@ export const C = {
   AF_INET6: 10,
   SOCK_STREAM: 1,
   SOCK_DGRAM: 2,
+  SOCK_RAW: 3,
   SOCK_CLOEXEC: 0o2000000,
+  AF_NETLINK: 16,
+  SO_RCVTIMEO: 20, // struct timeval (16 bytes on LP64)
   SOL_SOCKET: 1,
   SO_MARK: 36,
   SCM_RIGHTS: 1,
