@@ -55,8 +55,11 @@ describe('tc_nexthop program (BPF_PROG_TEST_RUN)', () => {
         // keep cleaning up
       }
     }
-    if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true });
-    await lab.destroy();
+    try {
+      if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true });
+    } finally {
+      await lab.destroy();
+    }
   });
 
   it('codecs match the C structs (sizes here, offsets against BTF when the skeleton loads)', () => {
