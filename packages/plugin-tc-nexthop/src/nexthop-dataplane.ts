@@ -10,6 +10,7 @@
  * the maps hold and make the prefix index consistent) -> attach/apply -> close. Every input is
  * validated and every interface resolved before any map is written.
  */
+import type { MapStatus } from '@bpfsteer/agent-kernel';
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
@@ -99,7 +100,7 @@ export interface NexthopDataplaneStatus {
   readonly neighbours: readonly NeighbourStatus[];
   /** neighbour entries that could not be removed (they stay until the next successful apply or close) */
   readonly problems: readonly string[];
-  readonly maps: readonly { readonly name: string; readonly entries: number; readonly maxEntries: number }[];
+  readonly maps: readonly MapStatus[];
   readonly rules: readonly RedirectRuleStatus[];
 }
 
