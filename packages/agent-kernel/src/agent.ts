@@ -5,7 +5,7 @@
  */
 import { inject, injectable, named } from 'inversify';
 import type { Logger } from 'pino';
-import type { Intent, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
+import type { CommitResult, Intent, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
 import { AdminServer } from './admin-server.js';
 import type { ContributionProvider } from './contribution-provider.js';
 import { desiredStateFor, kindsOf, mergeSnapshots } from './desired-state.js';
@@ -97,6 +97,8 @@ export class Agent {
           logger: logger.child({ source: entry.name }),
           timeouts: agent.timeouts,
           intentSchemas: config.intentSchemas,
+          describe: (kind) => this.#describe(kind),
+          watch: (topic, listener) => this.#watch(topic, listener),
           ...(config.path !== undefined && { readOwnConfig: () => this.#readSourceConfig(entry) }),
         }),
     );
@@ -191,30 +193,102 @@ export class Agent {
   }
 
   #sink(index: number, runner: SourceRunner): IntentSink {
+    let commits: Promise<unknown> = Promise.resolve();
     return {
       publish: (intents: readonly Intent[]): void => {
-        if (this.#stopRequested || (runner.state !== 'running' && runner.state !== 'starting')) {
-          runner.noteSnapshot({ accepted: false, error: `snapshot ignored: source is ${runner.state}` });
-          return;
-        }
-        const problem = this.#checkSnapshot(intents);
-        if (problem) {
-          this.logger.error({ source: runner.name }, `snapshot rejected, keeping the previous one: ${problem}`);
-          runner.noteSnapshot({ accepted: false, error: `snapshot rejected: ${problem}` });
-          return;
-        }
-        const snapshot = intents.map((i) => Object.freeze({ ...i }));
-        const previous = this.#snapshots.get(index);
-        this.#snapshots.set(index, snapshot);
-        runner.noteSnapshot({ accepted: true, intents: snapshot.length });
-        this.logger.debug({ source: runner.name, intents: snapshot.length }, 'snapshot accepted');
-        if (!this.#gateOpen) {
-          this.#gateCheck?.();
-          return;
-        }
-        const affected = kindsOf(previous, snapshot);
-        for (const p of this.#plugins) if (p.kinds.some((k) => affected.has(k))) p.requestApply();
+        const accepted = this.#accept(index, runner, intents);
+        if (!accepted.ok || !this.#gateOpen) return;
+        for (const p of this.#affectedPlugins(accepted.changed)) void p.requestApply();
       },
+      commit: (intents: readonly Intent[]): Promise<CommitResult> => {
+        const result = commits.then(() => this.#commit(index, runner, intents));
+        commits = result;
+        return result;
+      },
+    };
+  }
+
+  /** Checks a snapshot and makes it the source's current one. */
+  #accept(
+    index: number,
+    runner: SourceRunner,
+    intents: readonly Intent[],
+  ): { ok: true; previous: readonly Intent[] | undefined; changed: Set<string> } | { ok: false; error: string } {
+    if (this.#stopRequested || (runner.state !== 'running' && runner.state !== 'starting')) {
+      const error = `snapshot ignored: source is ${runner.state}`;
+      runner.noteSnapshot({ accepted: false, error });
+      return { ok: false, error };
+    }
+    const problem = this.#checkSnapshot(intents);
+    if (problem) {
+      this.logger.error({ source: runner.name }, `snapshot rejected, keeping the previous one: ${problem}`);
+      runner.noteSnapshot({ accepted: false, error: `snapshot rejected: ${problem}` });
+      return { ok: false, error: problem };
+    }
+    const snapshot = intents.map((i) => Object.freeze({ ...i }));
+    const previous = this.#snapshots.get(index);
+    this.#snapshots.set(index, snapshot);
+    runner.noteSnapshot({ accepted: true, intents: snapshot.length });
+    this.logger.debug({ source: runner.name, intents: snapshot.length }, 'snapshot accepted');
+    if (!this.#gateOpen) this.#gateCheck?.();
+    return { ok: true, previous, changed: kindsOf(previous, snapshot) };
+  }
+
+  #affectedPlugins(kinds: ReadonlySet<string>): PluginRunner[] {
+    return this.#plugins.filter((p) => p.kinds.some((k) => kinds.has(k)));
+  }
+
+  async #commit(index: number, runner: SourceRunner, intents: readonly Intent[]): Promise<CommitResult> {
+    const accepted = this.#accept(index, runner, intents);
+    if (!accepted.ok) return { ok: false, reason: 'invalid', error: accepted.error };
+    if (!this.#gateOpen) return { ok: true, report: { added: 0, updated: 0, removed: 0 }, pending: true };
+    const restore = async (): Promise<void> => {
+      if (accepted.previous) this.#snapshots.set(index, accepted.previous);
+      else this.#snapshots.delete(index);
+      runner.noteSnapshot({ accepted: true, intents: accepted.previous?.length ?? 0 });
+      await Promise.all(this.#affectedPlugins(accepted.changed).map((p) => p.requestApply()));
+    };
+    const plugins = this.#affectedPlugins(accepted.changed);
+    const missing = [...accepted.changed].filter(
+      (kind) => !plugins.some((p) => p.state === 'running' && p.kinds.includes(kind)),
+    );
+    if (missing.length > 0) {
+      await restore();
+      const error = `no running plugin consumes ${missing.map((k) => `"${k}"`).join(', ')}`;
+      runner.noteSnapshot({ accepted: false, error: `commit refused: ${error}` });
+      return { ok: false, reason: 'unavailable', error };
+    }
+    const outcomes = await Promise.all(plugins.map(async (p) => [p, await p.requestApply()] as const));
+    const refused = outcomes.find(([, o]) => !o.ok);
+    if (refused) {
+      const [plugin, outcome] = refused;
+      await restore();
+      const error = `plugin ${plugin.id}: ${outcome.error ?? 'apply failed'}`;
+      runner.noteSnapshot({ accepted: false, error: `commit refused: ${error}` });
+      return { ok: false, reason: outcome.invalid ? 'invalid' : 'failed', error };
+    }
+    const report = { added: 0, updated: 0, removed: 0 };
+    for (const [, o] of outcomes) {
+      report.added += o.report?.added ?? 0;
+      report.updated += o.report?.updated ?? 0;
+      report.removed += o.report?.removed ?? 0;
+    }
+    return { ok: true, report };
+  }
+
+  /** Live details of `kind` from the running plugin consuming it. */
+  async #describe(kind: string): Promise<unknown> {
+    for (const p of this.#plugins) {
+      if (p.state === 'running' && p.kinds.includes(kind)) return p.describe(kind);
+    }
+    return undefined;
+  }
+
+  /** Subscribes `listener` to `topic` on every running plugin offering it. */
+  #watch(topic: string, listener: (event: unknown) => void): () => void {
+    const stops = this.#plugins.flatMap((p) => p.watch(topic, listener) ?? []);
+    return () => {
+      for (const stop of stops.splice(0)) stop();
     };
   }
 

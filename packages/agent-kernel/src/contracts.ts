@@ -89,6 +89,16 @@ export interface DataplanePlugin {
   apply(desired: DesiredState): Promise<ApplyReport>;
   status(): PluginStatus;
   /**
+   * Optional: live details of the applied intents of one kind it consumes (e.g. rules with their
+   * hit counters), JSON-serialisable. Sources reach it through `SourceContext.describe`.
+   */
+  describe?(kind: string): Promise<unknown>;
+  /**
+   * Optional: subscribe to one of its event topics (e.g. 'tproxy.event'); returns the unsubscribe
+   * function. Sources reach it through `SourceContext.watch`.
+   */
+  watch?(topic: string, listener: (event: unknown) => void): () => void;
+  /**
    * Release everything. With `keepPinned` (agent restart) pinned maps and links stay in force;
    * without it (plain stop) the plugin detaches and removes its pins.
    */
@@ -109,9 +119,37 @@ export interface PluginFactory<Config = unknown> {
   create(config: Config, context: PluginContext): DataplanePlugin;
 }
 
+/**
+ * The outcome of `IntentSink.commit`.
+ * - `invalid`: the agent or a plugin found the desired state itself invalid (a plugin threw
+ *   IntentRejectedError); nothing changed.
+ * - `failed`: a plugin could not apply it (kernel error); it kept its previous state.
+ * - `unavailable`: no running plugin consumes one of the kinds the commit changes.
+ */
+export type CommitResult =
+  | {
+      readonly ok: true;
+      /** summed over the plugins that applied the change */
+      readonly report: ApplyReport;
+      /**
+       * true when committed before the agent was running (e.g. from the source's own start()): the
+       * snapshot is in place and is applied with the first apply round, which is not awaited.
+       */
+      readonly pending?: true;
+    }
+  | { readonly ok: false; readonly reason: 'invalid' | 'failed' | 'unavailable'; readonly error: string };
+
 /** Receives the complete current intent set of one source (a snapshot replaces the previous one). */
 export interface IntentSink {
+  /** Fire and forget: the snapshot is applied soon; problems show in the agent's status. */
   publish(intents: readonly Intent[]): void;
+  /**
+   * Publishes and waits until every running plugin consuming the changed kinds has applied the
+   * snapshot. If the agent or a plugin refuses it, this source's previous snapshot is put back (the
+   * dataplane keeps its state) and the result says why. Commits of one source run one at a time, in
+   * call order. Never rejects.
+   */
+  commit(intents: readonly Intent[]): Promise<CommitResult>;
 }
 
 export interface SourceContext<Config = unknown> {
@@ -125,6 +163,16 @@ export interface SourceContext<Config = unknown> {
    * agent was not started from a file. (Added by the kernel for reloads.)
    */
   readonly readOwnConfig?: () => Promise<Config>;
+  /**
+   * Live details of the applied intents of `kind` from the running plugin consuming it (its
+   * `describe`); undefined when no running plugin consumes the kind or it cannot describe it.
+   */
+  describe(kind: string): Promise<unknown>;
+  /**
+   * Subscribes to an event topic of the running plugins (their `watch`); returns the unsubscribe
+   * function (a no-op subscription when no plugin offers the topic).
+   */
+  watch(topic: string, listener: (event: unknown) => void): () => void;
 }
 
 export interface IntentSource {

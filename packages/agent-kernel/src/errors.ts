@@ -9,7 +9,8 @@ export type AgentErrorCode =
   | 'ERR_AGENT_TIMEOUT'
   | 'ERR_AGENT_SOCKET_IN_USE'
   | 'ERR_AGENT_UNAVAILABLE'
-  | 'ERR_AGENT_STATE';
+  | 'ERR_AGENT_STATE'
+  | 'ERR_INTENT_REJECTED';
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;
@@ -68,6 +69,22 @@ export class AgentStateError extends AgentError {
   constructor(message: string) {
     super('ERR_AGENT_STATE', message);
   }
+}
+
+/**
+ * Thrown by a plugin's `apply` when the desired state itself is invalid (an unknown interface, more
+ * rules than its capacity, ...); the plugin must not have changed anything. `IntentSink.commit`
+ * reports it as reason 'invalid'.
+ */
+export class IntentRejectedError extends AgentError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INTENT_REJECTED', message, options);
+  }
+}
+
+/** Whether `err` is an IntentRejectedError (also one from another copy of this package). */
+export function isIntentRejected(err: unknown): boolean {
+  return err instanceof IntentRejectedError || (err as { code?: unknown } | null)?.code === 'ERR_INTENT_REJECTED';
 }
 
 /** The message of any thrown value. */

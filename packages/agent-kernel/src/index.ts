@@ -1,6 +1,7 @@
 export type {
   ApplyReport,
   AttachmentStatus,
+  CommitResult,
   ConfigIssue,
   DataplanePlugin,
   DesiredState,
@@ -39,6 +40,8 @@ export {
   AgentStateError,
   AgentUnavailableError,
   ConfigError,
+  IntentRejectedError,
+  isIntentRejected,
   TimeoutError,
 } from './errors.js';
 

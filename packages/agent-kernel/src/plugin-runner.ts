@@ -13,7 +13,7 @@ import type {
   MapStatus,
 } from './contracts.js';
 import type { AgentSettings } from './agent-settings.js';
-import { TimeoutError, errorMessage } from './errors.js';
+import { TimeoutError, errorMessage, isIntentRejected } from './errors.js';
 import type { FeatureProbe } from './feature-probe.js';
 import type { ConfiguredPlugin } from './parse-agent-config.js';
 import { withTimeout } from './with-timeout.js';
@@ -38,6 +38,8 @@ export interface ApplyOutcome {
   readonly intents: number;
   readonly report?: ApplyReport;
   readonly error?: string;
+  /** the plugin found the desired state invalid (IntentRejectedError) */
+  readonly invalid?: true;
 }
 
 export interface PluginReport {
@@ -86,6 +88,8 @@ export class PluginRunner {
   #lastApply?: ApplyOutcome;
   #dirty = false;
   #loop?: Promise<void>;
+  /** callers waiting for the next apply round */
+  #waiters: ((outcome: ApplyOutcome) => void)[] = [];
   readonly #controller = new AbortController();
   readonly #opts: PluginRunnerOptions;
   readonly #log: Logger;
@@ -154,11 +158,40 @@ export class PluginRunner {
     await this.#fail(message);
   }
 
-  /** Asks for an apply of the current desired state; bursts coalesce into one apply. */
-  requestApply(): void {
-    if (this.#state !== 'running') return;
+  /**
+   * Asks for an apply of the current desired state; bursts coalesce into one apply. Resolves with
+   * the outcome of the apply round that covers this request (never rejects).
+   */
+  requestApply(): Promise<ApplyOutcome> {
+    if (this.#state !== 'running') return Promise.resolve(this.#notApplied());
     this.#dirty = true;
+    const outcome = new Promise<ApplyOutcome>((resolve) => this.#waiters.push(resolve));
     this.#loop ??= this.#applyLoop();
+    return outcome;
+  }
+
+  #notApplied(): ApplyOutcome {
+    return {
+      at: new Date().toISOString(),
+      ok: false,
+      durationMs: 0,
+      intents: 0,
+      error: `plugin ${this.id} is ${this.#state}`,
+    };
+  }
+
+  /** The plugin's live details of one kind (undefined when not running or it cannot describe). */
+  async describe(kind: string): Promise<unknown> {
+    const plugin = this.#plugin;
+    if (this.#state !== 'running' || !plugin?.describe || !this.kinds.includes(kind)) return undefined;
+    return withTimeout('describe', this.#opts.timeouts.applyMs, () => plugin.describe!(kind));
+  }
+
+  /** Subscribes to one of the plugin's event topics; undefined when it offers none. */
+  watch(topic: string, listener: (event: unknown) => void): (() => void) | undefined {
+    const plugin = this.#plugin;
+    if (this.#state !== 'running' || !plugin?.watch) return undefined;
+    return plugin.watch(topic, listener);
   }
 
   /** Resolves when no apply is running or pending. */
@@ -171,14 +204,20 @@ export class PluginRunner {
       await nextTurn(); // let a burst of publishes land first
       while (this.#dirty && this.#state === 'running') {
         this.#dirty = false;
-        await this.#applyOnce(this.#opts.desired(this.kinds));
+        const waiters = this.#waiters;
+        this.#waiters = [];
+        const outcome = await this.#applyOnce(this.#opts.desired(this.kinds));
+        for (const resolve of waiters) resolve(outcome);
       }
     } finally {
       this.#loop = undefined;
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const resolve of waiters) resolve(this.#notApplied());
     }
   }
 
-  async #applyOnce(desired: DesiredState): Promise<void> {
+  async #applyOnce(desired: DesiredState): Promise<ApplyOutcome> {
     const plugin = this.#plugin!;
     const intents = [...desired.values()].reduce((n, list) => n + list.length, 0);
     const began = performance.now();
@@ -194,7 +233,7 @@ export class PluginRunner {
       this.#lastApply = done({ ok: true, report });
       this.#log.info({ intents, ...report, ms: this.#lastApply.durationMs }, 'applied desired state');
     } catch (err) {
-      this.#lastApply = done({ error: errorMessage(err) });
+      this.#lastApply = done({ error: errorMessage(err), ...(isIntentRejected(err) && { invalid: true as const }) });
       if (err instanceof TimeoutError) {
         // a hung apply leaves the dataplane in an unknown state: stop trusting this plugin
         await this.#fail(err.message, err);
@@ -202,6 +241,7 @@ export class PluginRunner {
         this.#log.error({ err, intents }, 'apply rejected; the dataplane keeps its previous state');
       }
     }
+    return this.#lastApply;
   }
 
   async #fail(message: string, err?: unknown): Promise<void> {

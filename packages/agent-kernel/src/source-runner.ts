@@ -27,6 +27,8 @@ export interface SourceRunnerOptions {
   readonly logger: Logger;
   readonly timeouts: AgentSettings['timeouts'];
   readonly intentSchemas: ReadonlyMap<string, ZodType>;
+  readonly describe: (kind: string) => Promise<unknown>;
+  readonly watch: (topic: string, listener: (event: unknown) => void) => () => void;
   /** see SourceContext.readOwnConfig */
   readonly readOwnConfig?: () => Promise<unknown>;
 }
@@ -77,6 +79,8 @@ export class SourceRunner {
         logger,
         signal: this.#controller.signal,
         intentSchemas: this.#opts.intentSchemas,
+        describe: this.#opts.describe,
+        watch: this.#opts.watch,
         ...(this.#opts.readOwnConfig && { readOwnConfig: this.#opts.readOwnConfig }),
       });
       const source = this.#source;

@@ -27,6 +27,8 @@ export interface FakePluginOptions {
   fail?: Step[];
   applyDelayMs?: number;
   configSchema?: ZodType;
+  /** apply throws what this returns (and changes nothing) */
+  rejectApply?: (desired: DesiredState) => Error | undefined;
 }
 
 export class FakePlugin implements DataplanePlugin {
@@ -65,11 +67,26 @@ export class FakePlugin implements DataplanePlugin {
     try {
       if (this.opts.applyDelayMs) await new Promise((r) => setTimeout(r, this.opts.applyDelayMs));
       await this.#step('apply');
+      const refusal = this.opts.rejectApply?.(desired);
+      if (refusal) throw refusal;
       this.applied.push(desired);
       return { added: [...desired.values()].flat().length, updated: 0, removed: 0 };
     } finally {
       this.running--;
     }
+  }
+  readonly listeners = new Map<string, Set<(event: unknown) => void>>();
+  async describe(kind: string): Promise<unknown> {
+    return { kind, intents: this.applied.at(-1)?.get(kind) ?? [] };
+  }
+  watch(topic: string, listener: (event: unknown) => void): () => void {
+    let set = this.listeners.get(topic);
+    if (!set) this.listeners.set(topic, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+  emitEvent(topic: string, event: unknown): void {
+    for (const l of this.listeners.get(topic) ?? []) l(event);
   }
   status() {
     return {

@@ -1,0 +1,125 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { DesiredState, Intent } from '../src/contracts.js';
+import { createAgent } from '../src/create-agent.js';
+import type { Agent } from '../src/agent.js';
+import { IntentRejectedError } from '../src/errors.js';
+import { captureLogger, fakePlugin, fakeSource, type FakePluginOptions } from './fakes.js';
+
+let journal: string[];
+let agents: Agent[];
+beforeEach(() => {
+  journal = [];
+  agents = [];
+});
+afterEach(async () => {
+  for (const a of agents) await a.stop();
+});
+
+const kindA = { 'a.kind': z.looseObject({ v: z.number() }) };
+const kindB = { 'b.kind': z.looseObject({ v: z.number() }) };
+const fast = { openMs: 200, applyMs: 200, closeMs: 200 };
+const intent = (kind: string, v: number): Intent => ({ kind, v });
+const values = (d: DesiredState | undefined, kind: string) => (d?.get(kind) ?? []).map((i) => i.v);
+
+function setup(plugins: [string, FakePluginOptions][], initial: Intent[] = []) {
+  const factories = plugins.map(([id, opts]) => fakePlugin(id, journal, opts));
+  const src = fakeSource(journal);
+  const { logger } = captureLogger();
+  const agent = createAgent({
+    plugins: factories,
+    sources: [src],
+    logger,
+    config: {
+      agent: { adminSocket: false, pinRoot: '/sys/fs/bpf/test-root', timeouts: fast },
+      plugins: plugins.map(([id]) => ({ id })),
+      sources: [{ type: 'fake', name: 's', initial }],
+    },
+  });
+  agents.push(agent);
+  const plugin = (id: string) => factories.find((f) => f.id === id)!.instances[0]!;
+  const source = () => src.instances[0]!;
+
+  return { agent, plugin, source };
+}
+
+describe('IntentSink.commit', () => {
+  it('resolves after the consuming plugins applied the snapshot, with the summed report', async () => {
+    const { agent, plugin, source } = setup([['pa', { intents: kindA }], ['pb', { intents: kindB }]], [intent('a.kind', 1)]);
+    await agent.start();
+    const result = await source().sink!.commit([intent('a.kind', 1), intent('a.kind', 2), intent('b.kind', 3)]);
+    expect(result).toEqual({ ok: true, report: { added: 3, updated: 0, removed: 0 } });
+    expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([1, 2]);
+    expect(values(plugin('pb').applied.at(-1), 'b.kind')).toEqual([3]);
+  });
+
+  it('puts the previous snapshot back when a plugin finds the state invalid (reason invalid)', async () => {
+    const rejectApply = (d: DesiredState) =>
+      values(d, 'a.kind').includes(99) ? new IntentRejectedError('interface "eth9" is not attached') : undefined;
+    const { agent, plugin, source } = setup([['pa', { intents: kindA, rejectApply }]], [intent('a.kind', 1)]);
+    await agent.start();
+    const result = await source().sink!.commit([intent('a.kind', 1), intent('a.kind', 99)]);
+    expect(result).toEqual({ ok: false, reason: 'invalid', error: 'plugin pa: interface "eth9" is not attached' });
+    // the re-applied (restored) state is the previous one, and a later commit starts from it
+    expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([1]);
+    expect(await source().sink!.commit([intent('a.kind', 1), intent('a.kind', 2)])).toMatchObject({ ok: true });
+    expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([1, 2]);
+    expect(agent.status().sources[0]).toMatchObject({ intents: 2 });
+  });
+
+  it('reports another apply error as reason failed', async () => {
+    const rejectApply = (d: DesiredState) => (values(d, 'a.kind').includes(7) ? new Error('map full') : undefined);
+    const { agent, source } = setup([['pa', { intents: kindA, rejectApply }]]);
+    await agent.start();
+    expect(await source().sink!.commit([intent('a.kind', 7)])).toEqual({ ok: false, reason: 'failed', error: 'plugin pa: map full' });
+  });
+
+  it('refuses a kind no plugin consumes (invalid) and a kind whose plugin is not running (unavailable)', async () => {
+    const { agent, source } = setup([['pa', { intents: kindA }], ['pb', { intents: kindB, fail: ['attach'] }]]);
+    await agent.start();
+    expect(await source().sink!.commit([intent('zz.kind', 1)])).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await source().sink!.commit([intent('b.kind', 1)])).toEqual({
+      ok: false,
+      reason: 'unavailable',
+      error: 'no running plugin consumes "b.kind"',
+    });
+    expect(agent.status().sources[0]).toMatchObject({ intents: 0 });
+  });
+
+  it('runs the commits of one source one at a time, in call order', async () => {
+    const { agent, plugin, source } = setup([['pa', { intents: kindA, applyDelayMs: 5 }]]);
+    await agent.start();
+    const results = await Promise.all([1, 2, 3].map((v) => source().sink!.commit([intent('a.kind', v)])));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(plugin('pa').applied.slice(-3).map((d) => values(d, 'a.kind'))).toEqual([[1], [2], [3]]);
+    expect(plugin('pa').maxConcurrentApplies).toBe(1);
+  });
+
+  it('before the agent runs, keeps the snapshot for the first apply and says it is pending', async () => {
+    const { agent, plugin, source } = setup([['pa', { intents: kindA }]]);
+    const starting = agent.start();
+    while (!source()?.sink) await new Promise((r) => setTimeout(r, 1));
+    expect(await source().sink!.commit([intent('a.kind', 5)])).toEqual({
+      ok: true,
+      report: { added: 0, updated: 0, removed: 0 },
+      pending: true,
+    });
+    await starting;
+    expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([5]);
+  });
+});
+
+describe('SourceContext.describe / watch', () => {
+  it('reaches the running plugin consuming the kind, and its event topics', async () => {
+    const { agent, plugin, source } = setup([['pa', { intents: kindA }]], [intent('a.kind', 4)]);
+    await agent.start();
+    expect(await source().context.describe('a.kind')).toEqual({ kind: 'a.kind', intents: [intent('a.kind', 4)] });
+    expect(await source().context.describe('other.kind')).toBeUndefined();
+    const seen: unknown[] = [];
+    const stop = source().context.watch('pa.event', (e) => seen.push(e));
+    plugin('pa').emitEvent('pa.event', { n: 1 });
+    stop();
+    plugin('pa').emitEvent('pa.event', { n: 2 });
+    expect(seen).toEqual([{ n: 1 }]);
+  });
+});
