@@ -22,7 +22,7 @@ const fast = { openMs: 200, applyMs: 200, closeMs: 200 };
 const intent = (kind: string, v: number): Intent => ({ kind, v });
 const values = (d: DesiredState | undefined, kind: string) => (d?.get(kind) ?? []).map((i) => i.v);
 
-function setup(plugins: [string, FakePluginOptions][], initial: Intent[] | undefined = []) {
+function setup(plugins: [string, FakePluginOptions][], initial: Intent[] | null = []) {
   const factories = plugins.map(([id, opts]) => fakePlugin(id, journal, opts));
   const src = fakeSource(journal);
   const { logger } = captureLogger();
@@ -96,7 +96,7 @@ describe('IntentSink.commit', () => {
   });
 
   it('before the agent runs, keeps the snapshot for the first apply and says it is pending', async () => {
-    const { agent, plugin, source } = setup([['pa', { intents: kindA }]], undefined);
+    const { agent, plugin, source } = setup([["pa", { intents: kindA }]], null);
     const starting = agent.start();
     while (!source()?.sink) await new Promise((r) => setTimeout(r, 1));
     expect(await source().sink!.commit([intent('a.kind', 5)])).toEqual({
