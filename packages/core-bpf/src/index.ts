@@ -55,6 +55,7 @@ export {
   type IpAddressProblem,
   type IpFamily,
 } from './codec/ip-address.js';
+export { RingBuffer, type RingBufferOptions } from './ring-buffer.js';
 export { removePin } from './pin-path.js';
 export { onLibbpfLog, type LibbpfLogLevel, type LibbpfLogListener } from './ffi/libbpf-log.js';
 

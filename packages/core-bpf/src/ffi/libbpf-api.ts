@@ -1,13 +1,13 @@
 /**
  * Every libbpf 1.1 function core-bpf calls, declared once and lazily (objects, programs, maps, BTF,
- * links, tc filters, attach queries, feature probes; only libbpf_set_print, which needs its callback
- * type, lives in libbpf-log.ts). Pointers are bigint (null for NULL); `Bytes` is
+ * links, tc filters, attach queries, feature probes, ring buffers; only libbpf_set_print, which needs
+ * its callback type, lives in libbpf-log.ts). Pointers are bigint (null for NULL); `Bytes` is
  * a Buffer/typed array passed by address. libbpf 1.x returns negative errno codes from int functions
  * (`checkLibbpf` turns them into SyscallError) and NULL + errno from pointer functions.
  */
 import { SyscallError } from '../errors.js';
 import { declareFfiStructs } from './ffi-structs.js';
-import { lazyFn, libbpfLib, type Ptr } from './lib.js';
+import { koffi, lazyFn, libbpfLib, type Ptr } from './lib.js';
 
 export type Bytes = Uint8Array | null;
 
@@ -194,8 +194,35 @@ export const libbpf = {
     'int libbpf_probe_bpf_map_type(int map_type, const void *opts)',
   ),
 
+  // ring buffers (struct ring_buffer *); sample_cb is a pointer from registerRingBufferSample
+  ring_buffer__new: fn<(mapFd: number, sampleCb: Ptr, ctx: null, opts: null) => Ptr | null>(
+    'void *ring_buffer__new(int map_fd, void *sample_cb, void *ctx, const void *opts)',
+  ),
+  ring_buffer__consume: fn<(rb: Ptr) => number>('int ring_buffer__consume(void *rb)'),
+  ring_buffer__epoll_fd: fn<(rb: Ptr) => number>('int ring_buffer__epoll_fd(const void *rb)'),
+  ring_buffer__free: fn<(rb: Ptr) => void>('void ring_buffer__free(void *rb)'),
+
   // misc
   libbpf_num_possible_cpus: fn<() => number>('int libbpf_num_possible_cpus(void)'),
   libbpf_bpf_map_type_str: fn<(t: number) => string | null>('const char *libbpf_bpf_map_type_str(int t)'),
   libbpf_bpf_prog_type_str: fn<(t: number) => string | null>('const char *libbpf_bpf_prog_type_str(int t)'),
 };
+
+/** libbpf's ring_buffer_sample_fn: `data` points at `size` bytes of one record inside the ring. */
+export type RingBufferSampleFn = (ctx: Ptr | null, data: Ptr, size: number | bigint) => number;
+
+let sampleProto: ReturnType<typeof koffi.pointer> | undefined;
+
+/**
+ * Register `fn` as a native ring_buffer_sample_fn; pass the returned pointer to ring_buffer__new and
+ * give it back to `unregisterCallback` once the ring buffer is freed (koffi has a limited number of
+ * slots). libbpf calls it synchronously, on the thread that called ring_buffer__consume.
+ */
+export function registerRingBufferSample(fn: RingBufferSampleFn): Ptr {
+  sampleProto ??= koffi.pointer(koffi.proto('int bpfsteer_ring_buffer_sample_fn(void *ctx, void *data, size_t size)'));
+  return koffi.register(fn, sampleProto);
+}
+
+export function unregisterCallback(callback: Ptr): void {
+  koffi.unregister(callback);
+}

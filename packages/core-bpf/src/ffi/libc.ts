@@ -1,6 +1,6 @@
 /**
  * Every libc function core-bpf calls (namespaces, interfaces, socket options, fd passing, mounts,
- * formatting libbpf's messages), declared once and lazily, with the libc numbers they take. `check`
+ * formatting libbpf's messages, copying ring buffer records), declared once and lazily, with the libc numbers they take. `check`
  * turns a -1 return into SyscallError naming the call and the errno.
  */
 import { lazyFn, libcLib, lastErrno, type Ptr } from './lib.js';
@@ -49,6 +49,8 @@ export const libcRaw = {
   ),
   // va_list is an array type on x86-64 and arm64 Linux, so libbpf's print callback gets it as a pointer
   vsnprintf: fn<(buf: Buffer, n: number, fmt: Ptr, args: Ptr) => number>('int vsnprintf(void *buf, size_t n, void *fmt, void *args)'),
+  // copies `n` bytes from native memory (a ring buffer record) into a Buffer
+  memcpy: fn<(dst: Buffer, src: Ptr, n: number) => Ptr>('void *memcpy(void *dst, const void *src, size_t n)'),
   mount: fn<(source: string, target: string, fstype: string, flags: number, data: null) => number>(
     'int mount(const char *source, const char *target, const char *filesystemtype, unsigned long mountflags, const void *data)',
   ),
