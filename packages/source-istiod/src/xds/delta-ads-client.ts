@@ -1,0 +1,245 @@
+/**
+ * A Delta ADS client of Istiod for `istio.workload.Address`: one bidirectional stream, a wildcard
+ * subscription, every response ACKed or NACKed, reconnects with jittered exponential backoff and
+ * `initial_resource_versions`, and the last known state kept while disconnected.
+ *
+ * Events: `change` after every applied response, `nack` after every rejected one, `connected` when
+ * a stream is answered, `disconnected` when it ends.
+ */
+import { EventEmitter } from 'node:events';
+import { Client, type ClientDuplexStream, type StatusObject, status as grpcStatus } from '@grpc/grpc-js';
+import { AgentStateError, ConfigError, issuesFromZod } from '@bpfsteer/agent-kernel';
+import { type AddressState, emptyAddressState } from './address-state.js';
+import { applyDeltaResponse } from './apply-delta-response.js';
+import { backoffDelay } from './backoff.js';
+import { readStreamCredentials } from './channel-credentials.js';
+import {
+  type DeltaAdsClientOptions,
+  type DeltaAdsClientOptionsInput,
+  deltaAdsClientOptionsSchema,
+} from './delta-ads-options.js';
+import { ackRequest, nackRequest, nodeMessage, subscribeRequest } from './delta-requests.js';
+import {
+  ADDRESS_TYPE_URL,
+  type DeltaDiscoveryRequestInput,
+  type NodeInput,
+  type RawDeltaDiscoveryResponse,
+} from './xds-messages.js';
+import { loadXdsProtos, type XdsProtos } from './xds-protos.js';
+
+/** The subset of a pino logger the client uses. */
+export interface XdsLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+const silentLogger: XdsLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface DeltaAdsClientDeps {
+  readonly logger?: XdsLogger;
+  /** jitter source, [0, 1) */
+  readonly random?: () => number;
+  /** where the .proto files are (default: the package's `proto/`) */
+  readonly protoDir?: string;
+  /** sent as the node's user_agent_version */
+  readonly userAgentVersion?: string;
+}
+
+export interface XdsChange {
+  readonly state: AddressState;
+  readonly upserted: readonly string[];
+  readonly removed: readonly string[];
+  readonly nonce: string;
+  readonly systemVersionInfo: string;
+}
+
+export interface XdsNack {
+  readonly nonce: string;
+  readonly error: string;
+}
+
+export interface XdsDisconnect {
+  /** gRPC status code name or number and details, or why the stream could not be opened */
+  readonly reason: string;
+  /** ms until the next attempt */
+  readonly retryInMs: number;
+}
+
+export interface DeltaAdsClientEvents {
+  change: [XdsChange];
+  nack: [XdsNack];
+  connected: [{ readonly stream: number }];
+  disconnected: [XdsDisconnect];
+}
+
+type DeltaStream = ClientDuplexStream<DeltaDiscoveryRequestInput, RawDeltaDiscoveryResponse>;
+
+export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
+  readonly options: DeltaAdsClientOptions;
+  readonly #logger: XdsLogger;
+  readonly #random: () => number;
+  readonly #protoDir?: string;
+  readonly #node: NodeInput;
+  #protos?: XdsProtos;
+  #state: AddressState = emptyAddressState;
+  #running = false;
+  #client?: Client;
+  #call?: DeltaStream;
+  #timer?: NodeJS.Timeout;
+  #attempt = 0;
+  #streams = 0;
+  #connected = false;
+
+  /** Throws a ConfigError naming every problem of `options`. */
+  constructor(options: DeltaAdsClientOptionsInput, deps: DeltaAdsClientDeps = {}) {
+    super();
+    const parsed = deltaAdsClientOptionsSchema.safeParse(options);
+    if (!parsed.success) {
+      throw new ConfigError(issuesFromZod(parsed.error, { input: options, schema: deltaAdsClientOptionsSchema }));
+    }
+    this.options = parsed.data;
+    this.#logger = deps.logger ?? silentLogger;
+    this.#random = deps.random ?? Math.random;
+    this.#protoDir = deps.protoDir;
+    this.#node = nodeMessage(parsed.data.node, deps.userAgentVersion ?? '0.1.0');
+  }
+
+  /** The resources held (kept while disconnected). */
+  get state(): AddressState {
+    return this.#state;
+  }
+
+  /** Whether the current stream has been answered by the server. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Number of streams opened so far. */
+  get streamsOpened(): number {
+    return this.#streams;
+  }
+
+  /** Opens the stream (in the background); the client then keeps it open until `stop`. */
+  start(): void {
+    if (this.#running) throw new AgentStateError('the xDS client is already started');
+    this.#protos ??= loadXdsProtos(this.#protoDir);
+    this.#running = true;
+    void this.#open();
+  }
+
+  /** Closes the stream and stops reconnecting. The state stays readable. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#closeStream();
+  }
+
+  async #open(): Promise<void> {
+    this.#timer = undefined;
+    let credentials;
+    try {
+      credentials = await readStreamCredentials(this.options);
+    } catch (err) {
+      this.#scheduleReconnect(err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (!this.#running) return;
+    const protos = this.#protos as XdsProtos;
+    const method = protos.deltaMethod;
+    const client = new Client(this.options.address, credentials.channelCredentials, credentials.channelOptions);
+    const call = client.makeBidiStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      credentials.metadata,
+    ) as DeltaStream;
+    this.#client = client;
+    this.#call = call;
+    const stream = (this.#streams += 1);
+    const answered = () => {
+      if (this.#call !== call || this.#connected) return;
+      this.#connected = true;
+      this.#logger.info({ address: this.options.address, stream }, 'xDS stream to Istiod answered');
+      this.#emitSafely('connected', { stream });
+    };
+    call.on('metadata', answered);
+    call.on('data', (response: RawDeltaDiscoveryResponse) => {
+      if (this.#call !== call) return;
+      answered();
+      this.#attempt = 0;
+      this.#onResponse(call, response);
+    });
+    call.on('error', () => {
+      // the status event that follows carries the reason
+    });
+    call.on('status', (status: StatusObject) => {
+      if (this.#call !== call) return;
+      this.#closeStream();
+      this.#scheduleReconnect(`stream ended: ${grpcStatus[status.code] ?? status.code} ${status.details}`);
+    });
+    const held = this.#state.resources.size;
+    call.write(subscribeRequest(this.#node, ADDRESS_TYPE_URL, this.#state));
+    this.#logger.info(
+      { address: this.options.address, stream, held, tls: Boolean(this.options.tls) },
+      'subscribed to istio.workload.Address',
+    );
+  }
+
+  #onResponse(call: DeltaStream, response: RawDeltaDiscoveryResponse): void {
+    const protos = this.#protos as XdsProtos;
+    const result = applyDeltaResponse(this.#state, response, {
+      typeUrl: ADDRESS_TYPE_URL,
+      decodeAddress: protos.decodeAddress,
+    });
+    if (!result.ok) {
+      // a NACK belongs to the type URL of the response it answers (ADS walls types off)
+      call.write(nackRequest(response.type_url || ADDRESS_TYPE_URL, response.nonce, result.error));
+      this.#logger.warn({ nonce: response.nonce, error: result.error }, 'rejected an xDS response (NACK); state kept');
+      this.#emitSafely('nack', { nonce: response.nonce, error: result.error });
+      return;
+    }
+    this.#state = result.state;
+    call.write(ackRequest(ADDRESS_TYPE_URL, response.nonce));
+    this.#logger.debug(
+      { nonce: response.nonce, upserted: result.upserted.length, removed: result.removed.length },
+      'applied an xDS response (ACK)',
+    );
+    this.#emitSafely('change', {
+      state: result.state,
+      upserted: result.upserted,
+      removed: result.removed,
+      nonce: response.nonce,
+      systemVersionInfo: response.system_version_info,
+    });
+  }
+
+  #emitSafely<K extends keyof DeltaAdsClientEvents>(event: K, ...args: DeltaAdsClientEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: DeltaAdsClientEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.#logger.error({ event, error: err instanceof Error ? err.message : String(err) }, 'an xDS event listener threw');
+    }
+  }
+
+  #closeStream(): void {
+    const call = this.#call;
+    const client = this.#client;
+    this.#call = undefined;
+    this.#client = undefined;
+    this.#connected = false;
+    call?.cancel();
+    client?.close();
+  }
+
+  #scheduleReconnect(reason: string): void {
+    if (!this.#running) return;
+    const retryInMs = backoffDelay(this.#attempt, this.options.backoff, this.#random);
+    this.#attempt += 1;
+    this.#logger.warn({ address: this.options.address, reason, retryInMs }, 'xDS stream to Istiod down; keeping the last known state');
+    this.#emitSafely('disconnected', { reason, retryInMs });
+    this.#timer = setTimeout(() => void this.#open(), retryInMs);
+  }
+}

@@ -1,0 +1,108 @@
+/** The istiod source against a fake Istiod: what it publishes, and when. No kernel. */
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Intent, IntentSink } from '@bpfsteer/agent-kernel';
+import { istiodSource, istiodSourceConfigSchema } from '../src/index.js';
+import { FakeIstiod, serviceResource, workloadResource } from './support/fake-istiod.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()?.();
+});
+
+const schemas = new Map<string, z.ZodType>([
+  ['mesh.member', z.strictObject({ address: z.string() })],
+  ['mesh.local-workload', z.strictObject({ uid: z.string(), name: z.string(), namespace: z.string(), addresses: z.array(z.string()) })],
+]);
+
+async function startSource(intentSchemas: ReadonlyMap<string, z.ZodType> = schemas, refuseFirst = false) {
+  const fake = await FakeIstiod.start();
+  cleanups.push(() => fake.stop());
+  const config = istiodSourceConfigSchema.parse({
+    address: fake.address,
+    node: { id: 'bpfsteer~10.0.0.5~test' },
+    nodeName: 'node-a',
+    backoff: { initialMs: 20, maxMs: 100 },
+  });
+  const controller = new AbortController();
+  const source = istiodSource.create(config, {
+    logger: pino({ level: 'silent' }),
+    signal: controller.signal,
+    intentSchemas,
+    describe: async () => undefined,
+    watch: () => () => {},
+  });
+  const snapshots: Intent[][] = [];
+  const sink: IntentSink = {
+    publish: (intents) => void snapshots.push([...intents]),
+    commit: async (intents) => {
+      snapshots.push([...intents]);
+      if (refuseFirst && snapshots.length === 1) return { ok: false, reason: 'failed', error: 'plugin said no' };
+      return { ok: true, report: { added: intents.length, updated: 0, removed: 0 } };
+    },
+  };
+  await source.start(sink);
+  cleanups.push(() => source.stop());
+  return { fake, snapshots };
+}
+
+describe('istiodSource', () => {
+  it('publishes nothing until Istiod answers, then members and local workloads', async () => {
+    const { fake, snapshots } = await startSource();
+    await fake.subscription(1);
+    expect(snapshots).toHaveLength(0);
+    await fake.answerTo(
+      fake.push({
+        resources: [
+          workloadResource({ uid: 'w1', name: 'pod-1', namespace: 'shop', addresses: ['10.0.0.1', 'fd00::1'], node: 'node-a' }),
+          workloadResource({ uid: 'w2', addresses: ['10.0.0.2'], node: 'node-b' }),
+          workloadResource({ uid: 'w3', addresses: ['10.0.0.3'], node: 'node-a', tunnelProtocol: 'NONE' }),
+        ],
+      }),
+    );
+    expect(snapshots).toEqual([
+      [
+        { kind: 'mesh.member', address: '10.0.0.1' },
+        { kind: 'mesh.member', address: '10.0.0.2' },
+        { kind: 'mesh.member', address: 'fd00::1' },
+        { kind: 'mesh.local-workload', uid: 'w1', name: 'pod-1', namespace: 'shop', addresses: ['10.0.0.1', 'fd00::1'] },
+      ],
+    ]);
+
+    // a change that does not alter the view publishes nothing; one that does publishes again
+    await fake.answerTo(fake.push({ resources: [serviceResource({ namespace: 'shop', hostname: 'cart.shop.svc' })] }));
+    expect(snapshots).toHaveLength(1);
+    await fake.answerTo(fake.push({ removed_resources: ['w1'] }));
+    expect(snapshots.at(-1)).toEqual([{ kind: 'mesh.member', address: '10.0.0.2' }]);
+
+    // the stream dropping and coming back publishes nothing
+    fake.dropStreams();
+    await fake.subscription(2);
+    expect(snapshots).toHaveLength(2);
+  });
+
+  it('publishes only the kinds a configured plugin consumes', async () => {
+    const { fake, snapshots } = await startSource(new Map([['mesh.member', z.strictObject({ address: z.string() })]]));
+    await fake.subscription(1);
+    await fake.answerTo(fake.push({ resources: [workloadResource({ uid: 'w1', addresses: ['10.0.0.1'], node: 'node-a' })] }));
+    expect(snapshots).toEqual([[{ kind: 'mesh.member', address: '10.0.0.1' }]]);
+  });
+
+  it('commits the same intents again on the next change after a refused commit', async () => {
+    const { fake, snapshots } = await startSource(schemas, true);
+    await fake.subscription(1);
+    await fake.answerTo(fake.push({ resources: [workloadResource({ uid: 'w1', addresses: ['10.0.0.1'], node: 'node-b' })] }));
+    expect(snapshots).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    // a change that leaves the view as it was: committed again, since the last commit was refused
+    await fake.answerTo(fake.push({ resources: [serviceResource({ namespace: 'ns', hostname: 'h.ns.svc' })] }));
+    expect(snapshots).toEqual([[{ kind: 'mesh.member', address: '10.0.0.1' }], [{ kind: 'mesh.member', address: '10.0.0.1' }]]);
+  });
+
+  it('rejects a config with unknown fields or a token without TLS', () => {
+    expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'n' }, nodename: 'x' }).success).toBe(false);
+    expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'n' }, tokenFile: '/t' }).success).toBe(false);
+    expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'n' }, nodeName: 'node-a' }).success).toBe(true);
+  });
+});
