@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-APT_PKGS=(clang llvm libbpf-dev libelf-dev bpftool iproute2 iptables iputils-ping iperf3 procps util-linux)
+APT_PKGS=(clang llvm libbpf-dev libelf-dev bpftool iproute2 iptables iputils-ping iperf3 procps util-linux python3)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

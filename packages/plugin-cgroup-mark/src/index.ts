@@ -1,0 +1,23 @@
+export {
+  CgroupMarkDataplane,
+  DEFAULT_BYPASS_ENTRIES,
+  MAX_BYPASS_ENTRIES,
+  type CgroupMarkDataplaneOptions,
+  type CgroupMarkDataplaneStatus,
+  type CgroupMarkStats,
+  type CgroupAttachmentStatus,
+} from './cgroup-mark-dataplane.js';
+export {
+  MARK_PRESETS,
+  DEFAULT_MARK_PRESET,
+  resolveMark,
+  markMatches,
+  formatMark,
+  type MarkMatch,
+  type MarkPreset,
+  type MarkSpec,
+} from './mark-selector.js';
+export { resolveCgroups, cgroup2PathOf, type CgroupSelector } from './cgroup-selector.js';
+export type { BypassEntry } from './bypass-entry.js';
+export { defaultObjectPath } from './bpf-object-path.js';
+export { cgroupMarkPlugin, cgroupMarkConfigSchema, type CgroupMarkConfig } from './cgroup-mark-plugin.js';

@@ -1,0 +1,28 @@
+export {
+  SklookupDataplane,
+  DEFAULT_MAX_MEMBERS,
+  DEFAULT_MAX_PODS,
+  DEFAULT_MAX_POD_ADDRESSES,
+  DEFAULT_BYPASS_ENTRIES,
+  DEFAULT_BYPASS_TTL_MS,
+  type SklookupDataplaneOptions,
+  type SklookupDataplaneStatus,
+  type PodStatus,
+  type PreparedApply,
+  type ApplyCounts,
+} from './sklookup-dataplane.js';
+export type { LookupCounters } from './sklookup-maps.js';
+export {
+  MESH_MEMBER_KIND,
+  SKLOOKUP_POD_KIND,
+  meshMemberIntentSchema,
+  sklookupPodIntentSchema,
+  readDesiredMesh,
+  type DesiredMesh,
+  type DesiredPod,
+  type MeshCapacity,
+} from './sklookup-intents.js';
+export { DEFAULT_SKIP_PORTS } from './skip-ports.js';
+export { meshKey, displayAddress } from './mesh-address.js';
+export { defaultObjectPath } from './bpf-object-path.js';
+export { sklookupPlugin, sklookupConfigSchema, type SklookupConfig } from './sklookup-plugin.js';

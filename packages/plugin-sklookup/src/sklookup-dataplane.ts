@@ -1,0 +1,618 @@
+/**
+ * The sk_lookup mesh divert: one program (bpf/sk_lookup_mesh.bpf.c) attached, as a pinned link,
+ * to the network namespace of every meshed pod on the node, and the maps it reads (mesh members,
+ * pod addresses, the proxy's HBONE listeners, skip ports, the shared mesh_bypass map).
+ *
+ * Lifecycle (mirrors a libbpf skeleton): open (validate) -> load (maps reused from their pins) ->
+ * seed (skip ports; adopt what the pinned maps and links hold) -> attach (adopted links switch to
+ * this program without a gap) -> prepare/commit (desired mesh; prepare validates everything and
+ * resolves namespaces and sockets before commit writes anything) -> close({ keepPinned }).
+ */
+import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  BpfMap,
+  InvalidArgumentError,
+  NetnsHandle,
+  NotFoundError,
+  PinIncompatibleError,
+  SyscallError,
+  attachNetns,
+  loadSkeleton,
+  openPinnedLink,
+  removePin,
+  withNetns,
+  type Link,
+  type Program,
+} from '@bpfsteer/core-bpf';
+import { defaultObjectPath } from './bpf-object-path.js';
+import { displayAddress, meshKey } from './mesh-address.js';
+import { CONSTANT, MAP, MEMBER, PROGRAM_NAME } from './map-codecs.js';
+import { parsePinName, pinName } from './pod-pin-name.js';
+import { DEFAULT_SKIP_PORTS, skipPortWords } from './skip-ports.js';
+import { TCP_LISTEN, parseProcNetTcp } from './proc-net-tcp.js';
+import type { DesiredMesh, DesiredPod, MeshCapacity } from './sklookup-intents.js';
+import {
+  mapSizes,
+  readCounters,
+  readMembers,
+  readPodAddresses,
+  readSockets,
+  sklookupSkeleton,
+  zeroCounters,
+  type LookupCounters,
+  type SklookupMaps,
+  type SklookupSkeleton,
+} from './sklookup-maps.js';
+import { adoptPods, planSklookup, type AppliedPod, type KernelMesh, type ResolvedPod, type SklookupPlan } from './sklookup-plan.js';
+
+export const DEFAULT_MAX_MEMBERS = 65536;
+export const DEFAULT_MAX_PODS = 1024;
+export const DEFAULT_MAX_POD_ADDRESSES = 4096;
+export const DEFAULT_BYPASS_ENTRIES = 65536;
+export const DEFAULT_BYPASS_TTL_MS = 5000;
+export const MAX_MAX_MEMBERS = 1 << 22;
+export const MAX_MAX_PODS = 65535;
+
+export interface SklookupDataplaneOptions {
+  /** bpffs directory owned by this dataplane: maps under maps/, links under links/. Without it nothing is pinned. */
+  readonly pinRoot?: string;
+  /** capacity of skl_members (default 65536) */
+  readonly maxMembers?: number;
+  /** pods on this node (default 1024) */
+  readonly maxPods?: number;
+  /** addresses of the pods on this node (default 4096) */
+  readonly maxPodAddresses?: number;
+  /** ports never diverted, in addition to 15001, 15006, 15008 */
+  readonly skipPorts?: readonly number[];
+  /** how long after the proxy's marked SYN a mesh_bypass entry counts (default 5000 ms) */
+  readonly bypassTtlMs?: number;
+  /** capacity of mesh_bypass (default 65536); must equal plugin-cgroup-mark's when the map is shared */
+  readonly bypassEntries?: number;
+  /**
+   * mesh_bypass pinned by plugin-cgroup-mark (reused when present, created and pinned there
+   * otherwise, so start order does not matter; never removed by this dataplane). Default: a map of
+   * its own under pinRoot/maps, which nothing fills.
+   */
+  readonly bypassMapPin?: string;
+  /** compiled object; default: bpf/sk_lookup_mesh.bpf.o shipped in this package */
+  readonly objectPath?: string;
+}
+
+export interface PodStatus {
+  readonly uid: string;
+  readonly slot: number;
+  /** netns path of the last attach (undefined for a pod adopted after a restart, until the next apply) */
+  readonly netns?: string;
+  readonly addresses: readonly string[];
+  /** socket cookie by address, for the addresses with a socket entry */
+  readonly sockets: Readonly<Record<string, string>>;
+  readonly pinned?: string;
+  readonly counters: LookupCounters;
+}
+
+export interface SklookupDataplaneStatus {
+  readonly pods: readonly PodStatus[];
+  /** lookups whose destination is no pod address */
+  readonly unattributed: LookupCounters;
+  readonly members: number;
+  readonly skipPorts: readonly number[];
+  readonly maps: readonly { readonly name: string; readonly entries: number; readonly maxEntries: number }[];
+  readonly problems: readonly string[];
+}
+
+export interface ApplyCounts {
+  readonly added: number;
+  readonly updated: number;
+  readonly removed: number;
+}
+
+/** A validated desired mesh with its namespaces open; commit it or release it. */
+export interface PreparedApply {
+  readonly plan: SklookupPlan;
+  release(): void;
+}
+
+type State = 'opened' | 'loaded' | 'seeded' | 'ready' | 'closed';
+
+interface ValidOptions extends MeshCapacity {
+  readonly pinRoot?: string;
+  readonly skipPorts: readonly number[];
+  readonly bypassTtlMs: number;
+  readonly bypassEntries: number;
+  readonly bypassMapPin?: string;
+  readonly objectPath: string;
+}
+
+function intIn(value: unknown, def: number, min: number, max: number, name: string): number {
+  const v = value ?? def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new InvalidArgumentError(`sklookup: ${name} must be an integer ${min}..${max}, got ${JSON.stringify(value)}`);
+  }
+  return v;
+}
+
+function validateOptions(o: SklookupDataplaneOptions): ValidOptions {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('sklookup: options must be an object');
+  for (const [name, value] of [['pinRoot', o.pinRoot], ['bypassMapPin', o.bypassMapPin]] as const) {
+    if (value !== undefined && (typeof value !== 'string' || !value.startsWith('/'))) {
+      throw new InvalidArgumentError(`sklookup: ${name} must be an absolute path on bpffs, got ${JSON.stringify(value)}`);
+    }
+  }
+  const skip = o.skipPorts ?? [];
+  if (!Array.isArray(skip)) throw new InvalidArgumentError('sklookup: skipPorts must be an array of ports');
+  skipPortWords(skip); // validates
+  const objectPath = o.objectPath ?? defaultObjectPath();
+  if (!existsSync(objectPath)) {
+    throw new NotFoundError(`sklookup BPF object ${objectPath} (build it with \`make -C bpf\` and the package build, which copies it)`);
+  }
+  return {
+    ...(o.pinRoot !== undefined ? { pinRoot: o.pinRoot } : {}),
+    ...(o.bypassMapPin !== undefined ? { bypassMapPin: o.bypassMapPin } : {}),
+    maxMembers: intIn(o.maxMembers, DEFAULT_MAX_MEMBERS, 1, MAX_MAX_MEMBERS, 'maxMembers'),
+    maxPods: intIn(o.maxPods, DEFAULT_MAX_PODS, 1, MAX_MAX_PODS, 'maxPods'),
+    maxPodAddresses: intIn(o.maxPodAddresses, DEFAULT_MAX_POD_ADDRESSES, 1, 1 << 20, 'maxPodAddresses'),
+    bypassEntries: intIn(o.bypassEntries, DEFAULT_BYPASS_ENTRIES, 1, 1 << 22, 'bypassEntries'),
+    bypassTtlMs: intIn(o.bypassTtlMs, DEFAULT_BYPASS_TTL_MS, 1, 3_600_000, 'bypassTtlMs'),
+    skipPorts: [...new Set([...DEFAULT_SKIP_PORTS, ...skip])].sort((a, b) => a - b),
+    objectPath,
+  };
+}
+
+export class SklookupDataplane {
+  readonly #opts: ValidOptions;
+  #state: State = 'opened';
+  #skel: SklookupSkeleton | undefined;
+  /** a one-entry SOCKHASH used to check a socket and learn its cookie before the real map is touched */
+  #scratch: BpfMap | undefined;
+  #members = new Set<string>();
+  #podAddresses = new Map<string, number>();
+  #sockets = new Map<string, bigint>();
+  #pods = new Map<string, AppliedPod>();
+  readonly #links = new Map<string, Link>();
+  /** pins under links/ that are not (or no longer) ours to keep, detached at attach() */
+  #foreignPins: string[] = [];
+
+  private constructor(opts: ValidOptions) {
+    this.#opts = opts;
+  }
+
+  static open(options: SklookupDataplaneOptions = {}): SklookupDataplane {
+    return new SklookupDataplane(validateOptions(options));
+  }
+
+  get capacity(): MeshCapacity {
+    const { maxMembers, maxPods, maxPodAddresses } = this.#opts;
+    return { maxMembers, maxPods, maxPodAddresses };
+  }
+
+  get skipPorts(): readonly number[] {
+    return this.#opts.skipPorts;
+  }
+
+  #dir(sub: 'maps' | 'links'): string | undefined {
+    return this.#opts.pinRoot === undefined ? undefined : join(this.#opts.pinRoot, sub);
+  }
+
+  /** Loads the program (bypass time-to-live as a constant), reusing the maps pinned under pinRoot/maps and bypassMapPin. */
+  load(): void {
+    this.#expect('opened', 'load');
+    const sizes = mapSizes(this.#opts);
+    const mapsDir = this.#dir('maps');
+    const maps: Record<string, { maxEntries?: number; pinPath?: string }> = {};
+    for (const name of Object.values(MAP)) {
+      const pinPath = name === MAP.bypass && this.#opts.bypassMapPin ? this.#opts.bypassMapPin : mapsDir ? join(mapsDir, name) : undefined;
+      maps[name] = { ...(sizes[name] ? { maxEntries: sizes[name] } : {}), ...(pinPath ? { pinPath } : {}) };
+    }
+    try {
+      this.#skel = loadSkeleton(this.#opts.objectPath, sklookupSkeleton, {
+        maps,
+        constants: { [CONSTANT.bypassTtlNs]: BigInt(this.#opts.bypassTtlMs) * 1_000_000n },
+      });
+      this.#scratch = BpfMap.create({ type: 'sockhash', name: 'skl_scratch', keySize: 4, valueSize: 8, maxEntries: 1 });
+    } catch (err) {
+      this.#skel?.close();
+      this.#skel = undefined;
+      if (err instanceof PinIncompatibleError) {
+        throw new PinIncompatibleError(
+          err.path,
+          `${err.message.replace(/^pinned object \S+ is incompatible: /, '')} (maps pinned with other capacities: stop the old dataplane ` +
+            `without keepPinned; a mesh_bypass map shared with plugin-cgroup-mark needs the same bypassEntries in both)`,
+        );
+      }
+      throw err;
+    }
+    this.#state = 'loaded';
+  }
+
+  /** Writes the skip ports and adopts what the pinned maps and links hold. */
+  seed(): void {
+    this.#expect('loaded', 'seed');
+    const maps = this.#maps();
+    maps[MAP.skipPorts].reconcile([...skipPortWords(this.#opts.skipPorts)]);
+    this.#readKernel();
+    const dir = this.#dir('links');
+    const pins: { name: string; uid: string; slot: number }[] = [];
+    this.#foreignPins = [];
+    if (dir && existsSync(dir)) {
+      for (const name of readdirSync(dir).sort()) {
+        const parsed = parsePinName(name);
+        if (parsed) pins.push({ name, ...parsed });
+        else this.#foreignPins.push(name);
+      }
+    }
+    const { pods, foreign } = adoptPods(pins, this.#podAddresses, this.#opts.maxPods);
+    this.#pods = pods;
+    this.#foreignPins.push(...foreign);
+    this.#state = 'seeded';
+  }
+
+  #readKernel(): void {
+    const maps = this.#maps();
+    this.#members = readMembers(maps);
+    this.#podAddresses = readPodAddresses(maps);
+    this.#sockets = readSockets(maps);
+  }
+
+  /**
+   * Switches every adopted link to this program (no gap: until now the previous program ran on the
+   * same pinned maps) and detaches pins that are not ours to keep. A link whose namespace is gone is
+   * dropped (the next apply attaches the pod again if it is still wanted).
+   */
+  attach(): void {
+    this.#expect('seeded', 'attach');
+    const dir = this.#dir('links');
+    for (const name of this.#foreignPins) if (dir && existsSync(join(dir, name))) openPinnedLink(join(dir, name)).detach();
+    this.#foreignPins = [];
+    for (const pod of this.#pods.values()) {
+      const pin = this.#pinPath(pod);
+      if (!pin || !existsSync(pin)) continue;
+      const link = openPinnedLink(pin);
+      try {
+        link.update(this.program);
+        this.#links.set(pod.uid, link);
+      } catch (err) {
+        if (!(err instanceof SyscallError)) throw err;
+        link.detach(); // its namespace is gone (ENOLINK): the pin goes too
+      }
+    }
+    this.#state = 'ready';
+  }
+
+  get program(): Program {
+    if (!this.#skel || this.#state === 'closed') throw new InvalidArgumentError('sklookup: the program is not loaded');
+    return this.#skel.programs[PROGRAM_NAME];
+  }
+
+  #pinPath(pod: { uid: string; slot: number }): string | undefined {
+    const dir = this.#dir('links');
+    return dir === undefined ? undefined : join(dir, pinName(pod.uid, pod.slot));
+  }
+
+  /**
+   * Validates `desired` against the system: every pod's namespace opens (and no two pods share
+   * one), every socketFd is a TCP listener of its pod's namespace that the kernel accepts in a
+   * SOCKHASH. Throws InvalidArgumentError (naming the pod) before anything is written; the result
+   * holds the namespaces open until commit or release.
+   */
+  prepare(desired: DesiredMesh): PreparedApply {
+    this.#expect('ready', 'prepare');
+    const handles = new Map<string, NetnsHandle>();
+    const release = () => {
+      for (const h of handles.values()) h.close();
+      handles.clear();
+    };
+    try {
+      const resolved = new Map<string, ResolvedPod>();
+      const byInode = new Map<bigint, string>();
+      for (const pod of desired.pods.values()) {
+        const handle = openPodNetns(pod.uid, pod.netns);
+        handles.set(pod.uid, handle);
+        const ino = handle.inode;
+        const other = byInode.get(ino);
+        if (other !== undefined) {
+          throw new InvalidArgumentError(`pods ${JSON.stringify(other)} and ${JSON.stringify(pod.uid)} name the same network namespace (${pod.netns}); each pod has its own`);
+        }
+        byInode.set(ino, pod.uid);
+        const cookie = pod.socketFd === undefined ? undefined : this.#cookieOf(pod.socketFd, pod, handle);
+        resolved.set(pod.uid, { ...pod, netnsIno: ino, ...(cookie !== undefined ? { socketCookie: cookie } : {}) });
+      }
+      // sockets close on their own: the kernel drops their entries
+      this.#sockets = readSockets(this.#maps());
+      const plan = planSklookup(this.#kernel(), resolved, desired.members, this.#opts.maxPods);
+      const prepared: PreparedApply = { plan, release };
+      handlesOfPrepared.set(prepared, handles);
+      return prepared;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  #kernel(): KernelMesh {
+    return { members: this.#members, podAddresses: this.#podAddresses, sockets: this.#sockets, pods: this.#pods };
+  }
+
+  /**
+   * The cookie of the socket behind `fd`, after checking that it is a TCP listener of the pod's
+   * namespace (the kernel would also assign a socket of another namespace, which then breaks the
+   * connection) and that the kernel takes it into a SOCKHASH.
+   */
+  #cookieOf(fd: number, pod: DesiredPod, netns: NetnsHandle): bigint {
+    const who = `pod ${JSON.stringify(pod.uid)}: socketFd ${fd}`;
+    let stat;
+    try {
+      stat = fstatSync(fd, { bigint: true });
+    } catch {
+      throw new InvalidArgumentError(`${who} is not an open file descriptor`);
+    }
+    if (!stat.isSocket()) throw new InvalidArgumentError(`${who} is not a socket; expected the proxy's HBONE listening socket`);
+    const rows = withNetns(netns, () => [
+      ...parseProcNetTcp(readProc('/proc/thread-self/net/tcp'), 4),
+      ...parseProcNetTcp(readProc('/proc/thread-self/net/tcp6'), 6),
+    ]);
+    const row = rows.find((r) => r.inode === stat.ino);
+    if (!row) {
+      throw new InvalidArgumentError(
+        `${who} is not a TCP socket of the pod's network namespace ${pod.netns}; expected the proxy's HBONE listener opened inside it`,
+      );
+    }
+    if (row.state !== TCP_LISTEN) {
+      throw new InvalidArgumentError(`${who} is a TCP socket (port ${row.localPort}) that is not listening; expected the proxy's HBONE listener`);
+    }
+    const scratch = this.#scratch as BpfMap;
+    const key = Buffer.alloc(4);
+    const value = Buffer.alloc(8);
+    value.writeBigUInt64LE(BigInt(fd));
+    try {
+      scratch.update(key, value);
+    } catch (err) {
+      throw new InvalidArgumentError(`${who}: the kernel refuses it in a SOCKHASH (${(err as Error).message})`);
+    }
+    try {
+      return (scratch.lookup(key) as Buffer).readBigUInt64LE(0);
+    } finally {
+      scratch.delete(key);
+    }
+  }
+
+  /**
+   * Executes a prepared plan (see sklookup-plan.ts for the order) and releases it. On a kernel
+   * error the in-memory view is re-read from the maps so the next apply diffs right, and the error
+   * is thrown.
+   */
+  commit(prepared: PreparedApply): ApplyCounts {
+    this.#expect('ready', 'commit');
+    try {
+      this.#execute(prepared);
+      return prepared.plan.report;
+    } catch (err) {
+      this.#readKernel();
+      throw err;
+    } finally {
+      prepared.release();
+    }
+  }
+
+  /** prepare + commit. */
+  apply(desired: DesiredMesh): ApplyCounts {
+    return this.commit(this.prepare(desired));
+  }
+
+  #execute(prepared: PreparedApply): void {
+    const { plan } = prepared;
+    const handles = handlesOfPrepared.get(prepared);
+    const maps = this.#maps();
+    // 1. links of pods that left or moved
+    for (const pod of plan.detach) {
+      const link = this.#links.get(pod.uid);
+      if (link) link.detach();
+      else {
+        const pin = this.#pinPath(pod);
+        if (pin && existsSync(pin)) openPinnedLink(pin).detach();
+      }
+      this.#links.delete(pod.uid);
+      this.#pods.delete(pod.uid);
+    }
+    // 2. entries nobody wants, members that left
+    for (const a of plan.deleteSockets) {
+      maps[MAP.sockets].delete({ addr_be: a });
+      this.#sockets.delete(a);
+    }
+    maps[MAP.pods].deleteMany(plan.deletePodAddresses.map((a) => ({ addr_be: a })));
+    for (const a of plan.deletePodAddresses) this.#podAddresses.delete(a);
+    maps[MAP.members].deleteMany(plan.removeMembers.map((a) => ({ addr_be: a })));
+    for (const a of plan.removeMembers) this.#members.delete(a);
+    // 3. new members, counters, pod addresses, sockets
+    maps[MAP.members].setMany(plan.addMembers.map((a) => [{ addr_be: a }, MEMBER] as const));
+    for (const a of plan.addMembers) this.#members.add(a);
+    for (const slot of plan.resetCounters) maps[MAP.counters].set(slot, zeroCounters(maps));
+    maps[MAP.pods].setMany(plan.setPodAddresses.map(([a, slot]) => [{ addr_be: a }, slot] as const));
+    for (const [a, slot] of plan.setPodAddresses) this.#podAddresses.set(a, slot);
+    for (const w of plan.setSockets) {
+      maps[MAP.sockets].set({ addr_be: w.address }, BigInt(w.fd));
+      this.#sockets.set(w.address, w.cookie);
+    }
+    // 4. links, now that the maps hold the pods
+    for (const action of plan.links) {
+      const handle = handles?.get(action.uid);
+      if (!handle) throw new InvalidArgumentError(`sklookup: commit: pod ${action.uid} was not prepared`);
+      const pinPath = this.#pinPath(action);
+      if (pinPath) mkdirSync(dirname(pinPath), { recursive: true });
+      let link: Link;
+      try {
+        link = attachNetns(this.program, { netns: handle, ...(pinPath ? { pinPath } : {}) });
+      } catch (err) {
+        // an adopted pin attached to another namespace (the pod's namespace changed while no agent ran)
+        if (!(err instanceof PinIncompatibleError) || !pinPath) throw err;
+        openPinnedLink(pinPath).detach();
+        link = attachNetns(this.program, { netns: handle, pinPath });
+      }
+      const old = this.#links.get(action.uid);
+      if (old && old !== link) old.close(); // the pin keeps the attachment
+      this.#links.set(action.uid, link);
+      this.#pods.set(action.uid, plan.next.get(action.uid) as AppliedPod);
+    }
+    for (const [uid, pod] of plan.next) this.#pods.set(uid, pod);
+  }
+
+  /** The pods in force with their lookup counters, sorted by uid. */
+  pods(): PodStatus[] {
+    this.#expect('ready', 'pods');
+    const maps = this.#maps();
+    this.#sockets = readSockets(maps);
+    return [...this.#pods.values()]
+      .sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0))
+      .map((p) => {
+        const sockets: Record<string, string> = {};
+        for (const a of p.addresses) {
+          const cookie = this.#sockets.get(a);
+          if (cookie !== undefined) sockets[displayAddress(a)] = String(cookie);
+        }
+        const pinned = this.#links.get(p.uid)?.pinnedPath;
+        return {
+          uid: p.uid,
+          slot: p.slot,
+          ...(p.netns !== undefined ? { netns: p.netns } : {}),
+          addresses: p.addresses.map(displayAddress),
+          sockets,
+          ...(pinned ? { pinned } : {}),
+          counters: readCounters(maps, p.slot),
+        };
+      });
+  }
+
+  /** Whether `address` (IPv4 or IPv6 text) is a mesh member in the map. */
+  isMember(address: string): boolean {
+    this.#expect('ready', 'isMember');
+    return this.#members.has(meshKey(address));
+  }
+
+  get memberCount(): number {
+    return this.#members.size;
+  }
+
+  status(): SklookupDataplaneStatus {
+    this.#expect('ready', 'status');
+    const maps = this.#maps();
+    const pods = this.pods();
+    const count: Record<string, number> = {
+      [MAP.members]: this.#members.size,
+      [MAP.sockets]: this.#sockets.size,
+      [MAP.pods]: this.#podAddresses.size,
+      [MAP.counters]: this.#pods.size + 1,
+      [MAP.skipPorts]: skipPortWords(this.#opts.skipPorts).size,
+      [MAP.bypass]: maps[MAP.bypass].count(),
+    };
+    return {
+      pods,
+      unattributed: readCounters(maps, 0),
+      members: this.#members.size,
+      skipPorts: this.#opts.skipPorts,
+      maps: Object.values(MAP).map((name) => ({ name, entries: count[name], maxEntries: maps[name].map.maxEntries })),
+      problems: this.#problems(maps),
+    };
+  }
+
+  #problems(maps: SklookupMaps): string[] {
+    const out: string[] = [];
+    const shared = this.#opts.bypassMapPin;
+    if (shared) {
+      let pinnedId: number | undefined;
+      try {
+        const m = BpfMap.fromPinned(shared);
+        pinnedId = m.id;
+        m.close();
+      } catch {
+        pinnedId = undefined;
+      }
+      if (pinnedId !== maps[MAP.bypass].map.id) {
+        out.push(
+          `the mesh_bypass map pinned at ${shared} is ${pinnedId === undefined ? 'gone' : 'another map'} than the one this program reads ` +
+            '(plugin-cgroup-mark was restarted without keepPinned): restart this plugin so the proxy\'s own connections are recognised again',
+        );
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Releases everything. With keepPinned the links stay attached and the maps pinned (a restarted
+   * dataplane re-adopts them with no gap); without it the links are detached and the pins removed
+   * (a shared bypassMapPin is left to its owner). Idempotent.
+   */
+  close(options: { keepPinned: boolean } = { keepPinned: false }): void {
+    if (this.#state === 'closed') return;
+    const errors: unknown[] = [];
+    const attempt = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        errors.push(err);
+      }
+    };
+    for (const link of this.#links.values()) attempt(() => (options.keepPinned ? link.close() : link.detach()));
+    this.#links.clear();
+    if (!options.keepPinned && this.#state !== 'opened') attempt(() => this.#removePins());
+    attempt(() => this.#scratch?.close());
+    attempt(() => this.#skel?.close());
+    this.#scratch = undefined;
+    this.#skel = undefined;
+    this.#state = 'closed';
+    if (errors.length > 0) throw errors.length === 1 ? errors[0] : new AggregateError(errors, `sklookup: close: ${errors.length} errors`);
+  }
+
+  #removePins(): void {
+    const links = this.#dir('links');
+    if (links && existsSync(links)) {
+      for (const file of readdirSync(links)) openPinnedLink(join(links, file)).detach();
+      rmdirIfEmpty(links);
+    }
+    const maps = this.#dir('maps');
+    if (maps && existsSync(maps)) {
+      for (const name of Object.values(MAP)) {
+        if (name === MAP.bypass && this.#opts.bypassMapPin) continue;
+        removePin(join(maps, name), { missingOk: true });
+      }
+      rmdirIfEmpty(maps);
+    }
+    if (this.#opts.pinRoot) rmdirIfEmpty(this.#opts.pinRoot);
+  }
+
+  #maps(): SklookupMaps {
+    if (!this.#skel) throw new InvalidArgumentError('sklookup: not loaded');
+    return this.#skel.maps;
+  }
+
+  #expect(state: Exclude<State, 'closed'>, op: string): void {
+    if (this.#state === 'closed') throw new InvalidArgumentError(`sklookup: ${op}: the dataplane is closed`);
+    if (this.#state !== state) {
+      const need = { opened: 'right after open()', loaded: 'after load()', seeded: 'after seed()', ready: 'after attach()' }[state];
+      throw new InvalidArgumentError(`sklookup: ${op} is allowed only ${need} (state: ${this.#state})`);
+    }
+  }
+}
+
+/** The namespace handles of each prepared plan (kept off the public PreparedApply shape). */
+const handlesOfPrepared = new WeakMap<PreparedApply, Map<string, NetnsHandle>>();
+
+function openPodNetns(uid: string, netns: string): NetnsHandle {
+  try {
+    return NetnsHandle.open(netns);
+  } catch (err) {
+    throw new InvalidArgumentError(`pod ${JSON.stringify(uid)}: network namespace ${netns}: ${(err as Error).message}`);
+  }
+}
+
+/** A /proc file ('' when the kernel has no such file, e.g. tcp6 without IPv6). */
+function readProc(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function rmdirIfEmpty(dir: string): void {
+  if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
+}

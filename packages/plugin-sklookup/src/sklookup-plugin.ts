@@ -1,0 +1,167 @@
+/**
+ * The sklookup agent plugin: consumes `mesh.member` and `sklookup.pod` intents (provisional kinds,
+ * see sklookup-intents.ts) and keeps the sk_lookup divert converged to them: every pod's netns runs
+ * the program (pinned link), members, pod addresses and HBONE listener sockets in the maps. A
+ * desired state that is invalid (bad address, vanished netns, a socket the kernel refuses, over
+ * capacity) is rejected with IntentRejectedError before anything changes.
+ */
+import {
+  IntentRejectedError,
+  type ApplyReport,
+  type DataplanePlugin,
+  type DesiredState,
+  type PluginContext,
+  type PluginFactory,
+  type PluginStatus,
+} from '@bpfsteer/agent-kernel';
+import { z } from 'zod';
+import {
+  DEFAULT_BYPASS_ENTRIES,
+  DEFAULT_BYPASS_TTL_MS,
+  DEFAULT_MAX_MEMBERS,
+  DEFAULT_MAX_POD_ADDRESSES,
+  DEFAULT_MAX_PODS,
+  MAX_MAX_MEMBERS,
+  MAX_MAX_PODS,
+  SklookupDataplane,
+  type PreparedApply,
+} from './sklookup-dataplane.js';
+import {
+  MESH_MEMBER_KIND,
+  SKLOOKUP_POD_KIND,
+  meshMemberIntentSchema,
+  readDesiredMesh,
+  sklookupPodIntentSchema,
+} from './sklookup-intents.js';
+
+export const sklookupConfigSchema = z.strictObject({
+  /** ports never diverted, in addition to 15001, 15006 and 15008 */
+  skipPorts: z
+    .array(z.number().int().min(1).max(65535))
+    .refine((l) => new Set(l).size === l.length, 'each skip port may be listed once')
+    .default([]),
+  maxMembers: z.number().int().min(1).max(MAX_MAX_MEMBERS).default(DEFAULT_MAX_MEMBERS),
+  maxPods: z.number().int().min(1).max(MAX_MAX_PODS).default(DEFAULT_MAX_PODS),
+  maxPodAddresses: z.number().int().min(1).max(1 << 20).default(DEFAULT_MAX_POD_ADDRESSES),
+  /** how long after the proxy's marked SYN its mesh_bypass entry counts */
+  bypassTtlMs: z.number().int().min(1).max(3_600_000).default(DEFAULT_BYPASS_TTL_MS),
+  /** capacity of mesh_bypass: must equal plugin-cgroup-mark's bypassEntries when the map is shared */
+  bypassEntries: z.number().int().min(1).max(1 << 22).default(DEFAULT_BYPASS_ENTRIES),
+  /**
+   * the mesh_bypass map of plugin-cgroup-mark, e.g. /sys/fs/bpf/bpfsteer/cgroup-mark/maps/mesh_bypass;
+   * without it the proxy's own connections are not recognised (they are diverted back to it)
+   */
+  bypassMapPin: z.string().startsWith('/', 'bypassMapPin must be an absolute path on bpffs').optional(),
+});
+
+export type SklookupConfig = z.output<typeof sklookupConfigSchema>;
+
+class SklookupPlugin implements DataplanePlugin {
+  readonly #config: SklookupConfig;
+  readonly #context: PluginContext;
+  #dataplane: SklookupDataplane | undefined;
+
+  constructor(config: SklookupConfig, context: PluginContext) {
+    this.#config = sklookupConfigSchema.parse(config);
+    this.#context = context;
+  }
+
+  #dp(): SklookupDataplane {
+    if (!this.#dataplane) throw new Error('sklookup: open() has not run');
+    return this.#dataplane;
+  }
+
+  async open(): Promise<void> {
+    const c = this.#config;
+    this.#dataplane = SklookupDataplane.open({
+      pinRoot: this.#context.pinRoot,
+      skipPorts: c.skipPorts,
+      maxMembers: c.maxMembers,
+      maxPods: c.maxPods,
+      maxPodAddresses: c.maxPodAddresses,
+      bypassTtlMs: c.bypassTtlMs,
+      bypassEntries: c.bypassEntries,
+      ...(c.bypassMapPin !== undefined ? { bypassMapPin: c.bypassMapPin } : {}),
+    });
+  }
+
+  async load(): Promise<void> {
+    this.#dp().load();
+  }
+
+  async seed(): Promise<void> {
+    this.#dp().seed();
+  }
+
+  async attach(): Promise<void> {
+    const dp = this.#dp();
+    dp.attach();
+    const pods = dp.pods().length;
+    if (pods > 0 || dp.memberCount > 0) this.#context.logger.info({ pods, members: dp.memberCount }, 'adopted the pinned pods and members');
+    if (this.#config.bypassMapPin === undefined) {
+      this.#context.logger.warn("no bypassMapPin configured: the proxy's own connections to local applications will be diverted back to it");
+    }
+  }
+
+  async apply(desired: DesiredState): Promise<ApplyReport> {
+    const dp = this.#dp();
+    let prepared: PreparedApply;
+    try {
+      prepared = dp.prepare(readDesiredMesh(desired, dp.capacity));
+    } catch (err) {
+      throw new IntentRejectedError(`sklookup: ${(err as Error).message}`, { cause: err });
+    }
+    return dp.commit(prepared);
+  }
+
+  async describe(kind: string): Promise<unknown> {
+    const dp = this.#dataplane;
+    if (!dp) return undefined;
+    if (kind === SKLOOKUP_POD_KIND) return dp.pods();
+    if (kind === MESH_MEMBER_KIND) return { members: dp.memberCount };
+    return undefined;
+  }
+
+  status(): PluginStatus {
+    const dp = this.#dataplane;
+    if (!dp) return { attachments: [], maps: [] };
+    let s;
+    try {
+      s = dp.status();
+    } catch {
+      return { attachments: [], maps: [] };
+    }
+    return {
+      attachments: s.pods.map((p) => ({
+        target: `netns ${p.netns ?? '(adopted)'} of pod ${p.uid}`,
+        type: 'sk_lookup',
+        ...(p.pinned ? { pinned: p.pinned } : {}),
+      })),
+      maps: s.maps,
+      details: {
+        members: s.members,
+        skipPorts: s.skipPorts,
+        pods: s.pods,
+        unattributed: s.unattributed,
+        problems: s.problems,
+        ...(this.#config.bypassMapPin ? { bypassMapPin: this.#config.bypassMapPin } : {}),
+      },
+    };
+  }
+
+  async close(options: { keepPinned: boolean }): Promise<void> {
+    const dp = this.#dataplane;
+    this.#dataplane = undefined;
+    dp?.close(options);
+  }
+}
+
+export const sklookupPlugin: PluginFactory<SklookupConfig> = {
+  id: 'sklookup',
+  description:
+    "sk_lookup divert in each meshed pod netns: mesh-to-mesh TCP connections go to the proxy's HBONE listener (Istio ambient transparent network policies)",
+  configSchema: sklookupConfigSchema as z.ZodType<SklookupConfig>,
+  intents: { [MESH_MEMBER_KIND]: meshMemberIntentSchema, [SKLOOKUP_POD_KIND]: sklookupPodIntentSchema },
+  requires: ['bpffs', 'sk_lookup', 'sockhash'],
+  create: (config, context) => new SklookupPlugin(config, context),
+};

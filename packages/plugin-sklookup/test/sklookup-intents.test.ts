@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { DesiredState, Intent } from '@bpfsteer/agent-kernel';
+import { InvalidArgumentError } from '@bpfsteer/core-bpf';
+import {
+  MESH_MEMBER_KIND,
+  SKLOOKUP_POD_KIND,
+  meshMemberIntentSchema,
+  readDesiredMesh,
+  sklookupPodIntentSchema,
+} from '../src/sklookup-intents.js';
+
+const cap = { maxMembers: 4, maxPods: 2, maxPodAddresses: 3 };
+const member = (address: string): Intent => ({ kind: MESH_MEMBER_KIND, address });
+const pod = (uid: string, addresses: string[], extra: Record<string, unknown> = {}): Intent => ({
+  kind: SKLOOKUP_POD_KIND,
+  uid,
+  netns: `/var/run/netns/${uid}`,
+  addresses,
+  ...extra,
+});
+const state = (...intents: Intent[]): DesiredState => {
+  const m = new Map<string, Intent[]>();
+  for (const i of intents) m.set(i.kind, [...(m.get(i.kind) ?? []), i]);
+  return m;
+};
+
+describe('readDesiredMesh', () => {
+  it('normalises addresses to mesh keys, dedupes and sorts', () => {
+    const mesh = readDesiredMesh(
+      state(member('10.0.0.1'), member('::ffff:10.0.0.1'), member('fd00::1'), pod('a', ['fd00::2', '10.0.0.2', '10.0.0.2'], { socketFd: 9 })),
+      cap,
+    );
+    expect([...mesh.members]).toEqual(['::ffff:10.0.0.1', 'fd00::1']);
+    expect(mesh.pods.get('a')).toEqual({ uid: 'a', netns: '/var/run/netns/a', addresses: ['::ffff:10.0.0.2', 'fd00::2'], socketFd: 9 });
+  });
+  it('an empty state is an empty mesh', () => {
+    const mesh = readDesiredMesh(new Map(), cap);
+    expect(mesh.members.size).toBe(0);
+    expect(mesh.pods.size).toBe(0);
+  });
+  it.each<[Intent[], RegExp]>([
+    [[member('10.0.0.300')], /mesh.member intent #1: address "10.0.0.300" is not an IP address/],
+    [[member('1.1.1.1'), member('1.1.1.2'), member('1.1.1.3'), member('1.1.1.4'), member('1.1.1.5')], /5 mesh member addresses exceed the capacity of 4 \(maxMembers\)/],
+    [[pod('a', ['10.0.0.1']), pod('a', ['10.0.0.2'])], /sklookup.pod intent #2: pod uid "a" is listed twice/],
+    [[pod('a', ['10.0.0.1']), pod('b', ['::ffff:10.0.0.1'])], /address ::ffff:10.0.0.1 of pod "b" also belongs to pod "a"/],
+    [[pod('a', [])], /pod a\): addresses must list at least one address/],
+    [[pod('a', ['x'])], /pod a\): address "x" is not an IP address/],
+    [[pod('a', ['10.0.0.1'], { netns: '' })], /netns must be a non-empty path/],
+    [[pod('a', ['10.0.0.1'], { socketFd: -1 })], /socketFd must be an open file descriptor number/],
+    [[pod('a', ['10.0.0.1'], { uid: 'x'.repeat(300) })], /too long/],
+    [[pod('a', ['10.0.0.1']), pod('b', ['10.0.0.2']), pod('c', ['10.0.0.3'])], /3 pods exceed the capacity of 2 \(maxPods\)/],
+    [[pod('a', ['10.0.0.1', '10.0.0.2']), pod('b', ['10.0.0.3', 'fd00::3'])], /4 pod addresses exceed the capacity of 3/],
+  ])('rejects %#', (intents, why) => {
+    expect(() => readDesiredMesh(state(...intents), cap)).toThrow(InvalidArgumentError);
+    expect(() => readDesiredMesh(state(...intents), cap)).toThrow(why);
+  });
+});
+
+describe('intent schemas', () => {
+  it('accept the documented shapes', () => {
+    expect(meshMemberIntentSchema.safeParse({ address: 'fd00::1' }).success).toBe(true);
+    expect(sklookupPodIntentSchema.safeParse({ uid: 'u', netns: '/proc/1/fd/7', addresses: ['10.0.0.1'], socketFd: 12 }).success).toBe(true);
+    expect(sklookupPodIntentSchema.safeParse({ uid: 'u', netns: 'pod1', addresses: ['10.0.0.1', 'fd00::1'] }).success).toBe(true);
+  });
+  it.each([
+    [meshMemberIntentSchema, { address: '10.0.0.1/24' }, /not an IP address/],
+    [meshMemberIntentSchema, { address: '10.0.0.1', port: 1 }, /port/],
+    [sklookupPodIntentSchema, { uid: 'u', netns: '', addresses: ['10.0.0.1'] }, /netns/],
+    [sklookupPodIntentSchema, { uid: 'u', netns: 'n', addresses: [] }, /at least one address/],
+    [sklookupPodIntentSchema, { uid: '', netns: 'n', addresses: ['10.0.0.1'] }, /uid must be a non-empty/],
+    [sklookupPodIntentSchema, { uid: 'u', netns: 'n', addresses: ['10.0.0.1'], socketFd: 1.5 }, /socketFd|integer/i],
+  ])('reject %j', (schema, value, why) => {
+    const r = schema.safeParse(value);
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n')).toMatch(why);
+  });
+});

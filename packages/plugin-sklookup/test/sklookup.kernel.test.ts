@@ -1,0 +1,300 @@
+/**
+ * The sklookup plugin with real namespaces and real TCP (IPv4 and IPv6). A pod netns runs an
+ * application on :80 (and :8080) and, in this process, a "ztunnel-like" HBONE listener on :15008
+ * whose fd goes into the SOCKHASH through the `sklookup.pod` intent:
+ *   - a mesh client's connection to pod:80 lands on 15008, which sees the original destination;
+ *   - a non-mesh client reaches the application; skip ports are never diverted;
+ *   - the proxy's own connection (a process in its cgroup, SO_MARK 0x539, with bpf/cgroup_mark's
+ *     program on that cgroup sharing mesh_bypass) reaches the application;
+ *   - removing the member stops the divert; removing the pod removes its link and entries;
+ *   - a restart with keepPinned keeps diverting and re-adopts everything; bad input changes nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
+import net from 'node:net';
+import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kernel';
+import { BpfMap, BpfObject, TypedMap, attachCgroup, createCgroup, removeCgroup, withNetns, type Link } from '@bpfsteer/core-bpf';
+import { NetLab, tryRun, type Listener } from '@bpfsteer/netlab';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bypassKeyCodec, bypassValueCodec } from '../src/map-codecs.js';
+import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '../src/sklookup-intents.js';
+import { sklookupPlugin, type SklookupConfig } from '../src/sklookup-plugin.js';
+import type { PodStatus } from '../src/sklookup-dataplane.js';
+import { tcpClient, type TcpClientResult } from './support/tcp-client.js';
+
+const POD4 = '10.92.0.2';
+const POD6 = 'fd00:92::2';
+const MESH4 = '10.92.0.9';
+const MESH6 = 'fd00:92::9';
+const OUT4 = '10.92.0.10';
+const OUT6 = 'fd00:92::10';
+
+describe('sklookupPlugin with real netns and TCP', () => {
+  const suffix = `${process.pid}-${randomBytes(3).toString('hex')}`;
+  const lab = NetLab.create('skl');
+  const pinRoot = `/sys/fs/bpf/bpfsteer-test-skl-${suffix}`;
+  const bypassPin = `/sys/fs/bpf/bpfsteer-test-sklbp-${suffix}/mesh_bypass`;
+  const uid = `pod-${suffix}`;
+  const plugins: DataplanePlugin[] = [];
+  const listeners: Listener[] = [];
+  let pod = '';
+  let peer = '';
+  let podNs = '';
+  let ztunnel: net.Server | undefined;
+  let hboneFd = -1;
+  let cgroup = '';
+  let markObject: BpfObject | undefined;
+  let markLink: Link | undefined;
+
+  const create = (config: Partial<SklookupConfig> = {}) => {
+    const parsed = sklookupPlugin.configSchema.parse({ bypassMapPin: bypassPin, skipPorts: [8080], ...config });
+    const plugin = sklookupPlugin.create(parsed, { logger: pino({ level: 'silent' }), pinRoot, signal: new AbortController().signal });
+    plugins.push(plugin);
+    return plugin;
+  };
+  const startUp = async (plugin: DataplanePlugin) => {
+    await plugin.open();
+    await plugin.load();
+    await plugin.seed();
+    await plugin.attach();
+  };
+  const member = (address: string): Intent => ({ kind: MESH_MEMBER_KIND, address });
+  const podIntent = (extra: Record<string, unknown> = {}): Intent => ({
+    kind: SKLOOKUP_POD_KIND,
+    uid,
+    netns: podNs,
+    addresses: [POD4, POD6],
+    socketFd: hboneFd,
+    ...extra,
+  });
+  const desired = (...intents: Intent[]): DesiredState => {
+    const m = new Map<string, Intent[]>([[MESH_MEMBER_KIND, []], [SKLOOKUP_POD_KIND, []]]);
+    for (const i of intents) m.get(i.kind)!.push(i);
+    return m;
+  };
+  const fullMesh = () => desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent());
+  const fromPeer = (source: string, host: string, port = 80) => tcpClient({ netns: lab.nsPath(peer), host, port, bind: source });
+  const fromProxy = (o: { mark?: number; inCgroup?: boolean; host?: string }) =>
+    tcpClient({ netns: podNs, host: o.host ?? POD4, port: 80, mark: o.mark, bind: o.host === POD6 ? POD6 : POD4, ...(o.inCgroup === false ? {} : { cgroup }) });
+  const diverted = (r: TcpClientResult, dst: string, port = 80) => {
+    expect(r).toMatchObject({ ok: true });
+    return r.reply === `ztunnel ${dst} ${port}`;
+  };
+  const reachedApp = (r: TcpClientResult) => r.ok && r.reply === 'echo:hi';
+  const podStatus = (plugin: DataplanePlugin): PodStatus | undefined =>
+    ((plugin.status().details as { pods: PodStatus[] }).pods ?? []).find((p) => p.uid === uid);
+  /** sk_lookup links in a netns (default: the pod's), as bpftool lists them */
+  const netnsLinks = (path = podNs) => {
+    const ino = statSync(path).ino;
+    const links = JSON.parse(tryRun(['bpftool', 'link', 'show', '-j']).stdout || '[]') as { type: string; netns_ino?: number }[];
+    return links.filter((l) => l.type === 'netns' && l.netns_ino === ino);
+  };
+
+  beforeAll(async () => {
+    pod = lab.addNetns('pod');
+    peer = lab.addNetns('peer');
+    podNs = lab.nsPath(pod);
+    lab.addVeth(
+      { netns: pod, ifname: 'eth0', addresses: [`${POD4}/24`, `${POD6}/64`] },
+      { netns: peer, ifname: 'eth0', addresses: [`${MESH4}/24`, `${OUT4}/24`, `${MESH6}/64`, `${OUT6}/64`] },
+    );
+    listeners.push(await lab.listen(pod, 'tcp', '::', 80), await lab.listen(pod, 'tcp', '::', 8080));
+    // the ztunnel-like HBONE listener: created inside the pod netns by this process, which serves it
+    ztunnel = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.on('data', () => s.end(`ztunnel ${(s.localAddress ?? '').replace(/^::ffff:/, '')} ${s.localPort}`));
+    });
+    const server = ztunnel;
+    // no host: Node binds [::]:15008 synchronously (a host would be resolved later, outside the netns)
+    withNetns(podNs, () => server.listen({ port: 15008 }));
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    hboneFd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+    expect(hboneFd).toBeGreaterThan(2);
+    // the proxy's cgroup, observed by bpf/cgroup_mark.bpf.o sharing the mesh_bypass pin
+    cgroup = createCgroup(`bpfsteer-test-skl-${suffix}`);
+    markObject = BpfObject.open(new URL('../../../bpf/build/cgroup_mark.bpf.o', import.meta.url).pathname);
+    markObject.load({ maps: { mesh_bypass: { pinPath: bypassPin } } });
+    markLink = attachCgroup(markObject.program('cgroup_mark_egress'), { cgroup, attachType: 'cgroup_skb-egress' });
+  });
+  afterAll(async () => {
+    for (const p of plugins) await p.close({ keepPinned: false }).catch(() => undefined);
+    markLink?.detach();
+    markObject?.close();
+    if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true });
+    rmSync(bypassPin.replace(/\/mesh_bypass$/, ''), { recursive: true, force: true });
+    await new Promise((resolve) => (ztunnel ? ztunnel.close(resolve) : resolve(undefined)));
+    for (const l of listeners) l.close();
+    await lab.destroy();
+    if (cgroup) removeCgroup(cgroup);
+  });
+
+  it('before any intent nothing is diverted', async () => {
+    const plugin = create();
+    await startUp(plugin);
+    expect(reachedApp(await fromPeer(MESH4, POD4))).toBe(true);
+    expect(plugin.status().attachments).toEqual([]);
+  });
+
+  it('diverts mesh-to-mesh connections to the HBONE listener with the original destination (IPv4 and IPv6)', async () => {
+    const plugin = plugins[0];
+    expect(await plugin.apply(fullMesh())).toEqual({ added: 5, updated: 0, removed: 0 });
+    expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);
+    expect(diverted(await fromPeer(MESH6, POD6), POD6)).toBe(true);
+    expect(netnsLinks()).toHaveLength(1);
+    const s = podStatus(plugin)!;
+    expect(s).toMatchObject({ uid, slot: 1, netns: podNs, addresses: [POD4, POD6], pinned: expect.stringMatching(/\/links\/pod-1-pod-/) });
+    expect(Object.keys(s.sockets).sort()).toEqual([POD4, POD6]);
+    expect(new Set(Object.values(s.sockets)).size).toBe(1); // one listener for both families
+    expect(s.counters.diverted).toBe(2);
+    // applying the same state again changes nothing
+    expect(await plugin.apply(fullMesh())).toEqual({ added: 0, updated: 0, removed: 0 });
+  });
+
+  it('a non-mesh client reaches the application; skip ports are never diverted', async () => {
+    const plugin = plugins[0];
+    expect(reachedApp(await fromPeer(OUT4, POD4))).toBe(true);
+    expect(reachedApp(await fromPeer(OUT6, POD6))).toBe(true);
+    expect(reachedApp(await fromPeer(MESH4, POD4, 8080))).toBe(true); // configured skip port
+    expect(await fromPeer(MESH4, POD4, 15006)).toMatchObject({ ok: false, error: expect.stringMatching(/ConnectionRefused/) });
+    const c = podStatus(plugin)!.counters;
+    expect(c.passed).toBeGreaterThanOrEqual(2);
+    expect(c.skipped).toBeGreaterThanOrEqual(2);
+    expect(c.diverted).toBe(2);
+  });
+
+  it("the proxy's own marked connection from its cgroup reaches the application", async () => {
+    const plugin = plugins[0];
+    // unmarked, or marked from outside the cgroup: diverted like any mesh connection
+    expect(diverted(await fromProxy({}), POD4)).toBe(true);
+    expect(diverted(await fromProxy({ mark: 0x539, inCgroup: false }), POD4)).toBe(true);
+    // marked from the proxy's cgroup: let through
+    expect(reachedApp(await fromProxy({ mark: 0x539 }))).toBe(true);
+    expect(reachedApp(await fromProxy({ mark: 0x539, host: POD6 }))).toBe(true);
+    expect(podStatus(plugin)!.counters.bypassed).toBe(2);
+  });
+
+  it('a bypass entry counts only while it is fresh, and only once', async () => {
+    const plugin = plugins[0];
+    const bypass = TypedMap.wrap(BpfMap.fromPinned(bypassPin), bypassKeyCodec, bypassValueCodec);
+    const key = (port: number) => ({ remote_be: `::ffff:${MESH4}`, local_be: `::ffff:${POD4}`, remote_port_be: port, local_port_be: 80 });
+    try {
+      const before = podStatus(plugin)!.counters;
+      bypass.set(key(41234), { seen_ns: process.hrtime.bigint() - 10_000_000_000n }); // older than the 5 s time-to-live
+      bypass.set(key(41235), { seen_ns: process.hrtime.bigint() });
+      expect(diverted(await tcpClient({ netns: lab.nsPath(peer), host: POD4, port: 80, bind: MESH4, bindPort: 41234 }), POD4)).toBe(true);
+      expect(reachedApp(await tcpClient({ netns: lab.nsPath(peer), host: POD4, port: 80, bind: MESH4, bindPort: 41235 }))).toBe(true);
+      expect(bypass.has(key(41234))).toBe(false); // the stale entry was dropped
+      expect(bypass.has(key(41235))).toBe(false); // the fresh one consumed
+      const after = podStatus(plugin)!.counters;
+      expect(after.bypassed - before.bypassed).toBe(1);
+      expect(after.diverted - before.diverted).toBe(1);
+    } finally {
+      bypass.map.close();
+    }
+  });
+
+  it('a workload leaving the mesh stops being diverted at once, and comes back', async () => {
+    const plugin = plugins[0];
+    expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH6), podIntent()))).toEqual({ added: 0, updated: 0, removed: 1 });
+    expect(reachedApp(await fromPeer(MESH4, POD4))).toBe(true);
+    expect(diverted(await fromPeer(MESH6, POD6), POD6)).toBe(true);
+    expect(await plugin.apply(fullMesh())).toEqual({ added: 1, updated: 0, removed: 0 });
+    expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);
+  });
+
+  it('bad input is rejected and changes nothing', async () => {
+    const plugin = plugins[0];
+    const file = openSync('/etc/hostname', 'r');
+    // a listener of this process's own namespace: the kernel would assign it, the plugin must not
+    const elsewhere = net.createServer();
+    await new Promise<void>((resolve) => elsewhere.listen({ port: 0 }, resolve));
+    const elsewhereFd = (elsewhere as unknown as { _handle: { fd: number } })._handle.fd;
+    try {
+      const cases: [DesiredState, RegExp][] = [
+        [desired(member(MESH4), podIntent({ netns: `/var/run/netns/no-such-${suffix}` })), /network namespace .*not found/],
+        [desired(member(MESH4), podIntent({ netns: '/etc/hostname' })), /not a network namespace/],
+        [desired(member(MESH4), podIntent({ socketFd: file })), /socketFd \d+ is not a socket/],
+        [desired(member(MESH4), podIntent({ socketFd: 0x7ffff000 })), /not an open file descriptor/],
+        [desired(member(MESH4), podIntent({ socketFd: elsewhereFd })), /is not a TCP socket of the pod's network namespace/],
+        [desired(member(MESH4), podIntent(), podIntent({ uid: 'other', addresses: ['10.92.0.3'] })), /name the same network namespace/],
+        [desired(member('10.92.0.300')), /not an IP address/],
+      ];
+      for (const [state, why] of cases) {
+        await expect(plugin.apply(state)).rejects.toMatchObject({ code: 'ERR_INTENT_REJECTED', message: expect.stringMatching(why) });
+      }
+    } finally {
+      closeSync(file);
+      await new Promise((resolve) => elsewhere.close(resolve));
+    }
+    expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);
+    expect(podStatus(plugin)?.netns).toBe(podNs);
+    expect(netnsLinks()).toHaveLength(1);
+  });
+
+  it('a restart with keepPinned keeps diverting, then re-adopts link, maps and counters', async () => {
+    const first = plugins[0];
+    const before = podStatus(first)!;
+    await first.close({ keepPinned: true });
+    expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true); // nobody runs, the pins do
+    const second = create();
+    await startUp(second);
+    const adopted = podStatus(second)!;
+    expect(adopted).toMatchObject({ uid, slot: before.slot, addresses: [POD4, POD6], sockets: before.sockets, pinned: before.pinned });
+    expect(adopted.netns).toBeUndefined();
+    expect(adopted.counters.diverted).toBe(before.counters.diverted + 1);
+    expect(diverted(await fromPeer(MESH6, POD6), POD6)).toBe(true);
+    expect(await second.apply(fullMesh())).toEqual({ added: 0, updated: 0, removed: 0 });
+    expect(podStatus(second)?.netns).toBe(podNs);
+    expect(netnsLinks()).toHaveLength(1); // re-adopted, not doubled
+  });
+
+  it("a pod whose namespace changes moves its link; a pod whose namespace died is removed cleanly", async () => {
+    const plugin = plugins[plugins.length - 1];
+    const x = lab.nsPath(lab.addNetns('x'));
+    const y = lab.nsPath(lab.addNetns('y'));
+    const moving = (netns: string): Intent => ({ kind: SKLOOKUP_POD_KIND, uid: 'moving/pod.1', netns, addresses: ['10.92.5.1'] });
+    expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent(), moving(x)))).toEqual({
+      added: 1,
+      updated: 0,
+      removed: 0,
+    });
+    expect(netnsLinks(x)).toHaveLength(1);
+    expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent(), moving(y)))).toEqual({
+      added: 0,
+      updated: 1,
+      removed: 0,
+    });
+    expect(netnsLinks(x)).toEqual([]);
+    expect(netnsLinks(y)).toHaveLength(1);
+    const pinned = ((plugin.status().details as { pods: PodStatus[] }).pods.find((p) => p.uid === 'moving/pod.1'))!.pinned!;
+    expect(pinned).toMatch(/\/pod-2-moving%2Fpod%2E1$/);
+    // the pod is deleted before the source says so: its namespace goes, the link dies with it
+    tryRun(['ip', 'netns', 'del', y.split('/').pop()!]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await plugin.apply(fullMesh())).toEqual({ added: 0, updated: 0, removed: 1 });
+    expect(existsSync(pinned)).toBe(false);
+    expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);
+  });
+
+  it('removing the pod removes its link and entries', async () => {
+    const plugin = plugins[plugins.length - 1];
+    const pinned = podStatus(plugin)!.pinned!;
+    expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6)))).toEqual({ added: 0, updated: 0, removed: 1 });
+    expect(existsSync(pinned)).toBe(false);
+    expect(netnsLinks()).toEqual([]);
+    expect(plugin.status().attachments).toEqual([]);
+    const maps = plugin.status().maps;
+    expect(maps.find((m) => m.name === 'skl_pods')?.entries).toBe(0);
+    expect(maps.find((m) => m.name === 'skl_sockets')?.entries).toBe(0);
+    expect(maps.find((m) => m.name === 'skl_members')?.entries).toBe(4);
+    expect(reachedApp(await fromPeer(MESH4, POD4))).toBe(true);
+    expect(reachedApp(await fromPeer(MESH6, POD6))).toBe(true);
+    await plugin.close({ keepPinned: false });
+    expect(existsSync(pinRoot)).toBe(false);
+    expect(existsSync(bypassPin)).toBe(true); // the shared map is its owner's
+  });
+});
