@@ -1,0 +1,97 @@
+/**
+ * The HTTP API of the ziti source as a fastify instance (not listening yet): zod validation and
+ * serialisation, the OpenAPI document from the route schemas, JSON errors, and (for the TCP
+ * listener) a bearer token required on every request.
+ */
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import {
+  createJsonSchemaTransform,
+  createJsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { Logger } from '@bpfsteer/agent-kernel';
+import { bearerMatches } from '../bearer-token.js';
+import { ApiError } from '../errors.js';
+import { packageInfo } from '../version.js';
+import type { ZitiService } from '../ziti-service.js';
+import { installErrorHandling } from './error-handling.js';
+import { registerInterfaceRoutes } from './interface-routes.js';
+import { registerMetaRoutes } from './meta-routes.js';
+import { registerRuleRoutes } from './rule-routes.js';
+import { pruneUnusedSchemas } from './prune-schemas.js';
+import { apiSchemas } from './schemas.js';
+
+/** The largest request body accepted (a batch of ~100,000 rules fits). */
+export const BODY_LIMIT = 32 * 1024 * 1024;
+
+export interface CreateApiOptions {
+  readonly service: ZitiService;
+  /** absent: fastify logs nothing */
+  readonly logger?: Logger;
+  /** when set, every request must carry `Authorization: Bearer <token>` */
+  readonly token?: string;
+  readonly bodyLimit?: number;
+}
+
+const API_DESCRIPTION = `The API of the bpfsteer ziti source: the tproxy firewall rules an OpenZiti router (or its
+diverter CLI, bpfsteer-diverter) inserts and deletes. Served on a unix socket (0600); on TCP only
+with a bearer token. Every refused request gets { error: { code, message, details? } }:
+400 ERR_VALIDATION / ERR_BAD_REQUEST (the request is malformed or does not match the schema),
+401 ERR_UNAUTHORIZED (TCP: bad token), 404 ERR_NOT_FOUND / ERR_RULE_NOT_FOUND,
+413 ERR_BODY_TOO_LARGE, 415 ERR_UNSUPPORTED_MEDIA_TYPE,
+422 ERR_UNKNOWN_INTERFACE / ERR_REJECTED (well-formed, but the source or the plugin refuses the
+resulting state), 500 ERR_APPLY_FAILED / ERR_PERSIST / ERR_INTERNAL, 503 ERR_UNAVAILABLE (no
+dataplane). A refused request changes nothing. 409 is not used: inserts are idempotent upserts.`;
+
+export async function createApi(options: CreateApiOptions): Promise<FastifyInstance> {
+  const bodyLimit = options.bodyLimit ?? BODY_LIMIT;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app, bodyLimit);
+  app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
+
+  const toObject = createJsonSchemaTransformObject({ schemaRegistry: apiSchemas });
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'bpfsteer ziti source API', version: packageInfo().version, description: API_DESCRIPTION },
+      tags: [
+        { name: 'rules', description: 'tproxy firewall rules' },
+        { name: 'interfaces', description: 'per-interface settings' },
+        { name: 'meta', description: 'version, health, events' },
+      ],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'required on the TCP listener only' },
+        },
+      },
+    },
+    transform: createJsonSchemaTransform({ schemaRegistry: apiSchemas }),
+    transformObject: (document) => pruneUnusedSchemas(toObject(document)),
+  });
+
+  const token = options.token;
+  if (token !== undefined) {
+    app.addHook('onRequest', async (request) => {
+      if (!bearerMatches(request.headers.authorization, token)) {
+        throw new ApiError('ERR_UNAUTHORIZED', 'missing or wrong bearer token; send "Authorization: Bearer <token>"');
+      }
+    });
+  }
+
+  registerMetaRoutes(app, options.service);
+  registerRuleRoutes(app, options.service);
+  registerInterfaceRoutes(app, options.service);
+  return app;
+}

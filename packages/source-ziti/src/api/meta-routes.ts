@@ -1,0 +1,94 @@
+/** Version, health, the OpenAPI document and the event stream. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { packageInfo } from '../version.js';
+import type { ZitiService } from '../ziti-service.js';
+import { errorSchema, healthSchema, versionSchema } from './schemas.js';
+
+/** Events queued for one slow reader before further events are dropped (and counted). */
+const MAX_PENDING_BYTES = 1 << 20;
+
+const eventSchema = z
+  .object({
+    time: z.string(),
+    interface: z.string(),
+    kind: z.enum(['drop', 'divert']),
+    reason: z.string(),
+    family: z.union([z.literal(4), z.literal(6)]),
+    protocol: z.union([z.string(), z.number()]),
+    source: z.string(),
+    destination: z.string(),
+    ruleId: z.number().optional(),
+    tproxyPort: z.number().optional(),
+  })
+  .meta({ description: 'one event per line (NDJSON); a line {"lost": n} tells that n events were dropped for a slow reader' });
+
+function jsonLine(value: unknown): string | undefined {
+  try {
+    return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}\n`;
+  } catch {
+    return undefined;
+  }
+}
+
+export function registerMetaRoutes(app: FastifyInstance, service: ZitiService): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/v1/version', {
+    schema: { summary: 'Name and version of the source; the API version', tags: ['meta'], response: { 200: versionSchema, 401: errorSchema } },
+    handler: async () => {
+      const { name, version } = packageInfo();
+      return { name, version, api: 'v1' as const };
+    },
+  });
+
+  r.get('/v1/health', {
+    schema: {
+      summary: 'Whether the last commit was applied (503 when it was not)',
+      tags: ['meta'],
+      response: { 200: healthSchema, 401: errorSchema, 503: healthSchema },
+    },
+    handler: async (_request, reply) => {
+      const health = service.health();
+      return reply.code(health.ok ? 200 : 503).send(health);
+    },
+  });
+
+  r.get('/v1/openapi.json', {
+    schema: { summary: 'This document', tags: ['meta'], hide: true },
+    handler: async () => app.swagger(),
+  });
+
+  r.get('/v1/events', {
+    schema: {
+      summary: 'Stream the datapath events (drops, diverts) as NDJSON until the client disconnects',
+      tags: ['meta'],
+      response: {
+        200: { description: 'NDJSON stream', content: { 'application/x-ndjson': { schema: eventSchema } } },
+        401: errorSchema,
+      },
+    },
+    handler: (request, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+      res.flushHeaders();
+      let lost = 0;
+      const stop = service.watchEvents((event) => {
+        if (res.writableLength > MAX_PENDING_BYTES) {
+          lost++;
+          return;
+        }
+        if (lost > 0) {
+          res.write(`{"lost":${lost}}\n`);
+          lost = 0;
+        }
+        const line = jsonLine(event);
+        if (line) res.write(line);
+      });
+      res.on('close', stop);
+      request.log.debug('event stream opened');
+    },
+  });
+}

@@ -1,0 +1,122 @@
+/** The rule endpoints: list, insert, delete, batch, flush. */
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { ApiError } from '../errors.js';
+import type { Rule } from '../rule.js';
+import { toRule, toSelector, type RuleInput, type SelectorInput } from '../rule-input.js';
+import type { Operation } from '../rule-store.js';
+import type { ZitiService } from '../ziti-service.js';
+import {
+  batchResultSchema,
+  batchSchema,
+  deleteResultSchema,
+  errorSchema,
+  flushResultSchema,
+  insertResultSchema,
+  listQuerySchema,
+  ruleInputSchema,
+  ruleListSchema,
+  ruleSchema,
+  selectorInputSchema,
+} from './schemas.js';
+
+type RuleView = z.output<typeof ruleSchema>;
+
+const refusals = { 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema, 422: errorSchema, 500: errorSchema, 503: errorSchema };
+
+/** The schema already ran these checks; a failure here is a bug, reported as a 400 all the same. */
+function rule(input: RuleInput, path: (string | number)[] = []) {
+  const checked = toRule(input);
+  if (!checked.ok) throw new ApiError('ERR_VALIDATION', checked.issues.map((i) => i.message).join('; '), { path });
+  return checked.value;
+}
+
+function selector(input: SelectorInput, path: (string | number)[] = []) {
+  const checked = toSelector(input);
+  if (!checked.ok) throw new ApiError('ERR_VALIDATION', checked.issues.map((i) => i.message).join('; '), { path });
+  return checked.value;
+}
+
+/** A rule as the API shows it (no undefined fields). */
+export function ruleView(r: Rule): RuleView {
+  return {
+    destination: r.destination,
+    source: r.source,
+    protocol: r.protocol,
+    ports: { low: r.ports.low, high: r.ports.high },
+    action: r.action,
+    ...(r.tproxyPort !== undefined && { tproxyPort: r.tproxyPort }),
+    interfaces: [...r.interfaces],
+    ...(r.service !== undefined && { service: r.service }),
+  };
+}
+
+export function registerRuleRoutes(app: FastifyInstance, service: ZitiService): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/v1/rules', {
+    schema: {
+      summary: 'List the rules with their counters',
+      tags: ['rules'],
+      querystring: listQuerySchema,
+      response: { 200: ruleListSchema, ...refusals },
+    },
+    handler: async (request) => {
+      const list = await service.listRules(request.query.filter ?? 'all');
+      return { ...list, rules: list.rules.map((l) => ({ ...ruleView(l), id: l.id, packets: l.packets, bytes: l.bytes })) };
+    },
+  });
+
+  r.post('/v1/rules', {
+    schema: {
+      summary: 'Insert one rule (idempotent: an existing identity is updated)',
+      tags: ['rules'],
+      body: ruleInputSchema,
+      response: { 200: insertResultSchema, ...refusals },
+    },
+    handler: async (request) => {
+      const result = await service.insert(rule(request.body));
+      return { outcome: result.outcome, rule: ruleView(result.rule) };
+    },
+  });
+
+  r.post('/v1/rules/delete', {
+    schema: {
+      summary: 'Delete one rule, or some interfaces of it (ports.high absent: every rule with that low port)',
+      tags: ['rules'],
+      body: selectorInputSchema,
+      response: { 200: deleteResultSchema, 404: errorSchema, ...refusals },
+    },
+    handler: async (request) => {
+      const result = await service.delete(selector(request.body));
+      return { removed: result.removed.map(ruleView), narrowed: result.narrowed.map(ruleView) };
+    },
+  });
+
+  r.post('/v1/rules/batch', {
+    schema: {
+      summary: 'Apply inserts and deletes in order as ONE commit: all or nothing',
+      tags: ['rules'],
+      body: batchSchema,
+      response: { 200: batchResultSchema, 404: errorSchema, ...refusals },
+    },
+    handler: async (request) => {
+      const operations = request.body.operations.map((o, i): Operation =>
+        o.op === 'insert'
+          ? { op: 'insert', rule: rule(o.rule, ['operations', i, 'rule']) }
+          : { op: 'delete', selector: selector(o.rule, ['operations', i, 'rule']) },
+      );
+      return service.batch(operations);
+    },
+  });
+
+  r.post('/v1/rules/flush', {
+    schema: {
+      summary: 'Remove every rule',
+      tags: ['rules'],
+      response: { 200: flushResultSchema, ...refusals },
+    },
+    handler: async () => service.flush(),
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * The bearer token of the optional TCP listener: read once at start from a file that must be a
+ * regular file and not world-readable; compared in constant time.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { ZitiSourceError, errorMessage } from './errors.js';
+
+export const MIN_TOKEN_LENGTH = 16;
+
+export async function readTokenFile(file: string): Promise<string> {
+  let info;
+  try {
+    info = await stat(file);
+  } catch (err) {
+    throw new ZitiSourceError('ERR_ZITI_TOKEN_FILE', `token file ${file}: ${errorMessage(err)}`, { cause: err });
+  }
+  if (!info.isFile()) throw new ZitiSourceError('ERR_ZITI_TOKEN_FILE', `token file ${file} is not a regular file`);
+  if (info.mode & 0o004) {
+    const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
+    throw new ZitiSourceError(
+      'ERR_ZITI_TOKEN_FILE',
+      `token file ${file} is world-readable (mode ${mode}); run \`chmod o-rwx ${file}\` (0600 recommended)`,
+    );
+  }
+  const token = (await readFile(file, 'utf8')).trim();
+  if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+    throw new ZitiSourceError(
+      'ERR_ZITI_TOKEN_FILE',
+      `token file ${file} must hold one token of at least ${MIN_TOKEN_LENGTH} characters without white space`,
+    );
+  }
+  return token;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/** Whether an Authorization header carries `Bearer <token>`; constant time in the token. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1] ?? '';
+  // compare fixed-length digests so neither content nor length leaks through timing
+  return timingSafeEqual(digest(given), digest(token)) && given.length > 0;
+}

@@ -1,0 +1,3 @@
+/** Default paths shared by the source and the diverter CLI (no dependencies: the CLI loads it). */
+export const DEFAULT_SOCKET = '/run/bpfsteer/ziti.sock';
+export const DEFAULT_STATE_FILE = '/var/lib/bpfsteer/ziti-rules.json';

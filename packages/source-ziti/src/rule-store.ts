@@ -1,0 +1,200 @@
+/**
+ * The rule store: the desired state of the ziti source as an immutable value. Every operation is a
+ * pure function returning a new state (the old one is never modified), so a mutation whose commit
+ * fails simply keeps the old state.
+ *
+ * - insert: idempotent upsert by identity. On an existing rule it updates action, tproxy port and
+ *   (when given) service; named interfaces are added to the rule's list, none named leaves the
+ *   list as it is. A rule with an empty list applies to every attached interface.
+ * - delete: without interfaces removes the rule; with interfaces removes those from its list and
+ *   the rule when the last one goes. A selector without ports.high matches every high port.
+ *   Nothing matching (no rule, or none bound to a named interface) is an error and changes nothing.
+ */
+import type { InterfaceSettings, Rule, RuleSelector } from './rule.js';
+import { describeIdentity, ruleKey } from './rule.js';
+import { RuleTable, type RuleTableDraft } from './rule-table.js';
+
+export interface ZitiState {
+  readonly rules: ReadonlyMap<string, Rule>;
+  readonly interfaces: ReadonlyMap<string, InterfaceSettings>;
+}
+
+export const emptyState: ZitiState = Object.freeze({ rules: RuleTable.empty, interfaces: new Map() });
+
+export type InsertOutcome = 'created' | 'updated' | 'unchanged';
+
+export interface StoreError {
+  readonly code: 'ERR_RULE_NOT_FOUND';
+  readonly message: string;
+}
+
+export type Operation =
+  | { readonly op: 'insert'; readonly rule: Rule }
+  | { readonly op: 'delete'; readonly selector: RuleSelector };
+
+export type OperationResult =
+  | { readonly op: 'insert'; readonly outcome: InsertOutcome; readonly rule: Rule }
+  | { readonly op: 'delete'; readonly removed: readonly Rule[]; readonly narrowed: readonly Rule[] };
+
+export type BatchResult =
+  | { readonly ok: true; readonly state: ZitiState; readonly results: readonly OperationResult[]; readonly changed: boolean }
+  | { readonly ok: false; readonly index: number; readonly error: StoreError };
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameRule(a: Rule, b: Rule): boolean {
+  return (
+    a.action === b.action &&
+    a.tproxyPort === b.tproxyPort &&
+    a.service === b.service &&
+    sameList(a.interfaces, b.interfaces)
+  );
+}
+
+function insertInto(rules: RuleTableDraft, rule: Rule): OperationResult {
+  const key = ruleKey(rule);
+  const existing = rules.get(key);
+  if (!existing) {
+    rules.set(key, rule);
+    return { op: 'insert', outcome: 'created', rule };
+  }
+  const merged: Rule = {
+    ...rule,
+    interfaces: rule.interfaces.length ? [...new Set([...existing.interfaces, ...rule.interfaces])].sort() : existing.interfaces,
+    ...(rule.service === undefined && existing.service !== undefined && { service: existing.service }),
+  };
+  if (sameRule(existing, merged)) return { op: 'insert', outcome: 'unchanged', rule: existing };
+  rules.set(key, merged);
+  return { op: 'insert', outcome: 'updated', rule: merged };
+}
+
+function matching(rules: RuleTableDraft, selector: RuleSelector): [string, Rule][] {
+  const { high } = selector.ports;
+  if (high !== undefined) {
+    const key = ruleKey({ ...selector, ports: { low: selector.ports.low, high } });
+    const rule = rules.get(key);
+    return rule ? [[key, rule]] : [];
+  }
+  const found: [string, Rule][] = [];
+  for (const entry of rules.entries()) {
+    const r = entry[1];
+    if (
+      r.ports.low === selector.ports.low &&
+      r.protocol === selector.protocol &&
+      r.destination === selector.destination &&
+      r.source === selector.source
+    ) {
+      found.push(entry);
+    }
+  }
+  return found;
+}
+
+function deleteFrom(rules: RuleTableDraft, selector: RuleSelector): OperationResult | StoreError {
+  const found = matching(rules, selector);
+  if (found.length === 0) {
+    return { code: 'ERR_RULE_NOT_FOUND', message: `no rule ${describeIdentity(selector)}` };
+  }
+  const named = selector.interfaces ?? [];
+  if (named.length === 0) {
+    for (const [key] of found) rules.delete(key);
+    return { op: 'delete', removed: found.map(([, r]) => r), narrowed: [] };
+  }
+  const removed: Rule[] = [];
+  const narrowed: Rule[] = [];
+  for (const [key, rule] of found) {
+    const kept = rule.interfaces.filter((i) => !named.includes(i));
+    if (kept.length === rule.interfaces.length) continue; // not bound to any named interface
+    if (kept.length === 0) {
+      rules.delete(key);
+      removed.push(rule);
+    } else {
+      const next = { ...rule, interfaces: kept };
+      rules.set(key, next);
+      narrowed.push(next);
+    }
+  }
+  if (removed.length === 0 && narrowed.length === 0) {
+    const bound = found.map(([, r]) => (r.interfaces.length ? `[${r.interfaces.join(',')}]` : 'every interface (no list)'));
+    return {
+      code: 'ERR_RULE_NOT_FOUND',
+      message: `no rule ${describeIdentity(selector)} is bound to interface ${named.join(', ')}; the rule applies to ${bound.join('; ')}`,
+    };
+  }
+  return { op: 'delete', removed, narrowed };
+}
+
+/** Applies inserts and deletes in order, all or nothing. */
+export function applyOperations(state: ZitiState, operations: readonly Operation[]): BatchResult {
+  const rules = RuleTable.from(state.rules).edit();
+  const results: OperationResult[] = [];
+  let changed = false;
+  for (const [index, operation] of operations.entries()) {
+    const result = operation.op === 'insert' ? insertInto(rules, operation.rule) : deleteFrom(rules, operation.selector);
+    if ('code' in result) return { ok: false, index, error: result };
+    if (result.op === 'delete' || result.outcome !== 'unchanged') changed = true;
+    results.push(result);
+  }
+  return { ok: true, state: changed ? { rules: rules.done(), interfaces: state.interfaces } : state, results, changed };
+}
+
+export function insertRule(state: ZitiState, rule: Rule): { state: ZitiState; outcome: InsertOutcome; rule: Rule } {
+  const result = applyOperations(state, [{ op: 'insert', rule }]);
+  // an insert cannot fail
+  const done = result as Extract<BatchResult, { ok: true }>;
+  const first = done.results[0] as Extract<OperationResult, { op: 'insert' }>;
+  return { state: done.state, outcome: first.outcome, rule: first.rule };
+}
+
+export function deleteRules(
+  state: ZitiState,
+  selector: RuleSelector,
+): { ok: true; state: ZitiState; removed: readonly Rule[]; narrowed: readonly Rule[] } | { ok: false; error: StoreError } {
+  const result = applyOperations(state, [{ op: 'delete', selector }]);
+  if (!result.ok) return { ok: false, error: result.error };
+  const first = result.results[0] as Extract<OperationResult, { op: 'delete' }>;
+  return { ok: true, state: result.state, removed: first.removed, narrowed: first.narrowed };
+}
+
+export function flushRules(state: ZitiState): { state: ZitiState; removed: number } {
+  if (state.rules.size === 0) return { state, removed: 0 };
+  return { state: { rules: RuleTable.empty, interfaces: state.interfaces }, removed: state.rules.size };
+}
+
+function sameSettings(a: InterfaceSettings | undefined, b: InterfaceSettings): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Merges `patch` into the interface's stored settings (fields absent from the patch keep their value). */
+export function setInterface(
+  state: ZitiState,
+  name: string,
+  patch: InterfaceSettings,
+): { state: ZitiState; settings: InterfaceSettings; changed: boolean } {
+  const old = state.interfaces.get(name);
+  const events = patch.events || old?.events ? { ...old?.events, ...patch.events } : undefined;
+  const merged: InterfaceSettings = canonicalSettings({ ...old, ...patch, ...(events && { events }) });
+  if (sameSettings(old, merged)) return { state, settings: merged, changed: false };
+  const interfaces = new Map(state.interfaces);
+  interfaces.set(name, merged);
+  return { state: { rules: state.rules, interfaces }, settings: merged, changed: true };
+}
+
+/** Settings with a fixed key order (so equal settings serialise equally). */
+export function canonicalSettings(s: InterfaceSettings): InterfaceSettings {
+  const events =
+    s.events && (s.events.drops !== undefined || s.events.diverts !== undefined)
+      ? {
+          ...(s.events.drops !== undefined && { drops: s.events.drops }),
+          ...(s.events.diverts !== undefined && { diverts: s.events.diverts }),
+        }
+      : undefined;
+  return {
+    ...(s.ssh !== undefined && { ssh: s.ssh }),
+    ...(s.echo !== undefined && { echo: s.echo }),
+    ...(s.ipv6 !== undefined && { ipv6: s.ipv6 }),
+    ...(events && { events }),
+  };
+}

@@ -1,0 +1,34 @@
+/** The `ziti` source's entry in the agent config. */
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { interfaceNameSchema } from './api/schemas.js';
+import { DEFAULT_SOCKET, DEFAULT_STATE_FILE } from './defaults.js';
+
+export { DEFAULT_SOCKET, DEFAULT_STATE_FILE };
+
+const absolutePath = (what: string) =>
+  z
+    .string({ error: `${what} must be an absolute path` })
+    .refine((p) => isAbsolute(p) && !p.includes('\0'), { error: `${what} must be an absolute path` });
+
+export const zitiSourceConfigSchema = z.strictObject({
+  /** the unix socket of the API (created 0600; its directory 0700 when created) */
+  socket: absolutePath('socket')
+    .refine((p) => Buffer.byteLength(p) <= 107, { error: 'socket path is longer than 107 bytes (the unix socket limit)' })
+    .default(DEFAULT_SOCKET),
+  /** optional TCP listener; requests must carry the bearer token read from tokenFile */
+  tcp: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(1).max(65535),
+      tokenFile: absolutePath('tcp.tokenFile'),
+    })
+    .optional(),
+  /** where the rules are persisted (written atomically after every commit, read at start) */
+  stateFile: absolutePath('stateFile').default(DEFAULT_STATE_FILE),
+  /** when set, requests may only name these interfaces (others get 422 before reaching the plugin) */
+  interfaces: z.array(interfaceNameSchema).min(1).optional(),
+});
+
+export type ZitiSourceConfig = z.output<typeof zitiSourceConfigSchema>;
+export type ZitiSourceConfigInput = z.input<typeof zitiSourceConfigSchema>;

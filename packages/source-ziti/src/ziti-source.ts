@@ -1,0 +1,102 @@
+/**
+ * The `ziti` source: the rules an OpenZiti router inserts through bpfsteer-diverter (or the HTTP
+ * API directly), published as `tproxy.rule` / `tproxy.interface` intents.
+ *
+ * ```yaml
+ * sources:
+ *   - type: ziti
+ *     socket: /run/bpfsteer/ziti.sock          # default
+ *     stateFile: /var/lib/bpfsteer/ziti-rules.json   # default
+ * ```
+ *
+ * start: load the state file, commit it (an agent restart re-publishes the same rules), then serve
+ * the API on the unix socket (and on TCP with a bearer token when configured).
+ */
+import { chmod } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import type { IntentSink, IntentSource, SourceContext, SourceFactory } from '@bpfsteer/agent-kernel';
+import { createApi } from './api/create-api.js';
+import { readTokenFile } from './bearer-token.js';
+import { ZitiSourceError, errorMessage } from './errors.js';
+import { claimSocketPath } from './socket-path.js';
+import { loadState, saveState } from './state-file.js';
+import { zitiSourceConfigSchema, type ZitiSourceConfig } from './ziti-source-config.js';
+import { ZitiService } from './ziti-service.js';
+
+async function listenOnSocket(app: FastifyInstance, socketPath: string): Promise<void> {
+  const previous = process.umask(0o177); // the socket is created 0600, never wider
+  try {
+    await app.listen({ path: socketPath });
+  } catch (err) {
+    throw new ZitiSourceError('ERR_ZITI_SOCKET', `cannot listen on ${socketPath}: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    process.umask(previous);
+  }
+  await chmod(socketPath, 0o600);
+}
+
+class ZitiSource implements IntentSource {
+  readonly #config: ZitiSourceConfig;
+  readonly #context: SourceContext<ZitiSourceConfig>;
+  #apps: FastifyInstance[] = [];
+  #service?: ZitiService;
+
+  constructor(config: ZitiSourceConfig, context: SourceContext<ZitiSourceConfig>) {
+    this.#config = config;
+    this.#context = context;
+  }
+
+  /** The service behind the API (for tests and diagnostics). */
+  get service(): ZitiService | undefined {
+    return this.#service;
+  }
+
+  async start(sink: IntentSink): Promise<void> {
+    const { logger } = this.#context;
+    const config = this.#config;
+    const initial = await loadState(config.stateFile);
+    const token = config.tcp ? await readTokenFile(config.tcp.tokenFile) : undefined;
+    const service = new ZitiService({
+      sink,
+      context: this.#context,
+      logger,
+      initial,
+      persist: (state) => saveState(config.stateFile, state),
+      allowedInterfaces: config.interfaces,
+    });
+    this.#service = service;
+    const published = await service.publishCurrent();
+    if (published.ok) logger.info({ rules: initial.rules.size, stateFile: config.stateFile }, 'published the saved ziti rules');
+    else logger.error({ reason: published.reason, error: published.error }, 'the saved ziti rules were not applied; serving anyway');
+
+    try {
+      const { removedStale } = await claimSocketPath(config.socket);
+      if (removedStale) logger.info({ socket: config.socket }, 'removed a stale ziti API socket');
+      const local = await createApi({ service, logger: logger.child({ api: 'unix' }) });
+      this.#apps.push(local);
+      await listenOnSocket(local, config.socket);
+      logger.info({ socket: config.socket }, 'ziti API listening');
+      if (config.tcp && token) {
+        const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token });
+        this.#apps.push(remote);
+        await remote.listen({ host: config.tcp.host, port: config.tcp.port });
+        logger.info({ host: config.tcp.host, port: config.tcp.port }, 'ziti API listening on TCP (bearer token required)');
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const apps = this.#apps.splice(0);
+    await Promise.all(apps.map((app) => app.close())); // node removes the unix socket file on close
+  }
+}
+
+export const zitiSource: SourceFactory<ZitiSourceConfig> = {
+  type: 'ziti',
+  description: 'tproxy rules from OpenZiti routers: HTTP API on a unix socket and the bpfsteer-diverter CLI',
+  configSchema: zitiSourceConfigSchema,
+  create: (config, context) => new ZitiSource(config, context),
+};

@@ -1,0 +1,71 @@
+/**
+ * The contract with @bpfsteer/plugin-tc-tproxy: every intent this source publishes passes the
+ * plugin's own intent schemas (as the plugin validates them), and the plugin's describe shapes are
+ * read by this source.
+ */
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { tcTproxyPlugin } from '@bpfsteer/plugin-tc-tproxy';
+import { ruleInputSchema } from '../src/api/schemas.js';
+import { readInterfaceDetails, readRuleDetails } from '../src/plugin-views.js';
+import { ruleKey } from '../src/rule.js';
+import { toRule } from '../src/rule-input.js';
+import { interfaceToIntent, ruleToIntent } from '../src/to-intents.js';
+
+const withoutKind = ({ kind: _kind, ...rest }: { kind: string }) => rest;
+
+const octets = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
+const anyRule = fc.record(
+  {
+    destination: fc.oneof(
+      fc.tuple(octets, fc.nat(32)).map(([a, p]) => `${a}/${p}`),
+      fc.tuple(fc.ipV6(), fc.nat(128)).map(([a, p]) => `${a}/${p}`),
+      octets,
+    ),
+    protocol: fc.constantFrom('tcp', 'udp'),
+    ports: fc.tuple(fc.nat(65535), fc.nat(65535)).map(([a, b]) => ({ low: Math.min(a, b), high: Math.max(a, b) })),
+    tproxyPort: fc.nat(65535),
+    deny: fc.boolean(),
+    interfaces: fc.array(fc.constantFrom('eth0', 'lo', 'ens33', 'veth-a.1'), { maxLength: 4 }),
+    service: fc.string({ minLength: 1, maxLength: 256 }).filter((s) => !/\p{Cc}/u.test(s)),
+  },
+  { requiredKeys: ['destination', 'protocol', 'ports'] },
+).map(({ deny, ...r }) => (deny ? { ...r, tproxyPort: undefined, action: 'deny' as const } : r));
+
+describe('the intents satisfy the plugin schemas', () => {
+  const ruleSchema = tcTproxyPlugin.intents['tproxy.rule'];
+  const interfaceSchema = tcTproxyPlugin.intents['tproxy.interface'];
+
+  test('tproxy.rule from any accepted API input', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(anyRule, (input) => {
+        if (!ruleInputSchema.safeParse(input).success) return;
+        const rule = toRule(input);
+        if (!rule.ok) throw new Error('schema and toRule disagree');
+        const result = ruleSchema.safeParse(withoutKind(ruleToIntent(rule.value)));
+        expect(result.success, JSON.stringify(result.error?.issues)).toBe(true);
+        checked++;
+      }),
+      { numRuns: 3000 },
+    );
+    expect(checked).toBeGreaterThan(1000);
+  });
+
+  test('tproxy.interface', () => {
+    for (const settings of [{}, { echo: true }, { ssh: false, ipv6: true, events: { drops: false } }]) {
+      expect(interfaceSchema.safeParse(withoutKind(interfaceToIntent('eth0', settings))).success).toBe(true);
+    }
+  });
+});
+
+test('the describe shapes of the plugin are read', () => {
+  const rule = toRule({ destination: '10.0.0.16/28', protocol: 'tcp', ports: { low: 22, high: 22 }, tproxyPort: 33381 });
+  if (!rule.ok) throw new Error('bad fixture');
+  const details = readRuleDetails({ capacity: 131072, rules: [{ intent: ruleToIntent(rule.value), id: 4, packets: 9, bytes: 900 }] });
+  expect(details?.byKey.get(ruleKey(rule.value))).toEqual({ id: 4, packets: 9, bytes: 900 });
+  const live = readInterfaceDetails({
+    interfaces: [{ name: 'eth0', ifindex: 2, attachment: 'none', ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: true }, passed: 0, diverted: 0, dropped: 0, eventsLost: 0 }],
+  });
+  expect(live?.get('eth0')?.attachment).toBe('none');
+});
