@@ -86,3 +86,18 @@ export {
   type NeighbourTarget,
   type SetManagedNeighbourOptions,
 } from './neighbours.js';
+
+// Unix SOCK_SEQPACKET sockets with fds, socket inspection, sock_diag, pidfd, fd lifetimes
+export {
+  SeqpacketSocket,
+  type SeqpacketHandlers,
+  type SeqpacketMessage,
+  type SeqpacketSocketOptions,
+} from './seqpacket-socket.js';
+export { SeqpacketServer, type SeqpacketListenOptions } from './seqpacket-server.js';
+export { socketInfo, peerCredentials, type PeerCredentials, type SocketFamily, type SocketInfo, type SocketType } from './socket-info.js';
+export { tcpListeners, type TcpListenerSocket, type TcpListenersOptions } from './sock-diag.js';
+export { socketOwners, type SocketOwner, type SocketOwnersOptions } from './socket-owners.js';
+export { duplicateFdFromProcess, pidfdGetfd, pidfdOpen } from './pidfd.js';
+export { OwnedFd, dupFd, fdInode, fdPath, isFdOpen } from './fd-lifetime.js';
+export { isNetnsFd, netnsFdInode, socketNetnsInode } from './netns-fd.js';

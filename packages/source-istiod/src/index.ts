@@ -69,3 +69,41 @@ export {
   meshIntents,
 } from './mesh-intents.js';
 export { type IstiodSourceConfig, istiodSource, istiodSourceConfigSchema } from './istiod-source.js';
+
+// The CNI side: ZDS between istio-cni and the node proxy, pods' netns and HBONE listeners
+export { ZdsProxy, type ZdsProxyDeps, type ZdsProxyEvents } from './zds/zds-proxy.js';
+export { type ZdsProxyOptions, type ZdsProxyOptionsInput, zdsProxyOptionsSchema } from './zds/zds-proxy-options.js';
+export {
+  type AddPodInput,
+  PodRegistry,
+  type PodRegistryDeps,
+  type PodRegistryEvents,
+  type PodRemovalReason,
+  type ZdsPod,
+} from './zds/pod-registry.js';
+export {
+  HboneListeners,
+  type HboneListenersDeps,
+  type HboneListenersEvents,
+  type PodListener,
+  type PodNetwork,
+} from './zds/hbone-listeners.js';
+export {
+  type HboneListenersOptions,
+  type HboneListenersOptionsInput,
+  hboneListenersOptionsSchema,
+} from './zds/hbone-listeners-options.js';
+export { type DiscoveredListener, type DiscoveryResult, discoverListeners } from './zds/listener-discovery.js';
+export { checkRegistration, ListenerRegistrationServer, type RegisterListener } from './zds/listener-registration.js';
+export { podAddressesOf, readPodAddresses } from './zds/pod-addresses.js';
+export { primaryListener, SKLOOKUP_POD_KIND, sklookupPodIntents } from './zds/sklookup-intents.js';
+export { checkHello, checkRequest, checkResponse, type Checked, describeRequest, type PacketShape, type ZdsRequest } from './zds/zds-messages.js';
+export {
+  loadZdsProtos,
+  type RawWorkloadRequest,
+  type RawWorkloadResponse,
+  type RawZdsHello,
+  type WorkloadRequestInput,
+  type ZdsCodec,
+} from './zds/zds-protos.js';
+export { ReplyQueue } from './zds/reply-queue.js';

@@ -1,0 +1,298 @@
+/**
+ * Each pod's network as bpfsteer needs it: its netns (the registry's fd, as a path), its
+ * addresses and the proxy's HBONE listening socket(s) inside it, obtained by registration (a
+ * cooperating proxy hands the fd over) or by discovery (sock_diag + pidfd_getfd, tried once the
+ * proxy confirmed the pod, retried with backoff until a listener shows up).
+ *
+ * Listener fds are duplicates owned here: closed when the pod goes, when a newer listener of the
+ * same family replaces them, and by stop(). A registered listener wins over a discovered one.
+ * `change` fires (batched, after the current event loop turn) with the whole list.
+ */
+import { closeSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { ConfigError, issuesFromZod } from '@bpfsteer/agent-kernel';
+import { socketInfo } from '@bpfsteer/core-bpf';
+import { backoffDelay } from '../xds/backoff.js';
+import type { XdsLogger } from '../xds/delta-ads-client.js';
+import { type HboneListenersOptions, type HboneListenersOptionsInput, hboneListenersOptionsSchema } from './hbone-listeners-options.js';
+import { type DiscoveryResult, discoverListeners } from './listener-discovery.js';
+import { ListenerRegistrationServer } from './listener-registration.js';
+import { readPodAddresses } from './pod-addresses.js';
+import type { PodRegistry, PodRemovalReason, ZdsPod } from './pod-registry.js';
+
+export interface PodListener {
+  /** this process's fd of the listening socket (owned by HboneListeners) */
+  readonly fd: number;
+  readonly family: 4 | 6;
+  readonly address: string;
+  readonly port: number;
+  /** IPv6 only: false = dual-stack */
+  readonly v6Only?: boolean;
+  readonly inode: bigint;
+  readonly via: 'registration' | 'discovery';
+}
+
+export interface PodNetwork {
+  readonly uid: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** `/proc/self/fd/N` of the pod's netns (valid while the pod is listed) */
+  readonly netnsPath: string;
+  readonly netnsInode: bigint;
+  /** the pod's IPs (no loopback / link-local) */
+  readonly addresses: readonly string[];
+  /** the proxy acknowledged the pod */
+  readonly confirmed: boolean;
+  /** HBONE listeners known, at most one per family */
+  readonly listeners: readonly PodListener[];
+}
+
+export interface HboneListenersEvents {
+  change: [readonly PodNetwork[]];
+}
+
+export interface HboneListenersDeps {
+  readonly logger?: XdsLogger;
+  readonly random?: () => number;
+  /** replaceable for tests */
+  readonly discover?: (netnsPath: string, port: number) => DiscoveryResult;
+  readonly readAddresses?: (netnsPath: string) => string[];
+}
+
+interface Entry {
+  pod: ZdsPod;
+  addresses: string[];
+  listeners: PodListener[];
+  attempt: number;
+  timer?: NodeJS.Timeout;
+}
+
+const silentLogger: XdsLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export class HboneListeners extends EventEmitter<HboneListenersEvents> {
+  readonly options: HboneListenersOptions;
+  readonly #registry: PodRegistry;
+  readonly #logger: XdsLogger;
+  readonly #random: () => number;
+  readonly #discover: (netnsPath: string, port: number) => DiscoveryResult;
+  readonly #readAddresses: (netnsPath: string) => string[];
+  readonly #entries = new Map<string, Entry>();
+  #registration: ListenerRegistrationServer | undefined;
+  #started = false;
+  #changePending = false;
+  readonly #onAdded = (pod: ZdsPod) => this.#added(pod);
+  readonly #onConfirmed = (pod: ZdsPod) => this.#confirmed(pod);
+  readonly #onRemoved = (pod: ZdsPod, reason: PodRemovalReason) => this.#removed(pod, reason);
+
+  /** Throws a ConfigError naming every problem of `options`. */
+  constructor(registry: PodRegistry, options: HboneListenersOptionsInput = {}, deps: HboneListenersDeps = {}) {
+    super();
+    const parsed = hboneListenersOptionsSchema.safeParse(options);
+    if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error, { input: options, schema: hboneListenersOptionsSchema }));
+    this.options = parsed.data;
+    this.#registry = registry;
+    this.#logger = deps.logger ?? silentLogger;
+    this.#random = deps.random ?? Math.random;
+    this.#discover = deps.discover ?? discoverListeners;
+    this.#readAddresses = deps.readAddresses ?? readPodAddresses;
+  }
+
+  /** Follow the registry (pods already in it included) and open the registration socket, if any. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const reg = this.options.registration;
+    if (reg) {
+      this.#registration = ListenerRegistrationServer.listen(reg, (uid, fd) => this.register(uid, fd), this.#logger);
+    }
+    this.#registry.on('added', this.#onAdded);
+    this.#registry.on('confirmed', this.#onConfirmed);
+    this.#registry.on('removed', this.#onRemoved);
+    for (const pod of this.#registry.list()) {
+      this.#added(pod);
+      if (pod.confirmed) this.#confirmed(pod);
+    }
+  }
+
+  /** Stop following, close the registration socket and every listener fd. */
+  stop(): void {
+    if (!this.#started) return;
+    this.#started = false;
+    this.#registry.off('added', this.#onAdded);
+    this.#registry.off('confirmed', this.#onConfirmed);
+    this.#registry.off('removed', this.#onRemoved);
+    this.#registration?.close();
+    this.#registration = undefined;
+    for (const entry of this.#entries.values()) this.#drop(entry);
+    this.#entries.clear();
+  }
+
+  /** Every pod known, with what is known of its network. */
+  list(): PodNetwork[] {
+    return [...this.#entries.values()].map((e) => this.#view(e));
+  }
+
+  get(uid: string): PodNetwork | undefined {
+    const e = this.#entries.get(uid);
+    return e ? this.#view(e) : undefined;
+  }
+
+  /**
+   * A cooperating proxy's listener for pod `uid`: checked (a listening TCP socket inside the pod's
+   * netns) and kept (ownership of `fd` passes here on success). Returns an error text to refuse.
+   */
+  register(uid: string, fd: number): string | undefined {
+    const entry = this.#entries.get(uid);
+    if (!entry) return `unknown pod uid ${JSON.stringify(uid)} (not (yet) added over ZDS)`;
+    let info;
+    try {
+      info = socketInfo(fd);
+    } catch (err) {
+      return `the fd is not a socket: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    if ((info.family !== 'inet' && info.family !== 'inet6') || info.protocol !== 6 || !info.listening || !info.local) {
+      return `the fd is not a listening TCP socket (${info.family} ${info.type}, listening ${info.listening})`;
+    }
+    if (info.netnsInode !== entry.pod.netnsInode) return `the listener is not in the network namespace of pod ${uid}`;
+    const listener: PodListener = {
+      fd,
+      family: info.family === 'inet' ? 4 : 6,
+      address: info.local.address,
+      port: info.local.port,
+      ...(info.v6Only !== undefined ? { v6Only: info.v6Only } : {}),
+      inode: info.inode,
+      via: 'registration',
+    };
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    this.#setListener(entry, listener);
+    this.#logger.info({ uid, family: listener.family, port: listener.port }, 'HBONE listener registered');
+    this.#changed();
+    return undefined;
+  }
+
+  /** Look for pod `uid`'s listener again now (e.g. after the proxy restarted). */
+  rediscover(uid: string): void {
+    const entry = this.#entries.get(uid);
+    if (!entry || !this.options.discovery) return;
+    clearTimeout(entry.timer);
+    entry.attempt = 0;
+    this.#attemptDiscovery(entry);
+  }
+
+  #view(e: Entry): PodNetwork {
+    const { uid, name, namespace, serviceAccount, netnsPath, netnsInode, confirmed } = e.pod;
+    return { uid, name, namespace, serviceAccount, netnsPath, netnsInode, confirmed, addresses: [...e.addresses], listeners: [...e.listeners] };
+  }
+
+  #addresses(pod: ZdsPod): string[] {
+    try {
+      return this.#readAddresses(pod.netnsPath);
+    } catch (err) {
+      this.#logger.warn({ uid: pod.uid, error: String(err) }, 'cannot read the addresses of a pod');
+      return [];
+    }
+  }
+
+  #added(pod: ZdsPod): void {
+    const old = this.#entries.get(pod.uid);
+    if (old) this.#drop(old);
+    this.#entries.set(pod.uid, { pod, addresses: this.#addresses(pod), listeners: [], attempt: 0 });
+    this.#changed();
+  }
+
+  #confirmed(pod: ZdsPod): void {
+    const entry = this.#entries.get(pod.uid);
+    if (!entry) return;
+    entry.pod = pod;
+    entry.addresses = this.#addresses(pod);
+    this.#changed();
+    if (this.options.discovery && !entry.listeners.some((l) => l.via === 'registration')) {
+      clearTimeout(entry.timer);
+      entry.attempt = 0;
+      entry.timer = setTimeout(() => this.#attemptDiscovery(entry), 0);
+    }
+  }
+
+  #removed(pod: ZdsPod, reason: PodRemovalReason): void {
+    const entry = this.#entries.get(pod.uid);
+    if (!entry || entry.pod.netnsFd !== pod.netnsFd) return;
+    this.#drop(entry);
+    this.#entries.delete(pod.uid);
+    this.#logger.info({ uid: pod.uid, reason }, 'pod gone: its listener fds closed');
+    this.#changed();
+  }
+
+  #attemptDiscovery(entry: Entry): void {
+    entry.timer = undefined;
+    if (this.#entries.get(entry.pod.uid) !== entry) return;
+    let result: DiscoveryResult;
+    try {
+      result = this.#discover(entry.pod.netnsPath, this.options.hbonePort);
+    } catch (err) {
+      result = { listeners: [], problems: [err instanceof Error ? err.message : String(err)] };
+    }
+    if (this.#entries.get(entry.pod.uid) !== entry) {
+      for (const l of result.listeners) closeSync(l.fd);
+      return;
+    }
+    entry.addresses = this.#addresses(entry.pod);
+    let changed = false;
+    for (const found of result.listeners) {
+      const current = entry.listeners.find((l) => l.family === found.family);
+      if (current?.via === 'registration' || current?.inode === found.inode) {
+        closeSync(found.fd);
+        continue;
+      }
+      const { ownerPid: _pid, ...rest } = found;
+      this.#setListener(entry, { ...rest, via: 'discovery' });
+      changed = true;
+      this.#logger.info({ uid: entry.pod.uid, family: found.family, port: found.port, ownerPid: found.ownerPid }, 'HBONE listener discovered');
+    }
+    if (changed) this.#changed();
+    if (entry.listeners.length > 0) return;
+    entry.attempt += 1;
+    if (entry.attempt >= this.options.retry.attempts) {
+      this.#logger.warn({ uid: entry.pod.uid, attempts: entry.attempt, problems: result.problems }, 'no HBONE listener found in the pod; giving up until the pod is confirmed again');
+      return;
+    }
+    const delay = backoffDelay(entry.attempt - 1, this.options.retry, this.#random);
+    this.#logger.debug({ uid: entry.pod.uid, attempt: entry.attempt, retryInMs: delay, problems: result.problems }, 'no HBONE listener yet');
+    entry.timer = setTimeout(() => this.#attemptDiscovery(entry), delay);
+  }
+
+  #setListener(entry: Entry, listener: PodListener): void {
+    const i = entry.listeners.findIndex((l) => l.family === listener.family);
+    if (i >= 0) {
+      const old = entry.listeners[i];
+      if (old.fd !== listener.fd) closeSync(old.fd);
+      entry.listeners[i] = listener;
+    } else {
+      entry.listeners.push(listener);
+    }
+    entry.listeners.sort((a, b) => a.family - b.family);
+  }
+
+  #drop(entry: Entry): void {
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    for (const l of entry.listeners.splice(0)) {
+      try {
+        closeSync(l.fd);
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  #changed(): void {
+    if (this.#changePending) return;
+    this.#changePending = true;
+    setImmediate(() => {
+      this.#changePending = false;
+      if (this.#started) this.emit('change', this.list());
+    });
+  }
+}
+

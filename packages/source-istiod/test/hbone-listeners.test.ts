@@ -1,0 +1,107 @@
+// HboneListeners driven by a PodRegistry, with discovery and address reading replaced (the listener
+// "sockets" are /dev/null fds here, to watch them being closed). Real discovery: the kernel tests.
+import { fstatSync, openSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HboneListeners, type PodNetwork } from '../src/zds/hbone-listeners.js';
+import type { DiscoveryResult } from '../src/zds/listener-discovery.js';
+import { PodRegistry } from '../src/zds/pod-registry.js';
+
+const isOpen = (fd: number): boolean => {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const pod = (uid: string) => ({ uid, name: `n-${uid}`, namespace: 'ns', serviceAccount: 'sa' });
+const stops: Array<() => void> = [];
+afterEach(() => {
+  for (const s of stops.splice(0)) s();
+});
+
+function setup(script: Array<'none' | 'v4' | 'throw'>) {
+  const registry = new PodRegistry({ closeFd: () => {} });
+  const calls: string[] = [];
+  const handed: number[] = [];
+  const discover = (netnsPath: string, port: number): DiscoveryResult => {
+    calls.push(`${netnsPath}:${port}`);
+    const step = script.shift() ?? 'none';
+    if (step === 'throw') throw new Error('netns gone');
+    if (step === 'none') return { listeners: [], problems: ['nothing listens'] };
+    const fd = openSync('/dev/null', 'r');
+    handed.push(fd);
+    return { listeners: [{ fd, family: 4, address: '0.0.0.0', port, inode: BigInt(fd), ownerPid: 1 }], problems: [] };
+  };
+  const changes: PodNetwork[][] = [];
+  const hl = new HboneListeners(registry, { hbonePort: 15008, retry: { initialMs: 5, maxMs: 10, attempts: 4 } }, { discover, readAddresses: () => ['10.0.0.9'] });
+  hl.on('change', (list) => changes.push([...list]));
+  hl.start();
+  stops.push(() => hl.stop());
+  return { registry, hl, calls, handed, changes };
+}
+
+async function until(fn: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+describe('HboneListeners', () => {
+  it('discovers after the proxy confirmed the pod, retrying until a listener shows up', async () => {
+    const { registry, hl, calls, handed, changes } = setup(['none', 'throw', 'v4']);
+    registry.add(pod('a'), 50, 500n);
+    await until(() => changes.length > 0);
+    expect(hl.get('a')).toMatchObject({ uid: 'a', addresses: ['10.0.0.9'], confirmed: false, listeners: [], netnsPath: '/proc/self/fd/50' });
+    expect(calls).toEqual([]); // not before the proxy confirmed it
+    registry.confirm('a', 500n);
+    await until(() => (hl.get('a')?.listeners.length ?? 0) > 0);
+    expect(calls).toEqual(['/proc/self/fd/50:15008', '/proc/self/fd/50:15008', '/proc/self/fd/50:15008']);
+    expect(hl.get('a')?.listeners).toEqual([{ fd: handed[0], family: 4, address: '0.0.0.0', port: 15008, inode: BigInt(handed[0]), via: 'discovery' }]);
+    await until(() => (changes.at(-1)?.[0]?.listeners.length ?? 0) > 0);
+    expect(changes.at(-1)?.[0]).toMatchObject({ confirmed: true, listeners: [{ via: 'discovery' }] });
+    // the pod goes: its listener fd is closed
+    registry.del('a');
+    expect(isOpen(handed[0])).toBe(false);
+    expect(hl.list()).toEqual([]);
+  });
+
+  it('gives up after the configured attempts, and tries again when asked', async () => {
+    const { registry, hl, calls } = setup(['none', 'none', 'none', 'none', 'v4']);
+    registry.add(pod('b'), 51, 510n);
+    registry.confirm('b', 510n);
+    await until(() => calls.length === 4);
+    await sleep(40);
+    expect(calls).toHaveLength(4);
+    expect(hl.get('b')?.listeners).toEqual([]);
+    hl.rediscover('b');
+    expect(hl.get('b')?.listeners).toHaveLength(1);
+  });
+
+  it('closes what it holds on stop, and a listener found for a pod that left meanwhile', async () => {
+    const { registry, hl, handed } = setup(['v4']);
+    registry.add(pod('c'), 52, 520n);
+    registry.confirm('c', 520n);
+    await until(() => handed.length === 1);
+    hl.stop();
+    expect(isOpen(handed[0])).toBe(false);
+    expect(hl.list()).toEqual([]);
+  });
+
+  it('a netns change of the same uid starts over', async () => {
+    const { registry, hl, handed } = setup(['v4', 'v4']);
+    registry.add(pod('d'), 53, 530n);
+    registry.confirm('d', 530n);
+    await until(() => handed.length === 1);
+    registry.add(pod('d'), 54, 540n); // new netns: the old listener belonged to the old one
+    expect(isOpen(handed[0])).toBe(false);
+    expect(hl.get('d')).toMatchObject({ netnsInode: 540n, listeners: [], confirmed: false });
+    registry.confirm('d', 540n);
+    await until(() => handed.length === 2);
+    expect(hl.get('d')?.listeners[0].fd).toBe(handed[1]);
+  });
+});

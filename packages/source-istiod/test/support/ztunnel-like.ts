@@ -1,0 +1,167 @@
+// A ztunnel-like node proxy for the kernel tests, run as a child process:
+//   node --import ./ts-hooks.mjs ztunnel-like.ts --zds PATH [--register PATH] [--port 15008]
+//        [--mark 0x539] [--refuse UID] [--garble UID] [--listen-delay MS]
+// It is a ZDS client (ZdsHello V1 first, reconnecting after 100 ms when the connection ends) and, for
+// every AddWorkload, enters the received netns fd on its main thread (synchronously), opens its
+// HBONE listener there (dual-stack [::]:PORT, SO_MARK = --mark), returns to its own netns and
+// answers with an Ack. Each connection to the listener is answered "hbone <uid> <local address>"
+// and closed. Del closes a pod's listener and fd; SnapshotSent drops the pods not named since the
+// connection started. With --register it hands each listener to that registration socket. --refuse
+// answers the Add of UID with an Ack error, --garble with bytes that are no WorkloadResponse;
+// --listen-delay acks an Add at once and opens its listener MS later.
+// Prints one JSON line per event on stdout.
+import { closeSync, fstatSync } from 'node:fs';
+import net from 'node:net';
+import { interfaceAddresses, interfaceNames, NetnsHandle, SeqpacketSocket, setSocketMark, withNetns } from '@bpfsteer/core-bpf';
+import { loadZdsProtos } from '../../src/zds/zds-protos.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const zdsPath = args.get('zds')!;
+const registerPath = args.get('register');
+const port = Number(args.get('port') ?? 15008);
+const mark = Number(args.get('mark') ?? 0x539);
+const codec = loadZdsProtos();
+
+interface Pod {
+  netnsFd: number;
+  server: net.Server;
+}
+const pods = new Map<string, Pod>();
+let named = new Set<string>();
+
+const say = (event: object): void => {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+};
+
+function openListener(uid: string, netnsFd: number): { server: net.Server; addresses: string[] } {
+  const handle = NetnsHandle.open(`/proc/self/fd/${netnsFd}`);
+  try {
+    return withNetns(handle, () => {
+      const server = net.createServer((c) => c.end(`hbone ${uid} ${c.localAddress}\n`));
+      server.listen({ port, ipv6Only: false }); // no host: the socket is made now, in this netns
+      const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+      setSocketMark(fd, mark);
+      const addresses = interfaceNames().flatMap((n) => interfaceAddresses(n).map((a) => a.address));
+      return { server, addresses };
+    });
+  } finally {
+    handle.close();
+  }
+}
+
+async function register(uid: string, server: net.Server): Promise<void> {
+  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+  const socket = SeqpacketSocket.connect(registerPath!, { keepAlive: false });
+  const reply = new Promise<string>((resolve) => socket.start({ message: (m) => resolve(m.payload.toString()), end: () => resolve('closed') }));
+  await socket.send(Buffer.from(JSON.stringify({ uid })), [fd]);
+  say({ event: 'registered', uid, reply: JSON.parse(await reply) });
+  socket.close();
+}
+
+function dropPod(uid: string): void {
+  const pod = pods.get(uid);
+  if (!pod) return;
+  pods.delete(uid);
+  pod.server.close();
+  closeSync(pod.netnsFd);
+}
+
+function handle(socket: SeqpacketSocket, payload: Buffer, fds: number[]): void {
+  const ack = (error = ''): void => void socket.send(codec.encodeResponse({ ack: { error } }));
+  let req;
+  try {
+    req = codec.decodeRequest(payload);
+  } catch (err) {
+    for (const fd of fds) closeSync(fd);
+    say({ event: 'bad-request', error: String(err) });
+    ack(`cannot decode: ${String(err)}`);
+    return;
+  }
+  if (req.payload === 'add') {
+    const uid = req.add!.uid;
+    named.add(uid);
+    const netnsFd = fds[0];
+    if (args.get('garble') === uid) {
+      closeSync(netnsFd);
+      void socket.send(Buffer.from([0xff, 0xff, 0xff]));
+      say({ event: 'garbled', uid });
+      return;
+    }
+    if (args.get('refuse') === uid) {
+      closeSync(netnsFd);
+      ack('refused by the test proxy');
+      say({ event: 'refused', uid });
+      return;
+    }
+    const netnsInode = String(fstatSync(netnsFd, { bigint: true }).ino);
+    const existing = pods.get(uid);
+    if (existing && String(fstatSync(existing.netnsFd, { bigint: true }).ino) === netnsInode) {
+      closeSync(netnsFd);
+      say({ event: 'add', uid, netnsInode, again: true, fds: fds.length });
+      ack();
+      return;
+    }
+    dropPod(uid);
+    const delay = Number(args.get('listen-delay') ?? 0);
+    if (delay > 0) {
+      ack();
+      setTimeout(() => {
+        const { server, addresses } = openListener(uid, netnsFd);
+        pods.set(uid, { netnsFd, server });
+        say({ event: 'add', uid, netnsInode, addresses, port, fds: fds.length, delayed: delay });
+      }, delay);
+      return;
+    }
+    const { server, addresses } = openListener(uid, netnsFd);
+    pods.set(uid, { netnsFd, server });
+    say({ event: 'add', uid, name: req.add!.workload_info?.name, netnsInode, addresses, port, fds: fds.length });
+    if (registerPath) {
+      register(uid, server).then(() => ack(), (err) => {
+        say({ event: 'register-failed', uid, error: String(err) });
+        ack();
+      });
+      return;
+    }
+    ack();
+    return;
+  }
+  for (const fd of fds) closeSync(fd);
+  if (req.payload === 'del') {
+    dropPod(req.del!.uid);
+    say({ event: 'del', uid: req.del!.uid });
+  } else if (req.payload === 'keep') {
+    named.add(req.keep!.uid);
+    say({ event: 'keep', uid: req.keep!.uid, known: pods.has(req.keep!.uid) });
+  } else if (req.payload === 'snapshot_sent') {
+    const dropped = [...pods.keys()].filter((uid) => !named.has(uid));
+    for (const uid of dropped) dropPod(uid);
+    say({ event: 'snapshot', dropped, pods: [...pods.keys()].sort() });
+  } else {
+    say({ event: 'empty-request' });
+  }
+  ack();
+}
+
+function connect(): void {
+  let socket: SeqpacketSocket;
+  try {
+    socket = SeqpacketSocket.connect(zdsPath);
+  } catch (err) {
+    say({ event: 'connect-failed', error: String(err) });
+    setTimeout(connect, 100);
+    return;
+  }
+  named = new Set();
+  socket.start({
+    message: ({ payload, fds }) => handle(socket, payload, fds),
+    end: () => {
+      say({ event: 'disconnected' });
+      setTimeout(connect, 100);
+    },
+  });
+  void socket.send(codec.encodeHello({ version: 'V1' })).then(() => say({ event: 'hello-sent' }));
+}
+
+process.on('SIGTERM', () => process.exit(0));
+connect();
