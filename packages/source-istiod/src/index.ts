@@ -69,6 +69,8 @@ export {
   meshIntents,
 } from './mesh-intents.js';
 export { type IstiodSourceConfig, istiodSource, istiodSourceConfigSchema } from './istiod-source.js';
+export { MeshPublisher, type MeshPublisherDeps, type MeshPublisherOptions } from './mesh-publisher.js';
+export { FdLedger, type FdLedgerDeps } from './fd-ledger.js';
 
 // The CNI side: ZDS between istio-cni and the node proxy, pods' netns and HBONE listeners
 export { ZdsProxy, type ZdsProxyDeps, type ZdsProxyEvents } from './zds/zds-proxy.js';
@@ -107,3 +109,6 @@ export {
   type ZdsCodec,
 } from './zds/zds-protos.js';
 export { ReplyQueue } from './zds/reply-queue.js';
+export { PodFeed, type PodFeedDeps, type PodFeedEvents, type PodFeedState } from './zds/pod-feed.js';
+export { type PodFeedOptions, type PodFeedOptionsInput, podFeedOptionsSchema } from './zds/pod-feed-options.js';
+export { type PodSelection, type SkippedPod, selectPods } from './zds/pod-selection.js';

@@ -1,5 +1,7 @@
 /**
- * The `istiod` source: Istiod's workload discovery (Delta xDS) turned into mesh intents.
+ * The `istiod` source: Istiod's workload discovery (Delta xDS) and, with a `zds` section, the CNI
+ * side (a ZDS proxy between istio-cni and the node proxy, and the pods' HBONE listeners), published
+ * together as one snapshot with `sink.commit`.
  *
  * ```yaml
  * sources:
@@ -9,23 +11,32 @@
  *     tokenFile: /var/run/secrets/tokens/istio-token      # audience istio-ca
  *     node: { id: "ztunnel~10.0.0.5~bpfsteer-x.istio-system~istio-system.svc.cluster.local" }
  *     nodeName: node-a                                    # default: $NODE_NAME
+ *     zds:                                                # optional: the CNI side
+ *       listenPath: /var/run/ztunnel/bpfsteer.sock        # point the proxy's ZDS socket path here
+ *       upstreamPath: /var/run/ztunnel/ztunnel.sock       # istio-cni's (the default)
+ *       hbone: { hbonePort: 15008, discovery: true }      # and/or registration: { path }
  * ```
  *
- * Nothing is committed until the first response from Istiod is applied (an agent restart keeps
- * what the plugins hold until then); afterwards a snapshot is committed whenever the derived
- * intents change. While Istiod is unreachable the last snapshot stays in force.
+ * Intents: `mesh.member { address }` per HBONE workload address, `mesh.local-workload` per HBONE
+ * workload on this node, `sklookup.pod { uid, netns, addresses, socketFd? }` per pod learned over
+ * ZDS (see mesh-publisher.ts for when and how they are committed).
  */
 import { z } from 'zod';
-import { checkIntents, type IntentSink, type IntentSource, type SourceContext, type SourceFactory } from '@bpfsteer/agent-kernel';
-import { MESH_LOCAL_WORKLOAD_KIND, MESH_MEMBER_KIND, meshIntents } from './mesh-intents.js';
-import { DeltaAdsClient, type XdsChange } from './xds/delta-ads-client.js';
+import type { IntentSink, IntentSource, SourceContext, SourceFactory } from '@bpfsteer/agent-kernel';
+import { MESH_LOCAL_WORKLOAD_KIND, MESH_MEMBER_KIND } from './mesh-intents.js';
+import { MeshPublisher } from './mesh-publisher.js';
+import { DeltaAdsClient } from './xds/delta-ads-client.js';
 import { checkDeltaAdsOptions, deltaAdsClientFields } from './xds/delta-ads-options.js';
-import { meshView } from './xds/mesh-view.js';
+import { PodFeed } from './zds/pod-feed.js';
+import { podFeedOptionsSchema } from './zds/pod-feed-options.js';
+import { SKLOOKUP_POD_KIND } from './zds/sklookup-intents.js';
 
 export const istiodSourceConfigSchema = deltaAdsClientFields
   .extend({
     /** this node's Kubernetes name (workloads whose `node` equals it are local); default $NODE_NAME */
     nodeName: z.string().min(1).optional(),
+    /** the CNI side: serve ZDS to the node proxy, relay it to istio-cni, learn the pods */
+    zds: podFeedOptionsSchema.optional(),
   })
   .superRefine(checkDeltaAdsOptions);
 
@@ -36,7 +47,9 @@ class IstiodSource implements IntentSource {
   readonly #context: SourceContext<IstiodSourceConfig>;
   readonly #nodeName?: string;
   #client?: DeltaAdsClient;
-  #lastKey?: string;
+  #feed?: PodFeed;
+  #publisher?: MeshPublisher;
+  #stopping?: Promise<void>;
 
   constructor(config: IstiodSourceConfig, context: SourceContext<IstiodSourceConfig>) {
     this.#config = config;
@@ -44,58 +57,74 @@ class IstiodSource implements IntentSource {
     this.#nodeName = config.nodeName ?? (process.env.NODE_NAME || undefined);
   }
 
-  /** The xDS client (for diagnostics and tests). */
+  /** The xDS client (diagnostics, tests). */
   get client(): DeltaAdsClient | undefined {
     return this.#client;
   }
 
+  /** The CNI side, when configured (diagnostics, tests). */
+  get feed(): PodFeed | undefined {
+    return this.#feed;
+  }
+
+  /** The publisher (diagnostics, tests). */
+  get publisher(): MeshPublisher | undefined {
+    return this.#publisher;
+  }
+
   async start(sink: IntentSink): Promise<void> {
     const { logger, signal, intentSchemas } = this.#context;
-    const { nodeName: _nodeName, ...clientOptions } = this.#config;
-    const consumed = new Set([MESH_MEMBER_KIND, MESH_LOCAL_WORKLOAD_KIND].filter((k) => intentSchemas.has(k)));
-    if (consumed.size === 0) {
-      logger.warn('no configured plugin consumes mesh.member or mesh.local-workload; nothing will be published');
+    const { nodeName: _nodeName, zds, ...clientOptions } = this.#config;
+    const publisher = new MeshPublisher({
+      sink,
+      logger,
+      intentSchemas,
+      ...(this.#nodeName ? { nodeName: this.#nodeName } : {}),
+      ...(zds ? { podSyncTimeoutMs: zds.syncTimeoutMs } : {}),
+    });
+    const consumed = publisher.consumed;
+    if (!consumed.has(MESH_MEMBER_KIND) && !consumed.has(MESH_LOCAL_WORKLOAD_KIND) && !consumed.has(SKLOOKUP_POD_KIND)) {
+      logger.warn('no configured plugin consumes mesh.member, mesh.local-workload or sklookup.pod; nothing will be published');
     }
     if (!this.#nodeName) logger.warn('no nodeName (nor $NODE_NAME): no workload counts as local');
+    if (zds && !consumed.has(SKLOOKUP_POD_KIND)) logger.warn('zds is configured but no plugin consumes sklookup.pod: the pods are relayed, not published');
+    if (!zds && consumed.has(SKLOOKUP_POD_KIND)) logger.warn('a plugin consumes sklookup.pod but no zds section is configured: no pod will be published');
+    this.#publisher = publisher;
+    if (zds) {
+      const feed = new PodFeed(zds, { logger });
+      feed.on('change', (state) => publisher.setPods(state));
+      this.#feed = feed;
+      try {
+        feed.start();
+      } catch (err) {
+        // e.g. the listen path is taken: the source fails to start, holding nothing
+        await feed.stop();
+        publisher.stop();
+        throw err;
+      }
+    }
     const client = new DeltaAdsClient(clientOptions, { logger });
     this.#client = client;
-    client.on('change', (change) => this.#publish(sink, change, consumed));
-    signal.addEventListener('abort', () => void client.stop(), { once: true });
+    client.on('change', (change) => publisher.setAddressState(change.state));
+    signal.addEventListener('abort', () => void this.stop(), { once: true });
+    publisher.start();
     client.start();
   }
 
-  async stop(): Promise<void> {
-    await this.#client?.stop();
-  }
-
-  #publish(sink: IntentSink, change: XdsChange, consumed: ReadonlySet<string>): void {
-    const { logger, intentSchemas } = this.#context;
-    const view = meshView(change.state, this.#nodeName);
-    const key = `${view.members.join(',')}|${view.localWorkloads.map((w) => `${w.uid}=${w.name}/${w.namespace}:${w.addresses.join(',')}`).join(';')}`;
-    if (key === this.#lastKey) return;
-    const { intents, issues } = checkIntents(meshIntents(view, consumed), intentSchemas);
-    if (issues.length) {
-      // the plugin's schema refuses what Istiod sent: keep the last good snapshot
-      logger.error({ issues: issues.slice(0, 5), count: issues.length }, 'mesh intents rejected by the plugin schemas; not published');
-      return;
-    }
-    this.#lastKey = key;
-    const counts = { members: view.members.length, localWorkloads: view.localWorkloads.length };
-    void sink.commit(intents).then((result) => {
-      if (result.ok) {
-        logger.info({ ...counts, ...result.report }, 'mesh intents applied');
-        return;
-      }
-      // the agent put our previous snapshot back; let the next change try again
-      if (this.#lastKey === key) this.#lastKey = undefined;
-      logger.error({ ...counts, reason: result.reason, error: result.error }, 'mesh intents refused; the previous ones stay');
-    });
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#client?.stop();
+      await this.#feed?.stop();
+      this.#publisher?.stop();
+    })();
+    return this.#stopping;
   }
 }
 
 export const istiodSource: SourceFactory<IstiodSourceConfig> = {
   type: 'istiod',
-  description: 'Istiod workload discovery (Delta xDS): HBONE workloads as mesh.member / mesh.local-workload intents (provisional kinds)',
+  description:
+    'Istiod workload discovery (Delta xDS) and the CNI side (ZDS proxy, HBONE listeners): mesh.member, mesh.local-workload and sklookup.pod intents',
   configSchema: istiodSourceConfigSchema,
   create: (config, context) => new IstiodSource(config, context),
 };

@@ -103,7 +103,7 @@ describe('HBONE listener discovery', () => {
       podNs.close();
     }
     expect(getSocketMark(l.fd)).toBe(0x539);
-    expect(lab.connect(pods[0].ipv4, 15008)).toBe(`hbone uid-a ::ffff:${pods[0].ipv4}`);
+    expect(lab.connect(pods[0].ipv4, 15008)).toBe(`hbone uid-a ::ffff:${pods[0].ipv4} 15008`);
     expect((await child.waitFor((e) => e.event === 'add' && e.uid === 'uid-a')).netnsInode).toBe(String(a.netnsInode));
     // the state as intents for the sk_lookup plugin
     await until(() => (changes.at(-1) ?? []).every((p) => p.listeners.length > 0) && changes.at(-1)?.length === 2, 'change event');

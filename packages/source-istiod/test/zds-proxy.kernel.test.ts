@@ -98,8 +98,8 @@ describe('ZdsProxy relaying', () => {
     expect(addA.addresses).toEqual(expect.arrayContaining([pods[0].ipv4, pods[0].ipv6]));
     await child.waitFor((e) => e.event === 'snapshot');
     // ... and opened its listener inside that pod: reachable from outside the pod over the veth
-    expect(lab.connect(pods[0].ipv4, 15008)).toBe(`hbone uid-a ::ffff:${pods[0].ipv4}`); // dual-stack [::]:15008
-    expect(lab.connect(pods[1].ipv6, 15008)).toBe(`hbone uid-b ${pods[1].ipv6}`);
+    expect(lab.connect(pods[0].ipv4, 15008)).toBe(`hbone uid-a ::ffff:${pods[0].ipv4} 15008`); // dual-stack [::]:15008
+    expect(lab.connect(pods[1].ipv6, 15008)).toBe(`hbone uid-b ${pods[1].ipv6} 15008`);
     // the agent learned both pods, with its own fds of their netns
     await until(() => proxy.pods.list().every((p) => p.confirmed) && proxy.pods.size === 2, 'pods confirmed');
     const a = proxy.pods.get('uid-a')!;

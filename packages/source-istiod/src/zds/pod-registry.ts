@@ -8,7 +8,7 @@
  * - confirm / reject: the proxy acknowledged or refused the Add — `confirmed`, or the pod is removed.
  * - del: the pod is removed and its fd closed — `removed`.
  * - beginSnapshot/endSnapshot: between them every add/keep names a pod; endSnapshot removes every
- *   pod not named (the node agent's reconciliation after a (re)connect).
+ *   pod not named (the node agent's reconciliation after a (re)connect) — `snapshot-ended`.
  * Events fire after the state changed. The registry owns every fd handed to add().
  */
 import { EventEmitter } from 'node:events';
@@ -33,6 +33,8 @@ export interface PodRegistryEvents {
   added: [ZdsPod];
   confirmed: [ZdsPod];
   removed: [ZdsPod, PodRemovalReason];
+  /** a snapshot ended (SnapshotSent): the pods it dropped were removed first */
+  'snapshot-ended': [{ readonly dropped: readonly ZdsPod[] }];
 }
 
 export interface PodRegistryDeps {
@@ -143,6 +145,7 @@ export class PodRegistry extends EventEmitter<PodRegistryEvents> {
     if (!named) return [];
     const gone = this.list().filter((p) => !named.has(p.uid));
     for (const pod of gone) this.#remove(pod, 'not-in-snapshot');
+    this.emit('snapshot-ended', { dropped: gone });
     return gone;
   }
 

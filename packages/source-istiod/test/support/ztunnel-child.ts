@@ -14,6 +14,7 @@ export class ZtunnelChild {
   #stderr = '';
   #listeners: Array<() => void> = [];
   #exited = false;
+  #dials = 0;
 
   private constructor(child: ChildProcess) {
     this.#child = child;
@@ -32,10 +33,29 @@ export class ZtunnelChild {
     });
   }
 
-  /** --zds PATH and the other flags of ztunnel-like.ts */
-  static spawn(flags: Record<string, string>): ZtunnelChild {
-    const argv = Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v]);
-    return new ZtunnelChild(spawn(process.execPath, ['--no-warnings', '--import', HOOKS, SCRIPT, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /**
+   * --zds PATH and the other flags of ztunnel-like.ts. With `cgroup` (an absolute cgroup2 directory)
+   * the process moves itself there before it starts, so every socket it (and its helpers) open is
+   * charged to that cgroup.
+   */
+  static spawn(flags: Record<string, string>, options: { cgroup?: string } = {}): ZtunnelChild {
+    const argv = [process.execPath, '--no-warnings', '--import', HOOKS, SCRIPT, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])];
+    const stdio: ['pipe', 'pipe', 'pipe'] = ['pipe', 'pipe', 'pipe'];
+    const child = options.cgroup
+      ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...argv], { stdio })
+      : spawn(argv[0], argv.slice(1), { stdio });
+    return new ZtunnelChild(child);
+  }
+
+  /**
+   * The proxy's own connection to host:port from inside pod `uid`'s netns (SO_MARK `mark`, default
+   * the proxy's --mark), made by a helper process of the proxy: {ok, reply} or {ok: false, error}.
+   */
+  async dial(d: { uid: string; host: string; port: number; bind?: string; mark?: number }): Promise<{ ok: boolean; reply?: string; error?: string }> {
+    const id = ++this.#dials;
+    this.#child.stdin!.write(`${JSON.stringify({ id, dial: d })}\n`);
+    const e = await this.waitFor((x) => x.event === 'dialed' && x.id === id);
+    return e as unknown as { ok: boolean; reply?: string; error?: string };
   }
 
   get pid(): number {

@@ -4,14 +4,19 @@
 // It is a ZDS client (ZdsHello V1 first, reconnecting after 100 ms when the connection ends) and, for
 // every AddWorkload, enters the received netns fd on its main thread (synchronously), opens its
 // HBONE listener there (dual-stack [::]:PORT, SO_MARK = --mark), returns to its own netns and
-// answers with an Ack. Each connection to the listener is answered "hbone <uid> <local address>"
-// and closed. Del closes a pod's listener and fd; SnapshotSent drops the pods not named since the
+// answers with an Ack. Each connection to the listener is answered "hbone <uid> <local address>
+// <local port>" (the original destination when sk_lookup diverted it) and closed. Del closes a pod's listener and fd; SnapshotSent drops the pods not named since the
 // connection started. With --register it hands each listener to that registration socket. --refuse
 // answers the Add of UID with an Ack error, --garble with bytes that are no WorkloadResponse;
 // --listen-delay acks an Add at once and opens its listener MS later.
+// Commands, one JSON line each on stdin: {"id", "dial": {"uid", "host", "port", "bind"?, "mark"?}}
+// makes the proxy's own connection from inside that pod's netns (a helper process it spawns, so in
+// its cgroup; SO_MARK = mark, default --mark) and prints {"event":"dialed","id",...result}.
 // Prints one JSON line per event on stdout.
+import { spawn } from 'node:child_process';
 import { closeSync, fstatSync } from 'node:fs';
 import net from 'node:net';
+import { createInterface } from 'node:readline';
 import { interfaceAddresses, interfaceNames, NetnsHandle, SeqpacketSocket, setSocketMark, withNetns } from '@bpfsteer/core-bpf';
 import { loadZdsProtos } from '../../src/zds/zds-protos.js';
 
@@ -38,7 +43,10 @@ function openListener(uid: string, netnsFd: number): { server: net.Server; addre
   const handle = NetnsHandle.open(`/proc/self/fd/${netnsFd}`);
   try {
     return withNetns(handle, () => {
-      const server = net.createServer((c) => c.end(`hbone ${uid} ${c.localAddress}\n`));
+      const server = net.createServer((c) => {
+        c.on('error', () => undefined);
+        c.end(`hbone ${uid} ${c.localAddress} ${c.localPort}\n`);
+      });
       server.listen({ port, ipv6Only: false }); // no host: the socket is made now, in this netns
       const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
       setSocketMark(fd, mark);
@@ -162,6 +170,67 @@ function connect(): void {
   });
   void socket.send(codec.encodeHello({ version: 'V1' })).then(() => say({ event: 'hello-sent' }));
 }
+
+// the proxy's own outbound connection: SO_MARK must be set before connect(), which Node's net
+// cannot do, so a small python3 client does it (a child: same cgroup, entering the pod's netns)
+const DIAL = String.raw`
+import json, socket, sys
+host, port, mark, bind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM)
+s.settimeout(3)
+try:
+    s.setsockopt(socket.SOL_SOCKET, 36, mark)  # SO_MARK
+    if bind:
+        s.bind((bind, 0))
+    s.connect((host, port))
+    s.sendall(b'hi')
+    s.shutdown(socket.SHUT_WR)
+    data = b''
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    print(json.dumps({'ok': True, 'reply': data.decode().strip()}))
+except Exception as e:
+    print(json.dumps({'ok': False, 'error': type(e).__name__ + ': ' + str(e)}))
+`;
+
+interface DialCommand {
+  readonly id: number;
+  readonly dial: { readonly uid: string; readonly host: string; readonly port: number; readonly bind?: string; readonly mark?: number };
+}
+
+function dial(command: DialCommand): void {
+  const { id, dial: d } = command;
+  const pod = pods.get(d.uid);
+  if (!pod) {
+    say({ event: 'dialed', id, ok: false, error: `unknown pod ${d.uid}` });
+    return;
+  }
+  const netns = `/proc/${process.pid}/fd/${pod.netnsFd}`;
+  const argv = [`--net=${netns}`, '--', 'python3', '-c', DIAL, d.host, String(d.port), String(d.mark ?? mark), d.bind ?? ''];
+  const child = spawn('nsenter', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b) => (out += b));
+  child.stderr.on('data', (b) => (err += b));
+  child.once('exit', (code) => {
+    try {
+      say({ event: 'dialed', id, ...JSON.parse(out.trim().split('\n').pop() ?? '') });
+    } catch {
+      say({ event: 'dialed', id, ok: false, error: `dial helper exited ${code}: ${err.trim()}` });
+    }
+  });
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  try {
+    dial(JSON.parse(line) as DialCommand);
+  } catch (err) {
+    say({ event: 'bad-command', error: String(err) });
+  }
+});
 
 process.on('SIGTERM', () => process.exit(0));
 connect();

@@ -1,0 +1,287 @@
+/**
+ * Istio ambient's transparent network policies end to end, through the real agent (createAgent with
+ * the real sklookup and cgroup-mark plugins and the istiod source):
+ *   - a fake Istiod (grpc-js Delta ADS) says which workloads are HBONE mesh members;
+ *   - a fake istio-cni node agent (SEQPACKET ZDS server) passes the pod's REAL netns fd to the
+ *     agent, which relays it to a ztunnel-like process (its ZDS client) that opens its HBONE
+ *     listener (:15008, SO_MARK 0x539) inside the pod netns; the agent discovers that listener
+ *     (sock_diag + pidfd_getfd);
+ *   - the ztunnel-like process lives in its own cgroup, observed by cgroup-mark.
+ * Checked with real TCP, IPv4 and IPv6: mesh client -> pod:80 lands on 15008 with the original
+ * destination; a non-mesh client reaches the application; the proxy's own marked connection to the
+ * application is not diverted; the Istiod stream dropping and coming back changes nothing; removing
+ * the workload from xDS stops the divert; deleting the pod (netns gone + Del over ZDS) removes its
+ * link, its entries, and every fd of its netns.
+ */
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Agent, createAgent } from '@bpfsteer/agent-kernel';
+import { createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
+import { type Listener, NetLab, tryRun } from '@bpfsteer/netlab';
+import { cgroupMarkPlugin } from '@bpfsteer/plugin-cgroup-mark';
+import { type PodStatus, sklookupPlugin } from '@bpfsteer/plugin-sklookup';
+import { istiodSource } from '@bpfsteer/source-istiod';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coreBpfFeatureProbe } from '../src/load-feature-probe.js';
+// the fakes of the source package's own tests
+import { type FakeCniConnection, FakeIstioCni } from '../../../packages/source-istiod/test/support/fake-istio-cni.js';
+import { FakeIstiod, workloadResource } from '../../../packages/source-istiod/test/support/fake-istiod.js';
+import { ZtunnelChild } from '../../../packages/source-istiod/test/support/ztunnel-child.js';
+
+const POD4 = '10.93.0.2';
+const POD6 = 'fd00:93::2';
+const MESH4 = '10.93.0.9'; // another mesh workload (on another node)
+const MESH6 = 'fd00:93::9';
+const OUT4 = '10.93.0.10'; // not in the mesh
+const OUT6 = 'fd00:93::10';
+const NODE = 'node-a';
+
+const suffix = `${process.pid}-${randomBytes(3).toString('hex')}`;
+const POD_UID = `shop/app-${suffix}`;
+const CLIENT_UID = `shop/client-${suffix}`;
+
+const podWorkload = () => workloadResource({ uid: POD_UID, name: 'app', namespace: 'shop', addresses: [POD4, POD6], node: NODE });
+const clientWorkload = () => workloadResource({ uid: CLIENT_UID, name: 'client', namespace: 'shop', addresses: [MESH4, MESH6], node: 'node-b' });
+
+/** every log line of the agent (JSON) */
+const logs: Array<{ msg: string; [k: string]: unknown }> = [];
+const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+const applied = () => logs.filter((l) => l.msg === 'mesh intents applied' || l.msg === 'mesh intents refused; the previous ones stay in force').length;
+
+/** "dev:ino" of every namespace file this process holds an fd of */
+const nsfsDev = statSync('/proc/self/ns/net', { bigint: true }).dev;
+const heldNetns = (): bigint[] =>
+  readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const st = statSync(`/proc/self/fd/${fd}`, { bigint: true });
+      return st.dev === nsfsDev ? [st.ino] : [];
+    } catch {
+      return [];
+    }
+  });
+
+async function until<T>(fn: () => T | undefined | false, what: string, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timeout: ${what}`);
+    await sleep(25);
+  }
+}
+
+describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS + ZDS)', () => {
+  const lab = NetLab.create('amb');
+  const listeners: Listener[] = [];
+  let pod = '';
+  let peer = '';
+  let podNs = '';
+  let podNsIno = 0n;
+  let dir = '';
+  let zdsPath = '';
+  let cgroup = '';
+  let pinRoot = '';
+  let fake: FakeIstiod | undefined;
+  let cni: FakeIstioCni | undefined;
+  let conn: FakeCniConnection;
+  let ztunnel: ZtunnelChild | undefined;
+  let agent: Agent | undefined;
+
+  const plugin = (id: string) => agent!.status().plugins.find((p) => p.id === id)!;
+  const podStatus = (): PodStatus | undefined => ((plugin('sklookup').details as { pods?: PodStatus[] })?.pods ?? []).find((p) => p.uid === POD_UID);
+  const members = (): number => (plugin('sklookup').details as { members: number }).members;
+  const fromPeer = (source: string, host: string) => lab.exchange(peer, 'tcp', host, 80, { localAddress: source, payload: 'hi', timeoutMs: 4000 });
+  const divertedTo = (dst: string) => `hbone ${POD_UID} ${dst.includes(':') ? dst : `::ffff:${dst}`} 80\n`;
+  const makeAgent = (): Agent =>
+    createAgent({
+      plugins: [cgroupMarkPlugin, sklookupPlugin],
+      sources: [istiodSource],
+      featureProbe: coreBpfFeatureProbe,
+      logger,
+      config: {
+        agent: { pinRoot, adminSocket: false, logLevel: 'debug' },
+        plugins: [
+          { id: 'cgroup-mark', cgroup, mark: 'ambient-inpod' },
+          { id: 'sklookup', bypassMapPin: `${pinRoot}/cgroup-mark/maps/mesh_bypass` },
+        ],
+        sources: [
+          {
+            type: 'istiod',
+            address: fake!.address,
+            node: { id: `ztunnel~10.0.0.5~bpfsteer-${suffix}.istio-system~istio-system.svc.cluster.local` },
+            nodeName: NODE,
+            backoff: { initialMs: 50, maxMs: 200 },
+            zds: {
+              listenPath: zdsPath,
+              upstreamPath: cni!.path,
+              backoff: { initialMs: 50, maxMs: 200 },
+              hbone: { retry: { initialMs: 20, maxMs: 200, attempts: 100 } },
+            },
+          },
+        ],
+      },
+    });
+
+  beforeAll(async () => {
+    pod = lab.addNetns('pod');
+    peer = lab.addNetns('peer');
+    podNs = lab.nsPath(pod);
+    podNsIno = statSync(podNs, { bigint: true }).ino;
+    lab.addVeth(
+      { netns: pod, ifname: 'eth0', addresses: [`${POD4}/24`, `${POD6}/64`] },
+      { netns: peer, ifname: 'eth0', addresses: [`${MESH4}/24`, `${OUT4}/24`, `${MESH6}/64`, `${OUT6}/64`] },
+    );
+    listeners.push(await lab.listen(pod, 'tcp', '::', 80)); // the application
+    dir = mkdtempSync(join(tmpdir(), `amb-${suffix}-`));
+    zdsPath = join(dir, 'agent-zds.sock');
+    cgroup = createCgroup(`bpfsteer-test-amb-${suffix}`);
+    pinRoot = `/sys/fs/bpf/bpfsteer-test-amb-${suffix}`;
+    fake = await FakeIstiod.start();
+    cni = FakeIstioCni.listen(join(dir, 'cni.sock'));
+    // the node proxy: a ZDS client of the agent, in its own cgroup
+    ztunnel = ZtunnelChild.spawn({ zds: zdsPath }, { cgroup });
+    agent = makeAgent();
+    const started = agent.start();
+    // Istiod answers the subscription; istio-cni sends its snapshot through the agent to the proxy
+    await fake.subscription(1, 30_000);
+    await fake.answerTo(fake.push({ resources: [podWorkload(), clientWorkload()] }));
+    conn = await cni.nextConnection(30_000);
+    await conn.hello;
+    expect((await conn.add(POD_UID, podNs, 'app', 'shop')).error).toBe('');
+    expect((await conn.snapshotSent()).error).toBe('');
+    await started;
+    expect(agent.status().plugins.map((p) => [p.id, p.state])).toEqual([
+      ['cgroup-mark', 'running'],
+      ['sklookup', 'running'],
+    ]);
+    await until(() => Object.keys(podStatus()?.sockets ?? {}).length === 2, 'the pod with its HBONE listener in the maps');
+  });
+
+  afterAll(async () => {
+    const problems: unknown[] = [];
+    const attempt = async (f: () => unknown) => {
+      try {
+        await f();
+      } catch (err) {
+        problems.push(err);
+      }
+    };
+    await attempt(() => agent?.stop());
+    await attempt(() => ztunnel?.kill());
+    await attempt(() => cni?.close());
+    await attempt(() => fake?.stop());
+    for (const l of listeners) await attempt(() => l.close());
+    await attempt(() => lab.destroy());
+    if (cgroup) await attempt(() => existsSync(cgroup) && removeCgroup(cgroup));
+    if (pinRoot) await attempt(() => rmSync(pinRoot, { recursive: true, force: true }));
+    if (dir) await attempt(() => rmSync(dir, { recursive: true, force: true }));
+    if (problems.length) throw new AggregateError(problems, 'cleanup failed');
+  });
+
+  it('the source published members and the pod with its netns and HBONE listener fds', () => {
+    const s = podStatus()!;
+    expect(s).toMatchObject({ addresses: [POD4, POD6], netns: expect.stringMatching(/^\/proc\/self\/fd\/\d+$/) });
+    expect(statSync(s.netns!, { bigint: true }).ino).toBe(podNsIno);
+    expect(new Set(Object.values(s.sockets)).size).toBe(1); // one dual-stack listener for both families
+    expect(members()).toBe(4);
+    expect(plugin('sklookup').attachments).toHaveLength(1);
+    expect(plugin('cgroup-mark').attachments).toEqual([expect.objectContaining({ target: `cgroup ${cgroup}` })]);
+  });
+
+  it("a mesh client's connection to pod:80 lands on the proxy's 15008 with the original destination (IPv4, IPv6)", async () => {
+    expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4));
+    expect((await fromPeer(MESH6, POD6)).reply).toBe(divertedTo(POD6));
+    expect(podStatus()!.counters.diverted).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a non-mesh client reaches the application on :80 (IPv4, IPv6)', async () => {
+    expect(await fromPeer(OUT4, POD4)).toEqual({ ok: true, reply: 'echo:hi' });
+    expect(await fromPeer(OUT6, POD6)).toEqual({ ok: true, reply: 'echo:hi' });
+  });
+
+  it("the proxy's own connection to the application on :80 is not diverted (IPv4, IPv6)", async () => {
+    const before = podStatus()!.counters.bypassed;
+    expect(await ztunnel!.dial({ uid: POD_UID, host: POD4, port: 80, bind: POD4 })).toMatchObject({ ok: true, reply: 'echo:hi' });
+    expect(await ztunnel!.dial({ uid: POD_UID, host: POD6, port: 80, bind: POD6 })).toMatchObject({ ok: true, reply: 'echo:hi' });
+    expect(podStatus()!.counters.bypassed - before).toBe(2);
+    // the same process without its mark is diverted like any mesh connection: the mark is what counts
+    expect(await ztunnel!.dial({ uid: POD_UID, host: POD4, port: 80, bind: POD4, mark: 0 })).toMatchObject({ ok: true, reply: divertedTo(POD4).trim() });
+    expect((plugin('cgroup-mark').details as { stats: { recorded: number } }).stats.recorded).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the Istiod stream dropping and coming back changes nothing', async () => {
+    const commits = applied();
+    fake!.dropStreams();
+    expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4)); // while Istiod is away
+    const resubscribe = await fake!.subscription(2, 10_000);
+    expect(Object.keys(resubscribe.request.initial_resource_versions ?? {}).sort()).toEqual([CLIENT_UID, POD_UID].sort());
+    await fake!.answerTo(fake!.push({ resources: [podWorkload(), clientWorkload()] }));
+    await sleep(300);
+    expect(applied()).toBe(commits);
+    expect((await fromPeer(MESH6, POD6)).reply).toBe(divertedTo(POD6));
+    expect(members()).toBe(4);
+  });
+
+  it('removing the workload from xDS stops the divert at once; adding it back restores it', async () => {
+    await fake!.answerTo(fake!.push({ removed_resources: [POD_UID] }));
+    await until(() => members() === 2, 'the pod addresses leave the members');
+    expect(await fromPeer(MESH4, POD4)).toEqual({ ok: true, reply: 'echo:hi' });
+    expect(await fromPeer(MESH6, POD6)).toEqual({ ok: true, reply: 'echo:hi' });
+    await fake!.answerTo(fake!.push({ resources: [podWorkload()] }));
+    await until(() => members() === 4, 'the pod addresses are members again');
+    expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4));
+  });
+
+  it('an agent restart (keepPinned) keeps diverting and re-learns the pod over ZDS without a gap', async () => {
+    const pinned = podStatus()!.pinned!;
+    await agent!.stop({ keepPinned: true });
+    expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4)); // nobody runs: the pins divert
+    const streams = fake!.streamCount;
+    agent = makeAgent();
+    const started = agent.start();
+    await fake!.subscription(streams + 1, 30_000);
+    await fake!.answerTo(fake!.push({ resources: [podWorkload(), clientWorkload()] }));
+    // Istiod answered, the pods have not synced yet: nothing is published, the adopted pins divert
+    await sleep(300);
+    expect((await fromPeer(MESH6, POD6)).reply).toBe(divertedTo(POD6));
+    // the proxy reconnected to the new agent, which relays it to istio-cni: a fresh snapshot
+    conn = await cni!.nextConnection(30_000);
+    await conn.hello;
+    expect((await conn.add(POD_UID, podNs, 'app', 'shop')).error).toBe('');
+    expect((await conn.snapshotSent()).error).toBe('');
+    await started;
+    await until(() => Object.keys(podStatus()?.sockets ?? {}).length === 2 && podStatus()?.netns !== undefined, 'the pod re-learned');
+    expect(podStatus()!.pinned).toBe(pinned); // re-adopted, not re-created
+    const links = JSON.parse(tryRun(['bpftool', 'link', 'show', '-j']).stdout || '[]') as { type: string; netns_ino?: number }[];
+    expect(links.filter((l) => l.type === 'netns' && BigInt(l.netns_ino ?? -1) === podNsIno)).toHaveLength(1);
+    expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4));
+    expect(await fromPeer(OUT6, POD6)).toEqual({ ok: true, reply: 'echo:hi' });
+    expect(await ztunnel!.dial({ uid: POD_UID, host: POD4, port: 80, bind: POD4 })).toMatchObject({ ok: true, reply: 'echo:hi' });
+  });
+
+  it('deleting the pod (netns removed, Del over ZDS) removes its link, its entries and every fd of its netns', async () => {
+    const pinned = podStatus()!.pinned!;
+    expect(existsSync(pinned)).toBe(true);
+    expect(heldNetns()).toContain(podNsIno);
+    // the pod's processes end and its netns is deleted; the ztunnel-like proxy and the agent still hold it
+    for (const l of listeners.splice(0)) l.close();
+    tryRun(['ip', 'netns', 'del', pod]);
+    await sleep(100);
+    expect((await conn.del(POD_UID)).error).toBe('');
+    await until(() => podStatus() === undefined, 'the pod leaves the sklookup plugin');
+    expect(existsSync(pinned)).toBe(false);
+    expect(plugin('sklookup').attachments).toEqual([]);
+    const maps = Object.fromEntries(plugin('sklookup').maps.map((m) => [m.name, m.entries]));
+    expect(maps).toMatchObject({ skl_pods: 0, skl_sockets: 0, skl_members: 4 });
+    // the commit without the pod succeeded: the source closed its netns and listener fds
+    await until(() => !heldNetns().includes(podNsIno), 'no fd of the pod netns left in the agent');
+    const links = JSON.parse(tryRun(['bpftool', 'link', 'show', '-j']).stdout || '[]') as { type: string; netns_ino?: number }[];
+    expect(links.filter((l) => l.type === 'netns' && BigInt(l.netns_ino ?? -1) === podNsIno)).toEqual([]);
+    expect(conn.unexpected).toEqual([]);
+  });
+});

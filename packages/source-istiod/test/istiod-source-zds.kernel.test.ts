@@ -1,0 +1,187 @@
+// The istiod source with its CNI side, against a fake Istiod, a fake istio-cni passing REAL netns
+// fds, and a ztunnel-like child that opens its 15008 listener inside each pod netns: what it commits
+// (members, and pods with fds that name the pod's netns and the proxy's listener), and how long it
+// keeps those fds (until a commit without them succeeded; a refused commit keeps them).
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { CommitResult, Intent, IntentSink } from '@bpfsteer/agent-kernel';
+import { getSocketMark, SeqpacketServer, socketInfo } from '@bpfsteer/core-bpf';
+import { istiodSource, istiodSourceConfigSchema } from '../src/index.js';
+import { FakeIstioCni } from './support/fake-istio-cni.js';
+import { FakeIstiod, workloadResource } from './support/fake-istiod.js';
+import { type LabPod, PodLab } from './support/pod-lab.js';
+import { ZtunnelChild } from './support/ztunnel-child.js';
+
+const schemas = new Map<string, z.ZodType>([
+  ['mesh.member', z.strictObject({ address: z.string() })],
+  ['sklookup.pod', z.strictObject({ uid: z.string(), netns: z.string(), addresses: z.array(z.string()).min(1), socketFd: z.number().int().optional() })],
+]);
+
+const nsfsDev = statSync('/proc/self/ns/net', { bigint: true }).dev;
+/** inodes of the namespaces this process holds fds of */
+const heldNetns = (): bigint[] =>
+  readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const st = statSync(`/proc/self/fd/${fd}`, { bigint: true });
+      return st.dev === nsfsDev ? [st.ino] : [];
+    } catch {
+      return [];
+    }
+  });
+const inodeOf = (path: string): bigint => statSync(path, { bigint: true }).ino;
+
+async function until<T>(fn: () => T | undefined | false, what: string, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timeout: ${what}`);
+    await sleep(10);
+  }
+}
+
+let lab: PodLab;
+let pods: LabPod[];
+let dir: string;
+const cleanups: Array<() => unknown> = [];
+
+beforeAll(() => {
+  lab = new PodLab();
+  pods = [lab.addPod(), lab.addPod()];
+  dir = mkdtempSync(join(tmpdir(), `isz-${process.pid}-`));
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  lab.cleanup();
+});
+
+let seq = 0;
+async function setup(options: { listenPath?: string } = {}) {
+  seq += 1;
+  const fake = await FakeIstiod.start();
+  cleanups.push(() => fake.stop());
+  const cniPath = join(dir, `cni-${seq}.sock`);
+  const listenPath = options.listenPath ?? join(dir, `agent-${seq}.sock`);
+  const cni = FakeIstioCni.listen(cniPath);
+  cleanups.push(() => cni.close());
+  const commits: Intent[][] = [];
+  const verdicts: CommitResult[] = [];
+  const sink: IntentSink = {
+    publish: () => undefined,
+    commit: async (intents) => {
+      commits.push([...intents]);
+      return verdicts.shift() ?? { ok: true, report: { added: 0, updated: 0, removed: 0 } };
+    },
+  };
+  const config = istiodSourceConfigSchema.parse({
+    address: fake.address,
+    node: { id: 'ztunnel~10.0.0.5~test' },
+    nodeName: 'node-a',
+    backoff: { initialMs: 20, maxMs: 100 },
+    zds: { listenPath, upstreamPath: cniPath, hbone: { retry: { initialMs: 20, maxMs: 100, attempts: 50 } } },
+  });
+  const source = istiodSource.create(config, {
+    logger: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+    intentSchemas: schemas,
+    describe: async () => undefined,
+    watch: () => () => {},
+  });
+  const child = ZtunnelChild.spawn({ zds: listenPath });
+  cleanups.push(() => child.kill());
+  return { fake, cni, source, sink, commits, verdicts, child, listenPath };
+}
+
+const push = async (fake: FakeIstiod, ...uids: Array<[string, string[]]>) =>
+  fake.answerTo(fake.push({ resources: uids.map(([uid, addresses]) => workloadResource({ uid, addresses, node: 'node-a' })) }));
+
+describe('istiod source with the CNI side (ZDS)', () => {
+  it('commits after Istiod answered and the pods synced: members, and pods naming their netns and the HBONE listener', async () => {
+    const { fake, cni, source, sink, commits } = await setup();
+    await source.start(sink);
+    cleanups.push(() => source.stop());
+    await fake.subscription(1);
+    await push(fake, ['w-a', [pods[0].ipv4, pods[0].ipv6]]);
+    const conn = await cni.nextConnection();
+    await conn.hello;
+    expect((await conn.add('uid-a', pods[0].path)).error).toBe('');
+    await sleep(100);
+    expect(commits).toEqual([]); // the snapshot is not complete yet
+    expect((await conn.snapshotSent()).error).toBe('');
+    const last = await until(() => commits.find((c) => c.some((i) => i.kind === 'sklookup.pod' && i.socketFd !== undefined)), 'a pod with its listener');
+    expect(commits[0].filter((i) => i.kind === 'mesh.member')).toEqual([
+      { kind: 'mesh.member', address: pods[0].ipv4 },
+      { kind: 'mesh.member', address: pods[0].ipv6 },
+    ]);
+    const intent = last.find((i) => i.kind === 'sklookup.pod')!;
+    expect(intent).toMatchObject({ uid: 'uid-a', addresses: [pods[0].ipv4, pods[0].ipv6].sort(), netns: expect.stringMatching(/^\/proc\/self\/fd\/\d+$/) });
+    expect(inodeOf(intent.netns as string)).toBe(inodeOf(pods[0].path));
+    const fd = intent.socketFd as number;
+    const info = socketInfo(fd);
+    expect(info).toMatchObject({ listening: true, protocol: 6, netnsInode: inodeOf(pods[0].path), local: { port: 15008 } });
+    expect(getSocketMark(fd)).toBe(0x539);
+    // the stream dropping and coming back (Istiod sends the same again) commits nothing
+    const count = commits.length;
+    fake.dropStreams();
+    await fake.subscription(2);
+    await push(fake, ['w-a', [pods[0].ipv4, pods[0].ipv6]]);
+    await sleep(100);
+    expect(commits).toHaveLength(count);
+    // stop closes every fd it held
+    await source.stop();
+    expect(heldNetns()).not.toContain(inodeOf(pods[0].path));
+  });
+
+  it("keeps a deleted pod's fds while the commit without it is refused, closes them once one succeeds", async () => {
+    const { fake, cni, source, sink, commits, verdicts } = await setup();
+    await source.start(sink);
+    cleanups.push(() => source.stop());
+    await fake.subscription(1);
+    await push(fake, ['w-a', [pods[0].ipv4]], ['w-b', [pods[1].ipv4]]);
+    const conn = await cni.nextConnection();
+    await conn.hello;
+    expect((await conn.add('uid-a', pods[0].path)).error).toBe('');
+    expect((await conn.add('uid-b', pods[1].path)).error).toBe('');
+    expect((await conn.snapshotSent()).error).toBe('');
+    const full = await until(
+      () => commits.findLast((c) => c.filter((i) => i.kind === 'sklookup.pod' && i.socketFd !== undefined).length === 2),
+      'both pods with listeners',
+    );
+    const b = full.find((i) => i.uid === 'uid-b')!;
+    const bNetns = inodeOf(pods[1].path);
+    const bSocket = socketInfo(b.socketFd as number).inode;
+    // the pod goes; the agent refuses the commit without it: the snapshot naming b stays in force
+    verdicts.push({ ok: false, reason: 'failed', error: 'test refuses' });
+    const before = commits.length;
+    expect((await conn.del('uid-b')).error).toBe('');
+    await until(() => commits.length > before, 'the commit without uid-b');
+    await sleep(50);
+    expect(commits.at(-1)!.some((i) => i.uid === 'uid-b')).toBe(false);
+    expect(inodeOf(b.netns as string)).toBe(bNetns); // still open, still the pod's netns
+    expect(socketInfo(b.socketFd as number).inode).toBe(bSocket);
+    // the next change commits again; this time it succeeds and b's fds are closed
+    await push(fake, ['w-c', ['10.200.0.1']]);
+    await until(() => !heldNetns().includes(bNetns), "uid-b's netns fd closed");
+    expect(commits.at(-1)!.some((i) => i.uid === 'uid-b')).toBe(false);
+    expect(heldNetns()).toContain(inodeOf(pods[0].path));
+  });
+
+  it('fails to start, holding nothing, when the ZDS listen path belongs to a live server', async () => {
+    const taken = join(dir, 'taken.sock');
+    const server = SeqpacketServer.listen(taken);
+    cleanups.push(() => server.close());
+    const { source, sink } = await setup({ listenPath: taken });
+    const held = heldNetns().length;
+    await expect(source.start(sink)).rejects.toThrow(/taken\.sock/);
+    expect(heldNetns()).toHaveLength(held);
+    await source.stop();
+  });
+});

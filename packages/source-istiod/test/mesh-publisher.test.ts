@@ -1,0 +1,195 @@
+/** MeshPublisher with a fake sink and fake fds: when it commits, what, and which fds it holds. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import type { CommitResult, Intent, IntentSink } from '@bpfsteer/agent-kernel';
+import { MeshPublisher } from '../src/mesh-publisher.js';
+import type { AddressEntry, AddressState, WorkloadInfo } from '../src/xds/address-state.js';
+import type { PodNetwork } from '../src/zds/hbone-listeners.js';
+import { istiodSourceConfigSchema } from '../src/istiod-source.js';
+
+const schemas = new Map<string, z.ZodType>([
+  ['mesh.member', z.strictObject({ address: z.string() })],
+  ['sklookup.pod', z.strictObject({ uid: z.string(), netns: z.string(), addresses: z.array(z.string()).min(1), socketFd: z.number().optional() })],
+]);
+
+function workload(uid: string, addresses: string[], extra: Partial<WorkloadInfo> = {}): AddressEntry {
+  const w: WorkloadInfo = {
+    uid, name: uid, namespace: 'ns', addresses, hostname: '', network: '', tunnelProtocol: 'HBONE', trustDomain: '',
+    serviceAccount: 'default', node: 'node-a', clusterId: '', status: 'HEALTHY', networkMode: 'STANDARD', services: {}, ...extra,
+  };
+  return { name: uid, version: '1', kind: 'workload', workload: w };
+}
+const state = (...entries: AddressEntry[]): AddressState => ({ resources: new Map(entries.map((e) => [e.name, e])) });
+
+const pod = (uid: string, inode: bigint, addresses: string[], listener?: { fd: number; inode: bigint }): PodNetwork => ({
+  uid, name: uid, namespace: 'ns', serviceAccount: 'default', netnsPath: `/proc/self/fd/${Number(inode)}`, netnsInode: inode, addresses,
+  confirmed: true,
+  listeners: listener ? [{ fd: listener.fd, family: 6, address: '::', port: 15008, v6Only: false, inode: listener.inode, via: 'discovery' }] : [],
+});
+
+let commits: Intent[][];
+let results: CommitResult[];
+let open: Set<number>;
+let nextFd: number;
+let warnings: string[];
+let errors: string[];
+let publisher: MeshPublisher | undefined;
+
+const sink: IntentSink = {
+  publish: () => undefined,
+  commit: async (intents) => {
+    commits.push([...intents]);
+    return results.shift() ?? { ok: true, report: { added: intents.length, updated: 0, removed: 0 } };
+  },
+};
+const logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (_f: object, m: string) => void warnings.push(m),
+  error: (_f: object, m: string) => void errors.push(m),
+};
+const deps = {
+  openNetns: () => (open.add(nextFd), nextFd++),
+  dupFd: () => (open.add(nextFd), nextFd++),
+  closeFd: (fd: number) => {
+    if (!open.delete(fd)) throw new Error(`fd ${fd} closed twice`);
+  },
+};
+const settle = () => new Promise((r) => setImmediate(r));
+
+function create(podSyncTimeoutMs?: number) {
+  publisher = new MeshPublisher({ sink, logger, intentSchemas: schemas, nodeName: 'node-a', ...(podSyncTimeoutMs !== undefined ? { podSyncTimeoutMs } : {}) }, deps);
+  publisher.start();
+  return publisher;
+}
+
+beforeEach(() => {
+  commits = [];
+  results = [];
+  open = new Set();
+  nextFd = 50;
+  warnings = [];
+  errors = [];
+});
+afterEach(() => {
+  publisher?.stop();
+  publisher = undefined;
+  vi.useRealTimers();
+});
+
+describe('MeshPublisher', () => {
+  it('waits for Istiod and for the pods to sync, then commits members and pods with held fds', async () => {
+    const p = create(60_000);
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'])], synced: false });
+    p.setAddressState(state(workload('w', ['10.0.0.1'])));
+    await settle();
+    expect(commits).toEqual([]);
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n })], synced: true });
+    await settle();
+    expect(commits).toEqual([
+      [
+        { kind: 'mesh.member', address: '10.0.0.1' },
+        { kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/50', addresses: ['10.0.0.1'], socketFd: 51 },
+      ],
+    ]);
+    expect([...open]).toEqual([50, 51]);
+    // the same state again: nothing committed, the same fds kept
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n })], synced: true });
+    p.setAddressState(state(workload('w', ['10.0.0.1'])));
+    await settle();
+    expect(commits).toHaveLength(1);
+    expect(p.heldFds).toBe(2);
+  });
+
+  it('publishes after syncTimeoutMs when the pods never sync', async () => {
+    vi.useFakeTimers();
+    const p = create(1000);
+    p.setAddressState(state(workload('w', ['10.0.0.1'])));
+    expect(commits).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(commits).toEqual([[{ kind: 'mesh.member', address: '10.0.0.1' }]]);
+    expect(warnings).toContain('the pods (ZDS) did not sync in time; publishing with the pods known so far');
+  });
+
+  it('closes a pod\'s fds only after a commit without the pod succeeded; a refused one keeps them', async () => {
+    const p = create(0);
+    p.setAddressState(state(workload('w', ['10.0.0.1'])));
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n }), pod('b', 8n, ['10.0.0.2'], { fd: 10, inode: 1000n })], synced: true });
+    await settle();
+    expect([...open].sort()).toEqual([50, 51, 52, 53]);
+    // b goes, but the agent refuses: b's fds stay (the agent re-applies the snapshot naming them)
+    results.push({ ok: false, reason: 'failed', error: 'kernel said no' });
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n })], synced: true });
+    await settle();
+    expect(commits).toHaveLength(2);
+    expect(errors).toContain('mesh intents refused; the previous ones stay in force');
+    expect([...open].sort()).toEqual([50, 51, 52, 53]);
+    // the next change (even one that changes nothing) tries again; success closes b's fds
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n })], synced: true });
+    await settle();
+    expect(commits).toHaveLength(3);
+    expect(commits[2].map((i) => i.uid ?? i.address)).toEqual(['10.0.0.1', 'a']);
+    expect([...open].sort()).toEqual([50, 51]);
+  });
+
+  it('a new listener replaces the held one after the commit; stop closes everything', async () => {
+    const p = create(0);
+    p.setAddressState(state(workload('w', ['10.0.0.1'])));
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'])], synced: true });
+    await settle();
+    expect(commits.at(-1)).toEqual([
+      { kind: 'mesh.member', address: '10.0.0.1' },
+      { kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/50', addresses: ['10.0.0.1'] },
+    ]);
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n })], synced: true });
+    await settle();
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 11, inode: 1100n })], synced: true });
+    await settle();
+    expect(commits.at(-1)?.[1]).toMatchObject({ netns: '/proc/self/fd/50', socketFd: 52 });
+    expect([...open].sort()).toEqual([50, 52]);
+    p.stop();
+    expect(open.size).toBe(0);
+  });
+
+  it('leaves out pods that cannot be published, with a warning, and keeps publishing the rest', async () => {
+    const p = create(0);
+    p.setAddressState(state(workload('w', ['10.0.0.1'])));
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1']), pod('b', 8n, ['10.0.0.1']), pod('c', 9n, ['10.0.0.3']), pod('d', 10n, [])], synced: true });
+    await settle();
+    expect(commits.at(-1)?.filter((i) => i.kind === 'sklookup.pod').map((i) => i.uid)).toEqual(['c']);
+    expect(warnings).toEqual(['pods left out of the sk_lookup intents']);
+  });
+
+  it('publishes no sklookup.pod when no plugin consumes it, and does not wait for pods', async () => {
+    publisher = new MeshPublisher({ sink, logger, intentSchemas: new Map([['mesh.member', z.strictObject({ address: z.string() })]]), podSyncTimeoutMs: 60_000 }, deps);
+    publisher.start();
+    publisher.setAddressState(state(workload('w', ['10.0.0.1'])));
+    publisher.setPods({ pods: [pod('a', 7n, ['10.0.0.1'])], synced: false });
+    await settle();
+    expect(commits).toEqual([[{ kind: 'mesh.member', address: '10.0.0.1' }]]);
+    expect(open.size).toBe(0);
+  });
+});
+
+describe('istiod source config with zds', () => {
+  it('fills the zds defaults and names problems', () => {
+    const base = { address: 'istiod:15012', node: { id: 'n' } };
+    const parsed = istiodSourceConfigSchema.parse({ ...base, zds: { listenPath: '/run/x.sock' } });
+    expect(parsed.zds).toEqual({
+      listenPath: '/run/x.sock',
+      upstreamPath: '/var/run/ztunnel/ztunnel.sock',
+      backoff: { initialMs: 200, maxMs: 10_000 },
+      maxMessageBytes: 65536,
+      hbone: { hbonePort: 15008, discovery: true, retry: { initialMs: 100, maxMs: 5000, attempts: 30 } },
+      syncTimeoutMs: 10_000,
+    });
+    const bad = istiodSourceConfigSchema.safeParse({ ...base, zds: { listenPath: '/var/run/ztunnel/ztunnel.sock', hbone: { hbonePort: 0 }, bogus: 1 } });
+    expect(bad.success).toBe(false);
+    const text = JSON.stringify(bad.error?.issues);
+    expect(text).toMatch(/bogus/);
+    const bad2 = istiodSourceConfigSchema.safeParse({ ...base, zds: { listenPath: '/var/run/ztunnel/ztunnel.sock' } });
+    expect(JSON.stringify(bad2.error?.issues)).toMatch(/must differ from upstreamPath/);
+    const bad3 = istiodSourceConfigSchema.safeParse({ ...base, zds: { listenPath: '/a', hbone: { hbonePort: 0 } } });
+    expect(JSON.stringify(bad3.error?.issues)).toMatch(/hbonePort/);
+  });
+});
