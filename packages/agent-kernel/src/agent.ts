@@ -62,6 +62,8 @@ export class Agent {
   #stopRequested = false;
   #admin?: AdminServer;
   #gateOpen = false;
+  /** plugins whose first apply waits for a source declaring their kinds (SourceFactory.produces) */
+  readonly #held = new Set<PluginRunner>();
   #gateCheck?: () => void;
   readonly #plugins: PluginRunner[];
   readonly #sources: SourceRunner[];
@@ -159,7 +161,18 @@ export class Agent {
     await this.#firstSnapshots();
     if (this.#stopRequested) return;
     this.#gateOpen = true;
-    for (const p of this.#plugins) p.requestApply();
+    for (const p of this.#plugins) {
+      const waitingFor = this.#silentProducers(p);
+      if (waitingFor.length === 0) {
+        void p.requestApply();
+        continue;
+      }
+      this.#held.add(p);
+      this.logger.warn(
+        { plugin: p.id, sources: waitingFor },
+        'first apply held until these sources publish; the plugin keeps its pinned state meanwhile',
+      );
+    }
     await this.settled();
     if (this.#stopRequested) return;
     this.#state = 'running';
@@ -199,6 +212,7 @@ export class Agent {
         const accepted = this.#accept(index, runner, intents);
         if (!accepted.ok || !this.#gateOpen) return;
         for (const p of this.#affectedPlugins(accepted.changed)) void p.requestApply();
+        this.#releaseHeld();
       },
       commit: (intents: readonly Intent[]): Promise<CommitResult> => {
         const result = commits.then(() => this.#commit(index, runner, intents));
@@ -234,8 +248,27 @@ export class Agent {
     return { ok: true, previous, changed: kindsOf(previous, snapshot) };
   }
 
+  /** The plugins consuming any of `kinds` whose first apply is not held. */
   #affectedPlugins(kinds: ReadonlySet<string>): PluginRunner[] {
-    return this.#plugins.filter((p) => p.kinds.some((k) => kinds.has(k)));
+    return this.#plugins.filter((p) => !this.#held.has(p) && p.kinds.some((k) => kinds.has(k)));
+  }
+
+  /** Running sources that declare a kind `plugin` consumes and have not published yet. */
+  #silentProducers(plugin: PluginRunner): string[] {
+    return this.#sources
+      .filter((s) => (s.state === 'running' || s.state === 'starting') && !s.published)
+      .filter((s) => s.produces?.some((k) => plugin.kinds.includes(k)))
+      .map((s) => s.name);
+  }
+
+  /** Gives held plugins their first apply once no source they wait for is silent. */
+  #releaseHeld(): void {
+    for (const p of [...this.#held]) {
+      if (this.#silentProducers(p).length > 0) continue;
+      this.#held.delete(p);
+      this.logger.info({ plugin: p.id }, 'the sources it waited for published; first apply');
+      void p.requestApply();
+    }
   }
 
   async #commit(index: number, runner: SourceRunner, intents: readonly Intent[]): Promise<CommitResult> {
@@ -248,9 +281,9 @@ export class Agent {
       runner.noteSnapshot({ accepted: true, intents: accepted.previous?.length ?? 0 });
       await Promise.all(this.#affectedPlugins(accepted.changed).map((p) => p.requestApply()));
     };
-    const plugins = this.#affectedPlugins(accepted.changed);
+    const consumers = this.#plugins.filter((p) => p.kinds.some((k) => accepted.changed.has(k)));
     const missing = [...accepted.changed].filter(
-      (kind) => !plugins.some((p) => p.state === 'running' && p.kinds.includes(kind)),
+      (kind) => !consumers.some((p) => p.state === 'running' && p.kinds.includes(kind)),
     );
     if (missing.length > 0) {
       await restore();
@@ -258,6 +291,9 @@ export class Agent {
       runner.noteSnapshot({ accepted: false, error: `commit refused: ${error}` });
       return { ok: false, reason: 'unavailable', error };
     }
+    this.#releaseHeld(); // this source has now published: plugins waiting only for it go
+    const plugins = consumers.filter((p) => !this.#held.has(p));
+    const pending = plugins.length < consumers.length;
     const outcomes = await Promise.all(plugins.map(async (p) => [p, await p.requestApply()] as const));
     const refused = outcomes.find(([, o]) => !o.ok);
     if (refused) {
@@ -273,7 +309,7 @@ export class Agent {
       report.updated += o.report?.updated ?? 0;
       report.removed += o.report?.removed ?? 0;
     }
-    return { ok: true, report };
+    return pending ? { ok: true, report, pending: true } : { ok: true, report };
   }
 
   /** Live details of `kind` from the running plugin consuming it. */

@@ -196,6 +196,14 @@ export interface SourceFactory<Config = unknown> {
   readonly description: string;
   readonly configSchema: ZodType<Config>;
   /**
+   * Optional: the intent kinds this source may publish. A plugin consuming one of them gets no
+   * first apply until the source has published once, however long that takes, so that an agent
+   * restart keeps the plugin's pinned state in force instead of applying an empty one while the
+   * control plane is still being reached. Without it, the agent waits `openMs` for the source's first
+   * snapshot and then applies without it.
+   */
+  readonly produces?: readonly string[];
+  /**
    * Optional: checks intents this source carries inside its config entry against the configured
    * plugins' intent schemas, so that config load (and `bpfsteer validate`) reports them. Paths are
    * relative to the source's entry. (Added by the kernel; the static source uses it.)

@@ -54,6 +54,11 @@ export class SourceRunner {
     return this.#state;
   }
 
+  /** the kinds its factory declares it may publish (undefined: any) */
+  get produces(): readonly string[] | undefined {
+    return this.#opts.entry.factory.produces;
+  }
+
   /** true once a snapshot of this source was accepted */
   get published(): boolean {
     return this.#published;

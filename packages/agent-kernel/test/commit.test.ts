@@ -123,3 +123,54 @@ describe('SourceContext.describe / watch', () => {
     expect(seen).toEqual([{ n: 1 }]);
   });
 });
+
+describe('SourceFactory.produces', () => {
+  it('holds the first apply of a plugin whose kinds a silent producing source declares, however long', async () => {
+    const factories = [fakePlugin('pa', journal, { intents: kindA }), fakePlugin('pb', journal, { intents: kindB })];
+    const quiet = fakeSource(journal, ['a.kind'], 'control-plane');
+    const { logger, records } = captureLogger();
+    const agent = createAgent({
+      plugins: factories,
+      sources: [quiet],
+      logger,
+      config: {
+        agent: { adminSocket: false, pinRoot: '/sys/fs/bpf/test-root', timeouts: { ...fast, openMs: 50 } },
+        plugins: [{ id: 'pa' }, { id: 'pb' }],
+        sources: [{ type: 'control-plane', name: 'cp' }],
+      },
+    });
+    agents.push(agent);
+    await agent.start();
+    const [pa, pb] = factories.map((f) => f.instances[0]!);
+    // pb's kinds come from nobody in particular: applied after openMs as before; pa keeps its state
+    expect(pb!.applied).toHaveLength(1);
+    expect(pa!.applied).toHaveLength(0);
+    expect(records.some((r) => String(r.msg).startsWith('first apply held'))).toBe(true);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(pa!.applied).toHaveLength(0);
+    // the source's first commit releases it: applied, and the commit waited for it
+    const result = await quiet.instances[0]!.sink!.commit([intent('a.kind', 8)]);
+    expect(result).toEqual({ ok: true, report: { added: 1, updated: 0, removed: 0 } });
+    expect(values(pa!.applied.at(-1), 'a.kind')).toEqual([8]);
+  });
+
+  it('releases a held plugin on a plain publish too', async () => {
+    const factories = [fakePlugin('pa', journal, { intents: kindA })];
+    const quiet = fakeSource(journal, ['a.kind'], 'control-plane');
+    const agent = createAgent({
+      plugins: factories,
+      sources: [quiet],
+      logger: captureLogger().logger,
+      config: {
+        agent: { adminSocket: false, pinRoot: '/sys/fs/bpf/test-root', timeouts: { ...fast, openMs: 30 } },
+        plugins: [{ id: 'pa' }],
+        sources: [{ type: 'control-plane', name: 'cp' }],
+      },
+    });
+    agents.push(agent);
+    await agent.start();
+    quiet.instances[0]!.emit([intent('a.kind', 3)]);
+    await agent.settled();
+    expect(values(factories[0]!.instances[0]!.applied.at(-1), 'a.kind')).toEqual([3]);
+  });
+});

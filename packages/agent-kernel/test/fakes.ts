@@ -151,10 +151,11 @@ export type FakeSourceFactory = SourceFactory<{ name: string; initial?: Intent[]
 };
 
 /** Source type "fake"; config `{ name, initial?: intents published at start, failStart? }`. */
-export function fakeSource(journal: string[]): FakeSourceFactory {
+export function fakeSource(journal: string[], produces?: string[], type = 'fake'): FakeSourceFactory {
   const instances: FakeSource[] = [];
   return {
-    type: 'fake',
+    type,
+    ...(produces && { produces }),
     description: 'fake source',
     configSchema: z.strictObject({
       name: z.string(),
