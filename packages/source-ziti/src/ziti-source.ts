@@ -16,6 +16,7 @@ import { chmod } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { IntentSink, IntentSource, SourceContext, SourceFactory } from '@bpfsteer/agent-kernel';
 import { createApi } from './api/create-api.js';
+import { INTERFACE_KIND, RULE_KIND } from './to-intents.js';
 import { readTokenFile } from './bearer-token.js';
 import { ZitiSourceError, errorMessage } from './errors.js';
 import { claimSocketPath } from './socket-path.js';
@@ -98,5 +99,7 @@ export const zitiSource: SourceFactory<ZitiSourceConfig> = {
   type: 'ziti',
   description: 'tproxy rules from OpenZiti routers: HTTP API on a unix socket and the bpfsteer-diverter CLI',
   configSchema: zitiSourceConfigSchema,
+  // the saved rules are committed at start; a restart never applies an empty rule set first
+  produces: [RULE_KIND, INTERFACE_KIND],
   create: (config, context) => new ZitiSource(config, context),
 };
