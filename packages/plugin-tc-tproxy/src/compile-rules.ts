@@ -1,0 +1,238 @@
+/**
+ * The rule compiler (pure): rules -> the nodes of the three LPM tries the BPF program looks up one
+ * after the other (see bpf/tc_tproxy.h):
+ *
+ *   tctp_dst  {ifindex, family, proto, dst prefix} -> dst node
+ *   tctp_src  {dst node, src prefix}               -> src node
+ *   tctp_port {src node, port block}               -> rule id
+ *
+ * One lookup per trie is enough because a dst node holds the rules of every shorter destination
+ * prefix that contains it (same interface, family and protocol), a src node the rules of every
+ * shorter source prefix of its dst node, and a src node's port blocks partition 0..65535 by the
+ * winning rule (port-partition.ts). Node ids are not chosen here: apply-plan.ts keeps the id of a
+ * dst node whose content (its src nodes and their blocks, which name rule ids) did not change
+ * (sameContent).
+ */
+import { prefixKey, type IpFamily, type Prefix } from './ip-prefix.js';
+import { portBlocks, type PartitionRule, type PortBlock } from './port-partition.js';
+
+export interface CompileRule extends PartitionRule {
+  /** rule id (1..maxRules) */
+  readonly id: number;
+  readonly family: IpFamily;
+  /** IP protocol number (6 / 17) */
+  readonly proto: number;
+  readonly destination: Prefix;
+  readonly source: Prefix;
+  readonly low: number;
+  readonly high: number;
+  readonly deny: boolean;
+  /** the interfaces it applies to; undefined = every attached interface */
+  readonly ifindexes?: readonly number[];
+}
+
+export interface SrcNode {
+  readonly prefix: Prefix;
+  /** ascending by port */
+  readonly blocks: readonly PortBlock[];
+}
+
+export interface NodeContent {
+  /** ascending by prefix key */
+  readonly srcNodes: readonly SrcNode[];
+  /** number of tctp_port entries */
+  readonly portEntries: number;
+  /** set on contents adopted from inconsistent map entries: never equal to any content */
+  readonly inconsistent?: true;
+}
+
+export interface DstNode {
+  readonly family: IpFamily;
+  readonly proto: number;
+  readonly prefix: Prefix;
+  readonly content: NodeContent;
+}
+
+export interface CompiledRules {
+  /** the dst nodes of every attached interface (nodes of interfaces with the same rules are shared) */
+  readonly byIfindex: ReadonlyMap<number, readonly DstNode[]>;
+  readonly counts: { readonly dst: number; readonly src: number; readonly port: number };
+}
+
+export interface CompileLimits {
+  /** refuse (CompileCapacityError) rule sets needing more entries than this in a trie */
+  readonly dst?: number;
+  readonly src?: number;
+  readonly port?: number;
+}
+
+/** The rule set needs more trie entries than the maps hold. */
+export class CompileCapacityError extends Error {
+  readonly trie: 'dst' | 'src' | 'port';
+  readonly needed: number;
+  readonly capacity: number;
+  constructor(trie: 'dst' | 'src' | 'port', needed: number, capacity: number) {
+    super(`the rules need more than ${capacity} entries in tctp_${trie} (at least ${needed})`);
+    this.trie = trie;
+    this.needed = needed;
+    this.capacity = capacity;
+  }
+}
+
+/** Whether two contents hold the same src prefixes, blocks and rule ids (both sorted as makeContent sorts). */
+export function sameContent(a: NodeContent, b: NodeContent): boolean {
+  if (a.inconsistent || b.inconsistent) return false;
+  if (a === b) return true;
+  const n = a.srcNodes.length;
+  if (n !== b.srcNodes.length || a.portEntries !== b.portEntries) return false;
+  for (let i = 0; i < n; i++) {
+    const x = a.srcNodes[i];
+    const y = b.srcNodes[i];
+    if (x.prefix.key !== y.prefix.key || x.blocks.length !== y.blocks.length) return false;
+    for (let j = 0; j < x.blocks.length; j++) {
+      const p = x.blocks[j];
+      const q = y.blocks[j];
+      if (p.port !== q.port || p.bits !== q.bits || p.ruleId !== q.ruleId) return false;
+    }
+  }
+  return true;
+}
+
+/** A content from its src nodes (sorted here by prefix key). */
+export function makeContent(srcNodes: SrcNode[]): NodeContent {
+  if (srcNodes.length > 1) srcNodes.sort((a, b) => (a.prefix.key < b.prefix.key ? -1 : a.prefix.key > b.prefix.key ? 1 : 0));
+  let portEntries = 0;
+  for (const n of srcNodes) portEntries += n.blocks.length;
+  return { srcNodes, portEntries };
+}
+
+interface Group<T> {
+  readonly prefix: Prefix;
+  readonly own: T[];
+}
+
+/**
+ * Groups items by prefix and gives each prefix the items of its own group plus those of every
+ * shorter prefix in the set that contains it. Calls `visit(prefix, items)` once per distinct prefix.
+ */
+function withAncestors<T>(items: readonly T[], prefixOf: (item: T) => Prefix, visit: (prefix: Prefix, items: readonly T[]) => void): void {
+  const groups = new Map<string, Group<T>>();
+  const lengths = new Set<number>();
+  for (const item of items) {
+    const p = prefixOf(item);
+    let g = groups.get(p.key);
+    if (g === undefined) {
+      g = { prefix: p, own: [] };
+      groups.set(p.key, g);
+      lengths.add(p.length);
+    }
+    g.own.push(item);
+  }
+  const sorted = [...lengths].sort((a, b) => a - b);
+  for (const g of groups.values()) {
+    let all: T[] | undefined;
+    for (const len of sorted) {
+      if (len >= g.prefix.length) break;
+      const anc = groups.get(prefixKey(g.prefix.bytes, len));
+      if (anc !== undefined) all = appendAll(all ?? [], anc.own);
+    }
+    visit(g.prefix, all === undefined ? g.own : appendAll(all, g.own));
+  }
+}
+
+/** `target` with `items` appended (no spread: lists may be longer than the argument limit). */
+function appendAll<T>(target: T[], items: readonly T[]): T[] {
+  for (let i = 0; i < items.length; i++) target.push(items[i]);
+  return target;
+}
+
+class Budget {
+  src = 0;
+  port = 0;
+  constructor(readonly limits: CompileLimits) {}
+  add(src: number, port: number): void {
+    this.src += src;
+    this.port += port;
+    if (this.limits.src !== undefined && this.src > this.limits.src) throw new CompileCapacityError('src', this.src, this.limits.src);
+    if (this.limits.port !== undefined && this.port > this.limits.port) throw new CompileCapacityError('port', this.port, this.limits.port);
+  }
+}
+
+/** The content of a dst node holding `rules` (all of one family and protocol, all containing its prefix). */
+export function nodeContent(rules: readonly CompileRule[]): NodeContent {
+  if (rules.length === 1) {
+    const r = rules[0];
+    return makeContent([{ prefix: r.source, blocks: portBlocks(rules) }]);
+  }
+  const srcNodes: SrcNode[] = [];
+  withAncestors(
+    rules,
+    (r) => r.source,
+    (prefix, matching) => srcNodes.push({ prefix, blocks: portBlocks(matching) }),
+  );
+  return makeContent(srcNodes);
+}
+
+/** The dst nodes of one interface's rules. */
+function compileInterface(rules: readonly CompileRule[], budget: Budget): DstNode[] {
+  const byFamilyProto = new Map<string, CompileRule[]>();
+  for (const r of rules) {
+    const k = `${r.family}/${r.proto}`;
+    let list = byFamilyProto.get(k);
+    if (list === undefined) byFamilyProto.set(k, (list = []));
+    list.push(r);
+  }
+  const out: DstNode[] = [];
+  for (const list of byFamilyProto.values()) {
+    const { family, proto } = list[0];
+    withAncestors(
+      list,
+      (r) => r.destination,
+      (prefix, matching) => {
+        const content = nodeContent(matching);
+        budget.add(content.srcNodes.length, content.portEntries);
+        out.push({ family, proto, prefix, content });
+      },
+    );
+  }
+  return out;
+}
+
+/**
+ * Compiles `rules` for the attached interfaces `ifindexes`. Interfaces to which the same rules apply
+ * share their DstNode objects (compiled once). Throws CompileCapacityError past `limits`.
+ */
+export function compileRules(rules: readonly CompileRule[], ifindexes: readonly number[], limits: CompileLimits = {}): CompiledRules {
+  const everywhere: CompileRule[] = [];
+  const restricted: CompileRule[] = [];
+  for (const r of rules) (r.ifindexes === undefined ? everywhere : restricted).push(r);
+  // interfaces grouped by the restricted rules that apply to them
+  const groups = new Map<string, { ifindexes: number[]; rules: CompileRule[] }>();
+  for (const ifindex of ifindexes) {
+    const mine = restricted.filter((r) => r.ifindexes!.includes(ifindex));
+    const key = mine.map((r) => r.id).join(',');
+    const g = groups.get(key);
+    if (g) g.ifindexes.push(ifindex);
+    else groups.set(key, { ifindexes: [ifindex], rules: mine });
+  }
+  const byIfindex = new Map<number, readonly DstNode[]>();
+  const budget = new Budget(limits);
+  let dst = 0;
+  let src = 0;
+  let port = 0;
+  for (const g of groups.values()) {
+    const before = { src: budget.src, port: budget.port };
+    const nodes = compileInterface(g.rules.length === 0 ? everywhere : [...everywhere, ...g.rules], budget);
+    const n = g.ifindexes.length;
+    const addSrc = budget.src - before.src;
+    const addPort = budget.port - before.port;
+    // the shared nodes are written once per interface
+    budget.add(addSrc * (n - 1), addPort * (n - 1));
+    dst += nodes.length * n;
+    src += addSrc * n;
+    port += addPort * n;
+    if (limits.dst !== undefined && dst > limits.dst) throw new CompileCapacityError('dst', dst, limits.dst);
+    for (const ifindex of g.ifindexes) byIfindex.set(ifindex, nodes);
+  }
+  return { byIfindex, counts: { dst, src, port } };
+}

@@ -1,0 +1,103 @@
+/**
+ * Codecs of the maps and records declared in bpf/tc_tproxy.h. Struct codecs name the C members, so
+ * wrapping a map with them checks every field's offset and size against the object's BTF; the
+ * event record (a ring buffer has no key/value types) is checked against `struct tctp_event` by
+ * test/struct-layout.test.ts.
+ */
+import { codecs, type CodecValue } from '@bpfsteer/core-bpf';
+
+/** Map names in the object (at most 15 characters). */
+export const MAP = {
+  dst: 'tctp_dst',
+  src: 'tctp_src',
+  port: 'tctp_port',
+  rules: 'tctp_rules',
+  ruleHits: 'tctp_rule_hits',
+  ifaces: 'tctp_ifaces',
+  ifAddrs: 'tctp_if_addrs',
+  ifStats: 'tctp_if_stats',
+  ctTcp: 'tctp_ct_tcp',
+  ctUdp: 'tctp_ct_udp',
+  events: 'tctp_events',
+} as const;
+
+export const PROGRAM = { ingress: 'tctp_ingress', egress: 'tctp_egress' } as const;
+
+/** .rodata constants (nanoseconds) */
+export const CONSTANT = {
+  tcpIdle: 'tctp_tcp_idle_ns',
+  udpIdle: 'tctp_udp_idle_ns',
+  tcpClosing: 'tctp_tcp_closing_ns',
+} as const;
+
+const addr16 = codecs.bytes(16);
+
+/** struct tctp_dst_key */
+export const dstKeyCodec = codecs.struct({
+  prefixlen: codecs.u32,
+  ifindex: codecs.u32,
+  family: codecs.u8,
+  proto: codecs.u8,
+  pad: codecs.pad(2),
+  addr: addr16,
+});
+/** struct tctp_src_key */
+export const srcKeyCodec = codecs.struct({ prefixlen: codecs.u32, dst_id: codecs.u32, addr: addr16 });
+/** struct tctp_node (value of tctp_dst and tctp_src) */
+export const nodeCodec = codecs.struct({ id: codecs.u32 });
+/** struct tctp_port_key */
+export const portKeyCodec = codecs.struct({ prefixlen: codecs.u32, src_id: codecs.u32, port_be: codecs.be16, pad: codecs.pad(2) });
+/** struct tctp_port_value */
+export const portValueCodec = codecs.struct({ rule_id: codecs.u32 });
+/** struct tctp_rule */
+export const ruleCodec = codecs.struct({
+  action: codecs.u8,
+  pad: codecs.pad(1),
+  tproxy_port_be: codecs.be16,
+  pad2: codecs.pad(4),
+  identity: codecs.u64,
+});
+/** struct tctp_counter (per CPU) */
+export const counterCodec = codecs.struct({ packets: codecs.u64, bytes: codecs.u64 });
+/** struct tctp_iface */
+export const ifaceCodec = codecs.struct({ flags: codecs.u32, pad: codecs.pad(4) });
+/** struct tctp_if_addr_key */
+export const ifAddrKeyCodec = codecs.struct({ ifindex: codecs.u32, family: codecs.u8, pad: codecs.pad(3), addr: addr16 });
+/** struct tctp_if_stats (per CPU) */
+export const ifStatsCodec = codecs.struct({ passed: codecs.u64, diverted: codecs.u64, dropped: codecs.u64, events_lost: codecs.u64 });
+/** struct tctp_ct_key */
+export const ctKeyCodec = codecs.struct({
+  ifindex: codecs.u32,
+  family: codecs.u8,
+  pad: codecs.pad(1),
+  sport_be: codecs.be16,
+  dport_be: codecs.be16,
+  pad2: codecs.pad(2),
+  saddr: addr16,
+  daddr: addr16,
+});
+/** struct tctp_ct_value */
+export const ctValueCodec = codecs.struct({ last_seen_ns: codecs.u64, flags: codecs.u32, pad: codecs.pad(4) });
+/** struct tctp_event (ring buffer record) */
+export const eventCodec = codecs.struct({
+  ts_ns: codecs.u64,
+  ifindex: codecs.u32,
+  rule_id: codecs.u32,
+  kind: codecs.u8,
+  reason: codecs.u8,
+  family: codecs.u8,
+  proto: codecs.u8,
+  sport_be: codecs.be16,
+  dport_be: codecs.be16,
+  tproxy_port_be: codecs.be16,
+  pad: codecs.pad(6),
+  saddr: addr16,
+  daddr: addr16,
+});
+
+export type DstKey = CodecValue<typeof dstKeyCodec>;
+export type SrcKey = CodecValue<typeof srcKeyCodec>;
+export type PortKey = CodecValue<typeof portKeyCodec>;
+export type RuleValue = CodecValue<typeof ruleCodec>;
+export type IfAddrKey = CodecValue<typeof ifAddrKeyCodec>;
+export type EventRecord = CodecValue<typeof eventCodec>;

@@ -1,0 +1,138 @@
+/**
+ * The port half of the rule compiler: given the rules of one src node, the partition of 0..65535
+ * into maximal intervals with one winning rule each, and the aligned power-of-two blocks that the
+ * tctp_port trie stores (disjoint, so any hit is the answer).
+ *
+ * Precedence among rules that match a packet (the documented order): longest destination prefix,
+ * then longest source prefix, then narrowest port range (fewest ports); a deny rule wins a tie;
+ * then the range that starts lower. Within one src node that is a total order: two rules equal in
+ * all of these would have the same identity.
+ */
+
+export interface PartitionRule {
+  readonly id: number;
+  readonly dstLength: number;
+  readonly srcLength: number;
+  readonly low: number;
+  readonly high: number;
+  readonly deny: boolean;
+}
+
+/** A port interval [low, high] won by rule `ruleId`. */
+export interface PortInterval {
+  readonly low: number;
+  readonly high: number;
+  readonly ruleId: number;
+}
+
+/** One tctp_port entry: ports port..port + 2^(16-bits) - 1. */
+export interface PortBlock {
+  readonly port: number;
+  /** leading port bits that are fixed (0..16): prefixlen = TCTP_PORT_FIXED_BITS + bits */
+  readonly bits: number;
+  readonly ruleId: number;
+}
+
+/** Negative when `a` takes precedence over `b`. */
+export function comparePrecedence(a: PartitionRule, b: PartitionRule): number {
+  return (
+    b.dstLength - a.dstLength ||
+    b.srcLength - a.srcLength ||
+    a.high - a.low - (b.high - b.low) ||
+    (b.deny ? 1 : 0) - (a.deny ? 1 : 0) ||
+    a.low - b.low ||
+    a.id - b.id
+  );
+}
+
+/** A binary min-heap of ranks (smaller rank = higher precedence). */
+class RankHeap {
+  readonly #items: number[] = [];
+  get size(): number {
+    return this.#items.length;
+  }
+  top(): number {
+    return this.#items[0];
+  }
+  push(v: number): void {
+    const a = this.#items;
+    a.push(v);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p] <= v) break;
+      a[i] = a[p];
+      i = p;
+    }
+    a[i] = v;
+  }
+  pop(): void {
+    const a = this.#items;
+    const last = a.pop() as number;
+    if (a.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= a.length) break;
+      const r = l + 1;
+      const c = r < a.length && a[r] < a[l] ? r : l;
+      if (a[c] >= last) break;
+      a[i] = a[c];
+      i = c;
+    }
+    a[i] = last;
+  }
+}
+
+/**
+ * The maximal intervals of 0..65535 with their winning rule, ascending; ports no rule covers are
+ * left out. A sweep over the interval bounds with a heap of the covering rules: O(n log n).
+ */
+export function partitionPorts(rules: readonly PartitionRule[]): PortInterval[] {
+  if (rules.length === 0) return [];
+  if (rules.length === 1) return [{ low: rules[0].low, high: rules[0].high, ruleId: rules[0].id }];
+  const ranked = [...rules].sort(comparePrecedence); // rank = index
+  const byLow = ranked.map((_, i) => i).sort((x, y) => ranked[x].low - ranked[y].low);
+  const bounds = new Set<number>();
+  for (const r of ranked) {
+    bounds.add(r.low);
+    bounds.add(r.high + 1);
+  }
+  const points = [...bounds].sort((x, y) => x - y);
+  const heap = new RankHeap();
+  const out: PortInterval[] = [];
+  let next = 0;
+  for (let i = 0; i + 1 < points.length; i++) {
+    const start = points[i];
+    const end = points[i + 1] - 1;
+    while (next < byLow.length && ranked[byLow[next]].low <= start) heap.push(byLow[next++]);
+    while (heap.size > 0 && ranked[heap.top()].high < start) heap.pop();
+    if (heap.size === 0) continue;
+    const winner = ranked[heap.top()].id;
+    const last = out[out.length - 1];
+    if (last !== undefined && last.ruleId === winner && last.high + 1 === start) {
+      out[out.length - 1] = { low: last.low, high: end, ruleId: winner };
+    } else {
+      out.push({ low: start, high: end, ruleId: winner });
+    }
+  }
+  return out;
+}
+
+/** Appends the aligned power-of-two blocks that exactly cover [low, high] (ascending, fewest possible). */
+export function pushBlocks(out: PortBlock[], low: number, high: number, ruleId: number): void {
+  let a = low;
+  while (a <= high) {
+    let size = a === 0 ? 65536 : a & -a;
+    while (a + size - 1 > high) size >>>= 1;
+    out.push({ port: a, bits: 16 - (31 - Math.clz32(size)), ruleId });
+    a += size;
+  }
+}
+
+/** The tctp_port blocks of a src node's rules. */
+export function portBlocks(rules: readonly PartitionRule[]): PortBlock[] {
+  const out: PortBlock[] = [];
+  for (const iv of partitionPorts(rules)) pushBlocks(out, iv.low, iv.high, iv.ruleId);
+  return out;
+}

@@ -1,0 +1,56 @@
+/**
+ * The constants of bpf/tc_tproxy.h that user space needs, mirrored here (test/header-constants.test.ts
+ * checks every one against the header).
+ */
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+export const PROTO_TCP = 6;
+export const PROTO_UDP = 17;
+
+/** default rule capacity (tctp_rules / tctp_rule_hits hold one more: id 0 is never used) */
+export const DEFAULT_MAX_RULES = 131072;
+export const DEFAULT_TRIE_ENTRIES = 262144;
+export const MAX_IFACES = 64;
+export const MAX_IF_ADDRS = 1024;
+export const DEFAULT_CT_ENTRIES = 65536;
+export const EVENTS_BYTES = 256 * 1024;
+export const RULE_NONE = 0;
+
+/** LPM prefix lengths: the fixed leading fields count as fully specified bits */
+export const DST_FIXED_BITS = 64;
+export const SRC_FIXED_BITS = 32;
+export const PORT_FIXED_BITS = 32;
+
+export const ACTION_DIVERT = 1;
+export const ACTION_PASS = 2;
+export const ACTION_DENY = 3;
+
+export const IF_SSH = 1 << 0;
+export const IF_ECHO = 1 << 1;
+export const IF_IPV6 = 1 << 2;
+export const IF_EVENTS_DROP = 1 << 3;
+export const IF_EVENTS_DIVERT = 1 << 4;
+
+export const EV_DROP = 1;
+export const EV_DIVERT = 2;
+
+/** tctp_event.reason codes, by value */
+export const REASONS = [
+  'rule', // TCTP_REASON_RULE 0
+  'no-rule', // TCTP_REASON_NO_RULE 1
+  'deny-rule', // TCTP_REASON_DENY_RULE 2
+  'no-listener', // TCTP_REASON_NO_LISTENER 3
+  'ipv6-off', // TCTP_REASON_IPV6_OFF 4
+  'unparsed', // TCTP_REASON_UNPARSED 5
+  'not-ip', // TCTP_REASON_NOT_IP 6
+  'icmp', // TCTP_REASON_ICMP 7
+  'proto', // TCTP_REASON_PROTO 8
+] as const;
+export type EventReason = (typeof REASONS)[number];
+
+/** default .rodata time-outs, in seconds (TCTP_TCP_IDLE_NS etc. / 1e9) */
+export const DEFAULT_TCP_IDLE_SECONDS = 3600;
+export const DEFAULT_UDP_IDLE_SECONDS = 30;
+export const DEFAULT_TCP_CLOSING_SECONDS = 10;

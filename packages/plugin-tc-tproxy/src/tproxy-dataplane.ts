@@ -1,0 +1,628 @@
+/**
+ * The tc tproxy dataplane: tctp_ingress / tctp_egress on every configured interface, the rule
+ * tries converged to a desired rule set, per-interface settings and addresses, counters and the
+ * event stream.
+ *
+ * Lifecycle (mirrors a libbpf skeleton): open -> load (maps reused from pins) -> seed (adopt what
+ * the pinned maps hold; interface entries ready before any traffic) -> attach -> apply* -> close.
+ * An apply validates the whole desired state before the first map write: a rejected state
+ * (IntentRejectedError) changes nothing.
+ */
+import { IntentRejectedError, type Intent, type MapStatus } from '@bpfsteer/agent-kernel';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  BpfError,
+  InvalidArgumentError,
+  NotFoundError,
+  NetnsHandle,
+  PinIncompatibleError,
+  RingBuffer,
+  attachTc,
+  ifIndex,
+  interfaceAddresses,
+  loadSkeleton,
+  openPinnedLink,
+  removePin,
+  type Link,
+} from '@bpfsteer/core-bpf';
+import { z } from 'zod';
+import { CompileCapacityError, planConvergence, planSize, type PlanRule } from './apply-plan.js';
+import { defaultObjectPath } from './bpf-object-path.js';
+import { addressKeys, ifAddrKeyId, syncAddresses } from './interface-addresses.js';
+import { effectiveSettings, interfaceFlags, interfaceOverrides, type InterfaceSettings } from './interface-settings.js';
+import { CONSTANT, MAP, PROGRAM, type IfAddrKey } from './map-codecs.js';
+import { adoptTries } from './trie-adoption.js';
+import { MAX_IF_ADDRS } from './tproxy-constants.js';
+import { tcTproxyConfigSchema, type TcTproxyConfig, type TcTproxyConfigInput, type TproxyInterfaceConfig } from './tproxy-config.js';
+import type { TproxyInterfaceIntent } from './tproxy-intents.js';
+import { decodeEvent, monotonicToWallOffsetNs, type TproxyEvent } from './tproxy-event.js';
+import { executePlan, mapSizes, readKernelTries, readRuleHits, tproxySkeleton, type TproxyMaps, type TproxySkeleton } from './tproxy-maps.js';
+import { ACTION_CODE, PROTO_NUMBER, normalizeRules, sameRuleContent, type TproxyRule } from './tproxy-rule.js';
+import { emptyTrieState, type TrieState } from './trie-state.js';
+
+export interface TproxyDataplaneOptions extends TcTproxyConfigInput {
+  /** bpffs directory owned by this dataplane: maps under maps/, links under links/. Without it nothing is pinned. */
+  readonly pinRoot?: string;
+  /** compiled object; default: bpf/tc_tproxy.bpf.o shipped in this package */
+  readonly objectPath?: string;
+  /** re-read the interfaces' addresses this often once attached (ms; default 5000, 0 = only at apply) */
+  readonly addressRefreshMs?: number;
+  /** errors of background work (address refresh, event stream); default: ignored */
+  readonly onError?: (err: unknown) => void;
+}
+
+/** What an apply changed: rules added / updated (incl. interface settings) / removed, and map entries. */
+export interface TproxyApplyResult {
+  readonly added: number;
+  readonly updated: number;
+  readonly removed: number;
+  /** map entries written and deleted (rule tries and slots) */
+  readonly entries: { readonly written: number; readonly deleted: number };
+  /** 1, or 2 when the new rules needed the ids of removed ones */
+  readonly steps: number;
+  /** wall time of the apply, and of its phases: checking and planning, writing the maps */
+  readonly ms: number;
+  readonly phases: { readonly planMs: number; readonly writeMs: number };
+}
+
+export interface RuleDescription {
+  readonly intent: Intent;
+  readonly id: number;
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+export interface InterfaceDescription extends InterfaceSettings {
+  readonly name: string;
+  readonly ifindex: number;
+  /** ingress attachment type, e.g. "tcx-ingress"; "none" before attach */
+  readonly attachment: string;
+  readonly passed: number;
+  readonly diverted: number;
+  readonly dropped: number;
+  readonly eventsLost: number;
+}
+
+export interface TproxyStatus {
+  readonly attachments: ReadonlyArray<{ readonly interface: string; readonly direction: 'ingress' | 'egress'; readonly type: string; readonly pinned?: string }>;
+  readonly maps: readonly MapStatus[];
+  readonly rules: number;
+}
+
+type State = 'opened' | 'loaded' | 'ready' | 'closed';
+const DIRECTIONS = ['egress', 'ingress'] as const; // egress first: replies of forwarded flows are recorded before ingress filters them
+
+function optionsSchemaError(err: z.ZodError): string {
+  return err.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+export class TproxyDataplane {
+  readonly #config: TcTproxyConfig;
+  readonly #pinRoot: string | undefined;
+  readonly #objectPath: string;
+  readonly #refreshMs: number;
+  readonly #onError: (err: unknown) => void;
+  #state: State = 'opened';
+  #skel: TproxySkeleton | undefined;
+  #trie: TrieState;
+  /** the rules as applied, by rule id */
+  #applied: Array<TproxyRule | undefined> = [];
+  #overrides = new Map<string, TproxyInterfaceIntent>();
+  /** configured interface -> ifindex (resolved at seed and at every apply) */
+  #ifindex = new Map<string, number>();
+  readonly #links = new Map<string, Link>();
+  /** what tctp_if_addrs and tctp_ifaces hold */
+  readonly #addrs = new Map<string, IfAddrKey>();
+  readonly #flags = new Map<number, number>();
+  #ring: RingBuffer | undefined;
+  readonly #listeners = new Set<(event: TproxyEvent) => void>();
+  #timer: NodeJS.Timeout | undefined;
+  #clockOffset = 0n;
+
+  private constructor(config: TcTproxyConfig, options: TproxyDataplaneOptions) {
+    this.#config = config;
+    this.#pinRoot = options.pinRoot;
+    this.#objectPath = options.objectPath ?? defaultObjectPath();
+    this.#refreshMs = options.addressRefreshMs ?? 5000;
+    this.#onError = options.onError ?? (() => undefined);
+    this.#trie = emptyTrieState(config.maxRules);
+  }
+
+  /** Checks the options and that the object and netns exist; nothing touches the kernel yet. */
+  static open(options: TproxyDataplaneOptions): TproxyDataplane {
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidArgumentError('tc-tproxy: options must be an object { interfaces, netns?, maxRules?, conntrack?, pinRoot?, objectPath? }');
+    }
+    const { pinRoot, objectPath, addressRefreshMs, onError, ...configInput } = options;
+    const parsed = tcTproxyConfigSchema.safeParse(configInput);
+    if (!parsed.success) throw new InvalidArgumentError(`tc-tproxy: ${optionsSchemaError(parsed.error)}`);
+    if (pinRoot !== undefined && (typeof pinRoot !== 'string' || !pinRoot.startsWith('/'))) {
+      throw new InvalidArgumentError(`tc-tproxy: pinRoot must be an absolute path on bpffs, got ${JSON.stringify(pinRoot)}`);
+    }
+    if (addressRefreshMs !== undefined && (!Number.isInteger(addressRefreshMs) || addressRefreshMs < 0)) {
+      throw new InvalidArgumentError(`tc-tproxy: addressRefreshMs must be a non-negative integer, got ${JSON.stringify(addressRefreshMs)}`);
+    }
+    if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgumentError('tc-tproxy: onError must be a function');
+    if (parsed.data.netns !== undefined) NetnsHandle.open(parsed.data.netns).close(); // fails clearly when it does not exist
+    const path = objectPath ?? defaultObjectPath();
+    if (!existsSync(path)) {
+      throw new NotFoundError(`tc-tproxy BPF object ${path} (build it with \`make -C bpf\` and the package build, which copies it)`);
+    }
+    return new TproxyDataplane(parsed.data, options);
+  }
+
+  /** open + load + seed + attach. */
+  static start(options: TproxyDataplaneOptions): TproxyDataplane {
+    const dp = TproxyDataplane.open(options);
+    try {
+      dp.load();
+      dp.seed();
+      dp.attach();
+    } catch (err) {
+      dp.close({ keepPinned: true });
+      throw err;
+    }
+    return dp;
+  }
+
+  get maxRules(): number {
+    return this.#config.maxRules;
+  }
+
+  get config(): TcTproxyConfig {
+    return this.#config;
+  }
+
+  #dir(sub: 'maps' | 'links'): string | undefined {
+    return this.#pinRoot === undefined ? undefined : join(this.#pinRoot, sub);
+  }
+
+  #maps(): TproxyMaps {
+    if (!this.#skel) throw new InvalidArgumentError('tc-tproxy: not loaded');
+    return this.#skel.maps;
+  }
+
+  #expect(state: Exclude<State, 'closed'>, op: string): void {
+    if (this.#state === 'closed') throw new InvalidArgumentError(`tc-tproxy: ${op}: the dataplane is closed`);
+    if (this.#state !== state) {
+      const need = { opened: 'right after open()', loaded: 'after load()', ready: 'after load() and seed()' }[state];
+      throw new InvalidArgumentError(`tc-tproxy: ${op} is allowed only ${need} (state: ${this.#state})`);
+    }
+  }
+
+  /** Loads the programs and creates the maps (sized from the config), reusing compatible pinned maps. */
+  load(): void {
+    this.#expect('opened', 'load');
+    const sizes = mapSizes(this.#config.maxRules, this.#config.conntrack.maxEntries);
+    const mapsDir = this.#dir('maps');
+    const maps: Record<string, { maxEntries?: number; pinPath?: string; ifPinIncompatible?: 'fail' | 'replace' }> = {};
+    for (const name of Object.values(MAP)) {
+      // connection tracking and the event ring are transient: replaced when their size changed
+      const transient = name === MAP.ctTcp || name === MAP.ctUdp || name === MAP.events;
+      maps[name] = {
+        ...(sizes[name] ? { maxEntries: sizes[name] } : {}),
+        ...(mapsDir ? { pinPath: join(mapsDir, name), ...(transient ? { ifPinIncompatible: 'replace' as const } : {}) } : {}),
+      };
+    }
+    const ns = (s: number) => BigInt(s) * 1_000_000_000n;
+    const ct = this.#config.conntrack;
+    try {
+      this.#skel = loadSkeleton(this.#objectPath, tproxySkeleton, {
+        maps,
+        constants: { [CONSTANT.tcpIdle]: ns(ct.tcpIdleSeconds), [CONSTANT.udpIdle]: ns(ct.udpIdleSeconds), [CONSTANT.tcpClosing]: ns(ct.tcpClosingSeconds) },
+      });
+    } catch (err) {
+      // a failed load leaves no empty pin directories behind
+      if (mapsDir) rmdirIfEmpty(mapsDir);
+      if (this.#pinRoot) rmdirIfEmpty(this.#pinRoot);
+      if (err instanceof PinIncompatibleError) {
+        throw new PinIncompatibleError(
+          err.path,
+          `${err.message.replace(/^pinned object \S+ is incompatible: /, '')} (maps pinned by another version or another maxRules; ` +
+            `stop the old dataplane without keepPinned, or remove ${mapsDir})`,
+        );
+      }
+      throw err;
+    }
+    this.#state = 'loaded';
+  }
+
+  /**
+   * Adopts what the pinned maps hold (the rules stay in force, their ids are found again) and makes
+   * the interface entries ready: settings (kept from before a restart until the next apply),
+   * addresses, statistics. After this the programs may see traffic.
+   */
+  seed(): void {
+    this.#expect('loaded', 'seed');
+    this.#resolveInterfaces();
+    this.#adopt();
+    const maps = this.#maps();
+    for (const [ifindex, v] of maps[MAP.ifaces].entries()) this.#flags.set(ifindex, v.flags);
+    for (const k of maps[MAP.ifAddrs].keys()) this.#addrs.set(ifAddrKeyId(k), k);
+    const missing: Array<readonly [number, { flags: number }]> = [];
+    for (const iface of this.#config.interfaces) {
+      const ifindex = this.#ifindex.get(iface.name)!;
+      if (!this.#flags.has(ifindex)) missing.push([ifindex, { flags: interfaceFlags(effectiveSettings(iface)) }]);
+    }
+    maps[MAP.ifaces].setMany(missing);
+    for (const [ifindex, v] of missing) this.#flags.set(ifindex, v.flags);
+    this.#ensureStats();
+    this.refreshAddresses();
+    this.#state = 'ready';
+  }
+
+  #adopt(): void {
+    const maps = this.#maps();
+    const adoption = adoptTries(readKernelTries(maps), this.#config.maxRules);
+    maps[MAP.src].deleteMany(adoption.straySrc);
+    maps[MAP.port].deleteMany(adoption.strayPort);
+    this.#trie = adoption.state;
+  }
+
+  #resolveInterfaces(): void {
+    const next = new Map<string, number>();
+    for (const iface of this.#config.interfaces) {
+      try {
+        next.set(iface.name, ifIndex(iface.name, this.#config.netns));
+      } catch (err) {
+        if (err instanceof BpfError) throw new NotFoundError(`configured interface ${iface.name}: ${err.message}`);
+        throw err;
+      }
+    }
+    this.#ifindex = next;
+  }
+
+  #ensureStats(): void {
+    const stats = this.#maps()[MAP.ifStats];
+    const zero = Array.from({ length: stats.map.cpuSlots }, () => ({ passed: 0n, diverted: 0n, dropped: 0n, events_lost: 0n }));
+    for (const ifindex of this.#ifindex.values()) if (!stats.has(ifindex)) stats.set(ifindex, zero, 'create');
+  }
+
+  #linkPin(direction: 'ingress' | 'egress', ifname: string): string | undefined {
+    const dir = this.#dir('links');
+    return dir === undefined ? undefined : join(dir, `${direction}-${ifname}`);
+  }
+
+  /**
+   * Runs tctp_egress and tctp_ingress on every configured interface (links pinned under
+   * pinRoot/links, re-adopted and switched to this object's programs without a gap after a
+   * restart), detaches the ones pinned for interfaces no longer configured, and starts the event
+   * stream and the address refresh.
+   */
+  attach(): void {
+    this.#expect('ready', 'attach');
+    const skel = this.#skel!;
+    const linksDir = this.#dir('links');
+    if (linksDir) mkdirSync(linksDir, { recursive: true });
+    for (const iface of this.#config.interfaces) {
+      for (const direction of DIRECTIONS) {
+        const key = `${direction}-${iface.name}`;
+        if (this.#links.has(key)) continue;
+        const program = skel.programs[direction === 'ingress' ? PROGRAM.ingress : PROGRAM.egress];
+        const link = attachTc(program, { ifname: iface.name, direction, netns: this.#config.netns, pinPath: this.#linkPin(direction, iface.name) });
+        this.#links.set(key, link);
+      }
+    }
+    this.#detachStale();
+    this.#startEvents();
+    if (this.#refreshMs > 0 && this.#timer === undefined) {
+      this.#timer = setInterval(() => {
+        try {
+          this.refreshAddresses();
+        } catch (err) {
+          this.#onError(err);
+        }
+      }, this.#refreshMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Detaches links pinned for interfaces no longer configured and drops their interface entries. */
+  #detachStale(): void {
+    const dir = this.#dir('links');
+    if (dir && existsSync(dir)) {
+      for (const file of readdirSync(dir)) {
+        if (this.#links.has(file)) continue;
+        openPinnedLink(join(dir, file), { netns: this.#config.netns }).detach();
+      }
+    }
+    const configured = new Set(this.#ifindex.values());
+    const maps = this.#maps();
+    const staleFlags = [...this.#flags.keys()].filter((i) => !configured.has(i));
+    maps[MAP.ifaces].deleteMany(staleFlags);
+    for (const i of staleFlags) this.#flags.delete(i);
+    maps[MAP.ifStats].deleteMany([...maps[MAP.ifStats].keys()].filter((i) => !configured.has(i)));
+  }
+
+  #startEvents(): void {
+    if (this.#ring) return;
+    this.#clockOffset = monotonicToWallOffsetNs();
+    const names = () => new Map([...this.#ifindex].map(([name, i]) => [i, name]));
+    let byIndex = names();
+    this.#ring = RingBuffer.open(
+      this.#skel!.object.map(MAP.events),
+      (record) => {
+        if (this.#listeners.size === 0) return;
+        const event = decodeEvent(record, {
+          interfaceName: (i) => byIndex.get(i) ?? (byIndex = names()).get(i) ?? String(i),
+          clockOffsetNs: this.#clockOffset,
+        });
+        if (event === undefined) return;
+        for (const listener of this.#listeners) {
+          try {
+            listener(event);
+          } catch (err) {
+            this.#onError(err);
+          }
+        }
+      },
+      { onError: (err) => this.#onError(err) },
+    );
+    this.#ring.start();
+  }
+
+  /** Subscribes to decoded events (drops and diverts, as the interfaces' settings ask); returns the unsubscribe function. */
+  onEvent(listener: (event: TproxyEvent) => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError('tc-tproxy: onEvent needs a function');
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Delivers the events waiting in the ring buffer now; returns how many records were read. */
+  pollEvents(): number {
+    return this.#ring?.consume() ?? 0;
+  }
+
+  /** Brings tctp_if_addrs in step with the configured interfaces' addresses. */
+  refreshAddresses(): { added: number; removed: number } {
+    if (this.#state !== 'ready' && this.#state !== 'loaded') return { added: 0, removed: 0 };
+    const desired: IfAddrKey[] = [];
+    for (const [name, ifindex] of this.#ifindex) {
+      try {
+        desired.push(...addressKeys(ifindex, interfaceAddresses(name, this.#config.netns)));
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err; // an interface that is gone has no addresses
+      }
+    }
+    return syncAddresses(this.#maps()[MAP.ifAddrs], this.#addrs, desired, MAX_IF_ADDRS);
+  }
+
+  /**
+   * Converges the maps to the desired `tproxy.rule` and `tproxy.interface` intents (the complete
+   * desired state). Everything is validated first: IntentRejectedError (nothing changed) for an
+   * invalid rule, an interface that is not attached, more rules than maxRules or than the tries hold.
+   */
+  apply(desired: { readonly rules: readonly Intent[]; readonly interfaces?: readonly Intent[] }): TproxyApplyResult {
+    this.#expect('ready', 'apply');
+    const started = performance.now();
+    if (desired === null || typeof desired !== 'object' || !Array.isArray(desired.rules)) {
+      throw new InvalidArgumentError('tc-tproxy: apply expects { rules: Intent[], interfaces?: Intent[] }');
+    }
+    // 1. validate the whole desired state
+    const names = this.#config.interfaces.map((i) => i.name);
+    const overrides = interfaceOverrides(desired.interfaces ?? [], names);
+    const rules = normalizeRules(desired.rules);
+    if (rules.length > this.#config.maxRules) {
+      throw new IntentRejectedError(`${rules.length} tproxy rules exceed the capacity of ${this.#config.maxRules} (maxRules in the plugin config)`);
+    }
+    this.#resolveInterfaces();
+    const planRules: PlanRule[] = rules.map((r) => {
+      let ifindexes: number[] | undefined;
+      if (r.interfaces !== undefined) {
+        ifindexes = r.interfaces.map((name) => {
+          const i = this.#ifindex.get(name);
+          if (i === undefined) {
+            throw new IntentRejectedError(`tproxy.rule ${r.identity}: interface ${name} is not attached (attached: ${names.join(', ')})`);
+          }
+          return i;
+        });
+      }
+      return {
+        identity: r.identity,
+        family: r.family,
+        proto: PROTO_NUMBER[r.protocol],
+        destination: r.destination,
+        source: r.source,
+        low: r.low,
+        high: r.high,
+        action: ACTION_CODE[r.action],
+        tproxyPort: r.tproxyPort,
+        ...(ifindexes !== undefined ? { ifindexes } : {}),
+      };
+    });
+    const maps = this.#maps();
+    const limits = { dst: maps[MAP.dst].map.maxEntries, src: maps[MAP.src].map.maxEntries, port: maps[MAP.port].map.maxEntries };
+    let steps;
+    try {
+      steps = planConvergence(this.#trie, { rules: planRules, ifindexes: [...this.#ifindex.values()], limits });
+    } catch (err) {
+      if (err instanceof CompileCapacityError) {
+        throw new IntentRejectedError(`the ${rules.length} tproxy rules do not fit: ${err.message}; raise maxRules (the tries are sized from it)`, { cause: err });
+      }
+      throw err;
+    }
+
+    const planned = performance.now();
+
+    // planning updated the tracked state: from here on a failure re-reads what the maps hold
+    let updated = 0;
+    let written = 0;
+    let deleted = 0;
+    try {
+      // 2. interface settings
+      const flagWrites: Array<readonly [number, { flags: number }]> = [];
+      for (const iface of this.#config.interfaces) {
+        const ifindex = this.#ifindex.get(iface.name)!;
+        const flags = interfaceFlags(effectiveSettings(iface, overrides.get(iface.name)));
+        if (this.#flags.get(ifindex) !== flags) flagWrites.push([ifindex, { flags }]);
+      }
+      maps[MAP.ifaces].setMany(flagWrites);
+      for (const [ifindex, v] of flagWrites) this.#flags.set(ifindex, v.flags);
+      this.#overrides = overrides;
+      updated += flagWrites.length;
+      this.#ensureStats();
+
+      // 3. the rules
+      for (const step of steps) {
+        executePlan(maps, step.plan);
+        this.#trie = step.next;
+        const size = planSize(step.plan);
+        written += size.written;
+        deleted += size.deleted;
+      }
+    } catch (err) {
+      // a kernel write failed half-way: learn what the maps hold now, so the next apply diffs right
+      this.#adopt();
+      throw err;
+    }
+    const wrote = performance.now();
+    // a rule's change: as the last step saw it; a rule updated by the first of two steps counts as updated
+    const last = steps[steps.length - 1];
+    const updatedFirst = new Set<string>();
+    if (steps.length === 2) steps[0].identities.forEach((identity, i) => steps[0].changes[i] === 'updated' && updatedFirst.add(identity));
+    let added = 0;
+    const nextApplied = new Array<TproxyRule | undefined>(this.#config.maxRules + 1);
+    rules.forEach((r, i) => {
+      const id = last.ids[i];
+      const c = last.changes[i];
+      const before = this.#applied[id];
+      if (c === 'added') added++;
+      else if (c === 'updated' || updatedFirst.has(r.identity) || (before !== undefined && !sameRuleContent(before, r))) updated++;
+      nextApplied[id] = r;
+    });
+    const removed = steps.reduce((n, s) => n + s.removed, 0);
+    this.#applied = nextApplied;
+    this.refreshAddresses();
+    return {
+      added,
+      updated,
+      removed,
+      entries: { written, deleted },
+      steps: steps.length,
+      ms: performance.now() - started,
+      phases: { planMs: planned - started, writeMs: wrote - planned },
+    };
+  }
+
+  /** The applied rules with their ids and hit counters (summed over CPUs), by rule id. */
+  describeRules(): { capacity: number; rules: RuleDescription[] } {
+    this.#expect('ready', 'describeRules');
+    const hits = readRuleHits(this.#maps());
+    const rules: RuleDescription[] = [];
+    this.#applied.forEach((rule, id) => {
+      if (rule === undefined) return;
+      const h = hits.get(id);
+      rules.push({ intent: rule.intent, id, packets: h?.packets ?? 0, bytes: h?.bytes ?? 0 });
+    });
+    return { capacity: this.#config.maxRules, rules };
+  }
+
+  /** Every configured interface: its settings in force, attachment and counters (summed over CPUs). */
+  describeInterfaces(): { interfaces: InterfaceDescription[] } {
+    this.#expect('ready', 'describeInterfaces');
+    const stats = this.#maps()[MAP.ifStats];
+    const interfaces = this.#config.interfaces.map((iface: TproxyInterfaceConfig) => {
+      const ifindex = this.#ifindex.get(iface.name) ?? 0;
+      const sum = { passed: 0n, diverted: 0n, dropped: 0n, events_lost: 0n };
+      for (const s of (ifindex > 0 ? stats.get(ifindex) : undefined) ?? []) {
+        sum.passed += s.passed;
+        sum.diverted += s.diverted;
+        sum.dropped += s.dropped;
+        sum.events_lost += s.events_lost;
+      }
+      const link = this.#links.get(`ingress-${iface.name}`);
+      return {
+        name: iface.name,
+        ifindex,
+        attachment: link?.type ?? 'none',
+        ...effectiveSettings(iface, this.#overrides.get(iface.name)),
+        passed: Number(sum.passed),
+        diverted: Number(sum.diverted),
+        dropped: Number(sum.dropped),
+        eventsLost: Number(sum.events_lost),
+      };
+    });
+    return { interfaces };
+  }
+
+  status(): TproxyStatus {
+    this.#expect('ready', 'status');
+    const maps = this.#maps();
+    const trie = this.#trie;
+    const counts: Record<string, number> = {
+      [MAP.dst]: trie.dstEntries,
+      [MAP.src]: trie.srcEntries,
+      [MAP.port]: trie.portEntries,
+      [MAP.rules]: trie.ruleCount,
+      [MAP.ruleHits]: trie.ruleCount,
+      [MAP.ifaces]: this.#flags.size,
+      [MAP.ifAddrs]: this.#addrs.size,
+      [MAP.ifStats]: this.#ifindex.size,
+    };
+    const mapStatus: MapStatus[] = Object.entries(counts).map(([name, entries]) => ({
+      name,
+      entries,
+      maxEntries: (maps as unknown as Record<string, { map: { maxEntries: number } }>)[name].map.maxEntries,
+    }));
+    const attachments = [...this.#links].map(([key, link]) => {
+      const dash = key.indexOf('-');
+      return {
+        interface: key.slice(dash + 1),
+        direction: key.slice(0, dash) as 'ingress' | 'egress',
+        type: link.type,
+        ...(link.pinnedPath ? { pinned: link.pinnedPath } : {}),
+      };
+    });
+    return { attachments, maps: mapStatus, rules: trie.ruleCount };
+  }
+
+  /**
+   * Releases everything. With keepPinned the pinned links and maps stay in force (a restarted
+   * dataplane re-adopts them); without it the programs are detached and every pin is removed.
+   * Idempotent.
+   */
+  close(options: { keepPinned: boolean } = { keepPinned: false }): void {
+    if (this.#state === 'closed') return;
+    const errors: unknown[] = [];
+    const attempt = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        errors.push(err);
+      }
+    };
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    attempt(() => this.#ring?.close());
+    this.#ring = undefined;
+    this.#listeners.clear();
+    for (const link of this.#links.values()) attempt(() => (options.keepPinned ? link.close() : link.detach()));
+    this.#links.clear();
+    if (!options.keepPinned && this.#state !== 'opened') attempt(() => this.#removePins());
+    attempt(() => this.#skel?.close());
+    this.#skel = undefined;
+    this.#state = 'closed';
+    if (errors.length > 0) {
+      throw errors.length === 1 ? errors[0] : new AggregateError(errors, `tc-tproxy: close: ${errors.length} errors`);
+    }
+  }
+
+  #removePins(): void {
+    const links = this.#dir('links');
+    if (links && existsSync(links)) {
+      for (const file of readdirSync(links)) openPinnedLink(join(links, file), { netns: this.#config.netns }).detach();
+      rmdirIfEmpty(links);
+    }
+    const maps = this.#dir('maps');
+    if (maps && existsSync(maps)) {
+      for (const name of Object.values(MAP)) removePin(join(maps, name), { missingOk: true });
+      rmdirIfEmpty(maps);
+    }
+    if (this.#pinRoot) rmdirIfEmpty(this.#pinRoot);
+  }
+}
+
+function rmdirIfEmpty(dir: string): void {
+  if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { CompileCapacityError, compileRules, sameContent, type CompileRule, type DstNode } from '../src/compile-rules.js';
+import { parsePrefix, type Prefix } from '../src/ip-prefix.js';
+
+const P = (text: string): Prefix => {
+  const p = parsePrefix(text);
+  if (!p.ok) throw new Error(p.reason);
+  return p.prefix;
+};
+
+function rule(id: number, dst: string, ports: [number, number], extra: Partial<CompileRule> & { src?: string } = {}): CompileRule {
+  const destination = P(dst);
+  const source = P(extra.src ?? (destination.family === 4 ? '0.0.0.0/0' : '::/0'));
+  const { src: _src, ...rest } = extra;
+  return {
+    id,
+    family: destination.family,
+    proto: 6,
+    destination,
+    source,
+    low: ports[0],
+    high: ports[1],
+    deny: false,
+    dstLength: destination.length,
+    srcLength: source.length,
+    ...rest,
+  };
+}
+
+/** A readable summary: "dst -> src: port/bits>rule ..." per node. */
+function summary(nodes: readonly DstNode[]): string[] {
+  return nodes
+    .map((n) => `${n.proto} ${n.prefix.text} -> ${n.content.srcNodes.map((s) => `${s.prefix.text}: ${s.blocks.map((b) => `${b.port}/${b.bits}>${b.ruleId}`).join(' ')}`).join(' | ')}`)
+    .sort();
+}
+
+describe('compileRules', () => {
+  it('gives a dst node the rules of every shorter destination prefix containing it', () => {
+    const c = compileRules([rule(1, '10.0.0.0/24', [80, 80]), rule(2, '10.0.0.5/32', [443, 443]), rule(3, '10.1.0.0/16', [22, 22])], [7]);
+    expect(summary(c.byIfindex.get(7)!)).toEqual([
+      '6 10.0.0.0/24 -> 0.0.0.0/0: 80/16>1',
+      '6 10.0.0.5/32 -> 0.0.0.0/0: 80/16>1 443/16>2',
+      '6 10.1.0.0/16 -> 0.0.0.0/0: 22/16>3',
+    ]);
+    expect(c.counts).toEqual({ dst: 3, src: 3, port: 4 });
+  });
+
+  it('gives a src node the rules of every shorter source prefix of its dst node', () => {
+    const c = compileRules([rule(1, '10.0.0.0/24', [80, 80]), rule(2, '10.0.0.0/24', [80, 80], { src: '192.168.0.0/16', deny: true })], [7]);
+    expect(summary(c.byIfindex.get(7)!)).toEqual(['6 10.0.0.0/24 -> 0.0.0.0/0: 80/16>1 | 192.168.0.0/16: 80/16>2']);
+  });
+
+  it('lets a longer destination win over a narrower range, and keeps families and protocols apart', () => {
+    const c = compileRules(
+      [
+        rule(1, '10.0.0.0/8', [80, 80]),
+        rule(2, '10.0.0.0/24', [0, 65535], { deny: true }),
+        rule(3, '10.0.0.0/24', [53, 53], { proto: 17 }),
+        rule(4, 'fd00::/64', [80, 80]),
+      ],
+      [7],
+    );
+    expect(summary(c.byIfindex.get(7)!)).toEqual([
+      '17 10.0.0.0/24 -> 0.0.0.0/0: 53/16>3',
+      '6 10.0.0.0/24 -> 0.0.0.0/0: 0/0>2',
+      '6 10.0.0.0/8 -> 0.0.0.0/0: 80/16>1',
+      '6 fd00::/64 -> ::/0: 80/16>4',
+    ]);
+  });
+
+  it('compiles rules with an interface list only for those interfaces, and shares the nodes of alike interfaces', () => {
+    const c = compileRules([rule(1, '10.0.0.0/24', [80, 80]), rule(2, '10.0.0.0/24', [81, 81], { ifindexes: [8] })], [7, 8, 9]);
+    expect(summary(c.byIfindex.get(7)!)).toEqual(['6 10.0.0.0/24 -> 0.0.0.0/0: 80/16>1']);
+    expect(summary(c.byIfindex.get(8)!)).toEqual(['6 10.0.0.0/24 -> 0.0.0.0/0: 80/16>1 81/16>2']);
+    expect(c.byIfindex.get(8)![0].content.srcNodes[0].blocks).toEqual([
+      { port: 80, bits: 16, ruleId: 1 },
+      { port: 81, bits: 16, ruleId: 2 },
+    ]);
+    expect(c.byIfindex.get(9)).toBe(c.byIfindex.get(7));
+    expect(c.counts).toEqual({ dst: 3, src: 3, port: 4 });
+  });
+
+  it('refuses a rule set that needs more trie entries than the limits', () => {
+    const rules = [rule(1, '10.0.0.1/32', [80, 80]), rule(2, '10.0.0.2/32', [1, 65535])];
+    expect(() => compileRules(rules, [7, 8], { dst: 3 })).toThrow(CompileCapacityError);
+    expect(() => compileRules(rules, [7], { port: 10 })).toThrow(/more than 10 entries in tctp_port/);
+    expect(compileRules(rules, [7], { dst: 2, src: 2, port: 17 }).counts).toEqual({ dst: 2, src: 2, port: 17 });
+  });
+
+  it('compares contents by their src prefixes, blocks and rule ids', () => {
+    const a = compileRules([rule(1, '10.0.0.0/24', [80, 80])], [7]).byIfindex.get(7)![0].content;
+    const b = compileRules([rule(1, '10.0.0.0/24', [80, 80])], [7]).byIfindex.get(7)![0].content;
+    const c = compileRules([rule(2, '10.0.0.0/24', [80, 80])], [7]).byIfindex.get(7)![0].content;
+    expect(sameContent(a, b)).toBe(true);
+    expect(sameContent(a, c)).toBe(false);
+    expect(sameContent(a, { ...a, inconsistent: true })).toBe(false);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * Test support, written independently of the compiler: a brute-force reference matcher over the
+ * rules, and a model of the four rule maps that looks packets up the way the BPF program does
+ * (three LPM lookups, longest prefix wins, then the rule slot), with the kernel's map operations.
+ */
+import type { ApplyPlan, PlanRule } from '../../src/apply-plan.js';
+import type { DstKey, PortKey, RuleValue, SrcKey } from '../../src/map-codecs.js';
+
+export interface Packet {
+  readonly ifindex: number;
+  readonly family: 4 | 6;
+  readonly proto: number;
+  /** 16 bytes, IPv4 in 0..3 */
+  readonly dst: Uint8Array;
+  readonly src: Uint8Array;
+  readonly port: number;
+}
+
+function bitAt(bytes: Uint8Array, i: number): number {
+  return (bytes[i >> 3] >> (7 - (i & 7))) & 1;
+}
+
+/** Whether the first `len` bits of a and b agree, bit by bit (deliberately naive). */
+export function samePrefix(a: Uint8Array, b: Uint8Array, len: number): boolean {
+  for (let i = 0; i < len; i++) if (bitAt(a, i) !== bitAt(b, i)) return false;
+  return true;
+}
+
+/** The winning rule of `rules` for `packet` by the documented precedence, or undefined. */
+export function referenceWinner(rules: readonly PlanRule[], packet: Packet, attached: readonly number[]): PlanRule | undefined {
+  const matching = rules.filter(
+    (r) =>
+      attached.includes(packet.ifindex) &&
+      (r.ifindexes === undefined || r.ifindexes.includes(packet.ifindex)) &&
+      r.family === packet.family &&
+      r.proto === packet.proto &&
+      samePrefix(r.destination.bytes, packet.dst, r.destination.length) &&
+      samePrefix(r.source.bytes, packet.src, r.source.length) &&
+      r.low <= packet.port &&
+      packet.port <= r.high,
+  );
+  const DENY = 3;
+  const score = (r: PlanRule) => [-r.destination.length, -r.source.length, r.high - r.low, r.action === DENY ? 0 : 1, r.low];
+  matching.sort((a, b) => {
+    const x = score(a);
+    const y = score(b);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return 0;
+  });
+  return matching[0];
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** The rule maps, as the kernel would hold them. */
+export class MapModel {
+  readonly dst = new Map<string, { key: DstKey; id: number }>();
+  readonly src = new Map<string, { key: SrcKey; id: number }>();
+  readonly port = new Map<string, { key: PortKey; ruleId: number }>();
+  readonly rules = new Map<number, RuleValue>();
+
+  static dstId(k: DstKey) {
+    return `${k.prefixlen}|${k.ifindex}|${k.family}|${k.proto}|${hex(k.addr)}`;
+  }
+  static srcId(k: SrcKey) {
+    return `${k.prefixlen}|${k.dst_id}|${hex(k.addr)}`;
+  }
+  static portId(k: PortKey) {
+    return `${k.prefixlen}|${k.src_id}|${k.port_be}`;
+  }
+
+  /** Every single map operation of `plan`, in the order the dataplane runs them. */
+  *operations(plan: ApplyPlan): Generator<() => void> {
+    for (const [id, v] of plan.ruleWrites) yield () => this.rules.set(id, v);
+    for (const [k, v] of plan.portWrites) yield () => this.port.set(MapModel.portId(k), { key: k, ruleId: v });
+    for (const [k, v] of plan.srcWrites) yield () => this.src.set(MapModel.srcId(k), { key: k, id: v });
+    for (const [k, v] of plan.dstWrites) yield () => this.dst.set(MapModel.dstId(k), { key: k, id: v });
+    for (const k of plan.dstDeletes) yield () => this.dst.delete(MapModel.dstId(k));
+    for (const k of plan.srcDeletes) yield () => this.src.delete(MapModel.srcId(k));
+    for (const k of plan.portDeletes) yield () => this.port.delete(MapModel.portId(k));
+    for (const id of plan.ruleClears) yield () => this.rules.delete(id);
+  }
+
+  apply(plan: ApplyPlan): void {
+    for (const op of this.operations(plan)) op();
+  }
+
+  /**
+   * What the program finds for `p`: rule id (its slot non-empty), 0 for no rule, -1 for a path that
+   * ends in an empty rule slot (a half-built path).
+   */
+  lookup(p: Packet): number {
+    const af = p.family === 4 ? 2 : 10;
+    let dst: { key: DstKey; id: number } | undefined;
+    for (const e of this.dst.values()) {
+      const k = e.key;
+      if (k.ifindex !== p.ifindex || k.family !== af || k.proto !== p.proto) continue;
+      if (!samePrefix(k.addr, p.dst, k.prefixlen - 64)) continue;
+      if (!dst || k.prefixlen > dst.key.prefixlen) dst = e;
+    }
+    if (!dst) return 0;
+    let src: { key: SrcKey; id: number } | undefined;
+    for (const e of this.src.values()) {
+      if (e.key.dst_id !== dst.id || !samePrefix(e.key.addr, p.src, e.key.prefixlen - 32)) continue;
+      if (!src || e.key.prefixlen > src.key.prefixlen) src = e;
+    }
+    if (!src) return 0;
+    let hit: { key: PortKey; ruleId: number } | undefined;
+    for (const e of this.port.values()) {
+      const bits = e.key.prefixlen - 32;
+      if (e.key.src_id !== src.id || e.key.port_be >>> (16 - bits) !== p.port >>> (16 - bits)) continue;
+      if (!hit || e.key.prefixlen > hit.key.prefixlen) hit = e;
+    }
+    if (!hit) return 0;
+    const slot = this.rules.get(hit.ruleId);
+    return slot && slot.action !== 0 ? hit.ruleId : -1;
+  }
+}

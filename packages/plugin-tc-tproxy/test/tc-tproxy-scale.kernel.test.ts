@@ -1,0 +1,133 @@
+/**
+ * The dataplane at the issue's scale: 100,000 rules applied, re-applied (nothing written), grown by
+ * one rule (only that rule's entries written), and re-adopted after a restart (nothing written),
+ * with real TCP diverted by one of the 100,000 rules. Timings are printed, not asserted (benchmarks
+ * live elsewhere).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import type { Intent } from '@bpfsteer/agent-kernel';
+import { NetLab } from '@bpfsteer/netlab';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TproxyDataplane } from '../src/tproxy-dataplane.js';
+import { TPROXY_RULE_KIND } from '../src/tproxy-intents.js';
+import { startZitiListener, type ZitiListener } from './support/ziti-listener.js';
+
+const N = 100_000;
+
+/** rule i: TCP to 10.(64 + i / 65536).(i / 256 % 256).(i % 256)/32, port 1000 + i % 50000 */
+function manyRules(n: number, tproxyPort: number): Intent[] {
+  const out: Intent[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push({
+      kind: TPROXY_RULE_KIND,
+      destination: `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`,
+      source: '0.0.0.0/0',
+      protocol: 'tcp',
+      ports: { low: 1000 + (i % 50_000), high: 1000 + (i % 50_000) },
+      action: 'divert',
+      tproxyPort,
+      service: `svc-${i}`,
+    });
+  }
+  return out;
+}
+
+describe(`the dataplane with ${N} rules`, () => {
+  const lab = NetLab.create('tctps');
+  const pinRoot = `/sys/fs/bpf/bpfsteer-test-tctps-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const ns = { client: '', router: '' };
+  const dataplanes: TproxyDataplane[] = [];
+  let ziti: ZitiListener;
+  const timings: Record<string, unknown> = {};
+  const t = (r: { ms: number; phases: { planMs: number; writeMs: number } }) => `${Math.round(r.ms)} (plan ${Math.round(r.phases.planMs)}, write ${Math.round(r.phases.writeMs)})`;
+
+  const start = () => {
+    const t = performance.now();
+    const dp = TproxyDataplane.start({ interfaces: [{ name: 'eth-c' }], netns: ns.router, pinRoot, addressRefreshMs: 0 });
+    dataplanes.push(dp);
+    return { dp, ms: performance.now() - t };
+  };
+
+  beforeAll(async () => {
+    ns.client = lab.addNetns('c');
+    ns.router = lab.addNetns('r');
+    lab.addVeth({ netns: ns.client, ifname: 'eth0', addresses: ['10.0.0.2/24'] }, { netns: ns.router, ifname: 'eth-c', addresses: ['10.0.0.1/24'] });
+    lab.ip(ns.client, 'route', 'add', 'default', 'via', '10.0.0.1');
+    lab.ip(ns.router, 'route', 'add', 'local', '10.64.0.0/10', 'dev', 'lo');
+    ziti = await startZitiListener(ns.router);
+  });
+  afterAll(async () => {
+    try {
+      for (const dp of dataplanes) {
+        try {
+          dp.close({ keepPinned: false });
+        } catch {
+          // keep cleaning up
+        }
+      }
+      if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true });
+      ziti?.close();
+    } finally {
+      await lab.destroy();
+      console.log(`tc-tproxy with ${N} rules (ms):`, JSON.stringify(timings));
+    }
+  });
+
+  it('applies them, re-applies and grows without rewriting, and re-adopts them after a restart', async () => {
+    const rules = manyRules(N, ziti.tcp4);
+    const { dp } = start();
+
+    const first = dp.apply({ rules });
+    timings.applyAll = t(first);
+    expect(first).toMatchObject({ added: N, updated: 0, removed: 0, steps: 1 });
+    expect(first.entries).toEqual({ written: 4 * N, deleted: 0 }); // rule slot, port, src and dst entry each
+    const maps = Object.fromEntries(dp.status().maps.map((m) => [m.name, m.entries]));
+    expect(maps).toMatchObject({ tctp_dst: N, tctp_src: N, tctp_port: N, tctp_rules: N });
+
+    // real traffic through one of them
+    const i = 54_321;
+    const host = `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+    const port = 1000 + (i % 50_000);
+    const r = await lab.exchange(ns.client, 'tcp', host, port, { payload: 'scale', timeoutMs: 2000 });
+    expect(r.reply).toMatch(new RegExp(`^orig=${host.replace(/\./g, '\\.')}:${port} `));
+    expect((await lab.exchange(ns.client, 'tcp', host, port + 1, { timeoutMs: 800 })).error).toBe('timeout');
+
+    const again = dp.apply({ rules });
+    timings.reapplySame = t(again);
+    expect(again).toMatchObject({ added: 0, updated: 0, removed: 0, entries: { written: 0, deleted: 0 } });
+
+    const extra: Intent = { ...rules[0], destination: '10.99.1.1/32', service: 'extra' };
+    const grown = dp.apply({ rules: [...rules, extra] });
+    timings.addOne = t(grown);
+    expect(grown).toMatchObject({ added: 1, updated: 0, removed: 0, entries: { written: 4, deleted: 0 } });
+
+    const changed = dp.apply({ rules: [...rules.slice(0, -1), { ...rules[N - 1], tproxyPort: ziti.tcp4 + 1 === 65536 ? 1 : ziti.tcp4 + 1 }, extra] });
+    timings.changeOne = t(changed);
+    expect(changed).toMatchObject({ added: 0, updated: 1, removed: 0, entries: { written: 1, deleted: 0 } });
+
+    const shrunk = dp.apply({ rules });
+    timings.removeOneRevertOne = t(shrunk);
+    expect(shrunk).toMatchObject({ added: 0, updated: 1, removed: 1, entries: { written: 1, deleted: 4 } });
+
+    // restart: the pinned maps are adopted, the same desired state writes nothing
+    dp.close({ keepPinned: true });
+    const restarted = start();
+    timings.restartLoadSeedAttach = Math.round(restarted.ms);
+    expect(restarted.dp.status().rules).toBe(N);
+    const readopted = restarted.dp.apply({ rules });
+    timings.applyAfterRestart = t(readopted);
+    expect(readopted).toMatchObject({ added: 0, updated: 0, removed: 0, entries: { written: 0, deleted: 0 } });
+    expect((await lab.exchange(ns.client, 'tcp', host, port, { payload: 'again', timeoutMs: 2000 })).reply).toMatch(/data=again/);
+
+    const { rules: described } = restarted.dp.describeRules();
+    expect(described).toHaveLength(N);
+    expect(described.find((d) => d.intent.service === `svc-${i}`)!.packets).toBeGreaterThan(0);
+
+    const emptied = restarted.dp.apply({ rules: [] });
+    timings.removeAll = t(emptied);
+    expect(emptied).toMatchObject({ added: 0, removed: N, entries: { written: 0, deleted: 4 * N } });
+    restarted.dp.close({ keepPinned: false });
+    expect(existsSync(pinRoot)).toBe(false);
+  }, 300_000);
+});
