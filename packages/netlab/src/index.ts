@@ -2,3 +2,4 @@ export { NetLab, type VethEnd, type ExchangeResult, type Listener, type Protocol
 export { LabCommandError, run, tryRun, type CommandResult } from './run-command.js';
 export { buildAsymmetricRoutingLab, type AsymmetricRoutingLab, type AsymmetricPlan } from './asymmetric-routing-lab.js';
 export { ipFrame, ipv4Frame, ipv6Frame, type FrameOptions, type FrameProtocol } from './frames.js';
+export { startZitiListener, zitiListenerBinary, type ZitiListener } from './ziti-listener.js';

@@ -10,14 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kernel';
-import { NetLab, type Listener } from '@bpfsteer/netlab';
+import { NetLab, type Listener, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tcTproxyPlugin } from '../src/tc-tproxy-plugin.js';
 import type { TcTproxyConfigInput } from '../src/tproxy-config.js';
 import { TPROXY_EVENT_TOPIC, TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND } from '../src/tproxy-intents.js';
 import { holdConnection, type HeldConnection } from './support/held-connection.js';
-import { startZitiListener, type ZitiListener } from './support/ziti-listener.js';
 
 describe('tcTproxyPlugin in a client -> router lab', () => {
   const lab = NetLab.create('tctpp');

@@ -8,9 +8,8 @@
  *   flows recorded by tctp_egress.
  */
 import { BpfObject, type Link, RingBuffer, TypedMap, attachTc, codecs, formatIpAddress, parseIpAddress, withNetns } from '@bpfsteer/core-bpf';
-import { NetLab, ipv4Frame, ipv6Frame, type Listener } from '@bpfsteer/netlab';
+import { NetLab, ipv4Frame, ipv6Frame, type Listener, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startZitiListener, type ZitiListener } from './support/ziti-listener.js';
 
 const OBJECT = new URL('../../../bpf/build/tc_tproxy.bpf.o', import.meta.url).pathname;
 

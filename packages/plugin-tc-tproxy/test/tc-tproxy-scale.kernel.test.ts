@@ -7,11 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import type { Intent } from '@bpfsteer/agent-kernel';
-import { NetLab } from '@bpfsteer/netlab';
+import { NetLab, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TproxyDataplane } from '../src/tproxy-dataplane.js';
 import { TPROXY_RULE_KIND } from '../src/tproxy-intents.js';
-import { startZitiListener, type ZitiListener } from './support/ziti-listener.js';
 
 const N = 100_000;
 

@@ -53,6 +53,11 @@ describe('the ziti router contract (openziti.md §1)', () => {
     expect(r).toMatchObject({ body: { destination: 'fd00::/64', source: '::/0' } });
   });
 
+  test("IPv6 with the router's default source -o 0.0.0.0 -n 0 (any)", () => {
+    const r = request('-I -c fd00::17 -m 64 -p tcp -o 0.0.0.0 -n 0 -l 443 -h 443 -t 1234 -s s'.split(' '));
+    expect(r).toMatchObject({ body: { destination: 'fd00::/64', source: '::/0' } });
+  });
+
   test('long options', () => {
     const r = request('--insert --cidr-block 10.0.0.0 --dprefix-len 8 --protocol tcp --low-port 1 --high-port 2 --tproxy-port 3 --interface eth0 --interface lo'.split(' '));
     expect(r).toMatchObject({ command: 'insert', body: { destination: '10.0.0.0/8', ports: { low: 1, high: 2 }, tproxyPort: 3, interfaces: ['eth0', 'lo'] } });

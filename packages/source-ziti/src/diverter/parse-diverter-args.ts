@@ -167,6 +167,8 @@ function addresses(values: Values): { destination: Cidr; source: string } {
     return { destination, source: anyCidr(destination.family) };
   }
   const source = cidr(srcIp, one(values, 'oprefix-len'), 'source (-o)');
+  // the router passes its default source `-o 0.0.0.0 -n 0` ("any") for IPv6 intercepts too
+  if (source.text === '0.0.0.0/0' && destination.family === 6) return { destination, source: anyCidr(6) };
   if (source.family !== destination.family) {
     fail(`source ${source.text} and destination ${destination.text} must be of the same address family`);
   }

@@ -24,7 +24,7 @@ export interface ZitiListener {
   close(): void;
 }
 
-const SOURCE = fileURLToPath(new URL('./ziti-listener.c', import.meta.url));
+const SOURCE = fileURLToPath(new URL('../fixtures/ziti-listener.c', import.meta.url));
 const START_TIMEOUT_MS = 10_000;
 
 /** Path of the compiled fixture, compiling it when this source version has no binary yet. */

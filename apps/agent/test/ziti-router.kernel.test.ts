@@ -1,0 +1,280 @@
+/**
+ * An OpenZiti router's view, end to end: the built `bpfsteer run` with only the tc-tproxy plugin
+ * and the ziti source (on a router netns veth), driven by the built `bpfsteer-diverter` with the
+ * exact argument vectors a ziti router uses (and the old `map_update` / `map_delete` forms), real
+ * TCP/UDP from a client netns to a ziti-like tproxy listener, and an agent restart under a running
+ * diverted connection.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { NetLab, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnBpfsteer, type SpawnedBpfsteer } from './support/spawn-bpfsteer.js';
+
+const diverterJs = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'source-ziti', 'dist', 'diverter.js');
+
+const lab = NetLab.create('zti');
+const children: ChildProcess[] = [];
+let client: string;
+let router: string;
+let dir: string;
+let pinRoot: string;
+let zitiSocket: string;
+let ziti: ZitiListener;
+let echoPort: number;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the diverter under `name` (bpfsteer-diverter, map_update, map_delete) with `args`. */
+function diverter(args: string[], name = 'bpfsteer-diverter'): Promise<Run> {
+  const child = spawn(process.execPath, [join(dir, name), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BPFSTEER_ZITI_SOCKET: zitiSocket },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** The router's insert call for one interface list (the router adds `-N <if>` once per interface). */
+const insert = (c: string, m: number, p: 'tcp' | 'udp', low: number, high: number, t: number, ifname?: string) => [
+  '-I', '-c', c, '-m', String(m), '-p', p, '-o', '0.0.0.0', '-n', '0', '-l', String(low), '-h', String(high),
+  '-t', String(t), '-s', 'svc-e2e', ...(ifname ? ['-N', ifname] : []),
+];
+const remove = (c: string, m: number, p: 'tcp' | 'udp', low: number, high: number) => [
+  '-D', '-c', c, '-m', String(m), '-p', p, '-o', '0.0.0.0', '-n', '0', '-l', String(low), '-h', String(high),
+];
+
+/** The original destination the ziti-like listener saw, or the client's error. */
+async function divertedTo(proto: 'tcp' | 'udp', host: string, port: number, timeoutMs = 1500): Promise<string> {
+  const r = await lab.exchange(client, proto, host, port, { payload: 'probe', timeoutMs });
+  return r.reply?.match(/^orig=(\S+) /)?.[1] ?? r.error ?? String(r.reply);
+}
+
+/** A line-echo server on 127.0.0.1 in the router netns that keeps its connections open. */
+const ECHO_SERVER = String.raw`
+const net = require('node:net');
+const srv = net.createServer((s) => {
+  require('node:readline').createInterface({ input: s }).on('line', (l) => s.write('echo ' + s.localAddress + ':' + s.localPort + ' ' + l + '\n'));
+  s.on('error', () => {});
+});
+srv.listen({ host: '127.0.0.1', port: 0 }, () => console.log(JSON.stringify({ port: srv.address().port })));
+`;
+
+/** One TCP connection from the client netns kept open: each send() writes a line and reads one back. */
+const HOLD_CLIENT = String.raw`
+const net = require('node:net');
+const [host, port] = process.argv.slice(1);
+const s = net.connect({ host, port: Number(port) }, () => console.log(JSON.stringify({ connected: true })));
+require('node:readline').createInterface({ input: s }).on('line', (l) => console.log(JSON.stringify({ line: l })));
+s.on('error', (e) => console.log(JSON.stringify({ error: e.code || e.message })));
+s.on('close', () => console.log(JSON.stringify({ error: 'closed' })));
+require('node:readline').createInterface({ input: process.stdin }).on('line', (l) => s.write(l + '\n'));
+`;
+
+function holdConnection(host: string, port: number) {
+  const child = spawn('nsenter', [`--net=${lab.nsPath(client)}`, '--', process.execPath, '-e', HOLD_CLIENT, host, String(port)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const queue: Record<string, unknown>[] = [];
+  let wake: (() => void) | undefined;
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    queue.push(JSON.parse(l));
+    wake?.();
+  });
+  const next = async (ms: number): Promise<Record<string, unknown>> => {
+    const until = Date.now() + ms;
+    while (queue.length === 0) {
+      if (Date.now() > until) return { error: 'timeout' };
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 50);
+      });
+    }
+    return queue.shift()!;
+  };
+  return {
+    connected: next(3000),
+    async send(line: string): Promise<string> {
+      child.stdin!.write(`${line}\n`);
+      const m = await next(3000);
+      return typeof m.line === 'string' ? m.line : `error: ${String(m.error)}`;
+    },
+  };
+}
+
+function config(): string {
+  return stringify({
+    agent: { pinRoot, adminSocket: join(dir, 'agent.sock'), logLevel: 'info' },
+    plugins: [{ id: 'tc-tproxy', netns: lab.nsPath(router), interfaces: [{ name: 'rt0', echo: true }] }],
+    sources: [{ type: 'ziti', socket: zitiSocket, stateFile: join(dir, 'ziti-rules.json') }],
+  });
+}
+
+let agent: SpawnedBpfsteer | undefined;
+
+/** Starts `bpfsteer run --keep-pinned` and waits until the diverter's `-V` succeeds. */
+async function startAgent(): Promise<SpawnedBpfsteer> {
+  const run = spawnBpfsteer(['run', '-c', join(dir, 'agent.yaml'), '--keep-pinned'], children);
+  const until = Date.now() + 30_000;
+  for (;;) {
+    if (run.child.exitCode !== null) throw new Error(`agent exited: ${run.stderr()}`);
+    if (existsSync(zitiSocket) && (await diverter(['-V'])).code === 0) return run;
+    if (Date.now() > until) throw new Error(`agent not ready: ${run.stderr()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function stopAgent(): Promise<void> {
+  if (!agent) return;
+  agent.child.kill('SIGTERM');
+  const r = await agent.done;
+  agent = undefined;
+  expect(r.code).toBe(0);
+}
+
+beforeAll(async () => {
+  client = lab.addNetns('cl');
+  router = lab.addNetns('rt');
+  lab.addVeth(
+    { netns: client, ifname: 'cl0', addresses: ['10.0.0.2/24', 'fd00:1::2/64'] },
+    { netns: router, ifname: 'rt0', addresses: ['10.0.0.1/24', 'fd00:1::1/64'] },
+  );
+  lab.ip(client, 'route', 'add', '10.99.0.0/24', 'via', '10.0.0.1');
+  lab.ip(client, '-6', 'route', 'add', 'fd00:99::/64', 'via', 'fd00:1::1');
+  // what the ziti router does for an intercepted prefix: make it local
+  lab.ip(router, 'route', 'add', 'local', '10.99.0.0/24', 'dev', 'lo');
+  lab.ip(router, '-6', 'route', 'add', 'local', 'fd00:99::/64', 'dev', 'lo');
+  ziti = await startZitiListener(lab.nsPath(router));
+  const echo = lab.spawn(router, [process.execPath, '-e', ECHO_SERVER]);
+  echoPort = await new Promise<number>((resolve) =>
+    createInterface({ input: echo.stdout! }).once('line', (l) => resolve(JSON.parse(l).port as number)),
+  );
+  dir = await mkdtemp(join(tmpdir(), `bpfsteer-ziti-kt-${process.pid}-`));
+  pinRoot = `/sys/fs/bpf/bpfsteer-kt-${lab.id}`;
+  zitiSocket = join(dir, 'run', 'ziti.sock');
+  for (const name of ['bpfsteer-diverter', 'map_update', 'map_delete']) await symlink(diverterJs, join(dir, name));
+  await writeFile(join(dir, 'agent.yaml'), config());
+});
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  ziti?.close();
+  await lab.destroy();
+  await rm(dir, { recursive: true, force: true });
+  await rm(pinRoot, { recursive: true, force: true });
+});
+
+describe('a ziti router driving bpfsteer-diverter', () => {
+  it('starts with everything but SSH, ARP and echo dropped; the API socket is 0600', async () => {
+    agent = await startAgent();
+    expect(statSync(zitiSocket).mode & 0o777).toBe(0o600);
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('timeout');
+    expect(lab.ping(client, '10.0.0.1')).toBe(true); // echo: true on rt0
+  });
+
+  it('diverts TCP and UDP (IPv4 and IPv6) after the router\'s insert calls; the listener sees the original destination', async () => {
+    for (const args of [
+      insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4),
+      insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4, 'rt0'),
+      insert('10.99.0.0', 24, 'udp', 53, 53, ziti.udp4),
+      insert('fd00:99::', 64, 'tcp', 80, 80, ziti.tcp6),
+      insert('10.99.0.0', 24, 'tcp', 9000, 9000, echoPort),
+    ]) {
+      const r = await diverter(args);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
+    expect(await divertedTo('udp', '10.99.0.9', 53)).toBe('10.99.0.9:53');
+    expect(await divertedTo('tcp', 'fd00:99::7', 80)).toBe('[fd00:99::7]:80');
+    expect(await divertedTo('tcp', '10.99.0.7', 81)).toBe('timeout'); // no rule for this port
+  });
+
+  it('lists the rules with their hit counters (table and JSON)', async () => {
+    const table = await diverter(['-L']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/TPROXY\s+tcp\s+0\.0\.0\.0\/0\s+10\.99\.0\.0\/24\s+dpts=80:80/);
+    expect(table.stdout).toMatch(/Rule Count: 4 \/ \d+/);
+    const json = await diverter(['-L', '--json']);
+    const body = JSON.parse(json.stdout) as { rules: { destination: string; ports: { low: number }; packets: number }[] };
+    const tcp80 = body.rules.find((r) => r.destination === '10.99.0.0/24' && r.ports.low === 80);
+    expect(tcp80?.packets).toBeGreaterThan(0);
+  });
+
+  it('refuses bad input with a message and a non-zero exit, changing nothing', async () => {
+    const before = (await diverter(['-L', '--json'])).stdout;
+    for (const args of [
+      ['-I', '-c', '10.99.0.300', '-m', '24', '-p', 'tcp', '-l', '1', '-h', '2', '-t', '5'],
+      ['-I', '-c', '10.99.0.0', '-m', '33', '-p', 'tcp', '-l', '1', '-h', '2', '-t', '5'],
+      ['-I', '-c', '10.99.0.0', '-m', '24', '-p', 'tcp', '-l', '9', '-h', '2', '-t', '5'],
+      ['-I', '-c', '10.99.0.0', '-m', '24', '-p', 'sctp', '-l', '1', '-h', '2', '-t', '5'],
+      ['-I', '-c', '10.99.0.0', '-m', '24', '-p', 'tcp', '-l', '1', '-h', '70000', '-t', '5'],
+      ['-I', '-c', '10.99.0.0', '-m', '24', '-p', 'tcp', '-l', '1', '-h', '2', '-t', '5', '-N', 'nosuch0'],
+    ]) {
+      const r = await diverter(args);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr.length, args.join(' ')).toBeGreaterThan(0);
+    }
+    expect((await diverter(['-L', '--json'])).stdout).toBe(before);
+  });
+
+  it('accepts the old positional map_update / map_delete forms (and fails a usage error)', async () => {
+    expect((await diverter(['10.99.0.0', '24', '8080', '8080', String(ziti.tcp4), '6'], 'map_update')).code).toBe(0);
+    expect(await divertedTo('tcp', '10.99.0.7', 8080)).toBe('10.99.0.7:8080');
+    expect((await diverter(['10.99.0.0', '24', '8080', '6'], 'map_delete')).code).toBe(0);
+    expect(await divertedTo('tcp', '10.99.0.7', 8080)).toBe('timeout');
+    expect((await diverter(['10.99.0.0'], 'map_update')).code).not.toBe(0);
+  });
+
+  it('keeps a diverted connection and the rules across an agent restart', async () => {
+    const held = holdConnection('10.99.0.5', 9000);
+    expect(await held.connected).toEqual({ connected: true });
+    expect(await held.send('one')).toBe('echo 10.99.0.5:9000 one');
+    await stopAgent(); // --keep-pinned: programs, maps and links stay in force
+    expect(await held.send('two')).toBe('echo 10.99.0.5:9000 two');
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80'); // new connections too, with no agent
+    agent = await startAgent();
+    expect(await held.send('three')).toBe('echo 10.99.0.5:9000 three');
+    expect(await divertedTo('udp', '10.99.0.9', 53)).toBe('10.99.0.9:53');
+    expect((await diverter(['-L'])).stdout).toMatch(/Rule Count: 4 \//);
+  });
+
+  it('a delete restores the drop; flush removes every rule', async () => {
+    expect((await diverter(remove('10.99.0.0', 24, 'tcp', 80, 80))).code).toBe(0);
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('timeout');
+    expect((await diverter(remove('10.99.0.0', 24, 'tcp', 80, 80))).code).not.toBe(0); // already gone
+    expect((await diverter(['-F'])).code).toBe(0);
+    expect((await diverter(['-L'])).stdout).toMatch(/Rule Count: 0 \//);
+    expect(await divertedTo('udp', '10.99.0.9', 53)).toBe('timeout');
+  });
+
+  it('a plain stop detaches and removes the pins', async () => {
+    await writeFile(join(dir, 'agent.yaml'), config());
+    agent!.child.kill('SIGTERM');
+    await agent!.done;
+    agent = undefined;
+    const plain = spawnBpfsteer(['run', '-c', join(dir, 'agent.yaml')], children);
+    const until = Date.now() + 30_000;
+    while (!((existsSync(zitiSocket) && (await diverter(['-V'])).code === 0) || plain.child.exitCode !== null)) {
+      if (Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    plain.child.kill('SIGTERM');
+    expect((await plain.done).code).toBe(0);
+    expect(existsSync(join(pinRoot, 'tc-tproxy'))).toBe(false);
+  });
+});
