@@ -2,10 +2,9 @@
  * The admin API: HTTP on a unix socket created 0600 (parent directory 0700 when we create it).
  * Refuses a socket path a live agent holds; replaces a stale socket file; never removes a non-socket.
  */
-import { createConnection } from 'node:net';
-import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, stat, unlink } from 'node:fs/promises';
+import { claimSocketPath } from './claim-socket-path.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { AdminSocketInUseError, errorMessage } from './errors.js';
 
@@ -14,45 +13,12 @@ export interface AdminHandlers {
   health(): { ok: boolean };
 }
 
-/** Whether something accepts connections on `socketPath`. */
-function isLive(socketPath: string, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const sock = createConnection({ path: socketPath });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      resolve(true); // it exists and did not refuse: treat as held
-    }, timeoutMs);
-    sock.once('connect', () => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') resolve(false);
-      else reject(err);
-    });
-  });
-}
-
 async function claimPath(socketPath: string, logger: Logger): Promise<void> {
-  const dir = dirname(socketPath);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  let info;
-  try {
-    info = await lstat(socketPath);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  if (!info.isSocket()) {
-    throw new AdminSocketInUseError(socketPath, 'the path exists and is not a socket; refusing to replace it');
-  }
-  if (await isLive(socketPath)) {
-    throw new AdminSocketInUseError(socketPath, 'another agent is running (it answers on this socket)');
-  }
-  await unlink(socketPath);
-  logger.info({ socket: socketPath }, 'removed stale admin socket');
+  const { removedStale } = await claimSocketPath(socketPath, {
+    refuse: (detail) => new AdminSocketInUseError(socketPath, detail),
+    holder: 'another agent',
+  });
+  if (removedStale) logger.info({ socket: socketPath }, 'removed stale admin socket');
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -69,4 +69,5 @@ export {
 export { Tokens } from './tokens.js';
 export { type CreateLoggerOptions, type LogFormat, createLogger, formatLogLine } from './create-logger.js';
 export { type AdminResponse, adminRequest } from './admin-request.js';
+export { type ClaimSocketPathOptions, claimSocketPath, socketIsLive } from './claim-socket-path.js';
 export { type StaticSourceConfig, staticSource } from './static-source.js';

@@ -14,12 +14,11 @@
  */
 import { chmod } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import type { IntentSink, IntentSource, SourceContext, SourceFactory } from '@bpfsteer/agent-kernel';
+import { claimSocketPath, type IntentSink, type IntentSource, type SourceContext, type SourceFactory } from '@bpfsteer/agent-kernel';
 import { createApi } from './api/create-api.js';
 import { INTERFACE_KIND, RULE_KIND } from './to-intents.js';
 import { readTokenFile } from './bearer-token.js';
 import { ZitiSourceError, errorMessage } from './errors.js';
-import { claimSocketPath } from './socket-path.js';
 import { loadState, saveState } from './state-file.js';
 import { zitiSourceConfigSchema, type ZitiSourceConfig } from './ziti-source-config.js';
 import { ZitiService } from './ziti-service.js';
@@ -71,7 +70,10 @@ class ZitiSource implements IntentSource {
     else logger.error({ reason: published.reason, error: published.error }, 'the saved ziti rules were not applied; serving anyway');
 
     try {
-      const { removedStale } = await claimSocketPath(config.socket);
+      const { removedStale } = await claimSocketPath(config.socket, {
+        refuse: (detail) => new ZitiSourceError('ERR_ZITI_SOCKET', `ziti API socket ${config.socket}: ${detail}`),
+        holder: 'another agent',
+      });
       if (removedStale) logger.info({ socket: config.socket }, 'removed a stale ziti API socket');
       const local = await createApi({ service, logger: logger.child({ api: 'unix' }) });
       this.#apps.push(local);

@@ -1,12 +1,11 @@
 /**
- * Claiming the unix socket path before listening (the same rules as the agent's admin socket):
- * the parent directory is created 0700 when missing; a live socket (something answers) or a
- * non-socket is never replaced; a stale socket file is removed.
+ * Claiming a unix socket path before listening on it (the admin API, a source's API): the parent
+ * directory is created 0700 when missing; a live socket (something answers) or a non-socket is
+ * never replaced; a stale socket file is removed.
  */
 import { createConnection } from 'node:net';
 import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ZitiSourceError } from './errors.js';
 
 /** Whether something accepts connections on `socketPath`. */
 export function socketIsLive(socketPath: string, timeoutMs = 1000): Promise<boolean> {
@@ -29,8 +28,15 @@ export function socketIsLive(socketPath: string, timeoutMs = 1000): Promise<bool
   });
 }
 
-/** Makes `socketPath` free to listen on; returns whether a stale socket was removed. */
-export async function claimSocketPath(socketPath: string): Promise<{ removedStale: boolean }> {
+export interface ClaimSocketPathOptions {
+  /** the error to throw when the path cannot be taken; `detail` says why */
+  readonly refuse: (detail: string) => Error;
+  /** what a live socket is probably held by, for the message (default "another process") */
+  readonly holder?: string;
+}
+
+/** Makes `socketPath` free to listen on; returns whether a stale socket file was removed. */
+export async function claimSocketPath(socketPath: string, options: ClaimSocketPathOptions): Promise<{ removedStale: boolean }> {
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
   let info;
   try {
@@ -39,11 +45,9 @@ export async function claimSocketPath(socketPath: string): Promise<{ removedStal
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { removedStale: false };
     throw err;
   }
-  if (!info.isSocket()) {
-    throw new ZitiSourceError('ERR_ZITI_SOCKET', `ziti API socket ${socketPath}: the path exists and is not a socket; refusing to replace it`);
-  }
+  if (!info.isSocket()) throw options.refuse('the path exists and is not a socket; refusing to replace it');
   if (await socketIsLive(socketPath)) {
-    throw new ZitiSourceError('ERR_ZITI_SOCKET', `ziti API socket ${socketPath}: another process answers on it (a running agent?); refusing to replace it`);
+    throw options.refuse(`${options.holder ?? 'another process'} is running (it answers on this socket)`);
   }
   await unlink(socketPath);
   return { removedStale: true };
