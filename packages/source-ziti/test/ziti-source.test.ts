@@ -203,7 +203,7 @@ test('saved rules the agent refuses at start: the source serves anyway and healt
 describe('the socket path', () => {
   test('a live socket is not replaced', async () => {
     await startSource();
-    await expect(startSource()).rejects.toMatchObject({ code: 'ERR_ZITI_SOCKET', message: expect.stringContaining('another process answers') });
+    await expect(startSource()).rejects.toMatchObject({ code: 'ERR_ZITI_SOCKET', message: expect.stringContaining('another agent is running (it answers on this socket)') });
     expect((await diverter('-V')).code).toBe(0);
   });
 
