@@ -10,8 +10,11 @@
  * Checked with real TCP, IPv4 and IPv6: mesh client -> pod:80 lands on 15008 with the original
  * destination; a non-mesh client reaches the application; the proxy's own marked connection to the
  * application is not diverted; the Istiod stream dropping and coming back changes nothing; removing
- * the workload from xDS stops the divert; deleting the pod (netns gone + Del over ZDS) removes its
- * link, its entries, and every fd of its netns.
+ * the workload from xDS stops the divert; the proxy exiting: its listener (which only the agent still
+ * held) is let go at once, mesh connections take the normal lookup instead of hanging, and a new
+ * proxy (with separate IPv4-only and IPv6-only listeners) is diverted to again, each family to its
+ * own; deleting the pod (netns gone + Del over ZDS) removes its link, its entries, and every fd of
+ * its netns.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Agent, createAgent } from '@bpfsteer/agent-kernel';
-import { createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
+import { createCgroup, removeCgroup, tcpListeners } from '@bpfsteer/core-bpf';
 import { type Listener, NetLab, tryRun } from '@bpfsteer/netlab';
 import { cgroupMarkPlugin } from '@bpfsteer/plugin-cgroup-mark';
 import { type PodStatus, sklookupPlugin } from '@bpfsteer/plugin-sklookup';
@@ -96,7 +99,10 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
   const podStatus = (): PodStatus | undefined => ((plugin('sklookup').details as { pods?: PodStatus[] })?.pods ?? []).find((p) => p.uid === POD_UID);
   const members = (): number => (plugin('sklookup').details as { members: number }).members;
   const fromPeer = (source: string, host: string) => lab.exchange(peer, 'tcp', host, 80, { localAddress: source, payload: 'hi', timeoutMs: 4000 });
-  const divertedTo = (dst: string) => `hbone ${POD_UID} ${dst.includes(':') ? dst : `::ffff:${dst}`} 80\n`;
+  /** the proxy's listeners: one dual-stack, or (after its restart) an IPv4-only and an IPv6-only one */
+  let separateListeners = false;
+  // a dual-stack listener sees an IPv4 destination IPv4-mapped, an IPv4-only one as it is
+  const divertedTo = (dst: string) => `hbone ${POD_UID} ${dst.includes(':') || separateListeners ? dst : `::ffff:${dst}`} 80\n`;
   const makeAgent = (): Agent =>
     createAgent({
       plugins: [cgroupMarkPlugin, sklookupPlugin],
@@ -235,6 +241,37 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
     await fake!.answerTo(fake!.push({ resources: [podWorkload()] }));
     await until(() => members() === 4, 'the pod addresses are members again');
     expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4));
+  });
+
+  it('the proxy exiting: its listener is let go, mesh connections reach the application instead of hanging; the proxy back (separate IPv4/IPv6 listeners): diverted again', async () => {
+    const before = podStatus()!;
+    expect(Object.keys(before.sockets)).toHaveLength(2);
+    const noSocket = before.counters.noSocket;
+    await ztunnel!.kill();
+    // the ZDS session ended: the listener only the agent still held is let go, its entries dropped
+    await until(() => podStatus() && Object.keys(podStatus()!.sockets).length === 0, "the dead proxy's listener dropped from the maps");
+    expect(podStatus()!.pinned).toBe(before.pinned); // the pod keeps its link and addresses
+    expect(members()).toBe(4);
+    // nothing listens on 15008 in the pod any more: the agent closed every duplicate it had
+    await until(() => tcpListeners({ netns: podNs, port: 15008 }).length === 0, 'the dead listener closed');
+    // new mesh connections take the normal lookup: the application answers (fail-open, see the plugin README)
+    expect(await fromPeer(MESH4, POD4)).toEqual({ ok: true, reply: 'echo:hi' });
+    expect(await fromPeer(MESH6, POD6)).toEqual({ ok: true, reply: 'echo:hi' });
+    expect(podStatus()!.counters.noSocket - noSocket).toBe(2);
+    // the proxy comes back, this time with separate IPv4-only and IPv6-only listeners; istio-cni
+    // sends its snapshot through the agent again
+    ztunnel = ZtunnelChild.spawn({ zds: zdsPath, listeners: 'separate' }, { cgroup });
+    separateListeners = true;
+    conn = await cni!.nextConnection(30_000);
+    await conn.hello;
+    expect((await conn.add(POD_UID, podNs, 'app', 'shop')).error).toBe('');
+    expect((await conn.snapshotSent()).error).toBe('');
+    await until(() => new Set(Object.values(podStatus()?.sockets ?? {})).size === 2, 'both new listeners in the maps');
+    expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4)); // the IPv4-only listener took it
+    expect((await fromPeer(MESH6, POD6)).reply).toBe(divertedTo(POD6));
+    expect(await fromPeer(OUT4, POD4)).toEqual({ ok: true, reply: 'echo:hi' });
+    expect(await ztunnel!.dial({ uid: POD_UID, host: POD4, port: 80, bind: POD4 })).toMatchObject({ ok: true, reply: 'echo:hi' });
+    expect(await ztunnel!.dial({ uid: POD_UID, host: POD6, port: 80, bind: POD6 })).toMatchObject({ ok: true, reply: 'echo:hi' });
   });
 
   it('an agent restart (keepPinned) keeps diverting and re-learns the pod over ZDS without a gap', async () => {

@@ -18,11 +18,12 @@ export {
   meshMemberIntentSchema,
   sklookupPodIntentSchema,
   readDesiredMesh,
+  MAX_POD_SOCKETS,
   type DesiredMesh,
   type DesiredPod,
   type MeshCapacity,
 } from './sklookup-intents.js';
 export { DEFAULT_SKIP_PORTS } from './skip-ports.js';
-export { meshKey, displayAddress } from './mesh-address.js';
+export { meshKey, displayAddress, isIpv4Key, MeshKeyCache } from './mesh-address.js';
 export { defaultObjectPath } from './bpf-object-path.js';
 export { sklookupPlugin, sklookupConfigSchema, type SklookupConfig } from './sklookup-plugin.js';

@@ -5,8 +5,15 @@
  */
 import { InvalidArgumentError, formatIpAddress, tryParseIpAddress } from '@bpfsteer/core-bpf';
 
+const V4_KEY = /^::ffff:\d+\.\d+\.\d+\.\d+$/;
+
+/** A dotted quad without leading zeros: its mesh key is "::ffff:" + the same text. */
+const CANONICAL_V4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /** The mesh key of an IPv4 or IPv6 address text; throws InvalidArgumentError naming `what`. */
 export function meshKey(address: string, what = 'address'): string {
+  // the common case without parsing and formatting (what the general path would return, too)
+  if (typeof address === 'string' && CANONICAL_V4.test(address)) return `::ffff:${address}`;
   const parsed = tryParseIpAddress(address);
   if ('reason' in parsed) {
     throw new InvalidArgumentError(
@@ -23,5 +30,40 @@ export function meshKey(address: string, what = 'address'): string {
 
 /** The address a mesh key stands for, as people write it ("10.0.0.1" for an IPv4-mapped key). */
 export function displayAddress(key: string): string {
-  return /^::ffff:\d+\.\d+\.\d+\.\d+$/.test(key) ? key.slice(7) : key;
+  return isIpv4Key(key) ? key.slice(7) : key;
+}
+
+/** Whether a mesh key stands for an IPv4 address (is IPv4-mapped). */
+export function isIpv4Key(key: string): boolean {
+  return V4_KEY.test(key);
+}
+
+/**
+ * meshKey() remembered from one desired state to the next: parsing and formatting addresses is most
+ * of the cost of reading a large desired state, and almost every address is the same as last time.
+ * Two generations: `rotate()` (once per desired state read) forgets the addresses not used since the
+ * rotate before, so it holds at most the addresses of the last two states.
+ */
+export class MeshKeyCache {
+  #current = new Map<string, string>();
+  #previous = new Map<string, string>();
+
+  /** meshKey(address, what), from the cache when known (`what` is only evaluated for a new address). */
+  key(address: string, what?: string | (() => string)): string {
+    let key = this.#current.get(address);
+    if (key !== undefined) return key;
+    key = this.#previous.get(address) ?? meshKey(address, typeof what === 'function' ? what() : what);
+    this.#current.set(address, key);
+    return key;
+  }
+
+  rotate(): void {
+    this.#previous = this.#current;
+    this.#current = new Map();
+  }
+
+  /** addresses held (both generations) */
+  get size(): number {
+    return this.#current.size + this.#previous.size;
+  }
 }

@@ -8,7 +8,7 @@
  * this program without a gap) -> prepare/commit (desired mesh; prepare validates everything and
  * resolves namespaces and sockets before commit writes anything) -> close({ keepPinned }).
  */
-import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   BpfMap,
@@ -21,8 +21,9 @@ import {
   loadSkeleton,
   openPinnedLink,
   removePin,
-  withNetns,
+  socketInfo,
   type Link,
+  type SocketInfo,
   type Program,
 } from '@bpfsteer/core-bpf';
 import { defaultObjectPath } from './bpf-object-path.js';
@@ -30,7 +31,6 @@ import { displayAddress, meshKey } from './mesh-address.js';
 import { CONSTANT, MAP, MEMBER, PROGRAM_NAME } from './map-codecs.js';
 import { parsePinName, pinName } from './pod-pin-name.js';
 import { DEFAULT_SKIP_PORTS, skipPortWords } from './skip-ports.js';
-import { TCP_LISTEN, parseProcNetTcp } from './proc-net-tcp.js';
 import type { DesiredMesh, DesiredPod, MeshCapacity } from './sklookup-intents.js';
 import {
   mapSizes,
@@ -44,7 +44,15 @@ import {
   type SklookupMaps,
   type SklookupSkeleton,
 } from './sklookup-maps.js';
-import { adoptPods, planSklookup, type AppliedPod, type KernelMesh, type ResolvedPod, type SklookupPlan } from './sklookup-plan.js';
+import {
+  adoptPods,
+  planSklookup,
+  type AppliedPod,
+  type KernelMesh,
+  type ResolvedPod,
+  type ResolvedSocket,
+  type SklookupPlan,
+} from './sklookup-plan.js';
 
 export const DEFAULT_MAX_MEMBERS = 65536;
 export const DEFAULT_MAX_PODS = 1024;
@@ -291,8 +299,8 @@ export class SklookupDataplane {
 
   /**
    * Validates `desired` against the system: every pod's namespace opens (and no two pods share
-   * one), every socketFd is a TCP listener of its pod's namespace that the kernel accepts in a
-   * SOCKHASH. Throws InvalidArgumentError (naming the pod) before anything is written; the result
+   * one), every socket fd is a TCP listener of its pod's namespace that the kernel accepts in a
+   * SOCKHASH, at most one per address family. Throws InvalidArgumentError (naming the pod) before anything is written; the result
    * holds the namespaces open until commit or release.
    */
   prepare(desired: DesiredMesh): PreparedApply {
@@ -314,8 +322,8 @@ export class SklookupDataplane {
           throw new InvalidArgumentError(`pods ${JSON.stringify(other)} and ${JSON.stringify(pod.uid)} name the same network namespace (${pod.netns}); each pod has its own`);
         }
         byInode.set(ino, pod.uid);
-        const cookie = pod.socketFd === undefined ? undefined : this.#cookieOf(pod.socketFd, pod, handle);
-        resolved.set(pod.uid, { ...pod, netnsIno: ino, ...(cookie !== undefined ? { socketCookie: cookie } : {}) });
+        const sockets = pod.socketFds === undefined ? undefined : this.#resolveSockets(pod, pod.socketFds, ino);
+        resolved.set(pod.uid, { ...pod, netnsIno: ino, ...(sockets !== undefined ? { sockets } : {}) });
       }
       // sockets close on their own: the kernel drops their entries
       this.#sockets = readSockets(this.#maps());
@@ -333,13 +341,27 @@ export class SklookupDataplane {
     return { members: this.#members, podAddresses: this.#podAddresses, sockets: this.#sockets, pods: this.#pods };
   }
 
+  /** The listeners of a pod, checked (see #resolveSocket), at most one per address family. */
+  #resolveSockets(pod: DesiredPod, fds: readonly number[], netnsIno: bigint): ResolvedSocket[] {
+    const sockets = fds.map((fd) => this.#resolveSocket(fd, pod, netnsIno));
+    for (const family of [4, 6] as const) {
+      const same = sockets.filter((s) => s.family === family);
+      if (same.length > 1) {
+        throw new InvalidArgumentError(
+          `pod ${JSON.stringify(pod.uid)}: socket fds ${same.map((s) => s.fd).join(' and ')} are both IPv${family} listeners; give at most one per address family`,
+        );
+      }
+    }
+    return sockets;
+  }
+
   /**
-   * The cookie of the socket behind `fd`, after checking that it is a TCP listener of the pod's
-   * namespace (the kernel would also assign a socket of another namespace, which then breaks the
-   * connection) and that the kernel takes it into a SOCKHASH.
+   * A listener of the pod, after checking that it is a TCP listener of the pod's namespace (the
+   * kernel would also assign a socket of another namespace, which then breaks the connection) and
+   * that the kernel takes it into a SOCKHASH (which tells its cookie).
    */
-  #cookieOf(fd: number, pod: DesiredPod, netns: NetnsHandle): bigint {
-    const who = `pod ${JSON.stringify(pod.uid)}: socketFd ${fd}`;
+  #resolveSocket(fd: number, pod: DesiredPod, netnsIno: bigint): ResolvedSocket {
+    const who = `pod ${JSON.stringify(pod.uid)}: socket fd ${fd}`;
     let stat;
     try {
       stat = fstatSync(fd, { bigint: true });
@@ -347,18 +369,19 @@ export class SklookupDataplane {
       throw new InvalidArgumentError(`${who} is not an open file descriptor`);
     }
     if (!stat.isSocket()) throw new InvalidArgumentError(`${who} is not a socket; expected the proxy's HBONE listening socket`);
-    const rows = withNetns(netns, () => [
-      ...parseProcNetTcp(readProc('/proc/thread-self/net/tcp'), 4),
-      ...parseProcNetTcp(readProc('/proc/thread-self/net/tcp6'), 6),
-    ]);
-    const row = rows.find((r) => r.inode === stat.ino);
-    if (!row) {
+    let info: SocketInfo;
+    try {
+      info = socketInfo(fd);
+    } catch (err) {
+      throw new InvalidArgumentError(`${who}: cannot inspect the socket (${(err as Error).message})`);
+    }
+    if ((info.family !== 'inet' && info.family !== 'inet6') || info.protocol !== 6 || info.netnsInode !== netnsIno) {
       throw new InvalidArgumentError(
         `${who} is not a TCP socket of the pod's network namespace ${pod.netns}; expected the proxy's HBONE listener opened inside it`,
       );
     }
-    if (row.state !== TCP_LISTEN) {
-      throw new InvalidArgumentError(`${who} is a TCP socket (port ${row.localPort}) that is not listening; expected the proxy's HBONE listener`);
+    if (!info.listening) {
+      throw new InvalidArgumentError(`${who} is a TCP socket (port ${info.local?.port ?? '?'}) that is not listening; expected the proxy's HBONE listener`);
     }
     const scratch = this.#scratch as BpfMap;
     const key = Buffer.alloc(4);
@@ -369,11 +392,13 @@ export class SklookupDataplane {
     } catch (err) {
       throw new InvalidArgumentError(`${who}: the kernel refuses it in a SOCKHASH (${(err as Error).message})`);
     }
+    let cookie: bigint;
     try {
-      return (scratch.lookup(key) as Buffer).readBigUInt64LE(0);
+      cookie = (scratch.lookup(key) as Buffer).readBigUInt64LE(0);
     } finally {
       scratch.delete(key);
     }
+    return { fd, cookie, family: info.family === 'inet' ? 4 : 6, v6Only: info.v6Only ?? false };
   }
 
   /**
@@ -601,15 +626,6 @@ function openPodNetns(uid: string, netns: string): NetnsHandle {
     return NetnsHandle.open(netns);
   } catch (err) {
     throw new InvalidArgumentError(`pod ${JSON.stringify(uid)}: network namespace ${netns}: ${(err as Error).message}`);
-  }
-}
-
-/** A /proc file ('' when the kernel has no such file, e.g. tcp6 without IPv6). */
-function readProc(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
   }
 }
 

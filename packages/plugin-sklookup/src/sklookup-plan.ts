@@ -8,6 +8,7 @@
  *      sockets (maps are filled before a new link can see traffic);
  *   4. attach the links of new pods (and re-check adopted ones).
  */
+import { isIpv4Key } from './mesh-address.js';
 import type { DesiredPod } from './sklookup-intents.js';
 
 /** A pod whose link this plugin holds (or whose pin it adopted after a restart). */
@@ -34,10 +35,33 @@ export interface KernelMesh {
   readonly pods: ReadonlyMap<string, AppliedPod>;
 }
 
-/** A desired pod with what only the system can tell: its namespace inode and its socket's cookie. */
+/** An HBONE listener of a pod as the system describes it. */
+export interface ResolvedSocket {
+  readonly fd: number;
+  /** socket cookie (what the SOCKHASH reads back) */
+  readonly cookie: bigint;
+  readonly family: 4 | 6;
+  /** IPv6 only: true when it takes no IPv4 connections */
+  readonly v6Only: boolean;
+}
+
+/**
+ * A desired pod with what only the system can tell: its namespace inode and its listeners
+ * (undefined when the intent named none: the pod keeps the socket entries it has).
+ */
 export interface ResolvedPod extends DesiredPod {
   readonly netnsIno: bigint;
-  readonly socketCookie?: bigint;
+  readonly sockets?: readonly ResolvedSocket[];
+}
+
+/**
+ * The listener a connection to `address` (a mesh key) is steered to: for an IPv4 address the IPv4
+ * listener, else a dual-stack IPv6 one; for an IPv6 address the IPv6 listener (the kernel assigns
+ * nothing else: an IPv4 socket cannot take IPv6, a v6-only one cannot take IPv4).
+ */
+export function socketFor(address: string, sockets: readonly ResolvedSocket[]): ResolvedSocket | undefined {
+  if (isIpv4Key(address)) return sockets.find((s) => s.family === 4) ?? sockets.find((s) => s.family === 6 && !s.v6Only);
+  return sockets.find((s) => s.family === 6);
 }
 
 export interface LinkAction {
@@ -129,11 +153,15 @@ export function planSklookup(
       added++;
     }
     for (const a of pod.addresses) if (kernel.podAddresses.get(a) !== slot) setPodAddresses.push([a, slot]);
-    if (pod.socketCookie !== undefined && pod.socketFd !== undefined) {
+    if (pod.sockets !== undefined) {
       for (const a of pod.addresses) {
-        if (kernel.sockets.get(a) !== pod.socketCookie) {
-          setSockets.push({ address: a, uid: pod.uid, fd: pod.socketFd, cookie: pod.socketCookie });
+        const socket = socketFor(a, pod.sockets);
+        const held = kernel.sockets.get(a);
+        if (socket && held !== socket.cookie) {
+          setSockets.push({ address: a, uid: pod.uid, fd: socket.fd, cookie: socket.cookie });
           if (prev) changed = true;
+        } else if (!socket && held !== undefined && prev) {
+          changed = true; // its entry goes (deleteSockets)
         }
       }
     }
@@ -152,8 +180,10 @@ export function planSklookup(
   const deleteSockets = [...kernel.sockets.keys()].filter((a) => {
     const uid = owner.get(a);
     if (uid === undefined) return true;
-    if (pods.get(uid)?.socketCookie !== undefined) return false; // overwritten when it differs
-    // no socket given: keep the entry only when this same pod had the address before
+    const sockets = pods.get(uid)?.sockets;
+    // listeners given: the entry is overwritten when it differs, and goes when none fits the address
+    if (sockets !== undefined) return socketFor(a, sockets) === undefined;
+    // none given: keep the entry only when this same pod had the address before
     return !(kernel.pods.get(uid)?.addresses.includes(a) ?? false);
   });
   const removeMembers = [...kernel.members].filter((m) => !members.has(m));

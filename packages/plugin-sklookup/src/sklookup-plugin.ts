@@ -33,6 +33,7 @@ import {
   readDesiredMesh,
   sklookupPodIntentSchema,
 } from './sklookup-intents.js';
+import { MeshKeyCache } from './mesh-address.js';
 
 export const sklookupConfigSchema = z.strictObject({
   /** ports never diverted, in addition to 15001, 15006 and 15008 */
@@ -59,6 +60,8 @@ export type SklookupConfig = z.output<typeof sklookupConfigSchema>;
 class SklookupPlugin implements DataplanePlugin {
   readonly #config: SklookupConfig;
   readonly #context: PluginContext;
+  /** addresses parsed by earlier applies (most of a desired state is the same as last time) */
+  readonly #keys = new MeshKeyCache();
   #dataplane: SklookupDataplane | undefined;
 
   constructor(config: SklookupConfig, context: PluginContext) {
@@ -107,9 +110,11 @@ class SklookupPlugin implements DataplanePlugin {
     const dp = this.#dp();
     let prepared: PreparedApply;
     try {
-      prepared = dp.prepare(readDesiredMesh(desired, dp.capacity));
+      prepared = dp.prepare(readDesiredMesh(desired, dp.capacity, this.#keys));
     } catch (err) {
       throw new IntentRejectedError(`sklookup: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.#keys.rotate();
     }
     return dp.commit(prepared);
   }

@@ -8,6 +8,7 @@ import {
   readDesiredMesh,
   sklookupPodIntentSchema,
 } from '../src/sklookup-intents.js';
+import { MeshKeyCache } from '../src/mesh-address.js';
 
 const cap = { maxMembers: 4, maxPods: 2, maxPodAddresses: 3 };
 const member = (address: string): Intent => ({ kind: MESH_MEMBER_KIND, address });
@@ -27,11 +28,36 @@ const state = (...intents: Intent[]): DesiredState => {
 describe('readDesiredMesh', () => {
   it('normalises addresses to mesh keys, dedupes and sorts', () => {
     const mesh = readDesiredMesh(
-      state(member('10.0.0.1'), member('::ffff:10.0.0.1'), member('fd00::1'), pod('a', ['fd00::2', '10.0.0.2', '10.0.0.2'], { socketFd: 9 })),
+      state(member('10.0.0.1'), member('::ffff:10.0.0.1'), member('fd00::1'), pod('a', ['fd00::2', '10.0.0.2', '10.0.0.2'], { socketFds: [9, 10] })),
       cap,
     );
     expect([...mesh.members]).toEqual(['::ffff:10.0.0.1', 'fd00::1']);
-    expect(mesh.pods.get('a')).toEqual({ uid: 'a', netns: '/var/run/netns/a', addresses: ['::ffff:10.0.0.2', 'fd00::2'], socketFd: 9 });
+    expect(mesh.pods.get('a')).toEqual({ uid: 'a', netns: '/var/run/netns/a', addresses: ['::ffff:10.0.0.2', 'fd00::2'], socketFds: [9, 10] });
+  });
+  it('socketFds absent (keep the entries), empty (none), or the older socketFd', () => {
+    const mesh = readDesiredMesh(state(pod('a', ['10.0.0.1']), pod('b', ['10.0.0.2'], { socketFds: [] }), pod('c', ['10.0.0.3'], { socketFd: 7 })), {
+      ...cap,
+      maxPods: 3,
+    });
+    expect(mesh.pods.get('a')).not.toHaveProperty('socketFds');
+    expect(mesh.pods.get('b')?.socketFds).toEqual([]);
+    expect(mesh.pods.get('c')?.socketFds).toEqual([7]);
+  });
+  it('with a MeshKeyCache: the same result, addresses parsed once, forgotten two states later', () => {
+    const keys = new MeshKeyCache();
+    const s1 = state(member('10.0.0.1'), member('fd00::1'), pod('a', ['10.0.0.2']));
+    const first = readDesiredMesh(s1, cap, keys);
+    keys.rotate();
+    expect(readDesiredMesh(s1, cap, keys)).toEqual(first);
+    expect(readDesiredMesh(s1, cap)).toEqual(first);
+    keys.rotate();
+    expect(keys.size).toBe(3);
+    readDesiredMesh(state(member('10.0.0.9')), cap, keys);
+    keys.rotate();
+    readDesiredMesh(state(member('10.0.0.9')), cap, keys);
+    keys.rotate();
+    expect(keys.size).toBe(1);
+    expect(() => readDesiredMesh(state(member('10.0.0.300')), cap, keys)).toThrow(/mesh.member intent #1: address "10.0.0.300" is not an IP address/);
   });
   it('an empty state is an empty mesh', () => {
     const mesh = readDesiredMesh(new Map(), cap);
@@ -47,6 +73,11 @@ describe('readDesiredMesh', () => {
     [[pod('a', ['x'])], /pod a\): address "x" is not an IP address/],
     [[pod('a', ['10.0.0.1'], { netns: '' })], /netns must be a non-empty path/],
     [[pod('a', ['10.0.0.1'], { socketFd: -1 })], /socketFd must be an open file descriptor number/],
+    [[pod('a', ['10.0.0.1'], { socketFds: [1.5] })], /socketFds must be a list of open file descriptor numbers/],
+    [[pod('a', ['10.0.0.1'], { socketFds: 4 })], /socketFds must be a list/],
+    [[pod('a', ['10.0.0.1'], { socketFds: [4, 5, 6] })], /socketFds lists 3 listeners; at most 2 \(one per address family\)/],
+    [[pod('a', ['10.0.0.1'], { socketFds: [4, 4] })], /socketFds lists an fd twice/],
+    [[pod('a', ['10.0.0.1'], { socketFds: [4], socketFd: 4 })], /give socketFds or \(the older form\) socketFd, not both/],
     [[pod('a', ['10.0.0.1'], { uid: 'x'.repeat(300) })], /too long/],
     [[pod('a', ['10.0.0.1']), pod('b', ['10.0.0.2']), pod('c', ['10.0.0.3'])], /3 pods exceed the capacity of 2 \(maxPods\)/],
     [[pod('a', ['10.0.0.1', '10.0.0.2']), pod('b', ['10.0.0.3', 'fd00::3'])], /4 pod addresses exceed the capacity of 3/],
@@ -61,6 +92,8 @@ describe('intent schemas', () => {
     expect(meshMemberIntentSchema.safeParse({ address: 'fd00::1' }).success).toBe(true);
     expect(sklookupPodIntentSchema.safeParse({ uid: 'u', netns: '/proc/1/fd/7', addresses: ['10.0.0.1'], socketFd: 12 }).success).toBe(true);
     expect(sklookupPodIntentSchema.safeParse({ uid: 'u', netns: 'pod1', addresses: ['10.0.0.1', 'fd00::1'] }).success).toBe(true);
+    expect(sklookupPodIntentSchema.safeParse({ uid: 'u', netns: 'pod1', addresses: ['10.0.0.1'], socketFds: [12, 13] }).success).toBe(true);
+    expect(sklookupPodIntentSchema.safeParse({ uid: 'u', netns: 'pod1', addresses: ['10.0.0.1'], socketFds: [] }).success).toBe(true);
   });
   it.each([
     [meshMemberIntentSchema, { address: '10.0.0.1/24' }, /not an IP address/],
@@ -69,6 +102,9 @@ describe('intent schemas', () => {
     [sklookupPodIntentSchema, { uid: 'u', netns: 'n', addresses: [] }, /at least one address/],
     [sklookupPodIntentSchema, { uid: '', netns: 'n', addresses: ['10.0.0.1'] }, /uid must be a non-empty/],
     [sklookupPodIntentSchema, { uid: 'u', netns: 'n', addresses: ['10.0.0.1'], socketFd: 1.5 }, /socketFd|integer/i],
+    [sklookupPodIntentSchema, { uid: 'u', netns: 'n', addresses: ['10.0.0.1'], socketFds: [1, 2, 3] }, /at most 2 listeners/],
+    [sklookupPodIntentSchema, { uid: 'u', netns: 'n', addresses: ['10.0.0.1'], socketFds: [1, 1] }, /each fd may be listed once/],
+    [sklookupPodIntentSchema, { uid: 'u', netns: 'n', addresses: ['10.0.0.1'], socketFds: [1], socketFd: 2 }, /not both/],
   ])('reject %j', (schema, value, why) => {
     const r = schema.safeParse(value);
     expect(r.success).toBe(false);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adoptPods, planSklookup, type AppliedPod, type KernelMesh, type ResolvedPod } from '../src/sklookup-plan.js';
+import { adoptPods, planSklookup, socketFor, type AppliedPod, type KernelMesh, type ResolvedPod, type ResolvedSocket } from '../src/sklookup-plan.js';
 
 const A = '::ffff:10.0.0.1';
 const B = '::ffff:10.0.0.2';
@@ -19,13 +19,17 @@ function kernel(k: Partial<{ members: string[]; podAddresses: [string, number][]
 function pods(...list: ResolvedPod[]): Map<string, ResolvedPod> {
   return new Map(list.map((p) => [p.uid, p]));
 }
-const pod = (uid: string, addresses: string[], netnsIno: bigint, sock?: { fd: number; cookie: bigint }): ResolvedPod => ({
+/** `sock`: one dual-stack listener, or the listeners themselves */
+const pod = (uid: string, addresses: string[], netnsIno: bigint, sock?: { fd: number; cookie: bigint } | ResolvedSocket[]): ResolvedPod => ({
   uid,
   netns: `/ns/${uid}`,
   addresses,
   netnsIno,
-  ...(sock ? { socketFd: sock.fd, socketCookie: sock.cookie } : {}),
+  ...(sock === undefined ? {} : { socketFds: [], sockets: Array.isArray(sock) ? sock : [dual(sock.fd, sock.cookie)] }),
 });
+const dual = (fd: number, cookie: bigint): ResolvedSocket => ({ fd, cookie, family: 6, v6Only: false });
+const only6 = (fd: number, cookie: bigint): ResolvedSocket => ({ fd, cookie, family: 6, v6Only: true });
+const only4 = (fd: number, cookie: bigint): ResolvedSocket => ({ fd, cookie, family: 4, v6Only: false });
 const applied = (uid: string, slot: number, addresses: string[], netnsIno?: bigint): AppliedPod => ({
   uid,
   slot,
@@ -141,6 +145,40 @@ describe('planSklookup', () => {
     expect(p.deletePodAddresses).toEqual([]);
   });
 
+  it('separate IPv4 and IPv6 listeners: each address gets the listener of its family', () => {
+    const p = planSklookup(k1, pods(pod('a', [A], 10n), pod('b', [B, V6], 20n, [only6(8, 800n), only4(9, 900n)])), new Set([A, B, V6]), 8);
+    expect(p.setSockets).toEqual([
+      { address: B, uid: 'b', fd: 9, cookie: 900n },
+      { address: V6, uid: 'b', fd: 8, cookie: 800n },
+    ]);
+    expect(p.deleteSockets).toEqual([]);
+    expect(p.report).toEqual({ added: 0, updated: 1, removed: 0 });
+  });
+
+  it('an address without a listener of its family loses its entry', () => {
+    // only a v6-only listener: B (IPv4) can be assigned nothing
+    const p = planSklookup(k1, pods(pod('a', [A], 10n), pod('b', [B, V6], 20n, [only6(8, 700n)])), new Set([A, B, V6]), 8);
+    expect(p.setSockets).toEqual([]); // V6 keeps cookie 700
+    expect(p.deleteSockets).toEqual([B]);
+    expect(p.report.updated).toBe(1);
+  });
+
+  it('no listener (socketFds: []): the pod loses its socket entries, keeps its link and addresses', () => {
+    const p = planSklookup(k1, pods(pod('a', [A], 10n), pod('b', [B, V6], 20n, [])), new Set([A, B, V6]), 8);
+    expect(p.deleteSockets).toEqual([B, V6]);
+    expect(p.setSockets).toEqual([]);
+    expect(p.deletePodAddresses).toEqual([]);
+    expect(p.detach).toEqual([]);
+    expect(p.links).toEqual([]);
+    expect(p.report).toEqual({ added: 0, updated: 1, removed: 0 });
+    // and once the entries are gone, the same state plans nothing
+    expect(planSklookup(after(k1, p), pods(pod('a', [A], 10n), pod('b', [B, V6], 20n, [])), new Set([A, B, V6]), 8).report).toEqual({
+      added: 0,
+      updated: 0,
+      removed: 0,
+    });
+  });
+
   it('adopted pods (namespace not yet checked) are re-checked, not counted as changes', () => {
     const k = kernel({ podAddresses: [[A, 3]], sockets: [[A, 100n]], pods: [applied('a', 3, [A])] });
     const p = planSklookup(k, pods(pod('a', [A], 10n)), new Set(), 8);
@@ -165,6 +203,25 @@ describe('planSklookup', () => {
     const tight = planSklookup(k, pods(pod('keep', [], 1n), pod('new', [C], 3n)), new Set(), 2);
     expect(tight.next.get('new')?.slot).toBe(2);
     expect(tight.resetCounters).toEqual([2]);
+  });
+});
+
+describe('socketFor', () => {
+  const v4 = only4(1, 1n);
+  const v6 = only6(2, 2n);
+  const ds = dual(3, 3n);
+  it.each<[string, ResolvedSocket[], ResolvedSocket | undefined]>([
+    [A, [v4, v6], v4],
+    [V6, [v4, v6], v6],
+    [A, [ds], ds],
+    [V6, [ds], ds],
+    [A, [ds, v4], v4], // the listener of the address's own family first
+    [A, [v6], undefined], // a v6-only listener takes no IPv4
+    [V6, [v4], undefined], // an IPv4 listener takes no IPv6
+    ['::ffff:0:a00:1', [v4, v6], v6], // not IPv4-mapped: an IPv6 address
+    [A, [], undefined],
+  ])('%s (case %#)', (address, sockets, expected) => {
+    expect(socketFor(address, sockets)).toBe(expected);
   });
 });
 

@@ -6,6 +6,8 @@
  *   - a non-mesh client reaches the application; skip ports are never diverted;
  *   - the proxy's own connection (a process in its cgroup, SO_MARK 0x539, with bpf/cgroup_mark's
  *     program on that cgroup sharing mesh_bypass) reaches the application;
+ *   - separate IPv4-only / IPv6-only listeners (a python proxy, taken with pidfd_getfd): each address
+ *     goes to the listener of its family; `socketFds: []` drops the pod's socket entries (normal lookup);
  *   - removing the member stops the divert; removing the pod removes its link and entries;
  *   - a restart with keepPinned keeps diverting and re-adopts everything; bad input changes nothing.
  */
@@ -21,6 +23,7 @@ import { bypassKeyCodec, bypassValueCodec } from '../src/map-codecs.js';
 import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '../src/sklookup-intents.js';
 import { sklookupPlugin, type SklookupConfig } from '../src/sklookup-plugin.js';
 import type { PodStatus } from '../src/sklookup-dataplane.js';
+import { startFamilyListeners } from './support/family-listeners.js';
 import { tcpClient, type TcpClientResult } from './support/tcp-client.js';
 
 const POD4 = '10.92.0.2';
@@ -65,7 +68,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
     uid,
     netns: podNs,
     addresses: [POD4, POD6],
-    socketFd: hboneFd,
+    socketFds: [hboneFd],
     ...extra,
   });
   const desired = (...intents: Intent[]): DesiredState => {
@@ -206,6 +209,64 @@ describe('sklookupPlugin with real netns and TCP', () => {
     expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);
   });
 
+  it('separate IPv4-only and IPv6-only listeners: each address goes to the listener of its family', async () => {
+    const plugin = plugins[0];
+    const family = await startFamilyListeners(podNs, 15010);
+    try {
+      const separate = podIntent({ socketFds: [family.v6Fd, family.v4Fd] });
+      expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), separate))).toEqual({ added: 0, updated: 1, removed: 0 });
+      expect(await fromPeer(MESH4, POD4)).toMatchObject({ ok: true, reply: `v4 ${POD4} 80` });
+      expect(await fromPeer(MESH6, POD6)).toMatchObject({ ok: true, reply: `v6 ${POD6} 80` });
+      const sockets = podStatus(plugin)!.sockets;
+      expect(Object.keys(sockets).sort()).toEqual([POD4, POD6]);
+      expect(sockets[POD4]).not.toBe(sockets[POD6]);
+      // two listeners of one family are refused, and change nothing
+      await expect(plugin.apply(desired(member(POD4), member(MESH4), podIntent({ socketFds: [hboneFd, family.v6Fd] })))).rejects.toMatchObject({
+        code: 'ERR_INTENT_REJECTED',
+        message: expect.stringMatching(/are both IPv6 listeners; give at most one per address family/),
+      });
+      expect(await fromPeer(MESH6, POD6)).toMatchObject({ ok: true, reply: `v6 ${POD6} 80` });
+      // only the IPv6-only one: IPv4 has no listener of its family and takes the normal lookup
+      expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent({ socketFds: [family.v6Fd] })))).toEqual({
+        added: 0,
+        updated: 1,
+        removed: 0,
+      });
+      expect(reachedApp(await fromPeer(MESH4, POD4))).toBe(true);
+      expect(await fromPeer(MESH6, POD6)).toMatchObject({ ok: true, reply: `v6 ${POD6} 80` });
+    } finally {
+      await family.close();
+    }
+    // the older single `socketFd` form: the dual-stack listener for both families again
+    expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent({ socketFds: undefined, socketFd: hboneFd })))).toEqual({
+      added: 0,
+      updated: 1,
+      removed: 0,
+    });
+    expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);
+    expect(diverted(await fromPeer(MESH6, POD6), POD6)).toBe(true);
+  });
+
+  it('no listener (socketFds: []): the pod keeps its link but loses its socket entries; connections take the normal lookup at once', async () => {
+    const plugin = plugins[0];
+    const before = podStatus(plugin)!;
+    expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent({ socketFds: [] })))).toEqual({
+      added: 0,
+      updated: 1,
+      removed: 0,
+    });
+    const s = podStatus(plugin)!;
+    expect(s.sockets).toEqual({});
+    expect(s.pinned).toBe(before.pinned);
+    expect(reachedApp(await fromPeer(MESH4, POD4))).toBe(true);
+    expect(reachedApp(await fromPeer(MESH6, POD6))).toBe(true);
+    expect(podStatus(plugin)!.counters.noSocket - before.counters.noSocket).toBe(2);
+    // the listener is back
+    expect(await plugin.apply(fullMesh())).toEqual({ added: 0, updated: 1, removed: 0 });
+    expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);
+    expect(diverted(await fromPeer(MESH6, POD6), POD6)).toBe(true);
+  });
+
   it('bad input is rejected and changes nothing', async () => {
     const plugin = plugins[0];
     const file = openSync('/etc/hostname', 'r');
@@ -217,9 +278,10 @@ describe('sklookupPlugin with real netns and TCP', () => {
       const cases: [DesiredState, RegExp][] = [
         [desired(member(MESH4), podIntent({ netns: `/var/run/netns/no-such-${suffix}` })), /network namespace .*not found/],
         [desired(member(MESH4), podIntent({ netns: '/etc/hostname' })), /not a network namespace/],
-        [desired(member(MESH4), podIntent({ socketFd: file })), /socketFd \d+ is not a socket/],
-        [desired(member(MESH4), podIntent({ socketFd: 0x7ffff000 })), /not an open file descriptor/],
-        [desired(member(MESH4), podIntent({ socketFd: elsewhereFd })), /is not a TCP socket of the pod's network namespace/],
+        [desired(member(MESH4), podIntent({ socketFds: [file] })), /socket fd \d+ is not a socket/],
+        [desired(member(MESH4), podIntent({ socketFds: [0x7ffff000] })), /not an open file descriptor/],
+        [desired(member(MESH4), podIntent({ socketFds: [elsewhereFd] })), /is not a TCP socket of the pod's network namespace/],
+        [desired(member(MESH4), podIntent({ socketFds: [hboneFd, hboneFd] })), /lists an fd twice/],
         [desired(member(MESH4), podIntent(), podIntent({ uid: 'other', addresses: ['10.92.0.3'] })), /name the same network namespace/],
         [desired(member('10.92.0.300')), /not an IP address/],
       ];

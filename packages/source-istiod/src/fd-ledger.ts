@@ -1,5 +1,5 @@
 /**
- * The fds a source names in its intents (a netns as `/proc/self/fd/N`, a socket as `socketFd`),
+ * The fds a source names in its intents (a netns as `/proc/self/fd/N`, sockets in `socketFds`),
  * held as the source's own duplicates for exactly as long as a snapshot naming them is in force or
  * being committed. The agent re-applies the snapshot in force when a later commit is refused, so
  * every fd it names must stay open, and keep naming the same object, until a commit without it has

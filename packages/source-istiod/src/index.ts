@@ -46,6 +46,8 @@ export {
 } from './xds/delta-requests.js';
 export { formatIpBytes, parseIpAddress } from './xds/ip-address.js';
 export { type LocalWorkload, type MeshView, meshView } from './xds/mesh-view.js';
+export { MeshIndex, type MeshIndexDelta, type StateChange } from './xds/mesh-index.js';
+export { type MapWriter, PersistentMap } from './xds/persistent-map.js';
 export {
   ADDRESS_TYPE_URL,
   type AddressDecoder,
@@ -98,7 +100,8 @@ export {
 export { type DiscoveredListener, type DiscoveryResult, discoverListeners } from './zds/listener-discovery.js';
 export { checkRegistration, ListenerRegistrationServer, type RegisterListener } from './zds/listener-registration.js';
 export { podAddressesOf, readPodAddresses } from './zds/pod-addresses.js';
-export { primaryListener, SKLOOKUP_POD_KIND, sklookupPodIntents } from './zds/sklookup-intents.js';
+export { podSocketFds, SKLOOKUP_POD_KIND, sklookupPodIntents } from './zds/sklookup-intents.js';
+export { type SocketHoldersOptions, socketsHeldElsewhere } from './zds/socket-holders.js';
 export { checkHello, checkRequest, checkResponse, type Checked, describeRequest, type PacketShape, type ZdsRequest } from './zds/zds-messages.js';
 export {
   loadZdsProtos,

@@ -15,10 +15,11 @@
  *       listenPath: /var/run/ztunnel/bpfsteer.sock        # point the proxy's ZDS socket path here
  *       upstreamPath: /var/run/ztunnel/ztunnel.sock       # istio-cni's (the default)
  *       hbone: { hbonePort: 15008, discovery: true }      # and/or registration: { path }
+ *       syncWarnMs: 10000                                 # warn while the pods have not synced
  * ```
  *
  * Intents: `mesh.member { address }` per HBONE workload address, `mesh.local-workload` per HBONE
- * workload on this node, `sklookup.pod { uid, netns, addresses, socketFd? }` per pod learned over
+ * workload on this node, `sklookup.pod { uid, netns, addresses, socketFds? }` per pod learned over
  * ZDS (see mesh-publisher.ts for when and how they are committed).
  */
 import { z } from 'zod';
@@ -80,7 +81,7 @@ class IstiodSource implements IntentSource {
       logger,
       intentSchemas,
       ...(this.#nodeName ? { nodeName: this.#nodeName } : {}),
-      ...(zds ? { podSyncTimeoutMs: zds.syncTimeoutMs } : {}),
+      ...(zds ? { podSyncWarnMs: zds.syncWarnMs } : {}),
     });
     const consumed = publisher.consumed;
     if (!consumed.has(MESH_MEMBER_KIND) && !consumed.has(MESH_LOCAL_WORKLOAD_KIND) && !consumed.has(SKLOOKUP_POD_KIND)) {
@@ -105,7 +106,7 @@ class IstiodSource implements IntentSource {
     }
     const client = new DeltaAdsClient(clientOptions, { logger });
     this.#client = client;
-    client.on('change', (change) => publisher.setAddressState(change.state));
+    client.on('change', (change) => publisher.setAddressState(change.state, change));
     signal.addEventListener('abort', () => void this.stop(), { once: true });
     publisher.start();
     client.start();
@@ -126,5 +127,8 @@ export const istiodSource: SourceFactory<IstiodSourceConfig> = {
   description:
     'Istiod workload discovery (Delta xDS) and the CNI side (ZDS proxy, HBONE listeners): mesh.member, mesh.local-workload and sklookup.pod intents',
   configSchema: istiodSourceConfigSchema,
+  // the plugins consuming these get no first apply before this source published (Istiod answered
+  // and, with zds, the pods synced): a restarted agent keeps its pinned pods and members meanwhile
+  produces: [MESH_MEMBER_KIND, MESH_LOCAL_WORKLOAD_KIND, SKLOOKUP_POD_KIND],
   create: (config, context) => new IstiodSource(config, context),
 };

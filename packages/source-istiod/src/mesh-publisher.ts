@@ -4,26 +4,33 @@
  * and HBONE listener fds — held in an FdLedger until a commit without them succeeded.
  *
  * - Nothing is committed before Istiod's first response, nor, when pods are expected, before the
- *   CNI side's initial sync (at most `syncTimeoutMs`): an agent restart keeps what the plugins hold.
+ *   CNI side's initial sync, however long that takes: members published without the pods would
+ *   make the plugin detach the pods a restarted agent still has pinned. After `podSyncWarnMs` a
+ *   warning says what is being waited for (the plugins keep their pinned state meanwhile).
  * - A snapshot is committed only when it differs from the last one committed (the Istiod stream
  *   dropping and coming back, or an unchanged pod list, commit nothing).
  * - A refused commit leaves the previous snapshot in force (the agent put it back) and is logged;
  *   the next change tries again.
  * - Only the kinds a configured plugin consumes are published.
+ *
+ * Cost: every snapshot is complete, but it is built from what changed: the members come from a
+ * MeshIndex updated with the resources the xDS response named, and each intent is checked against
+ * the plugins' schemas once, when it first appears (kept until it goes). Publishing one more
+ * workload into a mesh of 10,000 costs a copy of the intent list, not a rebuild and re-check of it.
  */
 import { closeSync, openSync } from 'node:fs';
 import type { ZodType } from 'zod';
-import { checkIntents, type Intent, type IntentSink } from '@bpfsteer/agent-kernel';
+import { checkIntents, type ConfigIssue, type Intent, type IntentSink } from '@bpfsteer/agent-kernel';
 import { dupFd, netnsFdInode } from '@bpfsteer/core-bpf';
 import { FdLedger } from './fd-ledger.js';
-import { MESH_LOCAL_WORKLOAD_KIND, MESH_MEMBER_KIND, meshIntents } from './mesh-intents.js';
+import { MESH_LOCAL_WORKLOAD_KIND, MESH_MEMBER_KIND } from './mesh-intents.js';
 import type { AddressState } from './xds/address-state.js';
 import type { XdsLogger } from './xds/delta-ads-client.js';
-import { type MeshView, meshView } from './xds/mesh-view.js';
+import { MeshIndex, type StateChange } from './xds/mesh-index.js';
 import type { PodListener, PodNetwork } from './zds/hbone-listeners.js';
 import type { PodFeedState } from './zds/pod-feed.js';
 import { type SkippedPod, selectPods } from './zds/pod-selection.js';
-import { primaryListener, SKLOOKUP_POD_KIND, sklookupPodIntents } from './zds/sklookup-intents.js';
+import { SKLOOKUP_POD_KIND, sklookupPodIntents } from './zds/sklookup-intents.js';
 
 export interface MeshPublisherOptions {
   readonly sink: IntentSink;
@@ -32,8 +39,11 @@ export interface MeshPublisherOptions {
   readonly intentSchemas: ReadonlyMap<string, ZodType>;
   /** this node's name: HBONE workloads on it are `mesh.local-workload` */
   readonly nodeName?: string;
-  /** set when a CNI side feeds pods: the first commit waits for its sync, at most this long */
-  readonly podSyncTimeoutMs?: number;
+  /**
+   * set when a CNI side feeds pods: nothing is published before its initial sync; a warning is
+   * logged after this many ms without it
+   */
+  readonly podSyncWarnMs?: number;
 }
 
 export interface MeshPublisherDeps {
@@ -62,7 +72,16 @@ export class MeshPublisher {
   readonly #ledger: FdLedger;
   readonly #openNetns: (path: string, inode: bigint) => number;
   readonly #dupFd: (fd: number) => number;
-  #view: MeshView | undefined;
+  readonly #index: MeshIndex;
+  #haveState = false;
+  /** checked `mesh.member` intents, by address, in the order they became members */
+  readonly #members = new Map<string, Intent>();
+  /** members the plugins' schema refused, with why (nothing is published while there are any) */
+  readonly #refusedMembers = new Map<string, ConfigIssue[]>();
+  #membersVersion = 0;
+  #locals: Intent[] = [];
+  #localIssues: ConfigIssue[] = [];
+  #localsVersion = 0;
   #pods: readonly PodNetwork[] = [];
   #podsReady: boolean;
   #timer: NodeJS.Timeout | undefined;
@@ -76,7 +95,8 @@ export class MeshPublisher {
     this.#ledger = new FdLedger({ close: deps.closeFd ?? closeSync });
     this.#openNetns = deps.openNetns ?? openNetnsChecked;
     this.#dupFd = deps.dupFd ?? ((fd) => dupFd(fd, 'hold an HBONE listener for the sk_lookup intents'));
-    this.#podsReady = options.podSyncTimeoutMs === undefined || !this.consumed.has(SKLOOKUP_POD_KIND);
+    this.#index = new MeshIndex(options.nodeName);
+    this.#podsReady = options.podSyncWarnMs === undefined || !this.consumed.has(SKLOOKUP_POD_KIND);
   }
 
   /** fds held for the intents (diagnostics, tests) */
@@ -84,21 +104,59 @@ export class MeshPublisher {
     return this.#ledger.size;
   }
 
-  /** Starts the wait for the pods' initial sync. */
+  /** Starts the wait for the pods' initial sync (a warning after podSyncWarnMs; no time-out). */
   start(): void {
-    const wait = this.#o.podSyncTimeoutMs;
-    if (this.#podsReady || wait === undefined) return;
+    const warnAfter = this.#o.podSyncWarnMs;
+    if (this.#podsReady || warnAfter === undefined) return;
     this.#timer = setTimeout(() => {
-      if (this.#podsReady) return;
-      this.#o.logger.warn({ waitedMs: wait }, 'the pods (ZDS) did not sync in time; publishing with the pods known so far');
-      this.#podsReady = true;
-      this.#publish();
-    }, wait);
+      if (this.#podsReady || this.#stopped) return;
+      this.#o.logger.warn(
+        { waitedMs: warnAfter, pods: this.#pods.length },
+        'the pods (ZDS) have not synced yet (no proxy connected, or istio-cni not answering): nothing is published until they do; the plugins keep their pinned state',
+      );
+    }, warnAfter);
   }
 
-  /** Istiod's latest workload state. */
-  setAddressState(state: AddressState): void {
-    this.#view = meshView(state, this.#o.nodeName);
+  /**
+   * Istiod's latest workload state. With `change` (the xDS change that led to it from the state
+   * given last) only the resources it names are looked at.
+   */
+  setAddressState(state: AddressState, change?: StateChange): void {
+    const delta = this.#index.update(state, change);
+    this.#haveState = true;
+    if (this.consumed.has(MESH_MEMBER_KIND) && (delta.added.length > 0 || delta.removed.length > 0)) {
+      this.#membersVersion += 1;
+      for (const address of delta.removed) {
+        this.#members.delete(address);
+        this.#refusedMembers.delete(address);
+      }
+      const fresh = delta.added.map((address) => ({ kind: MESH_MEMBER_KIND, address }));
+      const { intents, issues } = checkIntents(fresh, this.#o.intentSchemas);
+      const refused = new Set<number>();
+      for (const issue of issues) {
+        const i = issue.path[0] as number;
+        refused.add(i);
+        this.#refusedMembers.set(delta.added[i], [...(this.#refusedMembers.get(delta.added[i]) ?? []), issue]);
+      }
+      // checkIntents returns the valid ones in order: pair them back with their addresses
+      let next = 0;
+      delta.added.forEach((address, i) => {
+        if (!refused.has(i)) this.#members.set(address, intents[next++]);
+      });
+    }
+    if (this.consumed.has(MESH_LOCAL_WORKLOAD_KIND) && delta.localChanged) {
+      this.#localsVersion += 1;
+      const raw = this.#index.localWorkloads().map((w) => ({
+        kind: MESH_LOCAL_WORKLOAD_KIND,
+        uid: w.uid,
+        name: w.name,
+        namespace: w.namespace,
+        addresses: [...w.addresses],
+      }));
+      const { intents, issues } = checkIntents(raw, this.#o.intentSchemas);
+      this.#locals = intents;
+      this.#localIssues = issues;
+    }
     this.#publish();
   }
 
@@ -121,26 +179,26 @@ export class MeshPublisher {
   }
 
   #publish(): void {
-    if (this.#stopped || !this.#view || !this.#podsReady) return;
-    const { logger, intentSchemas, sink } = this.#o;
-    const view = this.#view;
+    if (this.#stopped || !this.#haveState || !this.#podsReady) return;
+    const { logger, sink } = this.#o;
     const keys = new Set<string>();
     const pods = this.#podIntents(keys);
-    const { intents, issues } = checkIntents([...meshIntents(view, this.consumed), ...pods], intentSchemas);
+    const issues = [...[...this.#refusedMembers.values()].flat(), ...this.#localIssues, ...pods.issues];
     if (issues.length) {
       // a plugin's schema refuses what was learned: keep the last good snapshot
       logger.error({ issues: issues.slice(0, 5), count: issues.length }, 'mesh intents rejected by the plugin schemas; not published');
       this.#ledger.sweep();
       return;
     }
-    const key = JSON.stringify(intents);
+    const key = `${this.#membersVersion}/${this.#localsVersion}/${JSON.stringify(pods.intents)}`;
     if (key === this.#lastKey) {
       this.#ledger.sweep();
       return;
     }
     this.#lastKey = key;
+    const intents: Intent[] = [...this.#members.values(), ...this.#locals, ...pods.intents];
     const id = this.#ledger.begin(keys);
-    const counts = { members: view.members.length, localWorkloads: view.localWorkloads.length, pods: pods.length };
+    const counts = { members: this.#members.size, localWorkloads: this.#locals.length, pods: pods.intents.length };
     void sink.commit(intents).then((result) => {
       this.#ledger.settle(id, result.ok);
       if (result.ok) {
@@ -153,9 +211,9 @@ export class MeshPublisher {
     });
   }
 
-  /** `sklookup.pod` intents naming fds held in the ledger; adds their keys to `keys`. */
-  #podIntents(keys: Set<string>): Intent[] {
-    if (!this.consumed.has(SKLOOKUP_POD_KIND)) return [];
+  /** Checked `sklookup.pod` intents naming fds held in the ledger; adds their keys to `keys`. */
+  #podIntents(keys: Set<string>): { intents: Intent[]; issues: ConfigIssue[] } {
+    if (!this.consumed.has(SKLOOKUP_POD_KIND)) return { intents: [], issues: [] };
     const selection = selectPods(this.#pods);
     const skipped: SkippedPod[] = [...selection.skipped];
     const held: PodNetwork[] = [];
@@ -165,9 +223,8 @@ export class MeshPublisher {
         const nsKey = `netns:${pod.netnsInode}`;
         const nsFd = this.#ledger.hold(nsKey, () => this.#openNetns(pod.netnsPath, pod.netnsInode));
         own.push(nsKey);
-        const listener = primaryListener(pod);
         const listeners: PodListener[] = [];
-        if (listener) {
+        for (const listener of pod.listeners) {
           const socketKey = `socket:${listener.inode}`;
           listeners.push({ ...listener, fd: this.#ledger.hold(socketKey, () => this.#dupFd(listener.fd)) });
           own.push(socketKey);
@@ -183,6 +240,6 @@ export class MeshPublisher {
       this.#lastSkipped = report;
       if (skipped.length) this.#o.logger.warn({ skipped }, 'pods left out of the sk_lookup intents');
     }
-    return sklookupPodIntents(held);
+    return checkIntents(sklookupPodIntents(held), this.#o.intentSchemas);
   }
 }

@@ -2,7 +2,8 @@
 // ZDS proxy to a ztunnel-like child, which opens its 15008 listener inside each pod netns (marked
 // 0x539). The agent gets that listener by discovery (sock_diag + /proc + pidfd_getfd) or by
 // registration (the child hands it over with SCM_RIGHTS), and exposes pod uid -> netns, addresses,
-// listener fd; Del closes everything.
+// listener fds (a dual-stack one, or separate IPv4-only / IPv6-only ones); Del closes everything;
+// a proxy that exits has its listeners let go (only this agent held them) and found again later.
 import net from 'node:net';
 import { closeSync, fstatSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,6 +55,7 @@ afterAll(() => {
 });
 
 let seq = 0;
+const cniOf = new WeakMap<ZdsProxy, FakeIstioCni>();
 async function setup(options: { registration?: boolean; discovery?: boolean; childFlags?: Record<string, string> } = {}) {
   seq += 1;
   const cniPath = join(dir, `cni-${seq}.sock`);
@@ -62,6 +64,7 @@ async function setup(options: { registration?: boolean; discovery?: boolean; chi
   const cni = FakeIstioCni.listen(cniPath);
   cleanups.push(() => cni.close());
   const proxy = new ZdsProxy({ listenPath, upstreamPath: cniPath });
+  cniOf.set(proxy, cni);
   proxy.start();
   cleanups.push(() => proxy.stop());
   const hbone = new HboneListeners(proxy.pods, {
@@ -109,8 +112,8 @@ describe('HBONE listener discovery', () => {
     await until(() => (changes.at(-1) ?? []).every((p) => p.listeners.length > 0) && changes.at(-1)?.length === 2, 'change event');
     const intents = sklookupPodIntents(changes.at(-1)!);
     expect(intents).toEqual([
-      { kind: 'sklookup.pod', uid: 'uid-a', netns: a.netnsPath, addresses: a.addresses, socketFd: l.fd },
-      { kind: 'sklookup.pod', uid: 'uid-b', netns: hbone.get('uid-b')!.netnsPath, addresses: [pods[1].ipv4, pods[1].ipv6].sort(), socketFd: hbone.get('uid-b')!.listeners[0].fd },
+      { kind: 'sklookup.pod', uid: 'uid-a', netns: a.netnsPath, addresses: a.addresses, socketFds: [l.fd] },
+      { kind: 'sklookup.pod', uid: 'uid-b', netns: hbone.get('uid-b')!.netnsPath, addresses: [pods[1].ipv4, pods[1].ipv6].sort(), socketFds: [hbone.get('uid-b')!.listeners[0].fd] },
     ]);
     // Del: the pod, its netns fd and its listener fd go
     expect((await conn.del('uid-a')).error).toBe('');
@@ -128,6 +131,51 @@ describe('HBONE listener discovery', () => {
     await child.waitFor((e) => e.event === 'add' && e.uid === 'uid-a');
     await until(() => (hbone.get('uid-a')?.listeners.length ?? 0) > 0, 'listener found by a later attempt');
     expect(hbone.get('uid-a')!.listeners[0]).toMatchObject({ port: 15008, via: 'discovery' });
+  });
+
+  it('finds separate IPv4-only and IPv6-only listeners, and publishes both (IPv4 first)', async () => {
+    const { hbone, conn } = await setup({ childFlags: { listeners: 'separate' } });
+    expect((await conn.add('uid-a', pods[0].path)).error).toBe('');
+    await until(() => (hbone.get('uid-a')?.listeners.length ?? 0) === 2, 'both listeners discovered');
+    const a = hbone.get('uid-a')!;
+    expect(a.listeners).toMatchObject([
+      { family: 4, address: '0.0.0.0', port: 15008, via: 'discovery' },
+      { family: 6, address: '::', port: 15008, v6Only: true, via: 'discovery' },
+    ]);
+    for (const l of a.listeners) expect(getSocketMark(l.fd)).toBe(0x539);
+    expect(lab.connect(pods[0].ipv4, 15008)).toBe(`hbone uid-a ${pods[0].ipv4} 15008`);
+    expect(lab.connect(pods[0].ipv6, 15008)).toBe(`hbone uid-a ${pods[0].ipv6} 15008`);
+    expect(sklookupPodIntents([a])).toEqual([
+      { kind: 'sklookup.pod', uid: 'uid-a', netns: a.netnsPath, addresses: a.addresses, socketFds: [a.listeners[0].fd, a.listeners[1].fd] },
+    ]);
+  });
+
+  it('the proxy exiting: the listeners only this agent holds are let go (closed for good), and found again when a proxy is back', async () => {
+    const { proxy, hbone, child, conn } = await setup();
+    expect((await conn.add('uid-a', pods[1].path)).error).toBe('');
+    expect((await conn.snapshotSent()).error).toBe('');
+    await until(() => (hbone.get('uid-a')?.listeners.length ?? 0) > 0, 'discovered');
+    const [old] = hbone.get('uid-a')!.listeners;
+    expect(hbone.releaseOrphans()).toBe(0); // the proxy holds it
+    await child.kill();
+    await until(() => proxy.session === undefined, 'the session ended');
+    expect(hbone.releaseOrphans()).toBe(1);
+    expect(hbone.get('uid-a')).toMatchObject({ listeners: [], listenersLost: true, confirmed: true });
+    expect(isOpen(old.fd) && fstatSync(old.fd, { bigint: true }).ino === old.inode).toBe(false);
+    // nobody holds it any more: the socket is closed, nothing listens on 15008 in the pod
+    expect(discoverListeners(pods[1].path, 15008)).toEqual({ listeners: [], problems: [] });
+    expect(lab.connect(pods[1].ipv4, 15008)).toBe('error ECONNREFUSED');
+    expect(sklookupPodIntents(hbone.list())).toMatchObject([{ uid: 'uid-a', socketFds: [] }]);
+    // a proxy again: istio-cni sends its snapshot, the new listener is found
+    const next = ZtunnelChild.spawn({ zds: proxy.options.listenPath });
+    cleanups.push(() => next.kill());
+    const cni = await (cniOf.get(proxy) as FakeIstioCni).nextConnection();
+    await cni.hello;
+    expect((await cni.add('uid-a', pods[1].path)).error).toBe('');
+    expect((await cni.snapshotSent()).error).toBe('');
+    await until(() => (hbone.get('uid-a')?.listeners.length ?? 0) > 0, 'the new listener');
+    expect(hbone.get('uid-a')).toMatchObject({ listenersLost: false, listeners: [{ family: 6, v6Only: false }] });
+    expect(hbone.get('uid-a')!.listeners[0].inode).not.toBe(old.inode);
   });
 
   it('a listener whose owner process is gone is not taken (only this agent would hold it)', async () => {

@@ -22,7 +22,7 @@ afterEach(() => {
   for (const s of stops.splice(0)) s();
 });
 
-function setup(script: Array<'none' | 'v4' | 'throw'>) {
+function setup(script: Array<'none' | 'v4' | 'throw'>, heldElsewhere: (inodes: ReadonlySet<bigint>) => ReadonlySet<bigint> = (i) => i) {
   const registry = new PodRegistry({ closeFd: () => {} });
   const calls: string[] = [];
   const handed: number[] = [];
@@ -36,7 +36,7 @@ function setup(script: Array<'none' | 'v4' | 'throw'>) {
     return { listeners: [{ fd, family: 4, address: '0.0.0.0', port, inode: BigInt(fd), ownerPid: 1 }], problems: [] };
   };
   const changes: PodNetwork[][] = [];
-  const hl = new HboneListeners(registry, { hbonePort: 15008, retry: { initialMs: 5, maxMs: 10, attempts: 4 } }, { discover, readAddresses: () => ['10.0.0.9'] });
+  const hl = new HboneListeners(registry, { hbonePort: 15008, retry: { initialMs: 5, maxMs: 10, attempts: 4 } }, { discover, readAddresses: () => ['10.0.0.9'], heldElsewhere });
   hl.on('change', (list) => changes.push([...list]));
   hl.start();
   stops.push(() => hl.stop());
@@ -103,5 +103,36 @@ describe('HboneListeners', () => {
     registry.confirm('d', 540n);
     await until(() => handed.length === 2);
     expect(hl.get('d')?.listeners[0].fd).toBe(handed[1]);
+  });
+
+  it('lets go of listeners no other process holds (the proxy exited), marks the pod, and finds the new one after the next snapshot', async () => {
+    const proxyHolds = new Set<bigint>();
+    const { registry, hl, handed, changes } = setup(['v4', 'none', 'v4'], (inodes) => new Set([...inodes].filter((i) => proxyHolds.has(i))));
+    registry.add(pod('e'), 55, 550n);
+    registry.confirm('e', 550n);
+    await until(() => handed.length === 1);
+    proxyHolds.add(BigInt(handed[0]));
+    expect(hl.releaseOrphans()).toBe(0); // the proxy still holds it
+    expect(hl.get('e')).toMatchObject({ listeners: [{ fd: handed[0] }], listenersLost: false });
+    proxyHolds.clear(); // the proxy exited: only this agent holds the listener
+    const seen = changes.length;
+    expect(hl.releaseOrphans()).toBe(1);
+    expect(isOpen(handed[0])).toBe(false);
+    expect(hl.get('e')).toMatchObject({ listeners: [], listenersLost: true });
+    await until(() => changes.length > seen);
+    expect(changes.at(-1)?.[0]).toMatchObject({ uid: 'e', listeners: [], listenersLost: true });
+    // the proxy is back: the node agent's snapshot ends, discovery retries until its listener shows up
+    registry.beginSnapshot();
+    registry.keep('e');
+    registry.endSnapshot();
+    await until(() => handed.length === 2);
+    expect(hl.get('e')).toMatchObject({ listeners: [{ fd: handed[1] }], listenersLost: false });
+  });
+
+  it('keeps the listeners when the holders cannot be told', () => {
+    const { hl } = setup([], () => {
+      throw new Error('no /proc');
+    });
+    expect(hl.releaseOrphans()).toBe(0);
   });
 });

@@ -1,8 +1,9 @@
 // The istiod source with its CNI side, against a fake Istiod, a fake istio-cni passing REAL netns
 // fds, and a ztunnel-like child that opens its 15008 listener inside each pod netns: what it commits
 // (members, and pods with fds that name the pod's netns and the proxy's listener), and how long it
-// keeps those fds (until a commit without them succeeded; a refused commit keeps them).
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+// keeps those fds (until a commit without them succeeded; a refused commit keeps them); a proxy that
+// exits: its dead listener let go (socketFds: []) and its successor's listeners published.
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +13,7 @@ import { z } from 'zod';
 import type { CommitResult, Intent, IntentSink } from '@bpfsteer/agent-kernel';
 import { getSocketMark, SeqpacketServer, socketInfo } from '@bpfsteer/core-bpf';
 import { istiodSource, istiodSourceConfigSchema } from '../src/index.js';
+import { discoverListeners } from '../src/zds/listener-discovery.js';
 import { FakeIstioCni } from './support/fake-istio-cni.js';
 import { FakeIstiod, workloadResource } from './support/fake-istiod.js';
 import { type LabPod, PodLab } from './support/pod-lab.js';
@@ -19,7 +21,7 @@ import { ZtunnelChild } from './support/ztunnel-child.js';
 
 const schemas = new Map<string, z.ZodType>([
   ['mesh.member', z.strictObject({ address: z.string() })],
-  ['sklookup.pod', z.strictObject({ uid: z.string(), netns: z.string(), addresses: z.array(z.string()).min(1), socketFd: z.number().int().optional() })],
+  ['sklookup.pod', z.strictObject({ uid: z.string(), netns: z.string(), addresses: z.array(z.string()).min(1), socketFds: z.array(z.number().int()).optional() })],
 ]);
 
 const nsfsDev = statSync('/proc/self/ns/net', { bigint: true }).dev;
@@ -116,7 +118,7 @@ describe('istiod source with the CNI side (ZDS)', () => {
     await sleep(100);
     expect(commits).toEqual([]); // the snapshot is not complete yet
     expect((await conn.snapshotSent()).error).toBe('');
-    const last = await until(() => commits.find((c) => c.some((i) => i.kind === 'sklookup.pod' && i.socketFd !== undefined)), 'a pod with its listener');
+    const last = await until(() => commits.find((c) => c.some((i) => i.kind === 'sklookup.pod' && (i.socketFds as number[] | undefined)?.length)), 'a pod with its listener');
     expect(commits[0].filter((i) => i.kind === 'mesh.member')).toEqual([
       { kind: 'mesh.member', address: pods[0].ipv4 },
       { kind: 'mesh.member', address: pods[0].ipv6 },
@@ -124,7 +126,8 @@ describe('istiod source with the CNI side (ZDS)', () => {
     const intent = last.find((i) => i.kind === 'sklookup.pod')!;
     expect(intent).toMatchObject({ uid: 'uid-a', addresses: [pods[0].ipv4, pods[0].ipv6].sort(), netns: expect.stringMatching(/^\/proc\/self\/fd\/\d+$/) });
     expect(inodeOf(intent.netns as string)).toBe(inodeOf(pods[0].path));
-    const fd = intent.socketFd as number;
+    expect(intent.socketFds).toHaveLength(1); // one dual-stack listener
+    const fd = (intent.socketFds as number[])[0];
     const info = socketInfo(fd);
     expect(info).toMatchObject({ listening: true, protocol: 6, netnsInode: inodeOf(pods[0].path), local: { port: 15008 } });
     expect(getSocketMark(fd)).toBe(0x539);
@@ -152,12 +155,13 @@ describe('istiod source with the CNI side (ZDS)', () => {
     expect((await conn.add('uid-b', pods[1].path)).error).toBe('');
     expect((await conn.snapshotSent()).error).toBe('');
     const full = await until(
-      () => commits.findLast((c) => c.filter((i) => i.kind === 'sklookup.pod' && i.socketFd !== undefined).length === 2),
+      () => commits.findLast((c) => c.filter((i) => i.kind === 'sklookup.pod' && (i.socketFds as number[] | undefined)?.length).length === 2),
       'both pods with listeners',
     );
     const b = full.find((i) => i.uid === 'uid-b')!;
     const bNetns = inodeOf(pods[1].path);
-    const bSocket = socketInfo(b.socketFd as number).inode;
+    const bSocketFd = (b.socketFds as number[])[0];
+    const bSocket = socketInfo(bSocketFd).inode;
     // the pod goes; the agent refuses the commit without it: the snapshot naming b stays in force
     verdicts.push({ ok: false, reason: 'failed', error: 'test refuses' });
     const before = commits.length;
@@ -166,12 +170,55 @@ describe('istiod source with the CNI side (ZDS)', () => {
     await sleep(50);
     expect(commits.at(-1)!.some((i) => i.uid === 'uid-b')).toBe(false);
     expect(inodeOf(b.netns as string)).toBe(bNetns); // still open, still the pod's netns
-    expect(socketInfo(b.socketFd as number).inode).toBe(bSocket);
+    expect(socketInfo(bSocketFd).inode).toBe(bSocket);
     // the next change commits again; this time it succeeds and b's fds are closed
     await push(fake, ['w-c', ['10.200.0.1']]);
     await until(() => !heldNetns().includes(bNetns), "uid-b's netns fd closed");
     expect(commits.at(-1)!.some((i) => i.uid === 'uid-b')).toBe(false);
     expect(heldNetns()).toContain(inodeOf(pods[0].path));
+  });
+
+  it('the proxy exiting: its pods are committed with socketFds [] and every fd of its dead listener closed; the proxy back: its new listener', async () => {
+    const { fake, cni, source, sink, commits, child, listenPath } = await setup();
+    await source.start(sink);
+    cleanups.push(() => source.stop());
+    await fake.subscription(1);
+    await push(fake, ['w-a', [pods[0].ipv4, pods[0].ipv6]]);
+    let conn = await cni.nextConnection();
+    await conn.hello;
+    expect((await conn.add('uid-a', pods[0].path)).error).toBe('');
+    expect((await conn.snapshotSent()).error).toBe('');
+    const podOf = (c: Intent[]) => c.find((i) => i.kind === 'sklookup.pod');
+    const first = await until(() => commits.find((c) => (podOf(c)?.socketFds as number[] | undefined)?.length), 'the pod with its listener');
+    const deadInode = socketInfo((podOf(first)!.socketFds as number[])[0]).inode;
+    await child.kill();
+    // the session ended: the listener only this agent still held is let go, the pod published without it
+    await until(() => podOf(commits.at(-1)!)?.socketFds !== undefined && (podOf(commits.at(-1)!)!.socketFds as number[]).length === 0, 'socketFds: []');
+    expect(podOf(commits.at(-1)!)).toMatchObject({ uid: 'uid-a', addresses: [pods[0].ipv4, pods[0].ipv6].sort() });
+    // after that commit, no fd of this process names the dead listener: the socket is gone
+    await until(() => discoverListeners(pods[0].path, 15008).listeners.length === 0 && lab.connect(pods[0].ipv4, 15008) === 'error ECONNREFUSED', 'the dead listener closed');
+    expect(readdirSync('/proc/self/fd').some((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === `socket:[${deadInode}]`;
+      } catch {
+        return false;
+      }
+    })).toBe(false);
+    // a proxy again (with separate IPv4-only and IPv6-only listeners): both published
+    const next = ZtunnelChild.spawn({ zds: listenPath, listeners: 'separate' });
+    cleanups.push(() => next.kill());
+    conn = await cni.nextConnection();
+    await conn.hello;
+    expect((await conn.add('uid-a', pods[0].path)).error).toBe('');
+    expect((await conn.snapshotSent()).error).toBe('');
+    const back = await until(() => {
+      const fds = podOf(commits.at(-1)!)?.socketFds as number[] | undefined;
+      return fds?.length === 2 ? fds : undefined;
+    }, 'both new listeners');
+    expect(back.map((fd) => socketInfo(fd))).toMatchObject([
+      { family: 'inet', listening: true, local: { port: 15008 } },
+      { family: 'inet6', v6Only: true, listening: true, local: { port: 15008 } },
+    ]);
   });
 
   it('fails to start, holding nothing, when the ZDS listen path belongs to a live server', async () => {

@@ -61,11 +61,12 @@ describe('istiodSource', () => {
         ],
       }),
     );
+    // members in the order they joined (the order of the response), then the local workloads
     expect(snapshots).toEqual([
       [
         { kind: 'mesh.member', address: '10.0.0.1' },
-        { kind: 'mesh.member', address: '10.0.0.2' },
         { kind: 'mesh.member', address: 'fd00::1' },
+        { kind: 'mesh.member', address: '10.0.0.2' },
         { kind: 'mesh.local-workload', uid: 'w1', name: 'pod-1', namespace: 'shop', addresses: ['10.0.0.1', 'fd00::1'] },
       ],
     ]);

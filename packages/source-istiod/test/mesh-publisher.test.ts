@@ -9,7 +9,7 @@ import { istiodSourceConfigSchema } from '../src/istiod-source.js';
 
 const schemas = new Map<string, z.ZodType>([
   ['mesh.member', z.strictObject({ address: z.string() })],
-  ['sklookup.pod', z.strictObject({ uid: z.string(), netns: z.string(), addresses: z.array(z.string()).min(1), socketFd: z.number().optional() })],
+  ['sklookup.pod', z.strictObject({ uid: z.string(), netns: z.string(), addresses: z.array(z.string()).min(1), socketFds: z.array(z.number()).optional() })],
 ]);
 
 function workload(uid: string, addresses: string[], extra: Partial<WorkloadInfo> = {}): AddressEntry {
@@ -25,6 +25,7 @@ const pod = (uid: string, inode: bigint, addresses: string[], listener?: { fd: n
   uid, name: uid, namespace: 'ns', serviceAccount: 'default', netnsPath: `/proc/self/fd/${Number(inode)}`, netnsInode: inode, addresses,
   confirmed: true,
   listeners: listener ? [{ fd: listener.fd, family: 6, address: '::', port: 15008, v6Only: false, inode: listener.inode, via: 'discovery' }] : [],
+  listenersLost: false,
 });
 
 let commits: Intent[][];
@@ -57,8 +58,8 @@ const deps = {
 };
 const settle = () => new Promise((r) => setImmediate(r));
 
-function create(podSyncTimeoutMs?: number) {
-  publisher = new MeshPublisher({ sink, logger, intentSchemas: schemas, nodeName: 'node-a', ...(podSyncTimeoutMs !== undefined ? { podSyncTimeoutMs } : {}) }, deps);
+function create(podSyncWarnMs?: number, intentSchemas: ReadonlyMap<string, z.ZodType> = schemas) {
+  publisher = new MeshPublisher({ sink, logger, intentSchemas, nodeName: 'node-a', ...(podSyncWarnMs !== undefined ? { podSyncWarnMs } : {}) }, deps);
   publisher.start();
   return publisher;
 }
@@ -89,7 +90,7 @@ describe('MeshPublisher', () => {
     expect(commits).toEqual([
       [
         { kind: 'mesh.member', address: '10.0.0.1' },
-        { kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/50', addresses: ['10.0.0.1'], socketFd: 51 },
+        { kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/50', addresses: ['10.0.0.1'], socketFds: [51] },
       ],
     ]);
     expect([...open]).toEqual([50, 51]);
@@ -101,14 +102,100 @@ describe('MeshPublisher', () => {
     expect(p.heldFds).toBe(2);
   });
 
-  it('publishes after syncTimeoutMs when the pods never sync', async () => {
+  it('waits for the pods however long it takes (members alone would detach pinned pods), warning after podSyncWarnMs', async () => {
     vi.useFakeTimers();
     const p = create(1000);
     p.setAddressState(state(workload('w', ['10.0.0.1'])));
-    expect(commits).toEqual([]);
     await vi.advanceTimersByTimeAsync(1000);
-    expect(commits).toEqual([[{ kind: 'mesh.member', address: '10.0.0.1' }]]);
-    expect(warnings).toContain('the pods (ZDS) did not sync in time; publishing with the pods known so far');
+    expect(warnings).toEqual([expect.stringMatching(/^the pods \(ZDS\) have not synced yet .*nothing is published until they do/)]);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(commits).toEqual([]);
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'])], synced: true });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(commits).toEqual([
+      [
+        { kind: 'mesh.member', address: '10.0.0.1' },
+        { kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/50', addresses: ['10.0.0.1'] },
+      ],
+    ]);
+  });
+
+  it('a pod whose listeners were lost (the proxy is gone) is published with socketFds: [], and the old listener fd is closed after the commit', async () => {
+    const p = create(0);
+    p.setAddressState(state(workload('w', ['10.0.0.1'])));
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n })], synced: true });
+    await settle();
+    expect(commits.at(-1)?.[1]).toMatchObject({ socketFds: [51] });
+    p.setPods({ pods: [{ ...pod('a', 7n, ['10.0.0.1']), listenersLost: true }], synced: true });
+    await settle();
+    expect(commits.at(-1)?.[1]).toEqual({ kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/50', addresses: ['10.0.0.1'], socketFds: [] });
+    expect([...open]).toEqual([50]);
+    // the proxy is back: its new listener
+    p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 12, inode: 1200n })], synced: true });
+    await settle();
+    expect(commits.at(-1)?.[1]).toMatchObject({ socketFds: [52] });
+  });
+
+  it('builds each snapshot from what changed: every intent checked once, unchanged members not re-checked, net-zero changes not committed', async () => {
+    const checked: string[] = [];
+    const counting = new Map<string, z.ZodType>([
+      ['mesh.member', z.strictObject({ address: z.string().refine((a) => (checked.push(a), true)) })],
+    ]);
+    const p = create(undefined, counting);
+    const many = Array.from({ length: 50 }, (_, i) => workload(`w${i}`, [`10.1.0.${i}`]));
+    let s = state(...many);
+    p.setAddressState(s);
+    await settle();
+    expect(commits).toHaveLength(1);
+    expect(commits[0]).toHaveLength(50);
+    expect(checked).toHaveLength(50);
+    // one more workload, named by the xDS change: only it is checked; the snapshot is still complete
+    const next: AddressState = { resources: new Map([...s.resources, ['w50', workload('w50', ['10.1.0.50'])]]) };
+    p.setAddressState(next, { previous: s, upserted: ['w50'], removed: [] });
+    s = next;
+    await settle();
+    expect(checked).toHaveLength(51);
+    expect(commits).toHaveLength(2);
+    expect(commits[1].map((i) => i.address)).toEqual([...many.map((_, i) => `10.1.0.${i}`), '10.1.0.50']);
+    // Istiod sends w3 again (same addresses, new entry): nothing changes, nothing is committed
+    const again: AddressState = { resources: new Map([...s.resources, ['w3', workload('w3', ['10.1.0.3'])]]) };
+    p.setAddressState(again, { previous: s, upserted: ['w3'], removed: [] });
+    await settle();
+    expect(commits).toHaveLength(2);
+    // two workloads share an address: it stays a member until both are gone
+    const shared: AddressState = { resources: new Map([...again.resources, ['dup', workload('dup', ['10.1.0.7'])]]) };
+    p.setAddressState(shared); // no change given: compared entry by entry
+    await settle();
+    expect(commits).toHaveLength(2);
+    const without = new Map(shared.resources);
+    without.delete('w7');
+    p.setAddressState({ resources: without });
+    await settle();
+    expect(commits).toHaveLength(2);
+    without.delete('dup');
+    p.setAddressState({ resources: new Map(without) });
+    await settle();
+    expect(commits).toHaveLength(3);
+    expect(commits[2].map((i) => i.address)).not.toContain('10.1.0.7');
+    expect(checked).toHaveLength(51);
+  });
+
+  it('a member the plugin schema refuses blocks publishing until it goes', async () => {
+    const strict = new Map<string, z.ZodType>([['mesh.member', z.strictObject({ address: z.string().refine((a) => !a.startsWith('10.9.'), 'not in 10.9/16') })]]);
+    const p = create(undefined, strict);
+    p.setAddressState(state(workload('w', ['10.0.0.1'])));
+    await settle();
+    expect(commits).toHaveLength(1);
+    p.setAddressState(state(workload('w', ['10.0.0.1']), workload('bad', ['10.9.0.1'])));
+    await settle();
+    expect(commits).toHaveLength(1);
+    expect(errors).toContain('mesh intents rejected by the plugin schemas; not published');
+    p.setAddressState(state(workload('w', ['10.0.0.1']), workload('x', ['10.0.0.2'])));
+    await settle();
+    expect(commits.at(-1)).toEqual([
+      { kind: 'mesh.member', address: '10.0.0.1' },
+      { kind: 'mesh.member', address: '10.0.0.2' },
+    ]);
   });
 
   it('closes a pod\'s fds only after a commit without the pod succeeded; a refused one keeps them', async () => {
@@ -145,7 +232,7 @@ describe('MeshPublisher', () => {
     await settle();
     p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 11, inode: 1100n })], synced: true });
     await settle();
-    expect(commits.at(-1)?.[1]).toMatchObject({ netns: '/proc/self/fd/50', socketFd: 52 });
+    expect(commits.at(-1)?.[1]).toMatchObject({ netns: '/proc/self/fd/50', socketFds: [52] });
     expect([...open].sort()).toEqual([50, 52]);
     p.stop();
     expect(open.size).toBe(0);
@@ -161,7 +248,7 @@ describe('MeshPublisher', () => {
   });
 
   it('publishes no sklookup.pod when no plugin consumes it, and does not wait for pods', async () => {
-    publisher = new MeshPublisher({ sink, logger, intentSchemas: new Map([['mesh.member', z.strictObject({ address: z.string() })]]), podSyncTimeoutMs: 60_000 }, deps);
+    publisher = new MeshPublisher({ sink, logger, intentSchemas: new Map([['mesh.member', z.strictObject({ address: z.string() })]]), podSyncWarnMs: 60_000 }, deps);
     publisher.start();
     publisher.setAddressState(state(workload('w', ['10.0.0.1'])));
     publisher.setPods({ pods: [pod('a', 7n, ['10.0.0.1'])], synced: false });
@@ -181,7 +268,7 @@ describe('istiod source config with zds', () => {
       backoff: { initialMs: 200, maxMs: 10_000 },
       maxMessageBytes: 65536,
       hbone: { hbonePort: 15008, discovery: true, retry: { initialMs: 100, maxMs: 5000, attempts: 30 } },
-      syncTimeoutMs: 10_000,
+      syncWarnMs: 10_000,
     });
     const bad = istiodSourceConfigSchema.safeParse({ ...base, zds: { listenPath: '/var/run/ztunnel/ztunnel.sock', hbone: { hbonePort: 0 }, bogus: 1 } });
     expect(bad.success).toBe(false);
@@ -191,5 +278,7 @@ describe('istiod source config with zds', () => {
     expect(JSON.stringify(bad2.error?.issues)).toMatch(/must differ from upstreamPath/);
     const bad3 = istiodSourceConfigSchema.safeParse({ ...base, zds: { listenPath: '/a', hbone: { hbonePort: 0 } } });
     expect(JSON.stringify(bad3.error?.issues)).toMatch(/hbonePort/);
+    const bad4 = istiodSourceConfigSchema.safeParse({ ...base, zds: { listenPath: '/a', syncTimeoutMs: 1000 } });
+    expect(JSON.stringify(bad4.error?.issues)).toMatch(/syncTimeoutMs is no longer accepted: .*use syncWarnMs/);
   });
 });

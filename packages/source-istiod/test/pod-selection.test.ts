@@ -12,6 +12,7 @@ const pod = (uid: string, addresses: string[], extra: Partial<PodNetwork> = {}):
   addresses,
   confirmed: true,
   listeners: [],
+  listenersLost: false,
   ...extra,
 });
 

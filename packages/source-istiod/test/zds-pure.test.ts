@@ -4,7 +4,7 @@ import { zdsProxyOptionsSchema } from '../src/zds/zds-proxy-options.js';
 import { hboneListenersOptionsSchema } from '../src/zds/hbone-listeners-options.js';
 import { podAddressesOf } from '../src/zds/pod-addresses.js';
 import { checkRegistration } from '../src/zds/listener-registration.js';
-import { primaryListener, sklookupPodIntents } from '../src/zds/sklookup-intents.js';
+import { podSocketFds, sklookupPodIntents } from '../src/zds/sklookup-intents.js';
 import type { PodListener, PodNetwork } from '../src/zds/hbone-listeners.js';
 import { ZdsProxy } from '../src/zds/zds-proxy.js';
 import { HboneListeners } from '../src/zds/hbone-listeners.js';
@@ -77,33 +77,35 @@ function network(uid: string, over: Partial<PodNetwork> = {}): PodNetwork {
     addresses: ['10.0.0.1'],
     confirmed: true,
     listeners: [],
+    listenersLost: false,
     ...over,
   };
 }
 
-describe('primaryListener', () => {
-  it.each([
-    ['none', [], ['10.0.0.1'], undefined],
-    ['the only one', [listener(4, 5)], ['10.0.0.1'], 5],
-    ['dual-stack v6 over v4', [listener(4, 5), listener(6, 6, false)], ['10.0.0.1'], 6],
-    ['v4 for a v4 pod when v6 is v6-only', [listener(4, 5), listener(6, 6, true)], ['10.0.0.1', 'fd00::1'], 5],
-    ['v6-only pod', [listener(6, 6, true)], ['fd00::1'], 6],
-    ['first when no v4 address', [listener(4, 5), listener(6, 6, true)], ['fd00::1'], 5],
-  ])('%s', (_n, listeners, addresses, fd) => {
-    expect(primaryListener({ listeners, addresses })?.fd).toBe(fd);
+describe('podSocketFds', () => {
+  it.each<[string, PodListener[], boolean, number[] | undefined]>([
+    ['none found yet: absent (the plugin keeps what the pod has)', [], false, undefined],
+    ['lost (the proxy is gone): empty (the plugin drops the entries)', [], true, []],
+    ['the only one', [listener(4, 5)], false, [5]],
+    ['both families, IPv4 first', [listener(6, 6, true), listener(4, 5)], false, [5, 6]],
+    ['a dual-stack one', [listener(6, 6, false)], false, [6]],
+  ])('%s', (_n, listeners, listenersLost, fds) => {
+    expect(podSocketFds({ listeners, listenersLost })).toEqual(fds);
   });
 });
 
 describe('sklookupPodIntents', () => {
   it('one sklookup.pod per confirmed pod, sorted by uid, with the listener when known', () => {
     const pods = [
-      network('b', { listeners: [listener(4, 7)], addresses: ['10.0.0.2', 'fd00::2'] }),
+      network('b', { listeners: [listener(6, 8, true), listener(4, 7)], addresses: ['10.0.0.2', 'fd00::2'] }),
       network('a'),
+      network('d', { listenersLost: true }),
       network('c', { confirmed: false, listeners: [listener(4, 9)] }),
     ];
     expect(sklookupPodIntents(pods)).toEqual([
       { kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/21', addresses: ['10.0.0.1'] },
-      { kind: 'sklookup.pod', uid: 'b', netns: '/proc/self/fd/21', addresses: ['10.0.0.2', 'fd00::2'], socketFd: 7 },
+      { kind: 'sklookup.pod', uid: 'b', netns: '/proc/self/fd/21', addresses: ['10.0.0.2', 'fd00::2'], socketFds: [7, 8] },
+      { kind: 'sklookup.pod', uid: 'd', netns: '/proc/self/fd/21', addresses: ['10.0.0.1'], socketFds: [] },
     ]);
     expect(sklookupPodIntents([])).toEqual([]);
   });

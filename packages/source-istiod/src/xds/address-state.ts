@@ -3,6 +3,7 @@
  * Address into it (validated: every address must be 4 or 16 bytes).
  */
 import { formatIpBytes } from './ip-address.js';
+import { PersistentMap } from './persistent-map.js';
 import type { RawAddress, RawPort, RawService, RawWorkload } from './xds-messages.js';
 
 export interface PortMapping {
@@ -49,10 +50,11 @@ export type AddressEntry =
 
 /** Everything the client holds, by resource name (a workload's uid, a service's "namespace/hostname"). */
 export interface AddressState {
+  /** any ReadonlyMap; applyDeltaResponse returns a PersistentMap (structurally shared between states) */
   readonly resources: ReadonlyMap<string, AddressEntry>;
 }
 
-export const emptyAddressState: AddressState = { resources: new Map() };
+export const emptyAddressState: AddressState = { resources: PersistentMap.empty<AddressEntry>() };
 
 /** name -> version of every resource held (what a re-opened stream sends as initial_resource_versions). */
 export function resourceVersions(state: AddressState): Record<string, string> {

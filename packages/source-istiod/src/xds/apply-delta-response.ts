@@ -4,6 +4,7 @@
  * given twice) rejects the whole response: the caller NACKs it and keeps the state it had.
  */
 import { type AddressEntry, type AddressState, translateAddress } from './address-state.js';
+import { PersistentMap } from './persistent-map.js';
 import type { AddressDecoder, RawDeltaDiscoveryResponse } from './xds-messages.js';
 
 export interface AppliedResponse {
@@ -67,9 +68,12 @@ export function applyDeltaResponse(
     if (seen.has(name)) return reject(`resource "${name}" is both updated and removed in one response`);
   }
 
-  const next = new Map(state.resources);
-  for (const entry of entries) next.set(entry.name, entry);
+  // the state is persistent: the new one shares every untouched resource with the old one, so a
+  // response costs what it changes, not what is held
   const removed: string[] = [];
-  for (const name of removals) if (next.delete(name)) removed.push(name);
+  const next = PersistentMap.from(state.resources).batch((w) => {
+    for (const entry of entries) w.set(entry.name, entry);
+    for (const name of removals) if (w.delete(name)) removed.push(name);
+  });
   return { ok: true, state: { resources: next }, upserted: entries.map((e) => e.name), removed };
 }

@@ -49,6 +49,8 @@ export interface DeltaAdsClientDeps {
 
 export interface XdsChange {
   readonly state: AddressState;
+  /** the state before this response (upserted/removed name the differences) */
+  readonly previous: AddressState;
   readonly upserted: readonly string[];
   readonly removed: readonly string[];
   readonly nonce: string;
@@ -201,6 +203,7 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
       this.#emitSafely('nack', { nonce: response.nonce, error: result.error });
       return;
     }
+    const previous = this.#state;
     this.#state = result.state;
     call.write(ackRequest(ADDRESS_TYPE_URL, response.nonce));
     this.#logger.debug(
@@ -209,6 +212,7 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
     );
     this.#emitSafely('change', {
       state: result.state,
+      previous,
       upserted: result.upserted,
       removed: result.removed,
       nonce: response.nonce,

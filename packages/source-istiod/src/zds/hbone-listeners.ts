@@ -7,6 +7,12 @@
  * Listener fds are duplicates owned here: closed when the pod goes, when a newer listener of the
  * same family replaces them, and by stop(). A registered listener wins over a discovered one.
  * `change` fires (batched, after the current event loop turn) with the whole list.
+ *
+ * The proxy going away: this agent's duplicate keeps a dead proxy's listener open, and it keeps
+ * accepting connections nobody serves (they hang). `releaseOrphans()` (run when the proxy's ZDS
+ * session ends) closes every listener no other process holds any more and marks its pod
+ * `listenersLost`; once the proxy is back (its Ack of the pod, or the next snapshot) discovery
+ * looks again.
  */
 import { closeSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -18,6 +24,7 @@ import { type HboneListenersOptions, type HboneListenersOptionsInput, hboneListe
 import { type DiscoveryResult, discoverListeners } from './listener-discovery.js';
 import { ListenerRegistrationServer } from './listener-registration.js';
 import { readPodAddresses } from './pod-addresses.js';
+import { socketsHeldElsewhere } from './socket-holders.js';
 import type { PodRegistry, PodRemovalReason, ZdsPod } from './pod-registry.js';
 
 export interface PodListener {
@@ -46,6 +53,11 @@ export interface PodNetwork {
   readonly confirmed: boolean;
   /** HBONE listeners known, at most one per family */
   readonly listeners: readonly PodListener[];
+  /**
+   * listeners of this pod were let go because only this agent still held them (the proxy is gone),
+   * and none was found since: the pod has no listener (as opposed to: not found yet)
+   */
+  readonly listenersLost: boolean;
 }
 
 export interface HboneListenersEvents {
@@ -58,17 +70,28 @@ export interface HboneListenersDeps {
   /** replaceable for tests */
   readonly discover?: (netnsPath: string, port: number) => DiscoveryResult;
   readonly readAddresses?: (netnsPath: string) => string[];
+  /** the socket inodes another process holds (default: a scan of /proc) */
+  readonly heldElsewhere?: (inodes: ReadonlySet<bigint>) => ReadonlySet<bigint>;
 }
 
 interface Entry {
   pod: ZdsPod;
   addresses: string[];
   listeners: PodListener[];
+  lost: boolean;
   attempt: number;
   timer?: NodeJS.Timeout;
 }
 
 const silentLogger: XdsLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
 
 export class HboneListeners extends EventEmitter<HboneListenersEvents> {
   readonly options: HboneListenersOptions;
@@ -77,6 +100,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
   readonly #random: () => number;
   readonly #discover: (netnsPath: string, port: number) => DiscoveryResult;
   readonly #readAddresses: (netnsPath: string) => string[];
+  readonly #heldElsewhere: (inodes: ReadonlySet<bigint>) => ReadonlySet<bigint>;
   readonly #entries = new Map<string, Entry>();
   #registration: ListenerRegistrationServer | undefined;
   #started = false;
@@ -84,6 +108,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
   readonly #onAdded = (pod: ZdsPod) => this.#added(pod);
   readonly #onConfirmed = (pod: ZdsPod) => this.#confirmed(pod);
   readonly #onRemoved = (pod: ZdsPod, reason: PodRemovalReason) => this.#removed(pod, reason);
+  readonly #onSnapshotEnded = () => this.#rediscoverLost();
 
   /** Throws a ConfigError naming every problem of `options`. */
   constructor(registry: PodRegistry, options: HboneListenersOptionsInput = {}, deps: HboneListenersDeps = {}) {
@@ -96,6 +121,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
     this.#random = deps.random ?? Math.random;
     this.#discover = deps.discover ?? discoverListeners;
     this.#readAddresses = deps.readAddresses ?? readPodAddresses;
+    this.#heldElsewhere = deps.heldElsewhere ?? ((inodes) => socketsHeldElsewhere(inodes));
   }
 
   /** Follow the registry (pods already in it included) and open the registration socket, if any. */
@@ -109,6 +135,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
     this.#registry.on('added', this.#onAdded);
     this.#registry.on('confirmed', this.#onConfirmed);
     this.#registry.on('removed', this.#onRemoved);
+    this.#registry.on('snapshot-ended', this.#onSnapshotEnded);
     for (const pod of this.#registry.list()) {
       this.#added(pod);
       if (pod.confirmed) this.#confirmed(pod);
@@ -122,6 +149,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
     this.#registry.off('added', this.#onAdded);
     this.#registry.off('confirmed', this.#onConfirmed);
     this.#registry.off('removed', this.#onRemoved);
+    this.#registry.off('snapshot-ended', this.#onSnapshotEnded);
     this.#registration?.close();
     this.#registration = undefined;
     for (const entry of this.#entries.values()) this.#drop(entry);
@@ -181,9 +209,63 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
     this.#attemptDiscovery(entry);
   }
 
+  /**
+   * Lets go of every listener that no other process holds any more (its proxy exited: only this
+   * agent's duplicates keep it open, and connections to it would hang). Their pods are marked
+   * `listenersLost` until a listener is found again. Returns how many were let go.
+   */
+  releaseOrphans(): number {
+    const inodes = new Set<bigint>();
+    for (const e of this.#entries.values()) for (const l of e.listeners) inodes.add(l.inode);
+    if (inodes.size === 0) return 0;
+    let held: ReadonlySet<bigint>;
+    try {
+      held = this.#heldElsewhere(inodes);
+    } catch (err) {
+      this.#logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'cannot tell which HBONE listeners the proxy still holds; keeping them');
+      return 0;
+    }
+    let released = 0;
+    for (const e of this.#entries.values()) {
+      const orphans = e.listeners.filter((l) => !held.has(l.inode));
+      if (orphans.length === 0) continue;
+      for (const l of orphans) closeQuietly(l.fd);
+      e.listeners = e.listeners.filter((l) => held.has(l.inode));
+      e.lost = true;
+      released += orphans.length;
+      this.#logger.warn(
+        { uid: e.pod.uid, listeners: orphans.map((l) => ({ family: l.family, port: l.port, inode: String(l.inode) })) },
+        'HBONE listener no longer held by any proxy: let go (its connections take the normal lookup until the proxy is back)',
+      );
+    }
+    if (released > 0) this.#changed();
+    return released;
+  }
+
   #view(e: Entry): PodNetwork {
     const { uid, name, namespace, serviceAccount, netnsPath, netnsInode, confirmed } = e.pod;
-    return { uid, name, namespace, serviceAccount, netnsPath, netnsInode, confirmed, addresses: [...e.addresses], listeners: [...e.listeners] };
+    return {
+      uid,
+      name,
+      namespace,
+      serviceAccount,
+      netnsPath,
+      netnsInode,
+      confirmed,
+      addresses: [...e.addresses],
+      listeners: [...e.listeners],
+      listenersLost: e.lost && e.listeners.length === 0,
+    };
+  }
+
+  /** After a snapshot (a proxy (re)connected): look again for the listeners of pods that lost them. */
+  #rediscoverLost(): void {
+    if (!this.options.discovery) return;
+    for (const e of this.#entries.values()) {
+      if (!e.lost || !e.pod.confirmed || e.listeners.length > 0 || e.timer !== undefined) continue;
+      e.attempt = 0;
+      e.timer = setTimeout(() => this.#attemptDiscovery(e), 0);
+    }
   }
 
   #addresses(pod: ZdsPod): string[] {
@@ -198,7 +280,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
   #added(pod: ZdsPod): void {
     const old = this.#entries.get(pod.uid);
     if (old) this.#drop(old);
-    this.#entries.set(pod.uid, { pod, addresses: this.#addresses(pod), listeners: [], attempt: 0 });
+    this.#entries.set(pod.uid, { pod, addresses: this.#addresses(pod), listeners: [], lost: false, attempt: 0 });
     this.#changed();
   }
 
@@ -263,6 +345,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
   }
 
   #setListener(entry: Entry, listener: PodListener): void {
+    entry.lost = false;
     const i = entry.listeners.findIndex((l) => l.family === listener.family);
     if (i >= 0) {
       const old = entry.listeners[i];
@@ -277,13 +360,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
   #drop(entry: Entry): void {
     clearTimeout(entry.timer);
     entry.timer = undefined;
-    for (const l of entry.listeners.splice(0)) {
-      try {
-        closeSync(l.fd);
-      } catch {
-        // already closed
-      }
-    }
+    for (const l of entry.listeners.splice(0)) closeQuietly(l.fd);
   }
 
   #changed(): void {

@@ -4,6 +4,10 @@
  * addresses and HBONE listeners, and whether the initial sync is done: the node agent's first
  * snapshot went through (SnapshotSent) and the proxy acknowledged every pod it named. Once done it
  * stays done.
+ *
+ * When a proxy's ZDS session ends (it exited, or its connection broke), the listeners only this
+ * agent still holds are let go (HboneListeners.releaseOrphans), at once and a few times more while
+ * the exiting process closes its fds.
  */
 import { EventEmitter } from 'node:events';
 import { ConfigError, issuesFromZod } from '@bpfsteer/agent-kernel';
@@ -25,7 +29,11 @@ export interface PodFeedEvents {
 export interface PodFeedDeps extends ZdsProxyDeps {
   /** replaceable parts of HboneListeners (tests) */
   readonly hbone?: Omit<HboneListenersDeps, 'logger' | 'random'>;
+  /** when, after a session ended, to look for listeners no proxy holds (ms; default 0, 250, 1000, 3000) */
+  readonly orphanChecksMs?: readonly number[];
 }
+
+const ORPHAN_CHECKS_MS: readonly number[] = [0, 250, 1000, 3000];
 
 export class PodFeed extends EventEmitter<PodFeedEvents> {
   readonly options: PodFeedOptions;
@@ -34,6 +42,8 @@ export class PodFeed extends EventEmitter<PodFeedEvents> {
   #snapshotEnded = false;
   #synced = false;
   #started = false;
+  readonly #orphanChecksMs: readonly number[];
+  readonly #orphanTimers = new Set<NodeJS.Timeout>();
 
   /** Throws a ConfigError naming every problem of `options`. */
   constructor(options: PodFeedOptionsInput, deps: PodFeedDeps = {}) {
@@ -41,11 +51,13 @@ export class PodFeed extends EventEmitter<PodFeedEvents> {
     const parsed = podFeedOptionsSchema.safeParse(options);
     if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error, { input: options, schema: podFeedOptionsSchema }));
     this.options = parsed.data;
-    const { hbone, syncTimeoutMs: _wait, ...proxyOptions } = parsed.data;
+    const { hbone, syncWarnMs: _warn, syncTimeoutMs: _gone, ...proxyOptions } = parsed.data;
     const logger: XdsLogger | undefined = deps.logger;
     this.proxy = new ZdsProxy(proxyOptions, { ...(logger ? { logger } : {}), ...(deps.random ? { random: deps.random } : {}), ...(deps.protoDir ? { protoDir: deps.protoDir } : {}) });
     this.hbone = new HboneListeners(this.proxy.pods, hbone, { ...deps.hbone, ...(logger ? { logger } : {}), ...(deps.random ? { random: deps.random } : {}) });
+    this.#orphanChecksMs = deps.orphanChecksMs ?? ORPHAN_CHECKS_MS;
     this.hbone.on('change', (pods) => this.#emit(pods));
+    this.proxy.on('session-ended', () => this.#checkOrphans());
     this.proxy.pods.on('snapshot-ended', () => {
       this.#snapshotEnded = true;
       // the pods may all be confirmed already: HboneListeners would not fire again by itself
@@ -69,8 +81,21 @@ export class PodFeed extends EventEmitter<PodFeedEvents> {
   async stop(): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
+    for (const t of this.#orphanTimers) clearTimeout(t);
+    this.#orphanTimers.clear();
     this.hbone.stop();
     await this.proxy.stop();
+  }
+
+  /** After a session ended: let go of the listeners no proxy holds, now and a few times later. */
+  #checkOrphans(): void {
+    for (const ms of this.#orphanChecksMs) {
+      const timer = setTimeout(() => {
+        this.#orphanTimers.delete(timer);
+        if (this.#started) this.hbone.releaseOrphans();
+      }, ms);
+      this.#orphanTimers.add(timer);
+    }
   }
 
   #emit(pods: readonly PodNetwork[]): void {

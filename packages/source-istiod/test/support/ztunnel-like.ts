@@ -1,10 +1,12 @@
 // A ztunnel-like node proxy for the kernel tests, run as a child process:
 //   node --import ./ts-hooks.mjs ztunnel-like.ts --zds PATH [--register PATH] [--port 15008]
-//        [--mark 0x539] [--refuse UID] [--garble UID] [--listen-delay MS]
+//        [--mark 0x539] [--refuse UID] [--garble UID] [--listen-delay MS] [--listeners dual|separate]
 // It is a ZDS client (ZdsHello V1 first, reconnecting after 100 ms when the connection ends) and, for
 // every AddWorkload, enters the received netns fd on its main thread (synchronously), opens its
 // HBONE listener there (dual-stack [::]:PORT, SO_MARK = --mark), returns to its own netns and
-// answers with an Ack. Each connection to the listener is answered "hbone <uid> <local address>
+// answers with an Ack. With --listeners separate it opens two instead, an IPv4-only 0.0.0.0:PORT
+// and an IPv6-only [::]:PORT (made by a python3 helper inside the netns, which hands them over
+// with SCM_RIGHTS: Node cannot bind an IPv4 address synchronously). Each connection to the listener is answered "hbone <uid> <local address>
 // <local port>" (the original destination when sk_lookup diverted it) and closed. Del closes a pod's listener and fd; SnapshotSent drops the pods not named since the
 // connection started. With --register it hands each listener to that registration socket. --refuse
 // answers the Add of UID with an Ack error, --garble with bytes that are no WorkloadResponse;
@@ -13,11 +15,20 @@
 // makes the proxy's own connection from inside that pod's netns (a helper process it spawns, so in
 // its cgroup; SO_MARK = mark, default --mark) and prints {"event":"dialed","id",...result}.
 // Prints one JSON line per event on stdout.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, fstatSync } from 'node:fs';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
-import { interfaceAddresses, interfaceNames, NetnsHandle, SeqpacketSocket, setSocketMark, withNetns } from '@bpfsteer/core-bpf';
+import {
+  interfaceAddresses,
+  interfaceNames,
+  NetnsHandle,
+  receiveFds,
+  SeqpacketSocket,
+  setSocketMark,
+  socketPair,
+  withNetns,
+} from '@bpfsteer/core-bpf';
 import { loadZdsProtos } from '../../src/zds/zds-protos.js';
 
 const args = new Map<string, string>();
@@ -28,9 +39,11 @@ const port = Number(args.get('port') ?? 15008);
 const mark = Number(args.get('mark') ?? 0x539);
 const codec = loadZdsProtos();
 
+const separate = args.get('listeners') === 'separate';
+
 interface Pod {
   netnsFd: number;
-  server: net.Server;
+  servers: net.Server[];
 }
 const pods = new Map<string, Pod>();
 let named = new Set<string>();
@@ -39,27 +52,69 @@ const say = (event: object): void => {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 };
 
-function openListener(uid: string, netnsFd: number): { server: net.Server; addresses: string[] } {
+const serverFd = (server: net.Server): number => (server as unknown as { _handle: { fd: number } })._handle.fd;
+
+const hboneServer = (uid: string): net.Server =>
+  net.createServer((c) => {
+    c.on('error', () => undefined);
+    c.end(`hbone ${uid} ${c.localAddress} ${c.localPort}\n`);
+  });
+
+// binds 0.0.0.0:PORT and a v6-only [::]:PORT in the netns it runs in, hands both to fd 3
+const BIND_SEPARATE = String.raw`
+import socket, sys
+port = int(sys.argv[1])
+s4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s4.bind(('0.0.0.0', port))
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s6.bind(('::', port))
+socket.send_fds(socket.socket(fileno=3), [b'x'], [s4.fileno(), s6.fileno()])
+`;
+
+/** An IPv4-only and an IPv6-only socket bound to PORT in the netns of `netnsFd` (not listening yet). */
+function bindSeparate(netnsFd: number): number[] {
+  const [mine, theirs] = socketPair();
+  try {
+    const r = spawnSync('nsenter', [`--net=/proc/${process.pid}/fd/${netnsFd}`, '--', 'python3', '-c', BIND_SEPARATE, String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe', theirs],
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`binding the separate listeners failed (${r.status}): ${r.stderr}`);
+    const { fds } = receiveFds(mine, 2);
+    if (fds.length !== 2) throw new Error(`expected 2 listener fds, got ${fds.length}`);
+    return fds;
+  } finally {
+    closeSync(mine);
+    closeSync(theirs);
+  }
+}
+
+function openListeners(uid: string, netnsFd: number): { servers: net.Server[]; addresses: string[] } {
   const handle = NetnsHandle.open(`/proc/self/fd/${netnsFd}`);
   try {
-    return withNetns(handle, () => {
-      const server = net.createServer((c) => {
-        c.on('error', () => undefined);
-        c.end(`hbone ${uid} ${c.localAddress} ${c.localPort}\n`);
-      });
-      server.listen({ port, ipv6Only: false }); // no host: the socket is made now, in this netns
-      const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
-      setSocketMark(fd, mark);
-      const addresses = interfaceNames().flatMap((n) => interfaceAddresses(n).map((a) => a.address));
-      return { server, addresses };
-    });
+    const servers = separate
+      ? bindSeparate(netnsFd).map((fd) => {
+          setSocketMark(fd, mark);
+          return hboneServer(uid).listen({ fd });
+        })
+      : withNetns(handle, () => {
+          const server = hboneServer(uid);
+          server.listen({ port, ipv6Only: false }); // no host: the socket is made now, in this netns
+          setSocketMark(serverFd(server), mark);
+          return [server];
+        });
+    const addresses = withNetns(handle, () => interfaceNames().flatMap((n) => interfaceAddresses(n).map((a) => a.address)));
+    return { servers, addresses };
   } finally {
     handle.close();
   }
 }
 
 async function register(uid: string, server: net.Server): Promise<void> {
-  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+  const fd = serverFd(server);
   const socket = SeqpacketSocket.connect(registerPath!, { keepAlive: false });
   const reply = new Promise<string>((resolve) => socket.start({ message: (m) => resolve(m.payload.toString()), end: () => resolve('closed') }));
   await socket.send(Buffer.from(JSON.stringify({ uid })), [fd]);
@@ -71,7 +126,7 @@ function dropPod(uid: string): void {
   const pod = pods.get(uid);
   if (!pod) return;
   pods.delete(uid);
-  pod.server.close();
+  for (const server of pod.servers) server.close();
   closeSync(pod.netnsFd);
 }
 
@@ -115,17 +170,17 @@ function handle(socket: SeqpacketSocket, payload: Buffer, fds: number[]): void {
     if (delay > 0) {
       ack();
       setTimeout(() => {
-        const { server, addresses } = openListener(uid, netnsFd);
-        pods.set(uid, { netnsFd, server });
+        const { servers, addresses } = openListeners(uid, netnsFd);
+        pods.set(uid, { netnsFd, servers });
         say({ event: 'add', uid, netnsInode, addresses, port, fds: fds.length, delayed: delay });
       }, delay);
       return;
     }
-    const { server, addresses } = openListener(uid, netnsFd);
-    pods.set(uid, { netnsFd, server });
-    say({ event: 'add', uid, name: req.add!.workload_info?.name, netnsInode, addresses, port, fds: fds.length });
+    const { servers, addresses } = openListeners(uid, netnsFd);
+    pods.set(uid, { netnsFd, servers });
+    say({ event: 'add', uid, name: req.add!.workload_info?.name, netnsInode, addresses, port, fds: fds.length, listeners: servers.length });
     if (registerPath) {
-      register(uid, server).then(() => ack(), (err) => {
+      servers.reduce((p, server) => p.then(() => register(uid, server)), Promise.resolve()).then(() => ack(), (err) => {
         say({ event: 'register-failed', uid, error: String(err) });
         ack();
       });
