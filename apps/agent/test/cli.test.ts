@@ -6,8 +6,11 @@ import type { ChildProcess } from 'node:child_process';
 import { access, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bin, type BpfsteerResult, spawnBpfsteer, type SpawnedBpfsteer } from './support/spawn-bpfsteer.js';
+
+// every test spawns the CLI (a Node process loading every builtin plugin and source) several times
+vi.setConfig({ testTimeout: 30_000 });
 
 let dir: string;
 const children: ChildProcess[] = [];

@@ -1,2 +1,0 @@
-import { kernelConfig } from '../../vitest.shared.js';
-export default kernelConfig;
