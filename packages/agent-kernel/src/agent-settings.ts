@@ -24,7 +24,7 @@ export const agentSettingsSchema = z
         /** each start-up step of a plugin or source: probe/open/load/seed/attach, source start */
         openMs: milliseconds.default(10_000),
         /** one `apply` of a plugin */
-        applyMs: milliseconds.default(10_000),
+        applyMs: milliseconds.default(60_000),
         /** one `close` of a plugin / `stop` of a source */
         closeMs: milliseconds.default(10_000),
       })

@@ -70,7 +70,7 @@ describe('loadAgentConfig', () => {
       pinRoot: '/sys/fs/bpf/bpfsteer',
       adminSocket: '/run/bpfsteer/agent.sock',
       logLevel: 'info',
-      timeouts: { openMs: 10000, applyMs: 10000, closeMs: 10000 },
+      timeouts: { openMs: 10000, applyMs: 60000, closeMs: 10000 },
     });
     expect(config.plugins).toEqual([]);
     expect(config.sources).toEqual([]);
@@ -90,7 +90,7 @@ describe('loadAgentConfig', () => {
       ].join('\n'),
       { ...factories, path: '/x.yaml' },
     );
-    expect(config.agent.timeouts).toEqual({ openMs: 500, applyMs: 10000, closeMs: 10000 });
+    expect(config.agent.timeouts).toEqual({ openMs: 500, applyMs: 60000, closeMs: 10000 });
     expect(config.agent.adminSocket).toBe(false);
     expect(config.plugins.map((p) => [p.id, p.factory, p.config])).toEqual([['tc-nexthop', tcNexthop, { interfaces: ['eth0'] }]]);
     expect(config.sources.map((s) => [s.name, s.factory])).toEqual([['static#0', staticSource]]);

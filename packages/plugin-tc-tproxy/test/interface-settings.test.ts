@@ -6,9 +6,9 @@ const config = tproxyInterfaceConfigSchema.parse({ name: 'eth0' });
 
 describe('interface settings', () => {
   it('override the config field by field and map to the tctp_ifaces flags', () => {
-    expect(effectiveSettings(config)).toEqual({ ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: true } });
-    expect(interfaceFlags(effectiveSettings(config))).toBe(1 | 4 | 8 | 16);
-    const s = effectiveSettings(config, { name: 'eth0', ssh: false, echo: true, events: { drops: false } });
+    expect(effectiveSettings(config)).toEqual({ ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: false } });
+    expect(interfaceFlags(effectiveSettings(config))).toBe(1 | 4 | 8);
+    const s = effectiveSettings(config, { name: 'eth0', ssh: false, echo: true, events: { drops: false, diverts: true } });
     expect(s).toEqual({ ssh: false, echo: true, ipv6: true, events: { drops: false, diverts: true } });
     expect(interfaceFlags(s)).toBe(2 | 4 | 16);
   });

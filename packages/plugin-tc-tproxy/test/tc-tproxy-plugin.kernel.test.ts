@@ -30,7 +30,7 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
   const logLines: Array<Record<string, unknown>> = [];
 
   const create = (config: Partial<TcTproxyConfigInput> = {}) => {
-    const parsed = tcTproxyPlugin.configSchema.parse({ interfaces: [{ name: 'eth-c' }], netns: ns.router, ...config });
+    const parsed = tcTproxyPlugin.configSchema.parse({ interfaces: [{ name: 'eth-c', events: { diverts: true } }], netns: ns.router, ...config });
     const sink = new Writable({
       write(chunk, _enc, done) {
         for (const line of String(chunk).split('\n')) if (line.trim()) logLines.push(JSON.parse(line));

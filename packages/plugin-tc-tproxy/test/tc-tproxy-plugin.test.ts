@@ -17,13 +17,13 @@ describe('tcTproxyPlugin factory', () => {
 describe('config schema', () => {
   it('fills the defaults of the spec', () => {
     expect(tcTproxyConfigSchema.parse({ interfaces: [{ name: 'eth0' }] })).toEqual({
-      interfaces: [{ name: 'eth0', ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: true } }],
+      interfaces: [{ name: 'eth0', ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: false } }],
       maxRules: 131072,
       conntrack: { tcpIdleSeconds: 3600, udpIdleSeconds: 30, tcpClosingSeconds: 10, maxEntries: 65536 },
     });
     expect(
       tcTproxyConfigSchema.parse({ interfaces: [{ name: 'eth0', ssh: false, events: { drops: false } }], netns: 'r', maxRules: 100000, conntrack: { udpIdleSeconds: 60 } }),
-    ).toMatchObject({ interfaces: [{ ssh: false, events: { drops: false, diverts: true } }], netns: 'r', maxRules: 100000, conntrack: { udpIdleSeconds: 60, tcpIdleSeconds: 3600 } });
+    ).toMatchObject({ interfaces: [{ ssh: false, events: { drops: false, diverts: false } }], netns: 'r', maxRules: 100000, conntrack: { udpIdleSeconds: 60, tcpIdleSeconds: 3600 } });
   });
 
   it.each([
