@@ -1,0 +1,256 @@
+// bench/tproxy-install: how fast rules get into the kernel through what a ziti router talks to —
+// the ziti source's HTTP API on its unix socket and the diverter CLI (one process per rule, as the
+// router runs it) — against the raw TproxyDataplane apply of the same rules in this process, in the
+// same run. Phases (each for the dataplane and for the agent):
+//   single inserts in sequence into an empty rule set; batches of 1,000 up to 20,000 rules; single
+//   inserts on top of those 20,000; one batch of 100,000 (from empty); and for the agent only the
+//   diverter CLI, one process per rule (the dataplane column shows its single-insert rate).
+// The agent (plugin tc-tproxy + source ziti) runs as a child process on a lab veth: `bpfsteer run`
+// when the CLI knows both, else bench/tproxy-agent.mjs (the same two composed with createAgent).
+// Rules: router-like random IPv4 sets (tproxy-rules.mjs); the CLI inserts 10.77.x.y/32 tcp 443.
+// Needs root, `make -C bpf` and the builds of netlab, core-bpf, agent-kernel, plugin-tc-tproxy,
+// source-ziti (and apps/agent).
+// Usage: node bench/tproxy-install.bench.mjs [single inserts (200)] [cli invocations (100)]
+//        [batched total (20000)] [one-batch total (100000)] [singles on top (20)]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent as HttpAgent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { NetLab } from '@bpfsteer/netlab';
+import { onCleanup, runCleanup } from './cleanup.mjs';
+import { printTable } from './table.mjs';
+import { startTproxyDataplane } from './tproxy-dataplane.mjs';
+import { routerRuleSet } from './tproxy-rules.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const SINGLE = Number(process.argv[2] ?? 200);
+const CLI = Number(process.argv[3] ?? 100);
+const BATCHED = Number(process.argv[4] ?? 20_000);
+const ONE_BATCH = Number(process.argv[5] ?? 100_000);
+const ON_TOP = Number(process.argv[6] ?? 20);
+const BATCH = 1000;
+const TPROXY_PORT = 15000;
+
+const agentBin = `${here}../apps/agent/dist/bin.js`;
+const diverterBin = `${here}../packages/source-ziti/dist/diverter.js`;
+
+const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
+const chunks = (list, size) => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
+
+/** One rule set for everything: router-like random rules (no probes). */
+const { intents } = routerRuleSet({ family: 4, n: Math.max(ONE_BATCH, BATCHED + ON_TOP, SINGLE), probes: 0, tproxyPort: TPROXY_PORT, seed: 7 });
+const apiRule = (i) => ({
+  destination: i.destination,
+  source: i.source,
+  protocol: i.protocol,
+  ports: i.ports,
+  action: i.action,
+  ...(i.tproxyPort !== undefined && { tproxyPort: i.tproxyPort }),
+});
+
+/**
+ * The phases against an installer: { single(rules) one by one, batch(rules) as one request/apply,
+ * flush() } starting from an empty rule set. Returns rules/s by phase.
+ */
+async function phases(installer) {
+  const out = {};
+  try {
+    await runPhases(installer, out);
+  } catch (err) {
+    throw new Error(`${installer.name}, phase "${out.phase}": ${err.message}${installer.diagnostics ? `\n${installer.diagnostics()}` : ''}`, { cause: err });
+  }
+  return out;
+}
+
+async function runPhases(installer, out) {
+  out.phase = 'single';
+  let t0 = process.hrtime.bigint();
+  for (const r of intents.slice(0, SINGLE)) await installer.single(r);
+  out.single = SINGLE / seconds(t0);
+  await installer.expect(SINGLE);
+  await installer.flush();
+  out.phase = 'batched';
+  t0 = process.hrtime.bigint();
+  for (const c of chunks(intents.slice(0, BATCHED), BATCH)) await installer.batch(c);
+  out.batched = BATCHED / seconds(t0);
+  await installer.expect(BATCHED);
+  out.phase = 'on top';
+  t0 = process.hrtime.bigint();
+  for (const r of intents.slice(BATCHED, BATCHED + ON_TOP)) await installer.single(r);
+  out.onTop = ON_TOP / seconds(t0);
+  await installer.expect(BATCHED + ON_TOP);
+  await installer.flush();
+  out.phase = 'one batch';
+  t0 = process.hrtime.bigint();
+  await installer.batch(intents.slice(0, ONE_BATCH));
+  out.oneBatch = ONE_BATCH / seconds(t0);
+  await installer.expect(ONE_BATCH);
+  await installer.flush();
+  out.phase = 'done';
+}
+
+// ---------------------------------------------------------------- baseline: TproxyDataplane in-process
+/** The dataplane fed the complete desired rule set on every change, as the plugin's apply is. */
+function dataplaneInstaller(dp) {
+  let rules = [];
+  return {
+    name: 'dataplane',
+    single: (r) => dp.setRules((rules = [...rules, r])),
+    batch: (list) => dp.setRules((rules = [...rules, ...list])),
+    flush: () => dp.setRules((rules = [])),
+    expect(n) {
+      const have = dp.dataplane.describeRules().rules.length;
+      if (have !== n) throw new Error(`expected ${n} rules in the dataplane, it describes ${have}`);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- the agent and its HTTP API
+function startAgent(dir, lab, netns) {
+  const socket = `${dir}/ziti.sock`;
+  const config = {
+    agent: { pinRoot: `/sys/fs/bpf/${lab.id}-agent`, adminSocket: false, logLevel: 'warn', timeouts: { applyMs: 120_000 } },
+    plugins: [{ id: 'tc-tproxy', netns, interfaces: [{ name: 'tpi0' }] }],
+    sources: [{ type: 'ziti', socket, stateFile: `${dir}/rules.json` }],
+  };
+  const configPath = `${dir}/agent.json`;
+  writeFileSync(configPath, JSON.stringify(config));
+  // `bpfsteer validate` accepts the config only when the CLI has both builtins
+  const builtin = existsSync(agentBin) && spawnSync(process.execPath, [agentBin, 'validate', '-c', configPath]).status === 0;
+  const argv = builtin ? [agentBin, 'run', '-c', configPath, '--log-level', 'warn'] : [`${here}tproxy-agent.mjs`, configPath];
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', () => undefined);
+  return { child, socket, pinRoot: config.agent.pinRoot, how: builtin ? 'bpfsteer run' : 'createAgent', stderr: () => stderr };
+}
+
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+/** One request on a kept-alive connection (retried once on a fresh one when the server had closed it). */
+function api(socket, method, path, body, retried = false) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = request(
+      {
+        socketPath: socket,
+        path,
+        method,
+        agent: httpAgent,
+        headers: { accept: 'application/json', ...(data && { 'content-type': 'application/json', 'content-length': data.length }) },
+      },
+      (res) => {
+        const parts = [];
+        res.on('data', (c) => parts.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(parts).toString('utf8');
+          if (res.statusCode >= 300) reject(new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 500)}`));
+          else resolve(text ? JSON.parse(text) : undefined);
+        });
+      },
+    );
+    req.on('error', (err) => {
+      if (req.reusedSocket && !retried && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+        resolve(api(socket, method, path, body, true));
+      } else reject(err);
+    });
+    req.end(data);
+  });
+}
+
+async function waitReady(agent) {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    if (agent.child.exitCode !== null) throw new Error(`agent exited ${agent.child.exitCode}: ${agent.stderr()}`);
+    try {
+      await api(agent.socket, 'GET', '/v1/health');
+      return;
+    } catch (err) {
+      if (Date.now() > until) throw new Error(`agent not ready: ${err.message}: ${agent.stderr()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function apiInstaller(agent) {
+  const socket = agent.socket;
+  return {
+    name: 'agent API',
+    diagnostics: () => `agent stderr (last 2000 bytes): ${agent.stderr().slice(-2000)}`,
+    single: (r) => api(socket, 'POST', '/v1/rules', apiRule(r)),
+    batch: (list) => api(socket, 'POST', '/v1/rules/batch', { operations: list.map((r) => ({ op: 'insert', rule: apiRule(r) })) }),
+    flush: () => api(socket, 'POST', '/v1/rules/flush'),
+    async expect(n) {
+      const list = await api(socket, 'GET', '/v1/rules');
+      if (list.rules.length !== n) throw new Error(`expected ${n} rules in the agent, it lists ${list.rules.length}`);
+    },
+  };
+}
+
+/** The router's calls: one diverter process per service (10.77.x.y/32 tcp 443 -> tproxy port). */
+function throughCli(socket) {
+  const env = { ...process.env, BPFSTEER_ZITI_SOCKET: socket };
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < CLI; i++) {
+    const args = ['-I', '-c', `10.77.${i >> 8}.${i & 255}`, '-m', '32', '-p', 'tcp', '-o', '0.0.0.0', '-n', '0'];
+    args.push('-l', '443', '-h', '443', '-t', String(TPROXY_PORT), '-s', `svc${i}`);
+    const r = spawnSync(process.execPath, [diverterBin, ...args], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`bpfsteer-diverter ${args.join(' ')}: exited ${r.status}: ${r.stderr}`);
+  }
+  const rate = CLI / seconds(t0);
+  // what a process start alone costs, for scale
+  const t1 = process.hrtime.bigint();
+  for (let i = 0; i < 20; i++) spawnSync(process.execPath, ['-e', '0']);
+  return { rate, nodeStart: 20 / seconds(t1) };
+}
+
+async function stopAgent(agent) {
+  if (agent.child.exitCode !== null) return;
+  const gone = new Promise((resolve) => agent.child.once('exit', resolve));
+  agent.child.kill('SIGTERM');
+  const timer = setTimeout(() => agent.child.kill('SIGKILL'), 20_000);
+  await gone;
+  clearTimeout(timer);
+}
+
+const lab = NetLab.create('tpi');
+onCleanup(() => lab.destroySync());
+const dir = mkdtempSync('/tmp/bstbench-');
+onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+try {
+  const netns = lab.addNetns('r');
+  lab.addVeth({ netns, ifname: 'tpi0', addresses: ['10.0.0.1/24'] }, { netns, ifname: 'tpi1', addresses: ['10.0.1.1/24'] });
+
+  const dp = startTproxyDataplane({ netns, interfaces: ['tpi1'], pinRoot: `/sys/fs/bpf/${lab.id}-dp` });
+  const closeDp = onCleanup(() => dp.close());
+  const base = await phases(dataplaneInstaller(dp));
+  closeDp();
+
+  const agent = startAgent(dir, lab, netns);
+  onCleanup(() => rmSync(agent.pinRoot, { recursive: true, force: true }));
+  onCleanup(() => agent.child.exitCode === null && agent.child.kill('SIGTERM'));
+  await waitReady(agent);
+  const installer = apiInstaller(agent);
+  const viaApi = await phases(installer);
+  const cli = throughCli(agent.socket);
+  await installer.expect(CLI).catch((err) => {
+    throw new Error(`after the CLI phase: ${err.message}\n${installer.diagnostics()}`);
+  });
+  await stopAgent(agent);
+
+  const row = (what, n, b, a) => [what, String(n), b, a, a / b];
+  printTable(
+    `rule installs, rules/s (agent via ${agent.how}, API = the ziti source on its unix socket; baseline: TproxyDataplane apply in-process, same rules)`,
+    ['path', 'rules', 'dataplane rules/s', 'agent rules/s', 'agent/dataplane'],
+    [
+      row('single inserts, sequential, from empty', SINGLE, base.single, viaApi.single),
+      row(`batches of ${BATCH}, from empty`, BATCHED, base.batched, viaApi.batched),
+      row(`single inserts on top of ${BATCHED}`, ON_TOP, base.onTop, viaApi.onTop),
+      row('one batch, from empty', ONE_BATCH, base.oneBatch, viaApi.oneBatch),
+      row('diverter CLI, process per rule, from empty', CLI, base.single, cli.rate),
+      ['(node process start, no-op)', '20', '-', cli.nodeStart, '-'],
+    ],
+  );
+} finally {
+  httpAgent.destroy();
+  runCleanup();
+}
