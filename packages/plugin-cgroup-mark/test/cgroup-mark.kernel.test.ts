@@ -8,13 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import type { DataplanePlugin } from '@bpfsteer/agent-kernel';
 import { BpfMap, TypedMap, createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
-import { NetLab, tryRun, type Listener } from '@bpfsteer/netlab';
+import { NetLab, tryRun, type Listener, tcpClient } from '@bpfsteer/netlab';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeBypassEntry } from '../src/bypass-entry.js';
 import { cgroupMarkPlugin, type CgroupMarkConfig } from '../src/cgroup-mark-plugin.js';
 import { bypassKeyCodec, bypassValueCodec } from '../src/map-codecs.js';
-import { tcpClient } from './support/tcp-client.js';
 
 describe('cgroupMarkPlugin on a real cgroup', () => {
   const suffix = `${process.pid}-${randomBytes(3).toString('hex')}`;

@@ -16,7 +16,7 @@ import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kernel';
 import { BpfMap, BpfObject, TypedMap, attachCgroup, createCgroup, removeCgroup, withNetns, type Link } from '@bpfsteer/core-bpf';
-import { NetLab, tryRun, type Listener } from '@bpfsteer/netlab';
+import { NetLab, tryRun, type Listener, tcpClient, type TcpClientResult } from '@bpfsteer/netlab';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bypassKeyCodec, bypassValueCodec } from '../src/map-codecs.js';
@@ -24,7 +24,6 @@ import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '../src/sklookup-intents.js'
 import { sklookupPlugin, type SklookupConfig } from '../src/sklookup-plugin.js';
 import type { PodStatus } from '../src/sklookup-dataplane.js';
 import { startFamilyListeners } from './support/family-listeners.js';
-import { tcpClient, type TcpClientResult } from './support/tcp-client.js';
 
 const POD4 = '10.92.0.2';
 const POD6 = 'fd00:92::2';

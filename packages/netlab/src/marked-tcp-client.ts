@@ -1,5 +1,5 @@
 /**
- * Test-only TCP client run as a child process inside a netns, optionally inside a cgroup and with
+ * A TCP client run as a child process inside a netns (python3), optionally inside a cgroup and with
  * SO_MARK on its socket before it connects (what the mesh proxy does), which Node's `net` cannot
  * set. It sends a payload, half-closes, and prints {ok, reply, local: [address, port]}.
  */
