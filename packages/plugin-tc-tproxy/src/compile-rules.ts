@@ -9,9 +9,11 @@
  * One lookup per trie is enough because a dst node holds the rules of every shorter destination
  * prefix that contains it (same interface, family and protocol), a src node the rules of every
  * shorter source prefix of its dst node, and a src node's port blocks partition 0..65535 by the
- * winning rule (port-partition.ts). Node ids are not chosen here: apply-plan.ts keeps the id of a
+ * winning rule (port-partition.ts). Node ids are not chosen here: node-changes.ts keeps the id of a
  * dst node whose content (its src nodes and their blocks, which name rule ids) did not change
- * (sameContent).
+ * (sameContent). Applies compile node by node (nodeContent) from the rule index (rule-index.ts);
+ * compileRules compiles a whole rule set at once: the reference the incremental applies are
+ * checked against, and the capacity check of a two-step convergence.
  */
 import { prefixKey, type IpFamily, type Prefix } from './ip-prefix.js';
 import { portBlocks, type PartitionRule, type PortBlock } from './port-partition.js';

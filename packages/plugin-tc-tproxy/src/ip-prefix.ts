@@ -53,10 +53,13 @@ export function maxLength(family: IpFamily): number {
   return family === 4 ? 32 : 128;
 }
 
-/** A prefix from 16 key bytes and a length (host bits must already be clear). */
-export function makePrefix(family: IpFamily, bytes16: Uint8Array, length: number): Prefix {
-  const ip = family === 4 ? `${bytes16[0]}.${bytes16[1]}.${bytes16[2]}.${bytes16[3]}` : formatIpAddress(bytes16, { mappedIpv4: 'hex' });
-  return { family, bytes: bytes16, length, text: `${ip}/${length}`, key: prefixKey(bytes16, length) };
+/** A prefix from 16 key bytes and a length (host bits must already be clear); `text` when its canonical text is known. */
+export function makePrefix(family: IpFamily, bytes16: Uint8Array, length: number, text?: string): Prefix {
+  if (text === undefined) {
+    const ip = family === 4 ? `${bytes16[0]}.${bytes16[1]}.${bytes16[2]}.${bytes16[3]}` : formatIpAddress(bytes16, { mappedIpv4: 'hex' });
+    text = `${ip}/${length}`;
+  }
+  return { family, bytes: bytes16, length, text, key: prefixKey(bytes16, length) };
 }
 
 /** Whether the bits of `bytes16` after `length` (and IPv4's bytes 4..15) are all zero. */
@@ -114,7 +117,8 @@ function parseUncached(text: string): ParsedPrefix {
   }
   const bytes16 = new Uint8Array(16);
   bytes16.set(parsed.bytes, 0);
-  return { ok: true, prefix: makePrefix(family, bytes16, length) };
+  // an accepted IPv4 "address/length" is already canonical (decimal octets and length, no leading zeros)
+  return { ok: true, prefix: makePrefix(family, bytes16, length, family === 4 && slash >= 0 ? text : undefined) };
 }
 
 /** "ip:port" or "[v6]:port" of 16 key bytes. */

@@ -132,6 +132,8 @@ export function pushBlocks(out: PortBlock[], low: number, high: number, ruleId: 
 
 /** The tctp_port blocks of a src node's rules. */
 export function portBlocks(rules: readonly PartitionRule[]): PortBlock[] {
+  // the common case, one rule of one port: a list of the exact size (these lists live long)
+  if (rules.length === 1 && rules[0].low === rules[0].high) return [{ port: rules[0].low, bits: 16, ruleId: rules[0].id }];
   const out: PortBlock[] = [];
   for (const iv of partitionPorts(rules)) pushBlocks(out, iv.low, iv.high, iv.ruleId);
   return out;

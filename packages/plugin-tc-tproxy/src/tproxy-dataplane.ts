@@ -38,7 +38,7 @@ import { tcTproxyConfigSchema, type TcTproxyConfig, type TcTproxyConfigInput, ty
 import type { TproxyInterfaceIntent } from './tproxy-intents.js';
 import { decodeEvent, monotonicToWallOffsetNs, type TproxyEvent } from './tproxy-event.js';
 import { executePlan, mapSizes, readKernelTries, readRuleHits, tproxySkeleton, type TproxyMaps, type TproxySkeleton } from './tproxy-maps.js';
-import { ACTION_CODE, PROTO_NUMBER, normalizeRules, sameRuleContent, type TproxyRule } from './tproxy-rule.js';
+import { ACTION_CODE, PROTO_NUMBER, RuleNormalizer, sameRuleContent, type TproxyRule } from './tproxy-rule.js';
 import { emptyTrieState, type TrieState } from './trie-state.js';
 
 export interface TproxyDataplaneOptions extends TcTproxyConfigInput {
@@ -107,7 +107,9 @@ export class TproxyDataplane {
   #skel: TproxySkeleton | undefined;
   #trie: TrieState;
   /** the rules as applied, by rule id */
-  #applied: Array<TproxyRule | undefined> = [];
+  readonly #applied: Array<TproxyRule | undefined> = [];
+  /** validated rules by content, with their planner form (derived again when the interface names map to other ifindexes) */
+  readonly #normalizer = new RuleNormalizer<PlanRule>((r) => this.#planRule(r));
   #overrides = new Map<string, TproxyInterfaceIntent>();
   /** configured interface -> ifindex (resolved at seed and at every apply) */
   #ifindex = new Map<string, number>();
@@ -388,6 +390,33 @@ export class TproxyDataplane {
     return syncAddresses(this.#maps()[MAP.ifAddrs], this.#addrs, desired, MAX_IF_ADDRS);
   }
 
+  /** A rule in the planner's form, with the ifindexes of its interfaces; IntentRejectedError for one that is not attached. */
+  #planRule(r: TproxyRule): PlanRule {
+    let ifindexes: number[] | undefined;
+    if (r.interfaces !== undefined) {
+      ifindexes = r.interfaces.map((name) => {
+        const i = this.#ifindex.get(name);
+        if (i === undefined) {
+          const attached = this.#config.interfaces.map((c) => c.name).join(', ');
+          throw new IntentRejectedError(`tproxy.rule ${r.identity}: interface ${name} is not attached (attached: ${attached})`);
+        }
+        return i;
+      });
+    }
+    return {
+      identity: r.identity,
+      family: r.family,
+      proto: PROTO_NUMBER[r.protocol],
+      destination: r.destination,
+      source: r.source,
+      low: r.low,
+      high: r.high,
+      action: ACTION_CODE[r.action],
+      tproxyPort: r.tproxyPort,
+      ...(ifindexes !== undefined ? { ifindexes } : {}),
+    };
+  }
+
   /**
    * Converges the maps to the desired `tproxy.rule` and `tproxy.interface` intents (the complete
    * desired state). Everything is validated first: IntentRejectedError (nothing changed) for an
@@ -402,35 +431,11 @@ export class TproxyDataplane {
     // 1. validate the whole desired state
     const names = this.#config.interfaces.map((i) => i.name);
     const overrides = interfaceOverrides(desired.interfaces ?? [], names);
-    const rules = normalizeRules(desired.rules);
+    this.#resolveInterfaces();
+    const { rules, derived: planRules } = this.#normalizer.normalize(desired.rules, [...this.#ifindex].join(','));
     if (rules.length > this.#config.maxRules) {
       throw new IntentRejectedError(`${rules.length} tproxy rules exceed the capacity of ${this.#config.maxRules} (maxRules in the plugin config)`);
     }
-    this.#resolveInterfaces();
-    const planRules: PlanRule[] = rules.map((r) => {
-      let ifindexes: number[] | undefined;
-      if (r.interfaces !== undefined) {
-        ifindexes = r.interfaces.map((name) => {
-          const i = this.#ifindex.get(name);
-          if (i === undefined) {
-            throw new IntentRejectedError(`tproxy.rule ${r.identity}: interface ${name} is not attached (attached: ${names.join(', ')})`);
-          }
-          return i;
-        });
-      }
-      return {
-        identity: r.identity,
-        family: r.family,
-        proto: PROTO_NUMBER[r.protocol],
-        destination: r.destination,
-        source: r.source,
-        low: r.low,
-        high: r.high,
-        action: ACTION_CODE[r.action],
-        tproxyPort: r.tproxyPort,
-        ...(ifindexes !== undefined ? { ifindexes } : {}),
-      };
-    });
     const maps = this.#maps();
     const limits = { dst: maps[MAP.dst].map.maxEntries, src: maps[MAP.src].map.maxEntries, port: maps[MAP.port].map.maxEntries };
     let steps;
@@ -477,22 +482,24 @@ export class TproxyDataplane {
       throw err;
     }
     const wrote = performance.now();
-    // a rule's change: as the last step saw it; a rule updated by the first of two steps counts as updated
+    // a rule's change: as the last step saw it; a rule updated by the first of two steps counts as updated.
+    // Only the rules the planner did not find as the very objects in force can have changed.
     const last = steps[steps.length - 1];
     const updatedFirst = new Set<string>();
-    if (steps.length === 2) steps[0].identities.forEach((identity, i) => steps[0].changes[i] === 'updated' && updatedFirst.add(identity));
+    if (steps.length === 2) steps[0].rules.forEach((r, i) => steps[0].changes[i] === 'updated' && updatedFirst.add(r.identity));
+    const candidates = steps.length === 1 ? last.touched : rules.map((_, i) => i);
     let added = 0;
-    const nextApplied = new Array<TproxyRule | undefined>(this.#config.maxRules + 1);
-    rules.forEach((r, i) => {
-      const id = last.ids[i];
+    const applied = this.#applied;
+    for (const i of candidates) {
+      const r = rules[i];
       const c = last.changes[i];
-      const before = this.#applied[id];
+      const before = applied[last.ids[i]];
       if (c === 'added') added++;
-      else if (c === 'updated' || updatedFirst.has(r.identity) || (before !== undefined && !sameRuleContent(before, r))) updated++;
-      nextApplied[id] = r;
-    });
+      else if (c === 'updated' || updatedFirst.has(r.identity) || (before !== undefined && before !== r && !sameRuleContent(before, r))) updated++;
+    }
+    for (const step of steps) for (const id of step.plan.ruleClears) applied[id] = undefined;
+    for (const i of candidates) applied[last.ids[i]] = rules[i];
     const removed = steps.reduce((n, s) => n + s.removed, 0);
-    this.#applied = nextApplied;
     this.refreshAddresses();
     return {
       added,

@@ -1,8 +1,9 @@
 /**
  * The typed maps of tc_tproxy.bpf.o, their sizes (derived from the config before load), reading the
- * rule maps back for adoption, and running an ApplyPlan on them in the plan's order.
+ * rule maps back for adoption, and running an ApplyPlan on them in the plan's order (packed by
+ * plan-packing.ts).
  */
-import { codecs, defineSkeleton, type Skeleton, type SkeletonMaps } from '@bpfsteer/core-bpf';
+import { MapLayoutError, codecs, defineSkeleton, type BpfMap, type Skeleton, type SkeletonMaps } from '@bpfsteer/core-bpf';
 import type { ApplyPlan } from './apply-plan.js';
 import {
   MAP,
@@ -21,6 +22,7 @@ import {
   srcKeyCodec,
   type RuleValue,
 } from './map-codecs.js';
+import { packDstKeys, packDstWrites, packPortKeys, packPortWrites, packRuleWrites, packSrcKeys, packSrcWrites, packZeroed, type Packed } from './plan-packing.js';
 import { DEFAULT_TRIE_ENTRIES } from './tproxy-constants.js';
 import type { KernelTries } from './trie-adoption.js';
 
@@ -73,26 +75,42 @@ export function readKernelTries(maps: TproxyMaps): KernelTries {
   };
 }
 
-const EMPTY_RULE: RuleValue = { action: 0, tproxy_port_be: 0, identity: 0n };
-
-function zeroCounters(maps: TproxyMaps): { packets: bigint; bytes: bigint }[] {
-  return Array.from({ length: maps[MAP.ruleHits].map.cpuSlots }, () => ({ packets: 0n, bytes: 0n }));
+/** Writes packed entries with one batch (raw bytes: BpfMap checks only their sizes). */
+function writePacked(map: BpfMap, p: Packed): void {
+  if (p.count === 0) return;
+  const ks = map.keySize;
+  const vs = map.valueBufferSize;
+  if (p.keys.length !== p.count * ks || p.values.length !== p.count * vs) {
+    throw new MapLayoutError(map.name, `packed entries of ${p.keys.length / p.count}+${p.values.length / p.count} bytes, the map has ${ks}+${vs}`);
+  }
+  const entries = new Array<readonly [Uint8Array, Uint8Array]>(p.count);
+  for (let i = 0; i < p.count; i++) entries[i] = [p.keys.subarray(i * ks, (i + 1) * ks), p.values.subarray(i * vs, (i + 1) * vs)];
+  map.updateBatch(entries);
 }
 
-/** Runs the plan's map operations in order (see apply-plan.ts). */
+/** Deletes packed keys with one batch. */
+function deletePacked(map: BpfMap, keys: Buffer, count: number): void {
+  if (count === 0) return;
+  const ks = map.keySize;
+  if (keys.length !== count * ks) throw new MapLayoutError(map.name, `packed keys of ${keys.length / count} bytes, the map has ${ks}`);
+  const list = new Array<Uint8Array>(count);
+  for (let i = 0; i < count; i++) list[i] = keys.subarray(i * ks, (i + 1) * ks);
+  map.deleteBatch(list);
+}
+
+/** Runs the plan's map operations in order (see apply-plan.ts), each kind as one batch of packed entries. */
 export function executePlan(maps: TproxyMaps, plan: ApplyPlan): void {
-  maps[MAP.rules].setMany(plan.ruleWrites);
-  if (plan.counterResets.length > 0) {
-    const zero = zeroCounters(maps);
-    maps[MAP.ruleHits].setMany(plan.counterResets.map((id) => [id, zero] as const));
-  }
-  maps[MAP.port].setMany(plan.portWrites.map(([k, ruleId]) => [k, { rule_id: ruleId }] as const));
-  maps[MAP.src].setMany(plan.srcWrites.map(([k, id]) => [k, { id }] as const));
-  maps[MAP.dst].setMany(plan.dstWrites.map(([k, id]) => [k, { id }] as const));
-  maps[MAP.dst].deleteMany(plan.dstDeletes);
-  maps[MAP.src].deleteMany(plan.srcDeletes);
-  maps[MAP.port].deleteMany(plan.portDeletes);
-  maps[MAP.rules].setMany(plan.ruleClears.map((id) => [id, EMPTY_RULE] as const));
+  writePacked(maps[MAP.rules].map, packRuleWrites(plan.ruleWrites));
+  const hits = maps[MAP.ruleHits].map;
+  writePacked(hits, packZeroed(plan.counterResets, hits.valueBufferSize));
+  writePacked(maps[MAP.port].map, packPortWrites(plan.portWrites));
+  writePacked(maps[MAP.src].map, packSrcWrites(plan.srcWrites));
+  writePacked(maps[MAP.dst].map, packDstWrites(plan.dstWrites));
+  deletePacked(maps[MAP.dst].map, packDstKeys(plan.dstDeletes), plan.dstDeletes.length);
+  deletePacked(maps[MAP.src].map, packSrcKeys(plan.srcDeletes), plan.srcDeletes.length);
+  deletePacked(maps[MAP.port].map, packPortKeys(plan.portDeletes), plan.portDeletes.length);
+  const rules = maps[MAP.rules].map;
+  writePacked(rules, packZeroed(plan.ruleClears, rules.valueBufferSize)); // action 0: an unused slot
 }
 
 export interface Counter {

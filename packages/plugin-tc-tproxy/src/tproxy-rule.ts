@@ -1,7 +1,8 @@
 /**
  * Rules as the compiler sees them: a validated `tproxy.rule` intent with parsed prefixes, its
  * canonical identity, and the desired state's rule list checked as a whole (duplicates merged,
- * conflicting duplicates refused).
+ * conflicting duplicates refused) — with a cache by content (RuleNormalizer), since a desired state
+ * arrives whole at every apply, as new objects, and mostly unchanged.
  */
 import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel';
 import { interfaceNameProblem } from './interface-name.js';
@@ -48,7 +49,7 @@ function isPort(v: unknown): v is number {
  * without its cost (a desired state of 100,000 rules is checked at every apply); undefined when
  * anything is wrong, and the schema then says what.
  */
-function fastRule(intent: Intent): TproxyRule | undefined {
+function fastRule(intent: Intent, detach: boolean): TproxyRule | undefined {
   for (const key in intent) if (!RULE_FIELDS.has(key)) return undefined;
   const { destination, source, protocol, ports, action, tproxyPort, interfaces, service } = intent as Record<string, unknown>;
   if (protocol !== 'tcp' && protocol !== 'udp') return undefined;
@@ -80,14 +81,19 @@ function fastRule(intent: Intent): TproxyRule | undefined {
     action,
     tproxyPort: action === 'divert' ? (tproxyPort as number) : 0,
     interfaces: names,
-    intent: intent.kind === TPROXY_RULE_KIND ? intent : { ...intent, kind: TPROXY_RULE_KIND },
+    intent: detach ? detachedIntent(intent) : intent.kind === TPROXY_RULE_KIND ? intent : { ...intent, kind: TPROXY_RULE_KIND },
   };
 }
 
 /** A validated rule from one intent; IntentRejectedError saying what is wrong otherwise. */
 export function normalizeRule(intent: Intent, where: string | (() => string) = 'tproxy.rule'): TproxyRule {
+  return checkedRule(intent, where, false);
+}
+
+/** normalizeRule; with `detach` the rule keeps a frozen copy of the intent instead of the intent. */
+function checkedRule(intent: Intent, where: string | (() => string), detach: boolean): TproxyRule {
   if (intent !== null && typeof intent === 'object' && !Array.isArray(intent)) {
-    const rule = fastRule(intent);
+    const rule = fastRule(intent, detach);
     if (rule !== undefined) return rule;
   }
   const { kind: _kind, ...fields } = (intent ?? {}) as Intent;
@@ -116,17 +122,269 @@ function describeRule(r: TproxyRule): string {
  * taken once; two different rules with one identity are refused (IntentRejectedError).
  */
 export function normalizeRules(intents: readonly Intent[]): TproxyRule[] {
-  const byIdentity = new Map<string, TproxyRule>();
-  intents.forEach((intent, index) => {
-    const rule = normalizeRule(intent, () => `tproxy.rule #${index}`);
-    const seen = byIdentity.get(rule.identity);
-    if (seen === undefined) byIdentity.set(rule.identity, rule);
-    else if (!sameRuleContent(seen, rule)) {
-      throw new IntentRejectedError(
-        `tproxy.rule #${index}: rule ${rule.identity} is listed twice with different settings ` +
-          `(${describeRule(seen)} and ${describeRule(rule)}); a rule is identified by destination, source, protocol and port range`,
-      );
+  return new RuleNormalizer().normalize(intents).rules;
+}
+
+/** The fields of an accepted intent, kept to confirm a cache hit (nested objects may be shared and changed since). */
+interface CachedRule {
+  readonly rule: TproxyRule;
+  readonly destination: string;
+  readonly source: unknown;
+  readonly protocol: unknown;
+  readonly action: unknown;
+  readonly tproxyPort: unknown;
+  readonly service: unknown;
+  readonly low: unknown;
+  readonly high: unknown;
+  readonly interfaces: readonly unknown[] | undefined;
+  /** shared with the other cached forms of the same identity, once there are several */
+  slot: IdentitySlot | undefined;
+  /** the last call that listed it, and where */
+  used: number;
+  at: number;
+  /** the normalizer's derived value and the version it was derived for */
+  derived: unknown;
+  derivedFor: string | undefined;
+}
+
+/** One identity's rule in the current call (to merge duplicates and refuse conflicting ones). */
+interface IdentitySlot {
+  epoch: number;
+  rule: TproxyRule | undefined;
+}
+
+/** RULE_FIELDS.has(key), without hashing (the check runs for every field of every intent of every apply). */
+function isRuleField(key: string): boolean {
+  switch (key) {
+    case 'kind':
+    case 'destination':
+    case 'source':
+    case 'protocol':
+    case 'ports':
+    case 'action':
+    case 'tproxyPort':
+    case 'interfaces':
+    case 'service':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Whether `intent` has exactly the fields `c` was accepted with (then it normalizes alike). */
+function sameFields(c: CachedRule, intent: Record<string, unknown>, ports: Record<string, unknown>): boolean {
+  if (intent.destination !== c.destination || intent.source !== c.source || intent.protocol !== c.protocol || intent.action !== c.action) return false;
+  if (intent.tproxyPort !== c.tproxyPort || intent.service !== c.service || ports.low !== c.low || ports.high !== c.high) return false;
+  if (Array.isArray(ports)) return false;
+  for (const key in ports) if (key !== 'low' && key !== 'high') return false;
+  for (const key in intent) if (!isRuleField(key)) return false;
+  const x = intent.interfaces;
+  const y = c.interfaces;
+  if (x === undefined || y === undefined) return x === y;
+  if (!Array.isArray(x) || x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/** A frozen copy of an accepted rule intent (its fields only, nested objects copied). */
+function detachedIntent(intent: Intent): Intent {
+  const f = intent as Record<string, unknown>;
+  const ports = f.ports as { low: number; high: number };
+  const copy: Record<string, unknown> = {
+    kind: TPROXY_RULE_KIND,
+    destination: f.destination,
+    source: f.source,
+    protocol: f.protocol,
+    ports: Object.freeze({ low: ports.low, high: ports.high }),
+    action: f.action,
+  };
+  if (f.tproxyPort !== undefined) copy.tproxyPort = f.tproxyPort;
+  if (f.interfaces !== undefined) copy.interfaces = Object.freeze([...(f.interfaces as string[])]);
+  if (f.service !== undefined) copy.service = f.service;
+  return Object.freeze(copy) as Intent;
+}
+
+/** A desired state's rules (one per identity, first-seen order) and a value derived from each. */
+export interface NormalizedRules<D> {
+  readonly rules: TproxyRule[];
+  readonly derived: D[];
+}
+
+/**
+ * normalizeRules with a memory: an intent with the same fields as one accepted before gives the
+ * very same TproxyRule object (so that later stages tell an unchanged rule by identity) — found by
+ * position (the intent at the same place in the last call had the same `ports` object: sources
+ * keep their intents, the agent copies them shallowly) or by its destination string, and confirmed
+ * field by field: no parsing, no new strings. Keeps the rules of the last successful call (and,
+ * within bounds, those of later refused calls).
+ *
+ * `derive` computes a further value per rule (kept with it while the `version` given to normalize
+ * stays the same); it may throw IntentRejectedError to refuse the desired state.
+ */
+export class RuleNormalizer<D = TproxyRule> {
+  readonly #derive: (rule: TproxyRule) => D;
+  /** by the intents' destination strings (the canonical one and any other seen): one rule, or several */
+  #byDestination = new Map<string, CachedRule | CachedRule[]>();
+  #size = 0;
+  #epoch = 0;
+  /** the last successful call: its epoch, and each intent's ports object and cached rule */
+  #lastEpoch = 0;
+  #lastPorts: unknown[] = [];
+  #lastCached: CachedRule[] = [];
+
+  constructor(derive?: (rule: TproxyRule) => D) {
+    this.#derive = derive ?? ((rule) => rule as D);
+  }
+
+  normalize(intents: readonly Intent[], version = ''): NormalizedRules<D> {
+    // what refused calls left behind goes once it outgrows what a call uses
+    if (this.#size > 2 * (this.#lastCached.length + intents.length) + 1024) {
+      for (const c of this.#lastCached) c.used = this.#lastEpoch; // (refused calls stamped some of them since)
+      this.#prune(this.#lastEpoch);
     }
-  });
-  return [...byIdentity.values()];
+    const epoch = ++this.#epoch;
+    const out: TproxyRule[] = [];
+    const derived: D[] = [];
+    const lastPorts = this.#lastPorts;
+    const lastCached = this.#lastCached;
+    const portsSeen = new Array<unknown>(intents.length);
+    const cachedSeen = new Array<CachedRule>(intents.length);
+    let j = 0;
+    for (let index = 0; index < intents.length; index++) {
+      const intent = intents[index];
+      let cached: CachedRule | undefined;
+      if (intent !== null && typeof intent === 'object') {
+        const ports = (intent as Record<string, unknown>).ports;
+        if (ports !== null && typeof ports === 'object') {
+          // the same place as last time, or the next one (an intent before it went)
+          const at = lastPorts[j] === ports ? j : lastPorts[j + 1] === ports ? j + 1 : -1;
+          if (at >= 0 && sameFields(lastCached[at], intent as Record<string, unknown>, ports as Record<string, unknown>)) {
+            cached = lastCached[at];
+            j = at + 1;
+          } else if (lastCached.length > 0) {
+            // (nothing to find before a first call succeeded)
+            cached = this.#lookup(intent as Record<string, unknown>, ports as Record<string, unknown>);
+            if (cached !== undefined && lastCached[cached.at] === cached) j = cached.at + 1; // go on from there
+          }
+        }
+        portsSeen[index] = ports;
+      }
+      cached ??= this.#add(intent, index);
+      cachedSeen[index] = cached;
+      const rule = cached.rule;
+      const slot = cached.slot;
+      if (slot === undefined ? cached.used === epoch : slot.epoch === epoch) {
+        // listed before in this call (itself or another form of its identity)
+        const first = slot === undefined ? rule : slot.rule!;
+        if (first !== rule && !sameRuleContent(first, rule)) {
+          throw new IntentRejectedError(
+            `tproxy.rule #${index}: rule ${rule.identity} is listed twice with different settings ` +
+              `(${describeRule(first)} and ${describeRule(rule)}); a rule is identified by destination, source, protocol and port range`,
+          );
+        }
+        cached.used = epoch;
+        continue;
+      }
+      cached.used = epoch;
+      cached.at = index;
+      if (slot !== undefined) {
+        slot.epoch = epoch;
+        slot.rule = rule;
+      }
+      out.push(rule);
+      if (cached.derivedFor !== version) {
+        cached.derived = this.#derive(rule);
+        cached.derivedFor = version;
+      }
+      derived.push(cached.derived as D);
+    }
+    this.#lastEpoch = epoch;
+    this.#lastPorts = portsSeen;
+    this.#lastCached = cachedSeen;
+    if (this.#size > 2 * intents.length + 1024) this.#prune(epoch);
+    return { rules: out, derived };
+  }
+
+  #lookup(intent: Record<string, unknown>, ports: Record<string, unknown>): CachedRule | undefined {
+    if (typeof intent.destination !== 'string') return undefined;
+    const found = this.#byDestination.get(intent.destination);
+    if (found === undefined) return undefined;
+    if (!Array.isArray(found)) return sameFields(found, intent, ports) ? found : undefined;
+    for (const c of found) if (sameFields(c, intent, ports)) return c;
+    return undefined;
+  }
+
+  /** Validates and caches `intent`; IntentRejectedError (nothing cached) when it is not a valid rule. */
+  #add(intent: Intent, index: number): CachedRule {
+    // the rule outlives this call: it keeps a copy of the intent, not the caller's objects
+    const rule = checkedRule(intent, () => `tproxy.rule #${index}`, true);
+    const f = intent as Record<string, unknown>;
+    const ports = f.ports as Record<string, unknown>;
+    const cached: CachedRule = {
+      rule,
+      destination: f.destination as string,
+      source: f.source,
+      protocol: f.protocol,
+      action: f.action,
+      tproxyPort: f.tproxyPort,
+      service: f.service,
+      low: ports.low,
+      high: ports.high,
+      interfaces: (rule.intent as Record<string, unknown>).interfaces as readonly unknown[] | undefined, // the rule's own copy
+      slot: undefined,
+      used: 0,
+      at: -1,
+      derived: undefined,
+      derivedFor: undefined,
+    };
+    // every form of one identity has the same canonical destination: they meet under it (kept
+    // under the caller's string when that is the canonical one: found again by pointer)
+    const canonical = rule.destination.text;
+    const key = cached.destination === canonical ? cached.destination : canonical;
+    const found = this.#byDestination.get(key);
+    if (found === undefined) this.#byDestination.set(key, cached);
+    else {
+      const list = Array.isArray(found) ? found : [found];
+      for (const other of list) {
+        if (other.rule.identity !== rule.identity) continue;
+        other.slot ??= { epoch: other.used, rule: other.rule };
+        cached.slot = other.slot;
+        break;
+      }
+      list.push(cached);
+      if (list !== found) this.#byDestination.set(key, list);
+    }
+    if (key !== cached.destination) {
+      const alias = this.#byDestination.get(cached.destination);
+      if (alias === undefined) this.#byDestination.set(cached.destination, cached);
+      else if (Array.isArray(alias)) alias.push(cached);
+      else this.#byDestination.set(cached.destination, [alias, cached]);
+    }
+    this.#size++;
+    return cached;
+  }
+
+  /** Forgets the rules the call `epoch` did not list. */
+  #prune(epoch: number): void {
+    const byDestination = new Map<string, CachedRule | CachedRule[]>();
+    let size = 0;
+    // each rule is listed under its canonical destination (and maybe under another spelling): count it there
+    const keep = (destination: string, c: CachedRule) => {
+      if (destination === c.rule.destination.text) size++;
+    };
+    for (const [destination, found] of this.#byDestination) {
+      if (!Array.isArray(found)) {
+        if (found.used !== epoch) continue;
+        byDestination.set(destination, found);
+        keep(destination, found);
+        continue;
+      }
+      const kept = found.filter((c) => c.used === epoch);
+      if (kept.length === 0) continue;
+      byDestination.set(destination, kept.length === 1 ? kept[0] : kept);
+      for (const c of kept) keep(destination, c);
+    }
+    this.#byDestination = byDestination;
+    this.#size = size;
+  }
 }

@@ -1,13 +1,17 @@
 /**
  * What the rule maps hold, as this plugin tracks it between applies: the dst nodes by key with
- * their content and ids, the rule slots, and the id pools. Built by trie-adoption.ts (from the maps
- * after a restart) or empty, then updated in place by each planApply (apply-plan.ts): a state is
- * used by one apply after the other, never twice.
+ * their content and ids, the rule slots, and the id pools; and the rule set they were compiled
+ * from (by identity, and indexed by dst group) so that the next apply recompiles only what changed.
+ * Built by trie-adoption.ts (from the maps after a restart; not `synced`: the first apply compiles
+ * everything and sweeps what nothing wants) or empty, then updated in place by each planApply
+ * (apply-plan.ts): a state is used by one apply after the other, never twice.
  */
-import type { NodeContent } from './compile-rules.js';
+import type { PlanRule } from './apply-plan.js';
+import type { CompileRule, NodeContent } from './compile-rules.js';
 import { emptyPool, type IdPool } from './id-pool.js';
 import type { IpFamily, Prefix } from './ip-prefix.js';
 import type { DstKey } from './map-codecs.js';
+import type { RuleIndex } from './rule-index.js';
 
 /** A dst node in the maps: its dst entry, and (when it owns them) its src and port entries. */
 export interface PlacedNode {
@@ -23,6 +27,11 @@ export interface PlacedNode {
   readonly rawKey?: DstKey;
   /** the last apply that wanted this node (planApply's bookkeeping) */
   epoch: number;
+}
+
+/** A rule in force: compiled (with its id) into the index, and the rule as last applied. */
+export interface AppliedRule extends CompileRule {
+  rule: PlanRule;
 }
 
 /** A non-empty tctp_rules slot. */
@@ -43,8 +52,21 @@ export interface TrieState {
   readonly slots: Array<RuleSlot | undefined>;
   /** non-empty rule slots */
   ruleCount: number;
-  /** rule id of each rule identity this plugin applied */
-  readonly ruleIds: Map<string, number>;
+  /** the rules in force by identity (empty after an adoption until the first apply) */
+  readonly applied: Map<string, AppliedRule>;
+  /** the last apply's input rules, their records and ids, in its order (an unchanged rule is found by position) */
+  lastRules: readonly PlanRule[];
+  lastApplied: readonly AppliedRule[];
+  lastIds: readonly number[];
+  /** by rule id: its index in the last apply's input (planApply's bookkeeping; checked before use) */
+  readonly lastPosition: Int32Array;
+  /** the compiled rules in force by dst group; undefined until the first apply */
+  index: RuleIndex | undefined;
+  /**
+   * whether the nodes and slots are exactly those compiled from `applied` (false after an
+   * adoption: the first apply then compiles every node and sweeps the nodes and slots it does not want)
+   */
+  synced: boolean;
   /** rule ids found in the maps after a restart, by identity hash, not yet matched to a rule */
   adoptable: Map<bigint, number>;
   rulePool: IdPool;
@@ -64,7 +86,13 @@ export function emptyTrieState(maxRules: number): TrieState {
     portEntries: 0,
     slots: new Array(maxRules + 1).fill(undefined),
     ruleCount: 0,
-    ruleIds: new Map(),
+    applied: new Map(),
+    lastRules: [],
+    lastApplied: [],
+    lastIds: [],
+    lastPosition: new Int32Array(maxRules + 1),
+    index: undefined,
+    synced: true,
     adoptable: new Map(),
     rulePool: emptyPool(maxRules),
     dstPool: emptyPool(MAX_NODE_ID),

@@ -254,7 +254,8 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     const first = plugins[0];
     const state = desired(base);
     await first.apply(state);
-    const before = held.push(holdConnection(lab, ns.client, '10.99.0.7', 80)) && held[held.length - 1];
+    const before = holdConnection(lab, ns.client, '10.99.0.7', 80);
+    held.push(before);
     await before.connected;
     await first.close({ keepPinned: true });
     // during the restart: the pinned programs and maps stay in force

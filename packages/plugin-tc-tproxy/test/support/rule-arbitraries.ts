@@ -32,7 +32,7 @@ export function addressArb(family: 4 | 6): fc.Arbitrary<Uint8Array> {
   });
 }
 
-function mask(bytes: Uint8Array, len: number): Uint8Array {
+export function mask(bytes: Uint8Array, len: number): Uint8Array {
   const out = new Uint8Array(bytes);
   for (let i = 0; i < 16; i++) {
     const keep = Math.max(0, Math.min(8, len - 8 * i));

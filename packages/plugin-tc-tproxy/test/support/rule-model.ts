@@ -116,3 +116,48 @@ export class MapModel {
     return slot && slot.action !== 0 ? hit.ruleId : -1;
   }
 }
+
+/**
+ * What the maps hold with the ids resolved, as sorted lines "dst key / src prefix / port block ->
+ * rule slot" (a rule slot written as "identity hash:action:tproxy port"): equal for two maps that
+ * answer every packet alike through the same paths, whatever node and rule ids they use. Entries
+ * no lookup can reach (an src entry under no dst node, a port entry under no src entry, a rule id
+ * without a slot) are listed as "orphan ..." lines.
+ */
+export function kernelDump(model: MapModel): string[] {
+  const srcOf = new Map<number, Array<{ key: SrcKey; id: number }>>();
+  for (const e of model.src.values()) {
+    const list = srcOf.get(e.key.dst_id);
+    if (list) list.push(e);
+    else srcOf.set(e.key.dst_id, [e]);
+  }
+  const portOf = new Map<number, Array<{ key: PortKey; ruleId: number }>>();
+  for (const e of model.port.values()) {
+    const list = portOf.get(e.key.src_id);
+    if (list) list.push(e);
+    else portOf.set(e.key.src_id, [e]);
+  }
+  const slot = (id: number) => {
+    const v = model.rules.get(id);
+    return v === undefined || v.action === 0 ? `orphan rule id ${id}` : `${v.identity}:${v.action}:${v.tproxy_port_be}`;
+  };
+  const out: string[] = [];
+  const reachedSrc = new Set<number>();
+  const dstIds = new Set<number>();
+  for (const d of model.dst.values()) {
+    dstIds.add(d.id);
+    const dk = `${d.key.prefixlen}|${d.key.ifindex}|${d.key.family}|${d.key.proto}|${hex(d.key.addr)}`;
+    const srcs = srcOf.get(d.id) ?? [];
+    if (srcs.length === 0) out.push(`${dk} / (no src entry)`);
+    for (const s of srcs) {
+      reachedSrc.add(s.id);
+      const sk = `${s.key.prefixlen}|${hex(s.key.addr)}`;
+      const ports = portOf.get(s.id) ?? [];
+      if (ports.length === 0) out.push(`${dk} / ${sk} / (no port entry)`);
+      for (const p of ports) out.push(`${dk} / ${sk} / ${p.key.prefixlen}|${p.key.port_be} -> ${slot(p.ruleId)}`);
+    }
+  }
+  for (const [id, list] of portOf) if (!reachedSrc.has(id)) for (const p of list) out.push(`orphan port ${MapModel.portId(p.key)}`);
+  for (const e of model.src.values()) if (!dstIds.has(e.key.dst_id)) out.push(`orphan src ${MapModel.srcId(e.key)}`);
+  return out.sort();
+}

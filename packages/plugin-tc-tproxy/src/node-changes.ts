@@ -1,0 +1,229 @@
+/**
+ * The dst nodes an apply writes and deletes: which nodes to compile (all of them, or those of the
+ * changed destination prefixes and the prefixes inside them), their content compared with what the
+ * maps hold (an unchanged node keeps its id and is not touched), the capacity check, and the trie
+ * writes of new and changed nodes under fresh ids (copy on write) with the state updated to match.
+ */
+import { CompileCapacityError, nodeContent, sameContent, type CompileLimits, type CompileRule, type NodeContent } from './compile-rules.js';
+import { IdAllocator } from './id-pool.js';
+import { maxLength, type IpFamily, type Prefix } from './ip-prefix.js';
+import type { ApplyPlan } from './apply-plan.js';
+import type { DstKey, PortKey, SrcKey } from './map-codecs.js';
+import type { DirtyPrefixes, DstGroup, IndexedPrefix, RuleIndex } from './rule-index.js';
+import { AF_INET, AF_INET6, DST_FIXED_BITS, PORT_FIXED_BITS, SRC_FIXED_BITS } from './tproxy-constants.js';
+import type { PlacedNode, TrieState } from './trie-state.js';
+
+export function familyCode(family: IpFamily): number {
+  return family === 4 ? AF_INET : AF_INET6;
+}
+
+export function dstKeyOf(node: { ifindex: number; family: IpFamily; proto: number; prefix: Prefix }): DstKey {
+  return {
+    prefixlen: DST_FIXED_BITS + node.prefix.length,
+    ifindex: node.ifindex,
+    family: familyCode(node.family),
+    proto: node.proto,
+    addr: node.prefix.bytes,
+  };
+}
+
+export function srcKeyOf(dstId: number, prefix: Prefix): SrcKey {
+  return { prefixlen: SRC_FIXED_BITS + prefix.length, dst_id: dstId, addr: prefix.bytes };
+}
+
+export function portKeyOf(srcId: number, port: number, bits: number): PortKey {
+  return { prefixlen: PORT_FIXED_BITS + bits, src_id: srcId, port_be: port };
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A dst node to (re)write: new, or replacing `old` (whose content changed). */
+interface NodeWrite {
+  readonly group: DstGroup;
+  readonly prefix: Prefix;
+  readonly content: NodeContent;
+  readonly old: PlacedNode | undefined;
+}
+
+/** A placed node to delete: its group and key in TrieState.dst. */
+interface NodeDrop {
+  readonly node: PlacedNode;
+  readonly groupKey: string;
+  readonly key: string;
+}
+
+export interface NodeChanges {
+  readonly writes: NodeWrite[];
+  readonly drops: NodeDrop[];
+}
+
+/** Compiles one node, reusing the content of the same prefix of another interface with the same rules. */
+class NodeCompiler {
+  readonly #memo: Map<string, { rules: readonly CompileRule[]; content: NodeContent }> | undefined;
+  readonly writes: NodeWrite[] = [];
+
+  constructor(
+    interfaces: number,
+    private readonly epoch: number,
+  ) {
+    this.#memo = interfaces > 1 ? new Map() : undefined;
+  }
+
+  /** Compiles `entry` of `group`; a write unless `placed` (the group's placed nodes) has it with that content. */
+  visit(group: DstGroup, entry: IndexedPrefix, placed: Map<string, PlacedNode> | undefined): void {
+    const rules = group.rulesOf(entry);
+    let content: NodeContent | undefined;
+    if (this.#memo !== undefined) {
+      const key = `${group.family}|${group.proto}|${entry.prefix.key}`;
+      const m = this.#memo.get(key);
+      if (m !== undefined && sameList(m.rules, rules)) content = m.content;
+      else this.#memo.set(key, { rules, content: (content = nodeContent(rules)) });
+    } else {
+      content = nodeContent(rules);
+    }
+    const old = placed?.get(entry.prefix.key);
+    if (old !== undefined) {
+      // kept or replaced: either way not swept
+      if (old.epoch === this.epoch) return; // already visited (a prefix dirty twice)
+      old.epoch = this.epoch;
+      if (sameContent(old.content, content)) return;
+    }
+    this.writes.push({ group, prefix: entry.prefix, content, old });
+  }
+}
+
+/** Every node of `index`, and every placed node it does not have (to delete). */
+export function compileAll(state: TrieState, index: RuleIndex, epoch: number): NodeChanges {
+  const compiler = new NodeCompiler(index.ifindexes.length, epoch);
+  for (const group of index.groups.values()) {
+    const placed = state.dst.get(group.key);
+    for (const entry of group.byKey.values()) compiler.visit(group, entry, placed);
+  }
+  const drops: NodeDrop[] = [];
+  for (const [groupKey, placed] of state.dst) for (const [key, node] of placed) if (node.epoch !== epoch) drops.push({ node, groupKey, key });
+  return { writes: compiler.writes, drops };
+}
+
+/**
+ * The nodes of the dirty prefixes and of the prefixes inside them (their content includes the
+ * dirty prefix's rules), and the placed nodes of dirty prefixes no rule has any more.
+ */
+export function compileDirty(state: TrieState, index: RuleIndex, dirty: DirtyPrefixes, epoch: number): NodeChanges {
+  const compiler = new NodeCompiler(index.ifindexes.length, epoch);
+  const drops: NodeDrop[] = [];
+  for (const [group, prefixes] of dirty) {
+    const placed = state.dst.get(group.key);
+    const targets = new Set<IndexedPrefix>();
+    let all = false;
+    for (const [key, prefix] of prefixes) {
+      const entry = group.byKey.get(key);
+      if (entry !== undefined) targets.add(entry);
+      if (prefix.length < maxLength(prefix.family)) for (const d of group.descendants(prefix)) targets.add(d);
+      if (targets.size * 2 > group.size) {
+        // most of the group changes: compile it all rather than look for more descendants
+        all = true;
+        break;
+      }
+    }
+    for (const entry of all ? group.byKey.values() : targets) compiler.visit(group, entry, placed);
+    if (placed === undefined) continue;
+    for (const key of prefixes.keys()) {
+      if (group.byKey.has(key)) continue;
+      const old = placed.get(key);
+      if (old !== undefined && old.epoch !== epoch) {
+        old.epoch = epoch;
+        drops.push({ node: old, groupKey: group.key, key });
+      }
+    }
+  }
+  return { writes: compiler.writes, drops };
+}
+
+/** CompileCapacityError when the tries would hold more than `limits` once the nodes are written. */
+export function checkCapacity(state: TrieState, nodes: NodeChanges, limits: CompileLimits): void {
+  let dst = state.dstEntries;
+  let src = state.srcEntries;
+  let port = state.portEntries;
+  for (const w of nodes.writes) {
+    src += w.content.srcNodes.length;
+    port += w.content.portEntries;
+    if (w.old === undefined) dst++;
+    else {
+      src -= w.old.content.srcNodes.length;
+      port -= w.old.content.portEntries;
+    }
+  }
+  for (const { node } of nodes.drops) {
+    dst--;
+    src -= node.content.srcNodes.length;
+    port -= node.content.portEntries;
+  }
+  if (limits.dst !== undefined && dst > limits.dst) throw new CompileCapacityError('dst', dst, limits.dst);
+  if (limits.src !== undefined && src > limits.src) throw new CompileCapacityError('src', src, limits.src);
+  if (limits.port !== undefined && port > limits.port) throw new CompileCapacityError('port', port, limits.port);
+}
+
+/** The trie writes of `nodes` (new and changed nodes under fresh ids, copy on write), `state` updated. */
+export function placeNodes(
+  state: TrieState,
+  nodes: NodeChanges,
+  epoch: number,
+): Pick<ApplyPlan, 'portWrites' | 'srcWrites' | 'dstWrites' | 'dstDeletes' | 'srcDeletes' | 'portDeletes'> {
+  const dstPool = new IdAllocator(state.dstPool);
+  const srcPool = new IdAllocator(state.srcPool);
+  const portWrites: Array<readonly [PortKey, number]> = [];
+  const srcWrites: Array<readonly [SrcKey, number]> = [];
+  const dstWrites: Array<readonly [DstKey, number]> = [];
+  const dstDeletes: DstKey[] = [];
+  const srcDeletes: SrcKey[] = [];
+  const portDeletes: PortKey[] = [];
+
+  const retire = (old: PlacedNode) => {
+    old.content.srcNodes.forEach((sn, i) => {
+      const srcId = old.srcIds[i];
+      srcDeletes.push(srcKeyOf(old.id, sn.prefix));
+      for (const b of sn.blocks) portDeletes.push(portKeyOf(srcId, b.port, b.bits));
+      srcPool.release(srcId);
+    });
+    state.srcEntries -= old.content.srcNodes.length;
+    state.portEntries -= old.content.portEntries;
+    dstPool.release(old.id);
+  };
+
+  for (const { group, prefix, content, old } of nodes.writes) {
+    const id = dstPool.alloc() as number; // node ids (2^32) do not run out before the tries are full
+    const srcIds = content.srcNodes.map((sn) => {
+      const srcId = srcPool.alloc() as number;
+      for (const b of sn.blocks) portWrites.push([portKeyOf(srcId, b.port, b.bits), b.ruleId]);
+      srcWrites.push([srcKeyOf(id, sn.prefix), srcId]);
+      return srcId;
+    });
+    state.srcEntries += content.srcNodes.length;
+    state.portEntries += content.portEntries;
+    const placed: PlacedNode = { id, ifindex: group.ifindex, family: group.family, proto: group.proto, prefix, content, srcIds, epoch };
+    dstWrites.push([dstKeyOf(placed), id]);
+    let map = state.dst.get(group.key);
+    if (map === undefined) state.dst.set(group.key, (map = new Map()));
+    map.set(prefix.key, placed);
+    if (old === undefined) state.dstEntries++;
+    else retire(old);
+  }
+  for (const { node, groupKey, key } of nodes.drops) {
+    dstDeletes.push(node.rawKey ?? dstKeyOf(node));
+    retire(node);
+    state.dstEntries--;
+    const map = state.dst.get(groupKey)!;
+    map.delete(key);
+    if (map.size === 0) state.dst.delete(groupKey);
+  }
+  dstWrites.sort((a, b) => b[0].prefixlen - a[0].prefixlen);
+  dstDeletes.sort((a, b) => a.prefixlen - b.prefixlen);
+  state.dstPool = dstPool.result();
+  state.srcPool = srcPool.result();
+  return { portWrites, srcWrites, dstWrites, dstDeletes, srcDeletes, portDeletes };
+}
