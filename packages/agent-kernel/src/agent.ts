@@ -239,7 +239,8 @@ export class Agent {
       runner.noteSnapshot({ accepted: false, error: `snapshot rejected: ${problem}` });
       return { ok: false, error: problem };
     }
-    const snapshot = intents.map((i) => Object.freeze({ ...i }));
+    // a frozen intent cannot change under the agent: kept as it is (sources reuse unchanged ones)
+    const snapshot = intents.map((i) => (Object.isFrozen(i) ? i : Object.freeze({ ...i })));
     const previous = this.#snapshots.get(index);
     this.#snapshots.set(index, snapshot);
     runner.noteSnapshot({ accepted: true, intents: snapshot.length });
