@@ -67,6 +67,7 @@ export { attachTc, type AttachTcOptions, type TcMode } from './attach-tc.js';
 export { NETLINK_TC_PRIORITY, type TcDirection } from './netlink-tc-link.js';
 export { attachCgroup, type AttachCgroupOptions, type CgroupAttachType } from './attach-cgroup.js';
 export { openPinnedLink, type OpenPinnedLinkOptions } from './open-pinned-link.js';
+export { detachPinnedLinks, removeEmptyPinDir } from './pin-dir.js';
 export { NetnsHandle, withNetns } from './netns.js';
 export { ifIndex, ifName, interfaceAddresses, interfaceNames, type InterfaceAddress } from './interfaces.js';
 export { cgroup2Root, createCgroup, removeCgroup, moveToCgroup } from './cgroup.js';

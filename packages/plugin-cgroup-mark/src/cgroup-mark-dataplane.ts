@@ -7,7 +7,7 @@
  * attach(cgroups) (pinned links, re-adopted and switched to the new program on restart; links of
  * cgroups no longer wanted are detached) -> close({ keepPinned }).
  */
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   InvalidArgumentError,
@@ -21,6 +21,7 @@ import {
   type Link,
   type Program,
   type Skeleton,
+  removeEmptyPinDir,
 } from '@bpfsteer/core-bpf';
 import { defaultObjectPath } from './bpf-object-path.js';
 import { describeBypassEntry, type BypassEntry } from './bypass-entry.js';
@@ -285,15 +286,15 @@ export class CgroupMarkDataplane {
     const links = this.#dir('links');
     if (links && existsSync(links)) {
       for (const file of readdirSync(links)) detachPin(join(links, file));
-      rmdirIfEmpty(links);
+      removeEmptyPinDir(links);
     }
     if (this.#opts.bypassMapPin) removePin(this.#opts.bypassMapPin, { missingOk: true });
     const maps = this.#dir('maps');
     if (maps && existsSync(maps)) {
       removePin(join(maps, MAP.stats), { missingOk: true });
-      rmdirIfEmpty(maps);
+      removeEmptyPinDir(maps);
     }
-    if (this.#opts.pinRoot) rmdirIfEmpty(this.#opts.pinRoot);
+    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
   }
 
   #skeleton(op: string): CgroupMarkSkeleton {
@@ -312,6 +313,3 @@ function detachPin(path: string): void {
   openPinnedLink(path).detach();
 }
 
-function rmdirIfEmpty(dir: string): void {
-  if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
-}

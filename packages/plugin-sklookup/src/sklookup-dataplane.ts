@@ -8,7 +8,7 @@
  * this program without a gap) -> prepare/commit (desired mesh; prepare validates everything and
  * resolves namespaces and sockets before commit writes anything) -> close({ keepPinned }).
  */
-import { existsSync, fstatSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   BpfMap,
@@ -25,6 +25,7 @@ import {
   type Link,
   type SocketInfo,
   type Program,
+  removeEmptyPinDir,
 } from '@bpfsteer/core-bpf';
 import { defaultObjectPath } from './bpf-object-path.js';
 import { displayAddress, meshKey } from './mesh-address.js';
@@ -591,7 +592,7 @@ export class SklookupDataplane {
     const links = this.#dir('links');
     if (links && existsSync(links)) {
       for (const file of readdirSync(links)) openPinnedLink(join(links, file)).detach();
-      rmdirIfEmpty(links);
+      removeEmptyPinDir(links);
     }
     const maps = this.#dir('maps');
     if (maps && existsSync(maps)) {
@@ -599,9 +600,9 @@ export class SklookupDataplane {
         if (name === MAP.bypass && this.#opts.bypassMapPin) continue;
         removePin(join(maps, name), { missingOk: true });
       }
-      rmdirIfEmpty(maps);
+      removeEmptyPinDir(maps);
     }
-    if (this.#opts.pinRoot) rmdirIfEmpty(this.#opts.pinRoot);
+    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
   }
 
   #maps(): SklookupMaps {
@@ -629,6 +630,3 @@ function openPodNetns(uid: string, netns: string): NetnsHandle {
   }
 }
 
-function rmdirIfEmpty(dir: string): void {
-  if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
-}

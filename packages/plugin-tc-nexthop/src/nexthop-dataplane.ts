@@ -11,7 +11,7 @@
  * validated and every interface resolved before any map is written.
  */
 import type { MapStatus } from '@bpfsteer/agent-kernel';
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   BpfError,
@@ -31,6 +31,8 @@ import {
   removePin,
   type Link,
   type Program,
+  removeEmptyPinDir,
+  detachPinnedLinks,
 } from '@bpfsteer/core-bpf';
 import { planApply, planConvergence } from './apply-plan.js';
 import { defaultObjectPath } from './bpf-object-path.js';
@@ -541,16 +543,13 @@ export class NexthopDataplane {
 
   #removePins(): void {
     const links = this.#dir('links');
-    if (links && existsSync(links)) {
-      for (const file of readdirSync(links)) openPinnedLink(join(links, file), { netns: this.#opts.netns }).detach();
-      rmdirIfEmpty(links);
-    }
+    if (links) detachPinnedLinks(links, { netns: this.#opts.netns });
     const maps = this.#dir('maps');
     if (maps && existsSync(maps)) {
       for (const name of Object.values(MAP)) removePin(join(maps, name), { missingOk: true });
-      rmdirIfEmpty(maps);
+      removeEmptyPinDir(maps);
     }
-    if (this.#opts.pinRoot) rmdirIfEmpty(this.#opts.pinRoot);
+    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
   }
 }
 
@@ -570,9 +569,6 @@ function neededNeighbours(rules: Iterable<ResolvedRule>): Set<string> {
   return out;
 }
 
-function rmdirIfEmpty(dir: string): void {
-  if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
-}
 
 function filterStatus(ifname: string, link: Link): FilterStatus {
   return { interface: ifname, type: link.type, target: link.target, ...(link.pinnedPath ? { pinned: link.pinnedPath } : {}) };

@@ -9,7 +9,7 @@
  * (IntentRejectedError) changes nothing.
  */
 import { IntentRejectedError, type Intent, type MapStatus } from '@bpfsteer/agent-kernel';
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BpfError,
@@ -25,6 +25,8 @@ import {
   openPinnedLink,
   removePin,
   type Link,
+  removeEmptyPinDir,
+  detachPinnedLinks,
 } from '@bpfsteer/core-bpf';
 import { z } from 'zod';
 import { CompileCapacityError, planConvergence, planSize, type PlanRule } from './apply-plan.js';
@@ -216,8 +218,8 @@ export class TproxyDataplane {
       });
     } catch (err) {
       // a failed load leaves no empty pin directories behind
-      if (mapsDir) rmdirIfEmpty(mapsDir);
-      if (this.#pinRoot) rmdirIfEmpty(this.#pinRoot);
+      if (mapsDir) removeEmptyPinDir(mapsDir);
+      if (this.#pinRoot) removeEmptyPinDir(this.#pinRoot);
       if (err instanceof PinIncompatibleError) {
         throw new PinIncompatibleError(
           err.path,
@@ -617,19 +619,13 @@ export class TproxyDataplane {
 
   #removePins(): void {
     const links = this.#dir('links');
-    if (links && existsSync(links)) {
-      for (const file of readdirSync(links)) openPinnedLink(join(links, file), { netns: this.#config.netns }).detach();
-      rmdirIfEmpty(links);
-    }
+    if (links) detachPinnedLinks(links, { netns: this.#config.netns });
     const maps = this.#dir('maps');
     if (maps && existsSync(maps)) {
       for (const name of Object.values(MAP)) removePin(join(maps, name), { missingOk: true });
-      rmdirIfEmpty(maps);
+      removeEmptyPinDir(maps);
     }
-    if (this.#pinRoot) rmdirIfEmpty(this.#pinRoot);
+    if (this.#pinRoot) removeEmptyPinDir(this.#pinRoot);
   }
 }
 
-function rmdirIfEmpty(dir: string): void {
-  if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
-}
