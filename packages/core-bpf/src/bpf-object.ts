@@ -4,6 +4,7 @@
  * Attach programs only after their maps are filled (see the link modules).
  */
 import { closeSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { removeEmptyPinDir } from './pin-dir.js';
 import { basename, dirname } from 'node:path';
 import { Btf } from './btf/btf.js';
 import { BpfMap } from './bpf-map.js';
@@ -240,9 +241,10 @@ export class BpfObject {
     // configure first (e.g. maxEntries), so pinned maps are compared with what will really be created
     for (const apply of plan.apply) apply();
     this.#checkPins(plan.pins);
+    const createdDirs: string[] = [];
     for (const [name, { path }] of plan.pins) {
       // libbpf creates one missing directory level only
-      if (libbpf.bpf_map__autocreate(this.#mapPtrs.get(name) as Ptr)) mkdirSync(dirname(path), { recursive: true });
+      if (libbpf.bpf_map__autocreate(this.#mapPtrs.get(name) as Ptr)) createdDirs.push(...makePinDirs(dirname(path)));
     }
 
     const logs = new Map<string, Buffer>();
@@ -260,6 +262,8 @@ export class BpfObject {
     if (err < 0) {
       const error = this.#loadError(err, lines, logs);
       this.close();
+      // a failed load leaves none of the (empty) pin directories it created behind
+      for (const dir of createdDirs.reverse()) removeEmptyPinDir(dir);
       throw error;
     }
     this.#state = 'loaded';
@@ -442,4 +446,12 @@ export class BpfObject {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** Creates `dir` and its missing parents; returns the directories it created, outermost first. */
+function makePinDirs(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
+  if (missing.length > 0) mkdirSync(dir, { recursive: true });
+  return missing;
 }

@@ -217,9 +217,6 @@ export class TproxyDataplane {
         constants: { [CONSTANT.tcpIdle]: ns(ct.tcpIdleSeconds), [CONSTANT.udpIdle]: ns(ct.udpIdleSeconds), [CONSTANT.tcpClosing]: ns(ct.tcpClosingSeconds) },
       });
     } catch (err) {
-      // a failed load leaves no empty pin directories behind
-      if (mapsDir) removeEmptyPinDir(mapsDir);
-      if (this.#pinRoot) removeEmptyPinDir(this.#pinRoot);
       if (err instanceof PinIncompatibleError) {
         throw new PinIncompatibleError(
           err.path,
