@@ -4,10 +4,10 @@
 // The test runs happen inside the lab netns with a __sk_buff context whose ifindex is the veth the
 // dataplane is attached to (so the program runs its interface path, not the loopback shortcut).
 // Packets: TCP SYNs to the destinations of divert rules ("divert": own-tuple socket lookup, conntrack
-// lookup, three LPM lookups, the listener lookup at 127.0.0.1:<tproxy port> where a listener waits;
+// lookup, the rule lookup (host rules: the tctp_dst_host hash and the node's inline port intervals), the listener lookup at 127.0.0.1:<tproxy port> where a listener waits;
 // bpf_sk_assign returns -EOPNOTSUPP under test-run, so the packet ends dropped; the rules' hit
 // counters are checked) and TCP SYNs to an address no rule covers ("no rule": the same path ending at
-// the destination trie). Both kinds of destination are drawn from the space the rules fill. Events are off
+// a miss in the host hash and in the destination trie). Both kinds of destination are drawn from the space the rules fill. Events are off
 // on the interface (a drop event per test run would measure the ring buffer instead of the lookups).
 // Rules: router-like random sets (tproxy-rules.mjs): mostly host destinations with one port, some
 // wider prefixes, ranges, source prefixes, pass and deny rules.

@@ -21,7 +21,10 @@
 
 _Static_assert(sizeof(struct tctp_dst_key) == 28, "tctp_dst_key layout");
 _Static_assert(sizeof(struct tctp_src_key) == 24, "tctp_src_key layout");
+_Static_assert(sizeof(struct tctp_host_key) == 24, "tctp_host_key layout");
 _Static_assert(sizeof(struct tctp_node) == 4, "tctp_node layout");
+_Static_assert(sizeof(struct tctp_port_range) == 8, "tctp_port_range layout");
+_Static_assert(sizeof(struct tctp_dst_value) == 40, "tctp_dst_value layout");
 _Static_assert(sizeof(struct tctp_port_key) == 12, "tctp_port_key layout");
 _Static_assert(sizeof(struct tctp_port_value) == 4, "tctp_port_value layout");
 _Static_assert(sizeof(struct tctp_rule) == 16, "tctp_rule layout");
@@ -33,7 +36,10 @@ _Static_assert(sizeof(struct tctp_ct_key) == 44, "tctp_ct_key layout");
 _Static_assert(sizeof(struct tctp_ct_value) == 16, "tctp_ct_value layout");
 _Static_assert(sizeof(struct tctp_event) == 64, "tctp_event layout");
 
-BPF_MAP_DEFINE_FLAGS(tctp_dst, BPF_MAP_TYPE_LPM_TRIE, struct tctp_dst_key, struct tctp_node,
+BPF_MAP_DEFINE_FLAGS(tctp_dst, BPF_MAP_TYPE_LPM_TRIE, struct tctp_dst_key, struct tctp_dst_value,
+		     TCTP_MAX_TRIE_ENTRIES, BPF_F_NO_PREALLOC);
+/* hash elements are freed after a grace period (no preallocation): a reader never sees a reused one */
+BPF_MAP_DEFINE_FLAGS(tctp_dst_host, BPF_MAP_TYPE_HASH, struct tctp_host_key, struct tctp_dst_value,
 		     TCTP_MAX_TRIE_ENTRIES, BPF_F_NO_PREALLOC);
 BPF_MAP_DEFINE_FLAGS(tctp_src, BPF_MAP_TYPE_LPM_TRIE, struct tctp_src_key, struct tctp_node,
 		     TCTP_MAX_TRIE_ENTRIES, BPF_F_NO_PREALLOC);
@@ -481,29 +487,55 @@ static __always_inline void ct_udp_out(const struct tctp_ct_key *k)
 
 /* ---------------------------------------------------------------- rules */
 
+/* the rule of an inline dst node's port intervals, TCTP_RULE_NONE if none covers the port */
+static __always_inline __u32 inline_rule(const struct tctp_dst_value *v, __be16 port_be)
+{
+	__u16 port = bpf_ntohs(port_be);
+	__u32 n = v->nranges;
+
+#pragma unroll
+	for (int i = 0; i < TCTP_INLINE_RANGES; i++) {
+		if (i < n && port >= v->ranges[i].low && port <= v->ranges[i].high)
+			return v->ranges[i].rule_id;
+	}
+	return TCTP_RULE_NONE;
+}
+
 /* the rule for the packet: one lookup per trie (see tc_tproxy.h), TCTP_RULE_NONE if none */
 static __always_inline __u32 find_rule(const struct ingress *in)
 {
 	__u32 addr_bits = in->pkt.family == TCTP_AF_INET ? 32 : 128;
 	struct tctp_port_value *rule;
+	struct tctp_dst_value *dst;
 	struct tctp_node *node;
+	struct tctp_host_key hk;
 	struct tctp_dst_key dk;
 	struct tctp_src_key sk;
 	struct tctp_port_key pk;
 
-	__builtin_memset(&dk, 0, sizeof(dk));
-	dk.prefixlen = TCTP_DST_FIXED_BITS + addr_bits;
-	dk.ifindex = in->ifindex;
-	dk.family = in->pkt.family;
-	dk.proto = in->pkt.proto;
-	__builtin_memcpy(dk.addr, in->pkt.daddr, 16);
-	node = bpf_map_lookup_elem(&tctp_dst, &dk);
-	if (!node)
-		return TCTP_RULE_NONE;
+	__builtin_memset(&hk, 0, sizeof(hk));
+	hk.ifindex = in->ifindex;
+	hk.family = in->pkt.family;
+	hk.proto = in->pkt.proto;
+	__builtin_memcpy(hk.addr, in->pkt.daddr, 16);
+	dst = bpf_map_lookup_elem(&tctp_dst_host, &hk);
+	if (!dst) {
+		__builtin_memset(&dk, 0, sizeof(dk));
+		dk.prefixlen = TCTP_DST_FIXED_BITS + addr_bits;
+		dk.ifindex = in->ifindex;
+		dk.family = in->pkt.family;
+		dk.proto = in->pkt.proto;
+		__builtin_memcpy(dk.addr, in->pkt.daddr, 16);
+		dst = bpf_map_lookup_elem(&tctp_dst, &dk);
+		if (!dst)
+			return TCTP_RULE_NONE;
+	}
+	if (dst->nranges)
+		return inline_rule(dst, in->pkt.dport_be);
 
 	__builtin_memset(&sk, 0, sizeof(sk));
 	sk.prefixlen = TCTP_SRC_FIXED_BITS + addr_bits;
-	sk.dst_id = node->id;
+	sk.dst_id = dst->id;
 	__builtin_memcpy(sk.addr, in->pkt.saddr, 16);
 	node = bpf_map_lookup_elem(&tctp_src, &sk);
 	if (!node)

@@ -12,7 +12,8 @@
  * Rules are (interface, family, protocol, destination prefix, source prefix, port range) ->
  * action. User space compiles them into three LPM tries looked up one after the other:
  *
- *   tctp_dst   LPM  {ifindex, family, proto, dst prefix}      -> dst node id
+ *   tctp_dst   LPM  {ifindex, family, proto, dst prefix}      -> dst node (id, inline ranges)
+ *   tctp_dst_host HASH {ifindex, family, proto, dst address} -> dst node of a full-length prefix
  *   tctp_src   LPM  {dst node id, src prefix}                 -> src node id
  *   tctp_port  LPM  {src node id, port block}                 -> rule id
  *   tctp_rules ARRAY rule id -> {action, tproxy port, identity}   (rule id 0 is never used)
@@ -24,6 +25,13 @@
  * src node's port entries are the partition of 0..65535 into intervals with one winning rule,
  * each interval written as aligned power-of-two blocks (disjoint, so any hit is the answer).
  * A rule without an interface list is compiled for every attached interface.
+ *
+ * A dst node of a full-length destination (/32, /128) is the longest match there is, so it lives in
+ * the hash tctp_dst_host instead of the trie, looked up first: one hash lookup for host rules.
+ *
+ * Inline dst nodes (the common case: every rule of the node allows any source and the node's port
+ * partition has at most TCTP_INLINE_RANGES intervals) carry their intervals in the dst value and
+ * have no src or port entries: one LPM lookup then decides, whatever the number of rules.
  *
  * Per packet (tctp_ingress), in order:
  *   1. loopback (skb->ifindex 1): pass.  ARP: pass.  Other non-IP ethertypes: drop.
@@ -119,6 +127,15 @@ struct tctp_dst_key {
 	__u8 addr[16];
 };
 
+/* tctp_dst_host key: tctp_dst_key without prefixlen (a full-length destination address) */
+struct tctp_host_key {
+	__u32 ifindex;
+	__u8 family;
+	__u8 proto;
+	__u8 pad[2];
+	__u8 addr[16];
+};
+
 /* tctp_src key: prefixlen = TCTP_SRC_FIXED_BITS + source prefix length */
 struct tctp_src_key {
 	__u32 prefixlen;
@@ -126,9 +143,29 @@ struct tctp_src_key {
 	__u8 addr[16];
 };
 
-/* tctp_dst and tctp_src value: a node id (ids are >= 1, unique per map) */
+/* tctp_src value: a node id (ids are >= 1, unique per map) */
 struct tctp_node {
 	__u32 id;
+};
+
+/* a port interval [low, high] (host byte order) won by rule_id */
+struct tctp_port_range {
+	__u16 low;
+	__u16 high;
+	__u32 rule_id;
+};
+
+#define TCTP_INLINE_RANGES 4
+
+/*
+ * tctp_dst value. nranges 0: look up tctp_src with dst_id = id. nranges 1..TCTP_INLINE_RANGES:
+ * the node's only source prefix is "any" and ranges[0..nranges) (ascending, disjoint) are its port
+ * partition: a port in none of them has no rule. id is unique among dst values either way.
+ */
+struct tctp_dst_value {
+	__u32 id;
+	__u32 nranges;
+	struct tctp_port_range ranges[TCTP_INLINE_RANGES];
 };
 
 /* tctp_port key: prefixlen = TCTP_PORT_FIXED_BITS + block bits (0..16) */

@@ -22,6 +22,7 @@ import { IdAllocator } from './id-pool.js';
 import type { IpFamily, Prefix } from './ip-prefix.js';
 import type { DstKey, PortKey, RuleValue, SrcKey } from './map-codecs.js';
 import { checkCapacity, compileAll, compileDirty, placeNodes, type NodeChanges } from './node-changes.js';
+import type { PortInterval } from './port-partition.js';
 import { identityHash } from './rule-identity.js';
 import { RuleIndex, type DirtyPrefixes } from './rule-index.js';
 import { ACTION_DENY } from './tproxy-constants.js';
@@ -48,6 +49,12 @@ export interface PlanRule {
   readonly ifindexes?: readonly number[];
 }
 
+/** A tctp_dst value: the node id, and the port intervals of an inline node (else empty). */
+export interface DstNodeValue {
+  readonly id: number;
+  readonly ranges: readonly PortInterval[];
+}
+
 export interface ApplyPlan {
   readonly ruleWrites: ReadonlyArray<readonly [number, RuleValue]>;
   /** rule ids handed out by this apply: their hit counters start at zero */
@@ -55,7 +62,7 @@ export interface ApplyPlan {
   readonly portWrites: ReadonlyArray<readonly [PortKey, number]>;
   readonly srcWrites: ReadonlyArray<readonly [SrcKey, number]>;
   /** longest prefix first */
-  readonly dstWrites: ReadonlyArray<readonly [DstKey, number]>;
+  readonly dstWrites: ReadonlyArray<readonly [DstKey, DstNodeValue]>;
   /** shortest prefix first */
   readonly dstDeletes: readonly DstKey[];
   readonly srcDeletes: readonly SrcKey[];

@@ -6,6 +6,9 @@
  *   tctp_src  {dst node, src prefix}               -> src node
  *   tctp_port {src node, port block}               -> rule id
  *
+ * A dst node whose only src node is "any source" with at most INLINE_RANGES port intervals is
+ * inline: the intervals go into its dst value and it has no src or port entries (NodeContent.inline).
+ *
  * One lookup per trie is enough because a dst node holds the rules of every shorter destination
  * prefix that contains it (same interface, family and protocol), a src node the rules of every
  * shorter source prefix of its dst node, and a src node's port blocks partition 0..65535 by the
@@ -16,7 +19,8 @@
  * checked against, and the capacity check of a two-step convergence.
  */
 import { prefixKey, type IpFamily, type Prefix } from './ip-prefix.js';
-import { portBlocks, type PartitionRule, type PortBlock } from './port-partition.js';
+import { blockIntervals, portBlocks, type PartitionRule, type PortBlock, type PortInterval } from './port-partition.js';
+import { INLINE_RANGES } from './tproxy-constants.js';
 
 export interface CompileRule extends PartitionRule {
   /** rule id (1..maxRules) */
@@ -42,8 +46,12 @@ export interface SrcNode {
 export interface NodeContent {
   /** ascending by prefix key */
   readonly srcNodes: readonly SrcNode[];
-  /** number of tctp_port entries */
+  /** number of tctp_src entries (0 when inline) */
+  readonly srcEntries: number;
+  /** number of tctp_port entries (0 when inline) */
   readonly portEntries: number;
+  /** the port intervals of an inline node (its dst value holds them; it has no src or port entries) */
+  readonly inline?: readonly PortInterval[];
   /** set on contents adopted from inconsistent map entries: never equal to any content */
   readonly inconsistent?: true;
 }
@@ -86,7 +94,7 @@ export function sameContent(a: NodeContent, b: NodeContent): boolean {
   if (a.inconsistent || b.inconsistent) return false;
   if (a === b) return true;
   const n = a.srcNodes.length;
-  if (n !== b.srcNodes.length || a.portEntries !== b.portEntries) return false;
+  if (n !== b.srcNodes.length || a.portEntries !== b.portEntries || a.srcEntries !== b.srcEntries) return false;
   for (let i = 0; i < n; i++) {
     const x = a.srcNodes[i];
     const y = b.srcNodes[i];
@@ -100,12 +108,19 @@ export function sameContent(a: NodeContent, b: NodeContent): boolean {
   return true;
 }
 
-/** A content from its src nodes (sorted here by prefix key). */
+/**
+ * A content from its src nodes (sorted here by prefix key); inline when its only src node is "any
+ * source" with 1..INLINE_RANGES port intervals.
+ */
 export function makeContent(srcNodes: SrcNode[]): NodeContent {
   if (srcNodes.length > 1) srcNodes.sort((a, b) => (a.prefix.key < b.prefix.key ? -1 : a.prefix.key > b.prefix.key ? 1 : 0));
+  if (srcNodes.length === 1 && srcNodes[0].prefix.length === 0 && srcNodes[0].blocks.length > 0) {
+    const inline = blockIntervals(srcNodes[0].blocks);
+    if (inline.length <= INLINE_RANGES) return { srcNodes, srcEntries: 0, portEntries: 0, inline };
+  }
   let portEntries = 0;
   for (const n of srcNodes) portEntries += n.blocks.length;
-  return { srcNodes, portEntries };
+  return { srcNodes, srcEntries: srcNodes.length, portEntries };
 }
 
 interface Group<T> {
@@ -192,7 +207,7 @@ function compileInterface(rules: readonly CompileRule[], budget: Budget): DstNod
       (r) => r.destination,
       (prefix, matching) => {
         const content = nodeContent(matching);
-        budget.add(content.srcNodes.length, content.portEntries);
+        budget.add(content.srcEntries, content.portEntries);
         out.push({ family, proto, prefix, content });
       },
     );

@@ -5,10 +5,12 @@
  * test/struct-layout.test.ts.
  */
 import { codecs, type CodecValue } from '@bpfsteer/core-bpf';
+import { INLINE_RANGES } from './tproxy-constants.js';
 
 /** Map names in the object (at most 15 characters). */
 export const MAP = {
   dst: 'tctp_dst',
+  dstHost: 'tctp_dst_host',
   src: 'tctp_src',
   port: 'tctp_port',
   rules: 'tctp_rules',
@@ -41,10 +43,16 @@ export const dstKeyCodec = codecs.struct({
   pad: codecs.pad(2),
   addr: addr16,
 });
+/** struct tctp_host_key (tctp_dst_key without prefixlen) */
+export const hostKeyCodec = codecs.struct({ ifindex: codecs.u32, family: codecs.u8, proto: codecs.u8, pad: codecs.pad(2), addr: addr16 });
 /** struct tctp_src_key */
 export const srcKeyCodec = codecs.struct({ prefixlen: codecs.u32, dst_id: codecs.u32, addr: addr16 });
-/** struct tctp_node (value of tctp_dst and tctp_src) */
+/** struct tctp_node (value of tctp_src) */
 export const nodeCodec = codecs.struct({ id: codecs.u32 });
+/** struct tctp_port_range */
+export const portRangeCodec = codecs.struct({ low: codecs.u16, high: codecs.u16, rule_id: codecs.u32 });
+/** struct tctp_dst_value (value of tctp_dst) */
+export const dstValueCodec = codecs.struct({ id: codecs.u32, nranges: codecs.u32, ranges: codecs.array(portRangeCodec, INLINE_RANGES) });
 /** struct tctp_port_key */
 export const portKeyCodec = codecs.struct({ prefixlen: codecs.u32, src_id: codecs.u32, port_be: codecs.be16, pad: codecs.pad(2) });
 /** struct tctp_port_value */
@@ -97,6 +105,8 @@ export const eventCodec = codecs.struct({
 
 export type DstKey = CodecValue<typeof dstKeyCodec>;
 export type SrcKey = CodecValue<typeof srcKeyCodec>;
+export type HostKey = CodecValue<typeof hostKeyCodec>;
+export type DstValue = CodecValue<typeof dstValueCodec>;
 export type PortKey = CodecValue<typeof portKeyCodec>;
 export type RuleValue = CodecValue<typeof ruleCodec>;
 export type IfAddrKey = CodecValue<typeof ifAddrKeyCodec>;

@@ -3,11 +3,12 @@
  * changed destination prefixes and the prefixes inside them), their content compared with what the
  * maps hold (an unchanged node keeps its id and is not touched), the capacity check, and the trie
  * writes of new and changed nodes under fresh ids (copy on write) with the state updated to match.
+ * An inline node (NodeContent.inline) is one dst entry whose value holds its port intervals.
  */
 import { CompileCapacityError, nodeContent, sameContent, type CompileLimits, type CompileRule, type NodeContent } from './compile-rules.js';
 import { IdAllocator } from './id-pool.js';
 import { maxLength, type IpFamily, type Prefix } from './ip-prefix.js';
-import type { ApplyPlan } from './apply-plan.js';
+import type { ApplyPlan, DstNodeValue } from './apply-plan.js';
 import type { DstKey, PortKey, SrcKey } from './map-codecs.js';
 import type { DirtyPrefixes, DstGroup, IndexedPrefix, RuleIndex } from './rule-index.js';
 import { AF_INET, AF_INET6, DST_FIXED_BITS, PORT_FIXED_BITS, SRC_FIXED_BITS } from './tproxy-constants.js';
@@ -34,6 +35,9 @@ export function srcKeyOf(dstId: number, prefix: Prefix): SrcKey {
 export function portKeyOf(srcId: number, port: number, bits: number): PortKey {
   return { prefixlen: PORT_FIXED_BITS + bits, src_id: srcId, port_be: port };
 }
+
+const NO_IDS: readonly number[] = Object.freeze([]);
+const NO_RANGES: DstNodeValue['ranges'] = Object.freeze([]);
 
 function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a === b) return true;
@@ -150,17 +154,17 @@ export function checkCapacity(state: TrieState, nodes: NodeChanges, limits: Comp
   let src = state.srcEntries;
   let port = state.portEntries;
   for (const w of nodes.writes) {
-    src += w.content.srcNodes.length;
+    src += w.content.srcEntries;
     port += w.content.portEntries;
     if (w.old === undefined) dst++;
     else {
-      src -= w.old.content.srcNodes.length;
+      src -= w.old.content.srcEntries;
       port -= w.old.content.portEntries;
     }
   }
   for (const { node } of nodes.drops) {
     dst--;
-    src -= node.content.srcNodes.length;
+    src -= node.content.srcEntries;
     port -= node.content.portEntries;
   }
   if (limits.dst !== undefined && dst > limits.dst) throw new CompileCapacityError('dst', dst, limits.dst);
@@ -178,35 +182,39 @@ export function placeNodes(
   const srcPool = new IdAllocator(state.srcPool);
   const portWrites: Array<readonly [PortKey, number]> = [];
   const srcWrites: Array<readonly [SrcKey, number]> = [];
-  const dstWrites: Array<readonly [DstKey, number]> = [];
+  const dstWrites: Array<readonly [DstKey, DstNodeValue]> = [];
   const dstDeletes: DstKey[] = [];
   const srcDeletes: SrcKey[] = [];
   const portDeletes: PortKey[] = [];
 
   const retire = (old: PlacedNode) => {
-    old.content.srcNodes.forEach((sn, i) => {
-      const srcId = old.srcIds[i];
+    // an inline node has no src ids (and no src or port entries)
+    old.srcIds.forEach((srcId, i) => {
+      const sn = old.content.srcNodes[i];
       srcDeletes.push(srcKeyOf(old.id, sn.prefix));
       for (const b of sn.blocks) portDeletes.push(portKeyOf(srcId, b.port, b.bits));
       srcPool.release(srcId);
     });
-    state.srcEntries -= old.content.srcNodes.length;
+    state.srcEntries -= old.content.srcEntries;
     state.portEntries -= old.content.portEntries;
     dstPool.release(old.id);
   };
 
   for (const { group, prefix, content, old } of nodes.writes) {
     const id = dstPool.alloc() as number; // node ids (2^32) do not run out before the tries are full
-    const srcIds = content.srcNodes.map((sn) => {
-      const srcId = srcPool.alloc() as number;
-      for (const b of sn.blocks) portWrites.push([portKeyOf(srcId, b.port, b.bits), b.ruleId]);
-      srcWrites.push([srcKeyOf(id, sn.prefix), srcId]);
-      return srcId;
-    });
-    state.srcEntries += content.srcNodes.length;
+    const srcIds =
+      content.inline !== undefined
+        ? NO_IDS
+        : content.srcNodes.map((sn) => {
+            const srcId = srcPool.alloc() as number;
+            for (const b of sn.blocks) portWrites.push([portKeyOf(srcId, b.port, b.bits), b.ruleId]);
+            srcWrites.push([srcKeyOf(id, sn.prefix), srcId]);
+            return srcId;
+          });
+    state.srcEntries += content.srcEntries;
     state.portEntries += content.portEntries;
     const placed: PlacedNode = { id, ifindex: group.ifindex, family: group.family, proto: group.proto, prefix, content, srcIds, epoch };
-    dstWrites.push([dstKeyOf(placed), id]);
+    dstWrites.push([dstKeyOf(placed), { id, ranges: content.inline ?? NO_RANGES }]);
     let map = state.dst.get(group.key);
     if (map === undefined) state.dst.set(group.key, (map = new Map()));
     map.set(prefix.key, placed);

@@ -8,7 +8,23 @@
  */
 import { endianness } from 'node:os';
 import type { Codec } from '@bpfsteer/core-bpf';
-import { dstKeyCodec, nodeCodec, portKeyCodec, portValueCodec, ruleCodec, srcKeyCodec, type DstKey, type PortKey, type RuleValue, type SrcKey } from './map-codecs.js';
+import type { DstNodeValue } from './apply-plan.js';
+import {
+  dstKeyCodec,
+  dstValueCodec,
+  hostKeyCodec,
+  nodeCodec,
+  portKeyCodec,
+  portRangeCodec,
+  portValueCodec,
+  ruleCodec,
+  srcKeyCodec,
+  type DstKey,
+  type PortKey,
+  type RuleValue,
+  type SrcKey,
+} from './map-codecs.js';
+import { INLINE_RANGES } from './tproxy-constants.js';
 
 const LE = endianness() === 'LE';
 
@@ -28,6 +44,13 @@ const DST = {
   proto: member(dstKeyCodec, 'proto', 1),
   addr: member(dstKeyCodec, 'addr', 16),
 };
+const HOST = {
+  size: hostKeyCodec.size,
+  ifindex: member(hostKeyCodec, 'ifindex', 4),
+  family: member(hostKeyCodec, 'family', 1),
+  proto: member(hostKeyCodec, 'proto', 1),
+  addr: member(hostKeyCodec, 'addr', 16),
+};
 const SRC = {
   size: srcKeyCodec.size,
   prefixlen: member(srcKeyCodec, 'prefixlen', 4),
@@ -41,6 +64,18 @@ const PORT = {
   port: member(portKeyCodec, 'port_be', 2),
 };
 const NODE = { size: nodeCodec.size, id: member(nodeCodec, 'id', 4) };
+const DST_VALUE = {
+  size: dstValueCodec.size,
+  id: member(dstValueCodec, 'id', 4),
+  nranges: member(dstValueCodec, 'nranges', 4),
+  ranges: member(dstValueCodec, 'ranges', portRangeCodec.size * INLINE_RANGES),
+};
+const RANGE = {
+  size: portRangeCodec.size,
+  low: member(portRangeCodec, 'low', 2),
+  high: member(portRangeCodec, 'high', 2),
+  ruleId: member(portRangeCodec, 'rule_id', 4),
+};
 const PORT_VALUE = { size: portValueCodec.size, ruleId: member(portValueCodec, 'rule_id', 4) };
 const RULE = {
   size: ruleCodec.size,
@@ -48,6 +83,11 @@ const RULE = {
   port: member(ruleCodec, 'tproxy_port_be', 2),
   identity: member(ruleCodec, 'identity', 8),
 };
+
+function u16(buf: Buffer, at: number, v: number): void {
+  if (LE) buf.writeUInt16LE(v, at);
+  else buf.writeUInt16BE(v, at);
+}
 
 function u32(buf: Buffer, at: number, v: number): void {
   if (LE) buf.writeUInt32LE(v, at);
@@ -72,6 +112,14 @@ function packDst(buf: Buffer, base: number, k: DstKey): void {
   buf[base + DST.family] = k.family;
   buf[base + DST.proto] = k.proto;
   buf.set(k.addr, base + DST.addr);
+}
+
+/** A full-length dst key as a tctp_dst_host key (its prefixlen is implied). */
+function packHost(buf: Buffer, base: number, k: DstKey): void {
+  u32(buf, base + HOST.ifindex, k.ifindex);
+  buf[base + HOST.family] = k.family;
+  buf[base + HOST.proto] = k.proto;
+  buf.set(k.addr, base + HOST.addr);
 }
 
 function packSrc(buf: Buffer, base: number, k: SrcKey): void {
@@ -107,8 +155,29 @@ function packEntries<K>(
   return { keys, values, count: entries.length };
 }
 
-/** tctp_dst entries: key -> struct tctp_node { id }. */
-export const packDstWrites = (entries: ReadonlyArray<readonly [DstKey, number]>): Packed => packEntries(entries, DST.size, packDst, { size: NODE.size, at: NODE.id });
+/** tctp_dst entries (or, `host`, tctp_dst_host entries of full-length keys): key -> struct tctp_dst_value { id, nranges, ranges }. */
+export function packDstWrites(entries: ReadonlyArray<readonly [DstKey, DstNodeValue]>, host = false): Packed {
+  const keySize = host ? HOST.size : DST.size;
+  const packKey = host ? packHost : packDst;
+  const keys = Buffer.alloc(entries.length * keySize);
+  const values = Buffer.alloc(entries.length * DST_VALUE.size); // zeroed: unused ranges stay zero
+  for (let i = 0; i < entries.length; i++) {
+    const [key, v] = entries[i];
+    packKey(keys, i * keySize, key);
+    const base = i * DST_VALUE.size;
+    if (v.ranges.length > INLINE_RANGES) throw new Error(`plan-packing: a dst value holds at most ${INLINE_RANGES} ranges, got ${v.ranges.length}`);
+    u32(values, base + DST_VALUE.id, v.id);
+    u32(values, base + DST_VALUE.nranges, v.ranges.length);
+    v.ranges.forEach((r, j) => {
+      const at = base + DST_VALUE.ranges + j * RANGE.size;
+      u16(values, at + RANGE.low, r.low);
+      u16(values, at + RANGE.high, r.high);
+      u32(values, at + RANGE.ruleId, r.ruleId);
+    });
+  }
+  return { keys, values, count: entries.length };
+}
+
 /** tctp_src entries: key -> struct tctp_node { id }. */
 export const packSrcWrites = (entries: ReadonlyArray<readonly [SrcKey, number]>): Packed => packEntries(entries, SRC.size, packSrc, { size: NODE.size, at: NODE.id });
 /** tctp_port entries: key -> struct tctp_port_value { rule_id }. */
@@ -116,6 +185,8 @@ export const packPortWrites = (entries: ReadonlyArray<readonly [PortKey, number]
   packEntries(entries, PORT.size, packPort, { size: PORT_VALUE.size, at: PORT_VALUE.ruleId });
 
 export const packDstKeys = (keys: readonly DstKey[]): Buffer => packKeys(keys, DST.size, packDst);
+/** full-length dst keys as tctp_dst_host keys */
+export const packHostKeys = (keys: readonly DstKey[]): Buffer => packKeys(keys, HOST.size, packHost);
 export const packSrcKeys = (keys: readonly SrcKey[]): Buffer => packKeys(keys, SRC.size, packSrc);
 export const packPortKeys = (keys: readonly PortKey[]): Buffer => packKeys(keys, PORT.size, packPort);
 

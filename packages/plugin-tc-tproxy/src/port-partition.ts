@@ -130,6 +130,18 @@ export function pushBlocks(out: PortBlock[], low: number, high: number, ruleId: 
   }
 }
 
+/** The intervals `blocks` (ascending, as portBlocks gives them) cover: adjacent blocks of one rule merged. */
+export function blockIntervals(blocks: readonly PortBlock[]): PortInterval[] {
+  const out: PortInterval[] = [];
+  for (const b of blocks) {
+    const high = b.port + 2 ** (16 - b.bits) - 1;
+    const last = out[out.length - 1];
+    if (last !== undefined && last.ruleId === b.ruleId && last.high + 1 === b.port) out[out.length - 1] = { low: last.low, high, ruleId: b.ruleId };
+    else out.push({ low: b.port, high, ruleId: b.ruleId });
+  }
+  return out;
+}
+
 /** The tctp_port blocks of a src node's rules. */
 export function portBlocks(rules: readonly PartitionRule[]): PortBlock[] {
   // the common case, one rule of one port: a list of the exact size (these lists live long)

@@ -23,6 +23,9 @@ export const DST_FIXED_BITS = 64;
 export const SRC_FIXED_BITS = 32;
 export const PORT_FIXED_BITS = 32;
 
+/** port intervals a tctp_dst value holds inline */
+export const INLINE_RANGES = 4;
+
 export const ACTION_DIVERT = 1;
 export const ACTION_PASS = 2;
 export const ACTION_DENY = 3;

@@ -41,7 +41,8 @@ import type { TproxyInterfaceIntent } from './tproxy-intents.js';
 import { decodeEvent, monotonicToWallOffsetNs, type TproxyEvent } from './tproxy-event.js';
 import { executePlan, mapSizes, readKernelTries, readRuleHits, tproxySkeleton, type TproxyMaps, type TproxySkeleton } from './tproxy-maps.js';
 import { ACTION_CODE, PROTO_NUMBER, RuleNormalizer, sameRuleContent, type TproxyRule } from './tproxy-rule.js';
-import { emptyTrieState, type TrieState } from './trie-state.js';
+import { emptyTrieState, placedNodes, type TrieState } from './trie-state.js';
+import { maxLength } from './ip-prefix.js';
 
 export interface TproxyDataplaneOptions extends TcTproxyConfigInput {
   /** bpffs directory owned by this dataplane: maps under maps/, links under links/. Without it nothing is pinned. */
@@ -255,7 +256,9 @@ export class TproxyDataplane {
 
   #adopt(): void {
     const maps = this.#maps();
-    const adoption = adoptTries(readKernelTries(maps), this.#config.maxRules);
+    const { tries, misplaced } = readKernelTries(maps);
+    const adoption = adoptTries(tries, this.#config.maxRules);
+    maps[MAP.dst].deleteMany(misplaced);
     maps[MAP.src].deleteMany(adoption.straySrc);
     maps[MAP.port].deleteMany(adoption.strayPort);
     this.#trie = adoption.state;
@@ -556,8 +559,11 @@ export class TproxyDataplane {
     this.#expect('ready', 'status');
     const maps = this.#maps();
     const trie = this.#trie;
+    let hostNodes = 0;
+    for (const node of placedNodes(trie)) if (node.prefix.length === maxLength(node.family)) hostNodes++;
     const counts: Record<string, number> = {
-      [MAP.dst]: trie.dstEntries,
+      [MAP.dst]: trie.dstEntries - hostNodes,
+      [MAP.dstHost]: hostNodes,
       [MAP.src]: trie.srcEntries,
       [MAP.port]: trie.portEntries,
       [MAP.rules]: trie.ruleCount,

@@ -12,6 +12,8 @@ import {
   ctKeyCodec,
   ctValueCodec,
   dstKeyCodec,
+  dstValueCodec,
+  hostKeyCodec,
   ifAddrKeyCodec,
   ifaceCodec,
   ifStatsCodec,
@@ -20,16 +22,19 @@ import {
   portValueCodec,
   ruleCodec,
   srcKeyCodec,
+  type DstKey,
+  type DstValue,
   type RuleValue,
 } from './map-codecs.js';
-import { packDstKeys, packDstWrites, packPortKeys, packPortWrites, packRuleWrites, packSrcKeys, packSrcWrites, packZeroed, type Packed } from './plan-packing.js';
-import { DEFAULT_TRIE_ENTRIES } from './tproxy-constants.js';
+import { packDstKeys, packDstWrites, packHostKeys, packPortKeys, packPortWrites, packRuleWrites, packSrcKeys, packSrcWrites, packZeroed, type Packed } from './plan-packing.js';
+import { AF_INET, DEFAULT_TRIE_ENTRIES, DST_FIXED_BITS } from './tproxy-constants.js';
 import type { KernelTries } from './trie-adoption.js';
 
 export const tproxySkeleton = defineSkeleton({
   programs: [PROGRAM.ingress, PROGRAM.egress],
   maps: {
-    [MAP.dst]: { key: dstKeyCodec, value: nodeCodec },
+    [MAP.dst]: { key: dstKeyCodec, value: dstValueCodec },
+    [MAP.dstHost]: { key: hostKeyCodec, value: dstValueCodec },
     [MAP.src]: { key: srcKeyCodec, value: nodeCodec },
     [MAP.port]: { key: portKeyCodec, value: portValueCodec },
     [MAP.rules]: { key: codecs.u32, value: ruleCodec },
@@ -47,13 +52,14 @@ export type TproxyMaps = SkeletonMaps<(typeof tproxySkeleton)['maps']>;
 
 /**
  * max_entries of the maps that follow the config. The tries allocate nodes on use
- * (BPF_F_NO_PREALLOC), so their limits are generous: tctp_dst and tctp_src 4 entries per rule
+ * (BPF_F_NO_PREALLOC), so their limits are generous: tctp_dst, tctp_dst_host and tctp_src 4 entries per rule
  * (e.g. every rule on 4 interfaces), tctp_port 16 per rule (a range splits into at most 31 aligned
  * blocks; single ports take one), each at least TCTP_MAX_TRIE_ENTRIES.
  */
 export function mapSizes(maxRules: number, ctEntries: number): Record<string, number> {
   return {
     [MAP.dst]: Math.max(DEFAULT_TRIE_ENTRIES, maxRules * 4),
+    [MAP.dstHost]: Math.max(DEFAULT_TRIE_ENTRIES, maxRules * 4),
     [MAP.src]: Math.max(DEFAULT_TRIE_ENTRIES, maxRules * 4),
     [MAP.port]: Math.max(DEFAULT_TRIE_ENTRIES, maxRules * 16),
     [MAP.rules]: maxRules + 1,
@@ -63,12 +69,34 @@ export function mapSizes(maxRules: number, ctEntries: number): Record<string, nu
   };
 }
 
-/** Everything the rule maps hold. */
-export function readKernelTries(maps: TproxyMaps): KernelTries {
+/** Whether a dst key is of a full-length destination: its node lives in tctp_dst_host, not in the trie. */
+export function isHostKey(k: DstKey): boolean {
+  return k.prefixlen === DST_FIXED_BITS + (k.family === AF_INET ? 32 : 128);
+}
+
+/**
+ * Everything the rule maps hold (tctp_dst_host entries as full-length dst keys), and the
+ * full-length keys found in the trie, where no lookup reaches them (to delete).
+ */
+export function readKernelTries(maps: TproxyMaps): { tries: KernelTries; misplaced: DstKey[] } {
   const rules: Array<readonly [number, RuleValue]> = [];
   for (const [id, v] of maps[MAP.rules].entries()) if (v.action !== 0) rules.push([id, v]);
+  const dst: Array<readonly [DstKey, DstValue]> = [];
+  const misplaced: DstKey[] = [];
+  for (const [k, v] of maps[MAP.dst].entries()) {
+    if (isHostKey(k)) misplaced.push(k);
+    else dst.push([k, v]);
+  }
+  for (const [k, v] of maps[MAP.dstHost].entries()) {
+    const key: DstKey = { ...k, prefixlen: DST_FIXED_BITS + (k.family === AF_INET ? 32 : 128) };
+    dst.push([key, v]);
+  }
+  return { tries: readTries(maps, dst, rules), misplaced };
+}
+
+function readTries(maps: TproxyMaps, dst: KernelTries['dst'], rules: KernelTries['rules']): KernelTries {
   return {
-    dst: [...maps[MAP.dst].entries()].map(([k, v]) => [k, v.id] as const),
+    dst,
     src: [...maps[MAP.src].entries()].map(([k, v]) => [k, v.id] as const),
     port: [...maps[MAP.port].entries()].map(([k, v]) => [k, v.rule_id] as const),
     rules,
@@ -105,8 +133,15 @@ export function executePlan(maps: TproxyMaps, plan: ApplyPlan): void {
   writePacked(hits, packZeroed(plan.counterResets, hits.valueBufferSize));
   writePacked(maps[MAP.port].map, packPortWrites(plan.portWrites));
   writePacked(maps[MAP.src].map, packSrcWrites(plan.srcWrites));
-  writePacked(maps[MAP.dst].map, packDstWrites(plan.dstWrites));
-  deletePacked(maps[MAP.dst].map, packDstKeys(plan.dstDeletes), plan.dstDeletes.length);
+  // full-length destinations go to the hash; writes stay longest first, deletes shortest first
+  const hostWrites = plan.dstWrites.filter(([k]) => isHostKey(k));
+  const trieWrites = plan.dstWrites.filter(([k]) => !isHostKey(k));
+  const hostDeletes = plan.dstDeletes.filter(isHostKey);
+  const trieDeletes = plan.dstDeletes.filter((k) => !isHostKey(k));
+  writePacked(maps[MAP.dstHost].map, packDstWrites(hostWrites, true));
+  writePacked(maps[MAP.dst].map, packDstWrites(trieWrites));
+  deletePacked(maps[MAP.dst].map, packDstKeys(trieDeletes), trieDeletes.length);
+  deletePacked(maps[MAP.dstHost].map, packHostKeys(hostDeletes), hostDeletes.length);
   deletePacked(maps[MAP.src].map, packSrcKeys(plan.srcDeletes), plan.srcDeletes.length);
   deletePacked(maps[MAP.port].map, packPortKeys(plan.portDeletes), plan.portDeletes.length);
   const rules = maps[MAP.rules].map;

@@ -2,20 +2,21 @@
  * After a restart the pinned maps still hold the rule set in force: rebuild the TrieState from
  * them, so the first apply of the same desired state changes nothing. Rule ids are matched to rules
  * again through tctp_rules.identity (the identity hash); dst nodes by their key, with their content
- * rebuilt from their src and port entries in the compiler's form. Anything inconsistent (shared
+ * rebuilt from their src and port entries (or, inline nodes, from the ranges of their value) in the
+ * compiler's form. Anything inconsistent (shared
  * ids, malformed keys) is marked so that no compiled content equals it and the first apply
  * rewrites it; entries nothing can reach are returned as strays to delete.
  */
-import { makeContent, type SrcNode } from './compile-rules.js';
+import { makeContent, type NodeContent, type SrcNode } from './compile-rules.js';
 import { poolFromUsed } from './id-pool.js';
 import { hostBitsClear, makePrefix, maxLength, type IpFamily } from './ip-prefix.js';
-import type { DstKey, PortKey, RuleValue, SrcKey } from './map-codecs.js';
-import type { PortBlock } from './port-partition.js';
-import { AF_INET, AF_INET6, DST_FIXED_BITS, PORT_FIXED_BITS, PROTO_TCP, PROTO_UDP, SRC_FIXED_BITS } from './tproxy-constants.js';
+import type { DstKey, DstValue, PortKey, RuleValue, SrcKey } from './map-codecs.js';
+import { pushBlocks, type PortBlock } from './port-partition.js';
+import { AF_INET, AF_INET6, DST_FIXED_BITS, INLINE_RANGES, PORT_FIXED_BITS, PROTO_TCP, PROTO_UDP, SRC_FIXED_BITS } from './tproxy-constants.js';
 import { MAX_NODE_ID, dstGroupKey, type PlacedNode, type RuleSlot, type TrieState } from './trie-state.js';
 
 export interface KernelTries {
-  readonly dst: ReadonlyArray<readonly [DstKey, number]>;
+  readonly dst: ReadonlyArray<readonly [DstKey, DstValue]>;
   readonly src: ReadonlyArray<readonly [SrcKey, number]>;
   readonly port: ReadonlyArray<readonly [PortKey, number]>;
   /** the non-empty tctp_rules slots */
@@ -33,6 +34,27 @@ function familyOf(code: number): IpFamily | undefined {
   return code === AF_INET ? 4 : code === AF_INET6 ? 6 : undefined;
 }
 
+/** The content of an inline dst value, marked inconsistent unless the compiler would write exactly these ranges. */
+function inlineContent(family: IpFamily, value: DstValue): NodeContent {
+  const n = value.nranges;
+  const ranges = value.ranges.slice(0, Math.min(n, INLINE_RANGES));
+  const blocks: PortBlock[] = [];
+  let valid = n <= INLINE_RANGES;
+  let next = 0; // ranges ascend and are disjoint
+  for (const r of ranges) {
+    if (r.low < next || r.high < r.low || r.rule_id < 1) valid = false;
+    else pushBlocks(blocks, r.low, r.high, r.rule_id);
+    next = r.high + 1;
+  }
+  const made = makeContent([{ prefix: makePrefix(family, new Uint8Array(16), 0), blocks }]);
+  const same =
+    valid &&
+    made.inline !== undefined &&
+    made.inline.length === ranges.length &&
+    made.inline.every((iv, i) => iv.low === ranges[i].low && iv.high === ranges[i].high && iv.ruleId === ranges[i].rule_id);
+  return same ? made : { ...made, srcEntries: 0, portEntries: 0, inline: undefined, inconsistent: true };
+}
+
 export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
   // rule slots
   const slots = new Array<RuleSlot | undefined>(maxRules + 1).fill(undefined);
@@ -48,6 +70,7 @@ export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
   // dst entries: valid keys grouped by node id
   interface DstEntry {
     readonly key: DstKey;
+    readonly value: DstValue;
     readonly id: number;
     readonly family: IpFamily;
     readonly length: number;
@@ -55,7 +78,8 @@ export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
   const valid: DstEntry[] = [];
   const invalid: DstKey[] = [];
   const keysOfId = new Map<number, DstEntry[]>();
-  for (const [key, id] of kernel.dst) {
+  for (const [key, value] of kernel.dst) {
+    const id = value.id;
     const family = familyOf(key.family);
     const length = key.prefixlen - DST_FIXED_BITS;
     const ok =
@@ -70,7 +94,7 @@ export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
       invalid.push(key);
       continue;
     }
-    const e = { key, id, family, length };
+    const e = { key, value, id, family, length };
     valid.push(e);
     const list = keysOfId.get(id);
     if (list) list.push(e);
@@ -85,7 +109,8 @@ export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
   const usersOfSrcId = new Map<number, number>();
   for (const [key, id] of kernel.src) {
     const owners = keysOfId.get(key.dst_id);
-    if (owners === undefined) {
+    // src entries of an inline dst node are unreachable
+    if (owners === undefined || owners.every((o) => o.value.nranges > 0)) {
       straySrc.push(key);
       continue;
     }
@@ -132,8 +157,13 @@ export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
   };
   let srcEntries = 0;
   let portEntries = 0;
+  const inlineOf = (family: IpFamily, value: DstValue, isForced: boolean) => {
+    const content = inlineContent(family, value);
+    return { content: isForced ? { ...content, inconsistent: true as const } : content, srcIds: [] as number[] };
+  };
   const contentOf = new Map<number, { content: PlacedNode['content']; srcIds: number[] }>();
   for (const [dstId, owners] of keysOfId) {
+    if (owners.every((o) => o.value.nranges > 0)) continue;
     const family = owners[0].family;
     const pairs = (srcOfDst.get(dstId) ?? []).map((s) => {
       const blocks = (blocksOfSrc.get(s.id) ?? []).sort((a, b) => a.port - b.port || a.bits - b.bits);
@@ -142,13 +172,20 @@ export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
     });
     pairs.sort((a, b) => (a.node.prefix.key < b.node.prefix.key ? -1 : a.node.prefix.key > b.node.prefix.key ? 1 : 0));
     const made = makeContent(pairs.map((p) => p.node));
-    const content = forced.has(dstId) ? { ...made, inconsistent: true as const } : made;
+    // the entries as they are (a content the compiler would write inline is rewritten so)
+    let blocks = 0;
+    for (const p of pairs) blocks += p.node.blocks.length;
+    const content: NodeContent =
+      forced.has(dstId) || made.inline !== undefined
+        ? { srcNodes: made.srcNodes, srcEntries: pairs.length, portEntries: blocks, inconsistent: true }
+        : made;
     contentOf.set(dstId, { content, srcIds: pairs.map((p) => p.id) });
-    srcEntries += made.srcNodes.length;
-    portEntries += made.portEntries;
+    srcEntries += pairs.length;
+    portEntries += blocks;
   }
   for (const e of valid) {
-    const { content, srcIds } = contentOf.get(e.id)!;
+    const { content, srcIds } =
+      e.value.nranges > 0 ? inlineOf(e.family, e.value, forced.has(e.id)) : contentOf.get(e.id)!;
     const prefix = makePrefix(e.family, e.key.addr, e.length);
     const node: PlacedNode = { id: e.id, ifindex: e.key.ifindex, family: e.family, proto: e.key.proto, prefix, content, srcIds, rawKey: e.key, epoch: 0 };
     place(dstGroupKey(e.key.ifindex, e.family, e.key.proto), prefix.key, node);
@@ -162,7 +199,7 @@ export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
       family,
       proto: key.proto,
       prefix,
-      content: { srcNodes: [], portEntries: 0, inconsistent: true },
+      content: { srcNodes: [], srcEntries: 0, portEntries: 0, inconsistent: true },
       srcIds: [],
       rawKey: key,
       epoch: 0,

@@ -151,12 +151,19 @@ function batchDump(rules: readonly PlanRule[], ids: readonly number[], attached:
     for (const node of nodes) {
       const d = dstKeyOf({ ifindex, family: node.family, proto: node.proto, prefix: node.prefix });
       const dk = `${d.prefixlen}|${d.ifindex}|${d.family}|${d.proto}|${hex(d.addr)}`;
+      const slot = (ruleId: number) => {
+        const r = byId.get(ruleId)!;
+        return `${identityHash(r.identity)}:${r.action}:${r.tproxyPort}`;
+      };
+      if (node.content.inline !== undefined) {
+        for (const iv of node.content.inline) out.push(`${dk} / inline ${iv.low}-${iv.high} -> ${slot(iv.ruleId)}`);
+        continue;
+      }
       for (const sn of node.content.srcNodes) {
         const s = srcKeyOf(0, sn.prefix);
         for (const b of sn.blocks) {
           const p = portKeyOf(0, b.port, b.bits);
-          const r = byId.get(b.ruleId)!;
-          out.push(`${dk} / ${s.prefixlen}|${hex(s.addr)} / ${p.prefixlen}|${p.port_be} -> ${identityHash(r.identity)}:${r.action}:${r.tproxyPort}`);
+          out.push(`${dk} / ${s.prefixlen}|${hex(s.addr)} / ${p.prefixlen}|${p.port_be} -> ${slot(b.ruleId)}`);
         }
       }
     }
@@ -166,7 +173,7 @@ function batchDump(rules: readonly PlanRule[], ids: readonly number[], attached:
 
 function kernelOf(model: MapModel) {
   return {
-    dst: [...model.dst.values()].map((e) => [e.key, e.id] as const),
+    dst: [...model.dst.values()].map((e) => [e.key, e.value] as const),
     src: [...model.src.values()].map((e) => [e.key, e.id] as const),
     port: [...model.port.values()].map((e) => [e.key, e.ruleId] as const),
     rules: [...model.rules].map(([id, v]) => [id, v] as const),

@@ -25,7 +25,7 @@ function expectedId(rules: readonly PlanRule[], ids: readonly number[], p: Packe
 
 function kernelOf(model: MapModel) {
   return {
-    dst: [...model.dst.values()].map((e) => [e.key, e.id] as const),
+    dst: [...model.dst.values()].map((e) => [e.key, e.value] as const),
     src: [...model.src.values()].map((e) => [e.key, e.id] as const),
     port: [...model.port.values()].map((e) => [e.key, e.ruleId] as const),
     rules: [...model.rules].map(([id, v]) => [id, v] as const),

@@ -42,7 +42,7 @@ describe('compileRules', () => {
       '6 10.0.0.5/32 -> 0.0.0.0/0: 80/16>1 443/16>2',
       '6 10.1.0.0/16 -> 0.0.0.0/0: 22/16>3',
     ]);
-    expect(c.counts).toEqual({ dst: 3, src: 3, port: 4 });
+    expect(c.counts).toEqual({ dst: 3, src: 0, port: 0 }); // all inline
   });
 
   it('gives a src node the rules of every shorter source prefix of its dst node', () => {
@@ -77,14 +77,34 @@ describe('compileRules', () => {
       { port: 81, bits: 16, ruleId: 2 },
     ]);
     expect(c.byIfindex.get(9)).toBe(c.byIfindex.get(7));
-    expect(c.counts).toEqual({ dst: 3, src: 3, port: 4 });
+    expect(c.counts).toEqual({ dst: 3, src: 0, port: 0 }); // all inline
   });
 
   it('refuses a rule set that needs more trie entries than the limits', () => {
-    const rules = [rule(1, '10.0.0.1/32', [80, 80]), rule(2, '10.0.0.2/32', [1, 65535])];
+    const rules = [rule(1, '10.0.0.1/32', [80, 80]), rule(2, '10.0.0.2/32', [1, 65535], { src: '192.168.0.0/16' })];
     expect(() => compileRules(rules, [7, 8], { dst: 3 })).toThrow(CompileCapacityError);
     expect(() => compileRules(rules, [7], { port: 10 })).toThrow(/more than 10 entries in tctp_port/);
-    expect(compileRules(rules, [7], { dst: 2, src: 2, port: 17 }).counts).toEqual({ dst: 2, src: 2, port: 17 });
+    expect(() => compileRules(rules, [7, 8], { src: 1 })).toThrow(/more than 1 entries in tctp_src/);
+    expect(compileRules(rules, [7], { dst: 2, src: 1, port: 16 }).counts).toEqual({ dst: 2, src: 1, port: 16 });
+  });
+
+  it('writes a node inline when its only source is any and it has at most 4 port intervals', () => {
+    const node = (rules: CompileRule[]) => compileRules(rules, [7]).byIfindex.get(7)!.find((n) => n.prefix.text === '10.0.0.0/24')!.content;
+    const four = [rule(1, '10.0.0.0/24', [0, 9]), rule(2, '10.0.0.0/24', [5, 5], { deny: true }), rule(3, '10.0.0.0/8', [443, 443])];
+    expect(node(four).inline).toEqual([
+      { low: 0, high: 4, ruleId: 1 },
+      { low: 5, high: 5, ruleId: 2 },
+      { low: 6, high: 9, ruleId: 1 },
+      { low: 443, high: 443, ruleId: 3 },
+    ]);
+    expect(node(four)).toMatchObject({ srcEntries: 0, portEntries: 0 });
+    const five = node([...four, rule(4, '10.0.0.0/24', [8080, 8080])]);
+    expect(five.inline).toBeUndefined();
+    expect(five).toMatchObject({ srcEntries: 1, portEntries: 1 + 1 + 2 + 1 + 1 + 1 });
+    // a restricted source needs the src trie
+    const restricted = node([rule(1, '10.0.0.0/24', [80, 80], { src: '192.168.0.0/16' })]);
+    expect(restricted.inline).toBeUndefined();
+    expect(restricted).toMatchObject({ srcEntries: 1, portEntries: 1 });
   });
 
   it('compares contents by their src prefixes, blocks and rule ids', () => {

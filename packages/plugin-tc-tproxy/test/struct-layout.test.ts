@@ -16,7 +16,10 @@ import * as m from '../src/map-codecs.js';
 const STRUCTS: Record<string, Codec<unknown>> = {
   tctp_dst_key: m.dstKeyCodec,
   tctp_src_key: m.srcKeyCodec,
+  tctp_host_key: m.hostKeyCodec,
   tctp_node: m.nodeCodec,
+  tctp_port_range: m.portRangeCodec,
+  tctp_dst_value: m.dstValueCodec,
   tctp_port_key: m.portKeyCodec,
   tctp_port_value: m.portValueCodec,
   tctp_rule: m.ruleCodec,

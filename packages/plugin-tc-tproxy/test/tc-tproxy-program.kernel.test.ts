@@ -35,10 +35,15 @@ const TCP_RST = 0x04;
 const TCP_ACK = 0x10;
 
 // codecs of the header's structs (checked against the object's BTF by TypedMap.wrap)
-const { u8, u32, u64, be16, pad, bytes, struct } = codecs;
+const { u8, u16, u32, u64, be16, pad, bytes, struct, array } = codecs;
 const dstKeyCodec = struct({ prefixlen: u32, ifindex: u32, family: u8, proto: u8, pad: pad(2), addr: bytes(16) });
 const srcKeyCodec = struct({ prefixlen: u32, dst_id: u32, addr: bytes(16) });
 const nodeCodec = struct({ id: u32 });
+const INLINE_RANGES = 4;
+const portRangeCodec = struct({ low: u16, high: u16, rule_id: u32 });
+const hostKeyCodec = struct({ ifindex: u32, family: u8, proto: u8, pad: pad(2), addr: bytes(16) });
+const dstValueCodec = struct({ id: u32, nranges: u32, ranges: array(portRangeCodec, INLINE_RANGES) });
+const NO_RANGES = Array.from({ length: INLINE_RANGES }, () => ({ low: 0, high: 0, rule_id: 0 }));
 const portKeyCodec = struct({ prefixlen: u32, src_id: u32, port_be: be16, pad: pad(2) });
 const portValueCodec = struct({ rule_id: u32 });
 const ruleCodec = struct({ action: u8, pad: pad(1), tproxy_port_be: be16, pad2: pad(4), identity: u64 });
@@ -139,6 +144,7 @@ interface HandRule {
 class Datapath {
   readonly obj: BpfObject;
   readonly dst;
+  readonly dstHost;
   readonly src;
   readonly port;
   readonly rules;
@@ -159,7 +165,8 @@ class Datapath {
     try {
       this.obj.load(eventBytes === undefined ? {} : { maps: { tctp_events: { maxEntries: eventBytes } } });
       const m = (name: string) => this.obj.map(name);
-      this.dst = TypedMap.wrap(m('tctp_dst'), dstKeyCodec, nodeCodec);
+      this.dst = TypedMap.wrap(m('tctp_dst'), dstKeyCodec, dstValueCodec);
+      this.dstHost = TypedMap.wrap(m('tctp_dst_host'), hostKeyCodec, dstValueCodec);
       this.src = TypedMap.wrap(m('tctp_src'), srcKeyCodec, nodeCodec);
       this.port = TypedMap.wrap(m('tctp_port'), portKeyCodec, portValueCodec);
       this.rules = TypedMap.wrap(m('tctp_rules'), u32, ruleCodec);
@@ -222,7 +229,7 @@ class Datapath {
     if (dstId === undefined) {
       dstId = this.#nextDst++;
       this.#dstIds.set(dstName, dstId);
-      this.dst.set({ prefixlen: DST_FIXED_BITS + Number(dstLen), ifindex: r.ifindex, family: d.family, proto: r.proto, addr: d.bytes }, { id: dstId });
+      this.dst.set({ prefixlen: DST_FIXED_BITS + Number(dstLen), ifindex: r.ifindex, family: d.family, proto: r.proto, addr: d.bytes }, { id: dstId, nranges: 0, ranges: NO_RANGES });
     }
     const srcName = `${dstId} ${r.src ?? any}`;
     let srcId = this.#srcIds.get(srcName);
@@ -235,6 +242,22 @@ class Datapath {
     this.rules.set(id, { action: ACTION[r.action], tproxy_port_be: r.tproxyPort ?? 0, identity: BigInt(id) * 1000n });
     this.port.set({ prefixlen: PORT_FIXED_BITS + 16, src_id: srcId, port_be: r.port }, { rule_id: id });
     return id;
+  }
+
+  /** Writes an inline dst node (no src or port entries): its port intervals, each with a rule. Returns their rule ids. */
+  addInline(r: { ifindex: number; proto: number; dst: string; host?: boolean; ranges: Array<{ low: number; high: number; action: HandRule['action']; tproxyPort?: number }> }): number[] {
+    const [dstText, dstLen] = r.dst.split('/');
+    const d = addr(dstText);
+    const ids = r.ranges.map((x) => {
+      const id = this.#nextRule++;
+      this.rules.set(id, { action: ACTION[x.action], tproxy_port_be: x.tproxyPort ?? 0, identity: BigInt(id) * 1000n });
+      return id;
+    });
+    const ranges = NO_RANGES.map((zero, i) => (i < r.ranges.length ? { low: r.ranges[i].low, high: r.ranges[i].high, rule_id: ids[i] } : zero));
+    const value = { id: this.#nextDst++, nranges: r.ranges.length, ranges };
+    if (r.host) this.dstHost.set({ ifindex: r.ifindex, family: d.family, proto: r.proto, addr: d.bytes }, value);
+    else this.dst.set({ prefixlen: DST_FIXED_BITS + Number(dstLen), ifindex: r.ifindex, family: d.family, proto: r.proto, addr: d.bytes }, value);
+    return ids;
   }
 
   close(): void {
@@ -381,6 +404,56 @@ describe('tctp_ingress under BPF_PROG_TEST_RUN', () => {
     expect(hits('denyTcp')).toEqual({ packets: 1, bytes: pass.length });
     expect(hits('divertTcp')).toEqual({ packets: 0, bytes: 0 });
     expect(dp.stats(ifindex)).toEqual({ ...before, passed: before.passed + 2, dropped: before.dropped + 5 });
+  });
+
+  it('an inline dst node decides by the port intervals in its value (no src or port entries)', () => {
+    const [low, mid, deny, top] = dp.addInline({
+      ifindex,
+      proto: TCP,
+      dst: '10.97.0.0/24',
+      ranges: [
+        { low: 0, high: 0, action: 'pass' },
+        { low: 100, high: 199, action: 'pass' },
+        { low: 300, high: 300, action: 'deny' },
+        { low: 400, high: 65535, action: 'pass' }, // the fourth (last inline) interval is looked at too
+      ],
+    });
+    const tcp = (dport: number) => ipv4Frame({ proto: 'tcp', src: ip(CLIENT), dst: ip('10.97.0.9'), sport: 40001, dport, tcpFlags: TCP_SYN });
+    const before = { low: dp.ruleHits(low).packets, mid: dp.ruleHits(mid).packets, deny: dp.ruleHits(deny).packets, top: dp.ruleHits(top).packets };
+    expect(verdict(tcp(0))).toBe(TC_ACT_OK);
+    expect(verdict(tcp(100))).toBe(TC_ACT_OK);
+    expect(verdict(tcp(199))).toBe(TC_ACT_OK);
+    expect(verdict(tcp(200))).toBe(TC_ACT_SHOT); // between intervals: no rule
+    expect(verdict(tcp(300))).toBe(TC_ACT_SHOT);
+    expect(verdict(tcp(399))).toBe(TC_ACT_SHOT);
+    expect(verdict(tcp(400))).toBe(TC_ACT_OK);
+    expect(verdict(tcp(65535))).toBe(TC_ACT_OK);
+    expect(dp.ruleHits(low).packets - before.low).toBe(1);
+    expect(dp.ruleHits(mid).packets - before.mid).toBe(2);
+    expect(dp.ruleHits(deny).packets - before.deny).toBe(1);
+    expect(dp.ruleHits(top).packets - before.top).toBe(2);
+    // the source does not matter to an inline node
+    expect(verdict(ipv4Frame({ proto: 'tcp', src: ip('192.0.2.3'), dst: ip('10.97.0.9'), sport: 40002, dport: 150, tcpFlags: TCP_SYN }))).toBe(TC_ACT_OK);
+  });
+
+  it('looks a full-length destination up in tctp_dst_host first: it shadows the trie', () => {
+    dp.addInline({ ifindex, proto: TCP, dst: '10.96.0.0/16', ranges: [{ low: 80, high: 80, action: 'pass' }] });
+    dp.addInline({ ifindex, proto: TCP, dst: '10.96.0.5/32', host: true, ranges: [{ low: 443, high: 443, action: 'pass' }] });
+    dp.addInline({ ifindex, proto: UDP, dst: 'fd00:96::5/128', host: true, ranges: [{ low: 53, high: 53, action: 'pass' }] });
+    const tcp = (dst: string, dport: number) => ipv4Frame({ proto: 'tcp', src: ip(CLIENT), dst: ip(dst), sport: 40003, dport, tcpFlags: TCP_SYN });
+    expect(verdict(tcp('10.96.0.6', 80))).toBe(TC_ACT_OK); // the trie's /16
+    expect(verdict(tcp('10.96.0.6', 443))).toBe(TC_ACT_SHOT);
+    expect(verdict(tcp('10.96.0.5', 443))).toBe(TC_ACT_OK); // the host entry
+    expect(verdict(tcp('10.96.0.5', 80))).toBe(TC_ACT_SHOT); // the host entry decides alone
+    expect(verdict(ipv4Frame({ proto: 'udp', src: ip(CLIENT), dst: ip('10.96.0.5'), dport: 443 }))).toBe(TC_ACT_SHOT); // other protocol
+    const udp6 = (dst: string) => ipv6Frame({ proto: 'udp', src: ip('fd00:1::2'), dst: ip(dst), sport: 7, dport: 53 });
+    dp.setIface(ifindex, IF.ipv6);
+    try {
+      expect(verdict(udp6('fd00:96::5'))).toBe(TC_ACT_OK);
+      expect(verdict(udp6('fd00:96::6'))).toBe(TC_ACT_SHOT);
+    } finally {
+      dp.setIface(ifindex, 0);
+    }
   });
 
   it('a divert rule without a usable listener drops (bpf_sk_assign is refused under test runs too)', () => {

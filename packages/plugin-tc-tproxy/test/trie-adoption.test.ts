@@ -9,30 +9,31 @@ import { parsePrefix, type Prefix } from '../src/ip-prefix.js';
 import { ruleIdentity } from '../src/rule-identity.js';
 import { adoptTries } from '../src/trie-adoption.js';
 import { emptyTrieState } from '../src/trie-state.js';
-import { MapModel, referenceWinner, type Packet } from './support/rule-model.js';
+import { MapModel, dstValueOf, referenceWinner, type Packet } from './support/rule-model.js';
 
 const P = (t: string): Prefix => {
   const p = parsePrefix(t);
   if (!p.ok) throw new Error(p.reason);
   return p.prefix;
 };
-const rule = (dst: string, low: number, high: number, action = 1): PlanRule => ({
-  identity: ruleIdentity(P(dst).text, '0.0.0.0/0', 'tcp', low, high),
+const rule = (dst: string, low: number, high: number, action = 1, src = '0.0.0.0/0'): PlanRule => ({
+  identity: ruleIdentity(P(dst).text, src, 'tcp', low, high),
   family: 4,
   proto: 6,
   destination: P(dst),
-  source: P('0.0.0.0/0'),
+  source: P(src),
   low,
   high,
   action,
   tproxyPort: action === 1 ? 4000 : 0,
 });
-const RULES = [rule('10.0.0.0/24', 80, 80), rule('10.0.0.7/32', 80, 90, 3), rule('10.0.1.0/24', 443, 443, 2)];
+// the first three nodes are inline (any source, few intervals), 10.0.2.0/24 has src and port entries
+const RULES = [rule('10.0.0.0/24', 80, 80), rule('10.0.0.7/32', 80, 90, 3), rule('10.0.1.0/24', 443, 443, 2), rule('10.0.2.0/24', 80, 80, 2, '1.1.0.0/16')];
 const IFS = [4];
 
 function kernelOf(model: MapModel) {
   return {
-    dst: [...model.dst.values()].map((e) => [e.key, e.id] as const),
+    dst: [...model.dst.values()].map((e) => [e.key, e.value] as const),
     src: [...model.src.values()].map((e) => [e.key, e.id] as const),
     port: [...model.port.values()].map((e) => [e.key, e.ruleId] as const),
     rules: [...model.rules].map(([id, v]) => [id, v] as const),
@@ -89,15 +90,35 @@ describe('adoptTries', () => {
     const shared = [...model.dst.values()].find((e) => e.key.prefixlen === 64 + 24 && e.key.addr[2] === 0)!;
     const alias = { ...shared.key, prefixlen: 64 + 25, addr: Uint8Array.from([10, 0, 0, 128, ...new Array(12).fill(0)]) };
     const bogus = { ...shared.key, family: 7 };
-    model.dst.set(MapModel.dstId(alias), { key: alias, id: shared.id });
-    model.dst.set(MapModel.dstId(bogus), { key: bogus, id: 77 });
+    model.dst.set(MapModel.dstId(alias), { ...shared, key: alias });
+    model.dst.set(MapModel.dstId(bogus), { key: bogus, id: 77, value: dstValueOf({ id: 77, ranges: [] }) });
     const { state } = adoptTries(kernelOf(model), 100);
     const re = planApply(state, { rules: RULES, ifindexes: IFS });
     expect(re.plan.dstWrites.map(([k]) => k.prefixlen)).toEqual([64 + 24]); // the node that shared its id: rewritten
     expect(re.plan.dstDeletes).toEqual(expect.arrayContaining([bogus, alias]));
     model.apply(re.plan);
     expectAnswersLikeFresh(model, re.ids);
-    expect(model.dst.size).toBe(3);
+    expect(model.dst.size).toBe(4);
+    expect(planSize(planApply(re.next, { rules: RULES, ifindexes: IFS }).plan)).toEqual({ written: 0, deleted: 0 });
+  });
+
+  it('rewrites inline values the compiler would not write, and deletes src entries under inline nodes', () => {
+    const model = written();
+    const inline = [...model.dst.values()].filter((e) => e.value.nranges > 0);
+    expect(inline.length).toBe(3);
+    const [a, b, c] = inline;
+    const r = a.value.ranges[0];
+    // overlapping ranges; more ranges than a value holds; a src entry under an inline node's id
+    model.dst.set(MapModel.dstId(a.key), { ...a, value: { ...a.value, nranges: 2, ranges: [r, { ...r }, ...a.value.ranges.slice(2)] } });
+    model.dst.set(MapModel.dstId(b.key), { ...b, value: { ...b.value, nranges: 5 } });
+    const under = { prefixlen: 32, dst_id: c.id, addr: new Uint8Array(16) };
+    const k = kernelOf(model);
+    const { state, straySrc } = adoptTries({ ...k, src: [...k.src, [under, 7]] }, 100);
+    expect(straySrc).toEqual([under]);
+    const re = planApply(state, { rules: RULES, ifindexes: IFS });
+    expect(re.plan.dstWrites.map(([key]) => MapModel.dstId(key)).sort()).toEqual([MapModel.dstId(a.key), MapModel.dstId(b.key)].sort());
+    model.apply(re.plan);
+    expectAnswersLikeFresh(model, re.ids);
     expect(planSize(planApply(re.next, { rules: RULES, ifindexes: IFS }).plan)).toEqual({ written: 0, deleted: 0 });
   });
 
@@ -109,7 +130,7 @@ describe('adoptTries', () => {
     expect([...state.adoptable.values()].sort()).toEqual([...ids, 50].sort());
     const re = planApply(state, { rules: RULES.slice(0, 2), ifindexes: IFS });
     expect(re.ids).toEqual(ids.slice(0, 2));
-    expect(re.plan.ruleClears).toEqual([ids[2], 50].sort((a, b) => a - b));
+    expect(re.plan.ruleClears).toEqual([ids[2], ids[3], 50].sort((a, b) => a - b));
     model.apply(re.plan);
     expect(model.lookup(packet('10.0.1.9', 443))).toBe(0);
   });

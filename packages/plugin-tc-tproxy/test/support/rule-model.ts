@@ -1,10 +1,22 @@
 /**
  * Test support, written independently of the compiler: a brute-force reference matcher over the
  * rules, and a model of the four rule maps that looks packets up the way the BPF program does
- * (three LPM lookups, longest prefix wins, then the rule slot), with the kernel's map operations.
+ * (three LPM lookups, longest prefix wins, then the rule slot; or the port intervals of an inline
+ * dst value), with the kernel's map operations.
  */
-import type { ApplyPlan, PlanRule } from '../../src/apply-plan.js';
-import type { DstKey, PortKey, RuleValue, SrcKey } from '../../src/map-codecs.js';
+import type { ApplyPlan, DstNodeValue, PlanRule } from '../../src/apply-plan.js';
+import type { DstKey, DstValue, PortKey, RuleValue, SrcKey } from '../../src/map-codecs.js';
+
+const INLINE_RANGES = 4; // TCTP_INLINE_RANGES
+
+/** A plan's dst value as the map stores it (struct tctp_dst_value). */
+export function dstValueOf(v: DstNodeValue): DstValue {
+  if (v.ranges.length > INLINE_RANGES) throw new Error(`a dst value with ${v.ranges.length} ranges`);
+  const ranges = Array.from({ length: INLINE_RANGES }, (_, i) =>
+    i < v.ranges.length ? { low: v.ranges[i].low, high: v.ranges[i].high, rule_id: v.ranges[i].ruleId } : { low: 0, high: 0, rule_id: 0 },
+  );
+  return { id: v.id, nranges: v.ranges.length, ranges };
+}
 
 export interface Packet {
   readonly ifindex: number;
@@ -54,7 +66,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** The rule maps, as the kernel would hold them. */
 export class MapModel {
-  readonly dst = new Map<string, { key: DstKey; id: number }>();
+  readonly dst = new Map<string, { key: DstKey; id: number; value: DstValue }>();
   readonly src = new Map<string, { key: SrcKey; id: number }>();
   readonly port = new Map<string, { key: PortKey; ruleId: number }>();
   readonly rules = new Map<number, RuleValue>();
@@ -74,7 +86,7 @@ export class MapModel {
     for (const [id, v] of plan.ruleWrites) yield () => this.rules.set(id, v);
     for (const [k, v] of plan.portWrites) yield () => this.port.set(MapModel.portId(k), { key: k, ruleId: v });
     for (const [k, v] of plan.srcWrites) yield () => this.src.set(MapModel.srcId(k), { key: k, id: v });
-    for (const [k, v] of plan.dstWrites) yield () => this.dst.set(MapModel.dstId(k), { key: k, id: v });
+    for (const [k, v] of plan.dstWrites) yield () => this.dst.set(MapModel.dstId(k), { key: k, id: v.id, value: dstValueOf(v) });
     for (const k of plan.dstDeletes) yield () => this.dst.delete(MapModel.dstId(k));
     for (const k of plan.srcDeletes) yield () => this.src.delete(MapModel.srcId(k));
     for (const k of plan.portDeletes) yield () => this.port.delete(MapModel.portId(k));
@@ -91,7 +103,7 @@ export class MapModel {
    */
   lookup(p: Packet): number {
     const af = p.family === 4 ? 2 : 10;
-    let dst: { key: DstKey; id: number } | undefined;
+    let dst: { key: DstKey; id: number; value: DstValue } | undefined;
     for (const e of this.dst.values()) {
       const k = e.key;
       if (k.ifindex !== p.ifindex || k.family !== af || k.proto !== p.proto) continue;
@@ -99,9 +111,25 @@ export class MapModel {
       if (!dst || k.prefixlen > dst.key.prefixlen) dst = e;
     }
     if (!dst) return 0;
+    let ruleId = 0;
+    if (dst.value.nranges > 0) {
+      for (let i = 0; i < dst.value.nranges; i++) {
+        const r = dst.value.ranges[i];
+        if (r.low <= p.port && p.port <= r.high) ruleId = r.rule_id;
+      }
+    } else {
+      ruleId = this.#throughTries(dst.id, p);
+    }
+    if (ruleId === 0) return 0;
+    const slot = this.rules.get(ruleId);
+    return slot && slot.action !== 0 ? ruleId : -1;
+  }
+
+  /** The rule id the src and port tries give under dst node `dstId`, 0 for none. */
+  #throughTries(dstId: number, p: Packet): number {
     let src: { key: SrcKey; id: number } | undefined;
     for (const e of this.src.values()) {
-      if (e.key.dst_id !== dst.id || !samePrefix(e.key.addr, p.src, e.key.prefixlen - 32)) continue;
+      if (e.key.dst_id !== dstId || !samePrefix(e.key.addr, p.src, e.key.prefixlen - 32)) continue;
       if (!src || e.key.prefixlen > src.key.prefixlen) src = e;
     }
     if (!src) return 0;
@@ -111,9 +139,7 @@ export class MapModel {
       if (e.key.src_id !== src.id || e.key.port_be >>> (16 - bits) !== p.port >>> (16 - bits)) continue;
       if (!hit || e.key.prefixlen > hit.key.prefixlen) hit = e;
     }
-    if (!hit) return 0;
-    const slot = this.rules.get(hit.ruleId);
-    return slot && slot.action !== 0 ? hit.ruleId : -1;
+    return hit ? hit.ruleId : 0;
   }
 }
 
@@ -145,8 +171,12 @@ export function kernelDump(model: MapModel): string[] {
   const reachedSrc = new Set<number>();
   const dstIds = new Set<number>();
   for (const d of model.dst.values()) {
-    dstIds.add(d.id);
     const dk = `${d.key.prefixlen}|${d.key.ifindex}|${d.key.family}|${d.key.proto}|${hex(d.key.addr)}`;
+    if (d.value.nranges > 0) {
+      for (const r of d.value.ranges.slice(0, d.value.nranges)) out.push(`${dk} / inline ${r.low}-${r.high} -> ${slot(r.rule_id)}`);
+      continue;
+    }
+    dstIds.add(d.id); // (src entries under an inline node's id are orphans: no lookup reaches them)
     const srcs = srcOf.get(d.id) ?? [];
     if (srcs.length === 0) out.push(`${dk} / (no src entry)`);
     for (const s of srcs) {
