@@ -1,9 +1,11 @@
 // The agent bench/tproxy-install measures, for when `bpfsteer run` has no tc-tproxy/ziti builtins:
 // plugin tc-tproxy + source ziti composed with createAgent, in this (child) process.
 // usage: node bench/tproxy-agent.mjs <config.json>   prints "ready" once started; SIGTERM stops it
-// (pins removed) and exits 0.
+// (pins removed) and exits 0. With BPFSTEER_BENCH_CPU_PROFILE=<file> it records a CPU profile from
+// "ready" to SIGTERM (node:inspector, started after the BPF load: `node --cpu-prof` breaks BPF loads).
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createAgent, createLogger } from '@bpfsteer/agent-kernel';
 import { tcTproxyPlugin } from '@bpfsteer/plugin-tc-tproxy';
 import { zitiSource } from '@bpfsteer/source-ziti';
@@ -12,10 +14,15 @@ const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const logger = createLogger({ level: config.agent?.logLevel ?? 'warn', format: 'json' });
 const agent = createAgent({ plugins: [tcTproxyPlugin], sources: [zitiSource], config, logger });
 let stopping = false;
+const profileFile = process.env.BPFSTEER_BENCH_CPU_PROFILE;
+let profiler;
 process.on('SIGTERM', () => {
   if (stopping) return;
   stopping = true;
-  agent.stop({ keepPinned: false }).then(
+  const profiled = profiler
+    ? profiler.post('Profiler.stop').then(({ profile }) => writeFileSync(profileFile, JSON.stringify(profile)))
+    : Promise.resolve();
+  profiled.then(() => agent.stop({ keepPinned: false })).then(
     () => process.exit(0),
     (err) => {
       console.error(err);
@@ -24,6 +31,12 @@ process.on('SIGTERM', () => {
   );
 });
 await agent.start();
+if (profileFile) {
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
 const keepAlive = setInterval(() => undefined, 1 << 30);
 void keepAlive;
 console.log('ready');

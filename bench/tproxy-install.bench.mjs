@@ -12,6 +12,8 @@
 // source-ziti (and apps/agent).
 // Usage: node bench/tproxy-install.bench.mjs [single inserts (200)] [cli invocations (100)]
 //        [batched total (20000)] [one-batch total (100000)] [singles on top (20)]
+// Env: BPFSTEER_BENCH_AGENT=script runs the agent as bench/tproxy-agent.mjs even when `bpfsteer run`
+//      could; BPFSTEER_BENCH_CPU_PROFILE=<file> (with it) writes the agent's CPU profile there.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent as HttpAgent, request } from 'node:http';
@@ -115,8 +117,12 @@ function startAgent(dir, lab, netns) {
   };
   const configPath = `${dir}/agent.json`;
   writeFileSync(configPath, JSON.stringify(config));
-  // `bpfsteer validate` accepts the config only when the CLI has both builtins
-  const builtin = existsSync(agentBin) && spawnSync(process.execPath, [agentBin, 'validate', '-c', configPath]).status === 0;
+  // `bpfsteer validate` accepts the config only when the CLI has both builtins; BPFSTEER_BENCH_AGENT=script
+  // picks bench/tproxy-agent.mjs all the same (e.g. for its BPFSTEER_BENCH_CPU_PROFILE)
+  const builtin =
+    process.env.BPFSTEER_BENCH_AGENT !== 'script' &&
+    existsSync(agentBin) &&
+    spawnSync(process.execPath, [agentBin, 'validate', '-c', configPath]).status === 0;
   const argv = builtin ? [agentBin, 'run', '-c', configPath, '--log-level', 'warn'] : [`${here}tproxy-agent.mjs`, configPath];
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { CommitResult, Intent, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
 import { AdminServer } from './admin-server.js';
 import type { ContributionProvider } from './contribution-provider.js';
-import { desiredStateFor, kindsOf, mergeSnapshots } from './desired-state.js';
+import { desiredStateFor, groupSnapshot, type GroupedSnapshot, kindsOf, mergeSnapshots } from './desired-state.js';
 import { AgentStateError, ConfigError, errorMessage } from './errors.js';
 import type { FeatureProbe } from './feature-probe.js';
 import { readAgentConfigFile } from './load-agent-config.js';
@@ -67,7 +67,7 @@ export class Agent {
   #gateCheck?: () => void;
   readonly #plugins: PluginRunner[];
   readonly #sources: SourceRunner[];
-  readonly #snapshots = new Map<number, readonly Intent[]>();
+  readonly #snapshots = new Map<number, GroupedSnapshot>();
 
   constructor(
     @inject(Tokens.AgentConfig) private readonly config: AgentConfig,
@@ -227,24 +227,22 @@ export class Agent {
     index: number,
     runner: SourceRunner,
     intents: readonly Intent[],
-  ): { ok: true; previous: readonly Intent[] | undefined; changed: Set<string> } | { ok: false; error: string } {
+  ): { ok: true; previous: GroupedSnapshot | undefined; changed: Set<string> } | { ok: false; error: string } {
     if (this.#stopRequested || (runner.state !== 'running' && runner.state !== 'starting')) {
       const error = `snapshot ignored: source is ${runner.state}`;
       runner.noteSnapshot({ accepted: false, error });
       return { ok: false, error };
     }
-    const problem = this.#checkSnapshot(intents);
-    if (problem) {
-      this.logger.error({ source: runner.name }, `snapshot rejected, keeping the previous one: ${problem}`);
-      runner.noteSnapshot({ accepted: false, error: `snapshot rejected: ${problem}` });
-      return { ok: false, error: problem };
-    }
-    // a frozen intent cannot change under the agent: kept as it is (sources reuse unchanged ones)
-    const snapshot = intents.map((i) => (Object.isFrozen(i) ? i : Object.freeze({ ...i })));
     const previous = this.#snapshots.get(index);
+    const snapshot = groupSnapshot(intents, this.config.intentSchemas, previous);
+    if (typeof snapshot === 'string') {
+      this.logger.error({ source: runner.name }, `snapshot rejected, keeping the previous one: ${snapshot}`);
+      runner.noteSnapshot({ accepted: false, error: `snapshot rejected: ${snapshot}` });
+      return { ok: false, error: snapshot };
+    }
     this.#snapshots.set(index, snapshot);
-    runner.noteSnapshot({ accepted: true, intents: snapshot.length });
-    this.logger.debug({ source: runner.name, intents: snapshot.length }, 'snapshot accepted');
+    runner.noteSnapshot({ accepted: true, intents: snapshot.size });
+    this.logger.debug({ source: runner.name, intents: snapshot.size }, 'snapshot accepted');
     if (!this.#gateOpen) this.#gateCheck?.();
     return { ok: true, previous, changed: kindsOf(previous, snapshot) };
   }
@@ -279,7 +277,7 @@ export class Agent {
     const restore = async (): Promise<void> => {
       if (accepted.previous) this.#snapshots.set(index, accepted.previous);
       else this.#snapshots.delete(index);
-      runner.noteSnapshot({ accepted: true, intents: accepted.previous?.length ?? 0 });
+      runner.noteSnapshot({ accepted: true, intents: accepted.previous?.size ?? 0 });
       await Promise.all(this.#affectedPlugins(accepted.changed).map((p) => p.requestApply()));
     };
     const consumers = this.#plugins.filter((p) => p.kinds.some((k) => accepted.changed.has(k)));
@@ -329,19 +327,7 @@ export class Agent {
     };
   }
 
-  #checkSnapshot(intents: readonly Intent[]): string | undefined {
-    if (!Array.isArray(intents)) return 'a snapshot must be an array of intents';
-    for (const [i, intent] of intents.entries()) {
-      const kind = (intent as Partial<Intent> | null)?.kind;
-      if (typeof kind !== 'string' || !this.config.intentSchemas.has(kind)) {
-        const known = [...this.config.intentSchemas.keys()].join(', ') || '(none)';
-        return `intent ${i} has kind ${JSON.stringify(kind)}, which no configured plugin consumes; consumed kinds: ${known}`;
-      }
-    }
-    return undefined;
-  }
-
-  #merged(): Map<string, Intent[]> {
+  #merged(): Map<string, readonly Intent[]> {
     const ordered = [...this.#snapshots.entries()].sort(([a], [b]) => a - b).map(([, s]) => s);
     return mergeSnapshots(ordered);
   }

@@ -6,7 +6,7 @@ import { agentKernelModule, pluginModule, sourceModule, staticSourceModule } fro
 import type { ContributionProvider } from '../src/contribution-provider.js';
 import { createAgent } from '../src/create-agent.js';
 import { formatLogLine } from '../src/create-logger.js';
-import { desiredStateFor, kindsOf, mergeSnapshots } from '../src/desired-state.js';
+import { desiredStateFor, groupSnapshot, kindsOf, mergeSnapshots } from '../src/desired-state.js';
 import { ConfigError, TimeoutError } from '../src/errors.js';
 import { orderPlugins } from '../src/plugin-order.js';
 import { staticSource } from '../src/static-source.js';
@@ -31,11 +31,47 @@ describe('orderPlugins', () => {
 
 describe('desired state helpers', () => {
   const i = (kind: string, n: number): Intent => ({ kind, n });
+  const known = new Map([['x', 0], ['y', 0], ['a', 0], ['b', 0]]);
+  const grouped = (intents: Intent[]) => {
+    const g = groupSnapshot(intents, known);
+    if (typeof g === 'string') throw new Error(g);
+    return g;
+  };
   it('merges snapshots in order, grouped by kind', () => {
-    const merged = mergeSnapshots([[i('x', 1), i('y', 2)], [i('x', 3)]]);
+    const merged = mergeSnapshots([grouped([i('x', 1), i('y', 2)]), grouped([i('x', 3)])]);
     expect(merged).toEqual(new Map([['x', [i('x', 1), i('x', 3)]], ['y', [i('y', 2)]]]));
     expect(desiredStateFor(merged, ['x', 'z'])).toEqual(new Map([['x', [i('x', 1), i('x', 3)]], ['z', []]]));
-    expect(kindsOf([i('a', 1)], undefined, [i('b', 1), i('a', 2)])).toEqual(new Set(['a', 'b']));
+    expect(kindsOf(grouped([i('a', 1)]), undefined, grouped([i('b', 1), i('a', 2)]))).toEqual(new Set(['a', 'b']));
+  });
+  it('groups a snapshot in one pass: frozen intents kept, others frozen copies, lists frozen', () => {
+    const kept = Object.freeze(i('x', 1));
+    const loose = i('y', 2);
+    const g = grouped([kept, loose, i('x', 3)]);
+    expect(g.size).toBe(3);
+    expect(g.byKind.get('x')![0]).toBe(kept);
+    expect(g.byKind.get('y')![0]).not.toBe(loose);
+    expect(g.byKind.get('y')![0]).toEqual(loose);
+    expect(Object.isFrozen(g.byKind.get('y')![0])).toBe(true);
+    expect(Object.isFrozen(g.byKind.get('x'))).toBe(true);
+    // one snapshot: its lists are handed on as they are
+    expect(mergeSnapshots([g]).get('x')).toBe(g.byKind.get('x'));
+  });
+  it('trusts only the very objects it accepted at the same place before', () => {
+    const loose = i('y', 2);
+    const first = grouped([Object.freeze(i('x', 1)), loose]);
+    const again = groupSnapshot([first.accepted[0], loose], known, first);
+    if (typeof again === 'string') throw new Error(again);
+    expect(again.accepted[0]).toBe(first.accepted[0]);
+    expect(again.accepted[1]).not.toBe(loose); // the raw object was not accepted as it is: copied again
+    expect(Object.isFrozen(again.accepted[1])).toBe(true);
+  });
+  it.each([
+    [[i('x', 1), i('q', 2)], 'intent 1 has kind "q", which no configured plugin consumes; consumed kinds: x, y, a, b'],
+    [[{ n: 1 } as unknown as Intent], 'intent 0 has kind undefined'],
+    [[null as unknown as Intent], 'intent 0 has kind undefined'],
+    ['nope' as unknown as Intent[], 'a snapshot must be an array of intents'],
+  ])('refuses %j', (intents, message) => {
+    expect(groupSnapshot(intents, known)).toContain(message);
   });
 });
 

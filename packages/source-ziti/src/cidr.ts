@@ -27,18 +27,28 @@ export function maxPrefix(family: IpFamily): number {
 }
 
 function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
+  // decimal only, no leading zeros (inet_aton would read "010" as octal); scanned by hand: this
+  // runs for every rule of a batch
   const bytes = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i];
-    // decimal only, no leading zeros (inet_aton would read "010" as octal)
-    if (!/^(0|[1-9]\d{0,2})$/.test(part)) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    bytes[i] = n;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || part > 3) return undefined;
+      bytes[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && value === 0) return undefined; // a leading zero
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3 || value > 255) return undefined;
+    } else {
+      return undefined;
+    }
   }
-  return bytes;
+  return part === 4 ? bytes : undefined;
 }
 
 function parseIpv6(text: string): Uint8Array | undefined {
@@ -88,7 +98,7 @@ export function parseIp(text: string): IpAddress | undefined {
 /** Canonical text of an address: dotted quad, or RFC 5952 (lower case, longest zero run as "::"). */
 export function formatIp(address: IpAddress): string {
   const { bytes } = address;
-  if (address.family === 4) return Array.from(bytes).join('.');
+  if (address.family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
   let bestStart = -1;
@@ -113,7 +123,10 @@ export function formatIp(address: IpAddress): string {
 
 function clearHostBits(bytes: Uint8Array, prefix: number): Uint8Array {
   const out = new Uint8Array(bytes);
-  for (let bit = prefix; bit < out.length * 8; bit++) out[bit >> 3] &= ~(0x80 >> (bit & 7));
+  const bits = out.length * 8;
+  if (prefix >= bits) return out;
+  out[prefix >> 3] &= ~(0xff >> (prefix & 7));
+  out.fill(0, (prefix >> 3) + 1);
   return out;
 }
 
@@ -139,20 +152,80 @@ export function makeCidr(address: IpAddress, prefix: number): Cidr {
  */
 export function parseCidr(text: unknown): Parsed<Cidr> {
   if (typeof text !== 'string') return { ok: false, message: 'a CIDR must be a string like "10.0.0.0/24" or "fd00::/64"' };
-  const shown = JSON.stringify(text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}...` : text);
+  const shown = (): string => JSON.stringify(text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}...` : text);
   const slash = text.indexOf('/');
   const addressText = slash < 0 ? text : text.slice(0, slash);
   const address = parseIp(addressText);
   if (!address) {
     return {
       ok: false,
-      message: `${shown} is not a valid CIDR: ${JSON.stringify(addressText.slice(0, MAX_TEXT))} is not an IPv4 or IPv6 address; accepted: "a.b.c.d[/0..32]" or "x:x::x[/0..128]"`,
+      message: `${shown()} is not a valid CIDR: ${JSON.stringify(addressText.slice(0, MAX_TEXT))} is not an IPv4 or IPv6 address; accepted: "a.b.c.d[/0..32]" or "x:x::x[/0..128]"`,
     };
   }
   if (slash < 0) return { ok: true, value: makeCidr(address, maxPrefix(address.family)) };
   const prefix = parsePrefixLength(text.slice(slash + 1), address.family);
-  if (!prefix.ok) return { ok: false, message: `${shown} is not a valid CIDR: ${prefix.message}` };
+  if (!prefix.ok) return { ok: false, message: `${shown()} is not a valid CIDR: ${prefix.message}` };
   return { ok: true, value: makeCidr(address, prefix.value) };
+}
+
+/** 0..max when `text` is 1..3 decimal digits of at most `max` (parsePrefixLength's rule); else -1. */
+function prefixValue(text: string, from: number, max: number): number {
+  const digits = text.length - from;
+  if (digits < 1 || digits > 3) return -1;
+  let value = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+    value = value * 10 + (c - 0x30);
+  }
+  return value <= max ? value : -1;
+}
+
+/** An IPv4 address of `text` (up to `end`) as an unsigned 32-bit number; -1 when it is not one. */
+function ipv4Value(text: string, end: number): number {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= end; i++) {
+    const c = i < end ? text.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || parts === 4) return -1;
+      value = value * 256 + octet;
+      parts++;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && octet === 0) return -1; // a leading zero
+      octet = octet * 10 + (c - 0x30);
+      if (++digits > 3 || octet > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  return parts === 4 ? value : -1;
+}
+
+/**
+ * The family and canonical text of a CIDR, as parseCidr gives them, without building the address
+ * bytes: IPv4 is read straight into a number (this runs twice for every rule of a batch); anything
+ * else goes through parseCidr.
+ */
+export function normaliseCidr(text: unknown): Parsed<{ readonly family: IpFamily; readonly text: string }> {
+  if (typeof text === 'string' && text.length <= MAX_TEXT) {
+    const slash = text.indexOf('/');
+    const end = slash < 0 ? text.length : slash;
+    const address = ipv4Value(text, end);
+    const prefix = slash < 0 ? 32 : prefixValue(text, slash + 1, 32);
+    if (address >= 0 && prefix >= 0) {
+      const masked = prefix === 0 ? 0 : (address & (0xffffffff << (32 - prefix))) >>> 0;
+      return {
+        ok: true,
+        value: { family: 4, text: `${masked >>> 24}.${(masked >>> 16) & 255}.${(masked >>> 8) & 255}.${masked & 255}/${prefix}` },
+      };
+    }
+  }
+  return parseCidr(text);
 }
 
 /** The "any address" CIDR of a family. */

@@ -3,7 +3,7 @@
  * normalised Rule / RuleSelector: CIDRs parsed and masked, default source, families matched, port
  * order, action vs. tproxy port. Pure; every problem is reported with its path.
  */
-import { anyCidr, parseCidr, type Cidr } from './cidr.js';
+import { anyCidr, normaliseCidr, type IpFamily } from './cidr.js';
 import type { Protocol, Rule, RuleAction, RuleSelector } from './rule.js';
 
 export interface RuleInput {
@@ -35,10 +35,10 @@ export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly o
 function checkAddresses(
   input: { destination: string; source?: string },
   issues: InputIssue[],
-): { destination: Cidr; source: string } | undefined {
-  const dst = parseCidr(input.destination);
+): { destination: { family: IpFamily; text: string }; source: string } | undefined {
+  const dst = normaliseCidr(input.destination);
   if (!dst.ok) issues.push({ path: ['destination'], message: dst.message });
-  const src = input.source === undefined ? undefined : parseCidr(input.source);
+  const src = input.source === undefined ? undefined : normaliseCidr(input.source);
   if (src && !src.ok) issues.push({ path: ['source'], message: src.message });
   if (!dst.ok || (src && !src.ok)) return undefined;
   if (src && src.value.family !== dst.value.family) {
@@ -59,9 +59,14 @@ function checkPorts(ports: { low: number; high?: number }, issues: InputIssue[])
   return true;
 }
 
+/** The list of no interfaces, shared by every rule that names none (rules are never modified). */
+const noInterfaces: readonly string[] = Object.freeze([]);
+
 /** Sorted, de-duplicated interface list. */
-export function normaliseInterfaces(names: readonly string[] | undefined): string[] {
-  return [...new Set(names ?? [])].sort();
+export function normaliseInterfaces(names: readonly string[] | undefined): readonly string[] {
+  if (names === undefined || names.length === 0) return noInterfaces;
+  if (names.length === 1) return [names[0]];
+  return [...new Set(names)].sort();
 }
 
 function checkAction(input: RuleInput, issues: InputIssue[]): { action: RuleAction; tproxyPort?: number } | undefined {
@@ -85,15 +90,17 @@ export function toRule(input: RuleInput): Checked<Rule> {
   const portsOk = checkPorts(input.ports, issues);
   const action = checkAction(input, issues);
   if (!addresses || !portsOk || !action || issues.length) return { ok: false, issues };
-  const rule: Rule = {
-    destination: addresses.destination.text,
-    source: addresses.source,
-    protocol: input.protocol,
-    ports: { low: input.ports.low, high: input.ports.high ?? input.ports.low },
-    ...action,
-    interfaces: normaliseInterfaces(input.interfaces),
-    ...(input.service !== undefined && { service: input.service }),
-  };
+  // built without spreads (this runs for every rule of a batch), fields in the order of Rule
+  const destination = addresses.destination.text;
+  const source = addresses.source;
+  const protocol = input.protocol;
+  const ports = { low: input.ports.low, high: input.ports.high ?? input.ports.low };
+  const interfaces = normaliseInterfaces(input.interfaces);
+  const rule: { -readonly [K in keyof Rule]: Rule[K] } =
+    action.tproxyPort === undefined
+      ? { destination, source, protocol, ports, action: action.action, interfaces }
+      : { destination, source, protocol, ports, action: action.action, tproxyPort: action.tproxyPort, interfaces };
+  if (input.service !== undefined) rule.service = input.service;
   return { ok: true, value: rule };
 }
 

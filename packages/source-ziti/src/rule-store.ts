@@ -126,18 +126,54 @@ function deleteFrom(rules: RuleTableDraft, selector: RuleSelector): OperationRes
   return { op: 'delete', removed, narrowed };
 }
 
-/** Applies inserts and deletes in order, all or nothing. */
-export function applyOperations(state: ZitiState, operations: readonly Operation[]): BatchResult {
+type Applied = { readonly ok: true; readonly state: ZitiState; readonly changed: boolean } | { readonly ok: false; readonly index: number; readonly error: StoreError };
+
+function apply(state: ZitiState, operations: readonly Operation[], each: (result: OperationResult) => void): Applied {
   const rules = RuleTable.from(state.rules).edit();
-  const results: OperationResult[] = [];
   let changed = false;
-  for (const [index, operation] of operations.entries()) {
+  for (let index = 0; index < operations.length; index++) {
+    const operation = operations[index];
     const result = operation.op === 'insert' ? insertInto(rules, operation.rule) : deleteFrom(rules, operation.selector);
     if ('code' in result) return { ok: false, index, error: result };
     if (result.op === 'delete' || result.outcome !== 'unchanged') changed = true;
-    results.push(result);
+    each(result);
   }
-  return { ok: true, state: changed ? { rules: rules.done(), interfaces: state.interfaces } : state, results, changed };
+  return { ok: true, state: changed ? { rules: rules.done(), interfaces: state.interfaces } : state, changed };
+}
+
+/** Applies inserts and deletes in order, all or nothing. */
+export function applyOperations(state: ZitiState, operations: readonly Operation[]): BatchResult {
+  const results: OperationResult[] = [];
+  const applied = apply(state, operations, (result) => results.push(result));
+  return applied.ok ? { ...applied, results } : applied;
+}
+
+/** How many rules a batch created, updated, left unchanged, removed and narrowed. */
+export interface BatchCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+  removed: number;
+  narrowed: number;
+}
+
+/**
+ * applyOperations for a batch whose answer is counts: no result is kept per operation (a batch
+ * of 100,000 rules would hold 100,000 of them until its commit ends).
+ */
+export function applyBatch(
+  state: ZitiState,
+  operations: readonly Operation[],
+): (Extract<Applied, { ok: true }> & { readonly counts: BatchCounts }) | Extract<Applied, { ok: false }> {
+  const counts: BatchCounts = { created: 0, updated: 0, unchanged: 0, removed: 0, narrowed: 0 };
+  const applied = apply(state, operations, (result) => {
+    if (result.op === 'insert') counts[result.outcome]++;
+    else {
+      counts.removed += result.removed.length;
+      counts.narrowed += result.narrowed.length;
+    }
+  });
+  return applied.ok ? { ...applied, counts } : applied;
 }
 
 export function insertRule(state: ZitiState, rule: Rule): { state: ZitiState; outcome: InsertOutcome; rule: Rule } {

@@ -1,95 +1,99 @@
 /**
- * The persisted rule store: a JSON file written atomically (temp file, fsync, rename, fsync of the
- * directory) after every successful commit and read at start, so an agent restart re-publishes
- * the same rules. A file that cannot be read or validated stops the start (never silently empty).
+ * The persisted rule store: a snapshot (`<stateFile>`, JSON, one rule per line, written atomically:
+ * temp file, fsync, rename, fsync of the directory) and an append-only journal next to it
+ * (`<stateFile>.journal`, one JSON line per commit holding only what the commit changed, fsync'd
+ * before the commit is answered). A commit of 1,000 rules onto 100,000 writes 1,000 rules, not
+ * 101,000.
+ *
+ * Journal records are absolute (`flush`: no rules; `delete`: these identities are gone; `put`:
+ * these rules, whole; `interfaces`: the whole settings map), applied in that order, so replaying a
+ * journal onto a snapshot that already holds its changes gives that snapshot again.
+ *
+ * Compaction, once the journal has grown larger than the snapshot (and COMPACT_MIN_BYTES), runs in
+ * the background, off the commit path: the journal is renamed `<stateFile>.journal.old` (appends go
+ * on in a new journal), the snapshot of the state at that moment is written, then the old journal
+ * is removed. A load reads the snapshot, then the old journal if one is left (a crash during a
+ * compaction: replaying it onto either snapshot is right, see above), then the journal. At start
+ * (when a journal holds anything) and after a failed append or compaction, compaction runs in the
+ * foreground instead. A torn last journal line (a crash during an append) is ignored with a
+ * warning; any other unreadable line, or an unreadable snapshot, stops the start (never silently
+ * empty).
  */
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
-import { interfaceNameSchema, interfaceSettingsSchema, ruleInputSchema } from './api/schemas.js';
 import { ZitiSourceError, errorMessage } from './errors.js';
-import type { InterfaceSettings, Rule } from './rule.js';
-import { ruleKey } from './rule.js';
-import { toRule } from './rule-input.js';
-import { RuleTable } from './rule-table.js';
-import { canonicalSettings, emptyState, type ZitiState } from './rule-store.js';
+import { emptyState, type ZitiState } from './rule-store.js';
+import { journalRecord, parseState, replayJournal, serialiseState, type JournalReplay } from './state-text.js';
 
-export const STATE_FILE_VERSION = 1;
+/** The journal is compacted once it is larger than the snapshot and than this (~25,000 rules). */
+export const COMPACT_MIN_BYTES = 4 << 20;
 
-const stateFileSchema = z.strictObject({
-  version: z.literal(STATE_FILE_VERSION, { error: `version must be ${STATE_FILE_VERSION}` }),
-  rules: z.array(ruleInputSchema),
-  interfaces: z.record(interfaceNameSchema, interfaceSettingsSchema),
-});
-
-/** The JSON lines of one (immutable, shared) bucket of the rule table, built once. */
-const bucketLines = new WeakMap<ReadonlyMap<string, Rule>, readonly string[]>();
-
-/** The JSON text of a state (one rule per line, so diffs of the file stay readable). */
-export function serialiseState(state: ZitiState): string {
-  const rules: string[] = [];
-  for (const bucket of RuleTable.from(state.rules).buckets()) {
-    let lines = bucketLines.get(bucket);
-    if (!lines) {
-      lines = Array.from(bucket.values(), (r) => `    ${JSON.stringify(r)}`);
-      bucketLines.set(bucket, lines);
-    }
-    for (const line of lines) rules.push(line);
-  }
-  const interfaces = Object.fromEntries([...state.interfaces].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return (
-    `{\n  "version": ${STATE_FILE_VERSION},\n  "rules": [${rules.length ? `\n${rules.join(',\n')}\n  ` : ''}],\n` +
-    `  "interfaces": ${JSON.stringify(interfaces)}\n}\n`
-  );
+/** The journal of `file`. */
+export function journalPath(file: string): string {
+  return `${file}.journal`;
 }
 
-/** Parses the text of a state file; throws ZitiSourceError naming every problem. */
-export function parseState(text: string, file: string): ZitiState {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `state file ${file} is not JSON: ${errorMessage(err)}`);
-  }
-  const parsed = stateFileSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.slice(0, 10).map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ZitiSourceError(
-      'ERR_ZITI_STATE_FILE',
-      `state file ${file} is invalid (fix or remove it; it is rewritten after the next change):\n${problems.join('\n')}`,
-    );
-  }
-  const rules = RuleTable.empty.edit();
-  for (const input of parsed.data.rules) {
-    const checked = toRule(input);
-    if (checked.ok) rules.set(ruleKey(checked.value), checked.value); // schema refinement already ran toRule
-  }
-  const interfaces = new Map<string, InterfaceSettings>(
-    Object.entries(parsed.data.interfaces).map(([name, s]) => [name, canonicalSettings(s)]),
-  );
-  return { rules: rules.done(), interfaces };
+/** The journal of `file` being compacted away (left behind only by a crash during a compaction). */
+export function oldJournalPath(file: string): string {
+  return `${file}.journal.old`;
 }
 
-/** Reads the state file; a missing file is the empty state. */
-export async function loadState(file: string): Promise<ZitiState> {
-  let text: string;
+async function readText(file: string): Promise<string | undefined> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyState;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `cannot read state file ${file}: ${errorMessage(err)}`, { cause: err });
   }
-  return parseState(text, file);
 }
 
-/** Writes the state file atomically (0600; its directory created 0700 when missing). */
-export async function saveState(file: string, state: ZitiState): Promise<void> {
+export interface LoadedState extends JournalReplay {
+  /** bytes of the snapshot read */
+  readonly snapshotBytes: number;
+  /** bytes of the journal read */
+  readonly journalBytes: number;
+}
+
+/** Reads the snapshot and replays the journals; missing files are the empty state. Changes nothing. */
+export async function readState(file: string): Promise<LoadedState> {
+  const snapshot = await readText(file);
+  let replay: JournalReplay = { state: snapshot === undefined ? emptyState : parseState(snapshot, file), records: 0, tornTail: false };
+  let journalBytes = 0;
+  for (const path of [oldJournalPath(file), journalPath(file)]) {
+    const journal = await readText(path);
+    if (journal === undefined) continue;
+    const next = replayJournal(replay.state, journal, path);
+    replay = { state: next.state, records: replay.records + next.records, tornTail: replay.tornTail || next.tornTail };
+    journalBytes += journal.length;
+  }
+  return { ...replay, snapshotBytes: snapshot?.length ?? 0, journalBytes };
+}
+
+/** Reads the state (snapshot + journals); a missing file is the empty state. */
+export async function loadState(file: string): Promise<ZitiState> {
+  return (await readState(file)).state;
+}
+
+// ---------------------------------------------------------------- writing
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes a snapshot atomically (0600; its directory created 0700 when missing); returns its size. */
+async function writeSnapshot(file: string, state: ZitiState): Promise<number> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
+  const text = serialiseState(state);
   const handle = await open(tmp, 'w', 0o600);
   try {
-    await handle.writeFile(serialiseState(state), 'utf8');
+    await handle.writeFile(text, 'utf8');
     await handle.sync();
   } catch (err) {
     await handle.close();
@@ -98,10 +102,152 @@ export async function saveState(file: string, state: ZitiState): Promise<void> {
   }
   await handle.close();
   await rename(tmp, file);
-  const dirHandle = await open(dir, 'r');
-  try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
+  await syncDir(dir);
+  return text.length;
+}
+
+async function removeIfPresent(path: string): Promise<void> {
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
+/** Writes `state` as the snapshot and removes the journals (a foreground compaction). */
+export async function saveState(file: string, state: ZitiState): Promise<void> {
+  await writeSnapshot(file, state);
+  await removeIfPresent(oldJournalPath(file));
+  await removeIfPresent(journalPath(file));
+  await syncDir(dirname(file));
+}
+
+/** The little of a pino logger the state file uses. */
+export interface StateFileLogger {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+/**
+ * The state file of a running source: `save` appends what changed since the last save to the
+ * journal and starts a background compaction when due. Saves must not overlap (the service runs
+ * them one at a time).
+ */
+export class StateFile {
+  readonly file: string;
+  readonly #logger: StateFileLogger;
+  #saved: ZitiState;
+  #snapshotBytes: number;
+  #journalBytes = 0;
+  /** the journal file exists and its directory entry is synced */
+  #journalReady = false;
+  /** an append or a compaction failed: the next save compacts in the foreground */
+  #broken = false;
+  #compacting?: Promise<void>;
+
+  private constructor(file: string, logger: StateFileLogger, saved: ZitiState, snapshotBytes: number) {
+    this.file = file;
+    this.#logger = logger;
+    this.#saved = saved;
+    this.#snapshotBytes = snapshotBytes;
+  }
+
+  /** Reads the state; when a journal held anything, compacts it into a new snapshot first. */
+  static async open(file: string, logger: StateFileLogger): Promise<{ stateFile: StateFile; state: ZitiState }> {
+    const loaded = await readState(file);
+    if (loaded.tornTail) {
+      logger.warn({ journal: journalPath(file) }, 'the state journal ends in an incomplete line (a write cut short); ignored it');
+    }
+    const stateFile = new StateFile(file, logger, loaded.state, loaded.snapshotBytes);
+    if (loaded.journalBytes > 0) {
+      await stateFile.#compactNow(loaded.state);
+      logger.info({ stateFile: file, records: loaded.records }, 'compacted the state journal into the state file');
+    }
+    return { stateFile, state: loaded.state };
+  }
+
+  /** Persists `state`: one fsync'd journal append (a foreground compaction after a failure). */
+  async save(state: ZitiState): Promise<void> {
+    if (this.#broken) {
+      await this.#compactNow(state);
+      return;
+    }
+    const record = journalRecord(this.#saved, state);
+    if (record === undefined) return;
+    try {
+      await this.#append(record);
+    } catch (err) {
+      this.#broken = true;
+      throw err;
+    }
+    this.#journalBytes += record.length;
+    this.#saved = state;
+    if (this.#journalBytes > Math.max(this.#snapshotBytes, COMPACT_MIN_BYTES) && !this.#compacting) await this.#startCompaction(state);
+  }
+
+  /** Waits for a background compaction to end. */
+  async close(): Promise<void> {
+    await this.#compacting;
+  }
+
+  /**
+   * Appends to the journal (emptied first with `truncate`) and syncs it. The journal is opened per
+   * append (a kept descriptor would go on writing into a journal removed or replaced under it).
+   */
+  async #append(text: string, truncate = false): Promise<void> {
+    const dir = dirname(this.file);
+    if (!this.#journalReady) await mkdir(dir, { recursive: true, mode: 0o700 });
+    const journal = await open(journalPath(this.file), 'a', 0o600);
+    try {
+      if (truncate) await journal.truncate(0);
+      if (text) await journal.appendFile(text, 'utf8');
+      await journal.datasync();
+    } finally {
+      await journal.close();
+    }
+    if (!this.#journalReady) {
+      await syncDir(dir); // the journal's name is as durable as its contents
+      this.#journalReady = true;
+    }
+  }
+
+  /** Moves the journal aside (appends go on in a new one) and writes `state` in the background. */
+  async #startCompaction(state: ZitiState): Promise<void> {
+    const journal = journalPath(this.file);
+    const old = oldJournalPath(this.file);
+    try {
+      await rename(journal, old);
+      this.#journalReady = false;
+      this.#journalBytes = 0;
+      await this.#append(''); // the new journal, its name synced
+    } catch (err) {
+      this.#broken = true;
+      this.#logger.error({ err, stateFile: this.file }, 'could not start compacting the state journal; compacting with the next change');
+      return;
+    }
+    const run = async (): Promise<void> => {
+      try {
+        this.#snapshotBytes = await writeSnapshot(this.file, state);
+        await removeIfPresent(old);
+        await syncDir(dirname(this.file));
+      } catch (err) {
+        this.#broken = true;
+        this.#logger.error({ err, stateFile: this.file }, 'compacting the state journal failed; retrying with the next change');
+      } finally {
+        this.#compacting = undefined;
+      }
+    };
+    this.#compacting = run();
+  }
+
+  /** Writes `state` as the snapshot and empties the journals, before anything else is saved. */
+  async #compactNow(state: ZitiState): Promise<void> {
+    await this.#compacting;
+    this.#broken = true; // until the journals are gone
+    this.#snapshotBytes = await writeSnapshot(this.file, state);
+    await removeIfPresent(oldJournalPath(this.file));
+    await this.#append('', true);
+    this.#journalBytes = 0;
+    this.#saved = state;
+    this.#broken = false;
   }
 }

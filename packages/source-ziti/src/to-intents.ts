@@ -29,48 +29,44 @@ export interface TproxyInterfaceIntent extends Intent, InterfaceSettings {
 }
 
 export function ruleToIntent(rule: Rule): TproxyRuleIntent {
-  return Object.freeze({
+  // built without spreads: this runs for every rule a commit adds
+  const intent: { -readonly [K in keyof TproxyRuleIntent]: TproxyRuleIntent[K] } = {
     kind: RULE_KIND,
     destination: rule.destination,
     source: rule.source,
     protocol: rule.protocol,
-    ports: { low: rule.ports.low, high: rule.ports.high },
+    ports: rule.ports, // rules are never modified: the intent shares the object
     action: rule.action,
-    ...(rule.action === 'divert' && { tproxyPort: rule.tproxyPort }),
-    ...(rule.interfaces.length > 0 && { interfaces: [...rule.interfaces] }),
-    ...(rule.service !== undefined && { service: rule.service }),
-  });
+  };
+  if (rule.action === 'divert') intent.tproxyPort = rule.tproxyPort;
+  if (rule.interfaces.length > 0) intent.interfaces = [...rule.interfaces];
+  if (rule.service !== undefined) intent.service = rule.service;
+  return Object.freeze(intent);
 }
 
 export function interfaceToIntent(name: string, settings: InterfaceSettings): TproxyInterfaceIntent {
-  return {
+  return Object.freeze({
     kind: INTERFACE_KIND,
     name,
     ...(settings.ssh !== undefined && { ssh: settings.ssh }),
     ...(settings.echo !== undefined && { echo: settings.echo }),
     ...(settings.ipv6 !== undefined && { ipv6: settings.ipv6 }),
     ...(settings.events && { events: { ...settings.events } }),
-  };
+  });
+}
+
+/** The interface overrides of a state as intents, by name. */
+export function interfaceIntents(state: ZitiState): TproxyInterfaceIntent[] {
+  return [...state.interfaces.keys()].sort().map((name) => interfaceToIntent(name, state.interfaces.get(name)!));
 }
 
 /**
- * The intents of one bucket of the rule table. Buckets are immutable once their table exists and
- * are shared between successive states, so a snapshot after a single insert rebuilds one bucket's
- * intents and reuses the rest.
+ * The complete snapshot of a state: every rule (in table order), then every interface override (by
+ * name). The service keeps the same set up to date incrementally (RuleIntentList).
  */
-const bucketIntents = new WeakMap<ReadonlyMap<string, Rule>, readonly TproxyRuleIntent[]>();
-
-/** The complete snapshot of the source: every rule, then every interface override (by name). */
 export function stateToIntents(state: ZitiState): Intent[] {
   const intents: Intent[] = [];
-  for (const bucket of RuleTable.from(state.rules).buckets()) {
-    let built = bucketIntents.get(bucket);
-    if (!built) {
-      built = Array.from(bucket.values(), ruleToIntent);
-      bucketIntents.set(bucket, built);
-    }
-    for (const intent of built) intents.push(intent);
-  }
-  for (const name of [...state.interfaces.keys()].sort()) intents.push(interfaceToIntent(name, state.interfaces.get(name)!));
+  for (const bucket of RuleTable.from(state.rules).buckets()) for (const rule of bucket.values()) intents.push(ruleToIntent(rule));
+  for (const intent of interfaceIntents(state)) intents.push(intent);
   return intents;
 }

@@ -9,15 +9,18 @@ import { compareCidr, parseCidr, type Cidr } from './cidr.js';
 import type { InterfaceSettings, Rule, RuleSelector } from './rule.js';
 import { ruleKey } from './rule.js';
 import {
+  applyBatch,
   applyOperations,
   flushRules,
   setInterface,
   type InsertOutcome,
   type Operation,
   type OperationResult,
+  type StoreError,
   type ZitiState,
 } from './rule-store.js';
-import { EVENT_TOPIC, INTERFACE_KIND, RULE_KIND, stateToIntents } from './to-intents.js';
+import { EVENT_TOPIC, INTERFACE_KIND, RULE_KIND, interfaceIntents } from './to-intents.js';
+import { RuleIntentList } from './rule-intents.js';
 import { readInterfaceDetails, readRuleDetails, type LiveInterface } from './plugin-views.js';
 
 export type RuleFilter = 'all' | 'intercepts' | 'passthrough';
@@ -75,6 +78,8 @@ export class ZitiService {
   #state: ZitiState;
   #queue: Promise<unknown> = Promise.resolve();
   #lastCommit: CommitNote | null = null;
+  /** the intents of the last committed state, updated per commit in O(changes) */
+  readonly #intents = new RuleIntentList();
   readonly #options: ZitiServiceOptions;
 
   constructor(options: ZitiServiceOptions) {
@@ -116,16 +121,8 @@ export class ZitiService {
       operations.forEach((o, i) => {
         if (o.op === 'insert') this.#checkInterfaces(o.rule.interfaces, ['operations', i, 'rule', 'interfaces']);
       });
-      const result = this.#operations(state, operations);
-      const summary = { operations: operations.length, created: 0, updated: 0, unchanged: 0, removed: 0, narrowed: 0 };
-      for (const r of result.value) {
-        if (r.op === 'insert') summary[r.outcome]++;
-        else {
-          summary.removed += r.removed.length;
-          summary.narrowed += r.narrowed.length;
-        }
-      }
-      return { ...result, value: summary };
+      const result = refusedUnlessOk(applyBatch(state, operations), operations.length);
+      return { state: result.state, changed: result.changed, value: { operations: operations.length, ...result.counts } };
     });
   }
 
@@ -200,11 +197,7 @@ export class ZitiService {
   }
 
   #operations(state: ZitiState, operations: readonly Operation[]): Computed<readonly OperationResult[]> {
-    const result = applyOperations(state, operations);
-    if (!result.ok) {
-      const where = operations.length > 1 ? `operation ${result.index}: ` : '';
-      throw new ApiError(result.error.code, `${where}${result.error.message}`, operations.length > 1 ? { index: result.index } : undefined);
-    }
+    const result = refusedUnlessOk(applyOperations(state, operations), operations.length);
     return { state: result.state, changed: result.changed, value: result.results };
   }
 
@@ -239,7 +232,9 @@ export class ZitiService {
   async #commit(state: ZitiState): Promise<CommitResult> {
     let result: CommitResult;
     try {
-      result = await this.#options.sink.commit(stateToIntents(state));
+      const proposed = this.#intents.propose(state.rules, interfaceIntents(state));
+      result = await this.#options.sink.commit(proposed.intents);
+      if (result.ok) proposed.accept();
     } catch (err) {
       result = { ok: false, reason: 'failed', error: errorMessage(err) };
     }
@@ -248,6 +243,15 @@ export class ZitiService {
     if (!result.ok) this.#options.logger.warn({ reason: result.reason, error: result.error }, 'commit refused');
     return result;
   }
+}
+
+type Refused = { readonly ok: false; readonly index: number; readonly error: StoreError };
+
+/** The result when the store accepted the operations; its refusal as an ApiError (naming the operation in a batch). */
+function refusedUnlessOk<T extends { readonly ok: true }>(result: T | Refused, operations: number): T {
+  if (result.ok) return result;
+  const where = operations > 1 ? `operation ${result.index}: ` : '';
+  throw new ApiError(result.error.code, `${where}${result.error.message}`, operations > 1 ? { index: result.index } : undefined);
 }
 
 export function commitError(result: Extract<CommitResult, { ok: false }>): ApiError {

@@ -19,7 +19,7 @@ import { createApi } from './api/create-api.js';
 import { INTERFACE_KIND, RULE_KIND } from './to-intents.js';
 import { readTokenFile } from './bearer-token.js';
 import { ZitiSourceError, errorMessage } from './errors.js';
-import { loadState, saveState } from './state-file.js';
+import { StateFile } from './state-file.js';
 import { zitiSourceConfigSchema, type ZitiSourceConfig } from './ziti-source-config.js';
 import { ZitiService } from './ziti-service.js';
 
@@ -40,6 +40,7 @@ class ZitiSource implements IntentSource {
   readonly #context: SourceContext<ZitiSourceConfig>;
   #apps: FastifyInstance[] = [];
   #service?: ZitiService;
+  #stateFile?: StateFile;
 
   constructor(config: ZitiSourceConfig, context: SourceContext<ZitiSourceConfig>) {
     this.#config = config;
@@ -54,14 +55,15 @@ class ZitiSource implements IntentSource {
   async start(sink: IntentSink): Promise<void> {
     const { logger } = this.#context;
     const config = this.#config;
-    const initial = await loadState(config.stateFile);
     const token = config.tcp ? await readTokenFile(config.tcp.tokenFile) : undefined;
+    const { stateFile, state: initial } = await StateFile.open(config.stateFile, logger);
+    this.#stateFile = stateFile;
     const service = new ZitiService({
       sink,
       context: this.#context,
       logger,
       initial,
-      persist: (state) => saveState(config.stateFile, state),
+      persist: (state) => stateFile.save(state),
       allowedInterfaces: config.interfaces,
     });
     this.#service = service;
@@ -94,6 +96,7 @@ class ZitiSource implements IntentSource {
   async stop(): Promise<void> {
     const apps = this.#apps.splice(0);
     await Promise.all(apps.map((app) => app.close())); // node removes the unix socket file on close
+    await this.#stateFile?.close(); // a background compaction ends
   }
 }
 

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { parseCidr } from '../src/cidr.js';
+import { batchish, ruleish, selectorish, weird } from './api-arbitraries.js';
 import { harness, type Harness } from './fake-kernel.js';
 
 const RUNS = 1500;
@@ -24,101 +25,6 @@ afterAll(async () => {
     expect(counts?.get(400) ?? 0, `${route} refused nothing`).toBeGreaterThan(5);
   }
 });
-
-// ------------------------------------------------------------------ generators
-
-const octet = fc.integer({ min: 0, max: 300 });
-const ipv4 = fc.tuple(octet, octet, octet, octet).map((o) => o.join('.'));
-const ipv6 = fc.ipV6();
-const prefix = fc.oneof(fc.integer({ min: -2, max: 140 }).map(String), fc.constantFrom('', 'x', '08', '1e1', '32 '));
-const cidrish = fc.oneof(
-  fc.tuple(ipv4, prefix).map(([a, p]) => `${a}/${p}`),
-  fc.tuple(ipv6, prefix).map(([a, p]) => `${a}/${p}`),
-  ipv4,
-  ipv6,
-  fc.ipV4(),
-  fc.string({ maxLength: 70 }),
-);
-const portish = fc.oneof(
-  fc.integer({ min: -5, max: 70000 }),
-  fc.integer({ min: 0, max: 65535 }),
-  fc.double(),
-  fc.constantFrom('80', null, true, 1e309, -0),
-);
-const weird = fc.oneof(fc.jsonValue(), fc.string(), fc.constant(undefined));
-
-/** Well-formed rules from a small space (so inserts and deletes meet). */
-const smallPort = fc.integer({ min: 0, max: 4 });
-const validRule = fc
-  .record({
-    v6: fc.boolean(),
-    host: fc.integer({ min: 0, max: 3 }),
-    prefix: fc.constantFrom(8, 24, 32),
-    src: fc.option(fc.constantFrom(0, 16), { nil: undefined }),
-    protocol: fc.constantFrom('tcp', 'udp'),
-    low: smallPort,
-    span: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
-    tproxyPort: fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined }),
-    deny: fc.boolean(),
-    interfaces: fc.option(fc.subarray(['eth0', 'lo', 'ens33']), { nil: undefined }),
-    service: fc.option(fc.constantFrom('svc-a', 'svc-b'), { nil: undefined }),
-  })
-  .map((r) => ({
-    destination: r.v6 ? `fd00::${r.host}/${r.prefix + 64}` : `10.0.0.${r.host}/${r.prefix}`,
-    ...(r.src !== undefined && { source: r.v6 ? `fd01::/${r.src}` : `192.168.0.0/${r.src}` }),
-    protocol: r.protocol,
-    ports: r.span === undefined ? { low: r.low } : { low: r.low, high: r.low + r.span },
-    ...(r.deny ? { action: 'deny' } : r.tproxyPort !== undefined && { tproxyPort: r.tproxyPort }),
-    ...(r.interfaces !== undefined && { interfaces: r.interfaces }),
-    ...(r.service !== undefined && { service: r.service }),
-  }));
-
-/** What a delete names: a valid rule without its value fields. */
-const validSelector = validRule.map(({ destination, source, protocol, ports, interfaces }: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries({ destination, source, protocol, ports, interfaces }).filter(([, v]) => v !== undefined)),
-);
-
-const junkField = fc.oneof(cidrish, portish, weird, fc.constantFrom('tcp', 'eth0', 'deny'));
-const fields = ['destination', 'source', 'protocol', 'ports', 'action', 'tproxyPort', 'interfaces', 'service', 'extra'] as const;
-
-/** Valid bodies, valid bodies with one field replaced or removed, and random records. */
-const bodyish = (valid: fc.Arbitrary<Record<string, unknown>>) => fc.oneof(
-  valid,
-  fc.tuple(valid, fc.constantFrom(...fields), junkField).map(([r, k, v]) => ({ ...r, [k]: v })),
-  fc.tuple(valid, fc.constantFrom(...fields)).map(([r, k]) => Object.fromEntries(Object.entries(r).filter(([key]) => key !== k))),
-  fc.tuple(valid, portish, portish).map(([r, low, high]) => ({ ...r, ports: { low, high } })),
-  fc.record(
-    {
-      destination: fc.oneof(cidrish, weird),
-      source: fc.oneof(cidrish, weird),
-      protocol: fc.oneof(fc.constantFrom('tcp', 'udp', 'TCP', 'icmp', ''), weird),
-      ports: fc.oneof(fc.record({ low: portish, high: portish }, { requiredKeys: ['low'] }), weird),
-      action: fc.oneof(fc.constantFrom('divert', 'pass', 'deny', 'drop'), weird),
-      tproxyPort: portish,
-      interfaces: fc.oneof(fc.array(fc.oneof(fc.constantFrom('eth0', 'lo', 'ens33', 'a/b', '', 'x'.repeat(16)), fc.string())), weird),
-      service: fc.oneof(fc.string({ maxLength: 300 }), weird),
-      extra: weird,
-    },
-    { requiredKeys: [] },
-  ),
-);
-const ruleish = bodyish(validRule);
-const selectorish = bodyish(validSelector);
-
-const batchish = fc.oneof(
-  fc.record({
-    operations: fc.array(
-      fc.oneof(
-        fc.record({ op: fc.constant('insert'), rule: validRule }),
-        fc.record({ op: fc.constant('delete'), rule: validSelector }),
-        fc.record({ op: fc.constantFrom('insert', 'delete', 'upsert'), rule: fc.oneof(ruleish, selectorish) }),
-        weird,
-      ),
-      { maxLength: 8 },
-    ),
-  }),
-  weird,
-);
 
 const settingsish = fc.oneof(
   fc.record({ ssh: fc.boolean(), echo: fc.boolean(), ipv6: fc.boolean(), events: fc.record({ drops: fc.boolean(), diverts: fc.boolean() }, { requiredKeys: [] }) }, { requiredKeys: [] }),

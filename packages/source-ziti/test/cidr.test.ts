@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { compareCidr, formatIp, parseCidr, parseIp } from '../src/cidr.js';
+import { compareCidr, formatIp, normaliseCidr, parseCidr, parseIp } from '../src/cidr.js';
 
 describe('parseCidr', () => {
   test.each([
@@ -72,4 +72,23 @@ test('compareCidr orders IPv4 before IPv6, by address then prefix', () => {
     return parsed.value;
   });
   expect(list.sort(compareCidr).map((c) => c.text)).toEqual(['9.0.0.0/8', '10.0.0.0/8', '10.0.0.0/24', 'fd00::/8']);
+});
+
+describe('normaliseCidr gives what parseCidr gives', () => {
+  const reduced = (p: ReturnType<typeof normaliseCidr>) => (p.ok ? { ok: true, family: p.value.family, text: p.value.text } : p);
+  test.each([
+    '10.0.0.0/24', '10.1.2.3/24', '10.1.2.3', '0.0.0.0/0', '192.168.1.255/0', '255.255.255.255/31', '255.255.255.255', '255.255.255.255/32',
+    '172.31.255.255/12', '10.0.0.1/08', '10.0.0.1/008', '10.0.0.1/1', '128.0.0.1/1', 'fd00::1/64', '::ffff:10.1.2.3/120',
+    '10.0.0.0/33', '10.0.0.256/24', '10.0.0/24', '010.0.0.1', '10.0.0.1/', '10.0.0.1/-1', '10.0.0.1/08x', '10.0.0.1/24/1', ' 10.0.0.1',
+    '1.2.3.4.5', '1..2.3', '.1.2.3', '1.2.3.', '', '1.2.3.4/0032', `1.2.3.4/${'1'.repeat(70)}`,
+  ])('%s', (text) => {
+    expect(reduced(normaliseCidr(text))).toEqual(reduced(parseCidr(text)));
+  });
+  test('random IPv4 CIDRs', () => {
+    for (let i = 0; i < 2000; i++) {
+      const octets = Array.from({ length: 4 }, () => Math.floor(Math.random() * 256));
+      const text = `${octets.join('.')}/${Math.floor(Math.random() * 33)}`;
+      expect(reduced(normaliseCidr(text))).toEqual(reduced(parseCidr(text)));
+    }
+  });
 });

@@ -1,9 +1,11 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
-import { emptyState, insertRule, setInterface } from '../src/rule-store.js';
-import { loadState, saveState, serialiseState } from '../src/state-file.js';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import type { Rule } from '../src/rule.js';
+import { applyOperations, emptyState, flushRules, insertRule, setInterface, type ZitiState } from '../src/rule-store.js';
+import { COMPACT_MIN_BYTES, StateFile, journalPath, loadState, oldJournalPath, saveState } from '../src/state-file.js';
+import { journalRecord, parseState, serialiseState } from '../src/state-text.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -42,4 +44,189 @@ test.each([
   await writeFile(file, text);
   await expect(loadState(file)).rejects.toThrow(message);
   await expect(loadState(file)).rejects.toMatchObject({ code: 'ERR_ZITI_STATE_FILE' });
+});
+
+// ---------------------------------------------------------------- the journal
+
+const quiet = () => {
+  const lines: string[] = [];
+  const log = (level: string) => (_d: object, m: string) => void lines.push(`${level}: ${m}`);
+  return { lines, info: log('info'), warn: log('warn'), error: log('error') };
+};
+
+const r = (n: number, patch: Partial<Rule> = {}): Rule => ({
+  destination: `10.1.${n >> 8}.${n & 255}/32`,
+  source: '0.0.0.0/0',
+  protocol: 'tcp',
+  ports: { low: 443, high: 443 },
+  action: 'divert',
+  tproxyPort: 15000,
+  interfaces: [],
+  ...patch,
+});
+const insertAll = (s: ZitiState, rules: Rule[]) => {
+  const done = applyOperations(s, rules.map((rule) => ({ op: 'insert' as const, rule })));
+  if (!done.ok) throw new Error('insert failed');
+  return done.state;
+};
+const same = (a: ZitiState, b: ZitiState) => {
+  expect(new Map(a.rules)).toEqual(new Map(b.rules));
+  expect(new Map(a.interfaces)).toEqual(new Map(b.interfaces));
+};
+
+describe('StateFile: snapshot + journal', () => {
+  test('a commit appends only what changed; a restart replays the journal and compacts it', async () => {
+    const file = join(dir, 'rules.json');
+    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const a = insertAll(empty, [r(1), r(2), r(3)]);
+    await stateFile.save(a);
+    const b = insertAll(a, [r(4), r(2, { tproxyPort: 16000 })]);
+    await stateFile.save(b);
+    const del = applyOperations(b, [{ op: 'delete', selector: { ...r(1), ports: { low: 443, high: 443 } } }]);
+    if (!del.ok) throw new Error('delete failed');
+    const c = setInterface(del.state, 'eth0', { echo: true }).state;
+    await stateFile.save(c);
+    await stateFile.save(c); // nothing changed: nothing written
+
+    const lines = (await readFile(journalPath(file), 'utf8')).split('\n');
+    expect(lines).toHaveLength(4); // three records and the empty string after the last newline
+    expect(JSON.parse(lines[0]).put).toHaveLength(3);
+    const byDestination = (x: Rule, y: Rule) => (x.destination < y.destination ? -1 : 1);
+    expect(JSON.parse(lines[1]).put.sort(byDestination)).toEqual([r(2, { tproxyPort: 16000 }), r(4)]);
+    expect(JSON.parse(lines[2])).toEqual({ delete: [{ destination: '10.1.0.1/32', source: '0.0.0.0/0', protocol: 'tcp', ports: { low: 443, high: 443 } }], interfaces: { eth0: { echo: true } } });
+    await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' }); // no snapshot yet: nothing was compacted
+
+    same(await loadState(file), c);
+    const log = quiet();
+    const reopened = await StateFile.open(file, log);
+    same(reopened.state, c);
+    expect(log.lines).toEqual(['info: compacted the state journal into the state file']);
+    expect((await readFile(journalPath(file), 'utf8'))).toBe('');
+    same(parseState(await readFile(file, 'utf8'), file), c);
+  });
+
+  test('a flush is one short record', async () => {
+    const file = join(dir, 'rules.json');
+    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const a = insertAll(empty, Array.from({ length: 50 }, (_, i) => r(i)));
+    await stateFile.save(a);
+    await stateFile.save(flushRules(a).state);
+    const lines = (await readFile(journalPath(file), 'utf8')).trim().split('\n');
+    expect(JSON.parse(lines[1])).toEqual({ flush: true });
+    expect((await loadState(file)).rules.size).toBe(0);
+  });
+
+  test('a torn last line (a crash during an append) is ignored with a warning', async () => {
+    const file = join(dir, 'rules.json');
+    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const a = insertAll(empty, [r(1)]);
+    await stateFile.save(a);
+    await stateFile.save(insertAll(a, [r(2)]));
+    const text = await readFile(journalPath(file), 'utf8');
+    for (const torn of [text.slice(0, -20), `${text.slice(0, -20)}\n`]) {
+      await writeFile(journalPath(file), torn);
+      expect([...(await loadState(file)).rules.values()]).toEqual([r(1)]);
+    }
+    const log = quiet();
+    const reopened = await StateFile.open(file, log);
+    expect([...reopened.state.rules.values()]).toEqual([r(1)]);
+    expect(log.lines[0]).toMatch(/^warn: the state journal ends in an incomplete line/);
+    expect(await readFile(journalPath(file), 'utf8')).toBe(''); // compacted: the torn tail is gone
+  });
+
+  test('a bad line before the last one stops the load', async () => {
+    const file = join(dir, 'rules.json');
+    await writeFile(journalPath(file), `{"put":[${JSON.stringify(r(1))}]}\n{"put":[{"destination":"10.0.0.300"}]}\n{"flush":true}\n`);
+    await expect(loadState(file)).rejects.toThrow(/line 2\.put\.0/);
+    await writeFile(journalPath(file), `{"put":[]}\nnot json\n{"flush":true}\n`);
+    await expect(loadState(file)).rejects.toMatchObject({ code: 'ERR_ZITI_STATE_FILE', message: expect.stringContaining('line 2 is not JSON') });
+    await writeFile(journalPath(file), `{"upsert":[]}\n`);
+    await expect(loadState(file)).rejects.toThrow(/line 1: Unrecognized key/);
+  });
+
+  test('once the journal outgrows the snapshot (and COMPACT_MIN_BYTES) it is compacted in the background', async () => {
+    const file = join(dir, 'rules.json');
+    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    let s = empty;
+    const ruleBytes = JSON.stringify(r(0, { service: 'x'.repeat(200) })).length + 1;
+    const perRecord = 20;
+    const records = Math.ceil((1.5 * COMPACT_MIN_BYTES) / (ruleBytes * perRecord)); // past one compaction, short of a second
+    let rotations = 0;
+    for (let k = 0; k < records; k++) {
+      s = insertAll(s, Array.from({ length: perRecord }, (_, i) => r(k * perRecord + i, { service: 'x'.repeat(200) })));
+      await stateFile.save(s);
+      const journal = (await readFile(journalPath(file), 'utf8')).length;
+      if (journal === 0) {
+        rotations++;
+        // the state saved so far is in the old journal (being compacted) until the new snapshot is in place
+      }
+      expect(journal).toBeLessThanOrEqual(COMPACT_MIN_BYTES);
+    }
+    expect(rotations).toBe(1);
+    await stateFile.close(); // the background compaction ends
+    await expect(stat(oldJournalPath(file))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stat(file)).size).toBeGreaterThan(COMPACT_MIN_BYTES * 0.9);
+    same(await loadState(file), s);
+  });
+
+  test('a crash during a background compaction loses nothing: old journal + either snapshot + journal', async () => {
+    const file = join(dir, 'rules.json');
+    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const a = insertAll(empty, [r(1), r(2)]);
+    await stateFile.save(a);
+    const b = insertAll(flushRules(a).state, [r(2, { action: 'pass', tproxyPort: undefined }), r(3)]);
+    await stateFile.save(b);
+    // the moment the journal was moved aside: b is in the old journal, the snapshot is not written yet
+    await rename(journalPath(file), oldJournalPath(file));
+    const c = insertAll(b, [r(4)]);
+    await writeFile(journalPath(file), journalRecord(b, c)!);
+    same(await loadState(file), c);
+    // the new snapshot written, the old journal not removed yet
+    await writeFile(file, serialiseState(b));
+    same(await loadState(file), c);
+    const log = quiet();
+    const reopened = await StateFile.open(file, log);
+    same(reopened.state, c);
+    await expect(stat(oldJournalPath(file))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(journalPath(file), 'utf8')).toBe('');
+  });
+
+  test('replaying the journal onto a snapshot that already holds it changes nothing (crash mid-compaction)', async () => {
+    const file = join(dir, 'rules.json');
+    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const a = insertAll(empty, [r(1), r(2)]);
+    await stateFile.save(a);
+    await stateFile.save(flushRules(a).state);
+    const b = insertAll(flushRules(a).state, [r(2, { action: 'pass', tproxyPort: undefined }), r(3)]);
+    await stateFile.save(b);
+    const journal = await readFile(journalPath(file), 'utf8');
+    await saveState(file, b); // the compaction's snapshot ...
+    await writeFile(journalPath(file), journal); // ... and the journal it did not get to empty
+    same(await loadState(file), b);
+  });
+
+  test('after a failed append the next save compacts (the change is saved with the next one)', async () => {
+    const file = join(dir, 'sub', 'rules.json');
+    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const a = insertAll(empty, [r(1)]);
+    await stateFile.save(a);
+    await rm(join(dir, 'sub'), { recursive: true });
+    await writeFile(join(dir, 'sub'), 'a file where the directory was');
+    const b = insertAll(a, [r(2)]);
+    await expect(stateFile.save(b)).rejects.toThrow();
+    await rm(join(dir, 'sub'));
+    const c = insertAll(b, [r(3)]);
+    await stateFile.save(c);
+    expect(await readFile(journalPath(file), 'utf8')).toBe('');
+    same(await loadState(file), c);
+  });
+});
+
+test('a snapshot holds one rule per line, whatever the rules hold', () => {
+  const s = insertAll(emptyState, [r(1), r(2, { service: 'a },{"destination" b', interfaces: ['eth0'] }), r(3, { action: 'pass', tproxyPort: undefined })]);
+  const text = serialiseState(s);
+  const lines = text.split('\n').filter((l) => l.startsWith('    {'));
+  expect(lines).toHaveLength(3);
+  same(parseState(text, 'x'), s);
+  expect(serialiseState(emptyState)).toBe('{\n  "version": 1,\n  "rules": [],\n  "interfaces": {}\n}\n');
 });

@@ -17,6 +17,7 @@ import { ApiError } from '../errors.js';
 import { packageInfo } from '../version.js';
 import type { ZitiService } from '../ziti-service.js';
 import { installErrorHandling } from './error-handling.js';
+import { withFastPath } from './fast-validation.js';
 import { registerInterfaceRoutes } from './interface-routes.js';
 import { registerMetaRoutes } from './meta-routes.js';
 import { registerRuleRoutes } from './rule-routes.js';
@@ -56,7 +57,7 @@ export async function createApi(options: CreateApiOptions): Promise<FastifyInsta
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   }) as unknown as FastifyInstance;
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(withFastPath(validatorCompiler));
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app, bodyLimit);
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415

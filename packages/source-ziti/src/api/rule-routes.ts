@@ -7,6 +7,7 @@ import type { Rule } from '../rule.js';
 import { toRule, toSelector, type RuleInput, type SelectorInput } from '../rule-input.js';
 import type { Operation } from '../rule-store.js';
 import type { ZitiService } from '../ziti-service.js';
+import { normalisedBatch } from './fast-validation.js';
 import {
   batchResultSchema,
   batchSchema,
@@ -102,11 +103,13 @@ export function registerRuleRoutes(app: FastifyInstance, service: ZitiService): 
       response: { 200: batchResultSchema, 404: errorSchema, ...refusals },
     },
     handler: async (request) => {
-      const operations = request.body.operations.map((o, i): Operation =>
-        o.op === 'insert'
-          ? { op: 'insert', rule: rule(o.rule, ['operations', i, 'rule']) }
-          : { op: 'delete', selector: selector(o.rule, ['operations', i, 'rule']) },
-      );
+      const operations =
+        normalisedBatch(request.body) ??
+        request.body.operations.map((o, i): Operation =>
+          o.op === 'insert'
+            ? { op: 'insert', rule: rule(o.rule, ['operations', i, 'rule']) }
+            : { op: 'delete', selector: selector(o.rule, ['operations', i, 'rule']) },
+        );
       return service.batch(operations);
     },
   });

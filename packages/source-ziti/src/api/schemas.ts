@@ -15,6 +15,8 @@ export const apiSchemas = z.registry<{ id: string; description?: string }>();
 
 /** Most operations one batch may carry. */
 export const MAX_BATCH_OPERATIONS = 250_000;
+/** The longest address/CIDR text accepted. */
+export const MAX_CIDR_TEXT = 64;
 /** Most interfaces one rule may name. */
 export const MAX_RULE_INTERFACES = 64;
 
@@ -28,7 +30,7 @@ const port = (what: string) =>
 const cidrText = (what: string) =>
   z
     .string({ error: `${what} must be a string: an IPv4/IPv6 address or CIDR, e.g. "10.0.0.0/24", "10.0.0.1", "fd00::/64"` })
-    .max(64, { error: `${what} is longer than 64 characters; expected an address or CIDR` })
+    .max(MAX_CIDR_TEXT, { error: `${what} is longer than ${MAX_CIDR_TEXT} characters; expected an address or CIDR` })
     .meta({ description: `${what}: address or CIDR; a bare address means /32 or /128; host bits are cleared` });
 
 export const interfaceNameSchema = z

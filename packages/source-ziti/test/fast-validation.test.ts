@@ -1,0 +1,69 @@
+/**
+ * The fast path of the body validation only ever accepts what the zod schemas accept, with the
+ * same output: checked on random valid bodies, near misses and junk (after a JSON round trip, as
+ * the API sees them).
+ */
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import type { ZodType } from 'zod';
+import { isValidBatch, isValidRuleInput, isValidSelectorInput } from '../src/api/fast-validation.js';
+import { batchSchema, ruleInputSchema, selectorInputSchema } from '../src/api/schemas.js';
+import { batchish, ruleish, selectorish, validRule, validSelector, weird } from './api-arbitraries.js';
+
+const asJson = (v: unknown): unknown => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
+
+function agrees(fast: (v: unknown) => boolean, schema: ZodType, value: unknown): boolean {
+  const input = asJson(value);
+  if (!fast(input)) return false;
+  const parsed = schema.safeParse(input);
+  expect(parsed.success, `fast path accepted what zod refuses: ${JSON.stringify(input)}: ${parsed.error?.message}`).toBe(true);
+  expect(parsed.data).toEqual(input);
+  return true;
+}
+
+describe.each([
+  ['rule', isValidRuleInput, ruleInputSchema, ruleish, validRule],
+  ['selector', isValidSelectorInput, selectorInputSchema, selectorish, validSelector],
+] as const)('%s bodies', (_name, fast, schema, bodies, valid) => {
+  test('accepted by the fast path => accepted by zod with the same output', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.oneof(bodies, weird), (body) => {
+        if (agrees(fast, schema, body)) accepted++;
+      }),
+      { numRuns: 5000 },
+    );
+    expect(accepted).toBeGreaterThan(500);
+  });
+
+  test('every valid body takes the fast path', () => {
+    fc.assert(
+      fc.property(valid, (body) => {
+        expect(fast(asJson(body)), JSON.stringify(body)).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+test('batches: accepted by the fast path => accepted by zod with the same output', () => {
+  let accepted = 0;
+  fc.assert(
+    fc.property(batchish, (body) => {
+      if (agrees(isValidBatch, batchSchema, body)) accepted++;
+    }),
+    { numRuns: 5000 },
+  );
+  expect(accepted).toBeGreaterThan(100);
+});
+
+test.each([
+  ['an empty batch', { operations: [] }],
+  ['an unknown op', { operations: [{ op: 'upsert', rule: { destination: '10.0.0.1', protocol: 'tcp', ports: { low: 1 } } }] }],
+  ['an extra key', { operations: [{ op: 'delete', rule: { destination: '10.0.0.1', protocol: 'tcp', ports: { low: 1 } } }], x: 1 }],
+  ['a rule with a bad CIDR', { operations: [{ op: 'insert', rule: { destination: '10.0.0.300', protocol: 'tcp', ports: { low: 1 } } }] }],
+  ['a rule with a long CIDR', { operations: [{ op: 'insert', rule: { destination: `10.0.0.1/${'0'.repeat(70)}`, protocol: 'tcp', ports: { low: 1 } } }] }],
+  ['a selector with a value field', { operations: [{ op: 'delete', rule: { destination: '10.0.0.1', protocol: 'tcp', ports: { low: 1 }, action: 'pass' } }] }],
+])('the fast path leaves %s to zod', (_name, body) => {
+  expect(isValidBatch(body)).toBe(false);
+});
