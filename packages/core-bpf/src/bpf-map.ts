@@ -290,9 +290,9 @@ export class BpfMap {
   }
 
   /**
-   * Write `count` entries from two packed buffers (keys back to back, values back to back), the
-   * zero-copy path of TypedMap.setMany.
-   * @internal
+   * Write `count` entries from two packed buffers (keys back to back, values back to back, each of
+   * this map's key size and value buffer size), without copying them: the zero-copy path of
+   * TypedMap.setMany and of callers that pack entries themselves.
    */
   updatePacked(keys: Buffer, values: Buffer, count: number, mode: UpdateMode = 'upsert'): void {
     if (count === 0) return;
@@ -302,10 +302,7 @@ export class BpfMap {
     updateMany(this.#target(), keys, values, count, updateModeFlag(mode));
   }
 
-  /**
-   * Delete `count` keys packed back to back; absent keys are skipped. Returns how many were deleted.
-   * @internal
-   */
+  /** Delete `count` keys packed back to back (without copying them); absent keys are skipped. Returns how many were deleted. */
   deletePacked(keys: Buffer, count: number): number {
     if (count === 0) return 0;
     if (keys.length !== count * this.keySize) {

@@ -111,9 +111,7 @@ function writePacked(map: BpfMap, p: Packed): void {
   if (p.keys.length !== p.count * ks || p.values.length !== p.count * vs) {
     throw new MapLayoutError(map.name, `packed entries of ${p.keys.length / p.count}+${p.values.length / p.count} bytes, the map has ${ks}+${vs}`);
   }
-  const entries = new Array<readonly [Uint8Array, Uint8Array]>(p.count);
-  for (let i = 0; i < p.count; i++) entries[i] = [p.keys.subarray(i * ks, (i + 1) * ks), p.values.subarray(i * vs, (i + 1) * vs)];
-  map.updateBatch(entries);
+  map.updatePacked(p.keys, p.values, p.count);
 }
 
 /** Deletes packed keys with one batch. */
@@ -121,9 +119,7 @@ function deletePacked(map: BpfMap, keys: Buffer, count: number): void {
   if (count === 0) return;
   const ks = map.keySize;
   if (keys.length !== count * ks) throw new MapLayoutError(map.name, `packed keys of ${keys.length / count} bytes, the map has ${ks}`);
-  const list = new Array<Uint8Array>(count);
-  for (let i = 0; i < count; i++) list[i] = keys.subarray(i * ks, (i + 1) * ks);
-  map.deleteBatch(list);
+  map.deletePacked(keys, count);
 }
 
 /** Runs the plan's map operations in order (see apply-plan.ts), each kind as one batch of packed entries. */
