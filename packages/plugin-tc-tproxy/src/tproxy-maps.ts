@@ -122,6 +122,14 @@ function deletePacked(map: BpfMap, keys: Buffer, count: number): void {
   map.deletePacked(keys, count);
 }
 
+/** `items` split (in order) into those of full-length dst keys and the others, in one pass. */
+function byHostKey<T>(items: readonly T[], keyOf: (item: T) => DstKey): [T[], T[]] {
+  const host: T[] = [];
+  const trie: T[] = [];
+  for (const item of items) (isHostKey(keyOf(item)) ? host : trie).push(item);
+  return [host, trie];
+}
+
 /** Runs the plan's map operations in order (see apply-plan.ts), each kind as one batch of packed entries. */
 export function executePlan(maps: TproxyMaps, plan: ApplyPlan): void {
   writePacked(maps[MAP.rules].map, packRuleWrites(plan.ruleWrites));
@@ -130,10 +138,8 @@ export function executePlan(maps: TproxyMaps, plan: ApplyPlan): void {
   writePacked(maps[MAP.port].map, packPortWrites(plan.portWrites));
   writePacked(maps[MAP.src].map, packSrcWrites(plan.srcWrites));
   // full-length destinations go to the hash; writes stay longest first, deletes shortest first
-  const hostWrites = plan.dstWrites.filter(([k]) => isHostKey(k));
-  const trieWrites = plan.dstWrites.filter(([k]) => !isHostKey(k));
-  const hostDeletes = plan.dstDeletes.filter(isHostKey);
-  const trieDeletes = plan.dstDeletes.filter((k) => !isHostKey(k));
+  const [hostWrites, trieWrites] = byHostKey(plan.dstWrites, ([k]) => k);
+  const [hostDeletes, trieDeletes] = byHostKey(plan.dstDeletes, (k) => k);
   writePacked(maps[MAP.dstHost].map, packDstWrites(hostWrites, true));
   writePacked(maps[MAP.dst].map, packDstWrites(trieWrites));
   deletePacked(maps[MAP.dst].map, packDstKeys(trieDeletes), trieDeletes.length);
