@@ -46,6 +46,24 @@ const notAnObject =
   (issue: { code: string }): string | undefined =>
     issue.code === 'invalid_type' ? message : undefined;
 
+/** `ports` of a rule or a selector: { low, high? }; `high` described as given. */
+const portsSchema = (highDescription: string) =>
+  z.strictObject(
+    {
+      low: port('ports.low'),
+      high: port('ports.high').optional().meta({ description: highDescription }),
+    },
+    { error: notAnObject('ports must be an object { low, high? } of integers 0..65535') },
+  );
+
+/** `interfaces` of a rule or a selector: at most MAX_RULE_INTERFACES names. */
+const interfacesSchema = (tooMany: string, description: string) =>
+  z
+    .array(interfaceNameSchema, { error: 'interfaces must be an array of interface names' })
+    .max(MAX_RULE_INTERFACES, { error: tooMany })
+    .optional()
+    .meta({ description });
+
 function addIssues(ctx: z.RefinementCtx, issues: readonly InputIssue[]): void {
   for (const issue of issues) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
 }
@@ -55,23 +73,13 @@ export const ruleInputSchema = z
     destination: cidrText('destination'),
     source: cidrText('source').optional(),
     protocol: protocolSchema,
-    ports: z.strictObject(
-      {
-        low: port('ports.low'),
-        high: port('ports.high').optional().meta({ description: 'defaults to low' }),
-      },
-      { error: notAnObject('ports must be an object { low, high? } of integers 0..65535') },
-    ),
+    ports: portsSchema('defaults to low'),
     action: z
       .enum(actions, { error: 'action must be "divert", "pass" or "deny"' })
       .optional()
       .meta({ description: 'default: "divert" when tproxyPort > 0, else "pass"' }),
     tproxyPort: port('tproxyPort').optional().meta({ description: '1..65535 for divert; 0 or absent otherwise' }),
-    interfaces: z
-      .array(interfaceNameSchema, { error: 'interfaces must be an array of interface names' })
-      .max(MAX_RULE_INTERFACES, { error: `at most ${MAX_RULE_INTERFACES} interfaces per rule` })
-      .optional()
-      .meta({ description: 'added to the rule\'s list; absent/empty on a new rule = every attached interface' }),
+    interfaces: interfacesSchema(`at most ${MAX_RULE_INTERFACES} interfaces per rule`, 'added to the rule\'s list; absent/empty on a new rule = every attached interface'),
     service: z
       .string({ error: `service must be ${serviceIdRule}` })
       .refine(isServiceId, { error: `service must be ${serviceIdRule}` })
@@ -88,18 +96,8 @@ export const selectorInputSchema = z
     destination: cidrText('destination'),
     source: cidrText('source').optional(),
     protocol: protocolSchema,
-    ports: z.strictObject(
-      {
-        low: port('ports.low'),
-        high: port('ports.high').optional().meta({ description: 'absent: every rule with this low port' }),
-      },
-      { error: notAnObject('ports must be an object { low, high? } of integers 0..65535') },
-    ),
-    interfaces: z
-      .array(interfaceNameSchema, { error: 'interfaces must be an array of interface names' })
-      .max(MAX_RULE_INTERFACES, { error: `at most ${MAX_RULE_INTERFACES} interfaces` })
-      .optional()
-      .meta({ description: 'remove only these interfaces from the rule (it goes when none is left)' }),
+    ports: portsSchema('absent: every rule with this low port'),
+    interfaces: interfacesSchema(`at most ${MAX_RULE_INTERFACES} interfaces`, 'remove only these interfaces from the rule (it goes when none is left)'),
   }, { error: notAnObject('a rule selector must be an object') })
   .superRefine((value, ctx) => {
     const checked = toSelector(value);
