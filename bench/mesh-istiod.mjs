@@ -15,7 +15,8 @@
 //   {"event":"answered","id":ID,"ack":true|false,"ms":T}   T = ms from the push to the ACK/NACK
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createInterface } from 'node:readline';
-import { ADDRESS_TYPE_URL, loadXdsProtos, parseIpAddress } from '@bpfsteer/source-istiod';
+import { parseIp } from '@bpfsteer/ip';
+import { ADDRESS_TYPE_URL, loadXdsProtos } from '@bpfsteer/source-istiod';
 import { workloadAddress } from './mesh-workloads.mjs';
 
 const protos = loadXdsProtos();
@@ -52,7 +53,7 @@ function prepare({ id, from, count, localEvery, node, remove }) {
         uid,
         name: `wl-${i}`,
         namespace: `ns-${i % 50}`,
-        addresses: [parseIpAddress(address)],
+        addresses: [Buffer.from(parseIp(address).bytes)],
         node: localEvery > 0 && i % localEvery === 0 ? node : `node-${i % 97}`,
         tunnel_protocol: 'HBONE',
         network_mode: 'STANDARD',

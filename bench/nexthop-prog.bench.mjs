@@ -10,7 +10,8 @@ import { randomBytes as cryptoRandom } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, TypedMap, codecs } from '@bpfsteer/core-bpf';
 import { ipFrame } from '@bpfsteer/netlab';
-import { NexthopDataplane, formatIp, parseCidr } from '@bpfsteer/plugin-tc-nexthop';
+import { networkOf, parsePrefix } from '@bpfsteer/ip';
+import { NexthopDataplane } from '@bpfsteer/plugin-tc-nexthop';
 import { printTable } from './table.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -40,8 +41,8 @@ function addressIn(prefix) {
 
 const scenarios = {
   v4: { family: 4, lengths: [8, 12, 16, 20, 22, 24, 26, 28, 30, 32] },
-  'v4 dense': { family: 4, lengths: [17, 18, 20, 22, 24, 24, 26, 28, 30, 32], within: parseCidr('10.16.0.0/12') },
-  v6: { family: 6, lengths: [32, 40, 48, 56, 64, 64, 80, 96, 112, 128], within: parseCidr('fd00::/14') },
+  'v4 dense': { family: 4, lengths: [17, 18, 20, 22, 24, 24, 26, 28, 30, 32], within: parsePrefix('10.16.0.0/12') },
+  v6: { family: 6, lengths: [32, 40, 48, 56, 64, 64, 80, 96, 112, 128], within: parsePrefix('fd00::/14') },
 };
 const RULE_COUNTS = [1, 10_000];
 
@@ -49,7 +50,7 @@ function rulesFor(scenario, n) {
   const out = new Map();
   while (out.size < n) {
     const base = scenario.within ? addressIn(scenario.within) : bytes(scenario.family === 4 ? 4 : 16);
-    const p = parseCidr(`${formatIp(base)}/${pick(scenario.lengths)}`);
+    const p = networkOf({ family: scenario.family, bytes: base }, pick(scenario.lengths));
     out.set(p.text, p);
   }
   return [...out.values()];
@@ -58,7 +59,7 @@ function rulesFor(scenario, n) {
 /** Random sources: anywhere (or, for a scenario under one prefix, anywhere in a 4x larger one). */
 function randomSource(scenario) {
   if (!scenario.within) return bytes(scenario.family === 4 ? 4 : 16);
-  return addressIn(parseCidr(`${formatIp(scenario.within.bytes)}/${Math.max(0, scenario.within.length - 2)}`));
+  return addressIn(networkOf(scenario.within, Math.max(0, scenario.within.length - 2)));
 }
 
 function nsPerPacket(program, packets) {

@@ -1,8 +1,9 @@
 // The agent bench/tproxy-install measures, for when `bpfsteer run` has no tc-tproxy/ziti builtins:
 // plugin tc-tproxy + source ziti composed with createAgent, in this (child) process.
-// usage: node bench/tproxy-agent.mjs <config.json>   prints "ready" once started; SIGTERM stops it
-// (pins removed) and exits 0. With BPFSTEER_BENCH_CPU_PROFILE=<file> it records a CPU profile from
-// "ready" to SIGTERM (node:inspector, started after the BPF load: `node --cpu-prof` breaks BPF loads).
+// usage: node bench/tproxy-agent.mjs <config.json> [--keep-pinned]   prints "ready" once started;
+// SIGTERM stops it (pins removed; kept in force with --keep-pinned, as `bpfsteer run --keep-pinned`)
+// and exits 0. With BPFSTEER_BENCH_CPU_PROFILE=<file> it records a CPU profile from "ready" to SIGTERM
+// (node:inspector, started after the BPF load: `node --cpu-prof` breaks BPF loads).
 import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -11,6 +12,7 @@ import { tcTproxyPlugin } from '@bpfsteer/plugin-tc-tproxy';
 import { zitiSource } from '@bpfsteer/source-ziti';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const keepPinned = process.argv.slice(3).includes('--keep-pinned');
 const logger = createLogger({ level: config.agent?.logLevel ?? 'warn', format: 'json' });
 const agent = createAgent({ plugins: [tcTproxyPlugin], sources: [zitiSource], config, logger });
 let stopping = false;
@@ -22,7 +24,7 @@ process.on('SIGTERM', () => {
   const profiled = profiler
     ? profiler.post('Profiler.stop').then(({ profile }) => writeFileSync(profileFile, JSON.stringify(profile)))
     : Promise.resolve();
-  profiled.then(() => agent.stop({ keepPinned: false })).then(
+  profiled.then(() => agent.stop({ keepPinned })).then(
     () => process.exit(0),
     (err) => {
       console.error(err);

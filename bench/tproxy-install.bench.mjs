@@ -15,15 +15,16 @@
 //        [batched total (20000)] [one-batch total (100000)] [singles on top (20)]
 // Env: BPFSTEER_BENCH_AGENT=script runs the agent as bench/tproxy-agent.mjs even when `bpfsteer run`
 //      could; BPFSTEER_BENCH_CPU_PROFILE=<file> (with it) writes the agent's CPU profile there.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent as HttpAgent, request } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NetLab } from '@bpfsteer/netlab';
+import { bareNodeStartSeconds } from './bare-node.mjs';
 import { onCleanup, runCleanup } from './cleanup.mjs';
 import { printTable } from './table.mjs';
 import { startTproxyDataplane } from './tproxy-dataplane.mjs';
 import { routerRuleSet } from './tproxy-rules.mjs';
+import { closeZitiApi, startZitiAgent, stopZitiAgent, waitZitiReady, zitiRules } from './ziti-agent.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SINGLE = Number(process.argv[2] ?? 200);
@@ -34,7 +35,6 @@ const ON_TOP = Number(process.argv[6] ?? 20);
 const BATCH = 1000;
 const TPROXY_PORT = 15000;
 
-const agentBin = `${here}../apps/agent/dist/bin.js`;
 const diverterBin = `${here}../packages/source-ziti/dist/diverter.js`;
 
 const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -42,14 +42,6 @@ const chunks = (list, size) => Array.from({ length: Math.ceil(list.length / size
 
 /** One rule set for everything: router-like random rules (no probes). */
 const { intents } = routerRuleSet({ family: 4, n: Math.max(ONE_BATCH, BATCHED + ON_TOP, SINGLE), probes: 0, tproxyPort: TPROXY_PORT, seed: 7 });
-const apiRule = (i) => ({
-  destination: i.destination,
-  source: i.source,
-  protocol: i.protocol,
-  ports: i.ports,
-  action: i.action,
-  ...(i.tproxyPort !== undefined && { tproxyPort: i.tproxyPort }),
-});
 
 /**
  * The phases against an installer: { single(rules) one by one, batch(rules) as one request/apply,
@@ -114,91 +106,7 @@ function dataplaneInstaller(dp) {
   };
 }
 
-// ---------------------------------------------------------------- the agent and its HTTP API
-function startAgent(dir, lab, netns) {
-  const socket = `${dir}/ziti.sock`;
-  const config = {
-    agent: { pinRoot: `/sys/fs/bpf/${lab.id}-agent`, adminSocket: false, logLevel: 'warn', timeouts: { applyMs: 120_000 } },
-    plugins: [{ id: 'tc-tproxy', netns, interfaces: [{ name: 'tpi0' }] }],
-    sources: [{ type: 'ziti', socket, stateFile: `${dir}/rules.json` }],
-  };
-  const configPath = `${dir}/agent.json`;
-  writeFileSync(configPath, JSON.stringify(config));
-  // `bpfsteer validate` accepts the config only when the CLI has both builtins; BPFSTEER_BENCH_AGENT=script
-  // picks bench/tproxy-agent.mjs all the same (e.g. for its BPFSTEER_BENCH_CPU_PROFILE)
-  const builtin =
-    process.env.BPFSTEER_BENCH_AGENT !== 'script' &&
-    existsSync(agentBin) &&
-    spawnSync(process.execPath, [agentBin, 'validate', '-c', configPath]).status === 0;
-  const argv = builtin ? [agentBin, 'run', '-c', configPath, '--log-level', 'warn'] : [`${here}tproxy-agent.mjs`, configPath];
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdout.on('data', () => undefined);
-  return { child, socket, pinRoot: config.agent.pinRoot, how: builtin ? 'bpfsteer run' : 'createAgent', stderr: () => stderr };
-}
-
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
-/** One request on a kept-alive connection (retried once on a fresh one when the server had closed it). */
-function api(socket, method, path, body, retried = false) {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = request(
-      {
-        socketPath: socket,
-        path,
-        method,
-        agent: httpAgent,
-        headers: { accept: 'application/json', ...(data && { 'content-type': 'application/json', 'content-length': data.length }) },
-      },
-      (res) => {
-        const parts = [];
-        res.on('data', (c) => parts.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(parts).toString('utf8');
-          if (res.statusCode >= 300) reject(new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 500)}`));
-          else resolve(text ? JSON.parse(text) : undefined);
-        });
-      },
-    );
-    req.on('error', (err) => {
-      if (req.reusedSocket && !retried && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-        resolve(api(socket, method, path, body, true));
-      } else reject(err);
-    });
-    req.end(data);
-  });
-}
-
-async function waitReady(agent) {
-  const until = Date.now() + 30_000;
-  for (;;) {
-    if (agent.child.exitCode !== null) throw new Error(`agent exited ${agent.child.exitCode}: ${agent.stderr()}`);
-    try {
-      await api(agent.socket, 'GET', '/v1/health');
-      return;
-    } catch (err) {
-      if (Date.now() > until) throw new Error(`agent not ready: ${err.message}: ${agent.stderr()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-function apiInstaller(agent) {
-  const socket = agent.socket;
-  return {
-    name: 'agent API',
-    diagnostics: () => `agent stderr (last 2000 bytes): ${agent.stderr().slice(-2000)}`,
-    single: (r) => api(socket, 'POST', '/v1/rules', apiRule(r)),
-    batch: (list) => api(socket, 'POST', '/v1/rules/batch', { operations: list.map((r) => ({ op: 'insert', rule: apiRule(r) })) }),
-    flush: () => api(socket, 'POST', '/v1/rules/flush'),
-    async expect(n) {
-      const list = await api(socket, 'GET', '/v1/rules');
-      if (list.rules.length !== n) throw new Error(`expected ${n} rules in the agent, it lists ${list.rules.length}`);
-    },
-  };
-}
-
+// ---------------------------------------------------------------- the diverter CLI against the agent (bench/ziti-agent.mjs)
 /** The router's calls: one diverter process per service (10.77.x.y/32 tcp 443 -> tproxy port). */
 function throughCli(socket) {
   const env = { ...process.env, BPFSTEER_ZITI_SOCKET: socket };
@@ -211,18 +119,7 @@ function throughCli(socket) {
   }
   const rate = CLI / seconds(t0);
   // what a process start alone costs, for scale
-  const t1 = process.hrtime.bigint();
-  for (let i = 0; i < 20; i++) spawnSync(process.execPath, ['-e', '0']);
-  return { rate, nodeStart: 20 / seconds(t1) };
-}
-
-async function stopAgent(agent) {
-  if (agent.child.exitCode !== null) return;
-  const gone = new Promise((resolve) => agent.child.once('exit', resolve));
-  agent.child.kill('SIGTERM');
-  const timer = setTimeout(() => agent.child.kill('SIGKILL'), 20_000);
-  await gone;
-  clearTimeout(timer);
+  return { rate, nodeStart: 20 / bareNodeStartSeconds(20).reduce((a, b) => a + b, 0) };
 }
 
 const lab = NetLab.create('tpi');
@@ -238,17 +135,17 @@ try {
   const base = await phases(dataplaneInstaller(dp));
   closeDp();
 
-  const agent = startAgent(dir, lab, netns);
+  const agent = startZitiAgent({ dir, pinRoot: `/sys/fs/bpf/${lab.id}-agent`, netns, ifname: 'tpi0' });
   onCleanup(() => rmSync(agent.pinRoot, { recursive: true, force: true }));
   onCleanup(() => agent.child.exitCode === null && agent.child.kill('SIGTERM'));
-  await waitReady(agent);
-  const installer = apiInstaller(agent);
+  await waitZitiReady(agent);
+  const installer = zitiRules(agent);
   const viaApi = await phases(installer);
   const cli = throughCli(agent.socket);
   await installer.expect(CLI).catch((err) => {
     throw new Error(`after the CLI phase: ${err.message}\n${installer.diagnostics()}`);
   });
-  await stopAgent(agent);
+  await stopZitiAgent(agent);
 
   const row = (what, n, b, a) => [what, String(n), b, a, a / b];
   printTable(
@@ -265,6 +162,6 @@ try {
     ],
   );
 } finally {
-  httpAgent.destroy();
+  closeZitiApi();
   runCleanup();
 }

@@ -1,6 +1,7 @@
 // Rule sets for the tproxy benches: `tproxy.rule` intents shaped like a router's services (mostly
 // host destinations with a single port, some wider prefixes, port ranges, source restrictions, pass
 // and deny rules), deterministic (xorshift32), plus "probe" rules the measured packets hit.
+import { networkOf } from '@bpfsteer/ip';
 
 /** A deterministic random source: rnd() in [0, 1). */
 export function makeRandom(seed = 0x2545f491) {
@@ -20,30 +21,9 @@ export function makeRandom(seed = 0x2545f491) {
   return { rnd, int, weighted };
 }
 
-/** Text of `bytes` (4 or 16, network order) with bits after `length` cleared. */
+/** Text of the network of `bytes` (4 or 16, network order) at `length` (bits after it cleared). */
 export function prefixText(bytes, length) {
-  const b = Uint8Array.from(bytes);
-  for (let bit = length; bit < b.length * 8; bit++) b[bit >> 3] &= ~(0x80 >> (bit & 7));
-  return `${addressText(b)}/${length}`;
-}
-
-export function addressText(b) {
-  if (b.length === 4) return b.join('.');
-  const words = [];
-  for (let i = 0; i < 16; i += 2) words.push(((b[i] << 8) | b[i + 1]).toString(16));
-  return words.join(':');
-}
-
-/** Network-order bytes of a dotted IPv4 or a full (uncompressed, 8-group) IPv6 address. */
-export function addressBytes(text) {
-  if (text.includes('.')) return Uint8Array.from(text.split('.').map(Number));
-  const out = new Uint8Array(16);
-  text.split(':').forEach((w, i) => {
-    const v = parseInt(w || '0', 16);
-    out[2 * i] = v >> 8;
-    out[2 * i + 1] = v & 255;
-  });
-  return out;
+  return networkOf({ family: bytes.length === 4 ? 4 : 6, bytes }, length).text;
 }
 
 /** A tproxy.rule intent. */

@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.shared.js';
 
-export default packageBuild();
+// plugin-worker: the entry of each plugin's worker thread (found beside index.js at run time)
+export default packageBuild({ entry: ['src/index.ts', 'src/plugin-worker.ts'] });

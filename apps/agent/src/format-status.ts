@@ -10,13 +10,24 @@ function maps(p: PluginReport): string {
   return p.maps.map((m) => `${m.name} ${m.entries}/${m.maxEntries}`).join(', ') || '-';
 }
 
-function lastApply(p: PluginReport): string {
+type PluginRow = AgentStatusReport['plugins'][number];
+
+function lastApply(p: PluginRow): string {
   const a = p.lastApply;
-  if (!a) return '-';
+  if (!a) return p.heldBy?.length ? 'held' : '-';
   const when = a.at.slice(11, 19);
   if (!a.ok) return `rejected ${when}`;
   const r = a.report;
   return r ? `+${r.added} ~${r.updated} -${r.removed} ${when}` : `ok ${when}`;
+}
+
+function heldBy(sources: NonNullable<PluginRow['heldBy']>): string {
+  const failed = sources.filter((s) => s.state === 'failed').map((s) => s.source);
+  const waiting = sources.filter((s) => s.state !== 'failed').map((s) => s.source);
+  return [
+    ...(waiting.length ? [`applies nothing until ${waiting.join(', ')} published (keeps its pinned state)`] : []),
+    ...(failed.length ? [`applies nothing: ${failed.join(', ')} failed before publishing (keeps its pinned state until a restart)`] : []),
+  ].join('; ');
 }
 
 export function formatStatus(report: AgentStatusReport): string {
@@ -39,6 +50,9 @@ export function formatStatus(report: AgentStatusReport): string {
     ...(p.error ? [`  ${p.id}: ${p.error}`] : []),
     ...(p.statusError ? [`  ${p.id}: status: ${p.statusError}`] : []),
     ...(p.lastApply && !p.lastApply.ok ? [`  ${p.id}: last apply: ${p.lastApply.error ?? 'failed'}`] : []),
+    ...(p.heldBy?.length ? [`  ${p.id}: ${heldBy(p.heldBy)}`] : []),
+    ...(p.partial ? [`  ${p.id}: ${p.partial}`] : []),
+    ...(p.statusAt ? [`  ${p.id}: busy applying; maps and attachments as of ${p.statusAt}`] : []),
   ]);
 
   const sources = report.sources.length

@@ -3,7 +3,8 @@
  * test target depends on the build).
  */
 import type { ChildProcess } from 'node:child_process';
-import { access, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { access, lstat, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -88,6 +89,35 @@ describe('bpfsteer validate', () => {
     const broken = await run('validate', '-c', path);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/invalid YAML: line \d+, column \d+/);
+  });
+
+  it('exits 1 when the ziti source API socket is the admin socket, naming both owners', async () => {
+    const path = await writeConfig(
+      'same-socket.yaml',
+      'agent: { adminSocket: /run/bpfsteer/agent.sock }\nsources:\n  - { type: ziti, socket: /run/bpfsteer/agent.sock }\n',
+    );
+    const r = await run('validate', '-c', path);
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.stderr).toBe(
+      `invalid config ${path}:\n` +
+        "  sources[0].socket: /run/bpfsteer/agent.sock is claimed by both the agent's admin socket (agent.adminSocket) " +
+        'and the API socket of source ziti#0; give each its own path\n',
+    );
+  });
+
+  it('exits 1 at once for a FIFO, a device and an alias bomb', async () => {
+    const fifo = join(dir, 'fifo.yaml');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const zero = join(dir, 'zero.yaml');
+    await symlink('/dev/zero', zero);
+    let bomb = 'x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n';
+    for (let i = 1; i <= 9; i++) bomb += `x${i}: &x${i} [${Array(10).fill(`*x${i - 1}`).join(', ')}]\n`;
+    const bombPath = await writeConfig('bomb.yaml', bomb);
+    const [r1, r2, r3] = await Promise.all([run('validate', '-c', fifo), run('validate', '-c', zero), run('validate', '-c', bombPath)]);
+    expect(r1).toMatchObject({ code: 1, stderr: `invalid config ${fifo}:\n  cannot read the file: it is a FIFO (named pipe), not a regular file\n` });
+    expect(r2).toMatchObject({ code: 1, stderr: `invalid config ${zero}:\n  cannot read the file: it is a character device, not a regular file\n` });
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toContain('invalid YAML: too many alias expansions');
   });
 
   it('exits 2 on usage errors', async () => {

@@ -17,8 +17,8 @@ describe('bpfsteer demo', () => {
     expect(text).toMatch(/rule 192\.168\.1\.5\/32 -> eth-rt via 10\.111\.221\.21: [1-9]\d* packets/);
     expect(code).toBe(0);
     // nothing left behind: the lab's netns and the demo's pins
-    const id = /in lab (demo-\d+-[0-9a-f]+)/.exec(text)?.[1];
-    expect(id).toBeDefined();
+    expect(text).toMatch(/in lab demo-\d+-[0-9a-f]+/);
+    const id = /in lab (demo-\d+-[0-9a-f]+)/.exec(text)![1];
     expect(readdirSync('/var/run/netns').filter((n) => n.startsWith(`${id}-`))).toEqual([]);
     expect(readdirSync('/sys/fs/bpf').filter((n) => n.startsWith(`bpfsteer-demo-${process.pid}-`))).toEqual([]);
   });

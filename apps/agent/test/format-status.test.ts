@@ -43,4 +43,21 @@ describe('formatStatus', () => {
       ].join('\n'),
     );
   });
+
+  it('says why a running plugin applies nothing while a source holds it', () => {
+    const report: AgentStatusReport = {
+      agent: { pid: 7, state: 'running', pinRoot: '/sys/fs/bpf/bpfsteer', adminSocket: false },
+      plugins: [
+        {
+          id: 'tc-tproxy', state: 'running', kinds: ['tproxy.rule'], requires: [], dependsOn: [], attachments: [], maps: [],
+          heldBy: [{ source: 'ziti#0', state: 'failed' }],
+        },
+      ],
+      sources: [{ name: 'ziti#0', type: 'ziti', state: 'failed', error: 'start failed: state file damaged', intents: 0 }],
+    };
+    const text = formatStatus(report);
+    expect(text).toContain('tc-tproxy  running  -            -                   held');
+    expect(text).toContain('  tc-tproxy: applies nothing: ziti#0 failed before publishing (keeps its pinned state until a restart)');
+    expect(text).toContain('  ziti#0: start failed: state file damaged');
+  });
 });

@@ -68,10 +68,10 @@ const heldNetns = (): bigint[] =>
     }
   });
 
-async function until<T>(fn: () => T | undefined | false, what: string, ms = 20_000): Promise<T> {
+async function until<T>(fn: () => Promise<T | undefined | false>, what: string, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timeout: ${what}`);
     await sleep(25);
@@ -95,9 +95,10 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
   let ztunnel: ZtunnelChild | undefined;
   let agent: Agent | undefined;
 
-  const plugin = (id: string) => agent!.status().plugins.find((p) => p.id === id)!;
-  const podStatus = (): PodStatus | undefined => ((plugin('sklookup').details as { pods?: PodStatus[] })?.pods ?? []).find((p) => p.uid === POD_UID);
-  const members = (): number => (plugin('sklookup').details as { members: number }).members;
+  const plugin = async (id: string) => (await agent!.status()).plugins.find((p) => p.id === id)!;
+  const podStatus = async (): Promise<PodStatus | undefined> =>
+    (((await plugin('sklookup')).details as { pods?: PodStatus[] })?.pods ?? []).find((p) => p.uid === POD_UID);
+  const members = async (): Promise<number> => ((await plugin('sklookup')).details as { members: number }).members;
   const fromPeer = (source: string, host: string) => lab.exchange(peer, 'tcp', host, 80, { localAddress: source, payload: 'hi', timeoutMs: 4000 });
   /** the proxy's listeners: one dual-stack, or (after its restart) an IPv4-only and an IPv6-only one */
   let separateListeners = false;
@@ -161,11 +162,11 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
     expect((await conn.add(POD_UID, podNs, 'app', 'shop')).error).toBe('');
     expect((await conn.snapshotSent()).error).toBe('');
     await started;
-    expect(agent.status().plugins.map((p) => [p.id, p.state])).toEqual([
+    expect((await agent.status()).plugins.map((p) => [p.id, p.state])).toEqual([
       ['cgroup-mark', 'running'],
       ['sklookup', 'running'],
     ]);
-    await until(() => Object.keys(podStatus()?.sockets ?? {}).length === 2, 'the pod with its HBONE listener in the maps');
+    await until(async () => Object.keys((await podStatus())?.sockets ?? {}).length === 2, 'the pod with its HBONE listener in the maps');
   });
 
   afterAll(async () => {
@@ -189,20 +190,20 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
     if (problems.length) throw new AggregateError(problems, 'cleanup failed');
   });
 
-  it('the source published members and the pod with its netns and HBONE listener fds', () => {
-    const s = podStatus()!;
+  it('the source published members and the pod with its netns and HBONE listener fds', async () => {
+    const s = (await podStatus())!;
     expect(s).toMatchObject({ addresses: [POD4, POD6], netns: expect.stringMatching(/^\/proc\/self\/fd\/\d+$/) });
     expect(statSync(s.netns!, { bigint: true }).ino).toBe(podNsIno);
     expect(new Set(Object.values(s.sockets)).size).toBe(1); // one dual-stack listener for both families
-    expect(members()).toBe(4);
-    expect(plugin('sklookup').attachments).toHaveLength(1);
-    expect(plugin('cgroup-mark').attachments).toEqual([expect.objectContaining({ target: `cgroup ${cgroup}` })]);
+    expect(await members()).toBe(4);
+    expect((await plugin('sklookup')).attachments).toHaveLength(1);
+    expect((await plugin('cgroup-mark')).attachments).toEqual([expect.objectContaining({ target: `cgroup ${cgroup}` })]);
   });
 
   it("a mesh client's connection to pod:80 lands on the proxy's 15008 with the original destination (IPv4, IPv6)", async () => {
     expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4));
     expect((await fromPeer(MESH6, POD6)).reply).toBe(divertedTo(POD6));
-    expect(podStatus()!.counters.diverted).toBeGreaterThanOrEqual(2);
+    expect((await podStatus())!.counters.diverted).toBeGreaterThanOrEqual(2);
   });
 
   it('a non-mesh client reaches the application on :80 (IPv4, IPv6)', async () => {
@@ -211,13 +212,13 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
   });
 
   it("the proxy's own connection to the application on :80 is not diverted (IPv4, IPv6)", async () => {
-    const before = podStatus()!.counters.bypassed;
+    const before = (await podStatus())!.counters.bypassed;
     expect(await ztunnel!.dial({ uid: POD_UID, host: POD4, port: 80, bind: POD4 })).toMatchObject({ ok: true, reply: 'echo:hi' });
     expect(await ztunnel!.dial({ uid: POD_UID, host: POD6, port: 80, bind: POD6 })).toMatchObject({ ok: true, reply: 'echo:hi' });
-    expect(podStatus()!.counters.bypassed - before).toBe(2);
+    expect((await podStatus())!.counters.bypassed - before).toBe(2);
     // the same process without its mark is diverted like any mesh connection: the mark is what counts
     expect(await ztunnel!.dial({ uid: POD_UID, host: POD4, port: 80, bind: POD4, mark: 0 })).toMatchObject({ ok: true, reply: divertedTo(POD4).trim() });
-    expect((plugin('cgroup-mark').details as { stats: { recorded: number } }).stats.recorded).toBeGreaterThanOrEqual(2);
+    expect(((await plugin('cgroup-mark')).details as { stats: { recorded: number } }).stats.recorded).toBeGreaterThanOrEqual(2);
   });
 
   it('the Istiod stream dropping and coming back changes nothing', async () => {
@@ -230,34 +231,34 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
     await sleep(300);
     expect(applied()).toBe(commits);
     expect((await fromPeer(MESH6, POD6)).reply).toBe(divertedTo(POD6));
-    expect(members()).toBe(4);
+    expect(await members()).toBe(4);
   });
 
   it('removing the workload from xDS stops the divert at once; adding it back restores it', async () => {
     await fake!.answerTo(fake!.push({ removed_resources: [POD_UID] }));
-    await until(() => members() === 2, 'the pod addresses leave the members');
+    await until(async () => (await members()) === 2, 'the pod addresses leave the members');
     expect(await fromPeer(MESH4, POD4)).toEqual({ ok: true, reply: 'echo:hi' });
     expect(await fromPeer(MESH6, POD6)).toEqual({ ok: true, reply: 'echo:hi' });
     await fake!.answerTo(fake!.push({ resources: [podWorkload()] }));
-    await until(() => members() === 4, 'the pod addresses are members again');
+    await until(async () => (await members()) === 4, 'the pod addresses are members again');
     expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4));
   });
 
   it('the proxy exiting: its listener is let go, mesh connections reach the application instead of hanging; the proxy back (separate IPv4/IPv6 listeners): diverted again', async () => {
-    const before = podStatus()!;
+    const before = (await podStatus())!;
     expect(Object.keys(before.sockets)).toHaveLength(2);
     const noSocket = before.counters.noSocket;
     await ztunnel!.kill();
     // the ZDS session ended: the listener only the agent still held is let go, its entries dropped
-    await until(() => podStatus() && Object.keys(podStatus()!.sockets).length === 0, "the dead proxy's listener dropped from the maps");
-    expect(podStatus()!.pinned).toBe(before.pinned); // the pod keeps its link and addresses
-    expect(members()).toBe(4);
+    await until(async () => (await podStatus()) && Object.keys((await podStatus())!.sockets).length === 0, "the dead proxy's listener dropped from the maps");
+    expect((await podStatus())!.pinned).toBe(before.pinned); // the pod keeps its link and addresses
+    expect(await members()).toBe(4);
     // nothing listens on 15008 in the pod any more: the agent closed every duplicate it had
-    await until(() => tcpListeners({ netns: podNs, port: 15008 }).length === 0, 'the dead listener closed');
+    await until(async () => tcpListeners({ netns: podNs, port: 15008 }).length === 0, 'the dead listener closed');
     // new mesh connections take the normal lookup: the application answers (fail-open, see the plugin README)
     expect(await fromPeer(MESH4, POD4)).toEqual({ ok: true, reply: 'echo:hi' });
     expect(await fromPeer(MESH6, POD6)).toEqual({ ok: true, reply: 'echo:hi' });
-    expect(podStatus()!.counters.noSocket - noSocket).toBe(2);
+    expect((await podStatus())!.counters.noSocket - noSocket).toBe(2);
     // the proxy comes back, this time with separate IPv4-only and IPv6-only listeners; istio-cni
     // sends its snapshot through the agent again
     ztunnel = ZtunnelChild.spawn({ zds: zdsPath, listeners: 'separate' }, { cgroup });
@@ -266,7 +267,7 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
     await conn.hello;
     expect((await conn.add(POD_UID, podNs, 'app', 'shop')).error).toBe('');
     expect((await conn.snapshotSent()).error).toBe('');
-    await until(() => new Set(Object.values(podStatus()?.sockets ?? {})).size === 2, 'both new listeners in the maps');
+    await until(async () => new Set(Object.values((await podStatus())?.sockets ?? {})).size === 2, 'both new listeners in the maps');
     expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4)); // the IPv4-only listener took it
     expect((await fromPeer(MESH6, POD6)).reply).toBe(divertedTo(POD6));
     expect(await fromPeer(OUT4, POD4)).toEqual({ ok: true, reply: 'echo:hi' });
@@ -275,7 +276,7 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
   });
 
   it('an agent restart (keepPinned) keeps diverting and re-learns the pod over ZDS without a gap', async () => {
-    const pinned = podStatus()!.pinned!;
+    const pinned = (await podStatus())!.pinned!;
     await agent!.stop({ keepPinned: true });
     expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4)); // nobody runs: the pins divert
     const streams = fake!.streamCount;
@@ -292,8 +293,8 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
     expect((await conn.add(POD_UID, podNs, 'app', 'shop')).error).toBe('');
     expect((await conn.snapshotSent()).error).toBe('');
     await started;
-    await until(() => Object.keys(podStatus()?.sockets ?? {}).length === 2 && podStatus()?.netns !== undefined, 'the pod re-learned');
-    expect(podStatus()!.pinned).toBe(pinned); // re-adopted, not re-created
+    await until(async () => Object.keys((await podStatus())?.sockets ?? {}).length === 2 && (await podStatus())?.netns !== undefined, 'the pod re-learned');
+    expect((await podStatus())!.pinned).toBe(pinned); // re-adopted, not re-created
     const links = JSON.parse(tryRun(['bpftool', 'link', 'show', '-j']).stdout || '[]') as { type: string; netns_ino?: number }[];
     expect(links.filter((l) => l.type === 'netns' && BigInt(l.netns_ino ?? -1) === podNsIno)).toHaveLength(1);
     expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4));
@@ -302,7 +303,7 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
   });
 
   it('deleting the pod (netns removed, Del over ZDS) removes its link, its entries and every fd of its netns', async () => {
-    const pinned = podStatus()!.pinned!;
+    const pinned = (await podStatus())!.pinned!;
     expect(existsSync(pinned)).toBe(true);
     expect(heldNetns()).toContain(podNsIno);
     // the pod's processes end and its netns is deleted; the ztunnel-like proxy and the agent still hold it
@@ -310,13 +311,13 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
     tryRun(['ip', 'netns', 'del', pod]);
     await sleep(100);
     expect((await conn.del(POD_UID)).error).toBe('');
-    await until(() => podStatus() === undefined, 'the pod leaves the sklookup plugin');
+    await until(async () => (await podStatus()) === undefined, 'the pod leaves the sklookup plugin');
     expect(existsSync(pinned)).toBe(false);
-    expect(plugin('sklookup').attachments).toEqual([]);
-    const maps = Object.fromEntries(plugin('sklookup').maps.map((m) => [m.name, m.entries]));
+    expect((await plugin('sklookup')).attachments).toEqual([]);
+    const maps = Object.fromEntries((await plugin('sklookup')).maps.map((m) => [m.name, m.entries]));
     expect(maps).toMatchObject({ skl_pods: 0, skl_sockets: 0, skl_members: 4 });
     // the commit without the pod succeeded: the source closed its netns and listener fds
-    await until(() => !heldNetns().includes(podNsIno), 'no fd of the pod netns left in the agent');
+    await until(async () => !heldNetns().includes(podNsIno), 'no fd of the pod netns left in the agent');
     const links = JSON.parse(tryRun(['bpftool', 'link', 'show', '-j']).stdout || '[]') as { type: string; netns_ino?: number }[];
     expect(links.filter((l) => l.type === 'netns' && BigInt(l.netns_ino ?? -1) === podNsIno)).toEqual([]);
     expect(conn.unexpected).toEqual([]);

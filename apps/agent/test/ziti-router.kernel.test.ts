@@ -4,6 +4,8 @@
  * exact argument vectors a ziti router uses (and the old `map_update` / `map_delete` forms), real
  * TCP/UDP from a client netns to a ziti-like tproxy listener, and an agent restart under a running
  * diverted connection.
+ * The lab (netns, veth, routes, the ziti-like listener, an echo server) is built once per file; each
+ * test runs its own agent with its own pin root, state file and sockets, so any test runs alone.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -14,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { NetLab, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnBpfsteer, type SpawnedBpfsteer } from './support/spawn-bpfsteer.js';
 
 const diverterJs = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'source-ziti', 'dist', 'diverter.js');
@@ -28,6 +30,7 @@ let pinRoot: string;
 let zitiSocket: string;
 let ziti: ZitiListener;
 let echoPort: number;
+let tests = 0;
 
 interface Run {
   code: number | null;
@@ -126,9 +129,9 @@ function config(): string {
 
 let agent: SpawnedBpfsteer | undefined;
 
-/** Starts `bpfsteer run --keep-pinned` and waits until the diverter's `-V` succeeds. */
-async function startAgent(): Promise<SpawnedBpfsteer> {
-  const run = spawnBpfsteer(['run', '-c', join(dir, 'agent.yaml'), '--keep-pinned'], children);
+/** Starts `bpfsteer run` (with `--keep-pinned` if asked) and waits until the diverter's `-V` succeeds. */
+async function startAgent(opts: { keepPinned?: boolean } = {}): Promise<SpawnedBpfsteer> {
+  const run = spawnBpfsteer(['run', '-c', join(dir, 'agent.yaml'), ...(opts.keepPinned ? ['--keep-pinned'] : [])], children);
   const until = Date.now() + 30_000;
   for (;;) {
     if (run.child.exitCode !== null) throw new Error(`agent exited: ${run.stderr()}`);
@@ -144,6 +147,21 @@ async function stopAgent(): Promise<void> {
   const r = await agent.done;
   agent = undefined;
   expect(r.code).toBe(0);
+}
+
+/** The rules a router inserts for its services: TCP/UDP 80/53 to the ziti listener (IPv4, IPv6), TCP 9000 to the echo server. */
+async function insertRouterRules(): Promise<void> {
+  for (const args of [
+    insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4),
+    insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4, 'rt0'),
+    insert('10.99.0.0', 24, 'udp', 53, 53, ziti.udp4),
+    insert('fd00:99::', 64, 'tcp', 80, 80, ziti.tcp6),
+    insert('10.99.0.0', 24, 'tcp', 9000, 9000, echoPort),
+  ]) {
+    const r = await diverter(args);
+    expect(r.stderr, args.join(' ')).toBe('');
+    expect(r.code, args.join(' ')).toBe(0);
+  }
 }
 
 beforeAll(async () => {
@@ -163,19 +181,44 @@ beforeAll(async () => {
   echoPort = await new Promise<number>((resolve) =>
     createInterface({ input: echo.stdout! }).once('line', (l) => resolve(JSON.parse(l).port as number)),
   );
+});
+
+afterAll(async () => {
+  try {
+    ziti?.close();
+  } finally {
+    await lab.destroy();
+  }
+});
+
+// each test: its own directory (config, state file, sockets, diverter links) and pin root
+beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), `bpfsteer-ziti-kt-${process.pid}-`));
-  pinRoot = `/sys/fs/bpf/bpfsteer-kt-${lab.id}`;
+  pinRoot = `/sys/fs/bpf/bpfsteer-kt-${lab.id}-${++tests}`;
   zitiSocket = join(dir, 'run', 'ziti.sock');
   for (const name of ['bpfsteer-diverter', 'map_update', 'map_delete']) await symlink(diverterJs, join(dir, name));
   await writeFile(join(dir, 'agent.yaml'), config());
 });
 
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  ziti?.close();
-  await lab.destroy();
-  await rm(dir, { recursive: true, force: true });
-  await rm(pinRoot, { recursive: true, force: true });
+afterEach(async () => {
+  try {
+    // the agent stops normally (a plain run detaches and unpins), anything else of the test is killed
+    if (agent) {
+      agent.child.kill('SIGTERM');
+      await agent.done;
+      agent = undefined;
+    }
+    for (const c of children.splice(0)) {
+      if (c.exitCode === null && c.signalCode === null) {
+        c.kill('SIGKILL');
+        await new Promise((resolve) => c.once('close', resolve));
+      }
+    }
+  } finally {
+    // what a failed keep-pinned test left: unpinned with no process holding them, its links detach
+    await rm(pinRoot, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 describe('a ziti router driving bpfsteer-diverter', () => {
@@ -187,17 +230,9 @@ describe('a ziti router driving bpfsteer-diverter', () => {
   });
 
   it('diverts TCP and UDP (IPv4 and IPv6) after the router\'s insert calls; the listener sees the original destination', async () => {
-    for (const args of [
-      insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4),
-      insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4, 'rt0'),
-      insert('10.99.0.0', 24, 'udp', 53, 53, ziti.udp4),
-      insert('fd00:99::', 64, 'tcp', 80, 80, ziti.tcp6),
-      insert('10.99.0.0', 24, 'tcp', 9000, 9000, echoPort),
-    ]) {
-      const r = await diverter(args);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-    }
+    agent = await startAgent();
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('timeout');
+    await insertRouterRules();
     expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
     expect(await divertedTo('udp', '10.99.0.9', 53)).toBe('10.99.0.9:53');
     expect(await divertedTo('tcp', 'fd00:99::7', 80)).toBe('[fd00:99::7]:80');
@@ -205,6 +240,9 @@ describe('a ziti router driving bpfsteer-diverter', () => {
   });
 
   it('lists the rules with their hit counters (table and JSON)', async () => {
+    agent = await startAgent();
+    await insertRouterRules();
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80'); // a hit
     const table = await diverter(['-L']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/TPROXY\s+tcp\s+0\.0\.0\.0\/0\s+10\.99\.0\.0\/24\s+dpts=80:80/);
@@ -216,6 +254,8 @@ describe('a ziti router driving bpfsteer-diverter', () => {
   });
 
   it('refuses bad input with a message and a non-zero exit, changing nothing', async () => {
+    agent = await startAgent();
+    await insertRouterRules();
     const before = (await diverter(['-L', '--json'])).stdout;
     for (const args of [
       ['-I', '-c', '10.99.0.300', '-m', '24', '-p', 'tcp', '-l', '1', '-h', '2', '-t', '5'],
@@ -233,6 +273,8 @@ describe('a ziti router driving bpfsteer-diverter', () => {
   });
 
   it('accepts the old positional map_update / map_delete forms (and fails a usage error)', async () => {
+    agent = await startAgent();
+    expect(await divertedTo('tcp', '10.99.0.7', 8080)).toBe('timeout');
     expect((await diverter(['10.99.0.0', '24', '8080', '8080', String(ziti.tcp4), '6'], 'map_update')).code).toBe(0);
     expect(await divertedTo('tcp', '10.99.0.7', 8080)).toBe('10.99.0.7:8080');
     expect((await diverter(['10.99.0.0', '24', '8080', '6'], 'map_delete')).code).toBe(0);
@@ -241,6 +283,8 @@ describe('a ziti router driving bpfsteer-diverter', () => {
   });
 
   it('keeps a diverted connection and the rules across an agent restart', async () => {
+    agent = await startAgent({ keepPinned: true });
+    await insertRouterRules();
     const held = holdConnection('10.99.0.5', 9000);
     expect(await held.connected).toEqual({ connected: true });
     expect(await held.send('one')).toBe('echo 10.99.0.5:9000 one');
@@ -254,6 +298,10 @@ describe('a ziti router driving bpfsteer-diverter', () => {
   });
 
   it('a delete restores the drop; flush removes every rule', async () => {
+    agent = await startAgent();
+    await insertRouterRules();
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
+    expect(await divertedTo('udp', '10.99.0.9', 53)).toBe('10.99.0.9:53');
     expect((await diverter(remove('10.99.0.0', 24, 'tcp', 80, 80))).code).toBe(0);
     expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('timeout');
     expect((await diverter(remove('10.99.0.0', 24, 'tcp', 80, 80))).code).not.toBe(0); // already gone
@@ -263,18 +311,15 @@ describe('a ziti router driving bpfsteer-diverter', () => {
   });
 
   it('a plain stop detaches and removes the pins', async () => {
-    await writeFile(join(dir, 'agent.yaml'), config());
-    agent!.child.kill('SIGTERM');
-    await agent!.done;
-    agent = undefined;
-    const plain = spawnBpfsteer(['run', '-c', join(dir, 'agent.yaml')], children);
-    const until = Date.now() + 30_000;
-    while (!((existsSync(zitiSocket) && (await diverter(['-V'])).code === 0) || plain.child.exitCode !== null)) {
-      if (Date.now() > until) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    plain.child.kill('SIGTERM');
-    expect((await plain.done).code).toBe(0);
+    agent = await startAgent({ keepPinned: true });
+    await insertRouterRules();
+    await stopAgent(); // --keep-pinned: the pins stay
+    expect(existsSync(join(pinRoot, 'tc-tproxy'))).toBe(true);
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
+    agent = await startAgent(); // adopts the pins
+    expect((await diverter(['-L'])).stdout).toMatch(/Rule Count: 4 \//);
+    await stopAgent();
     expect(existsSync(join(pinRoot, 'tc-tproxy'))).toBe(false);
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).not.toBe('10.99.0.7:80'); // detached
   });
 });

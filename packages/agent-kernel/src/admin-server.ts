@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { AdminSocketInUseError, errorMessage } from './errors.js';
 
 export interface AdminHandlers {
-  status(): unknown;
+  status(): unknown | Promise<unknown>;
   health(): { ok: boolean };
 }
 
@@ -27,6 +27,20 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** The path of a request target (origin or absolute form), or undefined when it is not a valid URL. */
+function requestPath(target: string): string | undefined {
+  try {
+    return new URL(target, 'http://agent').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A request-supplied string cut to a length fit for an error message. */
+function shorten(text: string): string {
+  return text.length > 100 ? `${text.slice(0, 97)}...` : text;
+}
+
 export class AdminServer {
   readonly socketPath: string;
   readonly #server: Server;
@@ -42,7 +56,7 @@ export class AdminServer {
 
   static async listen(socketPath: string, handlers: AdminHandlers, logger: Logger): Promise<AdminServer> {
     await claimPath(socketPath, logger);
-    const server = createServer((req, res) => AdminServer.#route(req, res, handlers, logger));
+    const server = createServer((req, res) => void AdminServer.#route(req, res, handlers, logger));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(
@@ -68,23 +82,32 @@ export class AdminServer {
     return new AdminServer(socketPath, server, ino, logger);
   }
 
-  static #route(req: IncomingMessage, res: ServerResponse, handlers: AdminHandlers, logger: Logger): void {
-    const path = new URL(req.url ?? '/', 'http://agent').pathname;
+  static async #route(req: IncomingMessage, res: ServerResponse, handlers: AdminHandlers, logger: Logger): Promise<void> {
+    // nothing a request carries may throw or reject out of here: that would end the agent
     try {
-      if (req.method !== 'GET') {
+      const path = requestPath(req.url ?? '/');
+      if (path === undefined) {
+        send(res, 400, { error: `invalid request target ${JSON.stringify(shorten(req.url ?? ''))}; use e.g. /v1/status` });
+      } else if (req.method !== 'GET') {
         res.setHeader('allow', 'GET');
         send(res, 405, { error: `method ${req.method} not allowed; use GET` });
       } else if (path === '/v1/status') {
-        send(res, 200, handlers.status());
+        send(res, 200, await handlers.status());
       } else if (path === '/v1/health') {
         const health = handlers.health();
         send(res, health.ok ? 200 : 503, health);
       } else {
-        send(res, 404, { error: `no such endpoint ${path}`, endpoints: ['/v1/status', '/v1/health'] });
+        send(res, 404, { error: `no such endpoint ${shorten(path)}`, endpoints: ['/v1/status', '/v1/health'] });
       }
     } catch (err) {
       logger.error({ err }, 'admin request failed');
-      send(res, 500, { error: errorMessage(err) });
+      try {
+        if (res.headersSent) res.destroy();
+        else send(res, 500, { error: errorMessage(err) });
+      } catch (sendErr) {
+        logger.warn({ err: sendErr }, 'could not answer a failed admin request');
+        res.destroy();
+      }
     }
   }
 

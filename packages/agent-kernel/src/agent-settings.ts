@@ -19,6 +19,11 @@ export const agentSettingsSchema = z
     /** unix socket of the admin API, or false to run without it */
     adminSocket: z.union([absolutePath, z.literal(false)]).default('/run/bpfsteer/agent.sock'),
     logLevel: z.enum(logLevels).default('info'),
+    /**
+     * thread: each plugin whose factory names its module runs in a worker thread of its own, so its
+     * kernel work never blocks the agent (the default); inline: every plugin on the agent's thread.
+     */
+    isolation: z.enum(['thread', 'inline']).default('thread'),
     timeouts: z
       .strictObject({
         /** each start-up step of a plugin or source: probe/open/load/seed/attach, source start */

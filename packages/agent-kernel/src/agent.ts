@@ -14,10 +14,16 @@ import type { FeatureProbe } from './feature-probe.js';
 import { readAgentConfigFile } from './load-agent-config.js';
 import type { AgentConfig, ConfiguredSource } from './parse-agent-config.js';
 import { type PluginReport, PluginRunner } from './plugin-runner.js';
-import { type SourceReport, SourceRunner } from './source-runner.js';
+import { type SourceReport, SourceRunner, type SourceState } from './source-runner.js';
 import { Tokens } from './tokens.js';
 
 export type AgentState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** A source a plugin's first apply waits for ('running', 'starting') or is held by for good ('failed'). */
+export interface HoldingSource {
+  readonly source: string;
+  readonly state: SourceState;
+}
 
 export interface AgentStatusReport {
   readonly agent: {
@@ -28,8 +34,8 @@ export interface AgentStatusReport {
     readonly pinRoot: string;
     readonly adminSocket: string | false;
   };
-  /** in config-file order */
-  readonly plugins: readonly PluginReport[];
+  /** in config-file order; `heldBy` set while its first apply is held (see SourceFactory.produces) */
+  readonly plugins: readonly (PluginReport & { readonly heldBy?: readonly HoldingSource[] })[];
   readonly sources: readonly SourceReport[];
 }
 
@@ -88,6 +94,7 @@ export class Agent {
           logger: logger.child({ plugin: entry.id }),
           pinRoot: agent.pinRoot,
           timeouts: agent.timeouts,
+          isolation: agent.isolation,
           probe,
           desired: (kinds) => desiredStateFor(this.#merged(), kinds),
         }),
@@ -162,16 +169,26 @@ export class Agent {
     if (this.#stopRequested) return;
     this.#gateOpen = true;
     for (const p of this.#plugins) {
-      const waitingFor = this.#silentProducers(p);
-      if (waitingFor.length === 0) {
+      const holding = this.#holdingSources(p);
+      if (holding.length === 0) {
         void p.requestApply();
         continue;
       }
       this.#held.add(p);
-      this.logger.warn(
-        { plugin: p.id, sources: waitingFor },
-        'first apply held until these sources publish; the plugin keeps its pinned state meanwhile',
-      );
+      const failed = holding.filter((h) => h.state === 'failed').map((h) => h.source);
+      const waiting = holding.filter((h) => h.state !== 'failed').map((h) => h.source);
+      if (waiting.length > 0) {
+        this.logger.warn(
+          { plugin: p.id, sources: waiting },
+          'first apply held until these sources publish; the plugin keeps its pinned state meanwhile',
+        );
+      }
+      if (failed.length > 0) {
+        this.logger.error(
+          { plugin: p.id, sources: failed },
+          'a source of its kinds failed before it published: no apply until the agent restarts with it working; the plugin keeps its pinned state',
+        );
+      }
     }
     await this.settled();
     if (this.#stopRequested) return;
@@ -252,18 +269,22 @@ export class Agent {
     return this.#plugins.filter((p) => !this.#held.has(p) && p.kinds.some((k) => kinds.has(k)));
   }
 
-  /** Running sources that declare a kind `plugin` consumes and have not published yet. */
-  #silentProducers(plugin: PluginRunner): string[] {
+  /**
+   * Sources that declare a kind `plugin` consumes and have not published yet: a running one is
+   * waited for; a failed one holds the plugin for good (applying without it would empty the state
+   * the plugin re-adopted, e.g. every rule of a router after a restart with a damaged state file).
+   */
+  #holdingSources(plugin: PluginRunner): HoldingSource[] {
     return this.#sources
-      .filter((s) => (s.state === 'running' || s.state === 'starting') && !s.published)
+      .filter((s) => !s.published && (s.state === 'running' || s.state === 'starting' || s.state === 'failed'))
       .filter((s) => s.produces?.some((k) => plugin.kinds.includes(k)))
-      .map((s) => s.name);
+      .map((s) => ({ source: s.name, state: s.state }));
   }
 
   /** Gives held plugins their first apply once no source they wait for is silent. */
   #releaseHeld(): void {
     for (const p of [...this.#held]) {
-      if (this.#silentProducers(p).length > 0) continue;
+      if (this.#holdingSources(p).length > 0) continue;
       this.#held.delete(p);
       this.logger.info({ plugin: p.id }, 'the sources it waited for published; first apply');
       void p.requestApply();
@@ -413,7 +434,7 @@ export class Agent {
     await this.stop();
   }
 
-  status(): AgentStatusReport {
+  async status(): Promise<AgentStatusReport> {
     const { agent, path } = this.config;
     const byIndex = new Map(this.config.plugins.map((p) => [p.id, p.index] as const));
     return {
@@ -425,7 +446,11 @@ export class Agent {
         pinRoot: agent.pinRoot,
         adminSocket: agent.adminSocket,
       },
-      plugins: [...this.#plugins].sort((a, b) => byIndex.get(a.id)! - byIndex.get(b.id)!).map((p) => p.report()),
+      plugins: await Promise.all(
+        [...this.#plugins]
+          .sort((a, b) => byIndex.get(a.id)! - byIndex.get(b.id)!)
+          .map(async (p) => (this.#held.has(p) ? { ...(await p.report()), heldBy: this.#holdingSources(p) } : p.report())),
+      ),
       sources: this.#sources.map((s) => s.report()),
     };
   }

@@ -70,12 +70,20 @@ export interface ApplyReport {
   readonly removed: number;
 }
 
+export interface CloseOptions {
+  readonly keepPinned: boolean;
+  /** with keepPinned: remove what this start pinned, keep what it adopted from an earlier run */
+  readonly discardNew?: boolean;
+}
+
 /**
  * A dataplane plugin. The kernel drives the lifecycle
  * open -> load -> seed -> attach -> apply* -> close, each step under a time-out.
  * `apply` receives the complete desired state of the kinds it consumes and must converge the
- * kernel to it (idempotent diff, never append-only). A rejected desired state must leave the kernel
- * as it was.
+ * kernel to it (idempotent diff, never append-only). A desired state it refuses (IntentRejectedError:
+ * invalid, or more than it can hold) must leave the kernel as it was. Any other error means the maps
+ * may hold part of the new state: the plugin must then know what they hold (re-read them), because
+ * the agent at once applies the last applied state again to roll back.
  */
 export interface DataplanePlugin {
   /** open the BPF object(s), set read-only config */
@@ -87,7 +95,7 @@ export interface DataplanePlugin {
   /** attach the programs (re-adopting pinned links) */
   attach(): Promise<void>;
   apply(desired: DesiredState): Promise<ApplyReport>;
-  status(): PluginStatus;
+  status(): PluginStatus | Promise<PluginStatus>;
   /**
    * Optional: live details of the applied intents of one kind it consumes (e.g. rules with their
    * hit counters), JSON-serialisable. Sources reach it through `SourceContext.describe`.
@@ -100,9 +108,11 @@ export interface DataplanePlugin {
   watch?(topic: string, listener: (event: unknown) => void): () => void;
   /**
    * Release everything. With `keepPinned` (agent restart) pinned maps and links stay in force;
-   * without it (plain stop) the plugin detaches and removes its pins.
+   * without it (plain stop) the plugin detaches and removes its pins. With `keepPinned` and
+   * `discardNew` (a start that failed) only what an earlier run pinned stays in force: the pins this
+   * start created are removed (with the directories left empty) and the links it attached detached.
    */
-  close(options: { keepPinned: boolean }): Promise<void>;
+  close(options: CloseOptions): Promise<void>;
 }
 
 export interface PluginFactory<Config = unknown> {
@@ -116,6 +126,14 @@ export interface PluginFactory<Config = unknown> {
   readonly requires: readonly KernelFeature[];
   /** ids of other plugins that must be configured alongside this one */
   readonly dependsOn?: readonly string[];
+  /**
+   * Where a worker thread imports this factory from: the URL of a module exporting it
+   * (`import.meta.url` of that module) and the export's name. With it, the agent runs the plugin in
+   * a thread of its own (`agent.isolation: thread`, the default): its synchronous kernel work never
+   * stalls the agent's sockets and time-outs, and its config and intents must be structured-clonable.
+   * Without it, the plugin runs on the agent's thread.
+   */
+  readonly worker?: { readonly module: string; readonly export: string };
   create(config: Config, context: PluginContext): DataplanePlugin;
 }
 
@@ -123,7 +141,8 @@ export interface PluginFactory<Config = unknown> {
  * The outcome of `IntentSink.commit`.
  * - `invalid`: the agent or a plugin found the desired state itself invalid (a plugin threw
  *   IntentRejectedError); nothing changed.
- * - `failed`: a plugin could not apply it (kernel error); it kept its previous state.
+ * - `failed`: a plugin could not apply it (kernel error half-way); the agent applied the previous
+ *   state again (the plugin's status shows `partial` if even that failed).
  * - `unavailable`: no running plugin consumes one of the kinds the commit changes.
  */
 export type CommitResult =
@@ -190,6 +209,19 @@ export interface ConfigIssue {
   readonly message: string;
 }
 
+/**
+ * A local path a source's config makes it own: a unix socket it listens on, a file it writes. Two
+ * owners of one path (two sources, or a source and the agent's admin socket) are a config error.
+ */
+export interface PathClaim {
+  /** absolute path */
+  readonly path: string;
+  /** what it is to the source, e.g. "API socket", "state file" */
+  readonly what: string;
+  /** where the source's entry sets it, e.g. ['socket'] (relative to the entry; for the message) */
+  readonly field?: readonly (string | number)[];
+}
+
 export interface SourceFactory<Config = unknown> {
   /** e.g. "static" */
   readonly type: string;
@@ -209,5 +241,10 @@ export interface SourceFactory<Config = unknown> {
    * relative to the source's entry. (Added by the kernel; the static source uses it.)
    */
   checkConfig?(config: Config, intentSchemas: ReadonlyMap<string, ZodType>): readonly ConfigIssue[];
+  /**
+   * Optional: the local paths this config makes the source own (its sockets, state files), so that
+   * config load (and `bpfsteer validate`) refuses two owners of one path. Must not touch the system.
+   */
+  claims?(config: Config): readonly PathClaim[];
   create(config: Config, context: SourceContext<Config>): IntentSource;
 }

@@ -10,7 +10,8 @@ export type AgentErrorCode =
   | 'ERR_AGENT_SOCKET_IN_USE'
   | 'ERR_AGENT_UNAVAILABLE'
   | 'ERR_AGENT_STATE'
-  | 'ERR_INTENT_REJECTED';
+  | 'ERR_INTENT_REJECTED'
+  | 'ERR_PLUGIN_THREAD';
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;
@@ -26,10 +27,10 @@ export class ConfigError extends AgentError {
   readonly issues: readonly ConfigIssue[];
   /** the file the config came from, when known */
   readonly file?: string;
-  constructor(issues: readonly ConfigIssue[], file?: string) {
+  constructor(issues: readonly ConfigIssue[], file?: string, options?: { cause?: unknown }) {
     const head = `invalid config${file ? ` ${file}` : ''}`;
     const lines = issues.map((issue) => `  ${formatConfigIssue(issue)}`);
-    super('ERR_AGENT_CONFIG', `${head}:\n${lines.join('\n')}`);
+    super('ERR_AGENT_CONFIG', `${head}:\n${lines.join('\n')}`, options);
     this.issues = issues;
     this.file = file;
   }
@@ -79,6 +80,20 @@ export class AgentStateError extends AgentError {
 export class IntentRejectedError extends AgentError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_INTENT_REJECTED', message, options);
+  }
+}
+
+/**
+ * An error of a plugin running in its own thread, or of the thread itself (it could not load the
+ * plugin, or ended). `remote` keeps the original error's name, code and stack.
+ */
+export class PluginThreadError extends AgentError {
+  readonly plugin: string;
+  readonly remote: { readonly name: string; readonly code?: string; readonly stack?: string };
+  constructor(plugin: string, remote: { name: string; message: string; code?: string; stack?: string }, context?: string) {
+    super('ERR_PLUGIN_THREAD', context ? `plugin ${plugin}: ${context}: ${remote.message}` : remote.message);
+    this.plugin = plugin;
+    this.remote = { name: remote.name, ...(remote.code !== undefined && { code: remote.code }), ...(remote.stack !== undefined && { stack: remote.stack }) };
   }
 }
 

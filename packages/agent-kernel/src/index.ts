@@ -1,6 +1,7 @@
 export type {
   ApplyReport,
   AttachmentStatus,
+  CloseOptions,
   CommitResult,
   ConfigIssue,
   DataplanePlugin,
@@ -10,6 +11,7 @@ export type {
   IntentSource,
   KernelFeature,
   MapStatus,
+  PathClaim,
   PluginContext,
   PluginFactory,
   PluginStatus,

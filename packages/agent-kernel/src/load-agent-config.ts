@@ -1,9 +1,15 @@
 /** Loading an agent config from YAML text or a file. */
-import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { ConfigIssue } from './contracts.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { type AgentConfig, type ConfigFactories, parseAgentConfig } from './parse-agent-config.js';
+import { readConfigText } from './read-config-text.js';
+
+/**
+ * The most alias expansions a config may make (the `yaml` package's own default): anchors for a few
+ * repeated blocks are fine, an alias bomb (aliases of aliases, exponential in size) is refused.
+ */
+export const MAX_CONFIG_ALIAS_COUNT = 100;
 
 export interface LoadAgentConfigOptions extends ConfigFactories {
   /** the file the text came from (shown in errors, used for reloads) */
@@ -22,16 +28,23 @@ export function loadAgentConfig(yamlText: string, options: LoadAgentConfigOption
     });
     throw new ConfigError(issues, options.path);
   }
-  return parseAgentConfig(doc.toJS() ?? {}, options);
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: MAX_CONFIG_ALIAS_COUNT });
+  } catch (err) {
+    // the yaml package throws a ReferenceError for too many alias expansions
+    const message = /alias/i.test(errorMessage(err))
+      ? `invalid YAML: too many alias expansions (at most ${MAX_CONFIG_ALIAS_COUNT}; an alias of aliases grows exponentially)`
+      : `invalid YAML: ${errorMessage(err)}`;
+    throw new ConfigError([{ path: [], message }], options.path, { cause: err });
+  }
+  return parseAgentConfig(input ?? {}, options);
 }
 
-/** Reads and validates a config file; an unreadable file is a ConfigError too. */
+/**
+ * Reads and validates a config file (a regular file of at most MAX_CONFIG_BYTES, see
+ * read-config-text.ts); an unreadable, non-regular or too large file is a ConfigError too.
+ */
 export async function readAgentConfigFile(path: string, factories: ConfigFactories): Promise<AgentConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError([{ path: [], message: `cannot read the file: ${errorMessage(err)}` }], path);
-  }
-  return loadAgentConfig(text, { ...factories, path });
+  return loadAgentConfig(await readConfigText(path), { ...factories, path });
 }

@@ -5,8 +5,9 @@
 import { z, type ZodType } from 'zod';
 import type { ConfigIssue, PluginFactory, SourceFactory } from './contracts.js';
 import { type AgentSettings, agentSettingsSchema } from './agent-settings.js';
+import { checkPathClaims, type OwnedPathClaim } from './check-path-claims.js';
 import { formatValue, issuesFromZod } from './config-issue.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, errorMessage } from './errors.js';
 import { orderPlugins } from './plugin-order.js';
 
 // factories of any config type meet here
@@ -104,7 +105,8 @@ export function parseAgentConfig(input: unknown, factories: ConfigFactories & { 
     // go on with whatever lists are usable, to report their problems too
     const plugins = Array.isArray(raw.plugins) ? raw.plugins : [];
     const sources = Array.isArray(raw.sources) ? raw.sources : [];
-    checkEntries(plugins, sources, pluginFactories, sourceFactories, issues);
+    const agent = agentSettingsSchema.safeParse(raw.agent);
+    checkEntries(plugins, sources, pluginFactories, sourceFactories, issues, agent.success ? agent.data.adminSocket : false);
     throw new ConfigError(issues, factories.path);
   }
   const { plugins, sources, intentSchemas } = checkEntries(
@@ -113,6 +115,7 @@ export function parseAgentConfig(input: unknown, factories: ConfigFactories & { 
     pluginFactories,
     sourceFactories,
     issues,
+    doc.data.agent.adminSocket,
   );
   if (issues.length) throw new ConfigError(issues, factories.path);
   const config: AgentConfig = { agent: doc.data.agent, plugins, sources, intentSchemas, path: factories.path };
@@ -126,6 +129,7 @@ function checkEntries(
   pluginFactories: ReadonlyMap<string, AnyPluginFactory>,
   sourceFactories: ReadonlyMap<string, AnySourceFactory>,
   issues: ConfigIssue[],
+  adminSocket: string | false,
 ): { plugins: ConfiguredPlugin[]; sources: ConfiguredSource[]; intentSchemas: Map<string, ZodType> } {
   const plugins = new Map<string, ConfiguredPlugin>();
   pluginEntries.forEach((entry, index) => {
@@ -194,6 +198,10 @@ function checkEntries(
   }
 
   const sources: ConfiguredSource[] = [];
+  const claims: OwnedPathClaim[] = [];
+  if (adminSocket !== false) {
+    claims.push({ path: adminSocket, owner: "the agent's admin socket", configPath: ['agent', 'adminSocket'] });
+  }
   sourceEntries.forEach((entry, index) => {
     const split = splitEntry(entry, 'type');
     if (!split) {
@@ -216,8 +224,31 @@ function checkEntries(
     }
     const own = factory.checkConfig?.(parsed.data, intentSchemas) ?? [];
     issues.push(...own.map((i) => ({ path: ['sources', index, ...i.path], message: i.message })));
+    claims.push(...sourceClaims(factory, parsed.data, `${type}#${index}`, index, issues));
     sources.push({ name: `${type}#${index}`, type, factory, config: parsed.data, index });
   });
+  issues.push(...checkPathClaims(claims));
 
   return { plugins: order.map((id) => plugins.get(id)!), sources, intentSchemas };
+}
+
+/** The local paths a source's config claims, as owned claims (a failing `claims` is an issue). */
+function sourceClaims(
+  factory: AnySourceFactory,
+  config: unknown,
+  name: string,
+  index: number,
+  issues: ConfigIssue[],
+): OwnedPathClaim[] {
+  if (!factory.claims) return [];
+  try {
+    return factory.claims(config).map((c) => ({
+      path: c.path,
+      owner: `the ${c.what} of source ${name}`,
+      configPath: ['sources', index, ...(c.field ?? [])],
+    }));
+  } catch (err) {
+    issues.push({ path: ['sources', index], message: `could not list the paths this source claims: ${errorMessage(err)}` });
+    return [];
+  }
 }

@@ -11,12 +11,14 @@ import type {
   DesiredState,
   KernelFeature,
   MapStatus,
+  PluginStatus,
 } from './contracts.js';
 import type { AgentSettings } from './agent-settings.js';
 import { TimeoutError, errorMessage, isIntentRejected } from './errors.js';
 import type { FeatureProbe } from './feature-probe.js';
 import type { ConfiguredPlugin } from './parse-agent-config.js';
 import { withTimeout } from './with-timeout.js';
+import { WorkerPlugin } from './worker-plugin.js';
 
 export type PluginState =
   | 'pending'
@@ -40,6 +42,11 @@ export interface ApplyOutcome {
   readonly error?: string;
   /** the plugin found the desired state invalid (IntentRejectedError) */
   readonly invalid?: true;
+  /**
+   * after a failed apply (a kernel error half-way): 'done' when the last applied state was applied
+   * again, so the dataplane holds it; 'failed' when that failed too (see PluginReport.partial)
+   */
+  readonly rollback?: 'done' | 'failed';
 }
 
 export interface PluginReport {
@@ -54,6 +61,13 @@ export interface PluginReport {
   readonly details?: unknown;
   /** set when the plugin's own status() threw */
   readonly statusError?: string;
+  /** set when the plugin was busy: attachments, maps and details are as it reported them then */
+  readonly statusAt?: string;
+  /**
+   * set while the dataplane holds a mix of the last applied state and a newer one (an apply and
+   * its rollback both failed); the next successful apply clears it
+   */
+  readonly partial?: string;
   readonly lastApply?: ApplyOutcome;
 }
 
@@ -64,6 +78,8 @@ export interface PluginRunnerOptions {
   /** the agent's pinRoot (the plugin gets `<pinRoot>/<id>`) */
   readonly pinRoot: string;
   readonly timeouts: AgentSettings['timeouts'];
+  /** thread: a plugin whose factory names its module runs in a worker thread of its own */
+  readonly isolation: AgentSettings['isolation'];
   readonly probe: FeatureProbe;
   /** the current desired state of the given kinds (read when an apply starts) */
   readonly desired: (kinds: readonly string[]) => DesiredState;
@@ -79,6 +95,12 @@ const steps: readonly [Step, PluginState][] = [
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * How long a status report waits for a plugin (in its thread, busy with a long apply) before it
+ * shows the plugin's last status instead, marked with its time.
+ */
+const STATUS_WAIT_MS = 25;
+
 export class PluginRunner {
   readonly id: string;
   readonly kinds: readonly string[];
@@ -86,6 +108,11 @@ export class PluginRunner {
   #error?: string;
   #plugin?: DataplanePlugin;
   #lastApply?: ApplyOutcome;
+  /** the desired state of the last successful apply (what a failed apply rolls back to) */
+  #lastGood?: DesiredState;
+  #partial?: string;
+  /** the plugin's latest status and when it was taken (shown while the plugin is busy) */
+  #lastStatus?: { readonly status: PluginStatus; readonly at: string };
   #dirty = false;
   #loop?: Promise<void>;
   /** callers waiting for the next apply round */
@@ -121,18 +148,22 @@ export class PluginRunner {
         result = { supported: false, detail: `probe failed: ${errorMessage(err)}` };
       }
       if (!result.supported) {
-        await this.#fail(`required kernel feature "${feature}" is not available${result.detail ? `: ${result.detail}` : ''}`);
+        await this.#fail(`required kernel feature "${feature}" is not available${result.detail ? `: ${result.detail}` : ''}`, undefined, 'start');
         return false;
       }
     }
     try {
-      this.#plugin = entry.factory.create(entry.config, {
+      const context = {
         logger: this.#log,
         pinRoot: `${this.#opts.pinRoot.replace(/\/+$/, '')}/${entry.id}`,
         signal: this.#controller.signal,
-      });
+      };
+      const thread = this.#opts.isolation === 'thread' ? entry.factory.worker : undefined;
+      this.#plugin = thread
+        ? new WorkerPlugin({ id: entry.id, ...thread, config: entry.config, context, closeMs: timeouts.closeMs })
+        : entry.factory.create(entry.config, context);
     } catch (err) {
-      await this.#fail(`create failed: ${errorMessage(err)}`, err);
+      await this.#fail(`create failed: ${errorMessage(err)}`, err, 'start');
       return false;
     }
     const plugin = this.#plugin;
@@ -143,7 +174,7 @@ export class PluginRunner {
       try {
         await withTimeout(step, timeouts.openMs, () => plugin[step]());
       } catch (err) {
-        await this.#fail(err instanceof TimeoutError ? err.message : `${step} failed: ${errorMessage(err)}`, err);
+        await this.#fail(err instanceof TimeoutError ? err.message : `${step} failed: ${errorMessage(err)}`, err, 'start');
         return false;
       }
       this.#log.debug({ step, ms: Math.round(performance.now() - began) }, `${step} done`);
@@ -155,7 +186,7 @@ export class PluginRunner {
 
   /** Marks the plugin failed without starting it (e.g. a dependency failed). */
   async failBeforeStart(message: string): Promise<void> {
-    await this.#fail(message);
+    await this.#fail(message, undefined, 'start');
   }
 
   /**
@@ -231,20 +262,51 @@ export class PluginRunner {
     try {
       const report = await withTimeout('apply', this.#opts.timeouts.applyMs, () => plugin.apply(desired));
       this.#lastApply = done({ ok: true, report });
+      this.#lastGood = desired;
+      this.#partial = undefined;
       this.#log.info({ intents, ...report, ms: this.#lastApply.durationMs }, 'applied desired state');
     } catch (err) {
-      this.#lastApply = done({ error: errorMessage(err), ...(isIntentRejected(err) && { invalid: true as const }) });
       if (err instanceof TimeoutError) {
         // a hung apply leaves the dataplane in an unknown state: stop trusting this plugin
-        await this.#fail(err.message, err);
-      } else {
+        this.#lastApply = done({ error: errorMessage(err) });
+        await this.#fail(err.message, err, 'run');
+      } else if (isIntentRejected(err)) {
+        this.#lastApply = done({ error: errorMessage(err), invalid: true });
         this.#log.error({ err, intents }, 'apply rejected; the dataplane keeps its previous state');
+      } else {
+        this.#lastApply = done({ error: errorMessage(err), ...(await this.#rollBack(plugin, err)) });
       }
     }
     return this.#lastApply;
   }
 
-  async #fail(message: string, err?: unknown): Promise<void> {
+  /**
+   * After an apply failed half-way (a kernel error, not a refusal): applies the last applied state
+   * again, so that a failed apply leaves the dataplane as it was. When that fails too the plugin keeps
+   * running with `partial` set, and the next apply converges from whatever the maps hold.
+   */
+  async #rollBack(plugin: DataplanePlugin, err: unknown): Promise<Pick<ApplyOutcome, 'rollback'>> {
+    const previous = this.#lastGood ?? new Map(this.kinds.map((kind) => [kind, []] as const));
+    try {
+      await withTimeout('rollback', this.#opts.timeouts.applyMs, () => plugin.apply(previous));
+      this.#log.error({ err }, 'apply failed half-way; rolled back to the last applied state');
+      return { rollback: 'done' };
+    } catch (rollbackErr) {
+      if (rollbackErr instanceof TimeoutError) {
+        await this.#fail(`rollback after a failed apply: ${rollbackErr.message}`, rollbackErr, 'run');
+      } else {
+        this.#partial = `the maps may hold part of a newer state until an apply succeeds (apply failed: ${errorMessage(err)}; rollback failed: ${errorMessage(rollbackErr)})`;
+        this.#log.error({ err, rollbackErr }, this.#partial);
+      }
+      return { rollback: 'failed' };
+    }
+  }
+
+  /**
+   * Marks the plugin failed and releases it. Pins stay: a failed (re)start must not tear down what a
+   * previous run left in force; but what a failed start itself pinned is removed (`discardNew`).
+   */
+  async #fail(message: string, err: unknown, during: 'start' | 'run'): Promise<void> {
     this.#state = 'failed';
     this.#error = message;
     this.#dirty = false;
@@ -253,9 +315,9 @@ export class PluginRunner {
     const plugin = this.#plugin;
     this.#plugin = undefined;
     if (!plugin) return;
+    const options = during === 'start' ? { keepPinned: true, discardNew: true } : { keepPinned: true };
     try {
-      // keep pins: a failed (re)start must not tear down what a previous run left in force
-      await withTimeout('close', this.#opts.timeouts.closeMs, () => plugin.close({ keepPinned: true }));
+      await withTimeout('close', this.#opts.timeouts.closeMs, () => plugin.close(options));
     } catch (closeErr) {
       this.#log.warn({ err: closeErr }, 'close after failure did not complete');
     }
@@ -287,18 +349,30 @@ export class PluginRunner {
     this.#state = 'closed';
   }
 
-  report(): PluginReport {
+  /**
+   * The plugin's state and status. A plugin busy in its thread (a long apply) does not hold the
+   * report: after a short wait it shows the last status it gave, with `statusAt`.
+   */
+  async report(): Promise<PluginReport> {
     const { factory } = this.#opts.entry;
-    let status: { attachments: readonly AttachmentStatus[]; maps: readonly MapStatus[]; details?: unknown } = {
-      attachments: [],
-      maps: [],
-    };
+    let status: PluginStatus = { attachments: [], maps: [] };
     let statusError: string | undefined;
-    if (this.#state === 'running' && this.#plugin) {
+    let statusAt: string | undefined;
+    const plugin = this.#plugin;
+    if (this.#state === 'running' && plugin) {
       try {
-        status = this.#plugin.status();
+        const fresh = await withTimeout('status', STATUS_WAIT_MS, () => plugin.status());
+        this.#lastStatus = { status: fresh, at: new Date().toISOString() };
+        status = fresh;
       } catch (err) {
-        statusError = errorMessage(err);
+        if (err instanceof TimeoutError && this.#lastStatus) {
+          status = this.#lastStatus.status;
+          statusAt = this.#lastStatus.at;
+        } else if (err instanceof TimeoutError) {
+          statusError = 'the plugin is busy (an apply is running) and has not reported a status yet';
+        } else {
+          statusError = errorMessage(err);
+        }
       }
     }
     return {
@@ -312,6 +386,8 @@ export class PluginRunner {
       maps: status.maps,
       ...(status.details !== undefined && { details: status.details }),
       ...(statusError !== undefined && { statusError }),
+      ...(statusAt !== undefined && { statusAt }),
+      ...(this.#partial !== undefined && { partial: this.#partial }),
       ...(this.#lastApply && { lastApply: this.#lastApply }),
     };
   }

@@ -1,12 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { lstat, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { adminRequest } from '../src/admin-request.js';
 import type { Agent } from '../src/agent.js';
+import { type AdminHandlers, AdminServer } from '../src/admin-server.js';
 import { createAgent } from '../src/create-agent.js';
 import { AdminSocketInUseError, AgentUnavailableError } from '../src/errors.js';
 import { captureLogger, fakePlugin, fakeSource } from './fakes.js';
@@ -134,5 +136,82 @@ describe('adminRequest', () => {
     expect((err as Error).message).toBe(
       `no agent answers on ${socket}: the socket does not exist (is \`bpfsteer run\` running?)`,
     );
+  });
+});
+
+/** Writes `requestLine` and a Host header to `socket` and returns the raw answer (until the server closes). */
+function rawRequest(socket: string, requestLine: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const conn = createConnection({ path: socket });
+    const chunks: Buffer[] = [];
+    conn.setTimeout(3000, () => conn.destroy(new Error(`no answer to ${JSON.stringify(requestLine)} within 3 s`)));
+    conn.on('data', (c: Buffer) => chunks.push(c));
+    conn.on('error', reject);
+    conn.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+      const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+      try {
+        resolve({ status, body: body ? JSON.parse(body) : undefined });
+      } catch {
+        resolve({ status, body });
+      }
+    });
+    conn.end(`${requestLine}\r\nHost: agent\r\nConnection: close\r\n\r\n`);
+  });
+}
+
+describe('AdminServer request targets and failing handlers', () => {
+  const handlers = (over: Partial<AdminHandlers> = {}): AdminHandlers => ({
+    status: () => ({ state: 'running' }),
+    health: () => ({ ok: true }),
+    ...over,
+  });
+  let server: AdminServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it.each(['GET //%%% HTTP/1.1', 'GET //[ HTTP/1.1', 'GET http://x:99999/v1/status HTTP/1.1', 'GET http://[::1/v1/status HTTP/1.1'])(
+    'answers %j with 400 and a JSON error, and keeps serving',
+    async (line) => {
+      const socket = join(dir, 'admin.sock');
+      server = await AdminServer.listen(socket, handlers(), captureLogger().logger);
+      const answer = await rawRequest(socket, line);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toEqual({ error: expect.stringMatching(/^invalid request target "[^"]+"/) });
+      expect(await adminRequest(socket, '/v1/health')).toEqual({ status: 200, body: { ok: true } });
+    },
+  );
+
+  it('still serves an absolute-form target and a query string', async () => {
+    const socket = join(dir, 'admin.sock');
+    server = await AdminServer.listen(socket, handlers(), captureLogger().logger);
+    expect(await rawRequest(socket, 'GET http://agent/v1/health HTTP/1.1')).toEqual({ status: 200, body: { ok: true } });
+    expect(await rawRequest(socket, 'GET /v1/health?x=%zz HTTP/1.1')).toEqual({ status: 200, body: { ok: true } });
+  });
+
+  it('answers 500 when a handler throws or its answer cannot be serialised, and keeps serving', async () => {
+    const socket = join(dir, 'admin.sock');
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const { logger, records } = captureLogger();
+    server = await AdminServer.listen(
+      socket,
+      handlers({
+        status: () => circular,
+        health: () => {
+          throw new Error('health exploded');
+        },
+      }),
+      logger,
+    );
+    expect(await adminRequest(socket, '/v1/health')).toEqual({ status: 500, body: { error: 'health exploded' } });
+    const status = await adminRequest(socket, '/v1/status');
+    expect(status.status).toBe(500);
+    expect(status.body).toEqual({ error: expect.stringMatching(/circular/i) });
+    expect(records.filter((r) => r.msg === 'admin request failed')).toHaveLength(2);
+    expect((await rawRequest(socket, 'GET /v2/none HTTP/1.1')).status).toBe(404);
   });
 });

@@ -95,13 +95,14 @@ describe('lifecycle', () => {
       { name: 's1', initial: [intent('a.kind', 1)] },
     ]);
     await agent.start();
-    const status = agent.status();
+    const status = await agent.status();
     expect(status.plugins.map((p) => [p.id, p.state, p.error])).toEqual([
       ['slow', 'failed', 'load timed out after 200 ms'],
       ['ok', 'running', undefined],
     ]);
-    // its resources were released (pins kept: a failed start must not tear down a previous run)
-    expect(plugin('slow').closedWith).toEqual({ keepPinned: true });
+    // its resources were released (pins kept: a failed start must not tear down a previous run;
+    // only what this start pinned is discarded)
+    expect(plugin('slow').closedWith).toEqual({ keepPinned: true, discardNew: true });
     expect(plugin('slow').context.signal.aborted).toBe(true);
     expect(plugin('ok').applied).toHaveLength(1);
     expect(agent.health()).toMatchObject({ ok: false, failedPlugins: ['slow'] });
@@ -114,7 +115,7 @@ describe('lifecycle', () => {
       ['independent', {}],
     ]);
     await agent.start();
-    expect(agent.status().plugins.map((p) => [p.id, p.state, p.error])).toEqual([
+    expect((await agent.status()).plugins.map((p) => [p.id, p.state, p.error])).toEqual([
       ['broken', 'failed', 'attach failed: attach exploded'],
       ['dependent', 'failed', 'dependency "broken" is not running (failed)'],
       ['independent', 'running', undefined],
@@ -144,7 +145,7 @@ describe('lifecycle', () => {
     agents.push(agent);
     await agent.start();
     expect(checked).toEqual(['tcx']);
-    expect(agent.status().plugins[0]).toMatchObject({
+    expect((await agent.status()).plugins[0]).toMatchObject({
       state: 'failed',
       error: 'required kernel feature "tcx" is not available: kernel 6.1 has no tcx',
     });
@@ -157,7 +158,7 @@ describe('lifecycle', () => {
       { name: 'good', initial: [intent('a.kind', 1)] },
     ]);
     await agent.start();
-    expect(agent.status().sources.map((s) => [s.name, s.state, s.error, s.intents])).toEqual([
+    expect((await agent.status()).sources.map((s) => [s.name, s.state, s.error, s.intents])).toEqual([
       ['fake#0', 'failed', 'start failed: cannot reach the control plane', 0],
       ['fake#1', 'running', undefined, 1],
     ]);
@@ -239,7 +240,7 @@ describe('desired state', () => {
       { name: 's', initial: [intent('a.kind', 1)] },
     ]);
     await agent.start();
-    const [report] = agent.status().plugins;
+    const [report] = (await agent.status()).plugins;
     expect(report).toMatchObject({ state: 'running', lastApply: { ok: false, error: 'apply exploded', intents: 1 } });
     expect(plugin('pa').closedWith).toBeUndefined();
   });
@@ -249,7 +250,7 @@ describe('desired state', () => {
       { name: 's', initial: [intent('a.kind', 1)] },
     ]);
     await agent.start();
-    expect(agent.status().plugins[0]).toMatchObject({ state: 'failed', error: 'apply timed out after 200 ms' });
+    expect((await agent.status()).plugins[0]).toMatchObject({ state: 'failed', error: 'apply timed out after 200 ms' });
     expect(plugin('pa').closedWith).toEqual({ keepPinned: true });
   });
 
@@ -261,7 +262,7 @@ describe('desired state', () => {
     src.instances[0]!.emit([intent('a.kind', 2), intent('nope', 3)]);
     await agent.settled();
     expect(plugin('pa').applied).toHaveLength(1);
-    expect(agent.status().sources[0]).toMatchObject({
+    expect((await agent.status()).sources[0]).toMatchObject({
       intents: 1,
       error: 'snapshot rejected: intent 1 has kind "nope", which no configured plugin consumes; consumed kinds: a.kind',
     });
@@ -273,7 +274,7 @@ describe('status', () => {
   it('reports plugins with attachments, maps, details and the last apply; sources with counts', async () => {
     const { agent } = setup([['pa', { intents: kindA }]], [{ name: 's', initial: [intent('a.kind', 1)] }]);
     await agent.start();
-    const status = agent.status();
+    const status = await agent.status();
     expect(status.agent).toMatchObject({ pid: process.pid, state: 'running', pinRoot: '/sys/fs/bpf/test-root' });
     expect(status.plugins[0]).toMatchObject({
       id: 'pa',
@@ -333,7 +334,7 @@ describe('static source reload (SIGHUP path)', () => {
     expect(p.applied).toHaveLength(applies);
     const logged = records.find((r) => r.msg === 'config reload failed; keeping the last good intents');
     expect(logged).toMatchObject({ source: 'static#0', problems: ['sources[0].intents[0].source: "10.0.0.300/24" is not a valid CIDR'] });
-    expect(agent.status().sources[0]).toMatchObject({ state: 'running', intents: 2 });
+    expect((await agent.status()).sources[0]).toMatchObject({ state: 'running', intents: 2 });
 
     // an unreadable file is an error too, not a crash
     await rm(path);

@@ -64,7 +64,7 @@ describe('IntentSink.commit', () => {
     expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([1]);
     expect(await source().sink!.commit([intent('a.kind', 1), intent('a.kind', 2)])).toMatchObject({ ok: true });
     expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([1, 2]);
-    expect(agent.status().sources[0]).toMatchObject({ intents: 2 });
+    expect((await agent.status()).sources[0]).toMatchObject({ intents: 2 });
   });
 
   it('reports another apply error as reason failed', async () => {
@@ -83,7 +83,7 @@ describe('IntentSink.commit', () => {
       reason: 'unavailable',
       error: 'no running plugin consumes "b.kind"',
     });
-    expect(agent.status().sources[0]).toMatchObject({ intents: 0 });
+    expect((await agent.status()).sources[0]).toMatchObject({ intents: 0 });
   });
 
   it('runs the commits of one source one at a time, in call order', async () => {
@@ -172,5 +172,76 @@ describe('SourceFactory.produces', () => {
     quiet.instances[0]!.emit([intent('a.kind', 3)]);
     await agent.settled();
     expect(values(factories[0]!.instances[0]!.applied.at(-1), 'a.kind')).toEqual([3]);
+  });
+
+  it('never applies to a plugin whose producing source failed at start: its pinned state stays in force', async () => {
+    // the ziti source failing on a corrupt state file at a --keep-pinned restart emptied the kernel
+    const factories = [fakePlugin('pa', journal, { intents: kindA }), fakePlugin('pb', journal, { intents: kindB })];
+    const broken = fakeSource(journal, ['a.kind'], 'control-plane');
+    const other = fakeSource(journal, ['b.kind'], 'other');
+    const { logger, records } = captureLogger();
+    const agent = createAgent({
+      plugins: factories,
+      sources: [broken, other],
+      logger,
+      config: {
+        agent: { adminSocket: false, pinRoot: '/sys/fs/bpf/test-root', timeouts: { ...fast, openMs: 50 } },
+        plugins: [{ id: 'pa' }, { id: 'pb' }],
+        sources: [
+          { type: 'control-plane', name: 'cp', failStart: true },
+          { type: 'other', name: 'o', initial: [intent('b.kind', 1)] },
+        ],
+      },
+    });
+    agents.push(agent);
+    await agent.start();
+    const [pa, pb] = factories.map((f) => f.instances[0]!);
+    expect(pb!.applied).toHaveLength(1);
+    expect(pa!.applied).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(pa!.applied).toHaveLength(0);
+    const status = await agent.status();
+    const paReport = status.plugins.find((p) => p.id === 'pa')!;
+    expect(paReport.state).toBe('running');
+    expect(paReport.heldBy).toEqual([{ source: 'control-plane#0', state: 'failed' }]);
+    expect(status.plugins.find((p) => p.id === 'pb')!.heldBy).toBeUndefined();
+    expect(agent.health()).toMatchObject({ ok: false, failedSources: ['control-plane#0'] });
+    expect(records.some((r) => String(r.msg).includes('failed before it published'))).toBe(true);
+    // a stop with keepPinned keeps the held plugin's pins
+    await agent.stop({ keepPinned: true });
+    expect(pa!.closedWith).toEqual({ keepPinned: true });
+  });
+});
+
+describe('a failed apply (a kernel error half-way)', () => {
+  it('is rolled back: the last applied state is applied again and the commit says so', async () => {
+    let failures = 1;
+    const rejectApply = (d: DesiredState) =>
+      values(d, 'a.kind').includes(9) && failures-- > 0 ? new Error('bpf_map_update_batch: ENOSPC') : undefined;
+    const { agent, plugin, source } = setup([['pa', { intents: kindA, rejectApply }]], [intent('a.kind', 1)]);
+    await agent.start();
+    const result = await source().sink!.commit([intent('a.kind', 1), intent('a.kind', 9)]);
+    expect(result).toMatchObject({ ok: false, reason: 'failed', error: 'plugin pa: bpf_map_update_batch: ENOSPC' });
+    expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([1]); // the rollback applied [1] again
+    const report = (await agent.status()).plugins[0]!;
+    expect(report.partial).toBeUndefined();
+    expect(report.state).toBe('running');
+  });
+
+  it('says the dataplane is partial when the rollback fails too, until an apply succeeds', async () => {
+    let mode: 'ok' | 'broken' = 'ok';
+    const rejectApply = (d: DesiredState) =>
+      mode === 'broken' ? new Error(values(d, 'a.kind').includes(9) ? 'ENOSPC' : 'EIO on rollback') : undefined;
+    const { agent, source } = setup([['pa', { intents: kindA, rejectApply }]], [intent('a.kind', 1)]);
+    await agent.start();
+    mode = 'broken';
+    const result = await source().sink!.commit([intent('a.kind', 1), intent('a.kind', 9)]);
+    expect(result).toMatchObject({ ok: false, reason: 'failed' });
+    const report = (await agent.status()).plugins[0]!;
+    expect(report.state).toBe('running');
+    expect(report.partial).toMatch(/^the maps may hold part of a newer state until an apply succeeds \(apply failed: .*; rollback failed: EIO on rollback\)$/);
+    mode = 'ok';
+    expect(await source().sink!.commit([intent('a.kind', 2)])).toMatchObject({ ok: true });
+    expect((await agent.status()).plugins[0]!.partial).toBeUndefined();
   });
 });

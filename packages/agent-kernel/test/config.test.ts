@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { SourceFactory } from '../src/contracts.js';
 import { ConfigError } from '../src/errors.js';
 import { formatConfigPath, formatValue, issuesFromZod } from '../src/config-issue.js';
 import { loadAgentConfig } from '../src/load-agent-config.js';
@@ -70,6 +71,7 @@ describe('loadAgentConfig', () => {
       pinRoot: '/sys/fs/bpf/bpfsteer',
       adminSocket: '/run/bpfsteer/agent.sock',
       logLevel: 'info',
+      isolation: 'thread',
       timeouts: { openMs: 10000, applyMs: 60000, closeMs: 10000 },
     });
     expect(config.plugins).toEqual([]);
@@ -156,7 +158,7 @@ describe('loadAgentConfig', () => {
     expect(problems(yaml(text))).toEqual([
       'agent.logLevel: "loud" is not accepted; accepted: "fatal", "error", "warn", "info", "debug", "trace", "silent"',
       'agent.timeouts.openMs: expected number, got "10s"',
-      'agent.pinroot: unknown field; accepted: pinRoot, adminSocket, logLevel, timeouts',
+      'agent.pinroot: unknown field; accepted: pinRoot, adminSocket, logLevel, isolation, timeouts',
       'extra: unknown field; accepted: agent, plugins, sources',
       'plugins[0].interfaces: Too small: expected array to have >=1 items',
       'plugins[0].mtu: unknown field; accepted: interfaces',
@@ -176,5 +178,72 @@ describe('loadAgentConfig', () => {
   it('accepts a plain object in code', () => {
     const config = parseAgentConfig({ agent: { logLevel: 'debug' }, plugins: [{ id: 'base' }] }, factories);
     expect(config.agent.logLevel).toBe('debug');
+  });
+});
+
+describe('local path claims', () => {
+  // a source with an API socket and a state file, like the ziti source
+  const apiSource: SourceFactory<{ socket: string; stateFile: string }> = {
+    type: 'api',
+    description: 'a source with a socket and a state file',
+    configSchema: z.strictObject({ socket: z.string(), stateFile: z.string().default('/var/lib/api/state.json') }),
+    claims: (c) => [
+      { path: c.socket, what: 'API socket', field: ['socket'] },
+      { path: c.stateFile, what: 'state file', field: ['stateFile'] },
+    ],
+    create: () => {
+      throw new Error('not started in these tests');
+    },
+  };
+  const withApi = { plugins: [], sources: [staticSource, apiSource] };
+
+  it("refuses a source socket at the agent's admin socket path, naming both owners", () => {
+    const err = (() => {
+      try {
+        return parseAgentConfig(
+          { agent: { adminSocket: '/run/bpfsteer/agent.sock' }, sources: [{ type: 'api', socket: '/run/bpfsteer/agent.sock' }] },
+          { ...withApi, path: '/etc/agent.yaml' },
+        );
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([
+      {
+        path: ['sources', 0, 'socket'],
+        message:
+          "/run/bpfsteer/agent.sock is claimed by both the agent's admin socket (agent.adminSocket) and the API socket of source api#0; give each its own path",
+      },
+    ]);
+  });
+
+  it('compares resolved paths and finds clashes between and within sources', () => {
+    const lines = problems(() =>
+      parseAgentConfig(
+        {
+          agent: { adminSocket: false },
+          sources: [
+            { type: 'api', socket: '/run/a.sock' },
+            { type: 'api', socket: '/run/./x/../a.sock', stateFile: '/var/lib/b.json' },
+            { type: 'api', socket: '/var/lib/b.json', stateFile: '/var/lib/b.json' },
+          ],
+        },
+        withApi,
+      ),
+    );
+    expect(lines).toEqual([
+      'sources[1].socket: /run/a.sock is claimed by both the API socket of source api#0 (sources[0].socket) and the API socket of source api#1; give each its own path',
+      'sources[2].socket: /var/lib/b.json is claimed by both the state file of source api#1 (sources[1].stateFile) and the API socket of source api#2; give each its own path',
+      'sources[2].stateFile: /var/lib/b.json is claimed by both the state file of source api#1 (sources[1].stateFile) and the state file of source api#2; give each its own path',
+    ]);
+  });
+
+  it('accepts distinct paths and a disabled admin socket', () => {
+    const config = parseAgentConfig(
+      { agent: { adminSocket: false }, sources: [{ type: 'api', socket: '/run/bpfsteer/agent.sock' }, { type: 'api', socket: '/run/b.sock', stateFile: '/b' }] },
+      withApi,
+    );
+    expect(config.sources).toHaveLength(2);
   });
 });

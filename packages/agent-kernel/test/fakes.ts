@@ -2,6 +2,7 @@
 import { z, type ZodType } from 'zod';
 import type {
   ApplyReport,
+  CloseOptions,
   DataplanePlugin,
   DesiredState,
   Intent,
@@ -33,7 +34,7 @@ export interface FakePluginOptions {
 
 export class FakePlugin implements DataplanePlugin {
   readonly applied: DesiredState[] = [];
-  closedWith?: { keepPinned: boolean };
+  closedWith?: CloseOptions;
   running = 0;
   maxConcurrentApplies = 0;
   constructor(
@@ -95,7 +96,7 @@ export class FakePlugin implements DataplanePlugin {
       details: { fake: true },
     };
   }
-  async close(options: { keepPinned: boolean }): Promise<void> {
+  async close(options: CloseOptions): Promise<void> {
     this.closedWith = options;
     this.journal.push(`${this.id}:close(${options.keepPinned ? 'keep' : 'unpin'})`);
     if (this.opts.hang?.includes('close')) await new Promise(() => undefined);

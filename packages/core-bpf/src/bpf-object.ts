@@ -103,6 +103,9 @@ export class BpfObject {
   readonly #maps = new Map<string, BpfMap>();
   /** the ELF bytes of an object opened from memory: libbpf reads them in place until close */
   #bytes: Buffer | undefined;
+  /** map pins this object's load created (not reused), and the pin directories it created */
+  #newPins: string[] = [];
+  #newPinDirs: string[] = [];
 
   private constructor(ptr: Ptr, path: string) {
     this.#ptr = ptr;
@@ -242,9 +245,12 @@ export class BpfObject {
     for (const apply of plan.apply) apply();
     this.#checkPins(plan.pins);
     const createdDirs: string[] = [];
+    const pinsToCreate: string[] = [];
     for (const [name, { path }] of plan.pins) {
+      if (!libbpf.bpf_map__autocreate(this.#mapPtrs.get(name) as Ptr)) continue;
       // libbpf creates one missing directory level only
-      if (libbpf.bpf_map__autocreate(this.#mapPtrs.get(name) as Ptr)) createdDirs.push(...makePinDirs(dirname(path)));
+      createdDirs.push(...makePinDirs(dirname(path)));
+      if (!pinExists(path)) pinsToCreate.push(path);
     }
 
     const logs = new Map<string, Buffer>();
@@ -267,6 +273,8 @@ export class BpfObject {
       throw error;
     }
     this.#state = 'loaded';
+    this.#newPins = pinsToCreate.filter((path) => pinExists(path));
+    this.#newPinDirs = createdDirs;
     for (const [name, p] of this.#programPtrs) {
       if (libbpf.bpf_program__fd(p) < 0) continue;
       const type = programTypeName(libbpf.bpf_program__type(p));
@@ -430,6 +438,24 @@ export class BpfObject {
       throw new InvalidArgumentError(`${kind} ${name} of ${file} was not ${kind === 'map' ? 'created (create: false)' : 'loaded (autoload: false)'}`);
     }
     throw new NotFoundError(`${kind} ${name} in ${file} (${kind}s: ${[...all.keys()].join(', ') || 'none'})`);
+  }
+
+  /** The map pins this object's load created; the ones it reused (pinned by an earlier run) are not listed. */
+  get newPins(): readonly string[] {
+    return [...this.#newPins];
+  }
+
+  /**
+   * Undo the pinning of a start that failed: removes the map pins this object's load created (an
+   * incompatible pin it replaced counts as created), keeps the ones it reused from an earlier run,
+   * then removes the pin directories the load created once they are empty. Allowed after close()
+   * (the maps then go away with their last reference). Idempotent.
+   */
+  removeNewPins(): void {
+    for (const path of this.#newPins) removePin(path, { missingOk: true });
+    this.#newPins = [];
+    for (const dir of [...this.#newPinDirs].reverse()) removeEmptyPinDir(dir);
+    this.#newPinDirs = [];
   }
 
   /** Destroy the object: unpinned maps and programs go away once nothing else holds them. Idempotent. */

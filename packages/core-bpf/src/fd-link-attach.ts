@@ -98,7 +98,7 @@ function adoptPinned(spec: FdAttachSpec, pinPath: string, mine: ProgramInfo): Fd
       checkLibbpf('bpf_link_update', libbpf.bpf_link_update(fd, spec.prog.fd, null), `${spec.what}: switch pinned link ${pinPath} to program ${spec.prog.name}`);
     }
     keep = true;
-    return new FdLink(fd, spec.type, spec.target, spec.progTypes, pinPath);
+    return new FdLink(fd, spec.type, spec.target, spec.progTypes, pinPath, true);
   } finally {
     if (!keep) closeSync(fd);
   }

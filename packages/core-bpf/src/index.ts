@@ -44,17 +44,6 @@ export {
 export { codecs } from './codecs.js';
 export { decodeValue, encodeValue, type Codec, type CodecLayout, type CodecValue, type PaddingCodec } from './codec/codec.js';
 export type { StructOptions, StructValue } from './codec/struct-codec.js';
-export {
-  clearHostBits,
-  formatIpAddress,
-  hasHostBits,
-  parseIpAddress,
-  tryParseIpAddress,
-  type FormatIpOptions,
-  type IpAddressBytes,
-  type IpAddressProblem,
-  type IpFamily,
-} from './codec/ip-address.js';
 export { RingBuffer, type RingBufferOptions } from './ring-buffer.js';
 export { removePin } from './pin-path.js';
 export { onLibbpfLog, type LibbpfLogLevel, type LibbpfLogListener } from './ffi/libbpf-log.js';
@@ -68,6 +57,7 @@ export { NETLINK_TC_PRIORITY, type TcDirection } from './netlink-tc-link.js';
 export { attachCgroup, type AttachCgroupOptions, type CgroupAttachType } from './attach-cgroup.js';
 export { openPinnedLink, type OpenPinnedLinkOptions } from './open-pinned-link.js';
 export { detachPinnedLinks, removeEmptyPinDir } from './pin-dir.js';
+export { keepsLink, releaseLink, type ReleaseLinkOptions } from './release-link.js';
 export { NetnsHandle, withNetns } from './netns.js';
 export { ifIndex, ifName, interfaceAddresses, interfaceNames, type InterfaceAddress } from './interfaces.js';
 export { cgroup2Root, createCgroup, removeCgroup, moveToCgroup } from './cgroup.js';

@@ -5,7 +5,7 @@
 import { C, libcRaw } from './ffi/libc.js';
 import { cOffsets, ffiStruct } from './ffi/ffi-structs.js';
 import { koffi, lastErrno } from './ffi/lib.js';
-import { formatIpv4, formatIpv6 } from './codec/ip-address.js';
+import { formatIpv4, formatIpv6 } from '@bpfsteer/ip';
 import { InvalidArgumentError, NotFoundError, SyscallError } from './errors.js';
 import { inNetns } from './netns.js';
 

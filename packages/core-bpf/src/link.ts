@@ -36,6 +36,12 @@ export interface Link extends Disposable {
   readonly target: string;
   /** where the link is pinned, if it is */
   readonly pinnedPath?: string;
+  /**
+   * True when this handle re-adopted an attachment an earlier run pinned (attach with an existing
+   * pinPath, openPinnedLink); false for one this handle created. After a failed start, keep the
+   * adopted ones and detach the others (see BpfObject.removeNewPins for maps).
+   */
+  readonly adopted: boolean;
   /** Pin at `path` (on bpffs): the attachment then outlives this process. */
   pin(path: string): void;
   /** Remove the pin (the attachment then lives only as long as this handle). No-op when not pinned. */
@@ -96,16 +102,25 @@ export function inspectProgram(prog: ProgramRef, allowedTypes: readonly ProgramT
 export class FdLink implements Link {
   readonly type: LinkType;
   readonly target: string;
+  readonly adopted: boolean;
   readonly #allowedProgTypes: readonly ProgramType[];
   #fd: number;
   #pinnedPath: string | undefined;
 
-  constructor(fd: number, type: LinkType, target: string, allowedProgTypes: readonly ProgramType[], pinnedPath?: string) {
+  constructor(
+    fd: number,
+    type: LinkType,
+    target: string,
+    allowedProgTypes: readonly ProgramType[],
+    pinnedPath?: string,
+    adopted = false,
+  ) {
     this.#fd = fd;
     this.type = type;
     this.target = target;
     this.#allowedProgTypes = allowedProgTypes;
     this.#pinnedPath = pinnedPath;
+    this.adopted = adopted;
   }
 
   get pinnedPath(): string | undefined {

@@ -4,7 +4,8 @@
  * Entries bpfsteer creates carry a protocol number (NDA_PROTOCOL, default
  * BPFSTEER_NEIGH_PROTOCOL) so a restarted owner finds its own entries and leaves everyone else's.
  */
-import { formatIpAddress, formatMac, tryParseIpAddress, type IpAddressBytes } from './codec/ip-address.js';
+import { formatIp, tryParseIp, type IpAddress } from '@bpfsteer/ip';
+import { formatMac } from './codec/mac-address.js';
 import { C } from './ffi/libc.js';
 import { NEIGH, NL } from './ffi/netlink-constants.js';
 import { InvalidArgumentError } from './errors.js';
@@ -82,11 +83,10 @@ export function neighbourStateName(state: number): NeighbourState {
   return STATE_NAMES.find(([bit]) => (state & bit) !== 0)?.[1] ?? 'none';
 }
 
-function parseAddress(address: unknown, what: string): IpAddressBytes {
-  const parsed = tryParseIpAddress(address as string);
-  if ('reason' in parsed) {
-    throw new InvalidArgumentError(`${what}: invalid neighbour address ${JSON.stringify(address)}: ${parsed.reason}; expected an IPv4 or IPv6 address`);
-  }
+function parseAddress(address: unknown, what: string): IpAddress {
+  const result = tryParseIp(address, { what: 'neighbour address' });
+  if (!result.ok) throw new InvalidArgumentError(`${what}: ${result.error.message}`);
+  const parsed = result.value;
   if ((parsed.family === 4 && parsed.bytes[0] >= 224) || (parsed.family === 6 && parsed.bytes[0] === 0xff) || parsed.bytes.every((b) => b === 0)) {
     throw new InvalidArgumentError(`${what}: ${address} cannot be a neighbour (multicast, broadcast or unspecified); expected a unicast address`);
   }
@@ -101,7 +101,7 @@ function checkProtocol(protocol: unknown, what: string): number | undefined {
   return protocol as number;
 }
 
-function checkTarget(o: NeighbourTarget, what: string): { ifname: string; ip: IpAddressBytes } {
+function checkTarget(o: NeighbourTarget, what: string): { ifname: string; ip: IpAddress } {
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError(`${what}: expected { ifname, address, netns? }`);
   return { ifname: validateIfname(o.ifname), ip: parseAddress(o.address, what) };
 }
@@ -129,7 +129,7 @@ export function decodeNeighbour(msg: Pick<NetlinkMessage, 'payload'>, nameOf: (i
   let protocol = 0;
   let ext = 0;
   for (const a of decodeAttrs(p.subarray(NEIGH.NDMSG_LEN))) {
-    if (a.type === NEIGH.NDA_DST && (a.data.length === 4 || a.data.length === 16)) address = formatIpAddress(Uint8Array.from(a.data));
+    if (a.type === NEIGH.NDA_DST && (a.data.length === 4 || a.data.length === 16)) address = formatIp(Uint8Array.from(a.data));
     else if (a.type === NEIGH.NDA_LLADDR && a.data.length === 6) lladdr = formatMac(a.data);
     else if (a.type === NEIGH.NDA_PROTOCOL && a.data.length >= 1) protocol = a.data[0];
     else if (a.type === NEIGH.NDA_FLAGS_EXT && a.data.length >= 4) ext = Buffer.from(a.data).readUInt32LE(0);
@@ -182,7 +182,7 @@ export function listNeighbours(options: ListNeighboursOptions = {}): Neighbour[]
 export function setManagedNeighbour(options: SetManagedNeighbourOptions): boolean {
   const { ifname, ip } = checkTarget(options, 'setManagedNeighbour');
   const protocol = checkProtocol(options.protocol, 'setManagedNeighbour') ?? BPFSTEER_NEIGH_PROTOCOL;
-  const text = formatIpAddress(ip.bytes);
+  const text = ip.text;
   const context = `set managed neighbour ${text} dev ${ifname}`;
   return inNetns(options.netns, () => {
     const ifindex = ifIndex(ifname);
@@ -206,7 +206,7 @@ export function setManagedNeighbour(options: SetManagedNeighbourOptions): boolea
 export function deleteNeighbour(options: DeleteNeighbourOptions): boolean {
   const { ifname, ip } = checkTarget(options, 'deleteNeighbour');
   const protocol = checkProtocol(options.protocol, 'deleteNeighbour');
-  const text = formatIpAddress(ip.bytes);
+  const text = ip.text;
   const context = `delete neighbour ${text} dev ${ifname}`;
   return inNetns(options.netns, () => {
     const ifindex = ifIndex(ifname);

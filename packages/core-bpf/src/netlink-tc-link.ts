@@ -117,6 +117,8 @@ export interface NetlinkTcState {
   handle: number;
   progId: number;
   pinnedPath?: string;
+  /** the filter was found through a pin an earlier run made */
+  adopted?: boolean;
 }
 
 /** Run `fn` in the link's netns; undefined when that netns no longer exists (the filter died with it). */
@@ -139,11 +141,13 @@ function inLinkNetns<T>(netns: string | undefined, fn: () => T): T | undefined {
 export class NetlinkTcLink implements Link {
   readonly type: LinkType;
   readonly target: string;
+  readonly adopted: boolean;
   readonly #s: NetlinkTcState;
   #closed = false;
 
   constructor(state: NetlinkTcState) {
     this.#s = { ...state };
+    this.adopted = state.adopted ?? false;
     this.type = state.direction === 'ingress' ? 'netlink-tc-ingress' : 'netlink-tc-egress';
     this.target = `${state.ifname} (ifindex ${state.ifindex})${state.netns === undefined ? '' : ` in netns ${state.netns}`}`;
   }
@@ -263,5 +267,6 @@ export function attachNetlinkTc(spec: NetlinkAttachSpec): NetlinkTcLink {
     handle,
     progId,
     pinnedPath: spec.pinPath,
+    adopted: hadPin,
   });
 }

@@ -62,7 +62,7 @@ function findNetlinkFilter(path: string, prog: { id: number; name: string }, net
       `a netlink tc filter running program ${prog.name} (id ${prog.id}) pinned at ${path}${netns === undefined ? '' : ` in netns ${netns}`}`,
     );
   }
-  return new NetlinkTcLink({ ...found, netns, progId: prog.id, pinnedPath: path });
+  return new NetlinkTcLink({ ...found, netns, progId: prog.id, pinnedPath: path, adopted: true });
 }
 
 /** Open the attachment pinned at `path`. */
@@ -79,7 +79,7 @@ export function openPinnedLink(path: string, opts: OpenPinnedLinkOptions = {}): 
       if (type === undefined) {
         throw new PinIncompatibleError(p, `it is a kernel link of type ${li.type} / attach type ${li.attachType}, which core-bpf does not manage`);
       }
-      const link = new FdLink(fd, type, describeTarget(type, li.targetId, opts.netns), [PROG_TYPE_OF[type]], p);
+      const link = new FdLink(fd, type, describeTarget(type, li.targetId, opts.netns), [PROG_TYPE_OF[type]], p, true);
       keep = true;
       return link;
     }

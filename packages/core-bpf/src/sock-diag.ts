@@ -8,7 +8,7 @@ import { closeSync } from 'node:fs';
 import { C, check, libcRaw } from './ffi/libc.js';
 import { NL } from './ffi/netlink-constants.js';
 import { INET_DIAG, SK } from './ffi/socket-constants.js';
-import { formatIpv4, formatIpv6 } from './codec/ip-address.js';
+import { formatIpv4, formatIpv6 } from '@bpfsteer/ip';
 import { BpfError, InvalidArgumentError, SyscallError } from './errors.js';
 import { inNetns, type NetnsHandle, netnsLabel } from './netns.js';
 import { decodeError, decodeMessages, encodeMessage } from './rtnetlink.js';

@@ -8,7 +8,7 @@ import { C, check, libcRaw } from './ffi/libc.js';
 import { cOffsets } from './ffi/ffi-structs.js';
 import { libcSocket } from './ffi/libc-socket.js';
 import { SK, UCRED } from './ffi/socket-constants.js';
-import { formatIpv4, formatIpv6 } from './codec/ip-address.js';
+import { formatIpv4, formatIpv6 } from '@bpfsteer/ip';
 import { socketNetnsInode } from './netns-fd.js';
 import { validateFd } from './socket-options.js';
 

@@ -1,13 +1,14 @@
 // cgroup attachments: cgroup_skb ingress/egress see the SO_MARK a child process in a fresh cgroup set
 // with setSocketMark; connect4 rewrites that child's connect; sockops sees its connection.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import net from 'node:net';
+import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachCgroup } from '../src/attach-cgroup.js';
 import { openPinnedLink } from '../src/open-pinned-link.js';
-import { cgroup2Root, createCgroup, moveToCgroup, removeCgroup } from '../src/cgroup.js';
+import { cgroup2Root, createCgroup, findCgroup2Mount, moveToCgroup, removeCgroup } from '../src/cgroup.js';
 import { setSocketMark } from '../src/socket-options.js';
 import { AlreadyAttachedError, NotFoundError, SyscallError } from '../src/errors.js';
 import type { Link } from '../src/link.js';
@@ -15,6 +16,9 @@ import { CL, counter, loadCoreLinks, markCount, u32, type Fixture } from './supp
 import { exited, Lab, openFdCount, tsChild, unique, waitForLine } from './support/lab.js';
 import { closeSync } from 'node:fs';
 import { sendto4, socket4, SOCK_DGRAM } from './support/raw-socket.js';
+
+/** statfs f_type of a cgroup2 filesystem (linux/magic.h) */
+const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 const lab = new Lab();
 let fx: Fixture;
@@ -72,8 +76,13 @@ afterAll(async () => {
 
 describe('attachCgroup', () => {
   it('creates the test cgroup inside the cgroup2 hierarchy', () => {
-    expect(cgroup2Root()).toBe('/sys/fs/cgroup/unified');
-    expect(cg.startsWith('/sys/fs/cgroup/unified/bpfsteer-test-')).toBe(true);
+    // wherever this system mounts cgroup2 (/sys/fs/cgroup, /sys/fs/cgroup/unified, ...)
+    const mount = findCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));
+    expect(mount, 'a cgroup2 mount in /proc/self/mountinfo').toMatch(/^\//);
+    expect(cgroup2Root()).toBe(mount);
+    expect(statfsSync(cg).type).toBe(CGROUP2_SUPER_MAGIC);
+    expect(dirname(cg)).toBe(mount);
+    expect(basename(cg)).toMatch(/^bpfsteer-test-/);
   });
 
   it('cgroup_skb, connect4 and sockops see the traffic of a child moved into the cgroup', async () => {

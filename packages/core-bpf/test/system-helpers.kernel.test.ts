@@ -1,6 +1,6 @@
 // netns helpers, interface lookups, socket options on raw fds, fd passing (in-process and to a child
 // process) and feature probes, on the real system.
-import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { receiveFds, sendFds, socketPair } from '../src/fd-passing.js';
 import { knownFeatures, probeFeature, requireFeature } from '../src/features.js';
 import { ClosedError, InvalidArgumentError, NotFoundError, SyscallError } from '../src/errors.js';
 import { C, libcRaw } from '../src/ffi/libc.js';
+import { cgroup2Root, findCgroup2Mount, PRIVATE_CGROUP2_DIR } from '../src/cgroup.js';
 import { exited, Lab, openFdCount, run, tsChild } from './support/lab.js';
 import { socket4, socket6, SOCK_DGRAM } from './support/raw-socket.js';
 
@@ -18,6 +19,14 @@ const lab = new Lab();
 let ns: string;
 let other: string;
 let tmp: string;
+
+/** statfs f_type of a cgroup2 filesystem (linux/magic.h) */
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+/** every cgroup2 mount point of this process's mount namespace, one mountinfo line at a time */
+const cgroup2Mounts = (): string[] =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .flatMap((line) => findCgroup2Mount(line) ?? []);
 
 const currentNetnsInode = (): bigint => statSync('/proc/thread-self/ns/net', { bigint: true }).ino;
 
@@ -229,8 +238,15 @@ describe('fd passing', () => {
 });
 
 describe('cgroup2Root', () => {
+  it('finds the cgroup2 mount of this system', () => {
+    const root = cgroup2Root(); // found, or mounted privately on a system without one
+    expect(statfsSync(root).type).toBe(CGROUP2_SUPER_MAGIC);
+    expect(cgroup2Mounts()).toContain(root);
+  });
+
   it('mounts cgroup2 privately when no cgroup2 is mounted', () => {
-    // a private mount namespace without the cgroup2 mount and with a scratch /run
+    // a private mount namespace without this system's cgroup2 mounts (wherever they are) and with a scratch /run
+    const mounts = cgroup2Mounts().sort((a, b) => b.length - a.length); // nested ones first
     const hooks = new URL('./support/ts-hooks.mjs', import.meta.url).pathname;
     const script = new URL('./support/children/cgroup2-root.ts', import.meta.url).pathname;
     const out = run('unshare', [
@@ -239,9 +255,13 @@ describe('cgroup2Root', () => {
       'private',
       'sh',
       '-c',
-      `umount -l /sys/fs/cgroup/unified && mount -t tmpfs none /run && exec "${process.execPath}" --no-warnings --import "${hooks}" "${script}"`,
+      `for m in "$@"; do umount -l "$m" || exit 1; done && mount -t tmpfs none /run && exec "${process.execPath}" --no-warnings --import "${hooks}" "${script}"`,
+      'sh',
+      ...mounts,
     ]);
-    expect(JSON.parse(out)).toEqual({ before: false, root: '/run/bpfsteer/cgroup2', procs: true, again: '/run/bpfsteer/cgroup2' });
+    expect(JSON.parse(out)).toEqual({ before: false, root: PRIVATE_CGROUP2_DIR, procs: true, again: PRIVATE_CGROUP2_DIR });
+    // only the private namespace lost them
+    expect(cgroup2Mounts().sort((a, b) => b.length - a.length)).toEqual(mounts);
   });
 });
 
@@ -253,7 +273,7 @@ describe('features', () => {
       expect(probeFeature(f)).toEqual(r);
       expect(() => requireFeature(f)).not.toThrow();
     }
-    expect(probeFeature('cgroup2').detail).toBe('mounted at /sys/fs/cgroup/unified');
+    expect(probeFeature('cgroup2').detail).toBe(`mounted at ${findCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'))}`);
     expect(() => probeFeature('xdp-magic' as 'tcx')).toThrow(/unknown feature "xdp-magic": expected one of .*\btcx\b/);
   });
 });

@@ -4,3 +4,4 @@ export { buildAsymmetricRoutingLab, type AsymmetricRoutingLab, type AsymmetricPl
 export { ipFrame, ipv4Frame, ipv6Frame, type FrameOptions, type FrameProtocol } from './frames.js';
 export { startZitiListener, zitiListenerBinary, type ZitiListener } from './ziti-listener.js';
 export { tcpClient, type TcpClientOptions, type TcpClientResult } from './marked-tcp-client.js';
+export { monotonicNsAgo } from './monotonic-ns-ago.js';

@@ -28,12 +28,18 @@ describe('NetLab', () => {
   });
 
   it('removes exactly the netns it created', async () => {
+    const mine = lab.addNetns('keep');
     const other = NetLab.create('nlt');
-    const n = other.addNetns('x');
-    expect(existsSync(`/var/run/netns/${n}`)).toBe(true);
-    await other.destroy();
-    expect(existsSync(`/var/run/netns/${n}`)).toBe(false);
-    expect(existsSync(lab.nsPath(`${lab.id}-a`))).toBe(true);
+    try {
+      const n = other.addNetns('x');
+      expect(n).not.toBe(mine);
+      expect(existsSync(`/var/run/netns/${n}`)).toBe(true);
+      await other.destroy();
+      expect(existsSync(`/var/run/netns/${n}`)).toBe(false);
+      expect(existsSync(lab.nsPath(mine))).toBe(true); // another lab's netns stays
+    } finally {
+      await other.destroy();
+    }
   });
 
   it('rejects a bad prefix', () => {

@@ -22,6 +22,8 @@ import {
   type Program,
   type Skeleton,
   removeEmptyPinDir,
+  releaseLink,
+  type ReleaseLinkOptions,
 } from '@bpfsteer/core-bpf';
 import { defaultObjectPath } from './bpf-object-path.js';
 import { describeBypassEntry, type BypassEntry } from './bypass-entry.js';
@@ -260,10 +262,12 @@ export class CgroupMarkDataplane {
 
   /**
    * Releases everything. With keepPinned the links stay attached and the maps pinned (a restarted
-   * dataplane re-adopts them); without it the links are detached and the pins removed (the
-   * mesh_bypass pin too: a sk_lookup program sharing it keeps its own reference). Idempotent.
+   * dataplane re-adopts them); with discardNew too (a failed start) only those an earlier run
+   * pinned: the maps this load pinned and the links it attached are removed. Without keepPinned the
+   * links are detached and the pins removed (the mesh_bypass pin too: a sk_lookup program sharing
+   * it keeps its own reference). Idempotent.
    */
-  close(options: { keepPinned: boolean } = { keepPinned: false }): void {
+  close(options: ReleaseLinkOptions = { keepPinned: false }): void {
     if (this.#state === 'closed') return;
     const errors: unknown[] = [];
     const attempt = (fn: () => void) => {
@@ -273,13 +277,22 @@ export class CgroupMarkDataplane {
         errors.push(err);
       }
     };
-    for (const link of this.#links.values()) attempt(() => (options.keepPinned ? link.close() : link.detach()));
+    for (const link of this.#links.values()) attempt(() => releaseLink(link, options));
     this.#links.clear();
     if (!options.keepPinned && this.#state === 'loaded') attempt(() => this.#removePins());
+    if (options.keepPinned && options.discardNew) attempt(() => this.#removeNewPins());
     attempt(() => this.#skel?.close());
     this.#skel = undefined;
     this.#state = 'closed';
     if (errors.length > 0) throw errors.length === 1 ? errors[0] : new AggregateError(errors, `cgroup-mark: close: ${errors.length} errors`);
+  }
+
+  /** After a failed start: the pins this load created go, the directories left empty too. */
+  #removeNewPins(): void {
+    const links = this.#dir('links');
+    if (links) removeEmptyPinDir(links);
+    this.#skel?.object.removeNewPins();
+    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
   }
 
   #removePins(): void {

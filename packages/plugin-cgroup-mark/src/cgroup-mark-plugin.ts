@@ -4,7 +4,7 @@
  * the sk_lookup divert of plugin-sklookup lets them through. It consumes no intents: its whole
  * input is the config.
  */
-import type { ApplyReport, DataplanePlugin, PluginContext, PluginFactory, PluginStatus } from '@bpfsteer/agent-kernel';
+import type { ApplyReport, CloseOptions, DataplanePlugin, PluginContext, PluginFactory, PluginStatus } from '@bpfsteer/agent-kernel';
 import { z } from 'zod';
 import { CgroupMarkDataplane, DEFAULT_BYPASS_ENTRIES, MAX_BYPASS_ENTRIES } from './cgroup-mark-dataplane.js';
 import { describeSelector, resolveCgroups, type CgroupSelector } from './cgroup-selector.js';
@@ -106,7 +106,7 @@ class CgroupMarkPlugin implements DataplanePlugin {
     };
   }
 
-  async close(options: { keepPinned: boolean }): Promise<void> {
+  async close(options: CloseOptions): Promise<void> {
     const dp = this.#dataplane;
     this.#dataplane = undefined;
     dp?.close(options);
@@ -120,5 +120,7 @@ export const cgroupMarkPlugin: PluginFactory<CgroupMarkConfig> = {
   configSchema: cgroupMarkConfigSchema as z.ZodType<CgroupMarkConfig>,
   intents: {},
   requires: ['bpffs', 'cgroup2', 'cgroup_skb'],
+  // the agent runs the plugin in a worker thread of its own, importing this factory from here
+  worker: { module: import.meta.url, export: 'cgroupMarkPlugin' },
   create: (config, context) => new CgroupMarkPlugin(config, context),
 };

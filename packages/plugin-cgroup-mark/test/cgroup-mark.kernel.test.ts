@@ -3,6 +3,8 @@
  * cgroup sends to local addresses (IPv4 and IPv6) are recorded in mesh_bypass; unmarked ones,
  * other marks, other cgroups and connections to other hosts are not. A restart with keepPinned
  * re-adopts the link and the map; a plain close removes everything.
+ * The lab and the cgroup are built once per file; each test starts its own plugin in its own pin
+ * root (fresh map and counters) and closes it, so any test runs alone.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
@@ -10,7 +12,7 @@ import type { DataplanePlugin } from '@bpfsteer/agent-kernel';
 import { BpfMap, TypedMap, createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
 import { NetLab, tryRun, type Listener, tcpClient } from '@bpfsteer/netlab';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeBypassEntry } from '../src/bypass-entry.js';
 import { cgroupMarkPlugin, type CgroupMarkConfig } from '../src/cgroup-mark-plugin.js';
 import { bypassKeyCodec, bypassValueCodec } from '../src/map-codecs.js';
@@ -18,7 +20,9 @@ import { bypassKeyCodec, bypassValueCodec } from '../src/map-codecs.js';
 describe('cgroupMarkPlugin on a real cgroup', () => {
   const suffix = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const lab = NetLab.create('cgm');
-  const pinRoot = `/sys/fs/bpf/bpfsteer-test-cgm-${suffix}`;
+  /** this test's pin root */
+  let pinRoot = '';
+  let tests = 0;
   const cgroupName = `bpfsteer-test-cgm-${suffix}`;
   const plugins: DataplanePlugin[] = [];
   const listeners: Listener[] = [];
@@ -37,6 +41,12 @@ describe('cgroupMarkPlugin on a real cgroup', () => {
     await plugin.load();
     await plugin.seed();
     await plugin.attach();
+  };
+  /** A started plugin of this test with the default config. */
+  const started = async () => {
+    const plugin = create();
+    await startUp(plugin);
+    return plugin;
   };
   const entries = () => {
     const map = TypedMap.wrap(BpfMap.fromPinned(`${pinRoot}/maps/mesh_bypass`), bypassKeyCodec, bypassValueCodec);
@@ -66,16 +76,24 @@ describe('cgroupMarkPlugin on a real cgroup', () => {
     cgroup = createCgroup(cgroupName);
   });
   afterAll(async () => {
-    for (const p of plugins) await p.close({ keepPinned: false }).catch(() => undefined);
-    if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true });
-    for (const l of listeners) l.close();
-    await lab.destroy();
-    if (cgroup) removeCgroup(cgroup);
+    try {
+      for (const l of listeners) l.close();
+    } finally {
+      await lab.destroy();
+      if (cgroup) removeCgroup(cgroup);
+    }
+  });
+  beforeEach(() => {
+    pinRoot = `/sys/fs/bpf/bpfsteer-test-cgm-${suffix}-${++tests}`;
+  });
+  afterEach(async () => {
+    // every plugin of the test (closing a closed one again is harmless), then whatever it left pinned
+    for (const p of plugins.splice(0)) await p.close({ keepPinned: false }).catch(() => undefined);
+    rmSync(pinRoot, { recursive: true, force: true });
   });
 
   it("records the marked SYNs of the cgroup's connections to local addresses (IPv4 and IPv6)", async () => {
-    const plugin = create();
-    await startUp(plugin);
+    const plugin = await started();
     const status = plugin.status();
     expect(status.attachments).toEqual([{ target: `cgroup ${cgroup}`, type: 'cgroup_skb-egress', pinned: expect.stringMatching(new RegExp(`^${pinRoot}/links/egress-\\d+$`)) }]);
     expect(status.details).toMatchObject({ mark: '0x539/0xfff', localOnly: true, bypassMapPin: `${pinRoot}/maps/mesh_bypass` });
@@ -93,7 +111,7 @@ describe('cgroupMarkPlugin on a real cgroup', () => {
   });
 
   it('ignores unmarked packets, other marks, other cgroups; bits above the mask do not matter', async () => {
-    const plugin = plugins[0];
+    const plugin = await started();
     const unmarked = await client({ host: '10.91.0.2' });
     const tproxyMark = await client({ host: '10.91.0.2', mark: 0x111 });
     const outside = await client({ host: '10.91.0.2', mark: 0x539, inCgroup: false });
@@ -103,19 +121,19 @@ describe('cgroupMarkPlugin on a real cgroup', () => {
     expect(recorded(tproxyMark.local)).toBe(false);
     expect(recorded(outside.local)).toBe(false);
     expect(recorded(high.local)).toBe(true);
-    expect(stats(plugin)).toMatchObject({ markedSyns: 3, recorded: 3 });
+    expect(stats(plugin)).toMatchObject({ markedSyns: 1, recorded: 1 }); // only the high-bits one
   });
 
   it('localOnly: a marked connection to another host is counted, not recorded', async () => {
-    const plugin = plugins[0];
+    const plugin = await started();
     const remote = await client({ host: '10.91.0.1', mark: 0x539 });
     expect(remote).toMatchObject({ ok: true, reply: 'echo:hi' });
     expect(recorded(remote.local)).toBe(false);
-    expect(stats(plugin)).toMatchObject({ markedSyns: 4, recorded: 3, notLocal: 1 });
+    expect(stats(plugin)).toMatchObject({ markedSyns: 1, recorded: 0, notLocal: 1 });
   });
 
   it('a restart with keepPinned re-adopts link and map; a legacy preset; a plain close removes everything', async () => {
-    const first = plugins[0];
+    const first = await started();
     const pin = first.status().attachments[0].pinned!;
     await first.close({ keepPinned: true });
     expect(existsSync(pin)).toBe(true);

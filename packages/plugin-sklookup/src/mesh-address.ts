@@ -3,29 +3,17 @@
  * A "mesh key" is the canonical text of those 16 bytes ("::ffff:10.0.0.1", "fd00::1"), which is
  * also what the ipv6 codec decodes a map key to, so kernel and desired state compare as strings.
  */
-import { InvalidArgumentError, formatIpAddress, tryParseIpAddress } from '@bpfsteer/core-bpf';
+import { InvalidArgumentError } from '@bpfsteer/core-bpf';
+import { toMappedIpv6, tryParseIp } from '@bpfsteer/ip';
 
 const V4_KEY = /^::ffff:\d+\.\d+\.\d+\.\d+$/;
 
-/** A dotted quad without leading zeros: its mesh key is "::ffff:" + the same text. */
-const CANONICAL_V4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
 /** The mesh key of an IPv4 or IPv6 address text; throws InvalidArgumentError naming `what`. */
 export function meshKey(address: string, what = 'address'): string {
-  // the common case without parsing and formatting (what the general path would return, too)
-  if (typeof address === 'string' && CANONICAL_V4.test(address)) return `::ffff:${address}`;
-  const parsed = tryParseIpAddress(address);
-  if ('reason' in parsed) {
-    throw new InvalidArgumentError(
-      `${what} ${JSON.stringify(address)} is not an IP address (${parsed.reason}); expected an IPv4 address like 10.0.0.1 or an IPv6 address like fd00::1`,
-    );
-  }
-  if (parsed.family === 6) return formatIpAddress(parsed.bytes);
-  const mapped = new Uint8Array(16);
-  mapped[10] = 0xff;
-  mapped[11] = 0xff;
-  mapped.set(parsed.bytes, 12);
-  return formatIpAddress(mapped);
+  const parsed = tryParseIp(address, { what });
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.error.message);
+  // an IPv4 address's text is canonical: its key is "::ffff:" + the same text
+  return parsed.value.family === 4 ? `::ffff:${parsed.value.text}` : toMappedIpv6(parsed.value).text;
 }
 
 /** The address a mesh key stands for, as people write it ("10.0.0.1" for an IPv4-mapped key). */

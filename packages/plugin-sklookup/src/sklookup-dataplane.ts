@@ -26,6 +26,8 @@ import {
   type SocketInfo,
   type Program,
   removeEmptyPinDir,
+  releaseLink,
+  type ReleaseLinkOptions,
 } from '@bpfsteer/core-bpf';
 import { defaultObjectPath } from './bpf-object-path.js';
 import { displayAddress, meshKey } from './mesh-address.js';
@@ -564,10 +566,12 @@ export class SklookupDataplane {
 
   /**
    * Releases everything. With keepPinned the links stay attached and the maps pinned (a restarted
-   * dataplane re-adopts them with no gap); without it the links are detached and the pins removed
-   * (a shared bypassMapPin is left to its owner). Idempotent.
+   * dataplane re-adopts them with no gap); with discardNew too (a failed start) only those an
+   * earlier run pinned: the maps this load pinned (a shared bypassMapPin only when this load created
+   * it) and the links it attached are removed. Without keepPinned the links are detached and the
+   * pins removed (a shared bypassMapPin is left to its owner). Idempotent.
    */
-  close(options: { keepPinned: boolean } = { keepPinned: false }): void {
+  close(options: ReleaseLinkOptions = { keepPinned: false }): void {
     if (this.#state === 'closed') return;
     const errors: unknown[] = [];
     const attempt = (fn: () => void) => {
@@ -577,15 +581,24 @@ export class SklookupDataplane {
         errors.push(err);
       }
     };
-    for (const link of this.#links.values()) attempt(() => (options.keepPinned ? link.close() : link.detach()));
+    for (const link of this.#links.values()) attempt(() => releaseLink(link, options));
     this.#links.clear();
     if (!options.keepPinned && this.#state !== 'opened') attempt(() => this.#removePins());
+    if (options.keepPinned && options.discardNew) attempt(() => this.#removeNewPins());
     attempt(() => this.#scratch?.close());
     attempt(() => this.#skel?.close());
     this.#scratch = undefined;
     this.#skel = undefined;
     this.#state = 'closed';
     if (errors.length > 0) throw errors.length === 1 ? errors[0] : new AggregateError(errors, `sklookup: close: ${errors.length} errors`);
+  }
+
+  /** After a failed start: the pins this load created go, the directories left empty too. */
+  #removeNewPins(): void {
+    const links = this.#dir('links');
+    if (links) removeEmptyPinDir(links);
+    this.#skel?.object.removeNewPins();
+    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
   }
 
   #removePins(): void {

@@ -8,6 +8,7 @@
 import {
   IntentRejectedError,
   type ApplyReport,
+  type CloseOptions,
   type DataplanePlugin,
   type DesiredState,
   type PluginContext,
@@ -154,7 +155,7 @@ class SklookupPlugin implements DataplanePlugin {
     };
   }
 
-  async close(options: { keepPinned: boolean }): Promise<void> {
+  async close(options: CloseOptions): Promise<void> {
     const dp = this.#dataplane;
     this.#dataplane = undefined;
     dp?.close(options);
@@ -168,5 +169,7 @@ export const sklookupPlugin: PluginFactory<SklookupConfig> = {
   configSchema: sklookupConfigSchema as z.ZodType<SklookupConfig>,
   intents: { [MESH_MEMBER_KIND]: meshMemberIntentSchema, [SKLOOKUP_POD_KIND]: sklookupPodIntentSchema },
   requires: ['bpffs', 'sk_lookup', 'sockhash'],
+  // the agent runs the plugin in a worker thread of its own, importing this factory from here
+  worker: { module: import.meta.url, export: 'sklookupPlugin' },
   create: (config, context) => new SklookupPlugin(config, context),
 };

@@ -15,7 +15,7 @@ describe('meshKey', () => {
   });
   it.each([['10.0.0.256'], ['10.0.0.1/32'], [''], ['fd00::1%eth0'], [' 10.0.0.1'], ['010.0.0.1']])('rejects %j', (text) => {
     expect(() => meshKey(text, 'member')).toThrow(InvalidArgumentError);
-    expect(() => meshKey(text, 'member')).toThrow(/^member .* is not an IP address .*expected an IPv4 address like 10.0.0.1 or an IPv6/);
+    expect(() => meshKey(text, 'member')).toThrow(/^member .* is not an IP address: .*expected an IPv4 address like 192.0.2.1 or an IPv6/);
   });
 });
 

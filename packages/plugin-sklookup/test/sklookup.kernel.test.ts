@@ -10,15 +10,17 @@
  *     goes to the listener of its family; `socketFds: []` drops the pod's socket entries (normal lookup);
  *   - removing the member stops the divert; removing the pod removes its link and entries;
  *   - a restart with keepPinned keeps diverting and re-adopts everything; bad input changes nothing.
+ * The lab (netns, listeners, the proxy's cgroup and the shared bypass map) is built once per file;
+ * each test starts its own plugin in its own pin root and closes it, so any test runs alone.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kernel';
 import { BpfMap, BpfObject, TypedMap, attachCgroup, createCgroup, removeCgroup, withNetns, type Link } from '@bpfsteer/core-bpf';
-import { NetLab, tryRun, type Listener, tcpClient, type TcpClientResult } from '@bpfsteer/netlab';
+import { NetLab, monotonicNsAgo, tryRun, type Listener, tcpClient, type TcpClientResult } from '@bpfsteer/netlab';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bypassKeyCodec, bypassValueCodec } from '../src/map-codecs.js';
 import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '../src/sklookup-intents.js';
 import { sklookupPlugin, type SklookupConfig } from '../src/sklookup-plugin.js';
@@ -35,7 +37,9 @@ const OUT6 = 'fd00:92::10';
 describe('sklookupPlugin with real netns and TCP', () => {
   const suffix = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const lab = NetLab.create('skl');
-  const pinRoot = `/sys/fs/bpf/bpfsteer-test-skl-${suffix}`;
+  /** this test's pin root (each test's plugins start from empty maps) */
+  let pinRoot = '';
+  let tests = 0;
   const bypassPin = `/sys/fs/bpf/bpfsteer-test-sklbp-${suffix}/mesh_bypass`;
   const uid = `pod-${suffix}`;
   const plugins: DataplanePlugin[] = [];
@@ -49,6 +53,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
   let markObject: BpfObject | undefined;
   let markLink: Link | undefined;
 
+  /** A plugin of this test (closed after it), not started. */
   const create = (config: Partial<SklookupConfig> = {}) => {
     const parsed = sklookupPlugin.configSchema.parse({ bypassMapPin: bypassPin, skipPorts: [8080], ...config });
     const plugin = sklookupPlugin.create(parsed, { logger: pino({ level: 'silent' }), pinRoot, signal: new AbortController().signal });
@@ -60,6 +65,12 @@ describe('sklookupPlugin with real netns and TCP', () => {
     await plugin.load();
     await plugin.seed();
     await plugin.attach();
+  };
+  /** A started plugin with nothing applied. */
+  const started = async () => {
+    const plugin = create();
+    await startUp(plugin);
+    return plugin;
   };
   const member = (address: string): Intent => ({ kind: MESH_MEMBER_KIND, address });
   const podIntent = (extra: Record<string, unknown> = {}): Intent => ({
@@ -76,6 +87,12 @@ describe('sklookupPlugin with real netns and TCP', () => {
     return m;
   };
   const fullMesh = () => desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent());
+  /** A started plugin with the full mesh applied: the pod (slot 1) diverted for both families. */
+  const meshed = async () => {
+    const plugin = await started();
+    expect(await plugin.apply(fullMesh())).toEqual({ added: 5, updated: 0, removed: 0 });
+    return plugin;
+  };
   const fromPeer = (source: string, host: string, port = 80) => tcpClient({ netns: lab.nsPath(peer), host, port, bind: source });
   const fromProxy = (o: { mark?: number; inCgroup?: boolean; host?: string }) =>
     tcpClient({ netns: podNs, host: o.host ?? POD4, port: 80, mark: o.mark, bind: o.host === POD6 ? POD6 : POD4, ...(o.inCgroup === false ? {} : { cgroup }) });
@@ -123,27 +140,34 @@ describe('sklookupPlugin with real netns and TCP', () => {
     markLink = attachCgroup(markObject.program('cgroup_mark_egress'), { cgroup, attachType: 'cgroup_skb-egress' });
   });
   afterAll(async () => {
-    for (const p of plugins) await p.close({ keepPinned: false }).catch(() => undefined);
-    markLink?.detach();
-    markObject?.close();
-    if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true });
-    rmSync(bypassPin.replace(/\/mesh_bypass$/, ''), { recursive: true, force: true });
-    await new Promise((resolve) => (ztunnel ? ztunnel.close(resolve) : resolve(undefined)));
-    for (const l of listeners) l.close();
-    await lab.destroy();
-    if (cgroup) removeCgroup(cgroup);
+    try {
+      markLink?.detach();
+      markObject?.close();
+      rmSync(bypassPin.replace(/\/mesh_bypass$/, ''), { recursive: true, force: true });
+      await new Promise((resolve) => (ztunnel ? ztunnel.close(resolve) : resolve(undefined)));
+      for (const l of listeners) l.close();
+    } finally {
+      await lab.destroy();
+      if (cgroup) removeCgroup(cgroup);
+    }
+  });
+  beforeEach(() => {
+    pinRoot = `/sys/fs/bpf/bpfsteer-test-skl-${suffix}-${++tests}`;
+  });
+  afterEach(async () => {
+    // every plugin of the test (closing a closed one again is harmless), then whatever it left pinned
+    for (const p of plugins.splice(0)) await p.close({ keepPinned: false }).catch(() => undefined);
+    rmSync(pinRoot, { recursive: true, force: true });
   });
 
   it('before any intent nothing is diverted', async () => {
-    const plugin = create();
-    await startUp(plugin);
+    const plugin = await started();
     expect(reachedApp(await fromPeer(MESH4, POD4))).toBe(true);
     expect(plugin.status().attachments).toEqual([]);
   });
 
   it('diverts mesh-to-mesh connections to the HBONE listener with the original destination (IPv4 and IPv6)', async () => {
-    const plugin = plugins[0];
-    expect(await plugin.apply(fullMesh())).toEqual({ added: 5, updated: 0, removed: 0 });
+    const plugin = await meshed();
     expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);
     expect(diverted(await fromPeer(MESH6, POD6), POD6)).toBe(true);
     expect(netnsLinks()).toHaveLength(1);
@@ -157,7 +181,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
   });
 
   it('a non-mesh client reaches the application; skip ports are never diverted', async () => {
-    const plugin = plugins[0];
+    const plugin = await meshed();
     expect(reachedApp(await fromPeer(OUT4, POD4))).toBe(true);
     expect(reachedApp(await fromPeer(OUT6, POD6))).toBe(true);
     expect(reachedApp(await fromPeer(MESH4, POD4, 8080))).toBe(true); // configured skip port
@@ -165,11 +189,11 @@ describe('sklookupPlugin with real netns and TCP', () => {
     const c = podStatus(plugin)!.counters;
     expect(c.passed).toBeGreaterThanOrEqual(2);
     expect(c.skipped).toBeGreaterThanOrEqual(2);
-    expect(c.diverted).toBe(2);
+    expect(c.diverted).toBe(0);
   });
 
   it("the proxy's own marked connection from its cgroup reaches the application", async () => {
-    const plugin = plugins[0];
+    const plugin = await meshed();
     // unmarked, or marked from outside the cgroup: diverted like any mesh connection
     expect(diverted(await fromProxy({}), POD4)).toBe(true);
     expect(diverted(await fromProxy({ mark: 0x539, inCgroup: false }), POD4)).toBe(true);
@@ -180,12 +204,12 @@ describe('sklookupPlugin with real netns and TCP', () => {
   });
 
   it('a bypass entry counts only while it is fresh, and only once', async () => {
-    const plugin = plugins[0];
+    const plugin = await meshed();
     const bypass = TypedMap.wrap(BpfMap.fromPinned(bypassPin), bypassKeyCodec, bypassValueCodec);
     const key = (port: number) => ({ remote_be: `::ffff:${MESH4}`, local_be: `::ffff:${POD4}`, remote_port_be: port, local_port_be: 80 });
     try {
       const before = podStatus(plugin)!.counters;
-      bypass.set(key(41234), { seen_ns: process.hrtime.bigint() - 10_000_000_000n }); // older than the 5 s time-to-live
+      bypass.set(key(41234), { seen_ns: monotonicNsAgo(10_000_000_000n) }); // older than the 5 s time-to-live (also right after boot)
       bypass.set(key(41235), { seen_ns: process.hrtime.bigint() });
       expect(diverted(await tcpClient({ netns: lab.nsPath(peer), host: POD4, port: 80, bind: MESH4, bindPort: 41234 }), POD4)).toBe(true);
       expect(reachedApp(await tcpClient({ netns: lab.nsPath(peer), host: POD4, port: 80, bind: MESH4, bindPort: 41235 }))).toBe(true);
@@ -200,7 +224,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
   });
 
   it('a workload leaving the mesh stops being diverted at once, and comes back', async () => {
-    const plugin = plugins[0];
+    const plugin = await meshed();
     expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH6), podIntent()))).toEqual({ added: 0, updated: 0, removed: 1 });
     expect(reachedApp(await fromPeer(MESH4, POD4))).toBe(true);
     expect(diverted(await fromPeer(MESH6, POD6), POD6)).toBe(true);
@@ -209,7 +233,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
   });
 
   it('separate IPv4-only and IPv6-only listeners: each address goes to the listener of its family', async () => {
-    const plugin = plugins[0];
+    const plugin = await meshed();
     const family = await startFamilyListeners(podNs, 15010);
     try {
       const separate = podIntent({ socketFds: [family.v6Fd, family.v4Fd] });
@@ -247,7 +271,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
   });
 
   it('no listener (socketFds: []): the pod keeps its link but loses its socket entries; connections take the normal lookup at once', async () => {
-    const plugin = plugins[0];
+    const plugin = await meshed();
     const before = podStatus(plugin)!;
     expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent({ socketFds: [] })))).toEqual({
       added: 0,
@@ -267,7 +291,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
   });
 
   it('bad input is rejected and changes nothing', async () => {
-    const plugin = plugins[0];
+    const plugin = await meshed();
     const file = openSync('/etc/hostname', 'r');
     // a listener of this process's own namespace: the kernel would assign it, the plugin must not
     const elsewhere = net.createServer();
@@ -297,7 +321,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
   });
 
   it('a restart with keepPinned keeps diverting, then re-adopts link, maps and counters', async () => {
-    const first = plugins[0];
+    const first = await meshed();
     const before = podStatus(first)!;
     await first.close({ keepPinned: true });
     expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true); // nobody runs, the pins do
@@ -314,7 +338,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
   });
 
   it("a pod whose namespace changes moves its link; a pod whose namespace died is removed cleanly", async () => {
-    const plugin = plugins[plugins.length - 1];
+    const plugin = await meshed();
     const x = lab.nsPath(lab.addNetns('x'));
     const y = lab.nsPath(lab.addNetns('y'));
     const moving = (netns: string): Intent => ({ kind: SKLOOKUP_POD_KIND, uid: 'moving/pod.1', netns, addresses: ['10.92.5.1'] });
@@ -342,7 +366,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
   });
 
   it('removing the pod removes its link and entries', async () => {
-    const plugin = plugins[plugins.length - 1];
+    const plugin = await meshed();
     const pinned = podStatus(plugin)!.pinned!;
     expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6)))).toEqual({ added: 0, updated: 0, removed: 1 });
     expect(existsSync(pinned)).toBe(false);

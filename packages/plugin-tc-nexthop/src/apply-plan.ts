@@ -8,7 +8,7 @@
  *   4. delete prefix entries that are gone,
  *   5. clear the slots no rule uses any more.
  */
-import type { IpPrefix } from './ip-address.js';
+import type { IpPrefix } from '@bpfsteer/ip';
 import {
   computeV4Index,
   computeV6Index,

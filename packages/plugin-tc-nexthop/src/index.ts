@@ -9,7 +9,6 @@ export {
   type NeighbourStatus,
   type ApplyCounts,
 } from './nexthop-dataplane.js';
-export { parseIp, parseCidr, formatIp, type IpAddress, type IpPrefix, type IpFamily } from './ip-address.js';
 export { parseRule, parseRuleSet, type NexthopRule, type NexthopRuleSpec } from './nexthop-rule.js';
 export { defaultObjectPath } from './bpf-object-path.js';
 export {

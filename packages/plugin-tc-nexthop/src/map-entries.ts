@@ -2,7 +2,7 @@
  * Rules <-> map entries (the value shapes of map-codecs.ts), both ways, as pure functions:
  * prefix keys, rule values, index entries, and the adoption of what pinned maps already hold.
  */
-import { formatIp, maskBytes, type IpAddress, type IpFamily, type IpPrefix } from './ip-address.js';
+import { hasHostBits, ipFromBytes, maxPrefixLength, networkOf, type IpAddress, type IpFamily, type IpPrefix } from '@bpfsteer/ip';
 import type { PlacedRule } from './slot-allocation.js';
 
 export const AF_INET = 2;
@@ -66,12 +66,10 @@ export interface AdoptedState {
 }
 
 function prefixFromKey(family: IpFamily, key: PrefixKey): IpPrefix | undefined {
-  const max = family === 4 ? 32 : 128;
+  const max = maxPrefixLength(family);
   if (!Number.isInteger(key.prefixlen) || key.prefixlen < 0 || key.prefixlen > max) return undefined;
-  if (key.addr_be.length !== max / 8) return undefined;
-  const masked = maskBytes(key.addr_be, key.prefixlen);
-  if (!masked.every((b, i) => b === key.addr_be[i])) return undefined;
-  return { family, bytes: masked, length: key.prefixlen, text: `${formatIp(masked)}/${key.prefixlen}` };
+  if (key.addr_be.length !== max / 8 || hasHostBits(key.addr_be, key.prefixlen)) return undefined;
+  return networkOf({ family, bytes: key.addr_be }, key.prefixlen);
 }
 
 /**
@@ -107,8 +105,7 @@ export function adoptRules(
       return;
     }
     usedSlots.add(slot);
-    const nhBytes = value.nh_addr_be.slice(0, family === 4 ? 4 : 16);
-    const nexthop: IpAddress = { family, bytes: nhBytes, text: formatIp(nhBytes) };
+    const nexthop: IpAddress = ipFromBytes(value.nh_addr_be.subarray(0, family === 4 ? 4 : 16));
     placed.set(prefix.text, { source: prefix, nexthop, interface: nameOf(value.ifindex), ifindex: value.ifindex, slot });
   };
   for (const [key, slot] of kernel.v4Prefixes) consider(4, key, slot, strayV4);

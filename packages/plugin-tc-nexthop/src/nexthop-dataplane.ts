@@ -33,10 +33,11 @@ import {
   type Program,
   removeEmptyPinDir,
   detachPinnedLinks,
+  releaseLink,
+  type ReleaseLinkOptions,
 } from '@bpfsteer/core-bpf';
 import { planApply, planConvergence } from './apply-plan.js';
 import { defaultObjectPath } from './bpf-object-path.js';
-import { parseCidr } from './ip-address.js';
 import { adoptRules } from './map-entries.js';
 import { MAP, PROGRAM_NAME } from './map-codecs.js';
 import {
@@ -50,7 +51,7 @@ import {
   type NexthopMaps,
   type NexthopSkeleton,
 } from './nexthop-maps.js';
-import { checkInterfaceName, parseRule, parseRuleSet, type NexthopRuleSpec } from './nexthop-rule.js';
+import { checkInterfaceName, parseRule, parseRuleSet, parseSource, type NexthopRuleSpec } from './nexthop-rule.js';
 import { computeV6Index, emptyV4Index, V4_BUCKETS, type V4Index, type V6Index } from './prefix-index.js';
 import { resolveRule, type PlacedRule, type ResolvedRule } from './slot-allocation.js';
 
@@ -171,7 +172,7 @@ export class NexthopDataplane {
       dp.load();
       dp.seed();
     } catch (err) {
-      dp.close({ keepPinned: true });
+      dp.close({ keepPinned: true, discardNew: true });
       throw err;
     }
     return dp;
@@ -449,7 +450,7 @@ export class NexthopDataplane {
   /** Removes the rule for `source` (same normalisation as enableRedirect). False when there was none. */
   disableRedirect(source: string): boolean {
     this.#expect('ready', 'disableRedirect');
-    const prefix = parseCidr(source, 'source');
+    const prefix = parseSource(source);
     if (!this.#placed.has(prefix.text)) return false;
     this.#converge([...this.#placed.values()].filter((r) => r.source.text !== prefix.text));
     return true;
@@ -511,10 +512,11 @@ export class NexthopDataplane {
 
   /**
    * Releases everything. With keepPinned the pinned filters and maps stay in force (a restarted
-   * dataplane re-adopts them); without it the filters are detached and every pin is removed.
-   * Idempotent.
+   * dataplane re-adopts them); with discardNew too (a failed start) only those an earlier run
+   * pinned: the maps this load pinned and the filters it attached are removed. Without keepPinned
+   * the filters are detached and every pin is removed. Idempotent.
    */
-  close(options: { keepPinned: boolean } = { keepPinned: false }): void {
+  close(options: ReleaseLinkOptions = { keepPinned: false }): void {
     if (this.#state === 'closed') return;
     const errors: unknown[] = [];
     const attempt = (fn: () => void) => {
@@ -524,9 +526,10 @@ export class NexthopDataplane {
         errors.push(err);
       }
     };
-    for (const link of this.#filters.values()) attempt(() => (options.keepPinned ? link.close() : link.detach()));
+    for (const link of this.#filters.values()) attempt(() => releaseLink(link, options));
     this.#filters.clear();
     if (!options.keepPinned && this.#state !== 'opened') attempt(() => this.#removePins());
+    if (options.keepPinned && options.discardNew) attempt(() => this.#removeNewPins());
     if (!options.keepPinned) {
       for (const [key, owned] of [...this.#neighbours]) if (owned) this.#removeNeighbour(key);
       for (const problem of this.#neighbourProblems.values()) errors.push(new BpfError('ERR_BPF_SYSCALL', `tc-nexthop: close: ${problem}`));
@@ -539,6 +542,14 @@ export class NexthopDataplane {
     if (errors.length > 0) {
       throw errors.length === 1 ? errors[0] : new AggregateError(errors, `tc-nexthop: close: ${errors.length} errors`);
     }
+  }
+
+  /** After a failed start: the pins this load created go, the directories left empty too. */
+  #removeNewPins(): void {
+    const links = this.#dir('links');
+    if (links) removeEmptyPinDir(links);
+    this.#skel?.object.removeNewPins();
+    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
   }
 
   #removePins(): void {

@@ -3,7 +3,7 @@
  * Parsing and validation are pure; interface names are resolved to ifindexes elsewhere.
  */
 import { InvalidArgumentError } from '@bpfsteer/core-bpf';
-import { parseCidr, parseIp, type IpAddress, type IpPrefix } from './ip-address.js';
+import { IpError, parseIp, parsePrefix, type IpAddress, type IpPrefix } from '@bpfsteer/ip';
 
 /** A rule as a user or an intent gives it. */
 export interface NexthopRuleSpec {
@@ -34,6 +34,26 @@ export function checkInterfaceName(name: unknown, what = 'interface name'): stri
   return name;
 }
 
+/** @bpfsteer/ip's errors as this package's InvalidArgumentError (same message); surrounding blanks ignored. */
+function ipInput<T>(parse: (text: unknown) => T, text: unknown): T {
+  try {
+    return parse(typeof text === 'string' ? text.trim() : text);
+  } catch (err) {
+    if (err instanceof IpError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+}
+
+/** A rule's source prefix (a bare address is a host prefix; host bits are refused); throws InvalidArgumentError. */
+export function parseSource(text: unknown): IpPrefix {
+  return ipInput((t) => parsePrefix(t, { what: 'source' }), text);
+}
+
+/** A rule's next-hop address; throws InvalidArgumentError. */
+export function parseNexthop(text: unknown): IpAddress {
+  return ipInput((t) => parseIp(t, { what: 'nexthop' }), text);
+}
+
 function isUnusableNexthop(nh: IpAddress): string | undefined {
   const b = nh.bytes;
   if (b.every((x) => x === 0)) return 'the unspecified address';
@@ -53,8 +73,8 @@ export function parseRule(spec: NexthopRuleSpec): NexthopRule {
   if (spec === null || typeof spec !== 'object') {
     throw new InvalidArgumentError(`invalid redirect rule ${JSON.stringify(spec)}: expected { source, nexthop, interface }`);
   }
-  const source = parseCidr(spec.source, 'source');
-  const nexthop = parseIp(spec.nexthop, 'nexthop');
+  const source = parseSource(spec.source);
+  const nexthop = parseNexthop(spec.nexthop);
   const ifname = checkInterfaceName(spec.interface);
   if (source.family !== nexthop.family) {
     throw new InvalidArgumentError(

@@ -3,7 +3,7 @@
  * a packet (see bpf/tc_nexthop.h). Pure functions of the rule set; user space recomputes it after
  * every change and writes only the entries that differ.
  */
-import type { IpPrefix } from './ip-address.js';
+import type { IpPrefix } from '@bpfsteer/ip';
 
 /** Mirrors the constants in bpf/tc_nexthop.h. */
 export const V4_BUCKET_BITS = 16;

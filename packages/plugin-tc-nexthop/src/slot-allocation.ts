@@ -5,7 +5,7 @@
  * a half-written value: the new slot is written first and then switched to atomically.
  */
 import { InvalidArgumentError } from '@bpfsteer/core-bpf';
-import type { IpAddress, IpPrefix } from './ip-address.js';
+import type { IpAddress, IpPrefix } from '@bpfsteer/ip';
 import type { NexthopRule } from './nexthop-rule.js';
 
 /**

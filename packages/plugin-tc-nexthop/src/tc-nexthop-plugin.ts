@@ -4,6 +4,7 @@
  */
 import type {
   ApplyReport,
+  CloseOptions,
   DataplanePlugin,
   DesiredState,
   PluginContext,
@@ -11,9 +12,8 @@ import type {
   PluginStatus,
 } from '@bpfsteer/agent-kernel';
 import { z } from 'zod';
-import { parseCidr, parseIp } from './ip-address.js';
 import { DEFAULT_MAX_RULES, MAX_MAX_RULES, NexthopDataplane, type NexthopDataplaneOptions } from './nexthop-dataplane.js';
-import { checkInterfaceName, type NexthopRuleSpec } from './nexthop-rule.js';
+import { checkInterfaceName, parseNexthop, parseSource, type NexthopRuleSpec } from './nexthop-rule.js';
 
 export const NEXTHOP_REDIRECT_KIND = 'nexthop.redirect';
 
@@ -48,16 +48,16 @@ export type TcNexthopConfig = z.output<typeof tcNexthopConfigSchema>;
 export const nexthopRedirectIntentSchema = z
   .strictObject({
     /** source prefix, e.g. 192.168.1.5/32 (a bare address is a host prefix) */
-    source: z.string().superRefine(validWith((v) => parseCidr(v, 'source'))),
+    source: z.string().superRefine(validWith((v) => parseSource(v))),
     /** next-hop address of the same family */
-    nexthop: z.string().superRefine(validWith((v) => parseIp(v, 'nexthop'))),
+    nexthop: z.string().superRefine(validWith((v) => parseNexthop(v))),
     /** egress interface */
     interface: ifnameSchema,
   })
   .superRefine((v, ctx) => {
     try {
-      const s = parseCidr(v.source, 'source');
-      const n = parseIp(v.nexthop, 'nexthop');
+      const s = parseSource(v.source);
+      const n = parseNexthop(v.nexthop);
       if (s.family !== n.family) {
         ctx.addIssue({
           code: 'custom',
@@ -148,7 +148,7 @@ class TcNexthopPlugin implements DataplanePlugin {
     };
   }
 
-  async close(options: { keepPinned: boolean }): Promise<void> {
+  async close(options: CloseOptions): Promise<void> {
     const dp = this.#dataplane;
     this.#dataplane = undefined;
     dp?.close(options);
@@ -161,5 +161,7 @@ export const tcNexthopPlugin: PluginFactory<TcNexthopConfig> = {
   configSchema: tcNexthopConfigSchema as z.ZodType<TcNexthopConfig>,
   intents: { [NEXTHOP_REDIRECT_KIND]: nexthopRedirectIntentSchema },
   requires: ['bpffs', 'tc', 'redirect_neigh'],
+  // the agent runs the plugin in a worker thread of its own, importing this factory from here
+  worker: { module: import.meta.url, export: 'tcNexthopPlugin' },
   create: (config, context) => new TcNexthopPlugin(config, context),
 };

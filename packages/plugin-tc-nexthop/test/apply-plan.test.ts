@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isEmptyPlan, needsRemovalFirst, planApply, planConvergence } from '../src/apply-plan.js';
 import { parseRule } from '../src/nexthop-rule.js';
 import { computeV4Index, computeV6Index, v6BucketOf } from '../src/prefix-index.js';
-import { parseCidr } from '../src/ip-address.js';
+import { parsePrefix } from '@bpfsteer/ip';
 import { assignSlots, resolveRule, type PlacedRule } from '../src/slot-allocation.js';
 
 const rr = (source: string, nexthop = '10.0.0.1', ifindex = 2, iface = 'eth1') =>
@@ -22,7 +22,7 @@ describe('planApply', () => {
     expect([...p.resetCounters].sort()).toEqual([1, 2, 3]);
     expect(p.setPrefixes).toHaveLength(3);
     expect(p.setV4Buckets).toHaveLength(1 + 256);
-    expect(p.setV6Buckets.map((b) => b.index)).toEqual([v6BucketOf(parseCidr('fd00:1::5').bytes)]);
+    expect(p.setV6Buckets.map((b) => b.index)).toEqual([v6BucketOf(parsePrefix('fd00:1::5').bytes)]);
     expect(p.v6Short).toBeUndefined(); // no short IPv6 length, unchanged
     expect(p.deletePrefixes).toEqual([]);
     expect(p.clearSlots).toEqual([]);
@@ -57,7 +57,7 @@ describe('planApply', () => {
     expect(p.report).toEqual({ added: 0, updated: 0, removed: 3 });
     expect(p.deletePrefixes.map((x) => x.text).sort()).toEqual(['192.168.1.5/32', 'fd00::/8', 'fd00:1::5/128'].sort());
     expect(p.setV4Buckets).toEqual([{ index: (192 << 8) | 168, longMask: 0, fallbackSlot: 0, onlySlot: 0, sub: 0 }]);
-    expect(p.setV6Buckets).toEqual([{ index: v6BucketOf(parseCidr('fd00:1::5').bytes), bucket: { longMask: [0, 0, 0], onlySlot: 0 } }]);
+    expect(p.setV6Buckets).toEqual([{ index: v6BucketOf(parsePrefix('fd00:1::5').bytes), bucket: { longMask: [0, 0, 0], onlySlot: 0 } }]);
     expect(p.v6Short).toEqual({ mask: 0n, onlySlot: 0 });
     expect([...p.clearSlots].sort()).toEqual([1, 2, 3]);
   });

@@ -5,7 +5,7 @@ const ok = { source: '192.168.1.5/32', nexthop: '10.111.221.21', interface: 'eth
 
 describe('parseRule', () => {
   it('normalises a rule', () => {
-    const r = parseRule({ source: '192.168.1.77/24', nexthop: ' 10.1.1.1', interface: 'eth1' });
+    const r = parseRule({ source: ' 192.168.1.0/24', nexthop: ' 10.1.1.1', interface: 'eth1' });
     expect(r.source.text).toBe('192.168.1.0/24');
     expect(r.nexthop.text).toBe('10.1.1.1');
     expect(r.interface).toBe('eth1');
@@ -16,8 +16,11 @@ describe('parseRule', () => {
   it.each([
     [{ ...ok, nexthop: 'fd00::1' }, /IPv6 but the source is IPv4; both must be the same family/],
     [{ ...ok, source: 'fd00::/64' }, /IPv4 but the source is IPv6/],
-    [{ ...ok, source: '192.168.1.0/33' }, /invalid source.*larger than 32/],
-    [{ ...ok, nexthop: '10.0.0' }, /invalid nexthop/],
+    [{ ...ok, source: '192.168.1.0/33' }, /source "192.168.1.0\/33" is not a CIDR: prefix length 33 is larger than 32/],
+    [{ ...ok, nexthop: '10.0.0' }, /nexthop "10.0.0" is not an IP address/],
+    // host bits are refused, not cleared (the source names a network)
+    [{ ...ok, source: '192.168.1.77/24' }, 'source "192.168.1.77/24" has host bits set; did you mean 192.168.1.0/24?'],
+    [{ ...ok, source: 'fd00::1/64', nexthop: 'fe80::1' }, 'source "fd00::1/64" has host bits set; did you mean fd00::/64?'],
     [{ ...ok, nexthop: '0.0.0.0' }, /unspecified/],
     [{ ...ok, nexthop: '224.0.0.1' }, /multicast/],
     [{ ...ok, nexthop: '255.255.255.255' }, /broadcast/],
@@ -47,7 +50,7 @@ describe('parseRuleSet', () => {
     );
   });
   it('names the bad rule', () => {
-    expect(() => parseRuleSet([ok, { ...ok, source: 'x' }], 10)).toThrow(/rule #2: invalid source "x"/);
+    expect(() => parseRuleSet([ok, { ...ok, source: 'x' }], 10)).toThrow(/rule #2: source "x" is not a CIDR/);
   });
   it('enforces the capacity', () => {
     expect(() => parseRuleSet([ok, { ...ok, source: '10.0.0.0/8' }], 1)).toThrow(/2 redirect rules exceed the capacity of 1/);

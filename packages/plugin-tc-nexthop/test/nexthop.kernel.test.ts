@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { BPFSTEER_NEIGH_PROTOCOL, InvalidArgumentError, listNeighbours, NotFoundError } from '@bpfsteer/core-bpf';
+import { networkOf, parseIp } from '@bpfsteer/ip';
 import { NetLab, buildAsymmetricRoutingLab, type AsymmetricPlan, type Listener } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NexthopDataplane } from '../src/nexthop-dataplane.js';
@@ -38,8 +39,9 @@ describe('tc-nexthop in the asymmetric-routing lab', () => {
     dataplanes.push(dp);
     return dp;
   };
+  /** the redirect rule for the network of `plan.service` at `prefix` (a source prefix names a network) */
   const rule = (plan: AsymmetricPlan, prefix: number) => ({
-    source: `${plan.service}/${prefix}`,
+    source: networkOf(parseIp(plan.service), prefix).text,
     nexthop: plan.routerOnServerLink,
     interface: l.serverIf.toRouter,
   });
@@ -171,9 +173,10 @@ describe('tc-nexthop in the asymmetric-routing lab', () => {
     const cases: [() => unknown, RegExp, new (...a: never[]) => Error][] = [
       [() => dp.enableRedirect({ ...rule(l.v6, 128), interface: 'nope0' }), /interface nope0 .*not found/, NotFoundError],
       [() => dp.enableRedirect({ ...rule(l.v4, 32), nexthop: 'fd00:221::21' }), /same family/, InvalidArgumentError],
-      [() => dp.enableRedirect({ ...rule(l.v4, 32), source: '192.168.1.300/32' }), /invalid source/, InvalidArgumentError],
+      [() => dp.enableRedirect({ ...rule(l.v4, 32), source: '192.168.1.300/32' }), /source "192.168.1.300\/32" is not a CIDR/, InvalidArgumentError],
+      [() => dp.enableRedirect({ ...rule(l.v4, 32), source: `${l.v4.service}/24` }), /has host bits set; did you mean/, InvalidArgumentError],
       [() => dp.setRules([rule(l.v6, 128), { ...rule(l.v4, 32), interface: 'nope0' }]), /interface nope0/, NotFoundError],
-      [() => dp.setRules([rule(l.v6, 128), { ...rule(l.v4, 32), source: '10.0.0.0/40' }]), /rule #2: invalid source/, InvalidArgumentError],
+      [() => dp.setRules([rule(l.v6, 128), { ...rule(l.v4, 32), source: '10.0.0.0/40' }]), /rule #2: source "10.0.0.0\/40" is not a CIDR/, InvalidArgumentError],
       [() => dp.attachFilter('nope0'), /nope0/, Error],
     ];
     for (const [fn, message, type] of cases) {

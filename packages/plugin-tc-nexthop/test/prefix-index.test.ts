@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '../src/ip-address.js';
+import { parsePrefix } from '@bpfsteer/ip';
 import { computeV4Index, computeV6Index, diffV4Index, emptyV4Index, v6BucketOf, V4_BUCKETS } from '../src/prefix-index.js';
 
-const r = (cidr: string, slot: number) => ({ prefix: parseCidr(cidr), slot });
+const r = (cidr: string, slot: number) => ({ prefix: parsePrefix(cidr), slot });
 const b16 = (a: number, b: number) => (a << 8) | b;
 
 describe('computeV4Index', () => {
@@ -96,7 +96,7 @@ describe('IPv4 sub-tables', () => {
 });
 
 describe('computeV6Index', () => {
-  const B = (cidr: string) => v6BucketOf(parseCidr(cidr).bytes);
+  const B = (cidr: string) => v6BucketOf(parsePrefix(cidr).bytes);
   it('collects short lengths globally and long lengths per bucket', () => {
     const idx = computeV6Index([
       r('::/0', 1),
@@ -130,8 +130,8 @@ describe('computeV6Index', () => {
     expect(idx.buckets.get(B(`fd00:${pair[0]}::/32`))).toEqual({ longMask: [2 ** 31, 0, 2 ** 31], onlySlot: 0 });
   });
   it('v6BucketOf is the multiplicative hash of the first 32 bits', () => {
-    expect(v6BucketOf(parseCidr('2001:db8:1::/48').bytes)).toBe(Number((0x20010db8n * 2654435761n) % 2n ** 32n >> 16n));
-    expect(v6BucketOf(parseCidr('::/0').bytes)).toBe(0);
+    expect(v6BucketOf(parsePrefix('2001:db8:1::/48').bytes)).toBe(Number((0x20010db8n * 2654435761n) % 2n ** 32n >> 16n));
+    expect(v6BucketOf(parsePrefix('::/0').bytes)).toBe(0);
   });
 });
 

@@ -79,8 +79,8 @@ describe('tcNexthopPlugin lifecycle', () => {
     expect(JSON.parse(JSON.stringify(status))).toEqual(status); // JSON-serialisable
 
     // a desired state with one bad intent is rejected as a whole
-    await expect(plugin.apply(desired(intent(l.v4, 24), intent(l.v6, 128, { interface: 'nope0' })))).rejects.toThrow(/interface nope0/);
-    await expect(plugin.apply(desired(intent(l.v4, 24), intent(l.v6, 128, { nexthop: l.v4.routerOnServerLink })))).rejects.toThrow(/same family/);
+    await expect(plugin.apply(desired(intent(l.v4, 32), intent(l.v6, 128, { interface: 'nope0' })))).rejects.toThrow(/interface nope0/);
+    await expect(plugin.apply(desired(intent(l.v4, 32), intent(l.v6, 128, { nexthop: l.v4.routerOnServerLink })))).rejects.toThrow(/same family/);
     const after = plugin.status().details as { rules: { source: string }[] };
     expect(after.rules.map((r) => r.source)).toEqual(['192.168.1.5/32', 'fd00:1::5/128']);
     expect(await tcpWorks()).toBe(true);

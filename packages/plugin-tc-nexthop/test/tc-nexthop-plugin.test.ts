@@ -45,8 +45,9 @@ describe('nexthop.redirect intent schema', () => {
     expect(nexthopRedirectIntentSchema.safeParse({ source: 'fd00::/64', nexthop: 'fe80::1', interface: 'eth1' }).success).toBe(true);
   });
   it.each([
-    [{ ...ok, source: '192.168.1.300/32' }, /source: invalid source "192.168.1.300\/32": .*300 is larger than 255/],
-    [{ ...ok, nexthop: 'router' }, /nexthop: invalid nexthop "router"/],
+    [{ ...ok, source: '192.168.1.300/32' }, /source: source "192.168.1.300\/32" is not a CIDR: .*300 is larger than 255/],
+    [{ ...ok, source: '192.168.1.5/24' }, /source: source "192.168.1.5\/24" has host bits set; did you mean 192.168.1.0\/24\?/],
+    [{ ...ok, nexthop: 'router' }, /nexthop: nexthop "router" is not an IP address/],
     [{ ...ok, nexthop: 'fd00::1' }, /nexthop: nexthop fd00::1 is IPv6 but source 192.168.1.5\/32 is IPv4/],
     [{ ...ok, interface: '' }, /interface: invalid interface name/],
     [{ ...ok, via: 'x' }, /via/],

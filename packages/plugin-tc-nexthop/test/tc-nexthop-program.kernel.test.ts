@@ -10,7 +10,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { BpfMap, MapLayoutError, TypedMap, codecs, loadSkeleton } from '@bpfsteer/core-bpf';
 import { NetLab, ipFrame } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCidr, type IpPrefix } from '../src/ip-address.js';
+import { parsePrefix, type IpPrefix } from '@bpfsteer/ip';
 import {
   MAP,
   counterCodec,
@@ -76,8 +76,8 @@ describe('tc_nexthop program (BPF_PROG_TEST_RUN)', () => {
   it('redirects exactly by the longest matching source prefix, through a series of diffs', () => {
     const dp = start();
     const rnd = random(20260101);
-    const dense4 = parseCidr('10.20.0.0/16');
-    const dense6 = parseCidr('fd00:20::/32');
+    const dense4 = parsePrefix('10.20.0.0/16');
+    const dense6 = parsePrefix('fd00:20::/32');
     const fresh = (): IpPrefix => {
       const r = rnd();
       if (r < 0.25) return randomPrefix(rnd, 4, [17, 20, 24, 24, 28, 31, 32], dense4);
@@ -94,7 +94,7 @@ describe('tc_nexthop program (BPF_PROG_TEST_RUN)', () => {
       const next = new Map<string, NexthopRuleSpec>();
       for (const [k, v] of rules) {
         if (next.size >= size || rnd() < 0.5) continue;
-        next.set(k, rnd() < 0.2 ? { ...v, nexthop: nh(parseCidr(k)) } : v);
+        next.set(k, rnd() < 0.2 ? { ...v, nexthop: nh(parsePrefix(k)) } : v);
       }
       while (next.size < size) {
         const p = fresh();
@@ -112,7 +112,7 @@ describe('tc_nexthop program (BPF_PROG_TEST_RUN)', () => {
       for (let i = 0; i < packets; i++) {
         let src: Uint8Array;
         const pick = rnd();
-        if (pick < 0.6 && prefixes.length > 0) src = addressIn(parseCidr(prefixes[Math.floor(rnd() * prefixes.length)]), rnd);
+        if (pick < 0.6 && prefixes.length > 0) src = addressIn(parsePrefix(prefixes[Math.floor(rnd() * prefixes.length)]), rnd);
         else if (pick < 0.7) src = addressIn(dense4, rnd);
         else if (pick < 0.8) src = addressIn(dense6, rnd);
         else src = randomBytes(rnd, rnd() < 0.5 ? 4 : 16);
@@ -153,7 +153,7 @@ describe('tc_nexthop program (BPF_PROG_TEST_RUN)', () => {
     expect(dp.setRules(b)).toEqual({ added: 64, updated: 0, removed: 64 });
     expect(dp.list().map((r) => r.source).sort()).toEqual(b.map((r) => r.source).sort());
     for (const r of b) {
-      const src = addressIn(parseCidr(r.source), rnd);
+      const src = addressIn(parsePrefix(r.source), rnd);
       const want = referenceLpm(b.map((x) => x.source), src);
       expect(dp.program.testRun({ data: ipFrame({ src }) }).returnValue).toBe(want ? TC_ACT_REDIRECT : TC_ACT_OK);
     }

@@ -19,7 +19,7 @@
  */
 import { CompileCapacityError, compileRules, type CompileLimits, type CompileRule } from './compile-rules.js';
 import { IdAllocator } from './id-pool.js';
-import type { IpFamily, Prefix } from './ip-prefix.js';
+import type { IpFamily, Prefix } from './key-prefix.js';
 import type { DstKey, PortKey, RuleValue, SrcKey } from './map-codecs.js';
 import { checkCapacity, compileAll, compileDirty, placeNodes, type NodeChanges } from './node-changes.js';
 import type { PortInterval } from './port-partition.js';

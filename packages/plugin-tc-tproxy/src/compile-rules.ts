@@ -18,7 +18,7 @@
  * compileRules compiles a whole rule set at once: the reference the incremental applies are
  * checked against, and the capacity check of a two-step convergence.
  */
-import { prefixKey, type IpFamily, type Prefix } from './ip-prefix.js';
+import { prefixKey, type IpFamily, type Prefix } from './key-prefix.js';
 import { blockIntervals, portBlocks, type PartitionRule, type PortBlock, type PortInterval } from './port-partition.js';
 import { INLINE_RANGES } from './tproxy-constants.js';
 
@@ -81,8 +81,15 @@ export class CompileCapacityError extends Error {
   readonly trie: 'dst' | 'src' | 'port';
   readonly needed: number;
   readonly capacity: number;
-  constructor(trie: 'dst' | 'src' | 'port', needed: number, capacity: number) {
-    super(`the rules need more than ${capacity} entries in tctp_${trie} (at least ${needed})`);
+  /** the final state fits; the entries written before the replaced ones are deleted do not */
+  readonly peak: boolean;
+  constructor(trie: 'dst' | 'src' | 'port', needed: number, capacity: number, peak = false) {
+    super(
+      peak
+        ? `replacing the rules needs ${needed} entries in tctp_${trie} at once (new entries are written before the replaced ones are deleted), more than its ${capacity}`
+        : `the rules need more than ${capacity} entries in tctp_${trie} (at least ${needed})`,
+    );
+    this.peak = peak;
     this.trie = trie;
     this.needed = needed;
     this.capacity = capacity;

@@ -2,7 +2,8 @@
  * tctp_if_addrs: the addresses of the attached interfaces (SSH to them passes with TCTP_IF_SSH),
  * kept in step with what the interfaces have. Pure helpers plus the diff that converges the map.
  */
-import { tryParseIpAddress, type InterfaceAddress, type TypedMap } from '@bpfsteer/core-bpf';
+import type { InterfaceAddress, TypedMap } from '@bpfsteer/core-bpf';
+import { tryParseIp } from '@bpfsteer/ip';
 import type { IfAddrKey } from './map-codecs.js';
 import { AF_INET, AF_INET6 } from './tproxy-constants.js';
 
@@ -18,8 +19,9 @@ export function ifAddrKeyId(k: IfAddrKey): string {
 export function addressKeys(ifindex: number, addresses: readonly InterfaceAddress[]): IfAddrKey[] {
   const out: IfAddrKey[] = [];
   for (const a of addresses) {
-    const parsed = tryParseIpAddress(a.address);
-    if ('reason' in parsed) continue;
+    const result = tryParseIp(a.address);
+    if (!result.ok) continue;
+    const parsed = result.value;
     const addr = new Uint8Array(16);
     addr.set(parsed.bytes, 0);
     out.push({ ifindex, family: parsed.family === 4 ? AF_INET : AF_INET6, addr });

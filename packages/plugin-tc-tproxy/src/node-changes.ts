@@ -7,7 +7,8 @@
  */
 import { CompileCapacityError, nodeContent, sameContent, type CompileLimits, type CompileRule, type NodeContent } from './compile-rules.js';
 import { IdAllocator } from './id-pool.js';
-import { maxLength, type IpFamily, type Prefix } from './ip-prefix.js';
+import { maxPrefixLength } from '@bpfsteer/ip';
+import type { IpFamily, Prefix } from './key-prefix.js';
 import type { ApplyPlan, DstNodeValue } from './apply-plan.js';
 import type { DstKey, PortKey, SrcKey } from './map-codecs.js';
 import type { DirtyPrefixes, DstGroup, IndexedPrefix, RuleIndex } from './rule-index.js';
@@ -127,7 +128,7 @@ export function compileDirty(state: TrieState, index: RuleIndex, dirty: DirtyPre
     for (const [key, prefix] of prefixes) {
       const entry = group.byKey.get(key);
       if (entry !== undefined) targets.add(entry);
-      if (prefix.length < maxLength(prefix.family)) for (const d of group.descendants(prefix)) targets.add(d);
+      if (prefix.length < maxPrefixLength(prefix.family)) for (const d of group.descendants(prefix)) targets.add(d);
       if (targets.size * 2 > group.size) {
         // most of the group changes: compile it all rather than look for more descendants
         all = true;
@@ -148,20 +149,30 @@ export function compileDirty(state: TrieState, index: RuleIndex, dirty: DirtyPre
   return { writes: compiler.writes, drops };
 }
 
-/** CompileCapacityError when the tries would hold more than `limits` once the nodes are written. */
+/**
+ * CompileCapacityError when the tries would hold more than `limits` once the nodes are written, or
+ * at any moment while they are: executePlan writes every new src and port entry (under fresh ids)
+ * and new dst entry before it deletes the replaced ones, so the peak is what the maps hold now plus
+ * everything written. Checked before the first write, so a refused plan changes nothing.
+ */
 export function checkCapacity(state: TrieState, nodes: NodeChanges, limits: CompileLimits): void {
   let dst = state.dstEntries;
   let src = state.srcEntries;
   let port = state.portEntries;
+  let srcPeak = src;
+  let portPeak = port;
   for (const w of nodes.writes) {
     src += w.content.srcEntries;
     port += w.content.portEntries;
+    srcPeak += w.content.srcEntries;
+    portPeak += w.content.portEntries;
     if (w.old === undefined) dst++;
     else {
       src -= w.old.content.srcEntries;
       port -= w.old.content.portEntries;
     }
   }
+  const dstPeak = dst;
   for (const { node } of nodes.drops) {
     dst--;
     src -= node.content.srcEntries;
@@ -170,6 +181,9 @@ export function checkCapacity(state: TrieState, nodes: NodeChanges, limits: Comp
   if (limits.dst !== undefined && dst > limits.dst) throw new CompileCapacityError('dst', dst, limits.dst);
   if (limits.src !== undefined && src > limits.src) throw new CompileCapacityError('src', src, limits.src);
   if (limits.port !== undefined && port > limits.port) throw new CompileCapacityError('port', port, limits.port);
+  if (limits.dst !== undefined && dstPeak > limits.dst) throw new CompileCapacityError('dst', dstPeak, limits.dst, true);
+  if (limits.src !== undefined && srcPeak > limits.src) throw new CompileCapacityError('src', srcPeak, limits.src, true);
+  if (limits.port !== undefined && portPeak > limits.port) throw new CompileCapacityError('port', portPeak, limits.port, true);
 }
 
 /** The trie writes of `nodes` (new and changed nodes under fresh ids, copy on write), `state` updated. */

@@ -9,7 +9,8 @@
  * (address, length): the prefixes P contains are the run that starts where P sorts.
  */
 import type { CompileRule } from './compile-rules.js';
-import { containsPrefix, prefixKey, type IpFamily, type Prefix } from './ip-prefix.js';
+import { prefixContains } from '@bpfsteer/ip';
+import { prefixKey, type IpFamily, type Prefix } from './key-prefix.js';
 import { dstGroupKey } from './trie-state.js';
 
 /** A destination prefix of a group and the rules whose destination it is. */
@@ -127,7 +128,7 @@ export class DstGroup {
     const out: IndexedPrefix[] = [];
     for (let i = lowerBound(sorted, prefixOrder(prefix), 0); i < sorted.length; i++) {
       const e = sorted[i];
-      if (!containsPrefix(prefix, e.prefix)) break;
+      if (!prefixContains(prefix, e.prefix)) break;
       if (e.prefix.length > prefix.length) out.push(e);
     }
     return out;

@@ -3,7 +3,7 @@
  * TproxyDataplane converged to them on the configured interfaces; describes the applied rules and
  * interfaces with their counters, and streams `tproxy.event` to watchers (and to its debug log).
  */
-import type { ApplyReport, DataplanePlugin, DesiredState, PluginContext, PluginFactory, PluginStatus } from '@bpfsteer/agent-kernel';
+import type { ApplyReport, CloseOptions, DataplanePlugin, DesiredState, PluginContext, PluginFactory, PluginStatus } from '@bpfsteer/agent-kernel';
 import { InvalidArgumentError } from '@bpfsteer/core-bpf';
 import type { z } from 'zod';
 import { tcTproxyConfigSchema, type TcTproxyConfig } from './tproxy-config.js';
@@ -120,7 +120,7 @@ class TcTproxyPlugin implements DataplanePlugin {
     };
   }
 
-  async close(options: { keepPinned: boolean }): Promise<void> {
+  async close(options: CloseOptions): Promise<void> {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#watchers.clear();
@@ -137,5 +137,7 @@ export const tcTproxyPlugin: PluginFactory<TcTproxyConfig> = {
   configSchema: tcTproxyConfigSchema as unknown as z.ZodType<TcTproxyConfig>,
   intents: { [TPROXY_RULE_KIND]: tproxyRuleIntentSchema, [TPROXY_INTERFACE_KIND]: tproxyInterfaceIntentSchema },
   requires: ['bpffs', 'tc', 'lpm_trie', 'ringbuf'],
+  // the agent runs the plugin in a worker thread of its own, importing this factory from here
+  worker: { module: import.meta.url, export: 'tcTproxyPlugin' },
   create: (config, context) => new TcTproxyPlugin(config, context),
 };

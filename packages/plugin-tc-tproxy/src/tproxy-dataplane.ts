@@ -27,6 +27,8 @@ import {
   type Link,
   removeEmptyPinDir,
   detachPinnedLinks,
+  releaseLink,
+  type ReleaseLinkOptions,
 } from '@bpfsteer/core-bpf';
 import { z } from 'zod';
 import { CompileCapacityError, planConvergence, planSize, type PlanRule } from './apply-plan.js';
@@ -42,7 +44,7 @@ import { decodeEvent, monotonicToWallOffsetNs, type TproxyEvent } from './tproxy
 import { executePlan, mapSizes, readKernelTries, readRuleHits, tproxySkeleton, type TproxyMaps, type TproxySkeleton } from './tproxy-maps.js';
 import { ACTION_CODE, PROTO_NUMBER, RuleNormalizer, sameRuleContent, type TproxyRule } from './tproxy-rule.js';
 import { emptyTrieState, placedNodes, type TrieState } from './trie-state.js';
-import { maxLength } from './ip-prefix.js';
+import { maxPrefixLength } from '@bpfsteer/ip';
 
 export interface TproxyDataplaneOptions extends TcTproxyConfigInput {
   /** bpffs directory owned by this dataplane: maps under maps/, links under links/. Without it nothing is pinned. */
@@ -165,7 +167,7 @@ export class TproxyDataplane {
       dp.seed();
       dp.attach();
     } catch (err) {
-      dp.close({ keepPinned: true });
+      dp.close({ keepPinned: true, discardNew: true });
       throw err;
     }
     return dp;
@@ -445,7 +447,8 @@ export class TproxyDataplane {
       steps = planConvergence(this.#trie, { rules: planRules, ifindexes: [...this.#ifindex.values()], limits });
     } catch (err) {
       if (err instanceof CompileCapacityError) {
-        throw new IntentRejectedError(`the ${rules.length} tproxy rules do not fit: ${err.message}; raise maxRules (the tries are sized from it)`, { cause: err });
+        const remedy = err.peak ? 'change fewer rules at once, or raise maxRules' : 'raise maxRules';
+        throw new IntentRejectedError(`the ${rules.length} tproxy rules do not fit: ${err.message}; ${remedy} (the tries are sized from it)`, { cause: err });
       }
       throw err;
     }
@@ -560,7 +563,7 @@ export class TproxyDataplane {
     const maps = this.#maps();
     const trie = this.#trie;
     let hostNodes = 0;
-    for (const node of placedNodes(trie)) if (node.prefix.length === maxLength(node.family)) hostNodes++;
+    for (const node of placedNodes(trie)) if (node.prefix.length === maxPrefixLength(node.family)) hostNodes++;
     const counts: Record<string, number> = {
       [MAP.dst]: trie.dstEntries - hostNodes,
       [MAP.dstHost]: hostNodes,
@@ -591,10 +594,11 @@ export class TproxyDataplane {
 
   /**
    * Releases everything. With keepPinned the pinned links and maps stay in force (a restarted
-   * dataplane re-adopts them); without it the programs are detached and every pin is removed.
-   * Idempotent.
+   * dataplane re-adopts them); with discardNew too (a failed start) only those an earlier run
+   * pinned: the maps this load pinned and the links it attached are removed. Without keepPinned the
+   * programs are detached and every pin is removed. Idempotent.
    */
-  close(options: { keepPinned: boolean } = { keepPinned: false }): void {
+  close(options: ReleaseLinkOptions = { keepPinned: false }): void {
     if (this.#state === 'closed') return;
     const errors: unknown[] = [];
     const attempt = (fn: () => void) => {
@@ -609,15 +613,24 @@ export class TproxyDataplane {
     attempt(() => this.#ring?.close());
     this.#ring = undefined;
     this.#listeners.clear();
-    for (const link of this.#links.values()) attempt(() => (options.keepPinned ? link.close() : link.detach()));
+    for (const link of this.#links.values()) attempt(() => releaseLink(link, options));
     this.#links.clear();
     if (!options.keepPinned && this.#state !== 'opened') attempt(() => this.#removePins());
+    if (options.keepPinned && options.discardNew) attempt(() => this.#removeNewPins());
     attempt(() => this.#skel?.close());
     this.#skel = undefined;
     this.#state = 'closed';
     if (errors.length > 0) {
       throw errors.length === 1 ? errors[0] : new AggregateError(errors, `tc-tproxy: close: ${errors.length} errors`);
     }
+  }
+
+  /** After a failed start: the pins this load created go, the directories left empty too. */
+  #removeNewPins(): void {
+    const links = this.#dir('links');
+    if (links) removeEmptyPinDir(links);
+    this.#skel?.object.removeNewPins();
+    if (this.#pinRoot) removeEmptyPinDir(this.#pinRoot);
   }
 
   #removePins(): void {

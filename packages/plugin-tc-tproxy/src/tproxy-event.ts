@@ -1,6 +1,6 @@
 /** Ring buffer records (struct tctp_event) -> the `tproxy.event` objects watchers receive. */
 import { decodeValue } from '@bpfsteer/core-bpf';
-import { formatEndpoint } from './ip-prefix.js';
+import { formatEndpoint } from './key-prefix.js';
 import { eventCodec } from './map-codecs.js';
 import { AF_INET, AF_INET6, EV_DIVERT, EV_DROP, REASONS, type EventReason } from './tproxy-constants.js';
 

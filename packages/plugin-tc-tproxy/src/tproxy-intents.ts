@@ -4,18 +4,16 @@
  */
 import { z } from 'zod';
 import { interfaceNameProblem } from './interface-name.js';
-import { parsePrefix } from './ip-prefix.js';
+import { parseKeyPrefix } from './key-prefix.js';
 
 export const TPROXY_RULE_KIND = 'tproxy.rule';
 export const TPROXY_INTERFACE_KIND = 'tproxy.interface';
 export const TPROXY_EVENT_TOPIC = 'tproxy.event';
 
-const ACCEPTED_CIDR = 'a CIDR with host bits cleared, like 10.0.0.0/24 or fd00::/64 (a bare address is a host prefix)';
-
 function cidrSchema(what: string) {
   return z.string().superRefine((value, ctx) => {
-    const p = parsePrefix(value);
-    if (!p.ok) ctx.addIssue({ code: 'custom', message: `invalid ${what} ${JSON.stringify(value)}: ${p.reason}; expected ${ACCEPTED_CIDR}` });
+    const p = parseKeyPrefix(value);
+    if (!p.ok) ctx.addIssue({ code: 'custom', message: `${what} ${p.error.message}` });
   });
 }
 
@@ -60,8 +58,8 @@ export const tproxyRuleIntentSchema = z
     if (v.action !== 'divert' && v.tproxyPort !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['tproxyPort'], message: `tproxyPort is only allowed with action "divert", not "${v.action}"` });
     }
-    const d = parsePrefix(v.destination);
-    const s = parsePrefix(v.source);
+    const d = parseKeyPrefix(v.destination);
+    const s = parseKeyPrefix(v.source);
     if (d.ok && s.ok && d.prefix.family !== s.prefix.family) {
       ctx.addIssue({
         code: 'custom',

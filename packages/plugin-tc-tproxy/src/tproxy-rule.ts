@@ -6,7 +6,7 @@
  */
 import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel';
 import { interfaceNameProblem } from './interface-name.js';
-import { parsePrefix, type IpFamily, type Prefix } from './ip-prefix.js';
+import { parseKeyPrefix, type IpFamily, type Prefix } from './key-prefix.js';
 import { ruleIdentity } from './rule-identity.js';
 import { ACTION_DENY, ACTION_DIVERT, ACTION_PASS, PROTO_TCP, PROTO_UDP } from './tproxy-constants.js';
 import { TPROXY_RULE_KIND, tproxyRuleIntentSchema } from './tproxy-intents.js';
@@ -67,8 +67,8 @@ function fastRule(intent: Intent, detach: boolean): TproxyRule | undefined {
     if (new Set(interfaces).size !== interfaces.length) return undefined;
     if (interfaces.length > 0) names = [...(interfaces as string[])].sort();
   }
-  const d = parsePrefix(destination);
-  const s = parsePrefix(source);
+  const d = parseKeyPrefix(destination);
+  const s = parseKeyPrefix(source);
   if (!d.ok || !s.ok || d.prefix.family !== s.prefix.family) return undefined;
   return {
     identity: ruleIdentity(d.prefix.text, s.prefix.text, protocol, low, high),

@@ -9,7 +9,8 @@
  */
 import { makeContent, type NodeContent, type SrcNode } from './compile-rules.js';
 import { poolFromUsed } from './id-pool.js';
-import { hostBitsClear, makePrefix, maxLength, type IpFamily } from './ip-prefix.js';
+import { maxPrefixLength } from '@bpfsteer/ip';
+import { hostBitsClear, makePrefix, type IpFamily } from './key-prefix.js';
 import type { DstKey, DstValue, PortKey, RuleValue, SrcKey } from './map-codecs.js';
 import { pushBlocks, type PortBlock } from './port-partition.js';
 import { AF_INET, AF_INET6, DST_FIXED_BITS, INLINE_RANGES, PORT_FIXED_BITS, PROTO_TCP, PROTO_UDP, SRC_FIXED_BITS } from './tproxy-constants.js';
@@ -88,7 +89,7 @@ export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
       key.ifindex > 0 &&
       id >= 1 &&
       length >= 0 &&
-      length <= maxLength(family) &&
+      length <= maxPrefixLength(family) &&
       hostBitsClear(family, key.addr, length);
     if (!ok) {
       invalid.push(key);
@@ -116,7 +117,7 @@ export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
     }
     const family = owners[0].family;
     const length = key.prefixlen - SRC_FIXED_BITS;
-    if (id < 1 || length < 0 || length > maxLength(family) || !hostBitsClear(family, key.addr, length)) {
+    if (id < 1 || length < 0 || length > maxPrefixLength(family) || !hostBitsClear(family, key.addr, length)) {
       straySrc.push(key);
       forced.add(key.dst_id);
       continue;

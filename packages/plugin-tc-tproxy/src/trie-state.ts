@@ -9,7 +9,7 @@
 import type { PlanRule } from './apply-plan.js';
 import type { CompileRule, NodeContent } from './compile-rules.js';
 import { emptyPool, type IdPool } from './id-pool.js';
-import type { IpFamily, Prefix } from './ip-prefix.js';
+import type { IpFamily, Prefix } from './key-prefix.js';
 import type { DstKey } from './map-codecs.js';
 import type { RuleIndex } from './rule-index.js';
 

@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CompileCapacityError, dstKeyOf, planApply, planConvergence, planSize, portKeyOf, srcKeyOf, type PlanRule } from '../src/apply-plan.js';
 import { compileRules, type CompileRule } from '../src/compile-rules.js';
-import { makePrefix, type Prefix } from '../src/ip-prefix.js';
+import { makePrefix, type Prefix } from '../src/key-prefix.js';
 import { identityHash, ruleIdentity } from '../src/rule-identity.js';
 import { adoptTries } from '../src/trie-adoption.js';
 import { emptyTrieState, type TrieState } from '../src/trie-state.js';

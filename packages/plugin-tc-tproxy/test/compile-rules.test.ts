@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CompileCapacityError, compileRules, sameContent, type CompileRule, type DstNode } from '../src/compile-rules.js';
-import { parsePrefix, type Prefix } from '../src/ip-prefix.js';
+import { parseKeyPrefix, type Prefix } from '../src/key-prefix.js';
 
 const P = (text: string): Prefix => {
-  const p = parsePrefix(text);
-  if (!p.ok) throw new Error(p.reason);
+  const p = parseKeyPrefix(text);
+  if (!p.ok) throw p.error;
   return p.prefix;
 };
 

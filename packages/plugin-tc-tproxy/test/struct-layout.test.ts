@@ -62,7 +62,8 @@ function cLayouts(): Record<string, { size: number; fields: Field[] }> {
   }
   const source = `#include <stddef.h>\n#include <stdio.h>\n#include "${header}"\nint main(void) {\nint first = 1;\nprintf("{");\n${lines.join('\n')}\nprintf("}\\n");\nreturn 0;\n}\n`;
   writeFileSync(join(dir, 'layout.c'), source);
-  const cc = spawnSync('clang', ['-I/usr/include/x86_64-linux-gnu', '-o', join(dir, 'layout'), join(dir, 'layout.c')], { encoding: 'utf8' });
+  // a native build: clang finds this machine's own multiarch headers (asm/types.h) by itself
+  const cc = spawnSync('clang', ['-o', join(dir, 'layout'), join(dir, 'layout.c')], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`clang failed: ${cc.stderr}`);
   const run = spawnSync(join(dir, 'layout'), { encoding: 'utf8' });
   return JSON.parse(run.stdout);

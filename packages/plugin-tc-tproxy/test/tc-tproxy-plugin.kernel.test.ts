@@ -5,6 +5,8 @@
  * from the client: diverted with the original destination seen, drops, deny precedence, delete,
  * same-low-port ranges, pass-through, SSH and interface settings, describe / watch, a rejected
  * desired state, and a restart with keepPinned under a running connection.
+ * The lab and the tproxy listener are built once per file; each test starts its own plugin in its
+ * own pin root (fresh maps and counters) and closes it, so any test runs alone.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { Writable } from 'node:stream';
 import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kernel';
 import { NetLab, type Listener, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tcTproxyPlugin } from '../src/tc-tproxy-plugin.js';
 import type { TcTproxyConfigInput } from '../src/tproxy-config.js';
 import { TPROXY_EVENT_TOPIC, TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND } from '../src/tproxy-intents.js';
@@ -20,7 +22,10 @@ import { holdConnection, type HeldConnection } from './support/held-connection.j
 
 describe('tcTproxyPlugin in a client -> router lab', () => {
   const lab = NetLab.create('tctpp');
-  const pinRoot = `/sys/fs/bpf/bpfsteer-test-tctpp-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const suffix = `${process.pid}-${randomBytes(3).toString('hex')}`;
+  /** this test's pin root */
+  let pinRoot = '';
+  let tests = 0;
   const ns = { client: '', router: '' };
   const plugins: DataplanePlugin[] = [];
   const listeners: Listener[] = [];
@@ -69,6 +74,13 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
   const lastApplyLog = () => [...logLines].reverse().find((l) => l.msg === 'tproxy rules applied');
 
   let base: Intent[];
+  /** A started plugin of this test with the base rules (TCP 80 and UDP 53, IPv4 and IPv6) applied. */
+  const withBase = async () => {
+    const plugin = create();
+    await startUp(plugin);
+    expect(await plugin.apply(desired(base))).toEqual({ added: 4, updated: 0, removed: 0 });
+    return plugin;
+  };
 
   beforeAll(async () => {
     ns.client = lab.addNetns('c');
@@ -93,13 +105,23 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
 
   afterAll(async () => {
     try {
-      for (const h of held) h.close();
-      for (const p of plugins) await p.close({ keepPinned: false }).catch(() => undefined);
-      if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true });
       ziti?.close();
-      for (const l of listeners) l.close();
     } finally {
       await lab.destroy();
+    }
+  });
+  beforeEach(() => {
+    pinRoot = `/sys/fs/bpf/bpfsteer-test-tctpp-${suffix}-${++tests}`;
+    logLines.length = 0;
+  });
+  afterEach(async () => {
+    try {
+      for (const h of held.splice(0)) h.close();
+      for (const l of listeners.splice(0)) l.close();
+      // every plugin of the test (closing a closed one again is harmless)
+      for (const p of plugins.splice(0)) await p.close({ keepPinned: false }).catch(() => undefined);
+    } finally {
+      rmSync(pinRoot, { recursive: true, force: true });
     }
   });
 
@@ -122,7 +144,7 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
   });
 
   it('describes rules and interfaces with counters, and streams events to watchers', async () => {
-    const plugin = plugins[0];
+    const plugin = await withBase();
     const events: Array<Record<string, unknown>> = [];
     const stop = plugin.watch!(TPROXY_EVENT_TOPIC, (e) => events.push(e as Record<string, unknown>));
     const tcp = await send('tcp', '10.99.0.8', 80);
@@ -159,7 +181,7 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
   });
 
   it('lets a deny rule win (longer prefix, and a tie), and a delete restores the drop', async () => {
-    const plugin = plugins[0];
+    const plugin = await withBase();
     const tie = [
       rule({ destination: '10.99.0.0/24', ports: { low: 1000, high: 1009 }, tproxyPort: ziti.tcp4 }),
       rule({ destination: '10.99.0.0/24', ports: { low: 1005, high: 1014 }, action: 'deny' }),
@@ -178,11 +200,10 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect(await plugin.apply(desired(base.slice(1)))).toEqual({ added: 0, updated: 0, removed: 3 });
     expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('timeout');
     expect(await divertedTo('udp', '10.99.0.7', 53)).toBe('10.99.0.7:53');
-    await plugin.apply(desired(base));
   });
 
   it('keeps two ranges with the same low port apart', async () => {
-    const plugin = plugins[0];
+    const plugin = await withBase();
     const narrow = rule({ destination: '10.99.0.0/24', ports: { low: 3000, high: 3000 }, tproxyPort: ziti.tcp4, service: 'narrow' });
     const wide = rule({ destination: '10.99.0.0/24', ports: { low: 3000, high: 3010 }, tproxyPort: ziti.tcp4, service: 'wide' });
     expect(await plugin.apply(desired([...base, narrow, wide]))).toEqual({ added: 2, updated: 0, removed: 0 });
@@ -196,11 +217,10 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect(await plugin.apply(desired([...base, narrow]))).toEqual({ added: 0, updated: 0, removed: 1 });
     expect(await divertedTo('tcp', '10.99.0.9', 3000)).toBe('10.99.0.9:3000');
     expect(await divertedTo('tcp', '10.99.0.9', 3005)).toBe('timeout');
-    await plugin.apply(desired(base));
   });
 
   it('passes a pass-through rule to a local listener; SSH follows the interface settings and addresses', async () => {
-    const plugin = plugins[0];
+    const plugin = await withBase();
     const local = await lab.listen(ns.router, 'tcp', '0.0.0.0', 0);
     const ssh = await lab.listen(ns.router, 'tcp', '::', 22); // IPv4 and IPv6
     listeners.push(local, ssh);
@@ -213,8 +233,12 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect((await send('tcp', 'fd00:1::1', 22, 'ssh6')).reply).toBe('echo:ssh6');
     // an address added later is protected too (addresses are re-read at every apply and on a timer)
     lab.ip(ns.router, 'addr', 'add', '10.0.0.9/24', 'dev', 'eth-c');
-    await plugin.apply(desired([...base, pass]));
-    expect((await send('tcp', '10.0.0.9', 22, 'ssh-new')).reply).toBe('echo:ssh-new');
+    try {
+      await plugin.apply(desired([...base, pass]));
+      expect((await send('tcp', '10.0.0.9', 22, 'ssh-new')).reply).toBe('echo:ssh-new');
+    } finally {
+      lab.ip(ns.router, 'addr', 'del', '10.0.0.9/24', 'dev', 'eth-c');
+    }
     // SSH off by a tproxy.interface intent, then on again
     const off = { kind: TPROXY_INTERFACE_KIND, name: 'eth-c', ssh: false };
     expect(await plugin.apply(desired([...base, pass], [off]))).toEqual({ added: 0, updated: 1, removed: 0 });
@@ -226,7 +250,7 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
   });
 
   it('rejects an invalid desired state as a whole and changes nothing', async () => {
-    const plugin = plugins[0];
+    const plugin = await withBase();
     const before = plugin.status();
     const extra = rule({ destination: '10.99.0.0/24', ports: { low: 4000, high: 4000 }, tproxyPort: ziti.tcp4 });
     const cases: Array<[DesiredState, RegExp]> = [
@@ -251,9 +275,8 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
   });
 
   it('restarts with keepPinned without a gap: a running connection goes on, the new instance changes nothing', async () => {
-    const first = plugins[0];
+    const first = await withBase();
     const state = desired(base);
-    await first.apply(state);
     const before = holdConnection(lab, ns.client, '10.99.0.7', 80);
     held.push(before);
     await before.connected;

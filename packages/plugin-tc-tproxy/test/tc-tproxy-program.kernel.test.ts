@@ -7,8 +7,9 @@
  *   client-facing veth: diverts to the ziti-like tproxy listener, drops, SSH, replies of forwarded
  *   flows recorded by tctp_egress.
  */
-import { BpfObject, type Link, RingBuffer, TypedMap, attachTc, codecs, formatIpAddress, parseIpAddress, withNetns } from '@bpfsteer/core-bpf';
-import { NetLab, ipv4Frame, ipv6Frame, type Listener, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
+import { BpfObject, type Link, RingBuffer, TypedMap, attachTc, codecs, withNetns } from '@bpfsteer/core-bpf';
+import { formatIp, parseIp } from '@bpfsteer/ip';
+import { NetLab, ipv4Frame, ipv6Frame, type Listener, monotonicNsAgo, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const OBJECT = new URL('../../../bpf/build/tc_tproxy.bpf.o', import.meta.url).pathname;
@@ -99,7 +100,7 @@ function decodeEvent(record: Uint8Array): Event {
   expect(record.length).toBe(eventCodec.size);
   const e = eventCodec.decode(Buffer.from(record.buffer, record.byteOffset, record.length), 0);
   const text = (a: Uint8Array, port: number) =>
-    e.family === AF_INET ? `${formatIpAddress(a.subarray(0, 4))}:${port}` : e.family === AF_INET6 ? `[${formatIpAddress(a)}]:${port}` : '';
+    e.family === AF_INET ? `${formatIp(a.subarray(0, 4))}:${port}` : e.family === AF_INET6 ? `[${formatIp(a)}]:${port}` : '';
   return {
     time: e.ts_ns,
     ifindex: e.ifindex,
@@ -119,7 +120,7 @@ type CtKey = { ifindex: number; family: number; sport_be: number; dport_be: numb
 
 /** 16 address bytes (IPv4 in the first 4) and the family, from text */
 function addr(text: string): { family: number; bytes: Uint8Array; raw: Uint8Array } {
-  const a = parseIpAddress(text);
+  const a = parseIp(text);
   const out = new Uint8Array(16);
   out.set(a.bytes);
   return { family: a.family === 4 ? AF_INET : AF_INET6, bytes: out, raw: a.bytes };
@@ -530,12 +531,13 @@ describe('tctp_ingress under BPF_PROG_TEST_RUN', () => {
     expect(dp.ctTcp.has(key(5001))).toBe(false);
     expect(verdict(reply(5001, TCP_ACK))).toBe(TC_ACT_SHOT);
 
-    dp.ctTcp.set(key(5002), { last_seen_ns: now() - TCP_IDLE_NS - 1_000_000_000n, flags: 0 });
+    // timestamps in the past by the program's u64 arithmetic: valid on a machine up for less than an hour too
+    dp.ctTcp.set(key(5002), { last_seen_ns: monotonicNsAgo(TCP_IDLE_NS + 1_000_000_000n), flags: 0 });
     expect(verdict(reply(5002, TCP_ACK))).toBe(TC_ACT_SHOT); // idle too long
     expect(dp.ctTcp.has(key(5002))).toBe(false);
     // FINs both ways: closing time-out (10 s) instead of the idle one
-    dp.ctTcp.set(key(5003), { last_seen_ns: now() - 11_000_000_000n, flags: CT_FIN_IN | CT_FIN_OUT });
-    dp.ctTcp.set(key(5004), { last_seen_ns: now() - 11_000_000_000n, flags: CT_FIN_OUT });
+    dp.ctTcp.set(key(5003), { last_seen_ns: monotonicNsAgo(11_000_000_000n), flags: CT_FIN_IN | CT_FIN_OUT });
+    dp.ctTcp.set(key(5004), { last_seen_ns: monotonicNsAgo(11_000_000_000n), flags: CT_FIN_OUT });
     expect([verdict(reply(5003, TCP_ACK)), verdict(reply(5004, TCP_ACK))]).toEqual([TC_ACT_SHOT, TC_ACT_OK]);
 
     const udpKey: CtKey = { ...key(53), sport_be: 53 };
@@ -543,7 +545,7 @@ describe('tctp_ingress under BPF_PROG_TEST_RUN', () => {
     expect(verdict(udpReply)).toBe(TC_ACT_SHOT);
     dp.ctUdp.set(udpKey, { last_seen_ns: now(), flags: 0 });
     expect(verdict(udpReply)).toBe(TC_ACT_OK);
-    dp.ctUdp.set(udpKey, { last_seen_ns: now() - 31_000_000_000n, flags: 0 });
+    dp.ctUdp.set(udpKey, { last_seen_ns: monotonicNsAgo(31_000_000_000n), flags: 0 });
     expect(verdict(udpReply)).toBe(TC_ACT_SHOT);
     // the entry belongs to its interface
     dp.ctUdp.set(udpKey, { last_seen_ns: now(), flags: 0 });

@@ -5,15 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planApply, planSize, type PlanRule } from '../src/apply-plan.js';
-import { parsePrefix, type Prefix } from '../src/ip-prefix.js';
+import { parseKeyPrefix, type Prefix } from '../src/key-prefix.js';
 import { ruleIdentity } from '../src/rule-identity.js';
 import { adoptTries } from '../src/trie-adoption.js';
 import { emptyTrieState } from '../src/trie-state.js';
 import { MapModel, dstValueOf, referenceWinner, type Packet } from './support/rule-model.js';
 
 const P = (t: string): Prefix => {
-  const p = parsePrefix(t);
-  if (!p.ok) throw new Error(p.reason);
+  const p = parseKeyPrefix(t);
+  if (!p.ok) throw p.error;
   return p.prefix;
 };
 const rule = (dst: string, low: number, high: number, action = 1, src = '0.0.0.0/0'): PlanRule => ({

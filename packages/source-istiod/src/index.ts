@@ -44,7 +44,6 @@ export {
   RPC_INVALID_ARGUMENT,
   subscribeRequest,
 } from './xds/delta-requests.js';
-export { formatIpBytes, parseIpAddress } from './xds/ip-address.js';
 export { type LocalWorkload, type MeshView, meshView } from './xds/mesh-view.js';
 export { MeshIndex, type MeshIndexDelta, type StateChange } from './xds/mesh-index.js';
 export { type MapWriter, PersistentMap } from './xds/persistent-map.js';

@@ -130,5 +130,12 @@ export const istiodSource: SourceFactory<IstiodSourceConfig> = {
   // the plugins consuming these get no first apply before this source published (Istiod answered
   // and, with zds, the pods synced): a restarted agent keeps its pinned pods and members meanwhile
   produces: [MESH_MEMBER_KIND, MESH_LOCAL_WORKLOAD_KIND, SKLOOKUP_POD_KIND],
+  // the unix sockets it listens on (upstreamPath is istio-cni's, only connected to)
+  claims: (config) => [
+    ...(config.zds ? [{ path: config.zds.listenPath, what: 'ZDS socket', field: ['zds', 'listenPath'] }] : []),
+    ...(config.zds?.hbone.registration
+      ? [{ path: config.zds.hbone.registration.path, what: 'HBONE registration socket', field: ['zds', 'hbone', 'registration', 'path'] }]
+      : []),
+  ],
   create: (config, context) => new IstiodSource(config, context),
 };

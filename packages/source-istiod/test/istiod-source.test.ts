@@ -107,3 +107,18 @@ describe('istiodSource', () => {
     expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'n' }, nodeName: 'node-a' }).success).toBe(true);
   });
 });
+
+describe('istiodSource.claims', () => {
+  it('claims the sockets it listens on (ZDS, HBONE registration), not the one it connects to', () => {
+    const base = { address: 'istiod:15012', node: { id: 'bpfsteer~10.0.0.5~test' } };
+    expect(istiodSource.claims!(istiodSourceConfigSchema.parse(base))).toEqual([]);
+    const config = istiodSourceConfigSchema.parse({
+      ...base,
+      zds: { listenPath: '/run/zds.sock', hbone: { registration: { path: '/run/hbone.sock' } } },
+    });
+    expect(istiodSource.claims!(config)).toEqual([
+      { path: '/run/zds.sock', what: 'ZDS socket', field: ['zds', 'listenPath'] },
+      { path: '/run/hbone.sock', what: 'HBONE registration socket', field: ['zds', 'hbone', 'registration', 'path'] },
+    ]);
+  });
+});

@@ -154,7 +154,10 @@ describe('ZdsProxy relaying', () => {
     // the pod vanishes: its named netns is deleted; the agent's fd keeps the namespace alive
     lab.deleteNetns(extra.netns);
     expect(heldNetns()).toContain(inode);
-    expect(proxy.pods.get('uid-v')).toBeDefined();
+    // still registered, its fd still naming the vanished namespace
+    const vanished = proxy.pods.get('uid-v');
+    expect(vanished && String(vanished.netnsInode)).toBe(inode);
+    expect(vanished && inodeOf(vanished.netnsPath)).toBe(inode);
     expect((await c.del('uid-v')).error).toBe('');
     await child.waitFor((e) => e.event === 'del' && e.uid === 'uid-v');
     expect(proxy.pods.get('uid-v')).toBeUndefined();

@@ -3,7 +3,7 @@
  * defensively: a plugin answer of another shape is treated as "no details", never as a crash.
  */
 import { z } from 'zod';
-import { parseCidr } from './cidr.js';
+import { canonicalPrefix } from '@bpfsteer/ip';
 import { ruleKey, type Protocol } from './rule.js';
 
 const counter = z.union([z.number(), z.bigint()]).transform((v) => Number(v));
@@ -59,8 +59,8 @@ export type LiveInterface = z.output<typeof describedInterfaces>['interfaces'][n
 
 /** The key of a described intent, its CIDRs normalised like the store's (undefined if unreadable). */
 function describedKey(intent: { destination: string; source: string; protocol: Protocol; ports: { low: number; high: number } }): string | undefined {
-  const dst = parseCidr(intent.destination);
-  const src = parseCidr(intent.source);
+  const dst = canonicalPrefix(intent.destination);
+  const src = canonicalPrefix(intent.source);
   if (!dst.ok || !src.ok) return undefined;
   return ruleKey({ destination: dst.value.text, source: src.value.text, protocol: intent.protocol, ports: intent.ports });
 }

@@ -1,9 +1,9 @@
 /**
  * From the loose shape a client sends (already structurally checked by the API's zod schema) to a
- * normalised Rule / RuleSelector: CIDRs parsed and masked, default source, families matched, port
+ * normalised Rule / RuleSelector: CIDRs parsed (host bits refused), default source, families matched, port
  * order, action vs. tproxy port. Pure; every problem is reported with its path.
  */
-import { anyCidr, normaliseCidr, type IpFamily } from './cidr.js';
+import { anyPrefix, canonicalPrefix, type IpFamily } from '@bpfsteer/ip';
 import type { Protocol, Rule, RuleAction, RuleSelector } from './rule.js';
 
 export interface RuleInput {
@@ -32,14 +32,17 @@ export interface InputIssue {
 
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: readonly InputIssue[] };
 
+/** The source of a rule that names none: any address of the destination's family. */
+const anySource = { 4: anyPrefix(4).text, 6: anyPrefix(6).text } as const;
+
 function checkAddresses(
   input: { destination: string; source?: string },
   issues: InputIssue[],
 ): { destination: { family: IpFamily; text: string }; source: string } | undefined {
-  const dst = normaliseCidr(input.destination);
-  if (!dst.ok) issues.push({ path: ['destination'], message: dst.message });
-  const src = input.source === undefined ? undefined : normaliseCidr(input.source);
-  if (src && !src.ok) issues.push({ path: ['source'], message: src.message });
+  const dst = canonicalPrefix(input.destination);
+  if (!dst.ok) issues.push({ path: ['destination'], message: dst.error.message });
+  const src = input.source === undefined ? undefined : canonicalPrefix(input.source);
+  if (src && !src.ok) issues.push({ path: ['source'], message: src.error.message });
   if (!dst.ok || (src && !src.ok)) return undefined;
   if (src && src.value.family !== dst.value.family) {
     issues.push({
@@ -48,7 +51,7 @@ function checkAddresses(
     });
     return undefined;
   }
-  return { destination: dst.value, source: src ? src.value.text : anyCidr(dst.value.family) };
+  return { destination: dst.value, source: src ? src.value.text : anySource[dst.value.family] };
 }
 
 function checkPorts(ports: { low: number; high?: number }, issues: InputIssue[]): boolean {

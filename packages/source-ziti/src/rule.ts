@@ -1,7 +1,7 @@
 /**
  * The rule model of the ziti source. A rule's identity is (destination, source, protocol,
  * ports.low, ports.high); everything else (action, tproxy port, service, interfaces) is its value.
- * All CIDRs held here are normalised (see cidr.ts).
+ * All CIDRs held here are canonical (@bpfsteer/ip: host bits clear, canonical text).
  */
 
 export const protocols = ['tcp', 'udp'] as const;

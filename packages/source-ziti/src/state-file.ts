@@ -17,13 +17,16 @@
  * (when a journal holds anything) and after a failed append or compaction, compaction runs in the
  * foreground instead. A torn last journal line (a crash during an append) is ignored with a
  * warning; any other unreadable line, or an unreadable snapshot, stops the start (never silently
- * empty).
+ * empty) and leaves every file as it is. A start that read the state removes the temp files
+ * (`<stateFile>.<pid>.tmp`) of snapshots whose writer was killed.
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ZitiSourceError, errorMessage } from './errors.js';
+import { removeStaleTempFiles, tempFilePath } from './remove-stale-temp-files.js';
 import { emptyState, type ZitiState } from './rule-store.js';
-import { journalRecord, parseState, replayJournal, serialiseState, type JournalReplay } from './state-text.js';
+import { journalRecord, parseState, replayJournal, serialiseState, type JournalReplay, type TornTail } from './state-text.js';
 
 /** The journal is compacted once it is larger than the snapshot and than this (~25,000 rules). */
 export const COMPACT_MIN_BYTES = 4 << 20;
@@ -38,35 +41,78 @@ export function oldJournalPath(file: string): string {
   return `${file}.journal.old`;
 }
 
-async function readText(file: string): Promise<string | undefined> {
+function fileKind(info: Stats): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * The text of a regular file (symlinks followed); undefined when it does not exist. Anything else
+ * at the path (a FIFO, a device, a directory) is refused without reading it: opened non-blocking,
+ * so a FIFO cannot hold the start.
+ */
+async function readText(file: string, what: string): Promise<string | undefined> {
+  let handle;
   try {
-    return await readFile(file, 'utf8');
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `cannot read state file ${file}: ${errorMessage(err)}`, { cause: err });
+    throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `cannot read ${what} ${file}: ${errorMessage(err)}`, { cause: err });
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `${what} ${file} is ${fileKind(info)}, not a regular file (fix or remove it)`);
+    }
+    return await handle.readFile('utf8');
+  } catch (err) {
+    if (err instanceof ZitiSourceError) throw err;
+    throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `cannot read ${what} ${file}: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    await handle.close();
   }
 }
 
 export interface LoadedState extends JournalReplay {
+  /** the journal whose torn last line was dropped */
+  readonly tornIn?: string;
   /** bytes of the snapshot read */
   readonly snapshotBytes: number;
   /** bytes of the journal read */
   readonly journalBytes: number;
 }
 
-/** Reads the snapshot and replays the journals; missing files are the empty state. Changes nothing. */
+/**
+ * Reads the snapshot and replays the journals; missing files are the empty state. Changes nothing.
+ * A torn last line is dropped only at the very end: an old journal that ends torn while the journal
+ * goes on is damage in the middle of the log.
+ */
 export async function readState(file: string): Promise<LoadedState> {
-  const snapshot = await readText(file);
-  let replay: JournalReplay = { state: snapshot === undefined ? emptyState : parseState(snapshot, file), records: 0, tornTail: false };
+  const snapshot = await readText(file, 'state file');
+  let state = snapshot === undefined ? emptyState : parseState(snapshot, file);
+  let records = 0;
+  let torn: { readonly path: string; readonly tail: TornTail } | undefined;
   let journalBytes = 0;
   for (const path of [oldJournalPath(file), journalPath(file)]) {
-    const journal = await readText(path);
+    const journal = await readText(path, 'state journal');
     if (journal === undefined) continue;
-    const next = replayJournal(replay.state, journal, path);
-    replay = { state: next.state, records: replay.records + next.records, tornTail: replay.tornTail || next.tornTail };
+    if (torn && journal.trim() !== '') {
+      throw new ZitiSourceError(
+        'ERR_ZITI_STATE_FILE',
+        `state journal ${torn.path} ends in an incomplete line ${torn.tail.line} (byte ${torn.tail.offset}) but ${path} goes on (fix or remove the files)`,
+      );
+    }
+    const next = replayJournal(state, journal, path);
+    if (next.torn) torn = { path, tail: next.torn };
+    state = next.state;
+    records += next.records;
     journalBytes += journal.length;
   }
-  return { ...replay, snapshotBytes: snapshot?.length ?? 0, journalBytes };
+  return { state, records, ...(torn && { torn: torn.tail, tornIn: torn.path }), snapshotBytes: snapshot?.length ?? 0, journalBytes };
 }
 
 /** Reads the state (snapshot + journals); a missing file is the empty state. */
@@ -89,7 +135,7 @@ async function syncDir(dir: string): Promise<void> {
 async function writeSnapshot(file: string, state: ZitiState): Promise<number> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = tempFilePath(file);
   const text = serialiseState(state);
   const handle = await open(tmp, 'w', 0o600);
   try {
@@ -153,9 +199,14 @@ export class StateFile {
 
   /** Reads the state; when a journal held anything, compacts it into a new snapshot first. */
   static async open(file: string, logger: StateFileLogger): Promise<{ stateFile: StateFile; state: ZitiState }> {
-    const loaded = await readState(file);
-    if (loaded.tornTail) {
-      logger.warn({ journal: journalPath(file) }, 'the state journal ends in an incomplete line (a write cut short); ignored it');
+    const loaded = await readState(file); // throws on damage: then nothing is written or removed
+    if (loaded.torn) {
+      logger.warn({ journal: loaded.tornIn, ...loaded.torn }, 'the state journal ends in an incomplete line (a write cut short); ignored it');
+    }
+    try {
+      for (const path of await removeStaleTempFiles(file)) logger.info({ path }, 'removed a stale state file temp file (its writer is gone)');
+    } catch (err) {
+      logger.warn({ err, stateFile: file }, 'could not remove stale state file temp files');
     }
     const stateFile = new StateFile(file, logger, loaded.state, loaded.snapshotBytes);
     if (loaded.journalBytes > 0) {

@@ -106,13 +106,28 @@ function settingsOf(interfaces: Record<string, InterfaceSettings>): Map<string, 
   return new Map(Object.entries(interfaces).map(([name, s]) => [name, canonicalSettings(s)]));
 }
 
+/** The byte offset of the character at `index` of `text` (its UTF-8 encoding). */
+function byteOffset(text: string, index: number): number {
+  return Buffer.byteLength(text.slice(0, index));
+}
+
+/** What is wrong with a text JSON.parse refused, and where when that can be told. */
+function notJsonProblem(text: string, err: unknown): string {
+  if (text.length === 0) return 'it is empty (0 bytes)';
+  const nul = text.indexOf('\0');
+  if (nul >= 0) return `it holds a NUL byte at byte ${byteOffset(text, nul)} (a write lost in a crash?)`;
+  const message = errorMessage(err);
+  if (message === 'Unexpected end of JSON input') return `it ends early at byte ${Buffer.byteLength(text)}, in the middle of a value (truncated?)`;
+  return message; // V8 names the position, line and column
+}
+
 /** Parses the text of a snapshot; throws ZitiSourceError naming every problem. */
 export function parseState(text: string, file: string): ZitiState {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `state file ${file} is not JSON: ${errorMessage(err)}`);
+    throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `state file ${file} is not JSON (fix or remove it): ${notJsonProblem(text, err)}`);
   }
   const parsed = snapshotSchema.safeParse(json);
   if (!parsed.success) throw stateFileError(file, zodProblems(parsed.error, []));
@@ -121,24 +136,40 @@ export function parseState(text: string, file: string): ZitiState {
   return { rules: rules.done(), interfaces: settingsOf(parsed.data.interfaces) };
 }
 
+/** An incomplete last journal line that was ignored. */
+export interface TornTail {
+  /** its line number (1-based) */
+  readonly line: number;
+  /** the byte offset it starts at */
+  readonly offset: number;
+  /** its length in bytes */
+  readonly bytes: number;
+}
+
 export interface JournalReplay {
   readonly state: ZitiState;
   /** complete records applied */
   readonly records: number;
-  /** an incomplete last line was ignored */
-  readonly tornTail: boolean;
+  /** an incomplete last line that was ignored (a crash during an append) */
+  readonly torn?: TornTail;
 }
 
-/** Applies the journal's text to `state`. A torn last line is skipped (reported); any other bad line throws. */
+/**
+ * Applies the journal's text to `state`. An incomplete last line (no newline: a crash during an
+ * append; or a last line that is not JSON, e.g. NULs of a write lost in a crash) is skipped and
+ * reported; any other bad line throws naming its line and byte offset.
+ */
 export function replayJournal(state: ZitiState, text: string, file: string): JournalReplay {
   const lines = text.split('\n');
   const last = lines.pop()!; // '' when the text ends with a newline, else an incomplete line
-  let tornTail = last.length > 0;
   let rules: RuleTable = RuleTable.from(state.rules);
   let interfaces = state.interfaces;
   let records = 0;
+  let offset = 0;
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n];
+    const at = offset;
+    offset += Buffer.byteLength(line) + 1;
     if (line.trim() === '') continue;
     let json: unknown;
     try {
@@ -146,10 +177,12 @@ export function replayJournal(state: ZitiState, text: string, file: string): Jou
     } catch (err) {
       // a complete line that is not JSON can only be the last one, torn and then followed by a newline
       if (n === lines.length - 1 && last === '') {
-        tornTail = true;
-        break;
+        return { state: { rules, interfaces }, records, torn: { line: n + 1, offset: at, bytes: offset - at } };
       }
-      throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `state journal ${file} line ${n + 1} is not JSON (fix or remove the file): ${errorMessage(err)}`);
+      throw new ZitiSourceError(
+        'ERR_ZITI_STATE_FILE',
+        `state journal ${file} line ${n + 1} (byte ${at}) is not JSON (fix or remove the file): ${notJsonProblem(line, err)}`,
+      );
     }
     const parsed = recordSchema.safeParse(json);
     if (!parsed.success) throw stateFileError(file, zodProblems(parsed.error, [`line ${n + 1}`]));
@@ -161,5 +194,6 @@ export function replayJournal(state: ZitiState, text: string, file: string): Jou
     if (record.interfaces) interfaces = settingsOf(record.interfaces);
     records++;
   }
-  return { state: { rules, interfaces }, records, tornTail };
+  const torn = last.length > 0 ? { line: lines.length + 1, offset, bytes: Buffer.byteLength(last) } : undefined;
+  return { state: { rules, interfaces }, records, ...(torn && { torn }) };
 }

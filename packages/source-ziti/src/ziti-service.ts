@@ -5,7 +5,7 @@
  */
 import type { CommitResult, IntentSink, SourceContext } from '@bpfsteer/agent-kernel';
 import { ApiError, errorMessage } from './errors.js';
-import { compareCidr, parseCidr, type Cidr } from './cidr.js';
+import { comparePrefixes, tryParsePrefix, type IpPrefix } from '@bpfsteer/ip';
 import type { InterfaceSettings, Rule, RuleSelector } from './rule.js';
 import { ruleKey } from './rule.js';
 import {
@@ -55,6 +55,21 @@ export interface CommitNote {
   readonly error?: string;
 }
 
+export interface Health {
+  /** the source serves: `applied` and `dataplane` */
+  readonly ok: boolean;
+  /** the rules in the store are applied (false after the saved rules were refused at start, until a change is applied) */
+  readonly applied: boolean;
+  /** a running plugin consumes the rules */
+  readonly dataplane: boolean;
+  readonly rules: number;
+  readonly interfaces: number;
+  /** the outcome of the last commit */
+  readonly lastCommit: CommitNote | null;
+  /** the last refused commit */
+  readonly lastError: CommitNote | null;
+}
+
 /** The little of a pino logger the service uses. */
 export interface ServiceLogger {
   warn(details: object, message: string): void;
@@ -78,6 +93,10 @@ export class ZitiService {
   #state: ZitiState;
   #queue: Promise<unknown> = Promise.resolve();
   #lastCommit: CommitNote | null = null;
+  /** the last commit the agent refused (kept: a refused commit changes nothing, it is history) */
+  #lastError: CommitNote | null = null;
+  /** the state in the store is the one the dataplane holds (false until a commit succeeds) */
+  #applied = false;
   /** the intents of the last committed state, updated per commit in O(changes) */
   readonly #intents = new RuleIntentList();
   readonly #options: ZitiServiceOptions;
@@ -165,13 +184,34 @@ export class ZitiService {
     return this.#options.context.watch(EVENT_TOPIC, listener);
   }
 
-  health(): { ok: boolean; rules: number; interfaces: number; lastCommit: CommitNote | null } {
+  /**
+   * Whether the source serves: a running plugin consumes its intents and the rules in the store
+   * are the ones applied. A refused request changes nothing, so it does not change this either;
+   * the last refused commit is in `lastError`.
+   */
+  async health(): Promise<Health> {
+    const dataplane = await this.#dataplaneRunning();
     return {
-      ok: this.#lastCommit?.ok ?? false,
+      ok: this.#applied && dataplane,
+      applied: this.#applied,
+      dataplane,
       rules: this.#state.rules.size,
       interfaces: this.#state.interfaces.size,
       lastCommit: this.#lastCommit,
+      lastError: this.#lastError,
     };
+  }
+
+  /**
+   * A running plugin consumes the intents: it describes `tproxy.interface` (the plugin consuming
+   * the rules does; that description is cheap, unlike the rules' counters).
+   */
+  async #dataplaneRunning(): Promise<boolean> {
+    try {
+      return (await this.#options.context.describe(INTERFACE_KIND)) !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   async #describe(kind: string): Promise<unknown> {
@@ -240,7 +280,11 @@ export class ZitiService {
     }
     const at = new Date().toISOString();
     this.#lastCommit = result.ok ? { ok: true, at } : { ok: false, at, reason: result.reason, error: result.error };
-    if (!result.ok) this.#options.logger.warn({ reason: result.reason, error: result.error }, 'commit refused');
+    if (result.ok) this.#applied = true; // the committed state becomes the store's
+    else {
+      this.#lastError = this.#lastCommit;
+      this.#options.logger.warn({ reason: result.reason, error: result.error }, 'commit refused');
+    }
     return result;
   }
 }
@@ -266,11 +310,11 @@ export function commitError(result: Extract<CommitResult, { ok: false }>): ApiEr
 }
 
 function sortRules(rules: Rule[]): Rule[] {
-  const parsed = new Map<string, Cidr>();
-  const cidr = (text: string): Cidr => {
+  const parsed = new Map<string, IpPrefix>();
+  const cidr = (text: string): IpPrefix => {
     let c = parsed.get(text);
     if (!c) {
-      const p = parseCidr(text);
+      const p = tryParsePrefix(text);
       if (!p.ok) throw new Error(`store holds an invalid CIDR ${text}`);
       c = p.value;
       parsed.set(text, c);
@@ -279,8 +323,8 @@ function sortRules(rules: Rule[]): Rule[] {
   };
   return rules.sort(
     (a, b) =>
-      compareCidr(cidr(a.destination), cidr(b.destination)) ||
-      compareCidr(cidr(a.source), cidr(b.source)) ||
+      comparePrefixes(cidr(a.destination), cidr(b.destination)) ||
+      comparePrefixes(cidr(a.source), cidr(b.source)) ||
       (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0) ||
       a.ports.low - b.ports.low ||
       a.ports.high - b.ports.high,

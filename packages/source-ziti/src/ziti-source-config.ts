@@ -1,6 +1,7 @@
 /** The `ziti` source's entry in the agent config. */
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_HTTP_LIMITS } from './api/http-limits.js';
 import { interfaceNameSchema } from './api/schemas.js';
 import { DEFAULT_SOCKET, DEFAULT_STATE_FILE } from './defaults.js';
 
@@ -10,6 +11,25 @@ const absolutePath = (what: string) =>
   z
     .string({ error: `${what} must be an absolute path` })
     .refine((p) => isAbsolute(p) && !p.includes('\0'), { error: `${what} must be an absolute path` });
+
+const milliseconds = (what: string) =>
+  z.number({ error: `${what} must be a number of milliseconds` }).int().min(1).max(3_600_000);
+
+const httpSchema = z
+  .strictObject({
+    /** a client must have sent the headers within this (408 and closed otherwise) */
+    headersTimeoutMs: milliseconds('http.headersTimeoutMs').default(DEFAULT_HTTP_LIMITS.headersTimeoutMs),
+    /** ... and the whole request, body included (a half-sent body is cut off) */
+    requestTimeoutMs: milliseconds('http.requestTimeoutMs').default(DEFAULT_HTTP_LIMITS.requestTimeoutMs),
+    /** an idle keep-alive connection is closed after this */
+    keepAliveTimeoutMs: milliseconds('http.keepAliveTimeoutMs').default(DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs),
+    /** larger request bodies get 413 */
+    maxBodyBytes: z.number().int().min(1024).max(1 << 30).default(DEFAULT_HTTP_LIMITS.maxBodyBytes),
+  })
+  .refine((h) => h.headersTimeoutMs <= h.requestTimeoutMs, {
+    path: ['headersTimeoutMs'],
+    error: 'http.headersTimeoutMs must not be larger than http.requestTimeoutMs',
+  });
 
 export const zitiSourceConfigSchema = z.strictObject({
   /** the unix socket of the API (created 0600; its directory 0700 when created) */
@@ -28,6 +48,8 @@ export const zitiSourceConfigSchema = z.strictObject({
   stateFile: absolutePath('stateFile').default(DEFAULT_STATE_FILE),
   /** when set, requests may only name these interfaces (others get 422 before reaching the plugin) */
   interfaces: z.array(interfaceNameSchema).min(1).optional(),
+  /** time-outs and the body limit of both listeners (unix socket and TCP) */
+  http: httpSchema.prefault({}),
 });
 
 export type ZitiSourceConfig = z.output<typeof zitiSourceConfigSchema>;

@@ -77,12 +77,12 @@ class ZitiSource implements IntentSource {
         holder: 'another agent',
       });
       if (removedStale) logger.info({ socket: config.socket }, 'removed a stale ziti API socket');
-      const local = await createApi({ service, logger: logger.child({ api: 'unix' }) });
+      const local = await createApi({ service, logger: logger.child({ api: 'unix' }), limits: config.http });
       this.#apps.push(local);
       await listenOnSocket(local, config.socket);
       logger.info({ socket: config.socket }, 'ziti API listening');
       if (config.tcp && token) {
-        const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token });
+        const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http });
         this.#apps.push(remote);
         await remote.listen({ host: config.tcp.host, port: config.tcp.port });
         logger.info({ host: config.tcp.host, port: config.tcp.port }, 'ziti API listening on TCP (bearer token required)');
@@ -106,5 +106,10 @@ export const zitiSource: SourceFactory<ZitiSourceConfig> = {
   configSchema: zitiSourceConfigSchema,
   // the saved rules are committed at start; a restart never applies an empty rule set first
   produces: [RULE_KIND, INTERFACE_KIND],
+  // the paths it owns: the agent refuses a config giving one of them to another owner too
+  claims: (config) => [
+    { path: config.socket, what: 'API socket', field: ['socket'] },
+    { path: config.stateFile, what: 'state file', field: ['stateFile'] },
+  ],
   create: (config, context) => new ZitiSource(config, context),
 };

@@ -1,4 +1,5 @@
 /** fast-check generators of API request bodies: valid ones, near misses and junk (shared by the fuzz tests). */
+import { networkOf, parseIp } from '@bpfsteer/ip';
 import fc from 'fast-check';
 
 
@@ -39,8 +40,9 @@ export const validRule = fc
     service: fc.option(fc.constantFrom('svc-a', 'svc-b'), { nil: undefined }),
   })
   .map((r) => ({
-    destination: r.v6 ? `fd00::${r.host}/${r.prefix + 64}` : `10.0.0.${r.host}/${r.prefix}`,
-    ...(r.src !== undefined && { source: r.v6 ? `fd01::/${r.src}` : `192.168.0.0/${r.src}` }),
+    // a network (host bits clear), as the API requires
+    destination: networkOf(parseIp(r.v6 ? `fd00::${r.host}` : `10.0.0.${r.host}`), r.v6 ? r.prefix + 96 : r.prefix).text,
+    ...(r.src !== undefined && { source: networkOf(parseIp(r.v6 ? 'fd01::' : '192.168.0.0'), r.src).text }),
     protocol: r.protocol,
     ports: r.span === undefined ? { low: r.low } : { low: r.low, high: r.low + r.span },
     ...(r.deny ? { action: 'deny' } : r.tproxyPort !== undefined && { tproxyPort: r.tproxyPort }),

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { parseCidr } from '../src/cidr.js';
+import { networkOf, parseIp, tryParsePrefix } from '@bpfsteer/ip';
 import { batchish, ruleish, selectorish, weird } from './api-arbitraries.js';
 import { harness, type Harness } from './fake-kernel.js';
 
@@ -70,7 +70,7 @@ async function check(method: Method, url: string, payload: string | undefined, t
   for (const [key, rule] of after.rules) {
     if (before.rules.get(key) === rule) continue; // only what this request changed
     for (const cidr of [rule.destination, rule.source]) {
-      const parsed = parseCidr(cidr);
+      const parsed = tryParsePrefix(cidr);
       expect(parsed.ok && parsed.value.text).toBe(cidr);
     }
     expect(rule.ports.low).toBeLessThanOrEqual(rule.ports.high);
@@ -135,7 +135,7 @@ describe('random and malformed requests', () => {
   test('when the agent refuses, every mutation is 4xx/5xx by reason and the store stays', async () => {
     const reasons = fc.constantFrom(['invalid', 422], ['unavailable', 503], ['failed', 500]) as fc.Arbitrary<['invalid' | 'unavailable' | 'failed', number]>;
     const valid = fc.record({
-      destination: fc.ipV4().map((a) => `${a}/24`),
+      destination: fc.ipV4().map((a) => networkOf(parseIp(a), 24).text),
       protocol: fc.constantFrom('tcp', 'udp'),
       ports: fc.integer({ min: 0, max: 65535 }).map((low) => ({ low, high: low })),
       tproxyPort: fc.integer({ min: 1, max: 65535 }),

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { CommitResult } from '@bpfsteer/agent-kernel';
 import { harness, type Harness } from './fake-kernel.js';
 
-const rule = { destination: '10.0.0.17/28', protocol: 'tcp', ports: { low: 22, high: 22 }, tproxyPort: 33381, service: 'svc' };
+const rule = { destination: '10.0.0.16/28', protocol: 'tcp', ports: { low: 22, high: 22 }, tproxyPort: 33381, service: 'svc' };
 let h: Harness;
 afterEach(async () => h?.app.close());
 
@@ -34,7 +34,8 @@ describe('insert', () => {
 
   test.each<[string, unknown, string]>([
     ['bad CIDR', { ...rule, destination: '10.0.0.300/24' }, 'body.destination'],
-    ['prefix out of range', { ...rule, destination: '10.0.0.0/33' }, '0..32'],
+    ['prefix out of range', { ...rule, destination: '10.0.0.0/33' }, 'prefix length 33 is larger than 32 for IPv4'],
+    ['host bits set', { ...rule, destination: '10.0.0.17/28' }, 'body.destination: "10.0.0.17/28" has host bits set; did you mean 10.0.0.16/28?'],
     ['port out of range', { ...rule, ports: { low: 70000 } }, 'body.ports.low: ports.low must be an integer 0..65535'],
     ['low > high', { ...rule, ports: { low: 30, high: 20 } }, 'low <= high'],
     ['unknown protocol', { ...rule, protocol: 'icmp' }, 'protocol must be "tcp" or "udp"'],
@@ -268,6 +269,7 @@ test('bearer token: 401 without or with a wrong one; constant answers with the r
 
 test('version, health, openapi', async () => {
   h = await harness();
+  h.kernel.described.set('tproxy.interface', { interfaces: [] });
   expect((await get('/v1/version')).json()).toEqual({ name: '@bpfsteer/source-ziti', version: expect.any(String), api: 'v1' });
   expect((await get('/v1/health')).statusCode).toBe(503); // nothing committed yet
   await post('/v1/rules', rule);
@@ -295,4 +297,39 @@ test('mutations are serialised: commits never overlap and each builds on the pre
   expect(results.every((r) => r.statusCode === 200)).toBe(true);
   expect(maxRunning).toBe(1);
   expect(h.kernel.commits.map((c) => c.length)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+});
+
+describe('health (issue 9 item 7d)', () => {
+  test('a refused request changes nothing, so health stays 200; lastError keeps the last refused commit', async () => {
+    h = await harness();
+    h.kernel.described.set('tproxy.interface', { interfaces: [] });
+    await post('/v1/rules', rule);
+    expect((await get('/v1/health')).statusCode).toBe(200);
+    expect((await post('/v1/rules', { ...rule, destination: '10.0.0.300/24' })).statusCode).toBe(400);
+    expect((await post('/v1/rules/delete', { destination: '10.9.0.0/24', protocol: 'udp', ports: { low: 53 } })).statusCode).toBe(404);
+    expect((await get('/v1/health')).json()).toMatchObject({ ok: true, lastError: null });
+    for (const [result, status] of [
+      [{ ok: false, reason: 'invalid', error: 'interface eth9 is not attached' }, 422],
+      [{ ok: false, reason: 'failed', error: 'map update: ENOMEM' }, 500],
+    ] as const) {
+      h.kernel.result = result;
+      expect((await post('/v1/rules', { ...rule, interfaces: ['eth9'] })).statusCode).toBe(status);
+      const health = await get('/v1/health');
+      expect(health.statusCode).toBe(200);
+      expect(health.json()).toMatchObject({ ok: true, applied: true, dataplane: true, rules: 1, lastError: { at: expect.any(String), reason: result.reason, error: result.error } });
+    }
+    h.kernel.result = { ok: true, report: { added: 1, updated: 0, removed: 0 } };
+    await post('/v1/rules', { ...rule, ports: { low: 23, high: 23 } });
+    expect((await get('/v1/health')).json()).toMatchObject({ ok: true, rules: 2, lastError: { reason: 'failed' } }); // kept
+  });
+
+  test('503 when no running plugin consumes the rules (describe answers nothing), whatever the last commit', async () => {
+    h = await harness();
+    await post('/v1/rules', rule);
+    const down = await get('/v1/health');
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toMatchObject({ ok: false, applied: true, dataplane: false });
+    h.kernel.described.set('tproxy.interface', { interfaces: [] });
+    expect((await get('/v1/health')).statusCode).toBe(200);
+  });
 });

@@ -74,7 +74,7 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     persist: options.persist ?? (async (s) => void persisted.push(s)),
     allowedInterfaces: options.allowedInterfaces,
   });
-  const app = await createApi({ service, token: options.token, bodyLimit: options.bodyLimit });
+  const app = await createApi({ service, token: options.token, ...(options.bodyLimit !== undefined && { limits: { maxBodyBytes: options.bodyLimit } }) });
   await app.ready();
   return { kernel, service, persisted, app };
 }

@@ -78,6 +78,11 @@ describe('older forms (openziti.md §2)', () => {
     expect(request('10.1.1.1 32 443 443 0 6'.split(' '), 'map_update')).toMatchObject({ body: { protocol: 'tcp', action: 'pass' } });
   });
 
+  test("positional <ip> <prefix-len> means the address's network (host bits cleared at this edge)", () => {
+    expect(request('172.16.240.7 24 5060 5060 58997 17'.split(' '), 'map_update')).toMatchObject({ body: { destination: '172.16.240.0/24' } });
+    expect(request('fd00::17 64 443 6'.split(' '), 'map_delete')).toMatchObject({ body: { destination: 'fd00::/64', source: '::/0' } });
+  });
+
   test('map_delete positional deletes by low port', () => {
     expect(request('172.16.240.0 24 5060 17'.split(' '), 'map_delete')).toEqual({
       command: 'delete',
@@ -100,7 +105,7 @@ describe('older forms (openziti.md §2)', () => {
     ['172.16.240.0 24 5060 5060 58997', 'map_update', 'takes 6 arguments'],
     ['172.16.240.0 24 5060 5060 58997 17 x', 'map_update', 'takes 6 arguments'],
     ['172.16.240.0 24 5060 5060 58997 1', 'map_update', 'accepted: 6 (tcp), 17 (udp)'],
-    ['172.16.240.0 33 5060 5060 58997 6', 'map_update', '0..32'],
+    ['172.16.240.0 33 5060 5060 58997 6', 'map_update', 'prefix length 33 is larger than 32 for IPv4'],
     ['172.16.240.0 24 5061 5060 58997 6', 'map_update', 'above high port'],
     ['172.16.240.0 24 70000 70000 58997 6', 'map_update', '0..65535'],
     ['172.16.240.0 24 5060', 'map_delete', 'map_delete takes 4 arguments'],
@@ -143,8 +148,8 @@ describe('bpfsteer-diverter commands', () => {
     ['-I -c 10.0.0.1 -l 1 -t 1', 'needs -p/--protocol'],
     ['-I -c 10.0.0.1 -p tcp -t 1', 'needs -l/--low-port'],
     ['-I -c 10.0.0.1 -p icmp -l 1 -t 1', 'accepted: tcp, udp'],
-    ['-I -c 10.0.0.300 -p tcp -l 1 -t 1', 'is not an IPv4 or IPv6 address'],
-    ['-I -c 10.0.0.1 -m 33 -p tcp -l 1 -t 1', '0..32'],
+    ['-I -c 10.0.0.300 -p tcp -l 1 -t 1', 'destination (-c) "10.0.0.300" is not an IP address: 300 is larger than 255'],
+    ['-I -c 10.0.0.1 -m 33 -p tcp -l 1 -t 1', 'prefix length 33 is larger than 32 for IPv4'],
     ['-I -c 10.0.0.1 -m x -p tcp -l 1 -t 1', '0..32'],
     ['-I -c 10.0.0.1 -p tcp -l 1 -h 0 -t 1', 'above high port'],
     ['-I -c 10.0.0.1 -p tcp -l 65536 -t 1', '0..65535'],

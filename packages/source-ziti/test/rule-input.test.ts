@@ -1,18 +1,18 @@
 import { describe, expect, test } from 'vitest';
 import { toRule, toSelector, type RuleInput } from '../src/rule-input.js';
 
-const base: RuleInput = { destination: '10.0.0.17/28', protocol: 'tcp', ports: { low: 22, high: 22 }, tproxyPort: 33381 };
+const base: RuleInput = { destination: '10.0.0.16/28', protocol: 'tcp', ports: { low: 22, high: 22 }, tproxyPort: 33381 };
 
 describe('toRule', () => {
   test.each<[string, Partial<RuleInput>, object]>([
-    ['normalises the destination, default source, infers divert', {}, { destination: '10.0.0.16/28', source: '0.0.0.0/0', action: 'divert', tproxyPort: 33381 }],
+    ['default source, infers divert', {}, { destination: '10.0.0.16/28', source: '0.0.0.0/0', action: 'divert', tproxyPort: 33381 }],
     ['bare IP is a /32', { destination: '10.1.1.1' }, { destination: '10.1.1.1/32' }],
-    ['IPv6 default source is ::/0', { destination: 'fd00::5/64' }, { destination: 'fd00::/64', source: '::/0' }],
+    ['IPv6 canonical text, default source ::/0', { destination: 'FD00:0::/64' }, { destination: 'fd00::/64', source: '::/0' }],
     ['high defaults to low', { ports: { low: 53 } }, { ports: { low: 53, high: 53 } }],
     ['tproxyPort 0 is a pass-through', { tproxyPort: 0 }, { action: 'pass' }],
     ['no tproxyPort is a pass-through', { tproxyPort: undefined }, { action: 'pass' }],
     ['deny', { tproxyPort: undefined, action: 'deny' }, { action: 'deny' }],
-    ['source masked', { source: '192.168.1.77/24' }, { source: '192.168.1.0/24' }],
+    ['source kept', { source: '192.168.1.0/24' }, { source: '192.168.1.0/24' }],
     ['interfaces sorted and unique', { interfaces: ['lo', 'ens33', 'lo'] }, { interfaces: ['ens33', 'lo'] }],
     ['service kept', { service: 'svc-1' }, { service: 'svc-1' }],
   ])('%s', (_name, patch, expected) => {
@@ -27,9 +27,13 @@ describe('toRule', () => {
   });
 
   test.each<[string, Partial<RuleInput>, string, string]>([
-    ['bad destination', { destination: '10.0.0.300/24' }, 'destination', 'is not a valid CIDR'],
-    ['prefix too long', { destination: '10.0.0.0/40' }, 'destination', '0..32'],
-    ['bad source', { source: 'x' }, 'source', 'is not a valid CIDR'],
+    ['bad destination', { destination: '10.0.0.300/24' }, 'destination', '"10.0.0.300/24" is not a CIDR: address "10.0.0.300": 300 is larger than 255'],
+    ['prefix too long', { destination: '10.0.0.0/40' }, 'destination', 'prefix length 40 is larger than 32 for IPv4'],
+    ['bad source', { source: 'x' }, 'source', '"x" is not a CIDR'],
+    // host bits are refused, not cleared: a rule names a network
+    ['destination host bits', { destination: '10.0.0.17/28' }, 'destination', '"10.0.0.17/28" has host bits set; did you mean 10.0.0.16/28?'],
+    ['IPv6 destination host bits', { destination: 'fd00::5/64', source: undefined }, 'destination', '"fd00::5/64" has host bits set; did you mean fd00::/64?'],
+    ['source host bits', { source: '192.168.1.77/24' }, 'source', '"192.168.1.77/24" has host bits set; did you mean 192.168.1.0/24?'],
     ['family mismatch', { source: '::/0' }, 'source', 'same family'],
     ['low above high', { ports: { low: 80, high: 79 } }, 'ports', 'low <= high'],
     ['divert without port', { action: 'divert', tproxyPort: 0 }, 'tproxyPort', 'needs tproxyPort'],
@@ -46,7 +50,7 @@ describe('toRule', () => {
 
 describe('toSelector', () => {
   test('without high matches by low port', () => {
-    const checked = toSelector({ destination: '172.16.240.7/24', protocol: 'udp', ports: { low: 5060 } });
+    const checked = toSelector({ destination: '172.16.240.0/24', protocol: 'udp', ports: { low: 5060 } });
     expect(checked.ok && checked.value).toEqual({ destination: '172.16.240.0/24', source: '0.0.0.0/0', protocol: 'udp', ports: { low: 5060 } });
   });
   test('interfaces normalised; empty list dropped', () => {

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -50,8 +51,12 @@ test.each([
 
 const quiet = () => {
   const lines: string[] = [];
-  const log = (level: string) => (_d: object, m: string) => void lines.push(`${level}: ${m}`);
-  return { lines, info: log('info'), warn: log('warn'), error: log('error') };
+  const details: object[] = [];
+  const log = (level: string) => (d: object, m: string) => {
+    lines.push(`${level}: ${m}`);
+    details.push(d);
+  };
+  return { lines, details, info: log('info'), warn: log('warn'), error: log('error') };
 };
 
 const r = (n: number, patch: Partial<Rule> = {}): Rule => ({
@@ -139,7 +144,7 @@ describe('StateFile: snapshot + journal', () => {
     await writeFile(journalPath(file), `{"put":[${JSON.stringify(r(1))}]}\n{"put":[{"destination":"10.0.0.300"}]}\n{"flush":true}\n`);
     await expect(loadState(file)).rejects.toThrow(/line 2\.put\.0/);
     await writeFile(journalPath(file), `{"put":[]}\nnot json\n{"flush":true}\n`);
-    await expect(loadState(file)).rejects.toMatchObject({ code: 'ERR_ZITI_STATE_FILE', message: expect.stringContaining('line 2 is not JSON') });
+    await expect(loadState(file)).rejects.toMatchObject({ code: 'ERR_ZITI_STATE_FILE', message: expect.stringContaining('line 2 (byte 11) is not JSON') });
     await writeFile(journalPath(file), `{"upsert":[]}\n`);
     await expect(loadState(file)).rejects.toThrow(/line 1: Unrecognized key/);
   });
@@ -229,4 +234,119 @@ test('a snapshot holds one rule per line, whatever the rules hold', () => {
   expect(lines).toHaveLength(3);
   same(parseState(text, 'x'), s);
   expect(serialiseState(emptyState)).toBe('{\n  "version": 1,\n  "rules": [],\n  "interfaces": {}\n}\n');
+});
+
+// ---------------------------------------------------------------- damage (issue 9 item 7a)
+
+describe('a damaged state file stops the load, names the file, where and what; changes nothing', () => {
+  const snapshotText = () => serialiseState(insertAll(emptyState, [r(1), r(2), r(3)]));
+
+  test.each<[string, () => string, RegExp]>([
+    ['empty', () => '', /state file .*rules\.json is not JSON \(fix or remove it\): it is empty \(0 bytes\)/],
+    ['truncated', () => snapshotText().slice(0, 80), /state file .*rules\.json is not JSON \(fix or remove it\): (.*\(line \d+ column \d+\)|it ends early at byte 80)/],
+    ['cut at a value boundary', () => snapshotText().slice(0, snapshotText().indexOf('"rules"') + 8), /ends early at byte \d+, in the middle of a value \(truncated\?\)/],
+    ['NUL bytes (a write lost in a crash)', () => `${snapshotText().slice(0, 60)}${'\0'.repeat(40)}`, /holds a NUL byte at byte 60/],
+    ['garbage after the JSON', () => `${snapshotText()}{"version":1}`, /line \d+ column \d+/],
+  ])('snapshot %s', async (_n, text, message) => {
+    const file = join(dir, 'rules.json');
+    const content = text();
+    await writeFile(file, content);
+    await writeFile(journalPath(file), `{"put":[${JSON.stringify(r(9))}]}\n`);
+    const log = quiet();
+    const error = await StateFile.open(file, log).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_ZITI_STATE_FILE', message: expect.stringMatching(message) });
+    expect(await readFile(file, 'utf8')).toBe(content); // no overwrite
+    expect(await readFile(journalPath(file), 'utf8')).toBe(`{"put":[${JSON.stringify(r(9))}]}\n`); // no compaction
+  });
+
+  test('a journal line in the middle that is not JSON names its line and byte offset', async () => {
+    const file = join(dir, 'rules.json');
+    const first = `{"put":[${JSON.stringify(r(1))}]}\n`;
+    await writeFile(journalPath(file), `${first}{"put":[{"dest\n{"flush":true}\n`);
+    await expect(loadState(file)).rejects.toThrow(new RegExp(`journal .*rules\\.json\\.journal line 2 \\(byte ${first.length}\\) is not JSON`));
+  });
+
+  test('a torn last line is dropped with a warning naming the journal, the line and the bytes dropped', async () => {
+    const file = join(dir, 'rules.json');
+    const first = `{"put":[${JSON.stringify(r(1))}]}\n`;
+    await writeFile(journalPath(file), `${first}{"put":[{"destin`);
+    const log = quiet();
+    const opened = await StateFile.open(file, log);
+    expect([...opened.state.rules.values()]).toEqual([r(1)]);
+    expect(log.lines[0]).toMatch(/^warn: the state journal ends in an incomplete line \(a write cut short\); ignored it/);
+    expect(log.details[0]).toMatchObject({ journal: journalPath(file), line: 2, offset: first.length, bytes: 16 });
+  });
+
+  test('an old journal (left by a crash during a compaction) that ends torn while the journal goes on is fatal', async () => {
+    const file = join(dir, 'rules.json');
+    await writeFile(oldJournalPath(file), `{"put":[${JSON.stringify(r(1))}]}\n{"put":[{"destin`);
+    await writeFile(journalPath(file), `{"put":[${JSON.stringify(r(2))}]}\n`);
+    await expect(loadState(file)).rejects.toMatchObject({
+      code: 'ERR_ZITI_STATE_FILE',
+      message: expect.stringMatching(/journal .*rules\.json\.journal\.old ends in an incomplete line 2 \(byte \d+\) but .*rules\.json\.journal goes on/),
+    });
+  });
+
+  test.each<[string, (path: string) => Promise<void>, RegExp]>([
+    ['a FIFO', async (path) => void execFileSync('mkfifo', [path]), /is a FIFO, not a regular file/],
+    ['a directory', async (path) => mkdir(path).then(() => undefined), /is a directory, not a regular file/],
+    ['a character device (symlink to /dev/zero)', async (path) => symlink('/dev/zero', path), /is a character device, not a regular file/],
+  ])('a snapshot or journal that is %s is refused at once (never read, never blocks)', async (_n, make, message) => {
+    for (const which of ['snapshot', 'journal'] as const) {
+      const file = join(dir, `${which}.json`);
+      const path = which === 'snapshot' ? file : journalPath(file);
+      await make(path);
+      const started = Date.now();
+      await expect(StateFile.open(file, quiet())).rejects.toMatchObject({ code: 'ERR_ZITI_STATE_FILE', message: expect.stringMatching(message) });
+      expect(Date.now() - started).toBeLessThan(2000);
+    }
+  });
+});
+
+// ---------------------------------------------------------------- stale temp files (issue 9 item 7c)
+
+describe('stale snapshot temp files', () => {
+  const deadPid = async (): Promise<number> => {
+    const child = spawn('true');
+    await new Promise((resolve) => child.on('exit', resolve));
+    return child.pid!;
+  };
+
+  test('a start removes <stateFile>.<pid>.tmp of dead processes only, nothing else', async () => {
+    const file = join(dir, 'rules.json');
+    await saveState(file, insertAll(emptyState, [r(1)]));
+    const dead = await deadPid();
+    const deadToo = await deadPid();
+    const live = spawn('sleep', ['30']);
+    try {
+      const keep = [
+        `rules.json.${live.pid}.tmp`, // another live process is writing it
+        `rules.json.${process.pid}.tmp`, // this process
+        'rules.json.abc.tmp',
+        `rules.json.${dead}.tmp.bak`,
+        `rules.json.0.tmp`,
+        `other.json.${dead}.tmp`,
+        `xrules.json.${dead}.tmp`,
+      ];
+      for (const name of keep) await writeFile(join(dir, name), 'x');
+      await mkdir(join(dir, `rules.json.${deadToo}.tmp`)); // not a regular file
+      await writeFile(join(dir, `rules.json.${dead}.tmp`), 'a snapshot cut short');
+      const log = quiet();
+      await StateFile.open(file, log);
+      const left = (await readdir(dir)).sort();
+      expect(left).toEqual([...keep, `rules.json.${deadToo}.tmp`, 'rules.json'].sort());
+      expect(log.lines).toContain('info: removed a stale state file temp file (its writer is gone)');
+    } finally {
+      live.kill();
+    }
+  });
+
+  test('a state file that cannot be read keeps its temp files (they may help to recover it)', async () => {
+    const file = join(dir, 'rules.json');
+    await writeFile(file, '{');
+    const tmp = join(dir, `rules.json.${await deadPid()}.tmp`);
+    await writeFile(tmp, serialiseState(emptyState));
+    await expect(StateFile.open(file, quiet())).rejects.toThrow();
+    expect(await readFile(tmp, 'utf8')).toBe(serialiseState(emptyState));
+  });
 });

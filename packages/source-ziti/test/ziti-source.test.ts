@@ -4,8 +4,8 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,7 +108,7 @@ describe('the ziti router contract through the real CLI', () => {
 
     const bad = await diverter('-I -c 10.0.0.16 -m 33 -p tcp -l 22 -h 22 -t 1');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('0..32');
+    expect(bad.stderr).toContain('prefix length 33 is larger than 32 for IPv4');
     expect(bad.stderr).toContain('Usage: bpfsteer-diverter');
   });
 
@@ -228,14 +228,15 @@ describe('the socket path', () => {
   });
 });
 
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 describe('TCP with a bearer token', () => {
-  async function freePort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
-  }
 
   test('the token file must not be world-readable', async () => {
     const tokenFile = join(dir, 'token-open');
@@ -257,4 +258,125 @@ describe('TCP with a bearer token', () => {
     expect(wrong.stderr).toContain('bearer token');
     expect((await diverter(`-I -c 10.0.0.1 -p tcp -l 1 -t 2 --url ${url}`, { BPFSTEER_ZITI_TOKEN: 'a-token-of-enough-length' })).code).toBe(0);
   });
+});
+
+describe('a damaged state file at start (issue 9 item 7a)', () => {
+  const good = '{"version":1,"rules":[{"destination":"10.0.0.0/8","source":"0.0.0.0/0","protocol":"tcp","ports":{"low":1,"high":1},"action":"pass","interfaces":[]}],"interfaces":{}}\n';
+  const put = (n: number) => `{"put":[{"destination":"10.${n}.0.0/16","source":"0.0.0.0/0","protocol":"udp","ports":{"low":53,"high":53},"action":"pass","interfaces":[]}]}\n`;
+
+  test.each<[string, string, string, RegExp]>([
+    ['a truncated snapshot', good.slice(0, 70), put(1), /rules\.json is not JSON \(fix or remove it\): (.*line 1 column \d+|it ends early at byte 70)/],
+    ['a journal with garbage in the middle', good, `${put(1)}garbage\n${put(2)}`, /rules\.json\.journal line 2 \(byte \d+\) is not JSON/],
+    ['a snapshot of another version', good.replace('"version":1', '"version":7'), '', /rules\.json is invalid.*\n\s+version: version must be 1/],
+  ])('%s: start rejects naming the file and the problem, publishes nothing, leaves the files as they are', async (_n, snapshot, journal, message) => {
+    const stateDir = await mkdtemp(join(dir, 'damaged-'));
+    const stateFile = join(stateDir, 'rules.json');
+    await writeFile(stateFile, snapshot);
+    if (journal) await writeFile(`${stateFile}.journal`, journal);
+    const kernel = fakeKernel();
+    const publish = vi.fn();
+    const source = zitiSource.create(zitiSourceConfigSchema.parse({ socket, stateFile }), {
+      logger: pino({ level: 'silent' }),
+      signal: new AbortController().signal,
+      intentSchemas: new Map(),
+      describe: kernel.context.describe,
+      watch: kernel.context.watch,
+    });
+    await expect(source.start({ publish, commit: kernel.commit })).rejects.toMatchObject({
+      code: 'ERR_ZITI_STATE_FILE',
+      message: expect.stringMatching(message),
+    });
+    expect(kernel.commit).not.toHaveBeenCalled();
+    expect(publish).not.toHaveBeenCalled();
+    expect(await readFile(stateFile, 'utf8')).toBe(snapshot);
+    expect(await readdir(stateDir)).toEqual(journal ? ['rules.json', 'rules.json.journal'] : ['rules.json']);
+    if (journal) expect(await readFile(`${stateFile}.journal`, 'utf8')).toBe(journal);
+    expect(existsSync(socket)).toBe(false); // no API either
+  });
+
+  test('a torn last journal line (a crash mid-append) is dropped: the start publishes the complete records', async () => {
+    const stateDir = await mkdtemp(join(dir, 'torn-'));
+    const stateFile = join(stateDir, 'rules.json');
+    await writeFile(stateFile, good);
+    await writeFile(`${stateFile}.journal`, `${put(1)}${put(2).slice(0, 30)}`);
+    const { kernel } = await startSource({ stateFile });
+    expect(kernel.commits).toHaveLength(1);
+    expect(kernel.commits[0].map((i) => (i as { destination?: string }).destination).sort()).toEqual(['10.0.0.0/8', '10.1.0.0/16']);
+  });
+});
+
+describe('HTTP time-outs (issue 9 item 7b)', () => {
+  const http = { headersTimeoutMs: 300, requestTimeoutMs: 600, keepAliveTimeoutMs: 400 };
+
+  /** Sends `text` and resolves with the ms until the server closes the connection (or 'open' after `max` ms). */
+  function closedAfter(connect: () => Socket, text: string, max = 5000): Promise<{ ms: number | 'open'; answer: string }> {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      const conn = connect();
+      let answer = '';
+      conn.on('data', (d: Buffer) => (answer += d.toString()));
+      conn.on('error', () => undefined);
+      const timer = setTimeout(() => {
+        conn.destroy();
+        resolve({ ms: 'open', answer });
+      }, max);
+      conn.on('close', () => {
+        clearTimeout(timer);
+        resolve({ ms: Date.now() - started, answer });
+      });
+      conn.write(text);
+    });
+  }
+  const body = '{"destination":"10.0.0.1/32","protocol":"tcp","ports":{"low":1},"tproxyPort":9}';
+  const halfBody = `POST /v1/rules HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 20)}`;
+  const halfHeaders = 'POST /v1/rules HTTP/1.1\r\nHost: agent\r\nContent-Type: appl';
+  const whole = `GET /v1/version HTTP/1.1\r\nHost: agent\r\n\r\n`;
+
+  test('unix socket: half a body is cut at the request time-out, half the headers at the headers time-out, an idle keep-alive at its time-out', async () => {
+    const { kernel } = await startSource({ http });
+    const unix = () => createConnection(socket);
+    const partialBody = await closedAfter(unix, halfBody);
+    expect(partialBody.ms).not.toBe('open');
+    expect(partialBody.ms).toBeGreaterThanOrEqual(500);
+    expect(partialBody.ms).toBeLessThan(600 + 2500);
+    expect(partialBody.answer).toMatch(/^HTTP\/1\.1 408/);
+    const partialHeaders = await closedAfter(unix, halfHeaders);
+    expect(partialHeaders.ms).not.toBe('open');
+    expect(partialHeaders.ms).toBeGreaterThanOrEqual(250);
+    expect(partialHeaders.ms).toBeLessThan(300 + 2500);
+    const idle = await closedAfter(unix, whole);
+    expect(idle.answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(idle.ms).not.toBe('open');
+    expect(idle.ms).toBeLessThan(400 + 2500);
+    expect(kernel.commit).toHaveBeenCalledTimes(1); // the start's; nothing from the cut requests
+  });
+
+  test('TCP: half a body is cut at the request time-out', async () => {
+    const tokenFile = join(dir, 'token-timeouts');
+    await writeFile(tokenFile, 'a-token-of-enough-length\n', { mode: 0o600 });
+    const port = await freePort();
+    await startSource({ http, tcp: { port, tokenFile } });
+    const authed = halfBody.replace('Host: agent\r\n', 'Host: agent\r\nAuthorization: Bearer a-token-of-enough-length\r\n');
+    const cut = await closedAfter(() => createConnection(port, '127.0.0.1'), authed);
+    expect(cut.ms).not.toBe('open');
+    expect(cut.ms).toBeLessThan(600 + 2500);
+  });
+
+  test('the defaults: headers 10 s, request 30 s, keep-alive 5 s, body 32 MiB; headers may not outlast the request', () => {
+    expect(zitiSourceConfigSchema.parse({}).http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxBodyBytes: 32 * 1024 * 1024 });
+    const wrong = zitiSourceConfigSchema.safeParse({ http: { headersTimeoutMs: 5000, requestTimeoutMs: 1000 } });
+    expect(wrong.success).toBe(false);
+    expect(wrong.error?.issues[0]).toMatchObject({ path: ['http', 'headersTimeoutMs'], message: expect.stringContaining('requestTimeoutMs') });
+  });
+});
+
+test('health stays 200 after refused requests; lastError keeps the last refused commit (issue 9 item 7d)', async () => {
+  const { kernel } = await startSource();
+  kernel.described.set('tproxy.interface', { interfaces: [] });
+  const health = () => agentRequest({ address: { kind: 'socket', path: socket } }, 'GET', '/v1/health');
+  expect(await health()).toMatchObject({ status: 200, body: { ok: true, lastError: null } });
+  expect((await diverter('-I -c 10.0.0.16 -m 33 -p tcp -l 22 -h 22 -t 1')).code).toBe(2); // never reaches the agent
+  kernel.result = { ok: false, reason: 'invalid', error: 'interface eth7 is not attached' };
+  expect((await diverter('-I -c 10.0.0.1 -p tcp -l 1 -t 9 -N eth7')).code).toBe(1);
+  expect(await health()).toMatchObject({ status: 200, body: { ok: true, lastError: { reason: 'invalid', error: 'interface eth7 is not attached' } } });
 });

@@ -79,7 +79,7 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
     }
     if (!stopping) {
       if (config.plugins.length === 0) logger.warn('no plugins configured: the agent steers nothing');
-      else if (agent.status().plugins.every((p) => p.state === 'failed')) {
+      else if ((await agent.status()).plugins.every((p) => p.state === 'failed')) {
         logger.fatal('every plugin failed; exiting');
         await agent.stop({ keepPinned });
         return ExitCode.failure;

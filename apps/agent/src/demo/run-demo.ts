@@ -70,12 +70,12 @@ export async function runDemo({ out, printConfig }: DemoOptions): Promise<number
       featureProbe: coreBpfFeatureProbe,
     });
     await agent.start();
-    const running = agent.status();
+    const running = await agent.status();
     const failed = running.plugins.filter((p) => p.state !== 'running');
     if (failed.length) throw new Error(`plugin failed: ${failed.map((p) => `${p.id}: ${p.error ?? p.state}`).join('; ')}`);
     step(2, 'agent running (tc-nexthop on the server\'s gateway interface, one redirect per family)', await probeAll(), true,
       'replies from the service address are redirected to the router by bpf_redirect_neigh');
-    say(describeRules(agent));
+    say(await describeRules(agent));
 
     await agent.stop({ keepPinned: false });
     agent = undefined;
@@ -97,8 +97,8 @@ export async function runDemo({ out, printConfig }: DemoOptions): Promise<number
   }
 }
 
-function describeRules(agent: Agent): string {
-  const plugin = agent.status().plugins.find((p) => p.id === 'tc-nexthop');
+async function describeRules(agent: Agent): Promise<string> {
+  const plugin = (await agent.status()).plugins.find((p) => p.id === 'tc-nexthop');
   const details = plugin?.details as { rules?: { source: string; interface: string; nexthop: string; packets: number | bigint; bytes: number | bigint }[] } | undefined;
   const rules = details?.rules ?? [];
   return rules

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ipv4Frame as buildIpv4Frame } from '@bpfsteer/netlab';
-import { parseIpAddress } from '../../src/codec/ip-address.js';
+import { parseIp } from '@bpfsteer/ip';
 import { codecs as c } from '../../src/codecs.js';
 import { unique } from './lab.js';
 
@@ -44,7 +44,7 @@ export const TC_ACT_SHOT = 2;
 
 /** An Ethernet + IPv4 + UDP frame to `dst` (dotted quads), for BPF_PROG_TEST_RUN. */
 export function ipv4Frame(dst: string, src = '192.0.2.1', sport = 1000, dport = 2000): Uint8Array {
-  return buildIpv4Frame({ src: parseIpAddress(src).bytes, dst: parseIpAddress(dst).bytes, sport, dport });
+  return buildIpv4Frame({ src: parseIp(src).bytes, dst: parseIp(dst).bytes, sport, dport });
 }
 
 /** A fresh, uniquely named directory on bpffs; remove it with `removePinDir`. */

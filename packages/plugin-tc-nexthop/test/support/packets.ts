@@ -2,7 +2,7 @@
  * Test helpers: deterministic random numbers, random addresses and prefixes, a reference LPM.
  * Frames for BPF_PROG_TEST_RUN come from @bpfsteer/netlab (ipFrame).
  */
-import { formatIp, maskBytes, parseCidr, type IpPrefix } from '../../src/ip-address.js';
+import { ipFromBytes, networkOf, parsePrefix, prefixContains, type IpPrefix } from '@bpfsteer/ip';
 
 /** xorshift32: reproducible pseudo-random numbers in [0, 1). */
 export function random(seed: number): () => number {
@@ -33,10 +33,8 @@ export function addressIn(prefix: IpPrefix, rnd: () => number): Uint8Array {
 export function referenceLpm(prefixes: readonly string[], address: Uint8Array): string | undefined {
   let best: IpPrefix | undefined;
   for (const text of prefixes) {
-    const p = parseCidr(text);
-    if (p.bytes.length !== address.length) continue;
-    const m = maskBytes(address, p.length);
-    if (m.every((b, i) => b === p.bytes[i]) && (!best || p.length > best.length)) best = p;
+    const p = parsePrefix(text);
+    if (prefixContains(p, ipFromBytes(address)) && (!best || p.length > best.length)) best = p;
   }
   return best?.text;
 }
@@ -45,5 +43,5 @@ export function referenceLpm(prefixes: readonly string[], address: Uint8Array): 
 export function randomPrefix(rnd: () => number, family: 4 | 6, lengths: readonly number[], within?: IpPrefix): IpPrefix {
   const len = lengths[Math.floor(rnd() * lengths.length)];
   const base = within ? addressIn(within, rnd) : randomBytes(rnd, family === 4 ? 4 : 16);
-  return parseCidr(`${formatIp(base)}/${len}`);
+  return networkOf(ipFromBytes(base), len);
 }

@@ -1,7 +1,7 @@
 /** fast-check generators of rule sets and packets that overlap a lot (few base addresses, shared low ports). */
 import fc from 'fast-check';
 import type { PlanRule } from '../../src/apply-plan.js';
-import { makePrefix, type Prefix } from '../../src/ip-prefix.js';
+import { makePrefix, type Prefix } from '../../src/key-prefix.js';
 import { ruleIdentity } from '../../src/rule-identity.js';
 import type { Packet } from './rule-model.js';
 

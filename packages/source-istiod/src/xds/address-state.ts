@@ -2,7 +2,7 @@
  * The local copy of Istiod's `istio.workload.Address` resources, and the translation of one decoded
  * Address into it (validated: every address must be 4 or 16 bytes).
  */
-import { formatIpBytes } from './ip-address.js';
+import { familyOfBytes, formatIp } from '@bpfsteer/ip';
 import { PersistentMap } from './persistent-map.js';
 import type { RawAddress, RawPort, RawService, RawWorkload } from './xds-messages.js';
 
@@ -81,7 +81,7 @@ const ports = (list: readonly RawPort[]): PortMapping[] =>
 function translateWorkload(name: string, raw: RawWorkload): Translated<WorkloadInfo> {
   const addresses: string[] = [];
   for (const [index, bytes] of raw.addresses.entries()) {
-    const text = formatIpBytes(bytes);
+    const text = familyOfBytes(bytes) === undefined ? undefined : formatIp(bytes);
     if (text === undefined) {
       return {
         ok: false,
@@ -116,7 +116,7 @@ function translateWorkload(name: string, raw: RawWorkload): Translated<WorkloadI
 function translateService(name: string, raw: RawService): Translated<ServiceInfo> {
   const addresses: { network: string; address: string }[] = [];
   for (const [index, entry] of raw.addresses.entries()) {
-    const text = formatIpBytes(entry.address);
+    const text = familyOfBytes(entry.address) === undefined ? undefined : formatIp(entry.address);
     if (text === undefined) {
       return {
         ok: false,

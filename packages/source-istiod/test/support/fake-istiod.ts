@@ -9,11 +9,14 @@ import {
   ServerCredentials,
   status as grpcStatus,
 } from '@grpc/grpc-js';
-import { parseIpAddress } from '../../src/xds/ip-address.js';
+import { parseIp } from '@bpfsteer/ip';
 import { ADDRESS_TYPE_URL, type RawDeltaDiscoveryRequest } from '../../src/xds/xds-messages.js';
 import { loadXdsProtos, type RawDeltaDiscoveryResponseInput } from '../../src/xds/xds-protos.js';
 
 type AdsStream = ServerDuplexStream<RawDeltaDiscoveryRequest, RawDeltaDiscoveryResponseInput>;
+
+/** An address text as Istio's NetworkAddress bytes (4 or 16, network order). */
+const addressBytes = (text: string): Buffer => Buffer.from(parseIp(text).bytes);
 
 export interface RecordedRequest {
   /** 1-based number of the stream it arrived on */
@@ -182,7 +185,7 @@ export function workloadResource(workload: FakeWorkload): FakeResource {
       uid: workload.uid,
       name: workload.name ?? workload.uid,
       namespace: workload.namespace ?? 'default',
-      addresses: (workload.addresses ?? []).map(parseIpAddress),
+      addresses: (workload.addresses ?? []).map(addressBytes),
       node: workload.node ?? '',
       tunnel_protocol: workload.tunnelProtocol ?? 'HBONE',
       network_mode: workload.networkMode ?? 'STANDARD',
@@ -203,7 +206,7 @@ export function serviceResource(service: { namespace: string; hostname: string; 
       name: service.hostname.split('.')[0],
       namespace: service.namespace,
       hostname: service.hostname,
-      addresses: (service.addresses ?? []).map((a) => ({ network: '', address: parseIpAddress(a) })),
+      addresses: (service.addresses ?? []).map((a) => ({ network: '', address: addressBytes(a) })),
       ports: [{ service_port: 80, target_port: 8080 }],
     },
   });

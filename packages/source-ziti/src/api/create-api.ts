@@ -18,14 +18,14 @@ import { packageInfo } from '../version.js';
 import type { ZitiService } from '../ziti-service.js';
 import { installErrorHandling } from './error-handling.js';
 import { withFastPath } from './fast-validation.js';
+import { DEFAULT_HTTP_LIMITS, httpServerOptions, type HttpLimits } from './http-limits.js';
 import { registerInterfaceRoutes } from './interface-routes.js';
 import { registerMetaRoutes } from './meta-routes.js';
 import { registerRuleRoutes } from './rule-routes.js';
 import { pruneUnusedSchemas } from './prune-schemas.js';
 import { apiSchemas } from './schemas.js';
 
-/** The largest request body accepted (a batch of ~100,000 rules fits). */
-export const BODY_LIMIT = 32 * 1024 * 1024;
+export { BODY_LIMIT } from './http-limits.js';
 
 export interface CreateApiOptions {
   readonly service: ZitiService;
@@ -33,7 +33,8 @@ export interface CreateApiOptions {
   readonly logger?: Logger;
   /** when set, every request must carry `Authorization: Bearer <token>` */
   readonly token?: string;
-  readonly bodyLimit?: number;
+  /** time-outs and the body size limit (absent fields: DEFAULT_HTTP_LIMITS) */
+  readonly limits?: Partial<HttpLimits>;
 }
 
 const API_DESCRIPTION = `The API of the bpfsteer ziti source: the tproxy firewall rules an OpenZiti router (or its
@@ -47,11 +48,12 @@ resulting state), 500 ERR_APPLY_FAILED / ERR_PERSIST / ERR_INTERNAL, 503 ERR_UNA
 dataplane). A refused request changes nothing. 409 is not used: inserts are idempotent upserts.`;
 
 export async function createApi(options: CreateApiOptions): Promise<FastifyInstance> {
-  const bodyLimit = options.bodyLimit ?? BODY_LIMIT;
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  const bodyLimit = limits.maxBodyBytes;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit,
+    ...httpServerOptions(limits),
     forceCloseConnections: true,
     return503OnClosing: true,
     onProtoPoisoning: 'error',

@@ -45,12 +45,12 @@ export function registerMetaRoutes(app: FastifyInstance, service: ZitiService): 
 
   r.get('/v1/health', {
     schema: {
-      summary: 'Whether the last commit was applied (503 when it was not)',
+      summary: 'Whether the source serves: a running plugin consumes the rules and the stored rules are applied (503 when not); a refused request does not change it',
       tags: ['meta'],
       response: { 200: healthSchema, 401: errorSchema, 503: healthSchema },
     },
     handler: async (_request, reply) => {
-      const health = service.health();
+      const health = await service.health();
       return reply.code(health.ok ? 200 : 503).send(health);
     },
   });

@@ -31,7 +31,7 @@ const cidrText = (what: string) =>
   z
     .string({ error: `${what} must be a string: an IPv4/IPv6 address or CIDR, e.g. "10.0.0.0/24", "10.0.0.1", "fd00::/64"` })
     .max(MAX_CIDR_TEXT, { error: `${what} is longer than ${MAX_CIDR_TEXT} characters; expected an address or CIDR` })
-    .meta({ description: `${what}: address or CIDR; a bare address means /32 or /128; host bits are cleared` });
+    .meta({ description: `${what}: address or CIDR; a bare address means /32 or /128; host bits must be clear (10.0.0.1/24 is refused)` });
 
 export const interfaceNameSchema = z
   .string({ error: `must be ${interfaceNameRule}` })
@@ -259,19 +259,24 @@ export const versionSchema = z
   .object({ name: z.string(), version: z.string(), api: z.literal('v1') })
   .register(apiSchemas, { id: 'Version' });
 
+const commitNoteSchema = z.object({
+  ok: z.boolean(),
+  at: z.string(),
+  reason: z.string().optional(),
+  error: z.string().optional(),
+});
+
 export const healthSchema = z
   .object({
-    ok: z.boolean(),
+    ok: z.boolean().meta({ description: 'the source serves: applied and dataplane (else the status is 503)' }),
+    applied: z.boolean().meta({ description: 'the stored rules are applied (false when the saved rules were refused at start, until a change is applied)' }),
+    dataplane: z.boolean().meta({ description: 'a running plugin consumes the rules' }),
     rules: z.number(),
     interfaces: z.number(),
-    lastCommit: z
-      .object({
-        ok: z.boolean(),
-        at: z.string(),
-        reason: z.string().optional(),
-        error: z.string().optional(),
-      })
-      .nullable(),
+    lastCommit: commitNoteSchema.nullable().meta({ description: 'the outcome of the last commit' }),
+    lastError: commitNoteSchema
+      .nullable()
+      .meta({ description: 'the last commit the agent refused (a refused request changes nothing and does not make the health 503)' }),
   })
   .register(apiSchemas, { id: 'Health' });
 

@@ -4,7 +4,7 @@
  * so it can be table-tested and fuzzed. CIDRs are normalised here; the agent checks again.
  */
 import { parseArgs } from 'node:util';
-import { anyCidr, makeCidr, maxPrefix, parseIp, parsePrefixLength, type Cidr, type IpAddress } from '../cidr.js';
+import { anyPrefix, maxPrefixLength, networkOf, tryParseIp, tryParsePrefix, type IpAddress, type IpPrefix } from '@bpfsteer/ip';
 import { DEFAULT_SOCKET } from '../defaults.js';
 import { interfaceNameRule, isInterfaceName, isServiceId, serviceIdRule, type Protocol } from '../rule.js';
 
@@ -132,15 +132,20 @@ function number(text: string, max: number, what: string, min = 0): number {
 const port = (text: string, what: string): number => number(text, 65535, what);
 
 function address(text: string, what: string): IpAddress {
-  return parseIp(text) ?? fail(`${what} ${JSON.stringify(text)} is not an IPv4 or IPv6 address`);
+  const parsed = tryParseIp(text, { what });
+  return parsed.ok ? parsed.value : fail(parsed.error.message);
 }
 
-function cidr(ipText: string, lenText: string | undefined, what: string): Cidr {
+/**
+ * `-c <ip> -m <len>` (`-o/-n`, map_update's `<ip> <prefix-len>`): the router passes a service's
+ * address as configured with its length, meaning that network ("-c 10.99.3.7 -m 24" is
+ * 10.99.3.0/24), so host bits are cleared here, the one protocol edge that does; the API refuses them.
+ */
+function cidr(ipText: string, lenText: string | undefined, what: string): IpPrefix {
   const ip = address(ipText, what);
-  if (lenText === undefined) return makeCidr(ip, maxPrefix(ip.family));
-  const len = parsePrefixLength(lenText, ip.family);
-  if (!len.ok) fail(`${what} prefix: ${len.message}`);
-  return makeCidr(ip, (len as { value: number }).value);
+  if (lenText === undefined) return networkOf(ip, maxPrefixLength(ip.family));
+  const parsed = tryParsePrefix(`${ipText}/${lenText}`, { what, mask: true });
+  return parsed.ok ? parsed.value : fail(parsed.error.message);
 }
 
 function protocolName(text: string): Protocol {
@@ -159,16 +164,16 @@ function interfaceName(text: string, what: string): string {
 }
 
 /** Destination and source of an insert/delete given with -c/-m and -o/-n. */
-function addresses(values: Values): { destination: Cidr; source: string } {
+function addresses(values: Values): { destination: IpPrefix; source: string } {
   const destination = cidr(required(values, 'cidr-block', 'a rule'), one(values, 'dprefix-len'), 'destination (-c)');
   const srcIp = one(values, 'ocidr-block');
   if (srcIp === undefined) {
     if (one(values, 'oprefix-len') !== undefined) fail(`${flag('oprefix-len')} needs ${flag('ocidr-block')}`);
-    return { destination, source: anyCidr(destination.family) };
+    return { destination, source: anyPrefix(destination.family).text };
   }
   const source = cidr(srcIp, one(values, 'oprefix-len'), 'source (-o)');
   // the router passes its default source `-o 0.0.0.0 -n 0` ("any") for IPv6 intercepts too
-  if (source.text === '0.0.0.0/0' && destination.family === 6) return { destination, source: anyCidr(6) };
+  if (source.text === '0.0.0.0/0' && destination.family === 6) return { destination, source: anyPrefix(6).text };
   if (source.family !== destination.family) {
     fail(`source ${source.text} and destination ${destination.text} must be of the same address family`);
   }
@@ -257,7 +262,7 @@ function positionalRequest(as: InvokedAs, positionals: string[]): DiverterReques
     const high = port(highText, 'high port');
     if (low > high) fail(`low port ${low} is above high port ${high}`);
     const tproxyPort = port(tproxyText, 'tproxy port');
-    const base = { destination: destination.text, source: anyCidr(destination.family), protocol: protocolNumber(protoText), ports: { low, high } };
+    const base = { destination: destination.text, source: anyPrefix(destination.family).text, protocol: protocolNumber(protoText), ports: { low, high } };
     return { command: 'insert', body: tproxyPort === 0 ? { ...base, action: 'pass' } : { ...base, action: 'divert', tproxyPort } };
   }
   if (positionals.length !== 4) {
@@ -269,7 +274,7 @@ function positionalRequest(as: InvokedAs, positionals: string[]): DiverterReques
     command: 'delete',
     body: {
       destination: destination.text,
-      source: anyCidr(destination.family),
+      source: anyPrefix(destination.family).text,
       protocol: protocolNumber(protoText),
       ports: { low: port(lowText, 'low port') },
     },

@@ -1,0 +1,252 @@
+// bench/agent-responsiveness: the figures of issue 9 (agent kernel v2) on the current code, each with
+// its baseline from the same run. The agent = `bpfsteer run` (plugin tc-tproxy + source ziti, admin
+// socket on) on a lab veth, as in bench/tproxy-install, driven through the ziti API's unix socket:
+//   1. single inserts (POST /v1/rules, one kept-alive connection) on top of 0, <mid> and <big> rules:
+//      p50/p99 ms; baseline: GET /v1/health round trips on the same connection at the same level.
+//   2. the longest time without an answer (ms) of GET /v1/health on the ziti socket and of
+//      GET /v1/status on the admin socket (what `bpfsteer status` asks; asked directly, a CLI process
+//      per poll could not poll every 20 ms), each polled every <poll ms> with a fresh connection from a
+//      separate process (bench/stall-poller.mjs), during (a) one <big>-rule batch through the API and
+//      (b) a restart re-adopting the pinned rules: SIGTERM to the agent started with --keep-pinned
+//      (or SIGKILL: restart mode "kill"), a new agent at once on the same pins and state file, until
+//      its admin status says running and its ziti API answers; baseline: the same polls of the idle
+//      agent holding <big> rules.
+//   3. one batch of <big> rules from empty: rules/s; baseline: TproxyDataplane apply in-process.
+//   4. agent VmRSS (/proc/<pid>/status) at 0, <small> and <big> rules, after GET /v1/rules (listing)
+//      and after the restart; the BPF maps the agent holds open (memlock summed over its map fds,
+//      /proc/<pid>/fdinfo) at 0 and <big>; spawn -> admin status running after the restart (from the
+//      poller's reports: +- one poll interval) and cold (0 rules); cold spawn -> ziti API answering;
+//      baselines: an idle bare `node -e` (RSS), `node -e 0` start to exit (median of 5).
+// Needs root, `make -C bpf` and the builds of netlab, core-bpf, agent-kernel, plugin-tc-tproxy,
+// source-ziti and apps/agent. Everything lives in a NetLab netns, a temp dir and /sys/fs/bpf/<lab id>-*,
+// removed at the end, also on failure or interrupt (bench/cleanup.mjs).
+// Usage: node bench/agent-responsiveness.bench.mjs [big (100000)] [mid (20000)] [small (10000)]
+//        [single inserts per level (50)] [poll ms (20)] [restart: term|kill (term)]
+// Quick check: node bench/agent-responsiveness.bench.mjs 2000 400 200 10
+import { mkdtempSync, rmSync } from 'node:fs';
+import { NetLab } from '@bpfsteer/netlab';
+import { bareNodeRssKiB, bareNodeStartSeconds } from './bare-node.mjs';
+import { onCleanup, runCleanup } from './cleanup.mjs';
+import { longestGap, pollClock, pollStalls } from './poll-stalls.mjs';
+import { mapMemlock, vmRssKiB } from './proc-memory.mjs';
+import { median, percentile } from './stats.mjs';
+import { printTable } from './table.mjs';
+import { startTproxyDataplane } from './tproxy-dataplane.mjs';
+import { routerRuleSet } from './tproxy-rules.mjs';
+import { closeZitiApi, spawnZitiAgent, stopZitiAgent, waitZitiReady, zitiAgentSetup, zitiApi, zitiRules } from './ziti-agent.mjs';
+import { unixRequest } from './unix-http.mjs';
+
+const USAGE = 'usage: node bench/agent-responsiveness.bench.mjs [big] [mid] [small] [inserts per level] [poll ms] [term|kill]';
+const intArg = (i, fallback, what, min) => {
+  const v = Number(process.argv[i] ?? fallback);
+  if (!Number.isInteger(v) || v < min) {
+    console.error(`${what} must be an integer >= ${min}, got "${process.argv[i]}"\n${USAGE}`);
+    process.exit(2);
+  }
+  return v;
+};
+const BIG = intArg(2, 100_000, 'big', 1);
+const MID = intArg(3, 20_000, 'mid', 1);
+const SMALL = intArg(4, 10_000, 'small', 1);
+const INSERTS = intArg(5, 50, 'inserts per level', 1);
+const POLL_MS = intArg(6, 20, 'poll ms', 1);
+const RESTART = process.argv[7] ?? 'term';
+if (!(SMALL <= MID && MID <= BIG) || !['term', 'kill'].includes(RESTART)) {
+  console.error(`need small <= mid <= big and restart term or kill, got ${SMALL} / ${MID} / ${BIG}, "${RESTART}"\n${USAGE}`);
+  process.exit(2);
+}
+const TPROXY_PORT = 15000;
+const IDLE_MS = 3000; // the idle agent's polls (baseline of the stalls)
+const TAIL_MS = 300; // polls kept after an operation ended
+const LIMIT_MS = 30 * 60_000; // the whole bench
+
+const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+const sleep = (n) => new Promise((r) => setTimeout(r, n));
+const mib = (kib) => kib / 1024;
+
+/** The rules: [0, BIG) the levels' base, then INSERTS single inserts for each of the three levels. */
+const { intents } = routerRuleSet({ family: 4, n: BIG + 3 * INSERTS, probes: 0, tproxyPort: TPROXY_PORT, seed: 9 });
+const base = intents.slice(0, BIG);
+const singlesFor = (k) => intents.slice(BIG + k * INSERTS, BIG + (k + 1) * INSERTS);
+
+/** The agent's admin status state (and pid), or undefined while it does not answer. */
+async function adminStatus(agent) {
+  try {
+    const res = await unixRequest(agent.adminSocket, 'GET', '/v1/status', { timeoutMs: 10_000 });
+    return res.body?.agent;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls the admin status every 10 ms until the agent says running; ms since its spawn. */
+async function untilRunning(agent, timeoutMs = 120_000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (agent.child.exitCode !== null) throw new Error(`agent exited ${agent.child.exitCode}: ${agent.stderr()}`);
+    if ((await adminStatus(agent))?.state === 'running') return ms(agent.startedAt);
+    await sleep(10);
+  }
+  throw new Error(`the agent's admin status did not say running within ${timeoutMs} ms: ${agent.stderr().slice(-2000)}`);
+}
+
+/** INSERTS single inserts at the current level, each followed by a health round trip; ms each. */
+async function insertLatencies(agent, rules) {
+  const api = zitiRules(agent);
+  const insert = [];
+  const health = [];
+  for (const r of rules) {
+    let t0 = process.hrtime.bigint();
+    await api.single(r);
+    insert.push(ms(t0));
+    t0 = process.hrtime.bigint();
+    await zitiApi(agent.socket, 'GET', '/v1/health');
+    health.push(ms(t0));
+  }
+  return { insert, health };
+}
+
+/** The memory figures of the agent process now (after `settleMs` idle). */
+async function memory(agent, settleMs = 1000) {
+  await sleep(settleMs);
+  return { rssKiB: vmRssKiB(agent.child.pid), maps: mapMemlock(agent.child.pid) };
+}
+
+const pollTargets = (agent) => [
+  { name: 'ziti', socket: agent.socket, path: '/v1/health' },
+  { name: 'admin', socket: agent.adminSocket, path: '/v1/status' },
+];
+const gaps = (poller, from, to) => ({ ziti: longestGap(poller.answers('ziti'), from, to), admin: longestGap(poller.answers('admin'), from, to) });
+
+const lab = NetLab.create('agr');
+onCleanup(() => lab.destroySync());
+const dir = mkdtempSync('/tmp/bstbench-');
+onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+const watchdog = setTimeout(() => {
+  console.error(`agent-responsiveness: over the time limit of ${LIMIT_MS / 60_000} min; cleaning up`);
+  runCleanup();
+  process.exit(1);
+}, LIMIT_MS);
+watchdog.unref();
+let agent;
+try {
+  const netns = lab.addNetns('r');
+  lab.addVeth({ netns, ifname: 'agr0', addresses: ['10.0.0.1/24'] }, { netns, ifname: 'agr1', addresses: ['10.0.1.1/24'] });
+
+  // baselines that need no agent
+  const nodeStartMs = median(bareNodeStartSeconds(5)) * 1000;
+  const nodeRssKiB = await bareNodeRssKiB();
+  const dp = startTproxyDataplane({ netns, interfaces: ['agr1'], pinRoot: `/sys/fs/bpf/${lab.id}-dp` });
+  const closeDp = onCleanup(() => dp.close());
+  let t0 = process.hrtime.bigint();
+  dp.setRules(base);
+  const dataplaneRate = BIG / (ms(t0) / 1000);
+  closeDp();
+
+  // cold start, 0 rules
+  const setup = zitiAgentSetup({ dir, pinRoot: `/sys/fs/bpf/${lab.id}-agent`, netns, ifname: 'agr0', admin: true });
+  onCleanup(() => rmSync(setup.pinRoot, { recursive: true, force: true }));
+  onCleanup(() => agent && agent.child.exitCode === null && agent.child.signalCode === null && agent.child.kill('SIGKILL'));
+  agent = spawnZitiAgent(setup, { keepPinned: RESTART === 'term' });
+  await waitZitiReady(agent, { intervalMs: 10, timeoutMs: 120_000 });
+  const coldApiMs = ms(agent.startedAt);
+  const coldRunningMs = await untilRunning(agent);
+  const api = zitiRules(agent);
+  const at0 = await memory(agent);
+
+  // single inserts on top of 0, then of MID (passing SMALL for the memory)
+  const lat0 = await insertLatencies(agent, singlesFor(0));
+  await api.flush();
+  await api.batch(base.slice(0, SMALL));
+  const atSmall = await memory(agent);
+  if (MID > SMALL) await api.batch(base.slice(SMALL, MID));
+  const latMid = await insertLatencies(agent, singlesFor(1));
+  await api.flush();
+
+  // one batch of BIG from empty, polled
+  let poller = await pollStalls(pollTargets(agent), { intervalMs: POLL_MS });
+  await sleep(TAIL_MS);
+  let from = pollClock();
+  t0 = process.hrtime.bigint();
+  await api.batch(base);
+  const batchRate = BIG / (ms(t0) / 1000);
+  let to = pollClock();
+  await sleep(TAIL_MS);
+  await poller.stop();
+  const batchGaps = gaps(poller, from, to);
+  const atBig = await memory(agent);
+  const latBig = await insertLatencies(agent, singlesFor(2));
+  t0 = process.hrtime.bigint();
+  const listed = (await api.list()).rules.length;
+  const listMs = ms(t0);
+  if (listed !== BIG + INSERTS) throw new Error(`expected ${BIG + INSERTS} rules in the agent, it lists ${listed}`);
+  const afterList = { rssKiB: vmRssKiB(agent.child.pid) };
+
+  // the idle agent holding BIG rules, then the restart, polled
+  poller = await pollStalls(pollTargets(agent), { intervalMs: POLL_MS });
+  await sleep(TAIL_MS);
+  from = pollClock();
+  await sleep(IDLE_MS);
+  const idleGaps = gaps(poller, from, pollClock());
+  from = pollClock();
+  const stopped = await stopZitiAgent(agent, { signal: RESTART === 'term' ? 'SIGTERM' : 'SIGKILL', graceMs: 120_000 });
+  if (RESTART === 'term' && stopped !== 0) throw new Error(`the agent exited ${stopped} on SIGTERM: ${agent.stderr().slice(-2000)}`);
+  const spawnedAt = pollClock();
+  agent = spawnZitiAgent(setup); // without --keep-pinned: its SIGTERM at the end removes the pins
+  const { pid } = agent.child;
+  const running = await poller.until((m) => m.target === 'admin' && m.pid === pid && m.state === 'running', 300_000, `running status from pid ${pid}`);
+  const zitiBack = poller.answers('ziti').some((t) => t > spawnedAt)
+    ? undefined
+    : await poller.until((m) => m.target === 'ziti' && m.status !== undefined, 300_000, 'ziti answer from the new agent');
+  to = Math.max(running.t, zitiBack?.t ?? 0);
+  await sleep(TAIL_MS);
+  await poller.stop();
+  const restartGaps = gaps(poller, from, to);
+  const restartRunningMs = running.t - spawnedAt;
+  const afterRestart = await memory(agent);
+  await zitiRules(agent).expect(BIG + INSERTS).catch((err) => {
+    throw new Error(`after the restart: ${err.message}: ${agent.stderr().slice(-2000)}`);
+  });
+  const exit = await stopZitiAgent(agent);
+  if (exit !== 0) console.error(`note: the agent exited ${exit} on SIGTERM: ${agent.stderr().slice(-2000)}`);
+
+  const restartHow = RESTART === 'term' ? 'SIGTERM to the agent run with --keep-pinned' : 'SIGKILL';
+  const latencyRows = (level, lat) => [
+    [`single insert on top of ${level} rules, p50`, 'ms', median(lat.insert), median(lat.health), 'health RTT', '<= 1, flat'],
+    [`single insert on top of ${level} rules, p99`, 'ms', percentile(lat.insert, 99), percentile(lat.health, 99), 'health RTT', ''],
+  ];
+  const rss = (what, kib) => [`agent RSS, ${what}`, 'MiB', mib(kib), mib(nodeRssKiB), 'bare node -e', ''];
+  printTable(
+    `agent responsiveness, issue 9's figures (agent via ${setup.how}; ${INSERTS} single inserts per level; health RTT = ` +
+      `GET /v1/health on the same connection at the same level; stalls: the longest time without an answer, polls every ` +
+      `${POLL_MS} ms from a separate process, status = the admin socket's GET /v1/status asked directly, idle = the agent ` +
+      `holding ${BIG} rules for ${IDLE_MS / 1000} s; restart = ${restartHow}, a new agent at once on the same pins and state file)`,
+    ['figure', 'unit', 'measured', 'baseline', 'baseline is', 'goal'],
+    [
+      ...latencyRows(0, lat0),
+      ...latencyRows(MID, latMid),
+      ...latencyRows(BIG, latBig),
+      [`longest stall, ziti /v1/health, one ${BIG}-rule batch`, 'ms', batchGaps.ziti, idleGaps.ziti, 'idle', '< 50'],
+      [`longest stall, admin /v1/status, one ${BIG}-rule batch`, 'ms', batchGaps.admin, idleGaps.admin, 'idle', '< 50'],
+      [`longest stall, ziti /v1/health, restart with ${BIG + INSERTS} rules`, 'ms', restartGaps.ziti, idleGaps.ziti, 'idle', '< 50'],
+      [`longest stall, admin /v1/status, restart with ${BIG + INSERTS} rules`, 'ms', restartGaps.admin, idleGaps.admin, 'idle', '< 50'],
+      [`one batch of ${BIG} rules through the API, from empty`, 'rules/s', batchRate, dataplaneRate, 'dataplane in-process', '>= 100000'],
+      rss('0 rules', at0.rssKiB),
+      rss(`${SMALL} rules`, atSmall.rssKiB),
+      rss(`${BIG} rules`, atBig.rssKiB),
+      rss(`${BIG + INSERTS} rules, after GET /v1/rules`, afterList.rssKiB),
+      rss(`${BIG + INSERTS} rules, after the restart`, afterRestart.rssKiB),
+      [`BPF map memlock (${atBig.maps.maps} maps held open), ${BIG} rules`, 'MiB', atBig.maps.bytes / 2 ** 20, at0.maps.bytes / 2 ** 20, 'at 0 rules', ''],
+      [`GET /v1/rules, ${BIG + INSERTS} rules`, 'ms', listMs, median(latBig.health), 'health RTT', ''],
+      [`spawn -> admin status running, ${BIG + INSERTS} pinned rules`, 'ms', restartRunningMs, coldRunningMs, 'cold, 0 rules', ''],
+      ['cold spawn -> ziti API answering, 0 rules', 'ms', coldApiMs, nodeStartMs, 'node -e 0', '<= 500'],
+    ],
+  );
+} catch (err) {
+  if (agent) console.error(`agent stderr (last 2000 bytes): ${agent.stderr().slice(-2000)}`);
+  throw err;
+} finally {
+  clearTimeout(watchdog);
+  closeZitiApi();
+  runCleanup();
+}

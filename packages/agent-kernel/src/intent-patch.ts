@@ -1,0 +1,74 @@
+/**
+ * What changed between two versions of one kind's intent list, by position, for the plugin's
+ * worker thread (which applies it with `applyKindPatch`). Comparing positions costs one pointer
+ * comparison per intent; only the changed positions cross the thread boundary, so a change of one
+ * intent among 100,000 sends one intent. Pure.
+ */
+import type { Intent } from './contracts.js';
+import type { KindPatch } from './plugin-thread-protocol.js';
+
+/** Above this share of changed positions the whole list is sent instead of index pairs. */
+const WHOLE_LIST_SHARE = 0.5;
+
+/** The patch turning `before` into `after` (undefined: nothing changed). */
+export function diffKind(kind: string, before: readonly Intent[], after: readonly Intent[]): KindPatch | undefined {
+  if (before === after) return undefined;
+  const limit = Math.max(1, Math.floor(after.length * WHOLE_LIST_SHARE));
+  const set: (readonly [number, Intent])[] = [];
+  const common = Math.min(before.length, after.length);
+  for (let i = 0; i < common; i++) {
+    if (before[i] === after[i]) continue;
+    set.push([i, after[i]]);
+    if (set.length > limit) return { kind, all: after };
+  }
+  const appended = after.length - before.length;
+  if (appended > limit) {
+    return set.length === 0 && before.length > 0 ? { kind, all: after.slice(before.length), append: true } : { kind, all: after };
+  }
+  for (let i = before.length; i < after.length; i++) set.push([i, after[i]]);
+  if (set.length === 0 && appended === 0) return undefined;
+  return { kind, length: after.length, set };
+}
+
+/**
+ * Splits patches into slices of at most `maxIntents` intents each, so that no single message
+ * makes the sending thread serialise a whole large state at once.
+ */
+export function slicePatches(patches: readonly KindPatch[], maxIntents: number): KindPatch[][] {
+  const slices: KindPatch[][] = [];
+  let current: KindPatch[] = [];
+  let size = 0;
+  const push = (patch: KindPatch, n: number): void => {
+    if (size > 0 && size + n > maxIntents) {
+      slices.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(patch);
+    size += n;
+  };
+  for (const patch of patches) {
+    if ('all' in patch) {
+      const { kind, all } = patch;
+      if (all.length <= maxIntents) {
+        push(patch, all.length);
+        continue;
+      }
+      for (let from = 0; from < all.length; from += maxIntents) {
+        const part = all.slice(from, from + maxIntents);
+        push(from === 0 && !patch.append ? { kind, all: part } : { kind, all: part, append: true }, part.length);
+      }
+      continue;
+    }
+    const { kind, length, set } = patch;
+    if (set.length <= maxIntents) {
+      push(patch, set.length);
+      continue;
+    }
+    for (let from = 0; from < set.length; from += maxIntents) {
+      push({ kind, length, set: set.slice(from, from + maxIntents) }, Math.min(maxIntents, set.length - from));
+    }
+  }
+  if (current.length > 0) slices.push(current);
+  return slices;
+}

@@ -1,0 +1,217 @@
+/**
+ * A plugin that runs in a worker thread of its own (`plugin-worker.ts`), seen from the agent as an
+ * ordinary DataplanePlugin whose every call is asynchronous. The plugin's synchronous kernel work
+ * then never stalls the agent's sockets, streams and timers, and a lifecycle time-out fires even
+ * while a step really blocks; the thread is ended when the plugin closes or fails.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { ApplyReport, CloseOptions, DataplanePlugin, DesiredState, Intent, PluginContext, PluginStatus } from './contracts.js';
+import { IntentRejectedError, PluginThreadError } from './errors.js';
+import { diffKind, slicePatches } from './intent-patch.js';
+import type { FromPluginThread, KindPatch, PluginMethod, PluginThreadData, ThreadError, ToPluginThread } from './plugin-thread-protocol.js';
+
+/** Intents per message when a large desired state crosses to the thread (the loop breathes between). */
+const SLICE_INTENTS = 4096;
+
+export interface WorkerPluginOptions {
+  readonly id: string;
+  /** where the thread imports the plugin's factory from */
+  readonly module: string;
+  readonly export: string;
+  readonly config: unknown;
+  readonly context: PluginContext;
+  /** how long `close` waits for the plugin before the thread is ended anyway */
+  readonly closeMs: number;
+}
+
+/** The worker entry: the built `plugin-worker.js` beside this module, or its source in this package's tests. */
+function workerScript(): URL {
+  const built = new URL('./plugin-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(built)) ? built : new URL('./plugin-worker.ts', import.meta.url);
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function toError(id: string, error: ThreadError): Error {
+  if (error.code === 'ERR_INTENT_REJECTED') return new IntentRejectedError(error.message);
+  return new PluginThreadError(id, error);
+}
+
+/** Re-logs a JSON line of the thread's logger through `logger` (the plugin's child logger). */
+function relog(logger: Logger, line: string): void {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    logger.info(line.trim());
+    return;
+  }
+  const { level, msg, ...fields } = record;
+  const log = typeof level === 'string' && level in logger ? (logger as unknown as Record<string, (o: object, m?: string) => void>)[level] : undefined;
+  (log ?? logger.info).call(logger, fields, typeof msg === 'string' ? msg : undefined);
+}
+
+export class WorkerPlugin implements DataplanePlugin {
+  readonly #id: string;
+  readonly #worker: Worker;
+  readonly #logger: Logger;
+  readonly #closeMs: number;
+  readonly #ready: Promise<void>;
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #listeners = new Map<number, (event: unknown) => void>();
+  /** each kind's intent list as the thread holds it */
+  readonly #sent = new Map<string, readonly Intent[]>();
+  #nextId = 1;
+  #ended?: Error;
+
+  constructor(options: WorkerPluginOptions) {
+    this.#id = options.id;
+    this.#logger = options.context.logger;
+    this.#closeMs = options.closeMs;
+    const workerData: PluginThreadData = {
+      bpfsteerPluginThread: true,
+      id: options.id,
+      module: options.module,
+      export: options.export,
+      config: options.config,
+      pinRoot: options.context.pinRoot,
+      logLevel: this.#logger.level,
+    };
+    this.#worker = new Worker(workerScript(), { workerData, name: `bpfsteer plugin ${options.id}` });
+    let ready: () => void;
+    let refused: (err: Error) => void;
+    this.#ready = new Promise<void>((resolve, reject) => {
+      ready = resolve;
+      refused = reject;
+    });
+    this.#ready.catch(() => undefined); // observed by the first call
+    this.#worker.on('message', (message: FromPluginThread) => {
+      switch (message.t) {
+        case 'ready':
+          ready();
+          return;
+        case 'fatal':
+          this.#end(new PluginThreadError(this.#id, message.error, 'cannot create the plugin in its thread'));
+          refused(this.#ended!);
+          return;
+        case 'result':
+        case 'error': {
+          const call = this.#pending.get(message.id);
+          this.#pending.delete(message.id);
+          if (message.t === 'result') call?.resolve(message.value);
+          else call?.reject(toError(this.#id, message.error));
+          return;
+        }
+        case 'log':
+          relog(this.#logger, message.line);
+          return;
+        case 'event':
+          this.#listeners.get(message.sub)?.(message.event);
+          return;
+        case 'watched':
+          return;
+      }
+    });
+    this.#worker.on('error', (err) => {
+      this.#end(new PluginThreadError(this.#id, { name: err.name, message: err.message }, 'its thread failed'));
+      refused(this.#ended!);
+    });
+    this.#worker.on('exit', (code) => {
+      this.#end(new PluginThreadError(this.#id, { name: 'Error', message: `exit code ${code}` }, 'its thread ended'));
+      refused(this.#ended!);
+    });
+    options.context.signal.addEventListener('abort', () => this.#post({ t: 'abort', reason: String(options.context.signal.reason) }), {
+      once: true,
+    });
+  }
+
+  #end(err: Error): void {
+    if (this.#ended) return;
+    this.#ended = err;
+    for (const call of this.#pending.values()) call.reject(err);
+    this.#pending.clear();
+  }
+
+  #post(message: ToPluginThread): void {
+    if (!this.#ended) this.#worker.postMessage(message);
+  }
+
+  async #call(method: PluginMethod, args: readonly unknown[] = []): Promise<unknown> {
+    await this.#ready;
+    if (this.#ended) throw this.#ended;
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#post({ t: 'call', id, method, args });
+    });
+  }
+
+  async open(): Promise<void> {
+    await this.#call('open');
+  }
+  async load(): Promise<void> {
+    await this.#call('load');
+  }
+  async seed(): Promise<void> {
+    await this.#call('seed');
+  }
+  async attach(): Promise<void> {
+    await this.#call('attach');
+  }
+
+  /** Sends the changed positions of each kind (in bounded slices), then asks the thread to apply. */
+  async apply(desired: DesiredState): Promise<ApplyReport> {
+    await this.#ready;
+    const patches: KindPatch[] = [];
+    for (const [kind, list] of desired) {
+      const patch = diffKind(kind, this.#sent.get(kind) ?? [], list);
+      if (patch) patches.push(patch);
+      this.#sent.set(kind, list);
+    }
+    for (const [i, slice] of slicePatches(patches, SLICE_INTENTS).entries()) {
+      if (i > 0) await nextTurn();
+      this.#post({ t: 'patch', patches: slice });
+    }
+    return (await this.#call('apply')) as ApplyReport;
+  }
+
+  status(): Promise<PluginStatus> {
+    return this.#call('status') as Promise<PluginStatus>;
+  }
+
+  describe(kind: string): Promise<unknown> {
+    return this.#call('describe', [kind]);
+  }
+
+  watch(topic: string, listener: (event: unknown) => void): () => void {
+    const sub = this.#nextId++;
+    this.#listeners.set(sub, listener);
+    void this.#ready.then(
+      () => this.#post({ t: 'watch', sub, topic }),
+      () => undefined,
+    );
+    return () => {
+      if (this.#listeners.delete(sub)) this.#post({ t: 'unwatch', sub });
+    };
+  }
+
+  /** Closes the plugin in its thread (waiting at most closeMs), then ends the thread. */
+  async close(options: CloseOptions): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.#call('close', [options]),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`close did not finish in ${this.#closeMs} ms; ending its thread`)), this.#closeMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.#listeners.clear();
+      await this.#worker.terminate();
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DesiredState, Intent } from '../src/contracts.js';
+import { IntentRejectedError, PluginThreadError } from '../src/errors.js';
+import { WorkerPlugin } from '../src/worker-plugin.js';
+import { captureLogger } from './fakes.js';
+
+const fixture = new URL('./fixtures/thread-plugin.mjs', import.meta.url).href;
+const plugins: WorkerPlugin[] = [];
+afterEach(async () => {
+  for (const p of plugins.splice(0)) await p.close({ keepPinned: true }).catch(() => undefined);
+});
+
+function start(config: unknown = {}, exportName = 'threadPlugin') {
+  const { logger, records } = captureLogger();
+  const controller = new AbortController();
+  const plugin = new WorkerPlugin({
+    id: 'tp',
+    module: fixture,
+    export: exportName,
+    config,
+    context: { logger, pinRoot: '/sys/fs/bpf/test-thread', signal: controller.signal },
+    closeMs: 500,
+  });
+  plugins.push(plugin);
+  return { plugin, records, controller };
+}
+
+const intent = (v: number, extra: object = {}): Intent => Object.freeze({ kind: 'k', v, ...extra });
+const state = (list: readonly Intent[]): DesiredState => new Map([['k', list]]);
+
+describe('WorkerPlugin', () => {
+  it('runs the lifecycle in its thread and relays its logs with their level', async () => {
+    const { plugin, records } = start();
+    for (const step of ['open', 'load', 'seed', 'attach'] as const) await plugin[step]();
+    expect(await plugin.status()).toEqual({
+      attachments: [{ target: 'nowhere', type: 'none' }],
+      maps: [{ name: 'm', entries: 0, maxEntries: 10 }],
+      details: { applies: 0 },
+    });
+    await plugin.close({ keepPinned: false });
+    const created = records.find((r) => r.msg === 'thread plugin created');
+    expect(created).toMatchObject({ level: 'info', pinRoot: '/sys/fs/bpf/test-thread' });
+    expect(records.find((r) => r.msg === 'thread plugin closed')).toMatchObject({ level: 'warn', keepPinned: false });
+  });
+
+  it('sends only changed positions: unchanged intents stay the same objects in the thread', async () => {
+    const { plugin } = start();
+    await plugin.open();
+    const list = Array.from({ length: 10_000 }, (_, i) => intent(i));
+    expect(await plugin.apply(state(list))).toEqual({ added: 10_000, updated: 0, removed: 0 });
+    // swap-remove of #3 and one append: two positions change
+    const next = [...list];
+    next[3] = next.pop()!;
+    next.push(intent(10_000));
+    expect(await plugin.apply(state(next))).toEqual({ added: 2, updated: 0, removed: 2 });
+    expect(await plugin.apply(state(next))).toEqual({ added: 0, updated: 0, removed: 0 });
+    const shrunk = next.slice(0, 5);
+    expect(await plugin.apply(state(shrunk))).toEqual({ added: 0, updated: 0, removed: 9_995 });
+    const seen = (await plugin.describe('k')) as { applies: { values: number[] }[] };
+    expect(seen.applies.at(-1)!.values).toEqual(shrunk.map((i) => i.v));
+    expect(seen.applies[1]!.values).toEqual(next.map((i) => i.v));
+  });
+
+  it('turns a rejection in the thread into IntentRejectedError and other errors into PluginThreadError', async () => {
+    const { plugin } = start();
+    await plugin.open();
+    await expect(plugin.apply(state([intent(1, { reject: true })]))).rejects.toBeInstanceOf(IntentRejectedError);
+    const bad = start({}, 'noSuchExport').plugin;
+    const err = await bad.open().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PluginThreadError);
+    expect((err as Error).message).toMatch(/cannot create the plugin in its thread: .*has no plugin factory export "noSuchExport"/);
+  });
+
+  it('relays events of a watched topic until unsubscribed', async () => {
+    const { plugin } = start();
+    await plugin.open();
+    const seen: unknown[] = [];
+    const stop = plugin.watch('applied', (e) => seen.push(e));
+    await plugin.apply(state([intent(1)]));
+    await new Promise((r) => setTimeout(r, 20));
+    stop();
+    await plugin.apply(state([intent(2)]));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([{ n: 1 }]);
+  });
+
+  it('keeps the agent thread running while a step blocks its thread, and ends a blocked thread at close', async () => {
+    const { plugin } = start({ block: { step: 'open', ms: 20_000 } });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const began = performance.now();
+    const opened = plugin.open();
+    await new Promise((r) => setTimeout(r, 300));
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThan(10); // the agent's loop was never held by the blocked step
+    await plugin.close({ keepPinned: true }).catch(() => undefined); // the close call waits closeMs, then ends the thread
+    expect(performance.now() - began).toBeLessThan(10_000); // not the 20 s of the block
+    await expect(opened).rejects.toBeInstanceOf(PluginThreadError);
+  });
+
+  it('fails every pending and later call when its thread dies', async () => {
+    const { plugin } = start({ crash: 'load' });
+    await plugin.open();
+    await plugin.load().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(plugin.seed()).rejects.toThrow(/thread (failed|ended)/);
+  });
+
+  it('forwards the agent shutdown signal', async () => {
+    const { plugin, controller } = start();
+    await plugin.open();
+    controller.abort(new Error('agent shutting down'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await plugin.describe('k')).toMatchObject({ aborted: true });
+  });
+});
