@@ -12,6 +12,7 @@ if [ "$(id -u)" != 0 ]; then echo "test.sh: kernel tests need root (CAP_BPF, CAP
 
 find packages apps -path '*/node_modules' -prune -o -name 'test-results' -type d -print | xargs rm -rf
 status=0
+node scripts/check-import-cycles.mjs || status=$?
 npx nx run-many -t test --outputStyle=static --skipNxCache || status=$?
 npx nx run-many -t test:kernel --parallel=1 --outputStyle=static || status=$?
 node scripts/test-summary.mjs || status=$?

@@ -5,10 +5,11 @@
  */
 import { inject, injectable, named } from 'inversify';
 import type { Logger } from 'pino';
-import type { CommitResult, Intent, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
+import type { CommitResult, Intent, IntentChange, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
 import { AdminServer } from './admin-server.js';
 import type { ContributionProvider } from './contribution-provider.js';
-import { desiredStateFor, groupSnapshot, type GroupedSnapshot, kindsOf, mergeSnapshots } from './desired-state.js';
+import { desiredStateFor, groupSnapshot, kindsOf, mergeSnapshots } from './desired-state.js';
+import { applyIntentChange, type KeyedIntents } from './intent-change.js';
 import { AgentStateError, ConfigError, errorMessage } from './errors.js';
 import type { FeatureProbe } from './feature-probe.js';
 import { readAgentConfigFile } from './load-agent-config.js';
@@ -18,6 +19,11 @@ import { type SourceReport, SourceRunner, type SourceState } from './source-runn
 import { Tokens } from './tokens.js';
 
 export type AgentState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** A snapshot or change taken as a source's current intents (with what to go back to), or refused. */
+type Accepted =
+  | { readonly ok: true; readonly previous: KeyedIntents | undefined; readonly changed: Set<string>; readonly undo?: () => void }
+  | { readonly ok: false; readonly error: string };
 
 /** A source a plugin's first apply waits for ('running', 'starting') or is held by for good ('failed'). */
 export interface HoldingSource {
@@ -73,7 +79,7 @@ export class Agent {
   #gateCheck?: () => void;
   readonly #plugins: PluginRunner[];
   readonly #sources: SourceRunner[];
-  readonly #snapshots = new Map<number, GroupedSnapshot>();
+  readonly #snapshots = new Map<number, KeyedIntents>();
 
   constructor(
     @inject(Tokens.AgentConfig) private readonly config: AgentConfig,
@@ -107,6 +113,7 @@ export class Agent {
           timeouts: agent.timeouts,
           intentSchemas: config.intentSchemas,
           describe: (kind) => this.#describe(kind),
+          consumers: (kind) => this.#plugins.filter((p) => p.kinds.includes(kind)).map((p) => ({ plugin: p.id, state: p.state })),
           watch: (topic, listener) => this.#watch(topic, listener),
           ...(config.path !== undefined && { readOwnConfig: () => this.#readSourceConfig(entry) }),
         }),
@@ -223,33 +230,50 @@ export class Agent {
   }
 
   #sink(index: number, runner: SourceRunner): IntentSink {
-    let commits: Promise<unknown> = Promise.resolve();
+    // commits, and changes (which build on each other), run one at a time in call order
+    let queue: Promise<unknown> = Promise.resolve();
+    const enqueue = <T>(job: () => T | Promise<T>): Promise<T> => {
+      const result = queue.then(job);
+      queue = result.catch(() => undefined);
+      return result;
+    };
+    const published = (accepted: Accepted): void => {
+      if (!accepted.ok || !this.#gateOpen) return;
+      for (const p of this.#affectedPlugins(accepted.changed)) void p.requestApply();
+      this.#releaseHeld();
+    };
     return {
-      publish: (intents: readonly Intent[]): void => {
-        const accepted = this.#accept(index, runner, intents);
-        if (!accepted.ok || !this.#gateOpen) return;
-        for (const p of this.#affectedPlugins(accepted.changed)) void p.requestApply();
-        this.#releaseHeld();
+      publish: (intents: readonly Intent[]): void => published(this.#accept(index, runner, intents)),
+      commit: (intents: readonly Intent[]): Promise<CommitResult> =>
+        enqueue(() => this.#commit(index, runner, this.#accept(index, runner, intents))),
+      publishChange: (change: IntentChange): void => {
+        void enqueue(() => published(this.#acceptChange(index, runner, change)));
       },
-      commit: (intents: readonly Intent[]): Promise<CommitResult> => {
-        const result = commits.then(() => this.#commit(index, runner, intents));
-        commits = result;
-        return result;
-      },
+      commitChange: (change: IntentChange): Promise<CommitResult> =>
+        enqueue(() => this.#commit(index, runner, this.#acceptChange(index, runner, change))),
     };
   }
 
+  /** Whether a source's intents are taken now (else why not, noted in its status). */
+  #refusedSource(runner: SourceRunner, what: string): { ok: false; error: string } | undefined {
+    if (!this.#stopRequested && (runner.state === 'running' || runner.state === 'starting')) return undefined;
+    const error = `${what} ignored: source is ${runner.state}`;
+    runner.noteSnapshot({ accepted: false, error });
+    return { ok: false, error };
+  }
+
+  /** Makes `next` the source's current intents. */
+  #take(index: number, runner: SourceRunner, next: KeyedIntents, what: string): void {
+    this.#snapshots.set(index, next);
+    runner.noteSnapshot({ accepted: true, intents: next.size });
+    this.logger.debug({ source: runner.name, intents: next.size }, `${what} accepted`);
+    if (!this.#gateOpen) this.#gateCheck?.();
+  }
+
   /** Checks a snapshot and makes it the source's current one. */
-  #accept(
-    index: number,
-    runner: SourceRunner,
-    intents: readonly Intent[],
-  ): { ok: true; previous: GroupedSnapshot | undefined; changed: Set<string> } | { ok: false; error: string } {
-    if (this.#stopRequested || (runner.state !== 'running' && runner.state !== 'starting')) {
-      const error = `snapshot ignored: source is ${runner.state}`;
-      runner.noteSnapshot({ accepted: false, error });
-      return { ok: false, error };
-    }
+  #accept(index: number, runner: SourceRunner, intents: readonly Intent[]): Accepted {
+    const refused = this.#refusedSource(runner, 'snapshot');
+    if (refused) return refused;
     const previous = this.#snapshots.get(index);
     const snapshot = groupSnapshot(intents, this.config.intentSchemas, previous);
     if (typeof snapshot === 'string') {
@@ -257,11 +281,23 @@ export class Agent {
       runner.noteSnapshot({ accepted: false, error: `snapshot rejected: ${snapshot}` });
       return { ok: false, error: snapshot };
     }
-    this.#snapshots.set(index, snapshot);
-    runner.noteSnapshot({ accepted: true, intents: snapshot.size });
-    this.logger.debug({ source: runner.name, intents: snapshot.size }, 'snapshot accepted');
-    if (!this.#gateOpen) this.#gateCheck?.();
+    this.#take(index, runner, snapshot, 'snapshot');
     return { ok: true, previous, changed: kindsOf(previous, snapshot) };
+  }
+
+  /** Checks a change and applies it to the source's current intents. */
+  #acceptChange(index: number, runner: SourceRunner, change: IntentChange): Accepted {
+    const refused = this.#refusedSource(runner, 'change');
+    if (refused) return refused;
+    const previous = this.#snapshots.get(index);
+    const applied = applyIntentChange(previous, change, this.config.intentSchemas);
+    if (typeof applied === 'string') {
+      this.logger.error({ source: runner.name }, `change rejected, nothing changed: ${applied}`);
+      runner.noteSnapshot({ accepted: false, error: `change rejected: ${applied}` });
+      return { ok: false, error: applied };
+    }
+    this.#take(index, runner, applied.next, 'change');
+    return { ok: true, previous, changed: applied.changed, undo: applied.undo };
   }
 
   /** The plugins consuming any of `kinds` whose first apply is not held. */
@@ -291,11 +327,11 @@ export class Agent {
     }
   }
 
-  async #commit(index: number, runner: SourceRunner, intents: readonly Intent[]): Promise<CommitResult> {
-    const accepted = this.#accept(index, runner, intents);
+  async #commit(index: number, runner: SourceRunner, accepted: Accepted): Promise<CommitResult> {
     if (!accepted.ok) return { ok: false, reason: 'invalid', error: accepted.error };
     if (!this.#gateOpen) return { ok: true, report: { added: 0, updated: 0, removed: 0 }, pending: true };
     const restore = async (): Promise<void> => {
+      accepted.undo?.();
       if (accepted.previous) this.#snapshots.set(index, accepted.previous);
       else this.#snapshots.delete(index);
       runner.noteSnapshot({ accepted: true, intents: accepted.previous?.size ?? 0 });

@@ -2,6 +2,7 @@
  * The contracts between the agent kernel, dataplane plugins and intent sources.
  * Plugins and sources never import each other; they meet here.
  */
+import type { Feature } from '@bpfsteer/core-bpf';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
 
@@ -15,24 +16,23 @@ export interface Intent {
 export type DesiredState = ReadonlyMap<string, readonly Intent[]>;
 
 /**
- * Kernel features a plugin may require; the kernel probes them before opening the plugin.
- * The same names as @bpfsteer/core-bpf's `Feature` (apps/agent tests that the two lists agree).
+ * Where each kind's list differs from the one of the plugin's last successful apply: its length
+ * then, and the positions (in the new list, ascending) whose intent is another object. An intent is
+ * immutable once published, so every other position holds the very same intent as before.
  */
-export type KernelFeature =
-  | 'bpffs'
-  | 'tc'
-  | 'tcx'
-  | 'netlink-tc'
-  | 'redirect_neigh'
-  | 'sk_lookup'
-  | 'cgroup_skb'
-  | 'cgroup_sock_addr'
-  | 'sockops'
-  | 'cgroup2'
-  | 'lpm_trie'
-  | 'ringbuf'
-  | 'sockmap'
-  | 'sockhash';
+export interface KindChanges {
+  readonly before: number;
+  readonly positions: readonly number[];
+}
+
+/** The changes of every kind of a desired state (see `DataplanePlugin.apply`). */
+export type DesiredChanges = ReadonlyMap<string, KindChanges>;
+
+/**
+ * Kernel features a plugin may require; the kernel probes them before opening the plugin.
+ * @bpfsteer/core-bpf's probe names (a type-only import: nothing of core-bpf is loaded at run time).
+ */
+export type KernelFeature = Feature;
 
 export interface PluginContext {
   readonly logger: Logger;
@@ -94,7 +94,12 @@ export interface DataplanePlugin {
   seed(): Promise<void>;
   /** attach the programs (re-adopting pinned links) */
   attach(): Promise<void>;
-  apply(desired: DesiredState): Promise<ApplyReport>;
+  /**
+   * `changes`, when given, says where `desired` differs from the desired state of this plugin's last
+   * successful apply, so a plugin can work on the changed intents alone; without it (the first
+   * apply, after a failed one, a direct call) the plugin compares everything itself.
+   */
+  apply(desired: DesiredState, changes?: DesiredChanges): Promise<ApplyReport>;
   status(): PluginStatus | Promise<PluginStatus>;
   /**
    * Optional: live details of the applied intents of one kind it consumes (e.g. rules with their
@@ -158,7 +163,10 @@ export type CommitResult =
     }
   | { readonly ok: false; readonly reason: 'invalid' | 'failed' | 'unavailable'; readonly error: string };
 
-/** Receives the complete current intent set of one source (a snapshot replaces the previous one). */
+/**
+ * Receives one source's intents: complete snapshots (each replaces the previous one) or changes by
+ * key (`IntentChange`).
+ */
 export interface IntentSink {
   /** Fire and forget: the snapshot is applied soon; problems show in the agent's status. */
   publish(intents: readonly Intent[]): void;
@@ -169,6 +177,27 @@ export interface IntentSink {
    * call order. Never rejects.
    */
   commit(intents: readonly Intent[]): Promise<CommitResult>;
+  /** Fire and forget: applies a change to this source's intents (after its pending commits). */
+  publishChange(change: IntentChange): void;
+  /**
+   * Applies a change to this source's intents and waits like `commit`: only the kinds it touches are
+   * handed on, and its cost does not grow with the intents it leaves alone. Refused (reason
+   * `invalid`) as a whole when a key to remove is unknown or a kind is consumed by no plugin; put
+   * back like a commit when a plugin refuses it.
+   */
+  commitChange(change: IntentChange): Promise<CommitResult>;
+}
+
+/**
+ * A change to one source's intents, by keys the source chooses (unique within the source): `upsert`
+ * adds an intent or replaces the one of its key, `remove` drops keys. With `reset` the change
+ * replaces all of the source's intents (a full resync). The intents of a plain snapshot (`commit`)
+ * have no keys the source knows: after one, only a reset replaces them.
+ */
+export interface IntentChange {
+  readonly reset?: boolean;
+  readonly upsert?: readonly (readonly [key: string, intent: Intent])[];
+  readonly remove?: readonly string[];
 }
 
 export interface SourceContext<Config = unknown> {
@@ -188,10 +217,22 @@ export interface SourceContext<Config = unknown> {
    */
   describe(kind: string): Promise<unknown>;
   /**
+   * The plugins consuming `kind` and their states, answered by the agent without asking any plugin
+   * (so it is cheap and prompt even while a plugin is busy with a long apply): for health checks.
+   */
+  consumers(kind: string): readonly ConsumerState[];
+  /**
    * Subscribes to an event topic of the running plugins (their `watch`); returns the unsubscribe
    * function (a no-op subscription when no plugin offers the topic).
    */
   watch(topic: string, listener: (event: unknown) => void): () => void;
+}
+
+/** A plugin consuming some kind, as `SourceContext.consumers` reports it. */
+export interface ConsumerState {
+  readonly plugin: string;
+  /** 'running' when it applies intents; otherwise a start-up step, 'failed', 'closing' or 'closed' */
+  readonly state: string;
 }
 
 export interface IntentSource {

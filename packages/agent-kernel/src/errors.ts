@@ -65,7 +65,7 @@ export class AgentUnavailableError extends AgentError {
   }
 }
 
-/** An operation not allowed in the agent's current state (e.g. start twice). */
+/** An operation not allowed in the current state of the agent or of a plugin (e.g. start twice, apply before open). */
 export class AgentStateError extends AgentError {
   constructor(message: string) {
     super('ERR_AGENT_STATE', message);

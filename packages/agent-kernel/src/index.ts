@@ -5,9 +5,12 @@ export type {
   CommitResult,
   ConfigIssue,
   DataplanePlugin,
+  DesiredChanges,
   DesiredState,
+  KindChanges,
   Intent,
   IntentSink,
+  IntentChange,
   IntentSource,
   KernelFeature,
   MapStatus,
@@ -16,6 +19,7 @@ export type {
   PluginFactory,
   PluginStatus,
   SourceContext,
+  ConsumerState,
   SourceFactory,
 } from './contracts.js';
 export type { Logger } from 'pino';
@@ -58,6 +62,7 @@ export {
 export type { ApplyOutcome, PluginReport, PluginState } from './plugin-runner.js';
 export type { SourceReport, SourceState } from './source-runner.js';
 export { type CreateAgentOptions, createAgent } from './create-agent.js';
+export { type ClosableDataplane, type PluginDefinition, type PluginSteps, definePlugin } from './define-plugin.js';
 export { type FeatureProbe, unprobedFeatures } from './feature-probe.js';
 export { type ContributionProvider, bindContributionProvider } from './contribution-provider.js';
 export {

@@ -30,6 +30,14 @@ export function diffKind(kind: string, before: readonly Intent[], after: readonl
   return { kind, length: after.length, set };
 }
 
+/** The positions of `after` whose intent is not the one at the same place of `before`. */
+export function changedPositions(before: readonly Intent[], after: readonly Intent[]): number[] {
+  const positions: number[] = [];
+  if (before === after) return positions;
+  for (let i = 0; i < after.length; i++) if (before[i] !== after[i]) positions.push(i);
+  return positions;
+}
+
 /**
  * Splits patches into slices of at most `maxIntents` intents each, so that no single message
  * makes the sending thread serialise a whole large state at once.

@@ -8,8 +8,10 @@ import type {
   ApplyReport,
   AttachmentStatus,
   DataplanePlugin,
+  DesiredChanges,
   DesiredState,
   KernelFeature,
+  KindChanges,
   MapStatus,
   PluginStatus,
 } from './contracts.js';
@@ -18,6 +20,7 @@ import { TimeoutError, errorMessage, isIntentRejected } from './errors.js';
 import type { FeatureProbe } from './feature-probe.js';
 import type { ConfiguredPlugin } from './parse-agent-config.js';
 import { withTimeout } from './with-timeout.js';
+import { changedPositions } from './intent-patch.js';
 import { WorkerPlugin } from './worker-plugin.js';
 
 export type PluginState =
@@ -260,7 +263,8 @@ export class PluginRunner {
       ...fields,
     });
     try {
-      const report = await withTimeout('apply', this.#opts.timeouts.applyMs, () => plugin.apply(desired));
+      const changes = this.#changesSinceLastGood(desired);
+      const report = await withTimeout('apply', this.#opts.timeouts.applyMs, () => plugin.apply(desired, changes));
       this.#lastApply = done({ ok: true, report });
       this.#lastGood = desired;
       this.#partial = undefined;
@@ -278,6 +282,18 @@ export class PluginRunner {
       }
     }
     return this.#lastApply;
+  }
+
+  /** Where `desired` differs from the last applied desired state, by kind (undefined: not known). */
+  #changesSinceLastGood(desired: DesiredState): DesiredChanges | undefined {
+    const last = this.#lastGood;
+    if (last === undefined || this.#partial !== undefined) return undefined;
+    const changes = new Map<string, KindChanges>();
+    for (const [kind, list] of desired) {
+      const before = last.get(kind) ?? [];
+      changes.set(kind, { before: before.length, positions: changedPositions(before, list) });
+    }
+    return changes;
   }
 
   /**

@@ -11,7 +11,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import type { CloseOptions, DataplanePlugin, DesiredState, Intent, PluginFactory } from './contracts.js';
+import type { CloseOptions, DataplanePlugin, DesiredChanges, DesiredState, Intent, PluginFactory } from './contracts.js';
 import type { FromPluginThread, KindPatch, PluginThreadData, ThreadError, ToPluginThread } from './plugin-thread-protocol.js';
 
 /** Applies one kind's patch to its current list; returns the new list (a new array when it changed). */
@@ -62,7 +62,7 @@ async function serve(data: PluginThreadData): Promise<void> {
       case 'attach':
         return plugin[method]();
       case 'apply':
-        return plugin.apply(new Map(desired) as DesiredState);
+        return plugin.apply(new Map(desired) as DesiredState, args[0] as DesiredChanges | undefined);
       case 'status':
         return plugin.status();
       case 'describe':

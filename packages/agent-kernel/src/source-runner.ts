@@ -1,7 +1,7 @@
 /** Drives one intent source: start (under a time-out), reload, stop. Never throws to the caller. */
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
-import type { IntentSink, IntentSource } from './contracts.js';
+import type { ConsumerState, IntentSink, IntentSource } from './contracts.js';
 import type { AgentSettings } from './agent-settings.js';
 import { TimeoutError, errorMessage } from './errors.js';
 import type { ConfiguredSource } from './parse-agent-config.js';
@@ -28,6 +28,7 @@ export interface SourceRunnerOptions {
   readonly timeouts: AgentSettings['timeouts'];
   readonly intentSchemas: ReadonlyMap<string, ZodType>;
   readonly describe: (kind: string) => Promise<unknown>;
+  readonly consumers: (kind: string) => readonly ConsumerState[];
   readonly watch: (topic: string, listener: (event: unknown) => void) => () => void;
   /** see SourceContext.readOwnConfig */
   readonly readOwnConfig?: () => Promise<unknown>;
@@ -85,6 +86,7 @@ export class SourceRunner {
         signal: this.#controller.signal,
         intentSchemas: this.#opts.intentSchemas,
         describe: this.#opts.describe,
+        consumers: this.#opts.consumers,
         watch: this.#opts.watch,
         ...(this.#opts.readOwnConfig && { readOwnConfig: this.#opts.readOwnConfig }),
       });

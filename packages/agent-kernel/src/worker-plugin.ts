@@ -8,7 +8,16 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { ApplyReport, CloseOptions, DataplanePlugin, DesiredState, Intent, PluginContext, PluginStatus } from './contracts.js';
+import type {
+  ApplyReport,
+  CloseOptions,
+  DataplanePlugin,
+  DesiredChanges,
+  DesiredState,
+  Intent,
+  PluginContext,
+  PluginStatus,
+} from './contracts.js';
 import { IntentRejectedError, PluginThreadError } from './errors.js';
 import { diffKind, slicePatches } from './intent-patch.js';
 import type { FromPluginThread, KindPatch, PluginMethod, PluginThreadData, ThreadError, ToPluginThread } from './plugin-thread-protocol.js';
@@ -163,7 +172,7 @@ export class WorkerPlugin implements DataplanePlugin {
   }
 
   /** Sends the changed positions of each kind (in bounded slices), then asks the thread to apply. */
-  async apply(desired: DesiredState): Promise<ApplyReport> {
+  async apply(desired: DesiredState, changes?: DesiredChanges): Promise<ApplyReport> {
     await this.#ready;
     const patches: KindPatch[] = [];
     for (const [kind, list] of desired) {
@@ -175,7 +184,7 @@ export class WorkerPlugin implements DataplanePlugin {
       if (i > 0) await nextTurn();
       this.#post({ t: 'patch', patches: slice });
     }
-    return (await this.#call('apply')) as ApplyReport;
+    return (await this.#call('apply', changes ? [changes] : [])) as ApplyReport;
   }
 
   status(): Promise<PluginStatus> {

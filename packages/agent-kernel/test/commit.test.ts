@@ -245,3 +245,78 @@ describe('a failed apply (a kernel error half-way)', () => {
     expect((await agent.status()).plugins[0]!.partial).toBeUndefined();
   });
 });
+
+describe('SourceContext.consumers', () => {
+  it("tells the consuming plugins' states without asking them", async () => {
+    const { agent, source } = setup([['pa', { intents: kindA }], ['pb', { intents: kindB, fail: ['attach'] }]], [intent('a.kind', 1)]);
+    await agent.start();
+    expect(source().context.consumers('a.kind')).toEqual([{ plugin: 'pa', state: 'running' }]);
+    expect(source().context.consumers('b.kind')).toEqual([{ plugin: 'pb', state: 'failed' }]);
+    expect(source().context.consumers('c.kind')).toEqual([]);
+  });
+});
+
+describe('IntentSink.commitChange', () => {
+  it('changes the source intents by key, hands the plugins the result, and puts it back when refused', async () => {
+    const rejectApply = (d: DesiredState) => (values(d, 'a.kind').includes(99) ? new IntentRejectedError('no 99') : undefined);
+    const { agent, plugin, source } = setup([['pa', { intents: kindA, rejectApply }], ['pb', { intents: kindB }]], null);
+    await agent.start();
+    const sink = source().sink!;
+    expect(await sink.commitChange({ upsert: [['one', intent('a.kind', 1)], ['two', intent('a.kind', 2)], ['b', intent('b.kind', 5)]] })).toMatchObject({ ok: true });
+    expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([1, 2]);
+    const pbApplies = plugin('pb').applied.length;
+    expect(await sink.commitChange({ remove: ['one'], upsert: [['three', intent('a.kind', 3)]] })).toMatchObject({ ok: true });
+    expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([2, 3]);
+    expect(plugin('pb').applied.length).toBe(pbApplies); // its kind was not touched
+    // refused by the plugin: put back, and the keys as they were
+    expect(await sink.commitChange({ upsert: [['two', intent('a.kind', 99)]] })).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([2, 3]);
+    expect(await sink.commitChange({ remove: ['two'] })).toMatchObject({ ok: true });
+    expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([3]);
+    // refused by the agent: an unknown key
+    expect(await sink.commitChange({ remove: ['two'] })).toEqual({ ok: false, reason: 'invalid', error: 'remove 0: no intent has key "two"' });
+    expect((await agent.status()).sources[0]).toMatchObject({ intents: 2 });
+  });
+
+  it('publishChange runs after the pending commits of the same source', async () => {
+    const { agent, plugin, source } = setup([['pa', { intents: kindA, applyDelayMs: 20 }]], null);
+    await agent.start();
+    const sink = source().sink!;
+    const committed = sink.commitChange({ upsert: [['k', intent('a.kind', 1)]] });
+    sink.publishChange({ upsert: [['k', intent('a.kind', 2)]] });
+    expect(await committed).toMatchObject({ ok: true });
+    await new Promise((r) => setTimeout(r, 10));
+    await agent.settled();
+    expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([2]);
+  });
+});
+
+describe('the changes handed to apply', () => {
+  it('name the changed positions since the last successful apply, and nothing after a failure', async () => {
+    let failures = 0;
+    const rejectApply = () => (failures-- > 0 ? new Error('EIO') : undefined);
+    const { agent, plugin, source } = setup([['pa', { intents: kindA, rejectApply }]], null);
+    await agent.start();
+    const sink = source().sink!;
+    const pa = plugin('pa');
+    expect(pa.changes.at(-1)).toBeUndefined(); // the first apply compares everything
+    await sink.commitChange({ upsert: [['x', intent('a.kind', 1)], ['y', intent('a.kind', 2)], ['z', intent('a.kind', 3)]] });
+    expect(pa.changes.at(-1)).toEqual(new Map([['a.kind', { before: 0, positions: [0, 1, 2] }]]));
+    await sink.commitChange({ remove: ['x'] }); // z takes x's place
+    expect(pa.changes.at(-1)).toEqual(new Map([['a.kind', { before: 3, positions: [0] }]]));
+    failures = 1;
+    expect(await sink.commitChange({ upsert: [['w', intent('a.kind', 4)]] })).toMatchObject({ ok: false, reason: 'failed' });
+    // the failed apply had changes, the rollback to the last applied state none; the agent then
+    // puts the source's intents back and applies them: nothing changed since the rollback
+    expect(pa.changes.slice(-3)).toEqual([
+      new Map([['a.kind', { before: 2, positions: [2] }]]),
+      undefined,
+      new Map([['a.kind', { before: 2, positions: [] }]]),
+    ]);
+    await sink.commitChange({ upsert: [['v', intent('a.kind', 5)]] });
+    // relative to the state in force again ([3, 2])
+    expect(pa.changes.at(-1)).toEqual(new Map([['a.kind', { before: 2, positions: [2] }]]));
+    expect(values(pa.applied.at(-1), 'a.kind')).toEqual([3, 2, 5]);
+  });
+});
+

@@ -4,6 +4,7 @@ import type {
   ApplyReport,
   CloseOptions,
   DataplanePlugin,
+  DesiredChanges,
   DesiredState,
   Intent,
   IntentSink,
@@ -34,6 +35,8 @@ export interface FakePluginOptions {
 
 export class FakePlugin implements DataplanePlugin {
   readonly applied: DesiredState[] = [];
+  /** the `changes` argument of every apply */
+  readonly changes: (DesiredChanges | undefined)[] = [];
   closedWith?: CloseOptions;
   running = 0;
   maxConcurrentApplies = 0;
@@ -62,7 +65,8 @@ export class FakePlugin implements DataplanePlugin {
   attach(): Promise<void> {
     return this.#step('attach');
   }
-  async apply(desired: DesiredState): Promise<ApplyReport> {
+  async apply(desired: DesiredState, changes?: DesiredChanges): Promise<ApplyReport> {
+    this.changes.push(changes);
     this.running++;
     this.maxConcurrentApplies = Math.max(this.maxConcurrentApplies, this.running);
     try {

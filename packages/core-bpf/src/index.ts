@@ -41,6 +41,15 @@ export {
   type SkeletonMaps,
   type SkeletonSpec,
 } from './skeleton.js';
+export {
+  DataplaneLifecycle,
+  startDataplane,
+  type DataplaneLifecycleOptions,
+  type DataplaneLoadOptions,
+  type DataplaneMapOptions,
+  type DataplaneStage,
+  type SkeletonOf,
+} from './dataplane-lifecycle.js';
 export { codecs } from './codecs.js';
 export { decodeValue, encodeValue, type Codec, type CodecLayout, type CodecValue, type PaddingCodec } from './codec/codec.js';
 export type { StructOptions, StructValue } from './codec/struct-codec.js';

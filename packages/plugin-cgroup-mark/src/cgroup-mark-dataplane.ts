@@ -5,24 +5,18 @@
  *
  * Lifecycle: open (validate) -> load (mark as .rodata constants; maps reused from their pins) ->
  * attach(cgroups) (pinned links, re-adopted and switched to the new program on restart; links of
- * cgroups no longer wanted are detached) -> close({ keepPinned }).
+ * cgroups no longer wanted are detached) -> close({ keepPinned }). Stages, pins, links and close are
+ * core-bpf's DataplaneLifecycle.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import {
+  DataplaneLifecycle,
   InvalidArgumentError,
   NotFoundError,
-  PinIncompatibleError,
   attachCgroup,
   defineSkeleton,
-  loadSkeleton,
-  openPinnedLink,
-  removePin,
-  type Link,
   type Program,
-  type Skeleton,
-  removeEmptyPinDir,
-  releaseLink,
   type ReleaseLinkOptions,
 } from '@bpfsteer/core-bpf';
 import { defaultObjectPath } from './bpf-object-path.js';
@@ -40,8 +34,6 @@ export const cgroupMarkSkeleton = defineSkeleton({
     [MAP.stats]: { key: statsIndexCodec, value: statsCodec, perCpu: true },
   },
 });
-
-type CgroupMarkSkeleton = Skeleton<typeof PROGRAM_NAME, (typeof cgroupMarkSkeleton)['maps']>;
 
 export interface CgroupMarkDataplaneOptions {
   /** bpffs directory owned by this dataplane: maps under maps/, links under links/. Without it nothing is pinned. */
@@ -79,25 +71,19 @@ export interface CgroupMarkDataplaneStatus {
   readonly stats: CgroupMarkStats;
 }
 
-type State = 'opened' | 'loaded' | 'closed';
-
 interface ValidOptions {
-  readonly pinRoot?: string;
   readonly mark: MarkMatch;
   readonly localOnly: boolean;
   readonly bypassEntries: number;
   readonly bypassMapPin?: string;
-  readonly objectPath: string;
 }
 
 function validateOptions(options: CgroupMarkDataplaneOptions): ValidOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidArgumentError('cgroup-mark: options must be an object { pinRoot?, mark?, localOnly?, bypassEntries?, bypassMapPin?, objectPath? }');
   }
-  for (const [name, value] of [['pinRoot', options.pinRoot], ['bypassMapPin', options.bypassMapPin]] as const) {
-    if (value !== undefined && (typeof value !== 'string' || !value.startsWith('/'))) {
-      throw new InvalidArgumentError(`cgroup-mark: ${name} must be an absolute path on bpffs, got ${JSON.stringify(value)}`);
-    }
+  if (options.bypassMapPin !== undefined && (typeof options.bypassMapPin !== 'string' || !options.bypassMapPin.startsWith('/'))) {
+    throw new InvalidArgumentError(`cgroup-mark: bypassMapPin must be an absolute path on bpffs, got ${JSON.stringify(options.bypassMapPin)}`);
   }
   const bypassEntries = options.bypassEntries ?? DEFAULT_BYPASS_ENTRIES;
   if (!Number.isInteger(bypassEntries) || bypassEntries < 1 || bypassEntries > MAX_BYPASS_ENTRIES) {
@@ -106,18 +92,12 @@ function validateOptions(options: CgroupMarkDataplaneOptions): ValidOptions {
   if (options.localOnly !== undefined && typeof options.localOnly !== 'boolean') {
     throw new InvalidArgumentError(`cgroup-mark: localOnly must be a boolean, got ${JSON.stringify(options.localOnly)}`);
   }
-  const objectPath = options.objectPath ?? defaultObjectPath();
-  if (!existsSync(objectPath)) {
-    throw new NotFoundError(`cgroup-mark BPF object ${objectPath} (build it with \`make -C bpf\` and the package build, which copies it)`);
-  }
-  const bypassMapPin = options.bypassMapPin ?? (options.pinRoot === undefined ? undefined : join(options.pinRoot, 'maps', MAP.bypass));
+  const bypassMapPin = options.bypassMapPin ?? (typeof options.pinRoot === 'string' ? join(options.pinRoot, 'maps', MAP.bypass) : undefined);
   return {
-    ...(options.pinRoot !== undefined ? { pinRoot: options.pinRoot } : {}),
     ...(bypassMapPin !== undefined ? { bypassMapPin } : {}),
     mark: resolveMark(options.mark ?? DEFAULT_MARK_PRESET),
     localOnly: options.localOnly ?? true,
     bypassEntries,
-    objectPath,
   };
 }
 
@@ -125,18 +105,18 @@ const LINK_PREFIX = 'egress-';
 
 export class CgroupMarkDataplane {
   readonly #opts: ValidOptions;
-  #state: State = 'opened';
-  #skel: CgroupMarkSkeleton | undefined;
-  /** attached links by absolute cgroup path */
-  readonly #links = new Map<string, Link>();
+  /** its links are kept by absolute cgroup path */
+  readonly #life: DataplaneLifecycle<typeof cgroupMarkSkeleton>;
 
-  private constructor(opts: ValidOptions) {
-    this.#opts = opts;
+  private constructor(options: CgroupMarkDataplaneOptions) {
+    this.#opts = validateOptions(options);
+    const { pinRoot, objectPath = defaultObjectPath() } = options;
+    this.#life = new DataplaneLifecycle({ name: 'cgroup-mark', objectPath, skeleton: cgroupMarkSkeleton, pinRoot });
   }
 
   /** Checks the options (mark, sizes, object file); nothing touches the kernel yet. */
   static open(options: CgroupMarkDataplaneOptions = {}): CgroupMarkDataplane {
-    return new CgroupMarkDataplane(validateOptions(options));
+    return new CgroupMarkDataplane(options);
   }
 
   get mark(): MarkMatch {
@@ -147,38 +127,18 @@ export class CgroupMarkDataplane {
     return this.#opts.bypassMapPin;
   }
 
-  #dir(sub: 'maps' | 'links'): string | undefined {
-    return this.#opts.pinRoot === undefined ? undefined : join(this.#opts.pinRoot, sub);
-  }
-
   /** Loads the program with the mark as constants, reusing the pinned maps (mesh_bypass possibly shared). */
   load(): void {
-    this.#expect('opened', 'load');
-    const mapsDir = this.#dir('maps');
-    const maps: Record<string, { maxEntries?: number; pinPath?: string }> = {
-      [MAP.bypass]: { maxEntries: this.#opts.bypassEntries, ...(this.#opts.bypassMapPin ? { pinPath: this.#opts.bypassMapPin } : {}) },
-      [MAP.stats]: mapsDir ? { pinPath: join(mapsDir, MAP.stats) } : {},
-    };
-    try {
-      this.#skel = loadSkeleton(this.#opts.objectPath, cgroupMarkSkeleton, {
-        maps,
-        constants: {
-          [CONSTANT.markValue]: this.#opts.mark.value,
-          [CONSTANT.markMask]: this.#opts.mark.mask,
-          [CONSTANT.localOnly]: this.#opts.localOnly ? 1 : 0,
-        },
-      });
-    } catch (err) {
-      if (err instanceof PinIncompatibleError) {
-        throw new PinIncompatibleError(
-          err.path,
-          `${err.message.replace(/^pinned object \S+ is incompatible: /, '')} (a mesh_bypass map shared with plugin-sklookup must have the ` +
-            `same bypassEntries in both; or stop the old dataplane without keepPinned)`,
-        );
-      }
-      throw err;
-    }
-    this.#state = 'loaded';
+    this.#life.load({
+      // the mesh_bypass pin (possibly outside pinRoot) is this dataplane's: a plain close removes it
+      maps: { [MAP.bypass]: { maxEntries: this.#opts.bypassEntries, ...(this.#opts.bypassMapPin ? { pinPath: this.#opts.bypassMapPin } : {}) }, [MAP.stats]: {} },
+      constants: {
+        [CONSTANT.markValue]: this.#opts.mark.value,
+        [CONSTANT.markMask]: this.#opts.mark.mask,
+        [CONSTANT.localOnly]: this.#opts.localOnly ? 1 : 0,
+      },
+      incompatibleHint: 'a mesh_bypass map shared with plugin-sklookup must have the same bypassEntries in both',
+    });
   }
 
   get program(): Program {
@@ -201,33 +161,25 @@ export class CgroupMarkDataplane {
       if (!existsSync(join(cg, 'cgroup.procs'))) throw new NotFoundError(`cgroup ${cg}`);
       ids.set(cg, statSync(cg, { bigint: true }).ino);
     }
+    const links = this.#life.links;
     for (const cg of wanted) {
-      if (this.#links.has(cg)) continue;
-      const pinPath = this.#linkPin(ids.get(cg) as bigint);
-      if (pinPath) mkdirSync(dirname(pinPath), { recursive: true });
-      const link = attachCgroup(skel.programs[PROGRAM_NAME], { cgroup: cg, attachType: 'cgroup_skb-egress', ...(pinPath ? { pinPath } : {}) });
-      this.#links.set(cg, link);
+      if (links.has(cg)) continue;
+      this.#life.attachLink(cg, pinFile(ids.get(cg) as bigint), (pinPath) =>
+        attachCgroup(skel.programs[PROGRAM_NAME], { cgroup: cg, attachType: 'cgroup_skb-egress', ...(pinPath ? { pinPath } : {}) }),
+      );
     }
-    for (const [cg, link] of [...this.#links]) {
+    for (const [cg, link] of [...links]) {
       if (wanted.has(cg)) continue;
       link.detach();
-      this.#links.delete(cg);
+      links.delete(cg);
     }
-    const keepPins = new Set([...ids.values()].map((id) => `${LINK_PREFIX}${id}`));
-    const dir = this.#dir('links');
-    if (dir && existsSync(dir)) {
-      for (const file of readdirSync(dir)) if (!keepPins.has(file)) detachPin(join(dir, file));
-    }
+    const keepPins = new Set([...ids.values()].map(pinFile));
+    this.#life.detachPinnedLinksExcept((file) => keepPins.has(file));
     return this.attachments();
   }
 
   attachments(): CgroupAttachmentStatus[] {
-    return [...this.#links].map(([cgroup, link]) => ({ cgroup, type: link.type, ...(link.pinnedPath ? { pinned: link.pinnedPath } : {}) }));
-  }
-
-  #linkPin(cgroupId: bigint): string | undefined {
-    const dir = this.#dir('links');
-    return dir === undefined ? undefined : join(dir, `${LINK_PREFIX}${cgroupId}`);
+    return [...this.#life.links].map(([cgroup, link]) => ({ cgroup, type: link.type, ...(link.pinnedPath ? { pinned: link.pinnedPath } : {}) }));
   }
 
   /** The program's counters, summed over CPUs. */
@@ -268,61 +220,18 @@ export class CgroupMarkDataplane {
    * it keeps its own reference). Idempotent.
    */
   close(options: ReleaseLinkOptions = { keepPinned: false }): void {
-    if (this.#state === 'closed') return;
-    const errors: unknown[] = [];
-    const attempt = (fn: () => void) => {
-      try {
-        fn();
-      } catch (err) {
-        errors.push(err);
-      }
-    };
-    for (const link of this.#links.values()) attempt(() => releaseLink(link, options));
-    this.#links.clear();
-    if (!options.keepPinned && this.#state === 'loaded') attempt(() => this.#removePins());
-    if (options.keepPinned && options.discardNew) attempt(() => this.#removeNewPins());
-    attempt(() => this.#skel?.close());
-    this.#skel = undefined;
-    this.#state = 'closed';
-    if (errors.length > 0) throw errors.length === 1 ? errors[0] : new AggregateError(errors, `cgroup-mark: close: ${errors.length} errors`);
+    this.#life.close(options);
   }
 
-  /** After a failed start: the pins this load created go, the directories left empty too. */
-  #removeNewPins(): void {
-    const links = this.#dir('links');
-    if (links) removeEmptyPinDir(links);
-    this.#skel?.object.removeNewPins();
-    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
-  }
-
-  #removePins(): void {
-    const links = this.#dir('links');
-    if (links && existsSync(links)) {
-      for (const file of readdirSync(links)) detachPin(join(links, file));
-      removeEmptyPinDir(links);
-    }
-    if (this.#opts.bypassMapPin) removePin(this.#opts.bypassMapPin, { missingOk: true });
-    const maps = this.#dir('maps');
-    if (maps && existsSync(maps)) {
-      removePin(join(maps, MAP.stats), { missingOk: true });
-      removeEmptyPinDir(maps);
-    }
-    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
-  }
-
-  #skeleton(op: string): CgroupMarkSkeleton {
-    if (this.#state === 'closed') throw new InvalidArgumentError(`cgroup-mark: ${op}: the dataplane is closed`);
-    if (!this.#skel) throw new InvalidArgumentError(`cgroup-mark: ${op} is allowed only after load()`);
-    return this.#skel;
-  }
-
-  #expect(state: 'opened', op: string): void {
-    if (this.#state !== state) throw new InvalidArgumentError(`cgroup-mark: ${op} is allowed only right after open() (state: ${this.#state})`);
+  /** The skeleton, for an operation allowed once loaded (attach may run again, to change the cgroups). */
+  #skeleton(op: string) {
+    this.#life.expect(op, 'loaded');
+    return this.#life.skeleton;
   }
 }
 
-/** Detaches the link pinned at `path` (a stale pin whose cgroup is gone is just removed). */
-function detachPin(path: string): void {
-  openPinnedLink(path).detach();
+/** A link's pin under pinRoot/links: egress-<cgroup id>. */
+function pinFile(cgroupId: bigint): string {
+  return `${LINK_PREFIX}${cgroupId}`;
 }
 

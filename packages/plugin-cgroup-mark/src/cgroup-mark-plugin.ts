@@ -4,7 +4,7 @@
  * the sk_lookup divert of plugin-sklookup lets them through. It consumes no intents: its whole
  * input is the config.
  */
-import type { ApplyReport, CloseOptions, DataplanePlugin, PluginContext, PluginFactory, PluginStatus } from '@bpfsteer/agent-kernel';
+import { definePlugin, type PluginFactory } from '@bpfsteer/agent-kernel';
 import { z } from 'zod';
 import { CgroupMarkDataplane, DEFAULT_BYPASS_ENTRIES, MAX_BYPASS_ENTRIES } from './cgroup-mark-dataplane.js';
 import { describeSelector, resolveCgroups, type CgroupSelector } from './cgroup-selector.js';
@@ -43,77 +43,7 @@ export const cgroupMarkConfigSchema = z.strictObject({
 
 export type CgroupMarkConfig = z.output<typeof cgroupMarkConfigSchema>;
 
-class CgroupMarkPlugin implements DataplanePlugin {
-  readonly #config: CgroupMarkConfig;
-  readonly #context: PluginContext;
-  #dataplane: CgroupMarkDataplane | undefined;
-
-  constructor(config: CgroupMarkConfig, context: PluginContext) {
-    this.#config = cgroupMarkConfigSchema.parse(config);
-    this.#context = context;
-  }
-
-  #dp(): CgroupMarkDataplane {
-    if (!this.#dataplane) throw new Error('cgroup-mark: open() has not run');
-    return this.#dataplane;
-  }
-
-  async open(): Promise<void> {
-    this.#dataplane = CgroupMarkDataplane.open({
-      pinRoot: this.#context.pinRoot,
-      mark: this.#config.mark as MarkSpec,
-      localOnly: this.#config.localOnly,
-      bypassEntries: this.#config.bypassEntries,
-      ...(this.#config.bypassMapPin !== undefined ? { bypassMapPin: this.#config.bypassMapPin } : {}),
-    });
-  }
-
-  async load(): Promise<void> {
-    this.#dp().load();
-  }
-
-  async seed(): Promise<void> {
-    // nothing to fill: mesh_bypass is written by the program only
-  }
-
-  async attach(): Promise<void> {
-    const dp = this.#dp();
-    const cgroups = resolveCgroups(this.#config.cgroup as CgroupSelector);
-    const attached = dp.attach(cgroups);
-    this.#context.logger.info(
-      { selector: describeSelector(this.#config.cgroup as CgroupSelector), cgroups: attached.map((a) => a.cgroup), mark: dp.status().mark },
-      'observing the proxy cgroup egress',
-    );
-  }
-
-  async apply(): Promise<ApplyReport> {
-    return { added: 0, updated: 0, removed: 0 };
-  }
-
-  status(): PluginStatus {
-    const dp = this.#dataplane;
-    if (!dp) return { attachments: [], maps: [] };
-    let s;
-    try {
-      s = dp.status();
-    } catch {
-      return { attachments: [], maps: [] };
-    }
-    return {
-      attachments: s.attachments.map((a) => ({ target: `cgroup ${a.cgroup}`, type: a.type, ...(a.pinned ? { pinned: a.pinned } : {}) })),
-      maps: s.maps.map(({ name, entries, maxEntries }) => ({ name, entries, maxEntries })),
-      details: { mark: s.mark, localOnly: s.localOnly, stats: s.stats, ...(dp.bypassMapPin ? { bypassMapPin: dp.bypassMapPin } : {}) },
-    };
-  }
-
-  async close(options: CloseOptions): Promise<void> {
-    const dp = this.#dataplane;
-    this.#dataplane = undefined;
-    dp?.close(options);
-  }
-}
-
-export const cgroupMarkPlugin: PluginFactory<CgroupMarkConfig> = {
+export const cgroupMarkPlugin: PluginFactory<CgroupMarkConfig> = definePlugin<CgroupMarkConfig, CgroupMarkDataplane>({
   id: 'cgroup-mark',
   description:
     "cgroup_skb egress observer on the mesh proxy's cgroup: records its marked connections (mesh_bypass) so the sk_lookup divert lets them reach the application",
@@ -122,5 +52,33 @@ export const cgroupMarkPlugin: PluginFactory<CgroupMarkConfig> = {
   requires: ['bpffs', 'cgroup2', 'cgroup_skb'],
   // the agent runs the plugin in a worker thread of its own, importing this factory from here
   worker: { module: import.meta.url, export: 'cgroupMarkPlugin' },
-  create: (config, context) => new CgroupMarkPlugin(config, context),
-};
+  steps: (config, context) => ({
+    open: () =>
+      CgroupMarkDataplane.open({
+        pinRoot: context.pinRoot,
+        mark: config.mark as MarkSpec,
+        localOnly: config.localOnly,
+        bypassEntries: config.bypassEntries,
+        ...(config.bypassMapPin !== undefined ? { bypassMapPin: config.bypassMapPin } : {}),
+      }),
+    load: (dp) => dp.load(),
+    // no seed: mesh_bypass is written by the program only
+    attach: (dp) => {
+      const selector = config.cgroup as CgroupSelector;
+      const attached = dp.attach(resolveCgroups(selector));
+      context.logger.info(
+        { selector: describeSelector(selector), cgroups: attached.map((a) => a.cgroup), mark: dp.status().mark },
+        'observing the proxy cgroup egress',
+      );
+    },
+    apply: () => ({ added: 0, updated: 0, removed: 0 }),
+    status: (dp) => {
+      const s = dp.status();
+      return {
+        attachments: s.attachments.map((a) => ({ target: `cgroup ${a.cgroup}`, type: a.type, ...(a.pinned ? { pinned: a.pinned } : {}) })),
+        maps: s.maps.map(({ name, entries, maxEntries }) => ({ name, entries, maxEntries })),
+        details: { mark: s.mark, localOnly: s.localOnly, stats: s.stats, ...(dp.bypassMapPin ? { bypassMapPin: dp.bypassMapPin } : {}) },
+      };
+    },
+  }),
+});

@@ -12,17 +12,9 @@ export {
   type ApplyCounts,
 } from './sklookup-dataplane.js';
 export type { LookupCounters } from './sklookup-maps.js';
-export {
-  MESH_MEMBER_KIND,
-  SKLOOKUP_POD_KIND,
-  meshMemberIntentSchema,
-  sklookupPodIntentSchema,
-  readDesiredMesh,
-  MAX_POD_SOCKETS,
-  type DesiredMesh,
-  type DesiredPod,
-  type MeshCapacity,
-} from './sklookup-intents.js';
+export { readDesiredMesh, type DesiredMesh, type DesiredPod, type MeshCapacity } from './sklookup-intents.js';
+// the kinds and schemas are @bpfsteer/contract-mesh's; re-exported for users of this package
+export { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND, meshMemberIntentSchema, sklookupPodIntentSchema, MAX_POD_SOCKETS } from '@bpfsteer/contract-mesh';
 export { DEFAULT_SKIP_PORTS } from './skip-ports.js';
 export { meshKey, displayAddress, isIpv4Key, MeshKeyCache } from './mesh-address.js';
 export { defaultObjectPath } from './bpf-object-path.js';

@@ -4,6 +4,7 @@
  * Istio uids contain '/' ("cluster//Pod/ns/name"). The slot in the name lets a restarted agent find
  * the pod's counters and addresses again.
  */
+import { podUidProblem } from '@bpfsteer/contract-mesh';
 import { InvalidArgumentError } from '@bpfsteer/core-bpf';
 
 /** Longest pin name accepted (bpffs allows 255 bytes; room is left for the prefix). */
@@ -29,10 +30,10 @@ export function decodeUid(encoded: string): string | undefined {
   }
 }
 
-/** Throws InvalidArgumentError when `uid` cannot name a pin. */
+/** Throws InvalidArgumentError when `uid` is not a pod uid (@bpfsteer/contract-mesh) or cannot name a pin. */
 export function checkUid(uid: string): void {
-  if (typeof uid !== 'string' || uid.length === 0) throw new InvalidArgumentError('pod uid must be a non-empty string');
-  if (/[\u0000-\u001f]/.test(uid)) throw new InvalidArgumentError(`pod uid ${JSON.stringify(uid)} contains control characters`);
+  const problem = podUidProblem(uid);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
   const name = pinName(uid, 65535);
   if (name.length > MAX_PIN_NAME) {
     throw new InvalidArgumentError(

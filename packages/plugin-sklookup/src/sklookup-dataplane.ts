@@ -6,27 +6,22 @@
  * Lifecycle (mirrors a libbpf skeleton): open (validate) -> load (maps reused from their pins) ->
  * seed (skip ports; adopt what the pinned maps and links hold) -> attach (adopted links switch to
  * this program without a gap) -> prepare/commit (desired mesh; prepare validates everything and
- * resolves namespaces and sockets before commit writes anything) -> close({ keepPinned }).
+ * resolves namespaces and sockets before commit writes anything) -> close({ keepPinned }). Stages,
+ * pins, links and close are core-bpf's DataplaneLifecycle.
  */
-import { existsSync, fstatSync, mkdirSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, fstatSync, readdirSync } from 'node:fs';
 import {
   BpfMap,
+  DataplaneLifecycle,
   InvalidArgumentError,
   NetnsHandle,
-  NotFoundError,
   PinIncompatibleError,
   SyscallError,
   attachNetns,
-  loadSkeleton,
   openPinnedLink,
-  removePin,
   socketInfo,
-  type Link,
   type SocketInfo,
   type Program,
-  removeEmptyPinDir,
-  releaseLink,
   type ReleaseLinkOptions,
 } from '@bpfsteer/core-bpf';
 import { defaultObjectPath } from './bpf-object-path.js';
@@ -45,7 +40,6 @@ import {
   zeroCounters,
   type LookupCounters,
   type SklookupMaps,
-  type SklookupSkeleton,
 } from './sklookup-maps.js';
 import {
   adoptPods,
@@ -124,15 +118,11 @@ export interface PreparedApply {
   release(): void;
 }
 
-type State = 'opened' | 'loaded' | 'seeded' | 'ready' | 'closed';
-
 interface ValidOptions extends MeshCapacity {
-  readonly pinRoot?: string;
   readonly skipPorts: readonly number[];
   readonly bypassTtlMs: number;
   readonly bypassEntries: number;
   readonly bypassMapPin?: string;
-  readonly objectPath: string;
 }
 
 function intIn(value: unknown, def: number, min: number, max: number, name: string): number {
@@ -145,20 +135,13 @@ function intIn(value: unknown, def: number, min: number, max: number, name: stri
 
 function validateOptions(o: SklookupDataplaneOptions): ValidOptions {
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('sklookup: options must be an object');
-  for (const [name, value] of [['pinRoot', o.pinRoot], ['bypassMapPin', o.bypassMapPin]] as const) {
-    if (value !== undefined && (typeof value !== 'string' || !value.startsWith('/'))) {
-      throw new InvalidArgumentError(`sklookup: ${name} must be an absolute path on bpffs, got ${JSON.stringify(value)}`);
-    }
+  if (o.bypassMapPin !== undefined && (typeof o.bypassMapPin !== 'string' || !o.bypassMapPin.startsWith('/'))) {
+    throw new InvalidArgumentError(`sklookup: bypassMapPin must be an absolute path on bpffs, got ${JSON.stringify(o.bypassMapPin)}`);
   }
   const skip = o.skipPorts ?? [];
   if (!Array.isArray(skip)) throw new InvalidArgumentError('sklookup: skipPorts must be an array of ports');
   skipPortWords(skip); // validates
-  const objectPath = o.objectPath ?? defaultObjectPath();
-  if (!existsSync(objectPath)) {
-    throw new NotFoundError(`sklookup BPF object ${objectPath} (build it with \`make -C bpf\` and the package build, which copies it)`);
-  }
   return {
-    ...(o.pinRoot !== undefined ? { pinRoot: o.pinRoot } : {}),
     ...(o.bypassMapPin !== undefined ? { bypassMapPin: o.bypassMapPin } : {}),
     maxMembers: intIn(o.maxMembers, DEFAULT_MAX_MEMBERS, 1, MAX_MAX_MEMBERS, 'maxMembers'),
     maxPods: intIn(o.maxPods, DEFAULT_MAX_PODS, 1, MAX_MAX_PODS, 'maxPods'),
@@ -166,30 +149,30 @@ function validateOptions(o: SklookupDataplaneOptions): ValidOptions {
     bypassEntries: intIn(o.bypassEntries, DEFAULT_BYPASS_ENTRIES, 1, 1 << 22, 'bypassEntries'),
     bypassTtlMs: intIn(o.bypassTtlMs, DEFAULT_BYPASS_TTL_MS, 1, 3_600_000, 'bypassTtlMs'),
     skipPorts: [...new Set([...DEFAULT_SKIP_PORTS, ...skip])].sort((a, b) => a - b),
-    objectPath,
   };
 }
 
 export class SklookupDataplane {
   readonly #opts: ValidOptions;
-  #state: State = 'opened';
-  #skel: SklookupSkeleton | undefined;
+  readonly #life: DataplaneLifecycle<typeof sklookupSkeleton>;
   /** a one-entry SOCKHASH used to check a socket and learn its cookie before the real map is touched */
   #scratch: BpfMap | undefined;
   #members = new Set<string>();
   #podAddresses = new Map<string, number>();
   #sockets = new Map<string, bigint>();
   #pods = new Map<string, AppliedPod>();
-  readonly #links = new Map<string, Link>();
   /** pins under links/ that are not (or no longer) ours to keep, detached at attach() */
   #foreignPins: string[] = [];
 
-  private constructor(opts: ValidOptions) {
-    this.#opts = opts;
+  private constructor(options: SklookupDataplaneOptions) {
+    this.#opts = validateOptions(options);
+    const { pinRoot, objectPath = defaultObjectPath() } = options;
+    this.#life = new DataplaneLifecycle({ name: 'sklookup', objectPath, skeleton: sklookupSkeleton, pinRoot });
   }
 
+  /** Checks the options and that the object exists; nothing touches the kernel yet. */
   static open(options: SklookupDataplaneOptions = {}): SklookupDataplane {
-    return new SklookupDataplane(validateOptions(options));
+    return new SklookupDataplane(options);
   }
 
   get capacity(): MeshCapacity {
@@ -201,48 +184,34 @@ export class SklookupDataplane {
     return this.#opts.skipPorts;
   }
 
-  #dir(sub: 'maps' | 'links'): string | undefined {
-    return this.#opts.pinRoot === undefined ? undefined : join(this.#opts.pinRoot, sub);
-  }
-
   /** Loads the program (bypass time-to-live as a constant), reusing the maps pinned under pinRoot/maps and bypassMapPin. */
   load(): void {
-    this.#expect('opened', 'load');
     const sizes = mapSizes(this.#opts);
-    const mapsDir = this.#dir('maps');
-    const maps: Record<string, { maxEntries?: number; pinPath?: string }> = {};
-    for (const name of Object.values(MAP)) {
-      const pinPath = name === MAP.bypass && this.#opts.bypassMapPin ? this.#opts.bypassMapPin : mapsDir ? join(mapsDir, name) : undefined;
-      maps[name] = { ...(sizes[name] ? { maxEntries: sizes[name] } : {}), ...(pinPath ? { pinPath } : {}) };
-    }
+    const shared = this.#opts.bypassMapPin;
+    const scratch = BpfMap.create({ type: 'sockhash', name: 'skl_scratch', keySize: 4, valueSize: 8, maxEntries: 1 });
     try {
-      this.#skel = loadSkeleton(this.#opts.objectPath, sklookupSkeleton, {
-        maps,
+      this.#life.load({
+        // a shared mesh_bypass is plugin-cgroup-mark's: a plain close leaves its pin
+        maps: Object.fromEntries(
+          Object.values(MAP).map((name) => [name, { maxEntries: sizes[name], ...(name === MAP.bypass && shared ? { pinPath: shared, shared: true } : {}) }]),
+        ),
         constants: { [CONSTANT.bypassTtlNs]: BigInt(this.#opts.bypassTtlMs) * 1_000_000n },
+        incompatibleHint: 'maps pinned with other capacities; a mesh_bypass map shared with plugin-cgroup-mark needs the same bypassEntries in both',
       });
-      this.#scratch = BpfMap.create({ type: 'sockhash', name: 'skl_scratch', keySize: 4, valueSize: 8, maxEntries: 1 });
     } catch (err) {
-      this.#skel?.close();
-      this.#skel = undefined;
-      if (err instanceof PinIncompatibleError) {
-        throw new PinIncompatibleError(
-          err.path,
-          `${err.message.replace(/^pinned object \S+ is incompatible: /, '')} (maps pinned with other capacities: stop the old dataplane ` +
-            `without keepPinned; a mesh_bypass map shared with plugin-cgroup-mark needs the same bypassEntries in both)`,
-        );
-      }
+      scratch.close();
       throw err;
     }
-    this.#state = 'loaded';
+    this.#scratch = scratch;
   }
 
   /** Writes the skip ports and adopts what the pinned maps and links hold. */
   seed(): void {
-    this.#expect('loaded', 'seed');
+    this.#life.expect('seed', 'loaded');
     const maps = this.#maps();
     maps[MAP.skipPorts].reconcile([...skipPortWords(this.#opts.skipPorts)]);
     this.#readKernel();
-    const dir = this.#dir('links');
+    const dir = this.#life.linksDir;
     const pins: { name: string; uid: string; slot: number }[] = [];
     this.#foreignPins = [];
     if (dir && existsSync(dir)) {
@@ -255,7 +224,7 @@ export class SklookupDataplane {
     const { pods, foreign } = adoptPods(pins, this.#podAddresses, this.#opts.maxPods);
     this.#pods = pods;
     this.#foreignPins.push(...foreign);
-    this.#state = 'seeded';
+    this.#life.advance('seeded');
   }
 
   #readKernel(): void {
@@ -271,9 +240,9 @@ export class SklookupDataplane {
    * dropped (the next apply attaches the pod again if it is still wanted).
    */
   attach(): void {
-    this.#expect('seeded', 'attach');
-    const dir = this.#dir('links');
-    for (const name of this.#foreignPins) if (dir && existsSync(join(dir, name))) openPinnedLink(join(dir, name)).detach();
+    this.#life.expect('attach', 'seeded');
+    const foreign = new Set(this.#foreignPins);
+    this.#life.detachPinnedLinksExcept((file) => !foreign.has(file));
     this.#foreignPins = [];
     for (const pod of this.#pods.values()) {
       const pin = this.#pinPath(pod);
@@ -281,23 +250,21 @@ export class SklookupDataplane {
       const link = openPinnedLink(pin);
       try {
         link.update(this.program);
-        this.#links.set(pod.uid, link);
+        this.#life.links.set(pod.uid, link);
       } catch (err) {
         if (!(err instanceof SyscallError)) throw err;
         link.detach(); // its namespace is gone (ENOLINK): the pin goes too
       }
     }
-    this.#state = 'ready';
+    this.#life.advance('attached');
   }
 
   get program(): Program {
-    if (!this.#skel || this.#state === 'closed') throw new InvalidArgumentError('sklookup: the program is not loaded');
-    return this.#skel.programs[PROGRAM_NAME];
+    return this.#life.skeleton.programs[PROGRAM_NAME];
   }
 
   #pinPath(pod: { uid: string; slot: number }): string | undefined {
-    const dir = this.#dir('links');
-    return dir === undefined ? undefined : join(dir, pinName(pod.uid, pod.slot));
+    return this.#life.linkPinPath(pinName(pod.uid, pod.slot));
   }
 
   /**
@@ -307,7 +274,7 @@ export class SklookupDataplane {
    * holds the namespaces open until commit or release.
    */
   prepare(desired: DesiredMesh): PreparedApply {
-    this.#expect('ready', 'prepare');
+    this.#life.expect('prepare', 'attached');
     const handles = new Map<string, NetnsHandle>();
     const release = () => {
       for (const h of handles.values()) h.close();
@@ -410,7 +377,7 @@ export class SklookupDataplane {
    * is thrown.
    */
   commit(prepared: PreparedApply): ApplyCounts {
-    this.#expect('ready', 'commit');
+    this.#life.expect('commit', 'attached');
     try {
       this.#execute(prepared);
       return prepared.plan.report;
@@ -433,13 +400,13 @@ export class SklookupDataplane {
     const maps = this.#maps();
     // 1. links of pods that left or moved
     for (const pod of plan.detach) {
-      const link = this.#links.get(pod.uid);
+      const link = this.#life.links.get(pod.uid);
       if (link) link.detach();
       else {
         const pin = this.#pinPath(pod);
         if (pin && existsSync(pin)) openPinnedLink(pin).detach();
       }
-      this.#links.delete(pod.uid);
+      this.#life.links.delete(pod.uid);
       this.#pods.delete(pod.uid);
     }
     // 2. entries nobody wants, members that left
@@ -465,20 +432,16 @@ export class SklookupDataplane {
     for (const action of plan.links) {
       const handle = handles?.get(action.uid);
       if (!handle) throw new InvalidArgumentError(`sklookup: commit: pod ${action.uid} was not prepared`);
-      const pinPath = this.#pinPath(action);
-      if (pinPath) mkdirSync(dirname(pinPath), { recursive: true });
-      let link: Link;
-      try {
-        link = attachNetns(this.program, { netns: handle, ...(pinPath ? { pinPath } : {}) });
-      } catch (err) {
-        // an adopted pin attached to another namespace (the pod's namespace changed while no agent ran)
-        if (!(err instanceof PinIncompatibleError) || !pinPath) throw err;
-        openPinnedLink(pinPath).detach();
-        link = attachNetns(this.program, { netns: handle, pinPath });
-      }
-      const old = this.#links.get(action.uid);
-      if (old && old !== link) old.close(); // the pin keeps the attachment
-      this.#links.set(action.uid, link);
+      this.#life.attachLink(action.uid, pinName(action.uid, action.slot), (pinPath) => {
+        try {
+          return attachNetns(this.program, { netns: handle, ...(pinPath ? { pinPath } : {}) });
+        } catch (err) {
+          // an adopted pin attached to another namespace (the pod's namespace changed while no agent ran)
+          if (!(err instanceof PinIncompatibleError) || !pinPath) throw err;
+          openPinnedLink(pinPath).detach();
+          return attachNetns(this.program, { netns: handle, pinPath });
+        }
+      });
       this.#pods.set(action.uid, plan.next.get(action.uid) as AppliedPod);
     }
     for (const [uid, pod] of plan.next) this.#pods.set(uid, pod);
@@ -486,7 +449,7 @@ export class SklookupDataplane {
 
   /** The pods in force with their lookup counters, sorted by uid. */
   pods(): PodStatus[] {
-    this.#expect('ready', 'pods');
+    this.#life.expect('pods', 'attached');
     const maps = this.#maps();
     this.#sockets = readSockets(maps);
     return [...this.#pods.values()]
@@ -497,7 +460,7 @@ export class SklookupDataplane {
           const cookie = this.#sockets.get(a);
           if (cookie !== undefined) sockets[displayAddress(a)] = String(cookie);
         }
-        const pinned = this.#links.get(p.uid)?.pinnedPath;
+        const pinned = this.#life.links.get(p.uid)?.pinnedPath;
         return {
           uid: p.uid,
           slot: p.slot,
@@ -512,7 +475,7 @@ export class SklookupDataplane {
 
   /** Whether `address` (IPv4 or IPv6 text) is a mesh member in the map. */
   isMember(address: string): boolean {
-    this.#expect('ready', 'isMember');
+    this.#life.expect('isMember', 'attached');
     return this.#members.has(meshKey(address));
   }
 
@@ -521,7 +484,7 @@ export class SklookupDataplane {
   }
 
   status(): SklookupDataplaneStatus {
-    this.#expect('ready', 'status');
+    this.#life.expect('status', 'attached');
     const maps = this.#maps();
     const pods = this.pods();
     const count: Record<string, number> = {
@@ -572,63 +535,15 @@ export class SklookupDataplane {
    * pins removed (a shared bypassMapPin is left to its owner). Idempotent.
    */
   close(options: ReleaseLinkOptions = { keepPinned: false }): void {
-    if (this.#state === 'closed') return;
-    const errors: unknown[] = [];
-    const attempt = (fn: () => void) => {
-      try {
-        fn();
-      } catch (err) {
-        errors.push(err);
-      }
-    };
-    for (const link of this.#links.values()) attempt(() => releaseLink(link, options));
-    this.#links.clear();
-    if (!options.keepPinned && this.#state !== 'opened') attempt(() => this.#removePins());
-    if (options.keepPinned && options.discardNew) attempt(() => this.#removeNewPins());
-    attempt(() => this.#scratch?.close());
-    attempt(() => this.#skel?.close());
-    this.#scratch = undefined;
-    this.#skel = undefined;
-    this.#state = 'closed';
-    if (errors.length > 0) throw errors.length === 1 ? errors[0] : new AggregateError(errors, `sklookup: close: ${errors.length} errors`);
-  }
-
-  /** After a failed start: the pins this load created go, the directories left empty too. */
-  #removeNewPins(): void {
-    const links = this.#dir('links');
-    if (links) removeEmptyPinDir(links);
-    this.#skel?.object.removeNewPins();
-    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
-  }
-
-  #removePins(): void {
-    const links = this.#dir('links');
-    if (links && existsSync(links)) {
-      for (const file of readdirSync(links)) openPinnedLink(join(links, file)).detach();
-      removeEmptyPinDir(links);
-    }
-    const maps = this.#dir('maps');
-    if (maps && existsSync(maps)) {
-      for (const name of Object.values(MAP)) {
-        if (name === MAP.bypass && this.#opts.bypassMapPin) continue;
-        removePin(join(maps, name), { missingOk: true });
-      }
-      removeEmptyPinDir(maps);
-    }
-    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
+    this.#life.close(options, () => {
+      const scratch = this.#scratch;
+      this.#scratch = undefined;
+      scratch?.close();
+    });
   }
 
   #maps(): SklookupMaps {
-    if (!this.#skel) throw new InvalidArgumentError('sklookup: not loaded');
-    return this.#skel.maps;
-  }
-
-  #expect(state: Exclude<State, 'closed'>, op: string): void {
-    if (this.#state === 'closed') throw new InvalidArgumentError(`sklookup: ${op}: the dataplane is closed`);
-    if (this.#state !== state) {
-      const need = { opened: 'right after open()', loaded: 'after load()', seeded: 'after seed()', ready: 'after attach()' }[state];
-      throw new InvalidArgumentError(`sklookup: ${op} is allowed only ${need} (state: ${this.#state})`);
-    }
+    return this.#life.skeleton.maps;
   }
 }
 

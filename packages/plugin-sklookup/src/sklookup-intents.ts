@@ -1,71 +1,13 @@
 /**
- * The intents plugin-sklookup consumes (PROVISIONAL kinds: their names and fields may still change
- * while issue 4's sources are written):
- *
- *   { kind: 'mesh.member', address }                       an address of a mesh workload (HBONE), anywhere
- *   { kind: 'sklookup.pod', uid, netns, addresses, socketFds? }
- *       a meshed pod on this node: its network namespace (a path the source keeps valid, e.g.
- *       /proc/<pid>/fd/<n> of an fd it holds, or /var/run/netns/NAME), its addresses, and the proxy's
- *       HBONE listening sockets for it (fds open in this process, held by the source; the kernel map
- *       keeps a reference to the socket itself, not to the fd): at most one per address family. Each
- *       address is steered to a listener of its family: an IPv4 address to the IPv4 listener, else to
- *       a dual-stack IPv6 one; an IPv6 address to the IPv6 listener. An address without a listener
- *       of its family has no socket entry (its connections take the normal lookup).
- *         socketFds absent: the socket entries already in the map for the pod's addresses are kept
- *           (e.g. after an agent restart, until the listeners are found again); none is created.
- *         socketFds: []: the pod has no listener (e.g. its proxy exited): its socket entries go.
- *       `socketFd: n` (the first form of this contract) is still accepted and means `socketFds: [n]`.
- *
- * readDesiredMesh turns the desired state into a validated DesiredMesh (pure; InvalidArgumentError
- * on anything wrong, naming the intent).
+ * The desired state of plugin-sklookup: the `mesh.member` and `sklookup.pod` intents, whose kinds and
+ * schemas @bpfsteer/contract-mesh defines, read into a validated DesiredMesh (pure;
+ * InvalidArgumentError on anything wrong, naming the intent, and on more than the capacity).
  */
 import type { DesiredState, Intent } from '@bpfsteer/agent-kernel';
+import { MAX_POD_SOCKETS, MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
 import { InvalidArgumentError } from '@bpfsteer/core-bpf';
-import { z } from 'zod';
 import { MeshKeyCache, meshKey } from './mesh-address.js';
 import { checkUid } from './pod-pin-name.js';
-
-export const MESH_MEMBER_KIND = 'mesh.member';
-export const SKLOOKUP_POD_KIND = 'sklookup.pod';
-
-function validWith(check: (v: string) => unknown) {
-  return (value: string, ctx: z.RefinementCtx) => {
-    try {
-      check(value);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  };
-}
-
-const addressSchema = z.string().superRefine(validWith((v) => meshKey(v)));
-
-/** One `mesh.member` intent (without `kind`). */
-export const meshMemberIntentSchema = z.strictObject({ address: addressSchema });
-
-const fdSchema = z.number().int().min(0).max(0x7fffffff);
-
-/** At most one listener per address family. */
-export const MAX_POD_SOCKETS = 2;
-
-/** One `sklookup.pod` intent (without `kind`). */
-export const sklookupPodIntentSchema = z
-  .strictObject({
-    uid: z.string().superRefine(validWith(checkUid)),
-    netns: z.string().min(1, 'netns: give the path of the pod network namespace (e.g. /proc/<pid>/fd/<n>) or its name'),
-    addresses: z.array(addressSchema).min(1, 'addresses: a pod needs at least one address'),
-    socketFds: z
-      .array(fdSchema)
-      .max(MAX_POD_SOCKETS, `socketFds: at most ${MAX_POD_SOCKETS} listeners (one per address family)`)
-      .refine((l) => new Set(l).size === l.length, 'socketFds: each fd may be listed once')
-      .optional(),
-    /** the first form of the contract: the same as socketFds: [socketFd] */
-    socketFd: fdSchema.optional(),
-  })
-  .refine((p) => p.socketFd === undefined || p.socketFds === undefined, {
-    message: 'give socketFds or (the older form) socketFd, not both',
-    path: ['socketFd'],
-  });
 
 export interface DesiredPod {
   readonly uid: string;

@@ -5,16 +5,7 @@
  * desired state that is invalid (bad address, vanished netns, a socket the kernel refuses, over
  * capacity) is rejected with IntentRejectedError before anything changes.
  */
-import {
-  IntentRejectedError,
-  type ApplyReport,
-  type CloseOptions,
-  type DataplanePlugin,
-  type DesiredState,
-  type PluginContext,
-  type PluginFactory,
-  type PluginStatus,
-} from '@bpfsteer/agent-kernel';
+import { IntentRejectedError, definePlugin, type PluginFactory } from '@bpfsteer/agent-kernel';
 import { z } from 'zod';
 import {
   DEFAULT_BYPASS_ENTRIES,
@@ -27,13 +18,8 @@ import {
   SklookupDataplane,
   type PreparedApply,
 } from './sklookup-dataplane.js';
-import {
-  MESH_MEMBER_KIND,
-  SKLOOKUP_POD_KIND,
-  meshMemberIntentSchema,
-  readDesiredMesh,
-  sklookupPodIntentSchema,
-} from './sklookup-intents.js';
+import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND, meshMemberIntentSchema, sklookupPodIntentSchema } from '@bpfsteer/contract-mesh';
+import { readDesiredMesh } from './sklookup-intents.js';
 import { MeshKeyCache } from './mesh-address.js';
 
 export const sklookupConfigSchema = z.strictObject({
@@ -58,111 +44,7 @@ export const sklookupConfigSchema = z.strictObject({
 
 export type SklookupConfig = z.output<typeof sklookupConfigSchema>;
 
-class SklookupPlugin implements DataplanePlugin {
-  readonly #config: SklookupConfig;
-  readonly #context: PluginContext;
-  /** addresses parsed by earlier applies (most of a desired state is the same as last time) */
-  readonly #keys = new MeshKeyCache();
-  #dataplane: SklookupDataplane | undefined;
-
-  constructor(config: SklookupConfig, context: PluginContext) {
-    this.#config = sklookupConfigSchema.parse(config);
-    this.#context = context;
-  }
-
-  #dp(): SklookupDataplane {
-    if (!this.#dataplane) throw new Error('sklookup: open() has not run');
-    return this.#dataplane;
-  }
-
-  async open(): Promise<void> {
-    const c = this.#config;
-    this.#dataplane = SklookupDataplane.open({
-      pinRoot: this.#context.pinRoot,
-      skipPorts: c.skipPorts,
-      maxMembers: c.maxMembers,
-      maxPods: c.maxPods,
-      maxPodAddresses: c.maxPodAddresses,
-      bypassTtlMs: c.bypassTtlMs,
-      bypassEntries: c.bypassEntries,
-      ...(c.bypassMapPin !== undefined ? { bypassMapPin: c.bypassMapPin } : {}),
-    });
-  }
-
-  async load(): Promise<void> {
-    this.#dp().load();
-  }
-
-  async seed(): Promise<void> {
-    this.#dp().seed();
-  }
-
-  async attach(): Promise<void> {
-    const dp = this.#dp();
-    dp.attach();
-    const pods = dp.pods().length;
-    if (pods > 0 || dp.memberCount > 0) this.#context.logger.info({ pods, members: dp.memberCount }, 'adopted the pinned pods and members');
-    if (this.#config.bypassMapPin === undefined) {
-      this.#context.logger.warn("no bypassMapPin configured: the proxy's own connections to local applications will be diverted back to it");
-    }
-  }
-
-  async apply(desired: DesiredState): Promise<ApplyReport> {
-    const dp = this.#dp();
-    let prepared: PreparedApply;
-    try {
-      prepared = dp.prepare(readDesiredMesh(desired, dp.capacity, this.#keys));
-    } catch (err) {
-      throw new IntentRejectedError(`sklookup: ${(err as Error).message}`, { cause: err });
-    } finally {
-      this.#keys.rotate();
-    }
-    return dp.commit(prepared);
-  }
-
-  async describe(kind: string): Promise<unknown> {
-    const dp = this.#dataplane;
-    if (!dp) return undefined;
-    if (kind === SKLOOKUP_POD_KIND) return dp.pods();
-    if (kind === MESH_MEMBER_KIND) return { members: dp.memberCount };
-    return undefined;
-  }
-
-  status(): PluginStatus {
-    const dp = this.#dataplane;
-    if (!dp) return { attachments: [], maps: [] };
-    let s;
-    try {
-      s = dp.status();
-    } catch {
-      return { attachments: [], maps: [] };
-    }
-    return {
-      attachments: s.pods.map((p) => ({
-        target: `netns ${p.netns ?? '(adopted)'} of pod ${p.uid}`,
-        type: 'sk_lookup',
-        ...(p.pinned ? { pinned: p.pinned } : {}),
-      })),
-      maps: s.maps,
-      details: {
-        members: s.members,
-        skipPorts: s.skipPorts,
-        pods: s.pods,
-        unattributed: s.unattributed,
-        problems: s.problems,
-        ...(this.#config.bypassMapPin ? { bypassMapPin: this.#config.bypassMapPin } : {}),
-      },
-    };
-  }
-
-  async close(options: CloseOptions): Promise<void> {
-    const dp = this.#dataplane;
-    this.#dataplane = undefined;
-    dp?.close(options);
-  }
-}
-
-export const sklookupPlugin: PluginFactory<SklookupConfig> = {
+export const sklookupPlugin: PluginFactory<SklookupConfig> = definePlugin<SklookupConfig, SklookupDataplane>({
   id: 'sklookup',
   description:
     "sk_lookup divert in each meshed pod netns: mesh-to-mesh TCP connections go to the proxy's HBONE listener (Istio ambient transparent network policies)",
@@ -171,5 +53,62 @@ export const sklookupPlugin: PluginFactory<SklookupConfig> = {
   requires: ['bpffs', 'sk_lookup', 'sockhash'],
   // the agent runs the plugin in a worker thread of its own, importing this factory from here
   worker: { module: import.meta.url, export: 'sklookupPlugin' },
-  create: (config, context) => new SklookupPlugin(config, context),
-};
+  steps: (c, context) => {
+    /** addresses parsed by earlier applies (most of a desired state is the same as last time) */
+    const keys = new MeshKeyCache();
+    return {
+      open: () =>
+        SklookupDataplane.open({
+          pinRoot: context.pinRoot,
+          skipPorts: c.skipPorts,
+          maxMembers: c.maxMembers,
+          maxPods: c.maxPods,
+          maxPodAddresses: c.maxPodAddresses,
+          bypassTtlMs: c.bypassTtlMs,
+          bypassEntries: c.bypassEntries,
+          ...(c.bypassMapPin !== undefined ? { bypassMapPin: c.bypassMapPin } : {}),
+        }),
+      load: (dp) => dp.load(),
+      seed: (dp) => dp.seed(),
+      attach: (dp) => {
+        dp.attach();
+        const pods = dp.pods().length;
+        if (pods > 0 || dp.memberCount > 0) context.logger.info({ pods, members: dp.memberCount }, 'adopted the pinned pods and members');
+        if (c.bypassMapPin === undefined) {
+          context.logger.warn("no bypassMapPin configured: the proxy's own connections to local applications will be diverted back to it");
+        }
+      },
+      apply: (dp, desired) => {
+        let prepared: PreparedApply;
+        try {
+          prepared = dp.prepare(readDesiredMesh(desired, dp.capacity, keys));
+        } catch (err) {
+          throw new IntentRejectedError(`sklookup: ${(err as Error).message}`, { cause: err });
+        } finally {
+          keys.rotate();
+        }
+        return dp.commit(prepared);
+      },
+      describe: (dp, kind) => {
+        if (kind === SKLOOKUP_POD_KIND) return dp.pods();
+        if (kind === MESH_MEMBER_KIND) return { members: dp.memberCount };
+        return undefined;
+      },
+      status: (dp) => {
+        const s = dp.status();
+        return {
+          attachments: s.pods.map((p) => ({ target: `netns ${p.netns ?? '(adopted)'} of pod ${p.uid}`, type: 'sk_lookup', ...(p.pinned ? { pinned: p.pinned } : {}) })),
+          maps: s.maps,
+          details: {
+            members: s.members,
+            skipPorts: s.skipPorts,
+            pods: s.pods,
+            unattributed: s.unattributed,
+            problems: s.problems,
+            ...(c.bypassMapPin ? { bypassMapPin: c.bypassMapPin } : {}),
+          },
+        };
+      },
+    };
+  },
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '../src/sklookup-intents.js';
+import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
 import { sklookupConfigSchema, sklookupPlugin } from '../src/sklookup-plugin.js';
 
 const messages = (r: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }) =>

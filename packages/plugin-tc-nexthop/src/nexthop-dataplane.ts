@@ -7,17 +7,17 @@
  * plus setRules (the whole desired rule set, as an agent plugin applies it), list and close.
  *
  * Lifecycle (mirrors a libbpf skeleton): open -> load (maps reused from pins) -> seed (adopt what
- * the maps hold and make the prefix index consistent) -> attach/apply -> close. Every input is
- * validated and every interface resolved before any map is written.
+ * the maps hold and make the prefix index consistent) -> attach/apply -> close; the stages, pins,
+ * links and close semantics are core-bpf's DataplaneLifecycle. Every input is validated and every
+ * interface resolved before any map is written.
  */
 import type { MapStatus } from '@bpfsteer/agent-kernel';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import {
   BpfError,
+  DataplaneLifecycle,
   InvalidArgumentError,
   NotFoundError,
-  PinIncompatibleError,
   attachTc,
   BPFSTEER_NEIGH_PROTOCOL,
   deleteNeighbour,
@@ -25,15 +25,10 @@ import {
   listNeighbours,
   setManagedNeighbour,
   ifName,
-  loadSkeleton,
-  NetnsHandle,
   openPinnedLink,
-  removePin,
+  startDataplane,
   type Link,
   type Program,
-  removeEmptyPinDir,
-  detachPinnedLinks,
-  releaseLink,
   type ReleaseLinkOptions,
 } from '@bpfsteer/core-bpf';
 import { planApply, planConvergence } from './apply-plan.js';
@@ -49,7 +44,6 @@ import {
   readIndex,
   readKernelRules,
   type NexthopMaps,
-  type NexthopSkeleton,
 } from './nexthop-maps.js';
 import { checkInterfaceName, parseRule, parseRuleSet, parseSource, type NexthopRuleSpec } from './nexthop-rule.js';
 import { computeV6Index, emptyV4Index, V4_BUCKETS, type V4Index, type V6Index } from './prefix-index.js';
@@ -113,10 +107,8 @@ export interface ApplyCounts {
   readonly removed: number;
 }
 
-type State = 'opened' | 'loaded' | 'ready' | 'closed';
-
-function validateOptions(options: NexthopDataplaneOptions): Required<Pick<NexthopDataplaneOptions, 'maxRules' | 'objectPath'>> &
-  NexthopDataplaneOptions {
+/** The capacity, checked; the kit checks pinRoot, netns and the object. */
+function validMaxRules(options: NexthopDataplaneOptions): number {
   if (options === null || typeof options !== 'object') {
     throw new InvalidArgumentError('tc-nexthop: options must be an object { pinRoot?, netns?, maxRules?, objectPath? }');
   }
@@ -124,30 +116,15 @@ function validateOptions(options: NexthopDataplaneOptions): Required<Pick<Nextho
   if (!Number.isInteger(maxRules) || maxRules < 1 || maxRules > MAX_MAX_RULES) {
     throw new InvalidArgumentError(`tc-nexthop: maxRules must be an integer 1..${MAX_MAX_RULES}, got ${JSON.stringify(options.maxRules)}`);
   }
-  if (options.pinRoot !== undefined && (typeof options.pinRoot !== 'string' || !options.pinRoot.startsWith('/'))) {
-    throw new InvalidArgumentError(`tc-nexthop: pinRoot must be an absolute path on bpffs, got ${JSON.stringify(options.pinRoot)}`);
-  }
-  if (options.netns !== undefined) {
-    if (typeof options.netns !== 'string' || options.netns === '') {
-      throw new InvalidArgumentError(`tc-nexthop: netns must be a netns name or path, got ${JSON.stringify(options.netns)}`);
-    }
-    NetnsHandle.open(options.netns).close(); // fails clearly when it does not exist
-  }
-  const objectPath = options.objectPath ?? defaultObjectPath();
-  if (!existsSync(objectPath)) {
-    throw new NotFoundError(`tc-nexthop BPF object ${objectPath} (build it with \`make -C bpf\` and the package build, which copies it)`);
-  }
-  return { ...options, maxRules, objectPath };
+  return maxRules;
 }
 
 export class NexthopDataplane {
-  readonly #opts: ReturnType<typeof validateOptions>;
-  #state: State = 'opened';
-  #skel: NexthopSkeleton | undefined;
+  readonly #maxRules: number;
+  readonly #life: DataplaneLifecycle<typeof nexthopSkeleton>;
   /** what the maps hold, by canonical source prefix, and their prefix index */
   #placed = new Map<string, PlacedRule>();
   #index: { v4: V4Index; v6: V6Index } = { v4: emptyV4Index(), v6: computeV6Index([]) };
-  readonly #filters = new Map<string, Link>();
   /**
    * Managed neighbour entries by `${interface} ${nexthop}`: true when the entry is ours (carries
    * BPFSTEER_NEIGH_PROTOCOL), false when an administrator's static entry serves the pair.
@@ -156,62 +133,40 @@ export class NexthopDataplane {
   /** neighbour cleanups that failed, by key, shown in status() */
   readonly #neighbourProblems = new Map<string, string>();
 
-  private constructor(opts: ReturnType<typeof validateOptions>) {
-    this.#opts = opts;
+  private constructor(options: NexthopDataplaneOptions) {
+    this.#maxRules = validMaxRules(options);
+    const { pinRoot, netns, objectPath = defaultObjectPath() } = options;
+    this.#life = new DataplaneLifecycle({ name: 'tc-nexthop', objectPath, skeleton: nexthopSkeleton, pinRoot, netns });
   }
 
   /** Checks the options and that the object exists; nothing touches the kernel yet. */
   static open(options: NexthopDataplaneOptions = {}): NexthopDataplane {
-    return new NexthopDataplane(validateOptions(options));
+    return new NexthopDataplane(options);
   }
 
   /** open + load + seed: a dataplane ready for attachFilter and rules. */
   static start(options: NexthopDataplaneOptions = {}): NexthopDataplane {
-    const dp = NexthopDataplane.open(options);
-    try {
+    return startDataplane(NexthopDataplane.open(options), (dp) => {
       dp.load();
       dp.seed();
-    } catch (err) {
-      dp.close({ keepPinned: true, discardNew: true });
-      throw err;
-    }
-    return dp;
+    });
   }
 
   get maxRules(): number {
-    return this.#opts.maxRules;
+    return this.#maxRules;
   }
 
   get netns(): string | undefined {
-    return this.#opts.netns;
-  }
-
-  #dir(sub: 'maps' | 'links'): string | undefined {
-    return this.#opts.pinRoot === undefined ? undefined : join(this.#opts.pinRoot, sub);
+    return this.#life.netns;
   }
 
   /** Loads the program and creates the maps, reusing compatible maps pinned under pinRoot/maps. */
   load(): void {
-    this.#expect('opened', 'load');
-    const sizes = mapSizes(this.#opts.maxRules);
-    const mapsDir = this.#dir('maps');
-    const maps: Record<string, { maxEntries?: number; pinPath?: string }> = {};
-    for (const name of Object.values(MAP)) {
-      maps[name] = { ...(sizes[name] ? { maxEntries: sizes[name] } : {}), ...(mapsDir ? { pinPath: join(mapsDir, name) } : {}) };
-    }
-    try {
-      this.#skel = loadSkeleton(this.#opts.objectPath, nexthopSkeleton, { maps });
-    } catch (err) {
-      if (err instanceof PinIncompatibleError) {
-        throw new PinIncompatibleError(
-          err.path,
-          `${err.message.replace(/^pinned object \S+ is incompatible: /, '')} (maps pinned by another version or maxRules; ` +
-            `stop the old dataplane without keepPinned, or remove ${mapsDir})`,
-        );
-      }
-      throw err;
-    }
-    this.#state = 'loaded';
+    const sizes = mapSizes(this.#maxRules);
+    this.#life.load({
+      maps: Object.fromEntries(Object.values(MAP).map((name) => [name, { maxEntries: sizes[name] }])),
+      incompatibleHint: 'maps pinned by another version or maxRules',
+    });
   }
 
   /**
@@ -219,17 +174,17 @@ export class NexthopDataplane {
    * the prefix index to match them exactly. After this the program may see traffic.
    */
   seed(): void {
-    this.#expect('loaded', 'seed');
+    this.#life.expect('seed', 'loaded');
     this.#resync();
     this.#adoptNeighbours();
     this.#addNeighbours([...this.#placed.values()]);
     this.#pruneNeighbours(this.#placed.values());
-    this.#state = 'ready';
+    this.#life.advance('seeded');
   }
 
   #resync(): void {
     const maps = this.#maps();
-    const adopted = adoptRules(readKernelRules(maps), this.#opts.maxRules, (i) => this.#nameOf(i));
+    const adopted = adoptRules(readKernelRules(maps), this.#maxRules, (i) => this.#nameOf(i));
     const plan = planApply(adopted.placed, adopted.placed, readIndex(maps));
     // the index first (it stops pointing at strays), then the strays themselves
     executePlan(maps, plan);
@@ -242,7 +197,7 @@ export class NexthopDataplane {
 
   /** Our entries as the kernel holds them (re-adopted after a restart), by key. */
   #adoptNeighbours(): void {
-    for (const n of listNeighbours({ netns: this.#opts.netns, protocol: BPFSTEER_NEIGH_PROTOCOL })) {
+    for (const n of listNeighbours({ netns: this.netns, protocol: BPFSTEER_NEIGH_PROTOCOL })) {
       // a NOARP leftover is a dead entry the kernel parked when its device went away: not adoptable
       if (n.ifname !== undefined && n.managed && n.state !== 'noarp') this.#neighbours.set(neighbourKey(n.ifname, n.address), true);
     }
@@ -258,7 +213,7 @@ export class NexthopDataplane {
       for (const key of neededNeighbours(desired)) {
         if (this.#neighbours.has(key)) continue;
         const [ifname, address] = splitKey(key);
-        const owned = setManagedNeighbour({ ifname, address, netns: this.#opts.netns });
+        const owned = setManagedNeighbour({ ifname, address, netns: this.netns });
         this.#neighbours.set(key, owned);
         if (owned) created.push(key);
       }
@@ -267,7 +222,7 @@ export class NexthopDataplane {
         this.#neighbours.delete(key);
         const [ifname, address] = splitKey(key);
         try {
-          deleteNeighbour({ ifname, address, netns: this.#opts.netns, protocol: BPFSTEER_NEIGH_PROTOCOL });
+          deleteNeighbour({ ifname, address, netns: this.netns, protocol: BPFSTEER_NEIGH_PROTOCOL });
         } catch (cleanupErr) {
           this.#neighbours.set(key, true); // still there: removed by a later apply
           this.#neighbourProblems.set(key, `remove neighbour ${address} dev ${ifname}: ${String(cleanupErr)}`);
@@ -290,7 +245,7 @@ export class NexthopDataplane {
   #removeNeighbour(key: string): void {
     const [ifname, address] = splitKey(key);
     try {
-      deleteNeighbour({ ifname, address, netns: this.#opts.netns, protocol: BPFSTEER_NEIGH_PROTOCOL });
+      deleteNeighbour({ ifname, address, netns: this.netns, protocol: BPFSTEER_NEIGH_PROTOCOL });
       this.#neighbours.delete(key);
       this.#neighbourProblems.delete(key);
     } catch (err) {
@@ -306,7 +261,7 @@ export class NexthopDataplane {
 
   #nameOf(ifindex: number): string | undefined {
     try {
-      return ifName(ifindex, this.#opts.netns);
+      return ifName(ifindex, this.netns);
     } catch {
       return undefined;
     }
@@ -314,26 +269,16 @@ export class NexthopDataplane {
 
   /** The loaded tc program (e.g. for BPF_PROG_TEST_RUN). */
   get program(): Program {
-    if (!this.#skel || this.#state === 'closed') throw new InvalidArgumentError('tc-nexthop: the program is not loaded');
-    return this.#skel.programs[PROGRAM_NAME];
+    return this.#life.skeleton.programs[PROGRAM_NAME];
   }
 
   #maps(): NexthopMaps {
-    if (!this.#skel) throw new InvalidArgumentError('tc-nexthop: not loaded');
-    return this.#skel.maps;
+    return this.#life.skeleton.maps;
   }
 
-  #expect(state: Exclude<State, 'closed'>, op: string): void {
-    if (this.#state === 'closed') throw new InvalidArgumentError(`tc-nexthop: ${op}: the dataplane is closed`);
-    if (this.#state !== state) {
-      const need = { opened: 'right after open()', loaded: 'after load()', ready: 'after load() and seed()' }[state];
-      throw new InvalidArgumentError(`tc-nexthop: ${op} is allowed only ${need} (state: ${this.#state})`);
-    }
-  }
-
-  #linkPinPath(ifname: string): string | undefined {
-    const dir = this.#dir('links');
-    return dir === undefined ? undefined : join(dir, `egress-${ifname}`);
+  /** The guard of the operations of a seeded dataplane. */
+  #ready(op: string): void {
+    this.#life.expect(op, 'seeded');
   }
 
   /**
@@ -341,31 +286,27 @@ export class NexthopDataplane {
    * run is re-adopted and switched to this program without a gap; attaching twice is a no-op.
    */
   attachFilter(ifname: string): FilterStatus {
-    this.#expect('ready', 'attachFilter');
+    this.#ready('attachFilter');
     checkInterfaceName(ifname, 'attach interface');
-    let link = this.#filters.get(ifname);
-    if (!link) {
-      const pinPath = this.#linkPinPath(ifname);
-      if (pinPath) mkdirSync(dirname(pinPath), { recursive: true });
-      link = attachTc(this.program, { ifname, direction: 'egress', netns: this.#opts.netns, pinPath });
-      this.#filters.set(ifname, link);
-    }
+    const link =
+      this.#life.links.get(ifname) ??
+      this.#life.attachLink(ifname, pinFile(ifname), (pinPath) => attachTc(this.program, { ifname, direction: 'egress', netns: this.netns, pinPath }));
     return filterStatus(ifname, link);
   }
 
   /** Removes the filter from `ifname` (and its pin). False when this dataplane had none there. */
   detachFilter(ifname: string): boolean {
-    this.#expect('ready', 'detachFilter');
+    this.#ready('detachFilter');
     checkInterfaceName(ifname, 'attach interface');
-    const link = this.#filters.get(ifname);
+    const link = this.#life.links.get(ifname);
     if (link) {
       link.detach();
-      this.#filters.delete(ifname);
+      this.#life.links.delete(ifname);
       return true;
     }
-    const pin = this.#linkPinPath(ifname);
+    const pin = this.#life.linkPinPath(pinFile(ifname));
     if (pin && existsSync(pin)) {
-      openPinnedLink(pin, { netns: this.#opts.netns }).detach();
+      openPinnedLink(pin, { netns: this.netns }).detach();
       return true;
     }
     return false;
@@ -373,21 +314,16 @@ export class NexthopDataplane {
 
   /** Detaches filters pinned under pinRoot/links by earlier runs on interfaces not in `keep`. */
   detachOtherFilters(keep: readonly string[]): string[] {
-    this.#expect('ready', 'detachOtherFilters');
-    const dir = this.#dir('links');
-    if (!dir || !existsSync(dir)) return [];
-    const removed: string[] = [];
-    for (const file of readdirSync(dir)) {
-      const ifname = file.startsWith('egress-') ? file.slice('egress-'.length) : undefined;
-      if (ifname === undefined || keep.includes(ifname) || this.#filters.has(ifname)) continue;
-      openPinnedLink(join(dir, file), { netns: this.#opts.netns }).detach();
-      removed.push(ifname);
-    }
-    return removed;
+    this.#ready('detachOtherFilters');
+    const kept = (file: string) => {
+      const ifname = file.startsWith(PIN_PREFIX) ? file.slice(PIN_PREFIX.length) : undefined;
+      return ifname === undefined || keep.includes(ifname) || this.#life.links.has(ifname);
+    };
+    return this.#life.detachPinnedLinksExcept(kept).map((file) => file.slice(PIN_PREFIX.length));
   }
 
   #resolve(specs: readonly NexthopRuleSpec[]): ResolvedRule[] {
-    const rules = parseRuleSet(specs, this.#opts.maxRules);
+    const rules = parseRuleSet(specs, this.#maxRules);
     const ifindexes = new Map<string, number>();
     for (const r of rules) {
       if (!ifindexes.has(r.interface)) ifindexes.set(r.interface, this.#ifindex(r.interface, r.source.text));
@@ -397,7 +333,7 @@ export class NexthopDataplane {
 
   #ifindex(ifname: string, source: string): number {
     try {
-      return ifIndex(ifname, this.#opts.netns);
+      return ifIndex(ifname, this.netns);
     } catch (err) {
       if (err instanceof BpfError) {
         throw new NotFoundError(`interface ${ifname} for the rule of source ${source}: ${err.message}`);
@@ -411,14 +347,14 @@ export class NexthopDataplane {
    * and every interface resolved first: a rejected set changes nothing.
    */
   setRules(specs: readonly NexthopRuleSpec[]): ApplyCounts {
-    this.#expect('ready', 'setRules');
+    this.#ready('setRules');
     if (!Array.isArray(specs)) throw new InvalidArgumentError('tc-nexthop: setRules expects an array of { source, nexthop, interface }');
     return this.#converge(this.#resolve(specs));
   }
 
   #converge(desired: readonly ResolvedRule[]): ApplyCounts {
     const maps = this.#maps();
-    const { plans, next, report, index } = planConvergence(this.#placed, this.#index, desired, this.#opts.maxRules);
+    const { plans, next, report, index } = planConvergence(this.#placed, this.#index, desired, this.#maxRules);
     // next hops resolvable before any packet is redirected to them
     this.#addNeighbours(desired);
     try {
@@ -437,19 +373,19 @@ export class NexthopDataplane {
 
   /** Adds the rule for `spec.source`, replacing an existing rule for the same prefix. */
   enableRedirect(spec: NexthopRuleSpec): ApplyCounts {
-    this.#expect('ready', 'enableRedirect');
+    this.#ready('enableRedirect');
     const rule = parseRule(spec);
     const resolved = resolveRule(rule, this.#ifindex(rule.interface, rule.source.text));
     const others = [...this.#placed.values()].filter((r) => r.source.text !== rule.source.text);
-    if (others.length + 1 > this.#opts.maxRules) {
-      throw new InvalidArgumentError(`tc-nexthop: ${others.length + 1} redirect rules exceed the capacity of ${this.#opts.maxRules} (maxRules)`);
+    if (others.length + 1 > this.#maxRules) {
+      throw new InvalidArgumentError(`tc-nexthop: ${others.length + 1} redirect rules exceed the capacity of ${this.#maxRules} (maxRules)`);
     }
     return this.#converge([...others, resolved]);
   }
 
   /** Removes the rule for `source` (same normalisation as enableRedirect). False when there was none. */
   disableRedirect(source: string): boolean {
-    this.#expect('ready', 'disableRedirect');
+    this.#ready('disableRedirect');
     const prefix = parseSource(source);
     if (!this.#placed.has(prefix.text)) return false;
     this.#converge([...this.#placed.values()].filter((r) => r.source.text !== prefix.text));
@@ -458,7 +394,7 @@ export class NexthopDataplane {
 
   /** The rules in force with their packet/byte counters (summed over CPUs), sorted by source. */
   list(): RedirectRuleStatus[] {
-    this.#expect('ready', 'list');
+    this.#ready('list');
     const placed = [...this.#placed.values()];
     const counters = readCounters(this.#maps(), placed.map((r) => r.slot));
     return placed
@@ -474,7 +410,7 @@ export class NexthopDataplane {
   }
 
   status(): NexthopDataplaneStatus {
-    this.#expect('ready', 'status');
+    this.#ready('status');
     const maps = this.#maps();
     const placed = [...this.#placed.values()];
     const v4 = placed.filter((r) => r.source.family === 4).length;
@@ -495,14 +431,14 @@ export class NexthopDataplane {
       [MAP.v6Short]: 1,
     };
     const kernel = new Map(
-      listNeighbours({ netns: this.#opts.netns }).flatMap((n) => (n.ifname === undefined ? [] : [[neighbourKey(n.ifname, n.address), n.state] as const])),
+      listNeighbours({ netns: this.netns }).flatMap((n) => (n.ifname === undefined ? [] : [[neighbourKey(n.ifname, n.address), n.state] as const])),
     );
     const neighbours = [...this.#neighbours].map(([key, owned]) => {
       const [iface, nexthop] = splitKey(key);
       return { interface: iface, nexthop, state: kernel.get(key) ?? 'missing', owned };
     });
     return {
-      filters: [...this.#filters].map(([ifname, link]) => filterStatus(ifname, link)),
+      filters: [...this.#life.links].map(([ifname, link]) => filterStatus(ifname, link)),
       neighbours: neighbours.sort((a, b) => `${a.interface} ${a.nexthop}`.localeCompare(`${b.interface} ${b.nexthop}`)),
       problems: [...this.#neighbourProblems.values()],
       maps: Object.values(MAP).map((name) => ({ name, entries: count[name], maxEntries: maps[name].map.maxEntries })),
@@ -517,50 +453,18 @@ export class NexthopDataplane {
    * the filters are detached and every pin is removed. Idempotent.
    */
   close(options: ReleaseLinkOptions = { keepPinned: false }): void {
-    if (this.#state === 'closed') return;
-    const errors: unknown[] = [];
-    const attempt = (fn: () => void) => {
-      try {
-        fn();
-      } catch (err) {
-        errors.push(err);
-      }
-    };
-    for (const link of this.#filters.values()) attempt(() => releaseLink(link, options));
-    this.#filters.clear();
-    if (!options.keepPinned && this.#state !== 'opened') attempt(() => this.#removePins());
-    if (options.keepPinned && options.discardNew) attempt(() => this.#removeNewPins());
-    if (!options.keepPinned) {
-      for (const [key, owned] of [...this.#neighbours]) if (owned) this.#removeNeighbour(key);
-      for (const problem of this.#neighbourProblems.values()) errors.push(new BpfError('ERR_BPF_SYSCALL', `tc-nexthop: close: ${problem}`));
-    }
-    this.#neighbours.clear();
-    this.#neighbourProblems.clear();
-    attempt(() => this.#skel?.close());
-    this.#skel = undefined;
-    this.#state = 'closed';
-    if (errors.length > 0) {
-      throw errors.length === 1 ? errors[0] : new AggregateError(errors, `tc-nexthop: close: ${errors.length} errors`);
-    }
+    this.#life.close(options, () => {
+      const problems = options.keepPinned ? [] : this.#removeOwnNeighbours();
+      this.#neighbours.clear();
+      this.#neighbourProblems.clear();
+      if (problems.length > 0) throw new BpfError('ERR_BPF_SYSCALL', `tc-nexthop: close: ${problems.join('; ')}`);
+    });
   }
 
-  /** After a failed start: the pins this load created go, the directories left empty too. */
-  #removeNewPins(): void {
-    const links = this.#dir('links');
-    if (links) removeEmptyPinDir(links);
-    this.#skel?.object.removeNewPins();
-    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
-  }
-
-  #removePins(): void {
-    const links = this.#dir('links');
-    if (links) detachPinnedLinks(links, { netns: this.#opts.netns });
-    const maps = this.#dir('maps');
-    if (maps && existsSync(maps)) {
-      for (const name of Object.values(MAP)) removePin(join(maps, name), { missingOk: true });
-      removeEmptyPinDir(maps);
-    }
-    if (this.#opts.pinRoot) removeEmptyPinDir(this.#opts.pinRoot);
+  /** Removes the neighbour entries this dataplane created; returns the removals that failed. */
+  #removeOwnNeighbours(): string[] {
+    for (const [key, owned] of [...this.#neighbours]) if (owned) this.#removeNeighbour(key);
+    return [...this.#neighbourProblems.values()];
   }
 }
 
@@ -580,6 +484,13 @@ function neededNeighbours(rules: Iterable<ResolvedRule>): Set<string> {
   return out;
 }
 
+
+/** A filter's pin under pinRoot/links is egress-<interface>. */
+const PIN_PREFIX = 'egress-';
+
+function pinFile(ifname: string): string {
+  return `${PIN_PREFIX}${ifname}`;
+}
 
 function filterStatus(ifname: string, link: Link): FilterStatus {
   return { interface: ifname, type: link.type, target: link.target, ...(link.pinnedPath ? { pinned: link.pinnedPath } : {}) };

@@ -2,8 +2,9 @@
  * Redirect rules: "packets whose source is in `source` leave through `interface` towards `nexthop`".
  * Parsing and validation are pure; interface names are resolved to ifindexes elsewhere.
  */
+import { interfaceNameProblem, readRedirectNexthop, readRedirectSource } from '@bpfsteer/contract-nexthop';
 import { InvalidArgumentError } from '@bpfsteer/core-bpf';
-import { IpError, parseIp, parsePrefix, type IpAddress, type IpPrefix } from '@bpfsteer/ip';
+import type { IpAddress, IpPrefix, IpResult } from '@bpfsteer/ip';
 
 /** A rule as a user or an intent gives it. */
 export interface NexthopRuleSpec {
@@ -22,36 +23,27 @@ export interface NexthopRule {
   readonly interface: string;
 }
 
-const IFNAME = /^[^\s/:]{1,15}$/;
-
-/** Checks a Linux interface name (1-15 bytes, no whitespace, '/' or ':'). */
+/** Checks a Linux interface name (@bpfsteer/contract-nexthop's rule); throws InvalidArgumentError. */
 export function checkInterfaceName(name: unknown, what = 'interface name'): string {
-  if (typeof name !== 'string' || !IFNAME.test(name) || name === '.' || name === '..') {
-    throw new InvalidArgumentError(
-      `invalid ${what} ${JSON.stringify(name)}: expected a Linux interface name of 1-15 characters without whitespace, '/' or ':'`,
-    );
-  }
-  return name;
+  const problem = interfaceNameProblem(name, what);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return name as string;
 }
 
-/** @bpfsteer/ip's errors as this package's InvalidArgumentError (same message); surrounding blanks ignored. */
-function ipInput<T>(parse: (text: unknown) => T, text: unknown): T {
-  try {
-    return parse(typeof text === 'string' ? text.trim() : text);
-  } catch (err) {
-    if (err instanceof IpError) throw new InvalidArgumentError(err.message);
-    throw err;
-  }
+/** The value of a field read by the contract; its error as this package's InvalidArgumentError (same message). */
+function valueOf<T>(result: IpResult<T>): T {
+  if (!result.ok) throw new InvalidArgumentError(result.error.message);
+  return result.value;
 }
 
 /** A rule's source prefix (a bare address is a host prefix; host bits are refused); throws InvalidArgumentError. */
 export function parseSource(text: unknown): IpPrefix {
-  return ipInput((t) => parsePrefix(t, { what: 'source' }), text);
+  return valueOf(readRedirectSource(text));
 }
 
 /** A rule's next-hop address; throws InvalidArgumentError. */
 export function parseNexthop(text: unknown): IpAddress {
-  return ipInput((t) => parseIp(t, { what: 'nexthop' }), text);
+  return valueOf(readRedirectNexthop(text));
 }
 
 function isUnusableNexthop(nh: IpAddress): string | undefined {

@@ -9,7 +9,8 @@ import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kern
 import { NetLab, buildAsymmetricRoutingLab, type AsymmetricPlan, type Listener } from '@bpfsteer/netlab';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NEXTHOP_REDIRECT_KIND, tcNexthopPlugin, type TcNexthopConfig } from '../src/tc-nexthop-plugin.js';
+import { NEXTHOP_REDIRECT_KIND } from '@bpfsteer/contract-nexthop';
+import { tcNexthopPlugin, type TcNexthopConfig } from '../src/tc-nexthop-plugin.js';
 
 describe('tcNexthopPlugin lifecycle', () => {
   const lab = NetLab.create('tnk');

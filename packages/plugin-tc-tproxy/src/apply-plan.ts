@@ -19,10 +19,9 @@
  */
 import { CompileCapacityError, compileRules, type CompileLimits, type CompileRule } from './compile-rules.js';
 import { IdAllocator } from './id-pool.js';
-import type { IpFamily, Prefix } from './key-prefix.js';
-import type { DstKey, PortKey, RuleValue, SrcKey } from './map-codecs.js';
+import type { RuleValue } from './map-codecs.js';
 import { checkCapacity, compileAll, compileDirty, placeNodes, type NodeChanges } from './node-changes.js';
-import type { PortInterval } from './port-partition.js';
+import type { ApplyPlan, PlanRule } from './plan-types.js';
 import { identityHash } from './rule-identity.js';
 import { RuleIndex, type DirtyPrefixes } from './rule-index.js';
 import { ACTION_DENY } from './tproxy-constants.js';
@@ -30,45 +29,7 @@ import type { AppliedRule, RuleSlot, TrieState } from './trie-state.js';
 
 export { CompileCapacityError };
 export { dstKeyOf, familyCode, portKeyOf, srcKeyOf } from './node-changes.js';
-
-/** A rule as the planner needs it. */
-export interface PlanRule {
-  readonly identity: string;
-  readonly family: IpFamily;
-  /** IP protocol number */
-  readonly proto: number;
-  readonly destination: Prefix;
-  readonly source: Prefix;
-  readonly low: number;
-  readonly high: number;
-  /** TCTP_ACTION_* */
-  readonly action: number;
-  /** 0 unless DIVERT */
-  readonly tproxyPort: number;
-  /** undefined = every attached interface */
-  readonly ifindexes?: readonly number[];
-}
-
-/** A tctp_dst value: the node id, and the port intervals of an inline node (else empty). */
-export interface DstNodeValue {
-  readonly id: number;
-  readonly ranges: readonly PortInterval[];
-}
-
-export interface ApplyPlan {
-  readonly ruleWrites: ReadonlyArray<readonly [number, RuleValue]>;
-  /** rule ids handed out by this apply: their hit counters start at zero */
-  readonly counterResets: readonly number[];
-  readonly portWrites: ReadonlyArray<readonly [PortKey, number]>;
-  readonly srcWrites: ReadonlyArray<readonly [SrcKey, number]>;
-  /** longest prefix first */
-  readonly dstWrites: ReadonlyArray<readonly [DstKey, DstNodeValue]>;
-  /** shortest prefix first */
-  readonly dstDeletes: readonly DstKey[];
-  readonly srcDeletes: readonly SrcKey[];
-  readonly portDeletes: readonly PortKey[];
-  readonly ruleClears: readonly number[];
-}
+export type { ApplyPlan, DstNodeValue, PlanRule } from './plan-types.js';
 
 export type RuleChange = 'added' | 'updated' | 'unchanged';
 
@@ -140,6 +101,123 @@ function sameCompiled(c: CompileRule, r: PlanRule): boolean {
 /** The index operations of one apply, to undo them when it is refused. */
 type IndexOp = readonly ['add' | 'remove', CompileRule];
 
+/** What one apply does to the rules, gathered position by position before anything changes. */
+interface RuleDiff {
+  readonly ids: number[];
+  readonly changes: RuleChange[];
+  readonly records: AppliedRule[];
+  readonly slotWrites: Array<readonly [number, RuleSlot]>;
+  /** rule ids handed out: their hit counters start at zero */
+  readonly counterResets: number[];
+  readonly fresh: AppliedRule[];
+  /** [in force, replacement] */
+  readonly recompiled: Array<readonly [AppliedRule, AppliedRule]>;
+  readonly retargeted: Array<readonly [AppliedRule, PlanRule]>;
+  readonly touched: number[];
+}
+
+function ruleDiff(n = 0): RuleDiff {
+  return {
+    ids: new Array<number>(n),
+    changes: new Array<RuleChange>(n),
+    records: new Array<AppliedRule>(n),
+    slotWrites: [],
+    counterResets: [],
+    fresh: [],
+    recompiled: [],
+    retargeted: [],
+    touched: [],
+  };
+}
+
+/** `r` at position `i` is the rule in force `prev` (its identity), the same object or a new version of it. */
+function keepInForce(state: TrieState, diff: RuleDiff, i: number, prev: AppliedRule, r: PlanRule): void {
+  diff.ids[i] = prev.id;
+  diff.records[i] = prev;
+  if (prev.rule === r) {
+    diff.changes[i] = 'unchanged';
+    return;
+  }
+  diff.touched.push(i);
+  const slot = state.slots[prev.id]!;
+  if (slot.action !== r.action || slot.tproxyPort !== r.tproxyPort) {
+    diff.slotWrites.push([prev.id, { action: r.action, tproxyPort: r.tproxyPort, identity: slot.identity }]);
+    diff.changes[i] = 'updated';
+  } else {
+    diff.changes[i] = 'unchanged';
+  }
+  if (sameCompiled(prev, r)) diff.retargeted.push([prev, r]);
+  else diff.recompiled.push([prev, (diff.records[i] = appliedRule(r, prev.id))]);
+}
+
+/**
+ * The index updated for the diff (in place, or built anew when `full`) and the dst nodes to
+ * compile; every index change is undone and the error rethrown when the nodes do not fit `limits`.
+ */
+function compileChanges(
+  state: TrieState,
+  diff: RuleDiff,
+  gone: readonly AppliedRule[],
+  index: RuleIndex,
+  full: boolean,
+  epoch: number,
+  limits: CompileLimits,
+): NodeChanges {
+  const dirty: DirtyPrefixes = new Map();
+  const ops: IndexOp[] = [];
+  if (full) {
+    for (const rec of diff.records) index.add(rec);
+  } else {
+    const op = (kind: 'add' | 'remove', rule: CompileRule) => {
+      if (kind === 'add') index.add(rule, dirty);
+      else index.remove(rule, dirty);
+      ops.push([kind, rule]);
+    };
+    for (const rec of gone) op('remove', rec);
+    for (const [rec, next] of diff.recompiled) {
+      op('remove', rec);
+      op('add', next);
+    }
+    for (const rec of diff.fresh) op('add', rec);
+  }
+  try {
+    const nodes = full ? compileAll(state, index, epoch) : compileDirty(state, index, dirty, epoch);
+    checkCapacity(state, nodes, limits);
+    return nodes;
+  } catch (err) {
+    for (let k = ops.length - 1; k >= 0; k--) {
+      const [kind, rule] = ops[k];
+      if (kind === 'add') index.remove(rule);
+      else index.add(rule);
+    }
+    throw err;
+  }
+}
+
+/** The rule slots and the rules in force updated for the diff (nothing throws); the slot writes. */
+function commitRules(state: TrieState, diff: RuleDiff, gone: readonly AppliedRule[]): Array<readonly [number, RuleValue]> {
+  const ruleWrites: Array<readonly [number, RuleValue]> = [];
+  for (const [id, slot] of diff.slotWrites) {
+    ruleWrites.push([id, { action: slot.action, tproxy_port_be: slot.tproxyPort, identity: slot.identity }]);
+    if (state.slots[id] === undefined) state.ruleCount++;
+    state.slots[id] = slot;
+  }
+  for (const rec of diff.fresh) state.applied.set(rec.rule.identity, rec);
+  for (const [, next] of diff.recompiled) state.applied.set(next.rule.identity, next);
+  for (const [rec, r] of diff.retargeted) rec.rule = r;
+  for (const rec of gone) state.applied.delete(rec.rule.identity);
+  return ruleWrites;
+}
+
+/** Empties the slots of `ruleClears` and frees their ids. */
+function clearSlots(state: TrieState, ruleClears: readonly number[], rulePool: IdAllocator): void {
+  for (const id of ruleClears) {
+    state.slots[id] = undefined;
+    state.ruleCount--;
+    rulePool.release(id);
+  }
+}
+
 /**
  * One convergence step from `state` to `input`: the map operations, and `state` updated to what
  * the maps hold once they ran (returned as `next`; the same object). Nothing is changed when it
@@ -158,15 +236,8 @@ export function planApply(state: TrieState, input: PlanInput): PlannedApply {
   const synced = state.synced;
 
   // 1. the rules against those in force, and their ids (only bookkeeping changes before step 4)
-  const ids = new Array<number>(n);
-  const changes = new Array<RuleChange>(n);
-  const records = new Array<AppliedRule>(n);
-  const slotWrites: Array<readonly [number, RuleSlot]> = [];
-  const counterResets: number[] = [];
-  const fresh: AppliedRule[] = [];
-  const recompiled: Array<readonly [AppliedRule, AppliedRule]> = []; // [in force, replacement]
-  const retargeted: Array<readonly [AppliedRule, PlanRule]> = [];
-  const touched: number[] = [];
+  const diff = ruleDiff(n);
+  const { ids, changes, records, counterResets, touched } = diff;
   // the rule ids given out by this apply (a rule listed twice; after an adoption, ids found again)
   const taken = new Uint8Array(state.slots.length);
   // a rule object of the last apply is found by position (the order of a desired state rarely
@@ -197,22 +268,7 @@ export function planApply(state: TrieState, input: PlanInput): PlannedApply {
       taken[prev.id] = 1;
       lastPosition[prev.id] = i;
       matched++;
-      ids[i] = prev.id;
-      records[i] = prev;
-      if (prev.rule === r) {
-        changes[i] = 'unchanged';
-        continue;
-      }
-      touched.push(i);
-      const slot = state.slots[prev.id]!;
-      if (slot.action !== r.action || slot.tproxyPort !== r.tproxyPort) {
-        slotWrites.push([prev.id, { action: r.action, tproxyPort: r.tproxyPort, identity: slot.identity }]);
-        changes[i] = 'updated';
-      } else {
-        changes[i] = 'unchanged';
-      }
-      if (sameCompiled(prev, r)) retargeted.push([prev, r]);
-      else recompiled.push([prev, (records[i] = appliedRule(r, prev.id))]);
+      keepInForce(state, diff, i, prev, r);
       continue;
     }
     // a new identity: its id found in the maps after a restart, or a free one
@@ -235,65 +291,29 @@ export function planApply(state: TrieState, input: PlanInput): PlannedApply {
     if (old !== undefined && old.action === r.action && old.tproxyPort === r.tproxyPort && old.identity === hash) {
       changes[i] = 'unchanged';
     } else {
-      slotWrites.push([id, { action: r.action, tproxyPort: r.tproxyPort, identity: hash }]);
+      diff.slotWrites.push([id, { action: r.action, tproxyPort: r.tproxyPort, identity: hash }]);
       changes[i] = old === undefined ? 'added' : 'updated';
     }
     const rec = appliedRule(r, id);
-    fresh.push(rec);
+    diff.fresh.push(rec);
     records[i] = rec;
   }
   // the rules in force that this apply does not list (lastApplied holds the records of `applied`)
   const gone: AppliedRule[] = [];
   if (matched < state.applied.size) for (let k = 0; k < lastIds.length; k++) if (taken[lastIds[k]] === 0) gone.push(lastApplied[k]);
 
-  // 2. the index of the new rule set: updated in place (undone when refused), or built anew (also
-  // when that is less work: the change is larger than the new rule set)
+  // 2.-3. the index of the new rule set: updated in place (undone when refused), or built anew (also
+  // when that is less work: the change is larger than the new rule set); the dst nodes to compile
   const full =
-    !synced || state.index === undefined || !state.index.builtFor(input.ifindexes) || gone.length + fresh.length + recompiled.length > n;
+    !synced ||
+    state.index === undefined ||
+    !state.index.builtFor(input.ifindexes) ||
+    gone.length + diff.fresh.length + diff.recompiled.length > n;
   const index = full ? new RuleIndex(input.ifindexes) : state.index!;
-  const dirty: DirtyPrefixes = new Map();
-  const ops: IndexOp[] = [];
-  if (full) {
-    for (const rec of records) index.add(rec);
-  } else {
-    const op = (kind: 'add' | 'remove', rule: CompileRule) => {
-      if (kind === 'add') index.add(rule, dirty);
-      else index.remove(rule, dirty);
-      ops.push([kind, rule]);
-    };
-    for (const rec of gone) op('remove', rec);
-    for (const [rec, next] of recompiled) {
-      op('remove', rec);
-      op('add', next);
-    }
-    for (const rec of fresh) op('add', rec);
-  }
-
-  // 3. the dst nodes to compile: every node (full), or the changed prefixes' nodes and those inside them
-  let nodes: NodeChanges;
-  try {
-    nodes = full ? compileAll(state, index, epoch) : compileDirty(state, index, dirty, epoch);
-    checkCapacity(state, nodes, input.limits ?? {});
-  } catch (err) {
-    for (let i = ops.length - 1; i >= 0; i--) {
-      const [kind, rule] = ops[i];
-      if (kind === 'add') index.remove(rule);
-      else index.add(rule);
-    }
-    throw err;
-  }
+  const nodes = compileChanges(state, diff, gone, index, full, epoch, input.limits ?? {});
 
   // 4. from here on nothing throws: update the state while planning the writes
-  const ruleWrites: Array<readonly [number, RuleValue]> = [];
-  for (const [id, slot] of slotWrites) {
-    ruleWrites.push([id, { action: slot.action, tproxy_port_be: slot.tproxyPort, identity: slot.identity }]);
-    if (state.slots[id] === undefined) state.ruleCount++;
-    state.slots[id] = slot;
-  }
-  for (const rec of fresh) state.applied.set(rec.rule.identity, rec);
-  for (const [, next] of recompiled) state.applied.set(next.rule.identity, next);
-  for (const [rec, r] of retargeted) rec.rule = r;
-  for (const rec of gone) state.applied.delete(rec.rule.identity);
+  const ruleWrites = commitRules(state, diff, gone);
   state.lastRules = input.rules.slice();
   state.lastApplied = records;
   state.lastIds = ids;
@@ -305,11 +325,7 @@ export function planApply(state: TrieState, input: PlanInput): PlannedApply {
     ruleClears = [];
     for (let id = 1; id < state.slots.length; id++) if (taken[id] === 0 && state.slots[id] !== undefined) ruleClears.push(id);
   }
-  for (const id of ruleClears) {
-    state.slots[id] = undefined;
-    state.ruleCount--;
-    rulePool.release(id);
-  }
+  clearSlots(state, ruleClears, rulePool);
   state.adoptable = new Map();
   state.index = index;
   state.synced = true;
@@ -324,6 +340,111 @@ export function planApply(state: TrieState, input: PlanInput): PlannedApply {
     ids,
     changes,
     touched,
+    removed: ruleClears.length,
+  };
+}
+
+/** planPatch cannot plan this change alone (the caller plans the whole rule set instead). */
+export class PatchNotApplicable extends Error {
+  constructor(reason: string) {
+    super(`the change cannot be planned alone: ${reason}`);
+  }
+}
+
+export interface PatchInput {
+  /** the length of the new rule list */
+  readonly length: number;
+  /**
+   * the rules at the positions of the new list that differ from the last apply's input (ascending);
+   * every other position below both lengths holds the very rule of the last input
+   */
+  readonly changed: ReadonlyArray<readonly [number, PlanRule]>;
+  readonly ifindexes: readonly number[];
+  readonly limits?: CompileLimits;
+}
+
+/**
+ * planApply for a change given by position: only the changed positions (and a cut tail) are looked
+ * at, so its cost follows the change, not the rule set. The result is the same as planApply's for
+ * the whole new list (`ids` and `changes` hold values at the changed positions only; `rules` is
+ * empty). Throws PatchNotApplicable, changing nothing, when the state was adopted, the interfaces
+ * changed, the positions do not fit the last input, a new rule's identity stays at an unchanged
+ * position (a duplicate) or the rule ids run out; and CompileCapacityError like planApply.
+ */
+export function planPatch(state: TrieState, input: PatchInput): PlannedApply {
+  const before = state.lastRules.length;
+  const n = input.length;
+  if (!state.synced || state.index === undefined || !state.index.builtFor(input.ifindexes)) {
+    throw new PatchNotApplicable('the state was adopted or the attached interfaces changed');
+  }
+  let previous = -1;
+  for (const [i] of input.changed) {
+    if (!(i > previous && i < n)) throw new PatchNotApplicable(`position ${i} is out of order or past the end`);
+    previous = i;
+  }
+  if (n > before && (input.changed.length < n - before || input.changed[input.changed.length - (n - before)][0] !== before)) {
+    throw new PatchNotApplicable('the positions past the last input are not all given');
+  }
+  const { lastApplied } = state;
+  // the records leaving their places: at changed positions, and past the new end
+  const leaving = new Map<string, AppliedRule>();
+  for (const [i] of input.changed) if (i < before) leaving.set(lastApplied[i].rule.identity, lastApplied[i]);
+  for (let i = n; i < before; i++) leaving.set(lastApplied[i].rule.identity, lastApplied[i]);
+
+  const epoch = ++state.epoch;
+  const rulePool = new IdAllocator(state.rulePool);
+  const diff = ruleDiff();
+  for (const [i, r] of input.changed) {
+    const prev = state.applied.get(r.identity);
+    if (prev !== undefined) {
+      // in force: it must be leaving another place (else the new list holds it twice)
+      if (leaving.get(r.identity) !== prev) throw new PatchNotApplicable(`rule ${r.identity} would be listed twice`);
+      leaving.delete(r.identity);
+      keepInForce(state, diff, i, prev, r);
+      continue;
+    }
+    const id = rulePool.alloc();
+    if (id === undefined) throw new PatchNotApplicable('rule ids exhausted');
+    diff.counterResets.push(id);
+    diff.touched.push(i);
+    diff.ids[i] = id;
+    diff.slotWrites.push([id, { action: r.action, tproxyPort: r.tproxyPort, identity: identityHash(r.identity) }]);
+    diff.changes[i] = 'added';
+    const rec = appliedRule(r, id);
+    diff.fresh.push(rec);
+    diff.records[i] = rec;
+  }
+  const gone = [...leaving.values()];
+  const index = state.index;
+  const nodes = compileChanges(state, diff, gone, index, false, epoch, input.limits ?? {});
+
+  // from here on nothing throws
+  const ruleWrites = commitRules(state, diff, gone);
+  // the last input, by position: patched in place (planPatch and planApply own these arrays)
+  const lastRules = state.lastRules as PlanRule[];
+  const lastAppliedOut = state.lastApplied as AppliedRule[];
+  const lastIds = state.lastIds as number[];
+  for (const [i, r] of input.changed) {
+    lastRules[i] = r;
+    lastAppliedOut[i] = diff.records[i];
+    lastIds[i] = diff.ids[i];
+    state.lastPosition[diff.ids[i]] = i;
+  }
+  lastRules.length = n;
+  lastAppliedOut.length = n;
+  lastIds.length = n;
+  const ruleClears = gone.map((rec) => rec.id).sort((a, b) => a - b);
+  clearSlots(state, ruleClears, rulePool);
+  index.prune();
+  const plan = placeNodes(state, nodes, epoch);
+  state.rulePool = rulePool.result();
+  return {
+    plan: { ruleWrites, counterResets: diff.counterResets, ...plan, ruleClears },
+    next: state,
+    rules: [],
+    ids: diff.ids,
+    changes: diff.changes,
+    touched: diff.touched,
     removed: ruleClears.length,
   };
 }

@@ -7,6 +7,7 @@ export {
   type TcTproxyConfigInput,
   type TproxyInterfaceConfig,
 } from './tproxy-config.js';
+// the contract (kinds, schemas, event, describe views) is @bpfsteer/contract-tproxy's; re-exported for users of this package
 export {
   TPROXY_RULE_KIND,
   TPROXY_INTERFACE_KIND,
@@ -15,16 +16,11 @@ export {
   tproxyInterfaceIntentSchema,
   type TproxyRuleIntent,
   type TproxyInterfaceIntent,
-} from './tproxy-intents.js';
-export {
-  TproxyDataplane,
-  type TproxyDataplaneOptions,
-  type TproxyApplyResult,
-  type TproxyStatus,
-  type RuleDescription,
-  type InterfaceDescription,
-} from './tproxy-dataplane.js';
-export type { TproxyEvent } from './tproxy-event.js';
+  type TproxyEvent,
+  type TproxyRuleView as RuleDescription,
+  type TproxyInterfaceView as InterfaceDescription,
+} from '@bpfsteer/contract-tproxy';
+export { TproxyDataplane, type TproxyDataplaneOptions, type TproxyApplyResult, type TproxyStatus } from './tproxy-dataplane.js';
 export type { InterfaceSettings } from './interface-settings.js';
 export { DEFAULT_MAX_RULES } from './tproxy-constants.js';
 export { defaultObjectPath } from './bpf-object-path.js';

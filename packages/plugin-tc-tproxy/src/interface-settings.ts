@@ -3,9 +3,9 @@
  * a `tproxy.interface` intent, and the tctp_ifaces flags they mean. Pure.
  */
 import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel';
+import { TPROXY_INTERFACE_KIND, tproxyInterfaceIntentSchema, type TproxyInterfaceFields, type TproxyInterfaceIntent } from '@bpfsteer/contract-tproxy';
 import { IF_ECHO, IF_EVENTS_DIVERT, IF_EVENTS_DROP, IF_IPV6, IF_SSH } from './tproxy-constants.js';
 import type { TproxyInterfaceConfig } from './tproxy-config.js';
-import { tproxyInterfaceIntentSchema, type TproxyInterfaceIntent } from './tproxy-intents.js';
 
 export interface InterfaceSettings {
   readonly ssh: boolean;
@@ -15,7 +15,7 @@ export interface InterfaceSettings {
 }
 
 /** The settings in force: the config's, overridden by the intent's fields. */
-export function effectiveSettings(config: TproxyInterfaceConfig, override?: TproxyInterfaceIntent): InterfaceSettings {
+export function effectiveSettings(config: TproxyInterfaceConfig, override?: TproxyInterfaceFields): InterfaceSettings {
   return {
     ssh: override?.ssh ?? config.ssh,
     echo: override?.echo ?? config.echo,
@@ -58,7 +58,7 @@ export function interfaceOverrides(intents: readonly Intent[], attached: readonl
       );
     }
     if (out.has(v.name)) throw new IntentRejectedError(`tproxy.interface #${index}: interface ${v.name} has settings twice`);
-    out.set(v.name, v);
+    out.set(v.name, { ...v, kind: TPROXY_INTERFACE_KIND });
   });
   return out;
 }

@@ -9,7 +9,7 @@ import { CompileCapacityError, nodeContent, sameContent, type CompileLimits, typ
 import { IdAllocator } from './id-pool.js';
 import { maxPrefixLength } from '@bpfsteer/ip';
 import type { IpFamily, Prefix } from './key-prefix.js';
-import type { ApplyPlan, DstNodeValue } from './apply-plan.js';
+import type { ApplyPlan, DstNodeValue } from './plan-types.js';
 import type { DstKey, PortKey, SrcKey } from './map-codecs.js';
 import type { DirtyPrefixes, DstGroup, IndexedPrefix, RuleIndex } from './rule-index.js';
 import { AF_INET, AF_INET6, DST_FIXED_BITS, PORT_FIXED_BITS, SRC_FIXED_BITS } from './tproxy-constants.js';

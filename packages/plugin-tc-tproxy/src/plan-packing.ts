@@ -8,7 +8,7 @@
  */
 import { endianness } from 'node:os';
 import type { Codec } from '@bpfsteer/core-bpf';
-import type { DstNodeValue } from './apply-plan.js';
+import type { DstNodeValue } from './plan-types.js';
 import {
   dstKeyCodec,
   dstValueCodec,

@@ -11,7 +11,11 @@
 import type { CompileRule } from './compile-rules.js';
 import { prefixContains } from '@bpfsteer/ip';
 import { prefixKey, type IpFamily, type Prefix } from './key-prefix.js';
-import { dstGroupKey } from './trie-state.js';
+
+/** The group of a dst node: interface, family, protocol (within it, nodes are keyed by Prefix.key). */
+export function dstGroupKey(ifindex: number, family: IpFamily, proto: number): string {
+  return `${ifindex}|${family}|${proto}`;
+}
 
 /** A destination prefix of a group and the rules whose destination it is. */
 export interface IndexedPrefix {
@@ -54,7 +58,8 @@ export class DstGroup {
   /** by order; built on the first descendant query, then merged with the changes since */
   #sorted: IndexedPrefix[] | undefined;
   #added: IndexedPrefix[] = [];
-  #removedSinceSort = false;
+  /** entries removed since the last sort (they may or may not be in #sorted) */
+  #removedSince: IndexedPrefix[] = [];
 
   constructor(
     readonly ifindex: number,
@@ -99,7 +104,7 @@ export class DstGroup {
         this.#lengthCount.delete(p.length);
         this.#lengths = undefined;
       } else this.#lengthCount.set(p.length, n);
-      this.#removedSinceSort = true;
+      if (this.#sorted !== undefined) this.#removedSince.push(entry);
     }
     return true;
   }
@@ -137,16 +142,30 @@ export class DstGroup {
   #sortedEntries(): readonly IndexedPrefix[] {
     if (this.#sorted === undefined) {
       this.#sorted = [...this.byKey.values()].sort(byOrder);
-    } else if (this.#added.length > 0 || this.#removedSinceSort) {
-      const base = this.#removedSinceSort ? this.#sorted.filter((e) => !e.removed) : this.#sorted;
+    } else if (this.#added.length + this.#removedSince.length <= SPLICE_MAX) {
+      // a few changes: found by binary search and spliced in place (a memmove, not a copy)
+      const sorted = this.#sorted;
+      for (const e of this.#removedSince) {
+        for (let i = lowerBound(sorted, e.order, 0); i < sorted.length && sorted[i].order === e.order; i++) {
+          if (sorted[i] !== e) continue;
+          sorted.splice(i, 1);
+          break;
+        }
+      }
+      for (const e of this.#added) if (!e.removed) sorted.splice(lowerBound(sorted, e.order, 0), 0, e);
+    } else {
+      const base = this.#removedSince.length > 0 ? this.#sorted.filter((e) => !e.removed) : this.#sorted;
       const added = this.#added.filter((e) => !e.removed).sort(byOrder);
       this.#sorted = added.length === 0 ? base : merge(base, added);
     }
     this.#added = [];
-    this.#removedSinceSort = false;
+    this.#removedSince = [];
     return this.#sorted;
   }
 }
+
+/** Up to this many additions and removals since the last sort are spliced in; more are merged. */
+const SPLICE_MAX = 32;
 
 /** The first index of `sorted` whose order is not below `o`, searching from `from`. */
 function lowerBound(sorted: readonly IndexedPrefix[], o: number | string, from: number): number {

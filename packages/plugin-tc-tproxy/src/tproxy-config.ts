@@ -8,7 +8,7 @@ import {
   DEFAULT_UDP_IDLE_SECONDS,
   MAX_IFACES,
 } from './tproxy-constants.js';
-import { interfaceNameSchema } from './tproxy-intents.js';
+import { interfaceNameSchema } from '@bpfsteer/contract-tproxy';
 
 /** Upper bound of maxRules (memory: ~32 bytes per slot plus 16 per slot and CPU for the counters). */
 export const MAX_MAX_RULES = 1 << 21;

@@ -2,6 +2,7 @@
  * The constants of bpf/tc_tproxy.h that user space needs, mirrored here (test/header-constants.test.ts
  * checks every one against the header).
  */
+import { TPROXY_EVENT_REASONS } from '@bpfsteer/contract-tproxy';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -39,19 +40,8 @@ export const IF_EVENTS_DIVERT = 1 << 4;
 export const EV_DROP = 1;
 export const EV_DIVERT = 2;
 
-/** tctp_event.reason codes, by value */
-export const REASONS = [
-  'rule', // TCTP_REASON_RULE 0
-  'no-rule', // TCTP_REASON_NO_RULE 1
-  'deny-rule', // TCTP_REASON_DENY_RULE 2
-  'no-listener', // TCTP_REASON_NO_LISTENER 3
-  'ipv6-off', // TCTP_REASON_IPV6_OFF 4
-  'unparsed', // TCTP_REASON_UNPARSED 5
-  'not-ip', // TCTP_REASON_NOT_IP 6
-  'icmp', // TCTP_REASON_ICMP 7
-  'proto', // TCTP_REASON_PROTO 8
-] as const;
-export type EventReason = (typeof REASONS)[number];
+/** tctp_event.reason codes, by value (TCTP_REASON_RULE 0 .. TCTP_REASON_PROTO 8): the contract's reason names */
+export const REASONS = TPROXY_EVENT_REASONS;
 
 /** default .rodata time-outs, in seconds (TCTP_TCP_IDLE_NS etc. / 1e9) */
 export const DEFAULT_TCP_IDLE_SECONDS = 3600;

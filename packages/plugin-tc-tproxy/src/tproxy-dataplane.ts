@@ -4,44 +4,37 @@
  * event stream.
  *
  * Lifecycle (mirrors a libbpf skeleton): open -> load (maps reused from pins) -> seed (adopt what
- * the pinned maps hold; interface entries ready before any traffic) -> attach -> apply* -> close.
+ * the pinned maps hold; interface entries ready before any traffic) -> attach -> apply* -> close
+ * (stages, pins, links and close: core-bpf's DataplaneLifecycle).
  * An apply validates the whole desired state before the first map write: a rejected state
  * (IntentRejectedError) changes nothing.
  */
 import { IntentRejectedError, type Intent, type MapStatus } from '@bpfsteer/agent-kernel';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import type { TproxyEvent, TproxyInterfaceIntent, TproxyInterfaceView as InterfaceDescription, TproxyRuleView as RuleDescription } from '@bpfsteer/contract-tproxy';
 import {
   BpfError,
+  DataplaneLifecycle,
   InvalidArgumentError,
   NotFoundError,
-  NetnsHandle,
-  PinIncompatibleError,
   RingBuffer,
   attachTc,
   ifIndex,
   interfaceAddresses,
-  loadSkeleton,
-  openPinnedLink,
-  removePin,
-  type Link,
-  removeEmptyPinDir,
-  detachPinnedLinks,
-  releaseLink,
+  startDataplane,
   type ReleaseLinkOptions,
 } from '@bpfsteer/core-bpf';
 import { z } from 'zod';
-import { CompileCapacityError, planConvergence, planSize, type PlanRule } from './apply-plan.js';
+import { CompileCapacityError, PatchNotApplicable, planConvergence, planPatch, planSize, type PlannedApply, type PlanRule } from './apply-plan.js';
+import type { CompileLimits } from './compile-rules.js';
 import { defaultObjectPath } from './bpf-object-path.js';
 import { addressKeys, ifAddrKeyId, syncAddresses } from './interface-addresses.js';
-import { effectiveSettings, interfaceFlags, interfaceOverrides, type InterfaceSettings } from './interface-settings.js';
+import { effectiveSettings, interfaceFlags, interfaceOverrides } from './interface-settings.js';
 import { CONSTANT, MAP, PROGRAM, type IfAddrKey } from './map-codecs.js';
 import { adoptTries } from './trie-adoption.js';
 import { MAX_IF_ADDRS } from './tproxy-constants.js';
 import { tcTproxyConfigSchema, type TcTproxyConfig, type TcTproxyConfigInput, type TproxyInterfaceConfig } from './tproxy-config.js';
-import type { TproxyInterfaceIntent } from './tproxy-intents.js';
-import { decodeEvent, monotonicToWallOffsetNs, type TproxyEvent } from './tproxy-event.js';
-import { executePlan, mapSizes, readKernelTries, readRuleHits, tproxySkeleton, type TproxyMaps, type TproxySkeleton } from './tproxy-maps.js';
+import { decodeEvent, monotonicToWallOffsetNs } from './tproxy-event.js';
+import { executePlan, mapSizes, readKernelTries, readRuleHits, tproxySkeleton, type TproxyMaps } from './tproxy-maps.js';
 import { ACTION_CODE, PROTO_NUMBER, RuleNormalizer, sameRuleContent, type TproxyRule } from './tproxy-rule.js';
 import { emptyTrieState, placedNodes, type TrieState } from './trie-state.js';
 import { maxPrefixLength } from '@bpfsteer/ip';
@@ -66,27 +59,11 @@ export interface TproxyApplyResult {
   readonly entries: { readonly written: number; readonly deleted: number };
   /** 1, or 2 when the new rules needed the ids of removed ones */
   readonly steps: number;
+  /** 'changes': only the changed rules were checked and planned (see apply's `changes`); 'all': the whole set */
+  readonly plan: 'changes' | 'all';
   /** wall time of the apply, and of its phases: checking and planning, writing the maps */
   readonly ms: number;
   readonly phases: { readonly planMs: number; readonly writeMs: number };
-}
-
-export interface RuleDescription {
-  readonly intent: Intent;
-  readonly id: number;
-  readonly packets: number;
-  readonly bytes: number;
-}
-
-export interface InterfaceDescription extends InterfaceSettings {
-  readonly name: string;
-  readonly ifindex: number;
-  /** ingress attachment type, e.g. "tcx-ingress"; "none" before attach */
-  readonly attachment: string;
-  readonly passed: number;
-  readonly diverted: number;
-  readonly dropped: number;
-  readonly eventsLost: number;
 }
 
 export interface TproxyStatus {
@@ -95,30 +72,43 @@ export interface TproxyStatus {
   readonly rules: number;
 }
 
-type State = 'opened' | 'loaded' | 'ready' | 'closed';
 const DIRECTIONS = ['egress', 'ingress'] as const; // egress first: replies of forwarded flows are recorded before ingress filters them
 
 function optionsSchemaError(err: z.ZodError): string {
   return err.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
 }
 
+/** Where a list differs from the one of the last successful apply (agent-kernel's KindChanges). */
+export interface RuleListChanges {
+  readonly before: number;
+  readonly positions: readonly number[];
+}
+
+/** What apply writes: the planned steps, the positions whose rules may have changed, and the rule at each. */
+interface PlannedRules {
+  readonly kind: 'changes' | 'all';
+  readonly steps: readonly PlannedApply[];
+  readonly candidates: readonly number[];
+  ruleAt(i: number): TproxyRule;
+  /** makes the change the normalizer's last call, once written */
+  commit?(): void;
+}
+
 export class TproxyDataplane {
   readonly #config: TcTproxyConfig;
-  readonly #pinRoot: string | undefined;
-  readonly #objectPath: string;
+  readonly #life: DataplaneLifecycle<typeof tproxySkeleton>;
   readonly #refreshMs: number;
   readonly #onError: (err: unknown) => void;
-  #state: State = 'opened';
-  #skel: TproxySkeleton | undefined;
   #trie: TrieState;
   /** the rules as applied, by rule id */
   readonly #applied: Array<TproxyRule | undefined> = [];
   /** validated rules by content, with their planner form (derived again when the interface names map to other ifindexes) */
   readonly #normalizer = new RuleNormalizer<PlanRule>((r) => this.#planRule(r));
+  /** the rule intents of the last successful apply (what `changes` of the next one are relative to) */
+  #lastRules: readonly Intent[] | undefined;
   #overrides = new Map<string, TproxyInterfaceIntent>();
   /** configured interface -> ifindex (resolved at seed and at every apply) */
   #ifindex = new Map<string, number>();
-  readonly #links = new Map<string, Link>();
   /** what tctp_if_addrs and tctp_ifaces hold */
   readonly #addrs = new Map<string, IfAddrKey>();
   readonly #flags = new Map<number, number>();
@@ -129,8 +119,8 @@ export class TproxyDataplane {
 
   private constructor(config: TcTproxyConfig, options: TproxyDataplaneOptions) {
     this.#config = config;
-    this.#pinRoot = options.pinRoot;
-    this.#objectPath = options.objectPath ?? defaultObjectPath();
+    const { pinRoot, objectPath = defaultObjectPath() } = options;
+    this.#life = new DataplaneLifecycle({ name: 'tc-tproxy', objectPath, skeleton: tproxySkeleton, pinRoot, netns: config.netns });
     this.#refreshMs = options.addressRefreshMs ?? 5000;
     this.#onError = options.onError ?? (() => undefined);
     this.#trie = emptyTrieState(config.maxRules);
@@ -144,33 +134,20 @@ export class TproxyDataplane {
     const { pinRoot, objectPath, addressRefreshMs, onError, ...configInput } = options;
     const parsed = tcTproxyConfigSchema.safeParse(configInput);
     if (!parsed.success) throw new InvalidArgumentError(`tc-tproxy: ${optionsSchemaError(parsed.error)}`);
-    if (pinRoot !== undefined && (typeof pinRoot !== 'string' || !pinRoot.startsWith('/'))) {
-      throw new InvalidArgumentError(`tc-tproxy: pinRoot must be an absolute path on bpffs, got ${JSON.stringify(pinRoot)}`);
-    }
     if (addressRefreshMs !== undefined && (!Number.isInteger(addressRefreshMs) || addressRefreshMs < 0)) {
       throw new InvalidArgumentError(`tc-tproxy: addressRefreshMs must be a non-negative integer, got ${JSON.stringify(addressRefreshMs)}`);
     }
     if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgumentError('tc-tproxy: onError must be a function');
-    if (parsed.data.netns !== undefined) NetnsHandle.open(parsed.data.netns).close(); // fails clearly when it does not exist
-    const path = objectPath ?? defaultObjectPath();
-    if (!existsSync(path)) {
-      throw new NotFoundError(`tc-tproxy BPF object ${path} (build it with \`make -C bpf\` and the package build, which copies it)`);
-    }
-    return new TproxyDataplane(parsed.data, options);
+    return new TproxyDataplane(parsed.data, options); // pinRoot, netns and the object are checked there
   }
 
   /** open + load + seed + attach. */
   static start(options: TproxyDataplaneOptions): TproxyDataplane {
-    const dp = TproxyDataplane.open(options);
-    try {
+    return startDataplane(TproxyDataplane.open(options), (dp) => {
       dp.load();
       dp.seed();
       dp.attach();
-    } catch (err) {
-      dp.close({ keepPinned: true, discardNew: true });
-      throw err;
-    }
-    return dp;
+    });
   }
 
   get maxRules(): number {
@@ -181,55 +158,23 @@ export class TproxyDataplane {
     return this.#config;
   }
 
-  #dir(sub: 'maps' | 'links'): string | undefined {
-    return this.#pinRoot === undefined ? undefined : join(this.#pinRoot, sub);
-  }
-
   #maps(): TproxyMaps {
-    if (!this.#skel) throw new InvalidArgumentError('tc-tproxy: not loaded');
-    return this.#skel.maps;
-  }
-
-  #expect(state: Exclude<State, 'closed'>, op: string): void {
-    if (this.#state === 'closed') throw new InvalidArgumentError(`tc-tproxy: ${op}: the dataplane is closed`);
-    if (this.#state !== state) {
-      const need = { opened: 'right after open()', loaded: 'after load()', ready: 'after load() and seed()' }[state];
-      throw new InvalidArgumentError(`tc-tproxy: ${op} is allowed only ${need} (state: ${this.#state})`);
-    }
+    return this.#life.skeleton.maps;
   }
 
   /** Loads the programs and creates the maps (sized from the config), reusing compatible pinned maps. */
   load(): void {
-    this.#expect('opened', 'load');
     const sizes = mapSizes(this.#config.maxRules, this.#config.conntrack.maxEntries);
-    const mapsDir = this.#dir('maps');
-    const maps: Record<string, { maxEntries?: number; pinPath?: string; ifPinIncompatible?: 'fail' | 'replace' }> = {};
-    for (const name of Object.values(MAP)) {
-      // connection tracking and the event ring are transient: replaced when their size changed
-      const transient = name === MAP.ctTcp || name === MAP.ctUdp || name === MAP.events;
-      maps[name] = {
-        ...(sizes[name] ? { maxEntries: sizes[name] } : {}),
-        ...(mapsDir ? { pinPath: join(mapsDir, name), ...(transient ? { ifPinIncompatible: 'replace' as const } : {}) } : {}),
-      };
-    }
     const ns = (s: number) => BigInt(s) * 1_000_000_000n;
     const ct = this.#config.conntrack;
-    try {
-      this.#skel = loadSkeleton(this.#objectPath, tproxySkeleton, {
-        maps,
-        constants: { [CONSTANT.tcpIdle]: ns(ct.tcpIdleSeconds), [CONSTANT.udpIdle]: ns(ct.udpIdleSeconds), [CONSTANT.tcpClosing]: ns(ct.tcpClosingSeconds) },
-      });
-    } catch (err) {
-      if (err instanceof PinIncompatibleError) {
-        throw new PinIncompatibleError(
-          err.path,
-          `${err.message.replace(/^pinned object \S+ is incompatible: /, '')} (maps pinned by another version or another maxRules; ` +
-            `stop the old dataplane without keepPinned, or remove ${mapsDir})`,
-        );
-      }
-      throw err;
-    }
-    this.#state = 'loaded';
+    this.#life.load({
+      // connection tracking and the event ring are transient: replaced when their size changed
+      maps: Object.fromEntries(
+        Object.values(MAP).map((name) => [name, { maxEntries: sizes[name], transient: name === MAP.ctTcp || name === MAP.ctUdp || name === MAP.events }]),
+      ),
+      constants: { [CONSTANT.tcpIdle]: ns(ct.tcpIdleSeconds), [CONSTANT.udpIdle]: ns(ct.udpIdleSeconds), [CONSTANT.tcpClosing]: ns(ct.tcpClosingSeconds) },
+      incompatibleHint: 'maps pinned by another version or another maxRules',
+    });
   }
 
   /**
@@ -238,7 +183,7 @@ export class TproxyDataplane {
    * addresses, statistics. After this the programs may see traffic.
    */
   seed(): void {
-    this.#expect('loaded', 'seed');
+    this.#life.expect('seed', 'loaded');
     this.#resolveInterfaces();
     this.#adopt();
     const maps = this.#maps();
@@ -253,7 +198,7 @@ export class TproxyDataplane {
     for (const [ifindex, v] of missing) this.#flags.set(ifindex, v.flags);
     this.#ensureStats();
     this.refreshAddresses();
-    this.#state = 'ready';
+    this.#life.advance('seeded');
   }
 
   #adopt(): void {
@@ -285,11 +230,6 @@ export class TproxyDataplane {
     for (const ifindex of this.#ifindex.values()) if (!stats.has(ifindex)) stats.set(ifindex, zero, 'create');
   }
 
-  #linkPin(direction: 'ingress' | 'egress', ifname: string): string | undefined {
-    const dir = this.#dir('links');
-    return dir === undefined ? undefined : join(dir, `${direction}-${ifname}`);
-  }
-
   /**
    * Runs tctp_egress and tctp_ingress on every configured interface (links pinned under
    * pinRoot/links, re-adopted and switched to this object's programs without a gap after a
@@ -297,17 +237,15 @@ export class TproxyDataplane {
    * stream and the address refresh.
    */
   attach(): void {
-    this.#expect('ready', 'attach');
-    const skel = this.#skel!;
-    const linksDir = this.#dir('links');
-    if (linksDir) mkdirSync(linksDir, { recursive: true });
+    this.#life.expect('attach', 'seeded');
+    const { programs } = this.#life.skeleton;
     for (const iface of this.#config.interfaces) {
       for (const direction of DIRECTIONS) {
+        // the key is the pin's file name too: links/<direction>-<interface>
         const key = `${direction}-${iface.name}`;
-        if (this.#links.has(key)) continue;
-        const program = skel.programs[direction === 'ingress' ? PROGRAM.ingress : PROGRAM.egress];
-        const link = attachTc(program, { ifname: iface.name, direction, netns: this.#config.netns, pinPath: this.#linkPin(direction, iface.name) });
-        this.#links.set(key, link);
+        if (this.#life.links.has(key)) continue;
+        const program = programs[direction === 'ingress' ? PROGRAM.ingress : PROGRAM.egress];
+        this.#life.attachLink(key, key, (pinPath) => attachTc(program, { ifname: iface.name, direction, netns: this.#config.netns, pinPath }));
       }
     }
     this.#detachStale();
@@ -326,13 +264,7 @@ export class TproxyDataplane {
 
   /** Detaches links pinned for interfaces no longer configured and drops their interface entries. */
   #detachStale(): void {
-    const dir = this.#dir('links');
-    if (dir && existsSync(dir)) {
-      for (const file of readdirSync(dir)) {
-        if (this.#links.has(file)) continue;
-        openPinnedLink(join(dir, file), { netns: this.#config.netns }).detach();
-      }
-    }
+    this.#life.detachPinnedLinksExcept((file) => this.#life.links.has(file));
     const configured = new Set(this.#ifindex.values());
     const maps = this.#maps();
     const staleFlags = [...this.#flags.keys()].filter((i) => !configured.has(i));
@@ -347,7 +279,7 @@ export class TproxyDataplane {
     const names = () => new Map([...this.#ifindex].map(([name, i]) => [i, name]));
     let byIndex = names();
     this.#ring = RingBuffer.open(
-      this.#skel!.object.map(MAP.events),
+      this.#life.skeleton.object.map(MAP.events),
       (record) => {
         if (this.#listeners.size === 0) return;
         const event = decodeEvent(record, {
@@ -382,7 +314,7 @@ export class TproxyDataplane {
 
   /** Brings tctp_if_addrs in step with the configured interfaces' addresses. */
   refreshAddresses(): { added: number; removed: number } {
-    if (this.#state !== 'ready' && this.#state !== 'loaded') return { added: 0, removed: 0 };
+    if (!this.#life.is('loaded', 'seeded')) return { added: 0, removed: 0 };
     const desired: IfAddrKey[] = [];
     for (const [name, ifindex] of this.#ifindex) {
       try {
@@ -425,9 +357,18 @@ export class TproxyDataplane {
    * Converges the maps to the desired `tproxy.rule` and `tproxy.interface` intents (the complete
    * desired state). Everything is validated first: IntentRejectedError (nothing changed) for an
    * invalid rule, an interface that is not attached, more rules than maxRules or than the tries hold.
+   *
+   * `changes` (optional) says where the lists differ from those of the last successful apply (see
+   * agent-kernel's DesiredChanges): then only the changed rules are checked and planned, so one
+   * rule changed among 100,000 costs about as much as among 10. Without it, or when the change
+   * cannot be planned alone (a rule listed twice, interfaces changed, after an adoption), the whole
+   * rule set is compared.
    */
-  apply(desired: { readonly rules: readonly Intent[]; readonly interfaces?: readonly Intent[] }): TproxyApplyResult {
-    this.#expect('ready', 'apply');
+  apply(
+    desired: { readonly rules: readonly Intent[]; readonly interfaces?: readonly Intent[] },
+    changes?: { readonly rules?: RuleListChanges; readonly interfaces?: RuleListChanges },
+  ): TproxyApplyResult {
+    this.#life.expect('apply', 'seeded');
     const started = performance.now();
     if (desired === null || typeof desired !== 'object' || !Array.isArray(desired.rules)) {
       throw new InvalidArgumentError('tc-tproxy: apply expects { rules: Intent[], interfaces?: Intent[] }');
@@ -436,29 +377,16 @@ export class TproxyDataplane {
     const names = this.#config.interfaces.map((i) => i.name);
     const overrides = interfaceOverrides(desired.interfaces ?? [], names);
     this.#resolveInterfaces();
-    const { rules, derived: planRules } = this.#normalizer.normalize(desired.rules, [...this.#ifindex].join(','));
-    if (rules.length > this.#config.maxRules) {
-      throw new IntentRejectedError(`${rules.length} tproxy rules exceed the capacity of ${this.#config.maxRules} (maxRules in the plugin config)`);
-    }
     const maps = this.#maps();
     const limits = { dst: maps[MAP.dst].map.maxEntries, src: maps[MAP.src].map.maxEntries, port: maps[MAP.port].map.maxEntries };
-    let steps;
-    try {
-      steps = planConvergence(this.#trie, { rules: planRules, ifindexes: [...this.#ifindex.values()], limits });
-    } catch (err) {
-      if (err instanceof CompileCapacityError) {
-        const remedy = err.peak ? 'change fewer rules at once, or raise maxRules' : 'raise maxRules';
-        throw new IntentRejectedError(`the ${rules.length} tproxy rules do not fit: ${err.message}; ${remedy} (the tries are sized from it)`, { cause: err });
-      }
-      throw err;
-    }
-
-    const planned = performance.now();
+    const planned = this.#planChange(desired.rules, changes, limits) ?? this.#planAll(desired.rules, limits);
+    const planDone = performance.now();
 
     // planning updated the tracked state: from here on a failure re-reads what the maps hold
     let updated = 0;
     let written = 0;
     let deleted = 0;
+    const { steps } = planned;
     try {
       // 2. interface settings
       const flagWrites: Array<readonly [number, { flags: number }]> = [];
@@ -483,27 +411,29 @@ export class TproxyDataplane {
       }
     } catch (err) {
       // a kernel write failed half-way: learn what the maps hold now, so the next apply diffs right
+      this.#lastRules = undefined;
       this.#adopt();
       throw err;
     }
+    planned.commit?.();
+    this.#lastRules = desired.rules;
     const wrote = performance.now();
     // a rule's change: as the last step saw it; a rule updated by the first of two steps counts as updated.
     // Only the rules the planner did not find as the very objects in force can have changed.
     const last = steps[steps.length - 1];
     const updatedFirst = new Set<string>();
     if (steps.length === 2) steps[0].rules.forEach((r, i) => steps[0].changes[i] === 'updated' && updatedFirst.add(r.identity));
-    const candidates = steps.length === 1 ? last.touched : rules.map((_, i) => i);
     let added = 0;
     const applied = this.#applied;
-    for (const i of candidates) {
-      const r = rules[i];
+    for (const i of planned.candidates) {
+      const r = planned.ruleAt(i);
       const c = last.changes[i];
       const before = applied[last.ids[i]];
       if (c === 'added') added++;
       else if (c === 'updated' || updatedFirst.has(r.identity) || (before !== undefined && before !== r && !sameRuleContent(before, r))) updated++;
     }
     for (const step of steps) for (const id of step.plan.ruleClears) applied[id] = undefined;
-    for (const i of candidates) applied[last.ids[i]] = rules[i];
+    for (const i of planned.candidates) applied[last.ids[i]] = planned.ruleAt(i);
     const removed = steps.reduce((n, s) => n + s.removed, 0);
     this.refreshAddresses();
     return {
@@ -512,14 +442,79 @@ export class TproxyDataplane {
       removed,
       entries: { written, deleted },
       steps: steps.length,
+      plan: planned.kind,
       ms: performance.now() - started,
-      phases: { planMs: planned - started, writeMs: wrote - planned },
+      phases: { planMs: planDone - started, writeMs: wrote - planDone },
     };
+  }
+
+  /** The whole rule set checked and planned (see apply). */
+  #planAll(intents: readonly Intent[], limits: CompileLimits): PlannedRules {
+    const { rules, derived: planRules } = this.#normalizer.normalize(intents, this.#version());
+    this.#checkCount(rules.length);
+    const steps = this.#capacityChecked(rules.length, () => planConvergence(this.#trie, { rules: planRules, ifindexes: [...this.#ifindex.values()], limits }));
+    return {
+      kind: 'all',
+      steps,
+      candidates: steps.length === 1 ? steps[0].touched : rules.map((_, i) => i),
+      ruleAt: (i) => rules[i],
+    };
+  }
+
+  /** Only the changed rules checked and planned, when the change allows it (undefined: plan all). */
+  #planChange(intents: readonly Intent[], changes: Parameters<TproxyDataplane['apply']>[1], limits: CompileLimits): PlannedRules | undefined {
+    const ruleChanges = changes?.rules;
+    const ifaceChanges = changes?.interfaces;
+    const previous = this.#lastRules;
+    if (ruleChanges === undefined || previous === undefined || ruleChanges.before !== previous.length) return undefined;
+    if (ifaceChanges !== undefined && ifaceChanges.positions.length > 0) return undefined; // settings change: rarely, plan all
+    const normalized = this.#normalizer.normalizeChanged(intents, ruleChanges.positions, previous, this.#version());
+    if (normalized === undefined) return undefined;
+    this.#checkCount(intents.length);
+    let step: PlannedApply;
+    try {
+      step = this.#capacityChecked(intents.length, () =>
+        planPatch(this.#trie, {
+          length: intents.length,
+          changed: normalized.changed.map(([i, , planRule]) => [i, planRule] as const),
+          ifindexes: [...this.#ifindex.values()],
+          limits,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof PatchNotApplicable) return undefined;
+      throw err;
+    }
+    const byPosition = new Map(normalized.changed.map(([i, rule]) => [i, rule] as const));
+    return { kind: 'changes', steps: [step], candidates: step.touched, ruleAt: (i) => byPosition.get(i)!, commit: normalized.commit };
+  }
+
+  #version(): string {
+    return [...this.#ifindex].join(',');
+  }
+
+  #checkCount(rules: number): void {
+    if (rules > this.#config.maxRules) {
+      throw new IntentRejectedError(`${rules} tproxy rules exceed the capacity of ${this.#config.maxRules} (maxRules in the plugin config)`);
+    }
+  }
+
+  /** Runs a planner; a rule set the tries cannot hold becomes IntentRejectedError. */
+  #capacityChecked<T>(rules: number, plan: () => T): T {
+    try {
+      return plan();
+    } catch (err) {
+      if (err instanceof CompileCapacityError) {
+        const remedy = err.peak ? 'change fewer rules at once, or raise maxRules' : 'raise maxRules';
+        throw new IntentRejectedError(`the ${rules} tproxy rules do not fit: ${err.message}; ${remedy} (the tries are sized from it)`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   /** The applied rules with their ids and hit counters (summed over CPUs), by rule id. */
   describeRules(): { capacity: number; rules: RuleDescription[] } {
-    this.#expect('ready', 'describeRules');
+    this.#life.expect('describeRules', 'seeded');
     const hits = readRuleHits(this.#maps());
     const rules: RuleDescription[] = [];
     this.#applied.forEach((rule, id) => {
@@ -532,7 +527,7 @@ export class TproxyDataplane {
 
   /** Every configured interface: its settings in force, attachment and counters (summed over CPUs). */
   describeInterfaces(): { interfaces: InterfaceDescription[] } {
-    this.#expect('ready', 'describeInterfaces');
+    this.#life.expect('describeInterfaces', 'seeded');
     const stats = this.#maps()[MAP.ifStats];
     const interfaces = this.#config.interfaces.map((iface: TproxyInterfaceConfig) => {
       const ifindex = this.#ifindex.get(iface.name) ?? 0;
@@ -543,7 +538,7 @@ export class TproxyDataplane {
         sum.dropped += s.dropped;
         sum.events_lost += s.events_lost;
       }
-      const link = this.#links.get(`ingress-${iface.name}`);
+      const link = this.#life.links.get(`ingress-${iface.name}`);
       return {
         name: iface.name,
         ifindex,
@@ -559,7 +554,7 @@ export class TproxyDataplane {
   }
 
   status(): TproxyStatus {
-    this.#expect('ready', 'status');
+    this.#life.expect('status', 'seeded');
     const maps = this.#maps();
     const trie = this.#trie;
     let hostNodes = 0;
@@ -580,7 +575,7 @@ export class TproxyDataplane {
       entries,
       maxEntries: (maps as unknown as Record<string, { map: { maxEntries: number } }>)[name].map.maxEntries,
     }));
-    const attachments = [...this.#links].map(([key, link]) => {
+    const attachments = [...this.#life.links].map(([key, link]) => {
       const dash = key.indexOf('-');
       return {
         interface: key.slice(dash + 1),
@@ -599,49 +594,14 @@ export class TproxyDataplane {
    * programs are detached and every pin is removed. Idempotent.
    */
   close(options: ReleaseLinkOptions = { keepPinned: false }): void {
-    if (this.#state === 'closed') return;
-    const errors: unknown[] = [];
-    const attempt = (fn: () => void) => {
-      try {
-        fn();
-      } catch (err) {
-        errors.push(err);
-      }
-    };
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
-    attempt(() => this.#ring?.close());
-    this.#ring = undefined;
-    this.#listeners.clear();
-    for (const link of this.#links.values()) attempt(() => releaseLink(link, options));
-    this.#links.clear();
-    if (!options.keepPinned && this.#state !== 'opened') attempt(() => this.#removePins());
-    if (options.keepPinned && options.discardNew) attempt(() => this.#removeNewPins());
-    attempt(() => this.#skel?.close());
-    this.#skel = undefined;
-    this.#state = 'closed';
-    if (errors.length > 0) {
-      throw errors.length === 1 ? errors[0] : new AggregateError(errors, `tc-tproxy: close: ${errors.length} errors`);
-    }
-  }
-
-  /** After a failed start: the pins this load created go, the directories left empty too. */
-  #removeNewPins(): void {
-    const links = this.#dir('links');
-    if (links) removeEmptyPinDir(links);
-    this.#skel?.object.removeNewPins();
-    if (this.#pinRoot) removeEmptyPinDir(this.#pinRoot);
-  }
-
-  #removePins(): void {
-    const links = this.#dir('links');
-    if (links) detachPinnedLinks(links, { netns: this.#config.netns });
-    const maps = this.#dir('maps');
-    if (maps && existsSync(maps)) {
-      for (const name of Object.values(MAP)) removePin(join(maps, name), { missingOk: true });
-      removeEmptyPinDir(maps);
-    }
-    if (this.#pinRoot) removeEmptyPinDir(this.#pinRoot);
+    this.#life.close(options, () => {
+      if (this.#timer) clearInterval(this.#timer);
+      this.#timer = undefined;
+      this.#listeners.clear();
+      const ring = this.#ring;
+      this.#ring = undefined;
+      ring?.close();
+    });
   }
 }
 

@@ -1,23 +1,9 @@
-/** Ring buffer records (struct tctp_event) -> the `tproxy.event` objects watchers receive. */
+/** Ring buffer records (struct tctp_event) -> the `tproxy.event` objects watchers receive (@bpfsteer/contract-tproxy's TproxyEvent). */
+import type { TproxyEvent } from '@bpfsteer/contract-tproxy';
 import { decodeValue } from '@bpfsteer/core-bpf';
 import { formatEndpoint } from './key-prefix.js';
 import { eventCodec } from './map-codecs.js';
-import { AF_INET, AF_INET6, EV_DIVERT, EV_DROP, REASONS, type EventReason } from './tproxy-constants.js';
-
-export interface TproxyEvent {
-  /** ISO time of the packet */
-  readonly time: string;
-  readonly interface: string;
-  readonly kind: 'drop' | 'divert';
-  readonly reason: EventReason;
-  readonly family: 4 | 6;
-  readonly protocol: 'tcp' | 'udp' | 'icmp' | number;
-  /** "ip:port" or "[v6]:port"; "" for a frame that is not IP */
-  readonly source: string;
-  readonly destination: string;
-  readonly ruleId?: number;
-  readonly tproxyPort?: number;
-}
+import { AF_INET, AF_INET6, EV_DIVERT, EV_DROP, REASONS } from './tproxy-constants.js';
 
 function protocolName(proto: number): TproxyEvent['protocol'] {
   if (proto === 6) return 'tcp';

@@ -4,7 +4,7 @@
  * plan-packing.ts).
  */
 import { MapLayoutError, codecs, defineSkeleton, type BpfMap, type Skeleton, type SkeletonMaps } from '@bpfsteer/core-bpf';
-import type { ApplyPlan } from './apply-plan.js';
+import type { ApplyPlan } from './plan-types.js';
 import {
   MAP,
   PROGRAM,

@@ -5,11 +5,10 @@
  * arrives whole at every apply, as new objects, and mostly unchanged.
  */
 import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel';
-import { interfaceNameProblem } from './interface-name.js';
+import { interfaceNameProblem, TPROXY_RULE_KIND, tproxyRuleIntentSchema, type TproxyRuleIntent } from '@bpfsteer/contract-tproxy';
 import { parseKeyPrefix, type IpFamily, type Prefix } from './key-prefix.js';
 import { ruleIdentity } from './rule-identity.js';
 import { ACTION_DENY, ACTION_DIVERT, ACTION_PASS, PROTO_TCP, PROTO_UDP } from './tproxy-constants.js';
-import { TPROXY_RULE_KIND, tproxyRuleIntentSchema } from './tproxy-intents.js';
 
 export type RuleAction = 'divert' | 'pass' | 'deny';
 
@@ -28,7 +27,7 @@ export interface TproxyRule {
   /** sorted interface names; undefined = every attached interface */
   readonly interfaces: readonly string[] | undefined;
   /** the intent as applied (with kind) */
-  readonly intent: Intent;
+  readonly intent: TproxyRuleIntent;
 }
 
 export const ACTION_CODE: Record<RuleAction, number> = { divert: ACTION_DIVERT, pass: ACTION_PASS, deny: ACTION_DENY };
@@ -81,7 +80,7 @@ function fastRule(intent: Intent, detach: boolean): TproxyRule | undefined {
     action,
     tproxyPort: action === 'divert' ? (tproxyPort as number) : 0,
     interfaces: names,
-    intent: detach ? detachedIntent(intent) : intent.kind === TPROXY_RULE_KIND ? intent : { ...intent, kind: TPROXY_RULE_KIND },
+    intent: (detach ? detachedIntent(intent) : intent.kind === TPROXY_RULE_KIND ? intent : { ...intent, kind: TPROXY_RULE_KIND }) as TproxyRuleIntent,
   };
 }
 
@@ -231,6 +230,9 @@ export class RuleNormalizer<D = TproxyRule> {
   #lastEpoch = 0;
   #lastPorts: unknown[] = [];
   #lastCached: CachedRule[] = [];
+  /** the intents of the last successful call, and whether its rules are theirs by position (no duplicates) */
+  #lastIntents: readonly Intent[] = [];
+  #positional = true;
 
   constructor(derive?: (rule: TproxyRule) => D) {
     this.#derive = derive ?? ((rule) => rule as D);
@@ -301,8 +303,59 @@ export class RuleNormalizer<D = TproxyRule> {
     this.#lastEpoch = epoch;
     this.#lastPorts = portsSeen;
     this.#lastCached = cachedSeen;
+    this.#lastIntents = intents;
+    this.#positional = out.length === intents.length;
     if (this.#size > 2 * intents.length + 1024) this.#prune(epoch);
     return { rules: out, derived };
+  }
+
+  /**
+   * normalize for a change by position: `intents` is the list of the last successful call
+   * (`previous`) with other intents at `positions` (ascending, covering every position past the
+   * old end). Only those are checked (IntentRejectedError like normalize); the rule and derived
+   * value of each is returned. Undefined when `previous` is not the last call's list or that call
+   * merged duplicates (its rules are not its intents by position). `commit()`, once the change is
+   * applied, makes `intents` the last call's list.
+   */
+  normalizeChanged(
+    intents: readonly Intent[],
+    positions: readonly number[],
+    previous: readonly Intent[],
+    version = '',
+  ): { readonly changed: ReadonlyArray<readonly [number, TproxyRule, D]>; commit(): void } | undefined {
+    if (previous !== this.#lastIntents || !this.#positional) return undefined;
+    const changed: (readonly [number, TproxyRule, D])[] = [];
+    const found: CachedRule[] = [];
+    for (const index of positions) {
+      const intent = intents[index];
+      let cached: CachedRule | undefined;
+      const ports = intent !== null && typeof intent === 'object' ? (intent as Record<string, unknown>).ports : undefined;
+      if (ports !== null && typeof ports === 'object') cached = this.#lookup(intent as Record<string, unknown>, ports as Record<string, unknown>);
+      cached ??= this.#add(intent, index);
+      if (cached.derivedFor !== version) {
+        cached.derived = this.#derive(cached.rule);
+        cached.derivedFor = version;
+      }
+      found.push(cached);
+      changed.push([index, cached.rule, cached.derived as D]);
+    }
+    return {
+      changed,
+      commit: () => {
+        const lastPorts = this.#lastPorts;
+        const lastCached = this.#lastCached;
+        positions.forEach((index, k) => {
+          const cached = found[k];
+          cached.used = this.#lastEpoch;
+          cached.at = index;
+          lastCached[index] = cached;
+          lastPorts[index] = (intents[index] as Record<string, unknown>).ports;
+        });
+        lastCached.length = intents.length;
+        lastPorts.length = intents.length;
+        this.#lastIntents = intents;
+      },
+    };
   }
 
   #lookup(intent: Record<string, unknown>, ports: Record<string, unknown>): CachedRule | undefined {

@@ -14,7 +14,8 @@ import { hostBitsClear, makePrefix, type IpFamily } from './key-prefix.js';
 import type { DstKey, DstValue, PortKey, RuleValue, SrcKey } from './map-codecs.js';
 import { pushBlocks, type PortBlock } from './port-partition.js';
 import { AF_INET, AF_INET6, DST_FIXED_BITS, INLINE_RANGES, PORT_FIXED_BITS, PROTO_TCP, PROTO_UDP, SRC_FIXED_BITS } from './tproxy-constants.js';
-import { MAX_NODE_ID, dstGroupKey, type PlacedNode, type RuleSlot, type TrieState } from './trie-state.js';
+import { dstGroupKey } from './rule-index.js';
+import { MAX_NODE_ID, type PlacedNode, type RuleSlot, type TrieState } from './trie-state.js';
 
 export interface KernelTries {
   readonly dst: ReadonlyArray<readonly [DstKey, DstValue]>;

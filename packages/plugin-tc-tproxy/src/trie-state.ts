@@ -6,7 +6,7 @@
  * everything and sweeps what nothing wants) or empty, then updated in place by each planApply
  * (apply-plan.ts): a state is used by one apply after the other, never twice.
  */
-import type { PlanRule } from './apply-plan.js';
+import type { PlanRule } from './plan-types.js';
 import type { CompileRule, NodeContent } from './compile-rules.js';
 import { emptyPool, type IdPool } from './id-pool.js';
 import type { IpFamily, Prefix } from './key-prefix.js';
@@ -101,10 +101,6 @@ export function emptyTrieState(maxRules: number): TrieState {
   };
 }
 
-/** The group of a dst node: interface, family, protocol (within it, nodes are keyed by Prefix.key). */
-export function dstGroupKey(ifindex: number, family: IpFamily, proto: number): string {
-  return `${ifindex}|${family}|${proto}`;
-}
 
 /** Every placed dst node. */
 export function* placedNodes(state: TrieState): Generator<PlacedNode> {

@@ -13,7 +13,19 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CompileCapacityError, dstKeyOf, planApply, planConvergence, planSize, portKeyOf, srcKeyOf, type PlanRule } from '../src/apply-plan.js';
+import {
+  CompileCapacityError,
+  dstKeyOf,
+  PatchNotApplicable,
+  planApply,
+  planConvergence,
+  planPatch,
+  planSize,
+  portKeyOf,
+  srcKeyOf,
+  type PlannedApply,
+  type PlanRule,
+} from '../src/apply-plan.js';
 import { compileRules, type CompileRule } from '../src/compile-rules.js';
 import { makePrefix, type Prefix } from '../src/key-prefix.js';
 import { identityHash, ruleIdentity } from '../src/rule-identity.js';
@@ -227,8 +239,30 @@ class World {
   rules: PlanRule[] = [];
   ids: number[] = [];
   attached: number[] = [1, 2];
+  /** applies planned by position (planPatch) */
+  patched = 0;
 
-  constructor(private readonly packets: (rules: readonly PlanRule[], count: number) => Packet[]) {}
+  /** `patch`: plan each apply by its changed positions (planPatch) where it can, as the plugin does */
+  constructor(
+    private readonly packets: (rules: readonly PlanRule[], count: number) => Packet[],
+    private readonly patch = false,
+  ) {}
+
+  /** planPatch for the changed positions, or planApply when the change cannot be planned alone. */
+  #plan(rules: PlanRule[], attached: readonly number[]): { step: PlannedApply; ids: number[] } {
+    if (this.patch) {
+      const changed = rules.flatMap((r, i) => (r === this.rules[i] ? [] : [[i, r] as const]));
+      try {
+        const step = planPatch(this.state, { length: rules.length, changed, ifindexes: attached });
+        this.patched++;
+        return { step, ids: [...step.next.lastIds] };
+      } catch (err) {
+        if (!(err instanceof PatchNotApplicable)) throw err;
+      }
+    }
+    const step = planApply(this.state, { rules, ifindexes: attached });
+    return { step, ids: [...step.ids] };
+  }
 
   expected(rules: readonly PlanRule[], ids: readonly number[], attached: readonly number[], p: Packet): number {
     const w = referenceWinner(rules, p, attached);
@@ -239,8 +273,8 @@ class World {
   apply(rules: PlanRule[], attached = this.attached): void {
     const packets = this.packets([...this.rules, ...rules], 12);
     const old = packets.map((p) => this.model.lookup(p));
-    const step = planApply(this.state, { rules, ifindexes: attached });
-    const fresh = packets.map((p) => this.expected(rules, step.ids, attached, p));
+    const { step, ids } = this.#plan(rules, attached);
+    const fresh = packets.map((p) => this.expected(rules, ids, attached, p));
     for (const op of this.model.operations(step.plan)) {
       op();
       packets.forEach((p, i) => {
@@ -250,7 +284,7 @@ class World {
     }
     this.state = step.next;
     this.rules = rules;
-    this.ids = [...step.ids];
+    this.ids = ids;
     this.attached = attached;
     this.check();
   }
@@ -369,6 +403,21 @@ describe('a sequence of incremental applies', { timeout: 300_000 }, () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('planned by changed positions (planPatch), the same', () => {
+    let patched = 0;
+    fc.assert(
+      fc.property(sequenceArb, ({ initial, ops, seed }) => {
+        const world = new World(packetMaker(seed), true);
+        world.apply(initial);
+        for (const op of ops) world.run(op);
+        world.expectSettled();
+        patched += world.patched;
+      }),
+      { numRuns: 300 },
+    );
+    expect(patched).toBeGreaterThan(300); // most applies were planned by position
   });
 
   it('converges the same way when rule ids run out and an apply takes two steps', () => {

@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatEndpoint } from '../src/key-prefix.js';
 import { MAP, counterCodec, dstKeyCodec, dstValueCodec, hostKeyCodec, portKeyCodec, portValueCodec, type DstValue } from '../src/map-codecs.js';
 import { TproxyDataplane } from '../src/tproxy-dataplane.js';
-import type { TproxyEvent } from '../src/tproxy-event.js';
+import type { TproxyEvent } from '@bpfsteer/contract-tproxy';
 import { edgePacket, packetFrame, type EdgePacket } from './support/edge-packet.js';
 import { RuleBuckets, describeExpected, describeObserved, expectedVerdict, type Verdict } from './support/expected-verdict.js';
 import { randomRuleSet, type AttachedInterface, type DifferentialRule, type RuleSet } from './support/random-rule-set.js';

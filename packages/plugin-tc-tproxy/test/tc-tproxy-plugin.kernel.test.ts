@@ -17,7 +17,14 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tcTproxyPlugin } from '../src/tc-tproxy-plugin.js';
 import type { TcTproxyConfigInput } from '../src/tproxy-config.js';
-import { TPROXY_EVENT_TOPIC, TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND } from '../src/tproxy-intents.js';
+import {
+  TPROXY_EVENT_TOPIC,
+  TPROXY_INTERFACE_KIND,
+  TPROXY_RULE_KIND,
+  tproxyEventSchema,
+  tproxyInterfacesViewSchema,
+  tproxyRulesViewSchema,
+} from '@bpfsteer/contract-tproxy';
 import { holdConnection, type HeldConnection } from './support/held-connection.js';
 
 describe('tcTproxyPlugin in a client -> router lab', () => {
@@ -143,7 +150,7 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect(lastApplyLog()?.entries).toEqual({ written: 0, deleted: 0 });
   });
 
-  it('describes rules and interfaces with counters, and streams events to watchers', async () => {
+  it('describes rules and interfaces with counters, and streams events to watchers (all as @bpfsteer/contract-tproxy defines them)', async () => {
     const plugin = await withBase();
     const events: Array<Record<string, unknown>> = [];
     const stop = plugin.watch!(TPROXY_EVENT_TOPIC, (e) => events.push(e as Record<string, unknown>));
@@ -159,6 +166,8 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect(Date.now() - Date.parse(String(divert!.time))).toBeLessThan(10_000);
     expect(events.find((e) => e.kind === 'drop' && e.destination === '10.99.0.8:82')).toMatchObject({ reason: 'no-rule', protocol: 'tcp' });
     expect(logLines.some((l) => l.level === 20 && (l.event as { destination?: string } | undefined)?.destination === '10.99.0.8:80')).toBe(true);
+    // the real outputs satisfy the contract that source-ziti reads them with: a drift fails here
+    for (const e of events) expect(tproxyEventSchema.safeParse(e).error).toBeUndefined();
 
     const rules = (await plugin.describe!(TPROXY_RULE_KIND)) as { capacity: number; rules: Array<{ intent: Intent; id: number; packets: number; bytes: number }> };
     expect(rules.capacity).toBe(131072);
@@ -168,6 +177,7 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect(web.packets).toBeGreaterThan(0);
     expect(web.bytes).toBeGreaterThan(0);
     expect(JSON.parse(JSON.stringify(rules))).toEqual(rules);
+    expect(tproxyRulesViewSchema.safeParse(rules).error).toBeUndefined();
 
     const ifs = (await plugin.describe!(TPROXY_INTERFACE_KIND)) as { interfaces: Array<Record<string, unknown>> };
     expect(ifs.interfaces).toEqual([
@@ -178,6 +188,7 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect(stats.dropped).toBeGreaterThan(0);
     expect(stats.passed).toBeGreaterThan(0);
     expect(stats.eventsLost).toBe(0);
+    expect(tproxyInterfacesViewSchema.safeParse(ifs).error).toBeUndefined();
   });
 
   it('lets a deny rule win (longer prefix, and a tie), and a delete restores the drop', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tcTproxyPlugin } from '../src/tc-tproxy-plugin.js';
 import { tcTproxyConfigSchema } from '../src/tproxy-config.js';
-import { TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND, tproxyInterfaceIntentSchema } from '../src/tproxy-intents.js';
+import { TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND, tproxyInterfaceIntentSchema } from '@bpfsteer/contract-tproxy';
 
 const messages = (r: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }) =>
   r.success ? [] : r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);

@@ -10,7 +10,7 @@ import type { Intent } from '@bpfsteer/agent-kernel';
 import { NetLab, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TproxyDataplane } from '../src/tproxy-dataplane.js';
-import { TPROXY_RULE_KIND } from '../src/tproxy-intents.js';
+import { TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy';
 
 const N = 100_000;
 
@@ -103,18 +103,25 @@ describe(`the dataplane with ${N} rules`, () => {
     timings.reapplySame = t(again);
     expect(again).toMatchObject({ added: 0, updated: 0, removed: 0, entries: { written: 0, deleted: 0 } });
 
+    // the same changes twice: planned on the whole set, then from where the lists changed (as the
+    // agent hands them over); the maps must get exactly the same writes
     const extra: Intent = { ...rules[0], destination: '10.99.1.1/32', service: 'extra' };
-    const grown = dp.apply({ rules: [...rules, extra] });
-    timings.addOne = t(grown);
-    expect(grown).toMatchObject({ added: 1, updated: 0, removed: 0, entries: { written: 2, deleted: 0 } }); // inline
+    const grownList = [...rules, extra];
+    const changedList = [...rules.slice(0, -1), { ...rules[N - 1], tproxyPort: ziti.tcp4 + 1 === 65536 ? 1 : ziti.tcp4 + 1 }, extra];
+    for (const hinted of [false, true]) {
+      const grown = dp.apply({ rules: grownList }, hinted ? { rules: { before: N, positions: [N] } } : undefined);
+      timings[hinted ? 'addOneByChange' : 'addOne'] = t(grown);
+      expect(grown).toMatchObject({ added: 1, updated: 0, removed: 0, entries: { written: 2, deleted: 0 }, plan: hinted ? 'changes' : 'all' }); // inline
 
-    const changed = dp.apply({ rules: [...rules.slice(0, -1), { ...rules[N - 1], tproxyPort: ziti.tcp4 + 1 === 65536 ? 1 : ziti.tcp4 + 1 }, extra] });
-    timings.changeOne = t(changed);
-    expect(changed).toMatchObject({ added: 0, updated: 1, removed: 0, entries: { written: 1, deleted: 0 } });
+      const changed = dp.apply({ rules: changedList }, hinted ? { rules: { before: N + 1, positions: [N - 1] } } : undefined);
+      timings[hinted ? 'changeOneByChange' : 'changeOne'] = t(changed);
+      expect(changed).toMatchObject({ added: 0, updated: 1, removed: 0, entries: { written: 1, deleted: 0 }, plan: hinted ? 'changes' : 'all' });
 
-    const shrunk = dp.apply({ rules });
-    timings.removeOneRevertOne = t(shrunk);
-    expect(shrunk).toMatchObject({ added: 0, updated: 1, removed: 1, entries: { written: 1, deleted: 2 } });
+      const shrunk = dp.apply({ rules }, hinted ? { rules: { before: N + 1, positions: [N - 1] } } : undefined);
+      timings[hinted ? 'removeOneRevertOneByChange' : 'removeOneRevertOne'] = t(shrunk);
+      expect(shrunk).toMatchObject({ added: 0, updated: 1, removed: 1, entries: { written: 1, deleted: 2 }, plan: hinted ? 'changes' : 'all' });
+    }
+    expect((await lab.exchange(ns.client, 'tcp', host, port, { payload: 'changed', timeoutMs: 2000 })).reply).toMatch(/data=changed/);
 
     // restart: the pinned maps are adopted, the same desired state writes nothing
     dp.close({ keepPinned: true });

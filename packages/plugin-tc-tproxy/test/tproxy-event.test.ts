@@ -2,6 +2,7 @@ import { encodeValue } from '@bpfsteer/core-bpf';
 import { describe, expect, it } from 'vitest';
 import { eventCodec } from '../src/map-codecs.js';
 import { decodeEvent, monotonicToWallOffsetNs } from '../src/tproxy-event.js';
+import { TPROXY_EVENT_REASONS, tproxyEventSchema } from '@bpfsteer/contract-tproxy';
 
 const addr = (...bytes: number[]) => {
   const out = new Uint8Array(16);
@@ -44,6 +45,15 @@ describe('decodeEvent', () => {
     ).toMatchObject({ interface: '9', kind: 'divert', reason: 'rule', family: 6, protocol: 'udp', destination: '[fd00:99::7]:80', ruleId: 12, tproxyPort: 33381 });
     expect(decodeEvent(record({ family: 0, proto: 0, reason: 6 }), ctx)).toMatchObject({ reason: 'not-ip', source: '', destination: '', protocol: 0 });
     expect(decodeEvent(record({ proto: 58, family: 10, reason: 7 }), ctx)).toMatchObject({ protocol: 'icmp', reason: 'icmp' });
+  });
+
+  it('decodes every reason and protocol into the contract\'s event shape', () => {
+    for (let reason = 0; reason < TPROXY_EVENT_REASONS.length; reason++) {
+      for (const [family, proto] of [[2, 6], [10, 17], [2, 1], [0, 0], [10, 132]]) {
+        const e = decodeEvent(record({ kind: 1 + (reason % 2), reason, family, proto, rule_id: reason, tproxy_port_be: reason * 1000 }), ctx);
+        expect(tproxyEventSchema.safeParse(e).error).toBeUndefined();
+      }
+    }
   });
 
   it('ignores records that are not events', () => {

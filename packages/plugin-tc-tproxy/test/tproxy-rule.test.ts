@@ -7,7 +7,7 @@ import type { Intent } from '@bpfsteer/agent-kernel';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { identityHash } from '../src/rule-identity.js';
-import { tproxyRuleIntentSchema } from '../src/tproxy-intents.js';
+import { tproxyRuleIntentSchema } from '@bpfsteer/contract-tproxy';
 import { normalizeRule, normalizeRules } from '../src/tproxy-rule.js';
 
 const valid = {

@@ -10,7 +10,7 @@
  *     tls: { caFile: /var/run/secrets/istio/root-cert.pem }
  *     tokenFile: /var/run/secrets/tokens/istio-token      # audience istio-ca
  *     node: { id: "ztunnel~10.0.0.5~bpfsteer-x.istio-system~istio-system.svc.cluster.local" }
- *     nodeName: node-a                                    # default: $NODE_NAME
+ *     nodeName: node-a                                    # accepted, unused (see the schema)
  *     zds:                                                # optional: the CNI side
  *       listenPath: /var/run/ztunnel/bpfsteer.sock        # point the proxy's ZDS socket path here
  *       upstreamPath: /var/run/ztunnel/ztunnel.sock       # istio-cni's (the default)
@@ -18,23 +18,25 @@
  *       syncWarnMs: 10000                                 # warn while the pods have not synced
  * ```
  *
- * Intents: `mesh.member { address }` per HBONE workload address, `mesh.local-workload` per HBONE
- * workload on this node, `sklookup.pod { uid, netns, addresses, socketFds? }` per pod learned over
- * ZDS (see mesh-publisher.ts for when and how they are committed).
+ * Intents (@bpfsteer/contract-mesh): `mesh.member { address }` per HBONE workload address,
+ * `sklookup.pod { uid, netns, addresses, socketFds? }` per pod learned over ZDS (see
+ * mesh-publisher.ts for when and how they are committed).
  */
 import { z } from 'zod';
 import type { IntentSink, IntentSource, SourceContext, SourceFactory } from '@bpfsteer/agent-kernel';
-import { MESH_LOCAL_WORKLOAD_KIND, MESH_MEMBER_KIND } from './mesh-intents.js';
+import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
 import { MeshPublisher } from './mesh-publisher.js';
 import { DeltaAdsClient } from './xds/delta-ads-client.js';
 import { checkDeltaAdsOptions, deltaAdsClientFields } from './xds/delta-ads-options.js';
 import { PodFeed } from './zds/pod-feed.js';
 import { podFeedOptionsSchema } from './zds/pod-feed-options.js';
-import { SKLOOKUP_POD_KIND } from './zds/sklookup-intents.js';
 
 export const istiodSourceConfigSchema = deltaAdsClientFields
   .extend({
-    /** this node's Kubernetes name (workloads whose `node` equals it are local); default $NODE_NAME */
+    /**
+     * this node's Kubernetes name; no intent uses it since `mesh.local-workload` (consumed by no
+     * plugin) was dropped: still accepted so that existing configs stay valid
+     */
     nodeName: z.string().min(1).optional(),
     /** the CNI side: serve ZDS to the node proxy, relay it to istio-cni, learn the pods */
     zds: podFeedOptionsSchema.optional(),
@@ -46,7 +48,6 @@ export type IstiodSourceConfig = z.output<typeof istiodSourceConfigSchema>;
 class IstiodSource implements IntentSource {
   readonly #config: IstiodSourceConfig;
   readonly #context: SourceContext<IstiodSourceConfig>;
-  readonly #nodeName?: string;
   #client?: DeltaAdsClient;
   #feed?: PodFeed;
   #publisher?: MeshPublisher;
@@ -55,7 +56,6 @@ class IstiodSource implements IntentSource {
   constructor(config: IstiodSourceConfig, context: SourceContext<IstiodSourceConfig>) {
     this.#config = config;
     this.#context = context;
-    this.#nodeName = config.nodeName ?? (process.env.NODE_NAME || undefined);
   }
 
   /** The xDS client (diagnostics, tests). */
@@ -80,14 +80,12 @@ class IstiodSource implements IntentSource {
       sink,
       logger,
       intentSchemas,
-      ...(this.#nodeName ? { nodeName: this.#nodeName } : {}),
       ...(zds ? { podSyncWarnMs: zds.syncWarnMs } : {}),
     });
     const consumed = publisher.consumed;
-    if (!consumed.has(MESH_MEMBER_KIND) && !consumed.has(MESH_LOCAL_WORKLOAD_KIND) && !consumed.has(SKLOOKUP_POD_KIND)) {
-      logger.warn('no configured plugin consumes mesh.member, mesh.local-workload or sklookup.pod; nothing will be published');
+    if (!consumed.has(MESH_MEMBER_KIND) && !consumed.has(SKLOOKUP_POD_KIND)) {
+      logger.warn('no configured plugin consumes mesh.member or sklookup.pod; nothing will be published');
     }
-    if (!this.#nodeName) logger.warn('no nodeName (nor $NODE_NAME): no workload counts as local');
     if (zds && !consumed.has(SKLOOKUP_POD_KIND)) logger.warn('zds is configured but no plugin consumes sklookup.pod: the pods are relayed, not published');
     if (!zds && consumed.has(SKLOOKUP_POD_KIND)) logger.warn('a plugin consumes sklookup.pod but no zds section is configured: no pod will be published');
     this.#publisher = publisher;
@@ -125,11 +123,11 @@ class IstiodSource implements IntentSource {
 export const istiodSource: SourceFactory<IstiodSourceConfig> = {
   type: 'istiod',
   description:
-    'Istiod workload discovery (Delta xDS) and the CNI side (ZDS proxy, HBONE listeners): mesh.member, mesh.local-workload and sklookup.pod intents',
+    'Istiod workload discovery (Delta xDS) and the CNI side (ZDS proxy, HBONE listeners): mesh.member and sklookup.pod intents',
   configSchema: istiodSourceConfigSchema,
   // the plugins consuming these get no first apply before this source published (Istiod answered
   // and, with zds, the pods synced): a restarted agent keeps its pinned pods and members meanwhile
-  produces: [MESH_MEMBER_KIND, MESH_LOCAL_WORKLOAD_KIND, SKLOOKUP_POD_KIND],
+  produces: [MESH_MEMBER_KIND, SKLOOKUP_POD_KIND],
   // the unix sockets it listens on (upstreamPath is istio-cni's, only connected to)
   claims: (config) => [
     ...(config.zds ? [{ path: config.zds.listenPath, what: 'ZDS socket', field: ['zds', 'listenPath'] }] : []),

@@ -1,6 +1,5 @@
 /**
- * Publishes the istiod source's snapshot with `sink.commit`: the mesh members and local workloads
- * of the latest xDS state, and the pods of the CNI side (ZDS) as `sklookup.pod` with their netns
+ * Publishes the istiod source's snapshot with `sink.commit`: the mesh members of the latest xDS state, and the pods of the CNI side (ZDS) as `sklookup.pod` with their netns
  * and HBONE listener fds — held in an FdLedger until a commit without them succeeded.
  *
  * - Nothing is committed before Istiod's first response, nor, when pods are expected, before the
@@ -21,24 +20,22 @@
 import { closeSync, openSync } from 'node:fs';
 import type { ZodType } from 'zod';
 import { checkIntents, type ConfigIssue, type Intent, type IntentSink } from '@bpfsteer/agent-kernel';
+import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
 import { dupFd, netnsFdInode } from '@bpfsteer/core-bpf';
 import { FdLedger } from './fd-ledger.js';
-import { MESH_LOCAL_WORKLOAD_KIND, MESH_MEMBER_KIND } from './mesh-intents.js';
 import type { AddressState } from './xds/address-state.js';
 import type { XdsLogger } from './xds/delta-ads-client.js';
 import { MeshIndex, type StateChange } from './xds/mesh-index.js';
 import type { PodListener, PodNetwork } from './zds/hbone-listeners.js';
 import type { PodFeedState } from './zds/pod-feed.js';
 import { type SkippedPod, selectPods } from './zds/pod-selection.js';
-import { SKLOOKUP_POD_KIND, sklookupPodIntents } from './zds/sklookup-intents.js';
+import { sklookupPodIntents } from './zds/sklookup-intents.js';
 
 export interface MeshPublisherOptions {
   readonly sink: IntentSink;
   readonly logger: XdsLogger;
   /** the configured plugins' intent schemas, by kind */
   readonly intentSchemas: ReadonlyMap<string, ZodType>;
-  /** this node's name: HBONE workloads on it are `mesh.local-workload` */
-  readonly nodeName?: string;
   /**
    * set when a CNI side feeds pods: nothing is published before its initial sync; a warning is
    * logged after this many ms without it
@@ -79,9 +76,6 @@ export class MeshPublisher {
   /** members the plugins' schema refused, with why (nothing is published while there are any) */
   readonly #refusedMembers = new Map<string, ConfigIssue[]>();
   #membersVersion = 0;
-  #locals: Intent[] = [];
-  #localIssues: ConfigIssue[] = [];
-  #localsVersion = 0;
   #pods: readonly PodNetwork[] = [];
   #podsReady: boolean;
   #timer: NodeJS.Timeout | undefined;
@@ -91,11 +85,11 @@ export class MeshPublisher {
 
   constructor(options: MeshPublisherOptions, deps: MeshPublisherDeps = {}) {
     this.#o = options;
-    this.consumed = new Set([MESH_MEMBER_KIND, MESH_LOCAL_WORKLOAD_KIND, SKLOOKUP_POD_KIND].filter((k) => options.intentSchemas.has(k)));
+    this.consumed = new Set([MESH_MEMBER_KIND, SKLOOKUP_POD_KIND].filter((k) => options.intentSchemas.has(k)));
     this.#ledger = new FdLedger({ close: deps.closeFd ?? closeSync });
     this.#openNetns = deps.openNetns ?? openNetnsChecked;
     this.#dupFd = deps.dupFd ?? ((fd) => dupFd(fd, 'hold an HBONE listener for the sk_lookup intents'));
-    this.#index = new MeshIndex(options.nodeName);
+    this.#index = new MeshIndex();
     this.#podsReady = options.podSyncWarnMs === undefined || !this.consumed.has(SKLOOKUP_POD_KIND);
   }
 
@@ -144,19 +138,6 @@ export class MeshPublisher {
         if (!refused.has(i)) this.#members.set(address, intents[next++]);
       });
     }
-    if (this.consumed.has(MESH_LOCAL_WORKLOAD_KIND) && delta.localChanged) {
-      this.#localsVersion += 1;
-      const raw = this.#index.localWorkloads().map((w) => ({
-        kind: MESH_LOCAL_WORKLOAD_KIND,
-        uid: w.uid,
-        name: w.name,
-        namespace: w.namespace,
-        addresses: [...w.addresses],
-      }));
-      const { intents, issues } = checkIntents(raw, this.#o.intentSchemas);
-      this.#locals = intents;
-      this.#localIssues = issues;
-    }
     this.#publish();
   }
 
@@ -183,22 +164,22 @@ export class MeshPublisher {
     const { logger, sink } = this.#o;
     const keys = new Set<string>();
     const pods = this.#podIntents(keys);
-    const issues = [...[...this.#refusedMembers.values()].flat(), ...this.#localIssues, ...pods.issues];
+    const issues = [...[...this.#refusedMembers.values()].flat(), ...pods.issues];
     if (issues.length) {
       // a plugin's schema refuses what was learned: keep the last good snapshot
       logger.error({ issues: issues.slice(0, 5), count: issues.length }, 'mesh intents rejected by the plugin schemas; not published');
       this.#ledger.sweep();
       return;
     }
-    const key = `${this.#membersVersion}/${this.#localsVersion}/${JSON.stringify(pods.intents)}`;
+    const key = `${this.#membersVersion}/${JSON.stringify(pods.intents)}`;
     if (key === this.#lastKey) {
       this.#ledger.sweep();
       return;
     }
     this.#lastKey = key;
-    const intents: Intent[] = [...this.#members.values(), ...this.#locals, ...pods.intents];
+    const intents: Intent[] = [...this.#members.values(), ...pods.intents];
     const id = this.#ledger.begin(keys);
-    const counts = { members: this.#members.size, localWorkloads: this.#locals.length, pods: pods.intents.length };
+    const counts = { members: this.#members.size, pods: pods.intents.length };
     void sink.commit(intents).then((result) => {
       this.#ledger.settle(id, result.ok);
       if (result.ok) {

@@ -95,6 +95,7 @@ async function setup(options: { listenPath?: string } = {}) {
     signal: new AbortController().signal,
     intentSchemas: schemas,
     describe: async () => undefined,
+    consumers: () => [],
     watch: () => () => {},
   });
   const child = ZtunnelChild.spawn({ zds: listenPath });

@@ -13,7 +13,6 @@ afterEach(async () => {
 
 const schemas = new Map<string, z.ZodType>([
   ['mesh.member', z.strictObject({ address: z.string() })],
-  ['mesh.local-workload', z.strictObject({ uid: z.string(), name: z.string(), namespace: z.string(), addresses: z.array(z.string()) })],
 ]);
 
 async function startSource(intentSchemas: ReadonlyMap<string, z.ZodType> = schemas, refuseFirst = false) {
@@ -31,6 +30,7 @@ async function startSource(intentSchemas: ReadonlyMap<string, z.ZodType> = schem
     signal: controller.signal,
     intentSchemas,
     describe: async () => undefined,
+    consumers: () => [],
     watch: () => () => {},
   });
   const snapshots: Intent[][] = [];
@@ -48,7 +48,7 @@ async function startSource(intentSchemas: ReadonlyMap<string, z.ZodType> = schem
 }
 
 describe('istiodSource', () => {
-  it('publishes nothing until Istiod answers, then members and local workloads', async () => {
+  it('publishes nothing until Istiod answers, then the members', async () => {
     const { fake, snapshots } = await startSource();
     await fake.subscription(1);
     expect(snapshots).toHaveLength(0);
@@ -61,13 +61,12 @@ describe('istiodSource', () => {
         ],
       }),
     );
-    // members in the order they joined (the order of the response), then the local workloads
+    // members in the order they joined (the order of the response)
     expect(snapshots).toEqual([
       [
         { kind: 'mesh.member', address: '10.0.0.1' },
         { kind: 'mesh.member', address: 'fd00::1' },
         { kind: 'mesh.member', address: '10.0.0.2' },
-        { kind: 'mesh.local-workload', uid: 'w1', name: 'pod-1', namespace: 'shop', addresses: ['10.0.0.1', 'fd00::1'] },
       ],
     ]);
 

@@ -2,14 +2,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { CommitResult, Intent, IntentSink } from '@bpfsteer/agent-kernel';
+import { MESH_MEMBER_KIND, meshMemberIntentSchema, SKLOOKUP_POD_KIND, sklookupPodIntentSchema } from '@bpfsteer/contract-mesh';
 import { MeshPublisher } from '../src/mesh-publisher.js';
 import type { AddressEntry, AddressState, WorkloadInfo } from '../src/xds/address-state.js';
 import type { PodNetwork } from '../src/zds/hbone-listeners.js';
 import { istiodSourceConfigSchema } from '../src/istiod-source.js';
 
+// the contract's schemas, as plugin-sklookup registers them: what this source publishes must pass them
 const schemas = new Map<string, z.ZodType>([
-  ['mesh.member', z.strictObject({ address: z.string() })],
-  ['sklookup.pod', z.strictObject({ uid: z.string(), netns: z.string(), addresses: z.array(z.string()).min(1), socketFds: z.array(z.number()).optional() })],
+  [MESH_MEMBER_KIND, meshMemberIntentSchema],
+  [SKLOOKUP_POD_KIND, sklookupPodIntentSchema],
 ]);
 
 function workload(uid: string, addresses: string[], extra: Partial<WorkloadInfo> = {}): AddressEntry {
@@ -59,7 +61,7 @@ const deps = {
 const settle = () => new Promise((r) => setImmediate(r));
 
 function create(podSyncWarnMs?: number, intentSchemas: ReadonlyMap<string, z.ZodType> = schemas) {
-  publisher = new MeshPublisher({ sink, logger, intentSchemas, nodeName: 'node-a', ...(podSyncWarnMs !== undefined ? { podSyncWarnMs } : {}) }, deps);
+  publisher = new MeshPublisher({ sink, logger, intentSchemas, ...(podSyncWarnMs !== undefined ? { podSyncWarnMs } : {}) }, deps);
   publisher.start();
   return publisher;
 }

@@ -4,6 +4,7 @@ import { zdsProxyOptionsSchema } from '../src/zds/zds-proxy-options.js';
 import { hboneListenersOptionsSchema } from '../src/zds/hbone-listeners-options.js';
 import { podAddressesOf } from '../src/zds/pod-addresses.js';
 import { checkRegistration } from '../src/zds/listener-registration.js';
+import { SKLOOKUP_POD_KIND, sklookupPodIntentSchema } from '@bpfsteer/contract-mesh';
 import { podSocketFds, sklookupPodIntents } from '../src/zds/sklookup-intents.js';
 import type { PodListener, PodNetwork } from '../src/zds/hbone-listeners.js';
 import { ZdsProxy } from '../src/zds/zds-proxy.js';
@@ -108,5 +109,10 @@ describe('sklookupPodIntents', () => {
       { kind: 'sklookup.pod', uid: 'd', netns: '/proc/self/fd/21', addresses: ['10.0.0.1'], socketFds: [] },
     ]);
     expect(sklookupPodIntents([])).toEqual([]);
+    // each satisfies the contract (as plugin-sklookup validates it)
+    for (const { kind, ...fields } of sklookupPodIntents(pods)) {
+      expect(kind).toBe(SKLOOKUP_POD_KIND);
+      expect(sklookupPodIntentSchema.safeParse(fields).error).toBeUndefined();
+    }
   });
 });

@@ -11,5 +11,11 @@ export { buildOpenApiDocument, openApiText } from './api/openapi-document.js';
 export { type CreateApiOptions, createApi, BODY_LIMIT } from './api/create-api.js';
 export { ZitiService, type ZitiServiceOptions, type RuleList, type ListedRule, type RuleFilter } from './ziti-service.js';
 export type { InterfaceSettings, Protocol, Rule, RuleAction, RuleIdentity, RuleSelector } from './rule.js';
-export { ruleToIntent, interfaceToIntent, stateToIntents, RULE_KIND, INTERFACE_KIND, EVENT_TOPIC } from './to-intents.js';
+export { ruleToIntent, interfaceToIntent, stateToIntents } from './to-intents.js';
+// the kinds and the event topic are @bpfsteer/contract-tproxy's
+export {
+  TPROXY_RULE_KIND as RULE_KIND,
+  TPROXY_INTERFACE_KIND as INTERFACE_KIND,
+  TPROXY_EVENT_TOPIC as EVENT_TOPIC,
+} from '@bpfsteer/contract-tproxy';
 export { type ZitiState, emptyState } from './rule-store.js';

@@ -1,47 +1,16 @@
 /**
- * What plugin-tc-tproxy reports through `describe` and `watch` (see the issue 3 spec), read
- * defensively: a plugin answer of another shape is treated as "no details", never as a crash.
+ * What plugin-tc-tproxy reports through `describe`, read with @bpfsteer/contract-tproxy's view
+ * schemas (the plugin's tests check its real output against the same schemas): an answer of
+ * another shape (no plugin, or a plugin of another version) is treated as "no details", never as a crash.
  */
-import { z } from 'zod';
+import {
+  tproxyInterfacesViewSchema,
+  tproxyRulesViewSchema,
+  type TproxyInterfaceView,
+  type TproxyRuleIntent,
+} from '@bpfsteer/contract-tproxy';
 import { canonicalPrefix } from '@bpfsteer/ip';
-import { ruleKey, type Protocol } from './rule.js';
-
-const counter = z.union([z.number(), z.bigint()]).transform((v) => Number(v));
-
-const describedRules = z.object({
-  capacity: counter.optional(),
-  rules: z.array(
-    z.object({
-      intent: z.object({
-        destination: z.string(),
-        source: z.string(),
-        protocol: z.enum(['tcp', 'udp']),
-        ports: z.object({ low: z.number(), high: z.number() }),
-      }),
-      id: counter,
-      packets: counter,
-      bytes: counter,
-    }),
-  ),
-});
-
-const describedInterfaces = z.object({
-  interfaces: z.array(
-    z.object({
-      name: z.string(),
-      ifindex: counter,
-      attachment: z.string(),
-      ssh: z.boolean(),
-      echo: z.boolean(),
-      ipv6: z.boolean(),
-      events: z.object({ drops: z.boolean(), diverts: z.boolean() }),
-      passed: counter,
-      diverted: counter,
-      dropped: counter,
-      eventsLost: counter,
-    }),
-  ),
-});
+import { ruleKey } from './rule.js';
 
 export interface RuleCounters {
   readonly id: number;
@@ -55,10 +24,10 @@ export interface RuleDetails {
   readonly byKey: ReadonlyMap<string, RuleCounters>;
 }
 
-export type LiveInterface = z.output<typeof describedInterfaces>['interfaces'][number];
+export type LiveInterface = TproxyInterfaceView;
 
-/** The key of a described intent, its CIDRs normalised like the store's (undefined if unreadable). */
-function describedKey(intent: { destination: string; source: string; protocol: Protocol; ports: { low: number; high: number } }): string | undefined {
+/** The key of a described intent, its CIDRs normalised like the store's. */
+function describedKey(intent: TproxyRuleIntent): string | undefined {
   const dst = canonicalPrefix(intent.destination);
   const src = canonicalPrefix(intent.source);
   if (!dst.ok || !src.ok) return undefined;
@@ -67,7 +36,7 @@ function describedKey(intent: { destination: string; source: string; protocol: P
 
 /** Reads `describe('tproxy.rule')`; undefined when the answer is absent or of another shape. */
 export function readRuleDetails(described: unknown): RuleDetails | undefined {
-  const parsed = describedRules.safeParse(described);
+  const parsed = tproxyRulesViewSchema.safeParse(described);
   if (!parsed.success) return undefined;
   const byKey = new Map<string, RuleCounters>();
   for (const r of parsed.data.rules) {
@@ -77,12 +46,12 @@ export function readRuleDetails(described: unknown): RuleDetails | undefined {
     // a rule compiled per interface may be reported more than once: sum the counters
     byKey.set(key, seen ? { id: seen.id, packets: seen.packets + r.packets, bytes: seen.bytes + r.bytes } : { id: r.id, packets: r.packets, bytes: r.bytes });
   }
-  return { capacity: parsed.data.capacity ?? null, byKey };
+  return { capacity: parsed.data.capacity, byKey };
 }
 
 /** Reads `describe('tproxy.interface')`; undefined when absent or of another shape. */
 export function readInterfaceDetails(described: unknown): ReadonlyMap<string, LiveInterface> | undefined {
-  const parsed = describedInterfaces.safeParse(described);
+  const parsed = tproxyInterfacesViewSchema.safeParse(described);
   if (!parsed.success) return undefined;
   return new Map(parsed.data.interfaces.map((i) => [i.name, i]));
 }

@@ -1,37 +1,17 @@
 /**
  * Translation of the store into the intents plugin-tc-tproxy consumes (`tproxy.rule`,
- * `tproxy.interface`). Pure.
+ * `tproxy.interface`, as @bpfsteer/contract-tproxy defines them). Pure.
  */
 import type { Intent } from '@bpfsteer/agent-kernel';
+import { TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND, type TproxyInterfaceIntent, type TproxyRuleIntent } from '@bpfsteer/contract-tproxy';
 import type { InterfaceSettings, Rule } from './rule.js';
 import type { ZitiState } from './rule-store.js';
 import { RuleTable } from './rule-table.js';
 
-export const RULE_KIND = 'tproxy.rule';
-export const INTERFACE_KIND = 'tproxy.interface';
-export const EVENT_TOPIC = 'tproxy.event';
-
-export interface TproxyRuleIntent extends Intent {
-  readonly kind: typeof RULE_KIND;
-  readonly destination: string;
-  readonly source: string;
-  readonly protocol: 'tcp' | 'udp';
-  readonly ports: { readonly low: number; readonly high: number };
-  readonly action: 'divert' | 'pass' | 'deny';
-  readonly tproxyPort?: number;
-  readonly interfaces?: readonly string[];
-  readonly service?: string;
-}
-
-export interface TproxyInterfaceIntent extends Intent, InterfaceSettings {
-  readonly kind: typeof INTERFACE_KIND;
-  readonly name: string;
-}
-
 export function ruleToIntent(rule: Rule): TproxyRuleIntent {
   // built without spreads: this runs for every rule a commit adds
   const intent: { -readonly [K in keyof TproxyRuleIntent]: TproxyRuleIntent[K] } = {
-    kind: RULE_KIND,
+    kind: TPROXY_RULE_KIND,
     destination: rule.destination,
     source: rule.source,
     protocol: rule.protocol,
@@ -46,7 +26,7 @@ export function ruleToIntent(rule: Rule): TproxyRuleIntent {
 
 export function interfaceToIntent(name: string, settings: InterfaceSettings): TproxyInterfaceIntent {
   return Object.freeze({
-    kind: INTERFACE_KIND,
+    kind: TPROXY_INTERFACE_KIND,
     name,
     ...(settings.ssh !== undefined && { ssh: settings.ssh }),
     ...(settings.echo !== undefined && { echo: settings.echo }),

@@ -19,8 +19,8 @@ import {
   type StoreError,
   type ZitiState,
 } from './rule-store.js';
-import { EVENT_TOPIC, INTERFACE_KIND, RULE_KIND, interfaceIntents } from './to-intents.js';
-import { RuleIntentList } from './rule-intents.js';
+import { TPROXY_EVENT_TOPIC as EVENT_TOPIC, TPROXY_INTERFACE_KIND as INTERFACE_KIND, TPROXY_RULE_KIND as RULE_KIND } from '@bpfsteer/contract-tproxy';
+import { intentChange, type CommittedIntents } from './intent-changes.js';
 import { readInterfaceDetails, readRuleDetails, type LiveInterface } from './plugin-views.js';
 
 export type RuleFilter = 'all' | 'intercepts' | 'passthrough';
@@ -77,8 +77,8 @@ export interface ServiceLogger {
 }
 
 export interface ZitiServiceOptions {
-  readonly sink: Pick<IntentSink, 'commit'>;
-  readonly context: Pick<SourceContext, 'describe' | 'watch'>;
+  readonly sink: Pick<IntentSink, 'commitChange'>;
+  readonly context: Pick<SourceContext, 'describe' | 'watch' | 'consumers'>;
   readonly logger: ServiceLogger;
   readonly initial: ZitiState;
   /** writes the state after a successful commit (absent: nothing is persisted) */
@@ -97,8 +97,8 @@ export class ZitiService {
   #lastError: CommitNote | null = null;
   /** the state in the store is the one the dataplane holds (false until a commit succeeds) */
   #applied = false;
-  /** the intents of the last committed state, updated per commit in O(changes) */
-  readonly #intents = new RuleIntentList();
+  /** what the agent holds: each commit sends only the change from it */
+  #committed: CommittedIntents | undefined;
   readonly #options: ZitiServiceOptions;
 
   constructor(options: ZitiServiceOptions) {
@@ -203,15 +203,11 @@ export class ZitiService {
   }
 
   /**
-   * A running plugin consumes the intents: it describes `tproxy.interface` (the plugin consuming
-   * the rules does; that description is cheap, unlike the rules' counters).
+   * A running plugin consumes the rules: the agent knows without asking the plugin, so health
+   * answers at once even while the plugin is busy with a large apply.
    */
   async #dataplaneRunning(): Promise<boolean> {
-    try {
-      return (await this.#options.context.describe(INTERFACE_KIND)) !== undefined;
-    } catch {
-      return false;
-    }
+    return this.#options.context.consumers(RULE_KIND).some((c) => c.state === 'running');
   }
 
   async #describe(kind: string): Promise<unknown> {
@@ -272,9 +268,9 @@ export class ZitiService {
   async #commit(state: ZitiState): Promise<CommitResult> {
     let result: CommitResult;
     try {
-      const proposed = this.#intents.propose(state.rules, interfaceIntents(state));
-      result = await this.#options.sink.commit(proposed.intents);
-      if (result.ok) proposed.accept();
+      const { change, next } = intentChange(this.#committed, state);
+      result = await this.#options.sink.commitChange(change);
+      if (result.ok) this.#committed = next;
     } catch (err) {
       result = { ok: false, reason: 'failed', error: errorMessage(err) };
     }

@@ -269,7 +269,7 @@ test('bearer token: 401 without or with a wrong one; constant answers with the r
 
 test('version, health, openapi', async () => {
   h = await harness();
-  h.kernel.described.set('tproxy.interface', { interfaces: [] });
+  h.kernel.running.add('tproxy.rule');
   expect((await get('/v1/version')).json()).toEqual({ name: '@bpfsteer/source-ziti', version: expect.any(String), api: 'v1' });
   expect((await get('/v1/health')).statusCode).toBe(503); // nothing committed yet
   await post('/v1/rules', rule);
@@ -302,7 +302,7 @@ test('mutations are serialised: commits never overlap and each builds on the pre
 describe('health (issue 9 item 7d)', () => {
   test('a refused request changes nothing, so health stays 200; lastError keeps the last refused commit', async () => {
     h = await harness();
-    h.kernel.described.set('tproxy.interface', { interfaces: [] });
+    h.kernel.running.add('tproxy.rule');
     await post('/v1/rules', rule);
     expect((await get('/v1/health')).statusCode).toBe(200);
     expect((await post('/v1/rules', { ...rule, destination: '10.0.0.300/24' })).statusCode).toBe(400);
@@ -323,13 +323,13 @@ describe('health (issue 9 item 7d)', () => {
     expect((await get('/v1/health')).json()).toMatchObject({ ok: true, rules: 2, lastError: { reason: 'failed' } }); // kept
   });
 
-  test('503 when no running plugin consumes the rules (describe answers nothing), whatever the last commit', async () => {
+  test('503 when no running plugin consumes the rules, whatever the last commit', async () => {
     h = await harness();
     await post('/v1/rules', rule);
     const down = await get('/v1/health');
     expect(down.statusCode).toBe(503);
     expect(down.json()).toMatchObject({ ok: false, applied: true, dataplane: false });
-    h.kernel.described.set('tproxy.interface', { interfaces: [] });
+    h.kernel.running.add('tproxy.rule');
     expect((await get('/v1/health')).statusCode).toBe(200);
   });
 });

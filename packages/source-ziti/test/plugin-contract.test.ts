@@ -1,11 +1,17 @@
 /**
- * The contract with @bpfsteer/plugin-tc-tproxy: every intent this source publishes passes the
- * plugin's own intent schemas (as the plugin validates them), and the plugin's describe shapes are
- * read by this source.
+ * The contract with plugin-tc-tproxy (@bpfsteer/contract-tproxy): every intent this source
+ * publishes passes the contract's intent schemas (the plugin validates with the same ones), and the
+ * describe views in the contract's shape are read (plugin-tc-tproxy's kernel test checks its real
+ * output against the same view schemas).
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { tcTproxyPlugin } from '@bpfsteer/plugin-tc-tproxy';
+import {
+  tproxyInterfaceIntentSchema,
+  tproxyRuleIntentSchema,
+  type TproxyInterfacesView,
+  type TproxyRulesView,
+} from '@bpfsteer/contract-tproxy';
 import { ruleInputSchema } from '../src/api/schemas.js';
 import { readInterfaceDetails, readRuleDetails } from '../src/plugin-views.js';
 import { ruleKey } from '../src/rule.js';
@@ -32,10 +38,7 @@ const anyRule = fc.record(
   { requiredKeys: ['destination', 'protocol', 'ports'] },
 ).map(({ deny, ...r }) => (deny ? { ...r, tproxyPort: undefined, action: 'deny' as const } : r));
 
-describe('the intents satisfy the plugin schemas', () => {
-  const ruleSchema = tcTproxyPlugin.intents['tproxy.rule'];
-  const interfaceSchema = tcTproxyPlugin.intents['tproxy.interface'];
-
+describe('the intents satisfy the contract schemas', () => {
   test('tproxy.rule from any accepted API input', () => {
     let checked = 0;
     fc.assert(
@@ -43,7 +46,7 @@ describe('the intents satisfy the plugin schemas', () => {
         if (!ruleInputSchema.safeParse(input).success) return;
         const rule = toRule(input);
         if (!rule.ok) throw new Error('schema and toRule disagree');
-        const result = ruleSchema.safeParse(withoutKind(ruleToIntent(rule.value)));
+        const result = tproxyRuleIntentSchema.safeParse(withoutKind(ruleToIntent(rule.value)));
         expect(result.success, JSON.stringify(result.error?.issues)).toBe(true);
         checked++;
       }),
@@ -54,18 +57,21 @@ describe('the intents satisfy the plugin schemas', () => {
 
   test('tproxy.interface', () => {
     for (const settings of [{}, { echo: true }, { ssh: false, ipv6: true, events: { drops: false } }]) {
-      expect(interfaceSchema.safeParse(withoutKind(interfaceToIntent('eth0', settings))).success).toBe(true);
+      expect(tproxyInterfaceIntentSchema.safeParse(withoutKind(interfaceToIntent('eth0', settings))).success).toBe(true);
     }
   });
 });
 
-test('the describe shapes of the plugin are read', () => {
+test('the describe views of the contract are read', () => {
   const rule = toRule({ destination: '10.0.0.16/28', protocol: 'tcp', ports: { low: 22, high: 22 }, tproxyPort: 33381 });
   if (!rule.ok) throw new Error('bad fixture');
-  const details = readRuleDetails({ capacity: 131072, rules: [{ intent: ruleToIntent(rule.value), id: 4, packets: 9, bytes: 900 }] });
-  expect(details?.byKey.get(ruleKey(rule.value))).toEqual({ id: 4, packets: 9, bytes: 900 });
-  const live = readInterfaceDetails({
+  const rules: TproxyRulesView = { capacity: 131072, rules: [{ intent: ruleToIntent(rule.value), id: 4, packets: 9, bytes: 900 }] };
+  expect(readRuleDetails(rules)?.byKey.get(ruleKey(rule.value))).toEqual({ id: 4, packets: 9, bytes: 900 });
+  const interfaces: TproxyInterfacesView = {
     interfaces: [{ name: 'eth0', ifindex: 2, attachment: 'none', ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: true }, passed: 0, diverted: 0, dropped: 0, eventsLost: 0 }],
-  });
-  expect(live?.get('eth0')?.attachment).toBe('none');
+  };
+  expect(readInterfaceDetails(interfaces)?.get('eth0')?.attachment).toBe('none');
+  // another shape is "no details", not a crash
+  expect(readRuleDetails({ rules: [{ id: 1 }] })).toBeUndefined();
+  expect(readInterfaceDetails(undefined)).toBeUndefined();
 });

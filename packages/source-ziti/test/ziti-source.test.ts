@@ -49,9 +49,10 @@ async function startSource(config: Partial<ZitiSourceConfigInput> = {}, kernel =
     signal: new AbortController().signal,
     intentSchemas: new Map(),
     describe: kernel.context.describe,
+    consumers: kernel.context.consumers,
     watch: kernel.context.watch,
   });
-  const sink: IntentSink = { publish: vi.fn(), commit: kernel.commit };
+  const sink: IntentSink = { publish: vi.fn(), commit: kernel.commit, publishChange: vi.fn(), commitChange: kernel.commitChange };
   await source.start(sink);
   const r = { source, kernel, sink };
   running.push(r);
@@ -280,9 +281,10 @@ describe('a damaged state file at start (issue 9 item 7a)', () => {
       signal: new AbortController().signal,
       intentSchemas: new Map(),
       describe: kernel.context.describe,
+      consumers: kernel.context.consumers,
       watch: kernel.context.watch,
     });
-    await expect(source.start({ publish, commit: kernel.commit })).rejects.toMatchObject({
+    await expect(source.start({ publish, commit: kernel.commit, publishChange: vi.fn(), commitChange: kernel.commitChange })).rejects.toMatchObject({
       code: 'ERR_ZITI_STATE_FILE',
       message: expect.stringMatching(message),
     });
@@ -372,7 +374,7 @@ describe('HTTP time-outs (issue 9 item 7b)', () => {
 
 test('health stays 200 after refused requests; lastError keeps the last refused commit (issue 9 item 7d)', async () => {
   const { kernel } = await startSource();
-  kernel.described.set('tproxy.interface', { interfaces: [] });
+  kernel.running.add('tproxy.rule');
   const health = () => agentRequest({ address: { kind: 'socket', path: socket } }, 'GET', '/v1/health');
   expect(await health()).toMatchObject({ status: 200, body: { ok: true, lastError: null } });
   expect((await diverter('-I -c 10.0.0.16 -m 33 -p tcp -l 22 -h 22 -t 1')).code).toBe(2); // never reaches the agent

@@ -9,7 +9,7 @@
  * passes without an event, and only its hit counter tells which rule it was. An interface the
  * dataplane is not attached to has no settings entry: everything is dropped there without an event.
  */
-import type { TproxyEvent } from '../../src/tproxy-event.js';
+import type { TproxyEvent } from '@bpfsteer/contract-tproxy';
 import type { DifferentialRule } from './random-rule-set.js';
 import { referenceWinner, type Packet } from './rule-model.js';
 

@@ -14,7 +14,7 @@
 import type { Intent } from '@bpfsteer/agent-kernel';
 import type { PlanRule } from '../../src/apply-plan.js';
 import { makePrefix, type Prefix } from '../../src/key-prefix.js';
-import { TPROXY_RULE_KIND } from '../../src/tproxy-intents.js';
+import { TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy';
 import { mask } from './rule-arbitraries.js';
 import type { SeededRandom } from './seeded-random.js';
 

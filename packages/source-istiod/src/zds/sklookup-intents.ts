@@ -1,17 +1,11 @@
 /**
- * Pods -> intents for the sk_lookup plugin (pure). PROVISIONAL kind, until plugin-sklookup fixes
- * its contract:
- *   sklookup.pod { uid, netns, addresses, socketFds? }   one per pod the proxy confirmed
- * `netns` is a path that opens the pod's netns while the pod exists; `socketFds` the pod's HBONE
- * listeners (at most one per address family; the plugin steers each address to the listener of its
- * family, or to a dual-stack one): absent while none was found yet (the plugin keeps the entries the
- * pod has, e.g. after an agent restart), `[]` when the proxy's listeners were let go because the
- * proxy is gone (the plugin drops the pod's entries: its connections take the normal lookup).
+ * Pods -> `sklookup.pod` intents for the sk_lookup plugin (pure; the kind is @bpfsteer/contract-mesh's):
+ * one per pod the proxy confirmed. `netns` is a path that opens the pod's netns while the pod
+ * exists; `socketFds` the pod's HBONE listeners: absent while none was found yet, `[]` when the
+ * proxy's listeners were let go because the proxy is gone.
  */
-import type { Intent } from '@bpfsteer/agent-kernel';
+import { SKLOOKUP_POD_KIND, type SklookupPodIntent } from '@bpfsteer/contract-mesh';
 import type { PodNetwork } from './hbone-listeners.js';
-
-export const SKLOOKUP_POD_KIND = 'sklookup.pod';
 
 /** The `socketFds` of a pod: its listeners' fds (IPv4 first), [] when lost, undefined when not known yet. */
 export function podSocketFds(pod: Pick<PodNetwork, 'listeners' | 'listenersLost'>): number[] | undefined {
@@ -19,18 +13,19 @@ export function podSocketFds(pod: Pick<PodNetwork, 'listeners' | 'listenersLost'
   return pod.listenersLost ? [] : undefined;
 }
 
-export function sklookupPodIntents(pods: readonly PodNetwork[]): Intent[] {
+export function sklookupPodIntents(pods: readonly PodNetwork[]): SklookupPodIntent[] {
   return pods
     .filter((p) => p.confirmed)
     .map((p) => {
       const socketFds = podSocketFds(p);
-      return {
+      const intent: SklookupPodIntent = {
         kind: SKLOOKUP_POD_KIND,
         uid: p.uid,
         netns: p.netnsPath,
         addresses: [...p.addresses],
         ...(socketFds !== undefined ? { socketFds } : {}),
       };
+      return intent;
     })
     .sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
 }

@@ -1,7 +1,7 @@
 /** Version, health, the OpenAPI document and the event stream. */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import { tproxyEventSchema } from '@bpfsteer/contract-tproxy';
 import { packageInfo } from '../version.js';
 import type { ZitiService } from '../ziti-service.js';
 import { errorSchema, healthSchema, versionSchema } from './schemas.js';
@@ -9,20 +9,7 @@ import { errorSchema, healthSchema, versionSchema } from './schemas.js';
 /** Events queued for one slow reader before further events are dropped (and counted). */
 const MAX_PENDING_BYTES = 1 << 20;
 
-const eventSchema = z
-  .object({
-    time: z.string(),
-    interface: z.string(),
-    kind: z.enum(['drop', 'divert']),
-    reason: z.string(),
-    family: z.union([z.literal(4), z.literal(6)]),
-    protocol: z.union([z.string(), z.number()]),
-    source: z.string(),
-    destination: z.string(),
-    ruleId: z.number().optional(),
-    tproxyPort: z.number().optional(),
-  })
-  .meta({ description: 'one event per line (NDJSON); a line {"lost": n} tells that n events were dropped for a slow reader' });
+const eventSchema = tproxyEventSchema.meta({ description: 'one event per line (NDJSON); a line {"lost": n} tells that n events were dropped for a slow reader' });
 
 function jsonLine(value: unknown): string | undefined {
   try {

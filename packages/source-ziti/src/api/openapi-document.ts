@@ -7,8 +7,8 @@ import { createApi } from './create-api.js';
 export async function buildOpenApiDocument(): Promise<OpenAPIV3.Document> {
   const quiet = { warn: () => undefined, error: () => undefined };
   const service = new ZitiService({
-    sink: { commit: async () => ({ ok: false, reason: 'unavailable', error: 'documentation only' }) },
-    context: { describe: async () => undefined, watch: () => () => undefined },
+    sink: { commitChange: async () => ({ ok: false, reason: 'unavailable', error: 'documentation only' }) },
+    context: { describe: async () => undefined, watch: () => () => undefined, consumers: () => [] },
     logger: quiet,
     initial: emptyState,
   });

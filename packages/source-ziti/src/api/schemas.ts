@@ -3,6 +3,7 @@
  * handler runs and generate the OpenAPI document. The semantic checks (CIDRs, families, port order,
  * action vs. tproxy port) are the pure functions of rule-input.ts, run inside the schemas.
  */
+import { tproxyInterfaceViewSchema } from '@bpfsteer/contract-tproxy';
 import { z } from 'zod';
 import { actions, interfaceNameRule, isInterfaceName, isServiceId, protocols, serviceIdRule } from '../rule.js';
 import { toRule, toSelector, type InputIssue } from '../rule-input.js';
@@ -217,19 +218,10 @@ export const batchResultSchema = z
 
 export const flushResultSchema = z.object({ removed: z.number() }).register(apiSchemas, { id: 'FlushResult' });
 
+/** The plugin's view of an interface (@bpfsteer/contract-tproxy), without the name the response carries beside it. */
 export const liveInterfaceSchema = z
-  .object({
-    ifindex: z.number(),
-    attachment: z.string(),
-    ssh: z.boolean(),
-    echo: z.boolean(),
-    ipv6: z.boolean(),
-    events: z.object({ drops: z.boolean(), diverts: z.boolean() }),
-    passed: z.number(),
-    diverted: z.number(),
-    dropped: z.number(),
-    eventsLost: z.number(),
-  })
+  .object(tproxyInterfaceViewSchema.shape)
+  .omit({ name: true })
   .register(apiSchemas, { id: 'LiveInterface' });
 
 const settingsOutSchema = z.object({

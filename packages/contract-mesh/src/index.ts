@@ -1,0 +1,3 @@
+export { addressSchema } from './address-schema.js';
+export { MESH_MEMBER_KIND, meshMemberIntentSchema, type MeshMemberIntent } from './mesh-member-intent.js';
+export { SKLOOKUP_POD_KIND, MAX_POD_SOCKETS, podUidProblem, sklookupPodIntentSchema, type SklookupPodIntent } from './sklookup-pod-intent.js';

@@ -1,0 +1,11 @@
+/** The `mesh.member` intent: an address of a mesh workload (HBONE), anywhere in the mesh. */
+import { z } from 'zod';
+import { addressSchema } from './address-schema.js';
+
+export const MESH_MEMBER_KIND = 'mesh.member';
+
+/** One `mesh.member` intent without `kind`. */
+export const meshMemberIntentSchema = z.strictObject({ address: addressSchema });
+
+/** A `mesh.member` intent as a source publishes it. */
+export type MeshMemberIntent = Readonly<z.output<typeof meshMemberIntentSchema>> & { readonly kind: typeof MESH_MEMBER_KIND };

@@ -1,0 +1,8 @@
+export {
+  NEXTHOP_REDIRECT_KIND,
+  interfaceNameSchema,
+  nexthopRedirectIntentSchema,
+  type NexthopRedirectFields,
+  type NexthopRedirectIntent,
+} from './nexthop-redirect-intent.js';
+export { interfaceNameProblem, readRedirectNexthop, readRedirectSource } from './redirect-fields.js';

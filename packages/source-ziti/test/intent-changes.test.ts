@@ -1,0 +1,40 @@
+import { expect, test } from 'vitest';
+import { intentChange } from '../src/intent-changes.js';
+import { ruleKey, type Rule } from '../src/rule.js';
+import type { ZitiState } from '../src/rule-store.js';
+
+const rule = (i: number): Rule => ({
+  destination: `10.${i >> 8}.${i & 255}.0/24`,
+  source: '0.0.0.0/0',
+  protocol: 'tcp',
+  ports: { low: 443, high: 443 },
+  action: 'divert',
+  tproxyPort: 15000,
+  interfaces: [],
+});
+const state = (rules: Rule[], interfaces: [string, { echo?: boolean }][] = []): ZitiState => ({
+  rules: new Map(rules.map((r) => [ruleKey(r), r])),
+  interfaces: new Map(interfaces),
+});
+
+test('the first commit is a reset with every rule and interface; later ones carry only what changed', () => {
+  const base = Array.from({ length: 1000 }, (_, i) => rule(i));
+  const first = intentChange(undefined, state(base, [['eth0', { echo: true }]]));
+  expect(first.change.reset).toBe(true);
+  expect(first.change.upsert).toHaveLength(1001);
+  const grown = state([...base, rule(2000)], [['eth0', { echo: true }]]);
+  const second = intentChange(first.next, grown);
+  expect(second.change).toEqual({
+    upsert: [[`rule ${ruleKey(rule(2000))}`, expect.objectContaining({ kind: 'tproxy.rule', destination: '10.7.208.0/24' })]],
+    remove: [],
+  });
+  const third = intentChange(second.next, state(base.slice(1), [['eth0', { echo: false }], ['eth1', {}]]));
+  expect(third.change.remove).toEqual(expect.arrayContaining([`rule ${ruleKey(base[0])}`, `rule ${ruleKey(rule(2000))}`]));
+  expect(third.change.remove).toHaveLength(2);
+  expect(third.change.upsert).toEqual([
+    ['interface eth0', { kind: 'tproxy.interface', name: 'eth0', echo: false }],
+    ['interface eth1', { kind: 'tproxy.interface', name: 'eth1' }],
+  ]);
+  const fourth = intentChange(third.next, state(base.slice(1)));
+  expect(fourth.change).toEqual({ upsert: [], remove: ['interface eth0', 'interface eth1'] });
+});
