@@ -114,7 +114,7 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
         agent: { pinRoot, adminSocket: false, logLevel: 'debug' },
         plugins: [
           { id: 'cgroup-mark', cgroup, mark: 'ambient-inpod' },
-          { id: 'sklookup', bypassMapPin: `${pinRoot}/cgroup-mark/maps/mesh_bypass` },
+          { id: 'sklookup' }, // takes cgroup-mark's mesh_bypass from it (provides / needs)
         ],
         sources: [
           {

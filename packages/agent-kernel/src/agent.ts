@@ -101,6 +101,7 @@ export class Agent {
           pinRoot: agent.pinRoot,
           timeouts: agent.timeouts,
           isolation: agent.isolation,
+          provided: () => this.#providedFor(entry),
           probe,
           desired: (kinds) => desiredStateFor(this.#merged(), kinds),
         }),
@@ -118,6 +119,17 @@ export class Agent {
           ...(config.path !== undefined && { readOwnConfig: () => this.#readSourceConfig(entry) }),
         }),
     );
+  }
+
+  /** What the providers of `entry`'s needs give it (PluginFactory.provides), by need name. */
+  #providedFor(entry: AgentConfig['plugins'][number]): Map<string, unknown> {
+    const provided = new Map<string, unknown>();
+    for (const [name, id] of entry.providers ?? []) {
+      const provider = this.config.plugins.find((p) => p.id === id)!;
+      const pinRoot = `${this.config.agent.pinRoot.replace(/\/+$/, '')}/${id}`;
+      provided.set(name, provider.factory.provides![name](provider.config, pinRoot));
+    }
+    return provided;
   }
 
   get state(): AgentState {
@@ -160,7 +172,10 @@ export class Agent {
     const byId = new Map(this.#plugins.map((p) => [p.id, p] as const));
     for (const runner of this.#plugins) {
       if (this.#stopRequested) return;
-      const deps = this.config.plugins.find((p) => p.id === runner.id)?.factory.dependsOn ?? [];
+      const entry = this.config.plugins.find((p) => p.id === runner.id);
+      const needs = entry?.factory.needs ?? {};
+      const required = [...(entry?.providers ?? [])].filter(([name]) => !needs[name]?.optional).map(([, id]) => id);
+      const deps = [...(entry?.factory.dependsOn ?? []), ...required];
       const broken = deps.find((d) => byId.get(d)?.state !== 'running');
       if (broken !== undefined) {
         await runner.failBeforeStart(`dependency "${broken}" is not running (${byId.get(broken)?.state ?? 'missing'})`);

@@ -40,6 +40,8 @@ export interface PluginContext {
   readonly pinRoot: string;
   /** Aborted when the agent shuts down. */
   readonly signal: AbortSignal;
+  /** what other plugins provide for this one's `needs`, by name (absent: not provided) */
+  readonly provided?: ReadonlyMap<string, unknown>;
 }
 
 export interface AttachmentStatus {
@@ -120,6 +122,14 @@ export interface DataplanePlugin {
   close(options: CloseOptions): Promise<void>;
 }
 
+/** Something a plugin takes from another plugin (see `PluginFactory.needs`). */
+export interface PluginNeed {
+  /** what it is, for the error when no configured plugin provides it */
+  readonly description: string;
+  /** the plugin runs without it (the value is then absent) */
+  readonly optional?: boolean;
+}
+
 export interface PluginFactory<Config = unknown> {
   /** unique id, e.g. "tc-nexthop"; the config selects plugins by it */
   readonly id: string;
@@ -131,6 +141,17 @@ export interface PluginFactory<Config = unknown> {
   readonly requires: readonly KernelFeature[];
   /** ids of other plugins that must be configured alongside this one */
   readonly dependsOn?: readonly string[];
+  /**
+   * What this plugin makes available to other plugins, by name (e.g. 'mesh.bypass-map'): each a
+   * function of its parsed config and its pin directory that gives a structured-clonable value.
+   */
+  readonly provides?: Readonly<Record<string, (config: Config, pinRoot: string) => unknown>>;
+  /**
+   * What it takes from other plugins, by name: the kernel finds the one configured plugin that
+   * provides it, starts that one first and closes it last, and hands the value over in
+   * `PluginContext.provided`. A config without a provider is refused unless the need is optional.
+   */
+  readonly needs?: Readonly<Record<string, PluginNeed>>;
   /**
    * Where a worker thread imports this factory from: the URL of a module exporting it
    * (`import.meta.url` of that module) and the export's name. With it, the agent runs the plugin in

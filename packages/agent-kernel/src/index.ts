@@ -17,6 +17,7 @@ export type {
   PathClaim,
   PluginContext,
   PluginFactory,
+  PluginNeed,
   PluginStatus,
   SourceContext,
   ConsumerState,

@@ -5,6 +5,7 @@
 import { z, type ZodType } from 'zod';
 import type { ConfigIssue, PluginFactory, SourceFactory } from './contracts.js';
 import { type AgentSettings, agentSettingsSchema } from './agent-settings.js';
+import { resolveNeeds } from './plugin-needs.js';
 import { checkPathClaims, type OwnedPathClaim } from './check-path-claims.js';
 import { formatValue, issuesFromZod } from './config-issue.js';
 import { ConfigError, errorMessage } from './errors.js';
@@ -21,6 +22,8 @@ export interface ConfiguredPlugin {
   readonly config: unknown;
   /** position in the config file's `plugins` list */
   readonly index: number;
+  /** need name -> the id of the configured plugin providing it (PluginFactory.needs) */
+  readonly providers: ReadonlyMap<string, string>;
 }
 
 export interface ConfiguredSource {
@@ -160,7 +163,7 @@ function checkEntries(
       );
       return;
     }
-    plugins.set(id, { id, factory, config: parsed.data, index });
+    plugins.set(id, { id, factory, config: parsed.data, index, providers: new Map() });
   });
 
   // dependencies
@@ -175,7 +178,13 @@ function checkEntries(
       });
     }
   }
-  const deps = new Map([...plugins.values()].map((p) => [p.id, p.factory.dependsOn ?? []] as const));
+  // what one plugin provides to another: the provider starts first and closes last
+  const needs = resolveNeeds(plugins.values(), pluginFactories);
+  issues.push(...needs.issues);
+  for (const [id, providers] of needs.providers) plugins.set(id, { ...plugins.get(id)!, providers });
+  const deps = new Map(
+    [...plugins.values()].map((p) => [p.id, [...(p.factory.dependsOn ?? []), ...p.providers.values()]] as const),
+  );
   const { order, cycle } = orderPlugins(configuredIds, deps);
   if (cycle) issues.push({ path: ['plugins'], message: `dependency cycle: ${cycle.join(' -> ')}` });
 

@@ -83,6 +83,8 @@ export interface PluginRunnerOptions {
   readonly timeouts: AgentSettings['timeouts'];
   /** thread: a plugin whose factory names its module runs in a worker thread of its own */
   readonly isolation: AgentSettings['isolation'];
+  /** what other plugins provide for its needs (PluginContext.provided) */
+  readonly provided?: () => ReadonlyMap<string, unknown>;
   readonly probe: FeatureProbe;
   /** the current desired state of the given kinds (read when an apply starts) */
   readonly desired: (kinds: readonly string[]) => DesiredState;
@@ -160,6 +162,7 @@ export class PluginRunner {
         logger: this.#log,
         pinRoot: `${this.#opts.pinRoot.replace(/\/+$/, '')}/${entry.id}`,
         signal: this.#controller.signal,
+        provided: this.#opts.provided?.() ?? new Map<string, unknown>(),
       };
       const thread = this.#opts.isolation === 'thread' ? entry.factory.worker : undefined;
       this.#plugin = thread

@@ -13,6 +13,7 @@ export interface PluginThreadData {
   readonly export: string;
   readonly config: unknown;
   readonly pinRoot: string;
+  readonly provided: ReadonlyMap<string, unknown>;
   readonly logLevel: string;
 }
 

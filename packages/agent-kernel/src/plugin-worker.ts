@@ -46,7 +46,7 @@ async function serve(data: PluginThreadData): Promise<void> {
     if (typeof factory?.create !== 'function') {
       throw new Error(`${data.module} has no plugin factory export "${data.export}"`);
     }
-    plugin = factory.create(data.config, { logger, pinRoot: data.pinRoot, signal: controller.signal });
+    plugin = factory.create(data.config, { logger, pinRoot: data.pinRoot, signal: controller.signal, provided: data.provided });
   } catch (err) {
     post({ t: 'fatal', error: threadError(err) });
     return;

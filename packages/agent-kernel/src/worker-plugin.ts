@@ -87,6 +87,7 @@ export class WorkerPlugin implements DataplanePlugin {
       export: options.export,
       config: options.config,
       pinRoot: options.context.pinRoot,
+      provided: options.context.provided ?? new Map(),
       logLevel: this.#logger.level,
     };
     this.#worker = new Worker(workerScript(), { workerData, name: `bpfsteer plugin ${options.id}` });

@@ -143,6 +143,26 @@ describe('loadAgentConfig', () => {
     expect(ok.plugins.map((p) => p.id)).toEqual(['base', 'needs-base']);
   });
 
+  it('checks what plugins need from each other: one provider, or refused (optional needs aside)', () => {
+    const need = { 'mesh.bypass-map': { description: "the proxy's bypass map" } };
+    const provides = { 'mesh.bypass-map': () => '/pin' };
+    const user = fakePlugin('user', journal, { needs: need });
+    const optionalUser = fakePlugin('optional-user', journal, { needs: { 'mesh.bypass-map': { ...need['mesh.bypass-map'], optional: true } } });
+    const p1 = fakePlugin('p1', journal, { provides });
+    const p2 = fakePlugin('p2', journal, { provides });
+    const f = { plugins: [user, optionalUser, p1, p2], sources: [staticSource] };
+    const load = (text: string) => () => loadAgentConfig(text, f);
+    expect(problems(load('plugins: [{ id: user }]\n'))).toEqual([
+      `plugins[0].id: plugin "user" needs "mesh.bypass-map" (the proxy's bypass map), which no configured plugin provides; add "p1" or "p2"`,
+    ]);
+    expect(problems(load('plugins: [{ id: user }, { id: p1 }, { id: p2 }]\n'))).toEqual([
+      'plugins[0].id: plugin "user" needs "mesh.bypass-map", which "p1" and "p2" all provide; configure only one of them',
+    ]);
+    const ok = loadAgentConfig('plugins: [{ id: user }, { id: p2 }]\n', f);
+    expect(ok.plugins.map((p) => [p.id, [...p.providers]])).toEqual([['p2', []], ['user', [['mesh.bypass-map', 'p2']]]]);
+    expect(loadAgentConfig('plugins: [{ id: optional-user }]\n', f).plugins[0]!.providers.size).toBe(0);
+  });
+
   it('rejects a plugin configured twice', () => {
     expect(problems(yaml('plugins: [{ id: base }, { id: base }]\n'))).toEqual([
       'plugins[1].id: plugin "base" is configured twice (first at plugins[0]); each plugin runs once',

@@ -23,6 +23,8 @@ export interface FakePluginOptions {
   intents?: Record<string, ZodType>;
   requires?: KernelFeature[];
   dependsOn?: string[];
+  provides?: PluginFactory['provides'];
+  needs?: PluginFactory['needs'];
   /** steps that never resolve */
   hang?: Step[];
   /** steps that throw */
@@ -118,6 +120,8 @@ export function fakePlugin(id: string, journal: string[], opts: FakePluginOption
     intents: opts.intents ?? {},
     requires: opts.requires ?? [],
     dependsOn: opts.dependsOn,
+    ...(opts.provides && { provides: opts.provides }),
+    ...(opts.needs && { needs: opts.needs }),
     instances,
     create(config, context) {
       journal.push(`${id}:create`);

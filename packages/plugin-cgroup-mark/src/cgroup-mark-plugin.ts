@@ -5,6 +5,8 @@
  * input is the config.
  */
 import { definePlugin, type PluginFactory } from '@bpfsteer/agent-kernel';
+import { MESH_BYPASS_MAP, type MeshBypassMap } from '@bpfsteer/contract-mesh';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { CgroupMarkDataplane, DEFAULT_BYPASS_ENTRIES, MAX_BYPASS_ENTRIES } from './cgroup-mark-dataplane.js';
 import { describeSelector, resolveCgroups, type CgroupSelector } from './cgroup-selector.js';
@@ -52,6 +54,13 @@ export const cgroupMarkPlugin: PluginFactory<CgroupMarkConfig> = definePlugin<Cg
   requires: ['bpffs', 'cgroup2', 'cgroup_skb'],
   // the agent runs the plugin in a worker thread of its own, importing this factory from here
   worker: { module: import.meta.url, export: 'cgroupMarkPlugin' },
+  // plugin-sklookup reads the map this plugin's program fills: the agent hands it its pin and size
+  provides: {
+    [MESH_BYPASS_MAP]: (config, pinRoot): MeshBypassMap => ({
+      pinPath: config.bypassMapPin ?? join(pinRoot, 'maps', 'mesh_bypass'),
+      entries: config.bypassEntries,
+    }),
+  },
   steps: (config, context) => ({
     open: () =>
       CgroupMarkDataplane.open({

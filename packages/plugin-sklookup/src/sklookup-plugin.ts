@@ -18,7 +18,7 @@ import {
   SklookupDataplane,
   type PreparedApply,
 } from './sklookup-dataplane.js';
-import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND, meshMemberIntentSchema, sklookupPodIntentSchema } from '@bpfsteer/contract-mesh';
+import { MESH_BYPASS_MAP, MESH_MEMBER_KIND, SKLOOKUP_POD_KIND, meshMemberIntentSchema, sklookupPodIntentSchema, type MeshBypassMap } from '@bpfsteer/contract-mesh';
 import { readDesiredMesh } from './sklookup-intents.js';
 import { MeshKeyCache } from './mesh-address.js';
 
@@ -53,7 +53,19 @@ export const sklookupPlugin: PluginFactory<SklookupConfig> = definePlugin<Sklook
   requires: ['bpffs', 'sk_lookup', 'sockhash'],
   // the agent runs the plugin in a worker thread of its own, importing this factory from here
   worker: { module: import.meta.url, export: 'sklookupPlugin' },
-  steps: (c, context) => {
+  needs: {
+    [MESH_BYPASS_MAP]: {
+      description: "the mesh_bypass map of plugin-cgroup-mark, where the proxy's own connections are recorded",
+      optional: true,
+    },
+  },
+  steps: (config, context) => {
+    // with plugin-cgroup-mark configured, its mesh_bypass map (pin and size) comes from it
+    const shared = context.provided?.get(MESH_BYPASS_MAP) as MeshBypassMap | undefined;
+    if (shared && config.bypassMapPin !== undefined && config.bypassMapPin !== shared.pinPath) {
+      context.logger.warn({ configured: config.bypassMapPin, cgroupMark: shared.pinPath }, "bypassMapPin differs from plugin-cgroup-mark's map; using cgroup-mark's");
+    }
+    const c = shared ? { ...config, bypassMapPin: shared.pinPath, bypassEntries: shared.entries } : config;
     /** addresses parsed by earlier applies (most of a desired state is the same as last time) */
     const keys = new MeshKeyCache();
     return {
@@ -75,7 +87,7 @@ export const sklookupPlugin: PluginFactory<SklookupConfig> = definePlugin<Sklook
         const pods = dp.pods().length;
         if (pods > 0 || dp.memberCount > 0) context.logger.info({ pods, members: dp.memberCount }, 'adopted the pinned pods and members');
         if (c.bypassMapPin === undefined) {
-          context.logger.warn("no bypassMapPin configured: the proxy's own connections to local applications will be diverted back to it");
+          context.logger.warn("no plugin-cgroup-mark and no bypassMapPin: the proxy's own connections to local applications will be diverted back to it");
         }
       },
       apply: (dp, desired) => {
