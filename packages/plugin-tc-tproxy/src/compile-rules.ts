@@ -22,9 +22,8 @@ import { prefixKey, type IpFamily, type Prefix } from './key-prefix.js';
 import { blockIntervals, portBlocks, type PartitionRule, type PortBlock, type PortInterval } from './port-partition.js';
 import { INLINE_RANGES } from './tproxy-constants.js';
 
-export interface CompileRule extends PartitionRule {
-  /** rule id (1..maxRules) */
-  readonly id: number;
+/** What a rule matches: the fields the planner's rules and the compiled rules share. */
+export interface RuleMatch {
   readonly family: IpFamily;
   /** IP protocol number (6 / 17) */
   readonly proto: number;
@@ -32,9 +31,14 @@ export interface CompileRule extends PartitionRule {
   readonly source: Prefix;
   readonly low: number;
   readonly high: number;
-  readonly deny: boolean;
   /** the interfaces it applies to; undefined = every attached interface */
   readonly ifindexes?: readonly number[];
+}
+
+export interface CompileRule extends PartitionRule, RuleMatch {
+  /** rule id (1..maxRules) */
+  readonly id: number;
+  readonly deny: boolean;
 }
 
 export interface SrcNode {

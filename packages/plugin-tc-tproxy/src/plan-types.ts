@@ -3,26 +3,17 @@
  * the tracked state (trie-state.ts) and the map writers: a rule as the planner needs it, a dst
  * value and the writes of one apply. Types only.
  */
-import type { IpFamily, Prefix } from './key-prefix.js';
+import type { RuleMatch } from './compile-rules.js';
 import type { DstKey, PortKey, RuleValue, SrcKey } from './map-codecs.js';
 import type { PortInterval } from './port-partition.js';
 
 /** A rule as the planner needs it. */
-export interface PlanRule {
+export interface PlanRule extends RuleMatch {
   readonly identity: string;
-  readonly family: IpFamily;
-  /** IP protocol number */
-  readonly proto: number;
-  readonly destination: Prefix;
-  readonly source: Prefix;
-  readonly low: number;
-  readonly high: number;
   /** TCTP_ACTION_* */
   readonly action: number;
   /** 0 unless DIVERT */
   readonly tproxyPort: number;
-  /** undefined = every attached interface */
-  readonly ifindexes?: readonly number[];
 }
 
 /** A tctp_dst value: the node id, and the port intervals of an inline node (else empty). */
