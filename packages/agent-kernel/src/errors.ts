@@ -11,7 +11,8 @@ export type AgentErrorCode =
   | 'ERR_AGENT_UNAVAILABLE'
   | 'ERR_AGENT_STATE'
   | 'ERR_INTENT_REJECTED'
-  | 'ERR_PLUGIN_THREAD';
+  | 'ERR_PLUGIN_THREAD'
+  | 'ERR_FILE_READ';
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;

@@ -4,7 +4,7 @@
  * comparison per intent; only the changed positions cross the thread boundary, so a change of one
  * intent among 100,000 sends one intent. Pure.
  */
-import type { Intent } from './contracts.js';
+import type { Intent, KindChanges } from './contracts.js';
 import type { KindPatch } from './plugin-thread-protocol.js';
 
 /** Above this share of changed positions the whole list is sent instead of index pairs. */
@@ -28,6 +28,17 @@ export function diffKind(kind: string, before: readonly Intent[], after: readonl
   for (let i = before.length; i < after.length; i++) set.push([i, after[i]]);
   if (set.length === 0 && appended === 0) return undefined;
   return { kind, length: after.length, set };
+}
+
+/**
+ * The patch of `after` from known changes (positions since the list the thread holds), without
+ * comparing the lists again (undefined: nothing changed).
+ */
+export function patchFromChanges(kind: string, after: readonly Intent[], changes: KindChanges): KindPatch | undefined {
+  const { positions } = changes;
+  if (positions.length === 0 && changes.before === after.length) return undefined;
+  if (positions.length > Math.max(1, Math.floor(after.length * WHOLE_LIST_SHARE))) return { kind, all: after };
+  return { kind, length: after.length, set: positions.map((i) => [i, after[i]] as const) };
 }
 
 /** The positions of `after` whose intent is not the one at the same place of `before`. */

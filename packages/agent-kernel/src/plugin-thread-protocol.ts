@@ -51,5 +51,4 @@ export type FromPluginThread =
   | { readonly t: 'error'; readonly id: number; readonly error: ThreadError }
   | { readonly t: 'fatal'; readonly error: ThreadError }
   | { readonly t: 'log'; readonly line: string }
-  | { readonly t: 'event'; readonly sub: number; readonly event: unknown }
-  | { readonly t: 'watched'; readonly sub: number; readonly offered: boolean };
+  | { readonly t: 'event'; readonly sub: number; readonly event: unknown };

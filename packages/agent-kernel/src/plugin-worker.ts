@@ -90,7 +90,6 @@ async function serve(data: PluginThreadData): Promise<void> {
       case 'watch': {
         const stop = plugin.watch?.(message.topic, (event) => post({ t: 'event', sub: message.sub, event }));
         if (stop) unwatch.set(message.sub, stop);
-        post({ t: 'watched', sub: message.sub, offered: stop !== undefined });
         return;
       }
       case 'unwatch':

@@ -1,11 +1,10 @@
 /**
- * Reading a config file's text with guards: only a regular file (symlinks followed) of at most
- * MAX_CONFIG_BYTES is read, never more than that many bytes plus one, and opening never blocks (a
- * FIFO is opened non-blocking and refused).
+ * Reading a config file's text with guards (readRegularFile): only a regular file (symlinks
+ * followed) of at most MAX_CONFIG_BYTES, and opening never blocks.
  */
-import { constants, type Stats } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { ConfigError, errorMessage } from './errors.js';
+import { FileReadError, readRegularFile } from './read-regular-file.js';
 
 /**
  * The largest config file read: 16 MiB. A hand-written config is a few KiB; a static source with
@@ -36,49 +35,19 @@ function formatLimit(bytes: number): string {
   return `${amount} MiB (${bytes} bytes)`;
 }
 
-async function openConfig(path: string): Promise<FileHandle> {
-  try {
-    // O_NONBLOCK: opening a FIFO without a writer returns at once (and it is refused below)
-    return await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENXIO') {
-      // a unix socket (or a device without its driver) cannot be opened: say what it is
-      const info = await stat(path).catch(() => undefined);
-      if (info && !info.isFile()) throw refuse(path, `cannot read the file: it is ${fileTypeName(info)}, not a regular file`, err);
-    }
-    throw refuse(path, `cannot read the file: ${errorMessage(err)}`, err);
-  }
-}
-
 /** Reads a config file's text; refuses (ConfigError) what is not a regular file or is too large. */
 export async function readConfigText(path: string, limit = MAX_CONFIG_BYTES): Promise<string> {
-  const file = await openConfig(path);
   try {
-    const info = await file.stat();
-    if (!info.isFile()) throw refuse(path, `cannot read the file: it is ${fileTypeName(info)}, not a regular file`);
-    const tooLarge = (size: string) =>
-      refuse(path, `the file is too large (${size}); a config file may have at most ${formatLimit(limit)}`);
-    if (info.size > limit) throw tooLarge(`${info.size} bytes`);
-    // a file may say less than it holds (procfs, a file still growing): never read past limit + 1
-    let buffer = Buffer.alloc(Math.min(limit + 1, Math.max(info.size + 1, 64 * 1024)));
-    let length = 0;
-    for (;;) {
-      if (length === buffer.length) {
-        if (length > limit) break;
-        const next = Buffer.alloc(Math.min(limit + 1, length * 2));
-        buffer.copy(next, 0, 0, length);
-        buffer = next;
-      }
-      const { bytesRead } = await file.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    if (length > limit) throw tooLarge(`more than ${limit} bytes`);
-    return buffer.toString('utf8', 0, length);
+    return await readRegularFile(path, limit);
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw refuse(path, `cannot read the file: ${errorMessage(err)}`, err);
-  } finally {
-    await file.close();
+    if (!(err instanceof FileReadError)) throw refuse(path, `cannot read the file: ${errorMessage(err)}`, err);
+    switch (err.problem) {
+      case 'not-regular':
+        throw refuse(path, `cannot read the file: it is ${fileTypeName(err.info!)}, not a regular file`, err.cause);
+      case 'too-large':
+        throw refuse(path, `the file is too large (${err.size}); a config file may have at most ${formatLimit(limit)}`);
+      default:
+        throw refuse(path, `cannot read the file: ${errorMessage(err.cause ?? err)}`, err.cause ?? err);
+    }
   }
 }

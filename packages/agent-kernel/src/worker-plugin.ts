@@ -19,7 +19,7 @@ import type {
   PluginStatus,
 } from './contracts.js';
 import { IntentRejectedError, PluginThreadError } from './errors.js';
-import { diffKind, slicePatches } from './intent-patch.js';
+import { diffKind, patchFromChanges, slicePatches } from './intent-patch.js';
 import type { FromPluginThread, KindPatch, PluginMethod, PluginThreadData, ThreadError, ToPluginThread } from './plugin-thread-protocol.js';
 
 /** Intents per message when a large desired state crosses to the thread (the loop breathes between). */
@@ -73,6 +73,8 @@ export class WorkerPlugin implements DataplanePlugin {
   readonly #listeners = new Map<number, (event: unknown) => void>();
   /** each kind's intent list as the thread holds it */
   readonly #sent = new Map<string, readonly Intent[]>();
+  /** the lists of the last successful apply (what the agent's `changes` are relative to) */
+  #applied = new Map<string, readonly Intent[]>();
   #nextId = 1;
   #ended?: Error;
 
@@ -120,8 +122,6 @@ export class WorkerPlugin implements DataplanePlugin {
           return;
         case 'event':
           this.#listeners.get(message.sub)?.(message.event);
-          return;
-        case 'watched':
           return;
       }
     });
@@ -172,12 +172,21 @@ export class WorkerPlugin implements DataplanePlugin {
     await this.#call('attach');
   }
 
-  /** Sends the changed positions of each kind (in bounded slices), then asks the thread to apply. */
+  /**
+   * Sends the changed positions of each kind (in bounded slices), then asks the thread to apply.
+   * The agent's `changes` give them when the thread holds the lists they are relative to (those
+   * of the last successful apply); else the lists are compared.
+   */
   async apply(desired: DesiredState, changes?: DesiredChanges): Promise<ApplyReport> {
     await this.#ready;
     const patches: KindPatch[] = [];
     for (const [kind, list] of desired) {
-      const patch = diffKind(kind, this.#sent.get(kind) ?? [], list);
+      const held = this.#sent.get(kind) ?? [];
+      const known = changes?.get(kind);
+      const patch =
+        known !== undefined && this.#applied.get(kind) === held && held.length === known.before
+          ? patchFromChanges(kind, list, known)
+          : diffKind(kind, held, list);
       if (patch) patches.push(patch);
       this.#sent.set(kind, list);
     }
@@ -185,7 +194,9 @@ export class WorkerPlugin implements DataplanePlugin {
       if (i > 0) await nextTurn();
       this.#post({ t: 'patch', patches: slice });
     }
-    return (await this.#call('apply', changes ? [changes] : [])) as ApplyReport;
+    const report = (await this.#call('apply', changes ? [changes] : [])) as ApplyReport;
+    this.#applied = new Map(desired);
+    return report;
   }
 
   status(): Promise<PluginStatus> {

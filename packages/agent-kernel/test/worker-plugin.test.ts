@@ -61,6 +61,23 @@ describe('WorkerPlugin', () => {
     expect(seen.applies[1]!.values).toEqual(next.map((i) => i.v));
   });
 
+  it("sends the agent's changes as they are when the thread holds their base, else compares the lists", async () => {
+    const { plugin } = start();
+    await plugin.open();
+    const a = Array.from({ length: 10 }, (_, i) => intent(i));
+    await plugin.apply(state(a));
+    const b = [...a, intent(100, { reject: true })];
+    await expect(plugin.apply(state(b), new Map([['k', { before: 10, positions: [10] }]]))).rejects.toBeInstanceOf(IntentRejectedError);
+    // relative to `a` (the last successful apply), while the thread holds `b`
+    const c = [...a.slice(0, 9), intent(200)];
+    expect(await plugin.apply(state(c), new Map([['k', { before: 10, positions: [9] }]]))).toEqual({ added: 1, updated: 0, removed: 1 });
+    const d = [...c, intent(300)];
+    expect(await plugin.apply(state(d), new Map([['k', { before: 10, positions: [10] }]]))).toEqual({ added: 1, updated: 0, removed: 0 });
+    const seen = (await plugin.describe('k')) as { applies: { values: number[] }[] };
+    expect(seen.applies.at(-2)!.values).toEqual(c.map((i) => i.v));
+    expect(seen.applies.at(-1)!.values).toEqual(d.map((i) => i.v));
+  });
+
   it('turns a rejection in the thread into IntentRejectedError and other errors into PluginThreadError', async () => {
     const { plugin } = start();
     await plugin.open();

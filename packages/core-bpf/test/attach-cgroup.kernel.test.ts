@@ -76,7 +76,7 @@ afterAll(async () => {
 
 describe('attachCgroup', () => {
   it('creates the test cgroup inside the cgroup2 hierarchy', () => {
-    // wherever this system mounts cgroup2 (/sys/fs/cgroup, /sys/fs/cgroup/unified, ...)
+    // wherever this system mounts cgroup2 (found in mountinfo, never assumed)
     const mount = findCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));
     expect(mount, 'a cgroup2 mount in /proc/self/mountinfo').toMatch(/^\//);
     expect(cgroup2Root()).toBe(mount);

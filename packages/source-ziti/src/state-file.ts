@@ -20,9 +20,10 @@
  * empty) and leaves every file as it is. A start that read the state removes the temp files
  * (`<stateFile>.<pid>.tmp`) of snapshots whose writer was killed.
  */
-import { constants, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { FileReadError, readRegularFile } from '@bpfsteer/agent-kernel';
 import { ZitiSourceError, errorMessage } from './errors.js';
 import { removeStaleTempFiles, tempFilePath } from './remove-stale-temp-files.js';
 import { emptyState, type ZitiState } from './rule-store.js';
@@ -52,28 +53,19 @@ function fileKind(info: Stats): string {
 
 /**
  * The text of a regular file (symlinks followed); undefined when it does not exist. Anything else
- * at the path (a FIFO, a device, a directory) is refused without reading it: opened non-blocking,
- * so a FIFO cannot hold the start.
+ * at the path (a FIFO, a device, a directory) is refused without reading it (readRegularFile opens
+ * non-blocking, so a FIFO cannot hold the start).
  */
 async function readText(file: string, what: string): Promise<string | undefined> {
-  let handle;
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    return await readRegularFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `cannot read ${what} ${file}: ${errorMessage(err)}`, { cause: err });
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) {
-      throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `${what} ${file} is ${fileKind(info)}, not a regular file (fix or remove it)`);
+    if (err instanceof FileReadError && err.problem === 'missing') return undefined;
+    if (err instanceof FileReadError && err.problem === 'not-regular') {
+      throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `${what} ${file} is ${fileKind(err.info!)}, not a regular file (fix or remove it)`);
     }
-    return await handle.readFile('utf8');
-  } catch (err) {
-    if (err instanceof ZitiSourceError) throw err;
-    throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `cannot read ${what} ${file}: ${errorMessage(err)}`, { cause: err });
-  } finally {
-    await handle.close();
+    const cause = (err as { cause?: unknown }).cause ?? err;
+    throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `cannot read ${what} ${file}: ${errorMessage(cause)}`, { cause });
   }
 }
 

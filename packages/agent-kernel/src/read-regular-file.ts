@@ -1,0 +1,72 @@
+/**
+ * Reading a local file's text with guards, for the agent's config and for sources' own files: only a
+ * regular file (symlinks followed) is read, never more than `maxBytes` plus one byte, and opening
+ * never blocks (a FIFO is opened non-blocking and refused). The caller words the refusal.
+ */
+import { constants, type Stats } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import { AgentError } from './errors.js';
+
+/** Why a file was not read: it does not exist, is not a regular file, is larger than allowed, or reading failed. */
+export type FileReadProblem = 'missing' | 'not-regular' | 'too-large' | 'unreadable';
+
+export class FileReadError extends AgentError {
+  readonly problem: FileReadProblem;
+  /** what is at the path (for 'not-regular') */
+  readonly info?: Stats;
+  /** the size seen, e.g. "20971520 bytes" or "more than 64 bytes" (for 'too-large') */
+  readonly size?: string;
+  constructor(problem: FileReadProblem, message: string, details: { info?: Stats; size?: string; cause?: unknown } = {}) {
+    super('ERR_FILE_READ', message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.problem = problem;
+    if (details.info) this.info = details.info;
+    if (details.size !== undefined) this.size = details.size;
+  }
+}
+
+async function openNonBlocking(path: string): Promise<FileHandle> {
+  try {
+    // O_NONBLOCK: opening a FIFO without a writer returns at once (and it is refused below)
+    return await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new FileReadError('missing', (err as Error).message, { cause: err });
+    if (code === 'ENXIO') {
+      // a unix socket (or a device without its driver) cannot be opened: say what it is
+      const info = await stat(path).catch(() => undefined);
+      if (info && !info.isFile()) throw new FileReadError('not-regular', 'not a regular file', { info, cause: err });
+    }
+    throw new FileReadError('unreadable', (err as Error).message, { cause: err });
+  }
+}
+
+/** The file's text; FileReadError saying why not. */
+export async function readRegularFile(path: string, maxBytes = Number.MAX_SAFE_INTEGER - 1): Promise<string> {
+  const file = await openNonBlocking(path);
+  try {
+    const info = await file.stat();
+    if (!info.isFile()) throw new FileReadError('not-regular', 'not a regular file', { info });
+    if (info.size > maxBytes) throw new FileReadError('too-large', 'too large', { size: `${info.size} bytes` });
+    // a file may say less than it holds (procfs, a file still growing): never read past maxBytes + 1
+    let buffer = Buffer.alloc(Math.min(maxBytes + 1, Math.max(info.size + 1, 64 * 1024)));
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > maxBytes) break;
+        const next = Buffer.alloc(Math.min(maxBytes + 1, length * 2));
+        buffer.copy(next, 0, 0, length);
+        buffer = next;
+      }
+      const { bytesRead } = await file.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > maxBytes) throw new FileReadError('too-large', 'too large', { size: `more than ${maxBytes} bytes` });
+    return buffer.toString('utf8', 0, length);
+  } catch (err) {
+    if (err instanceof FileReadError) throw err;
+    throw new FileReadError('unreadable', (err as Error).message, { cause: err });
+  } finally {
+    await file.close();
+  }
+}
