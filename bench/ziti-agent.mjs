@@ -2,13 +2,21 @@
 // process — `bpfsteer run` when the CLI knows both, else bench/tproxy-agent.mjs (the same two composed
 // with createAgent) — and a client of its ziti API (unix socket, one kept-alive connection).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { unixRequest } from './unix-http.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const agentBin = `${here}../apps/agent/dist/bin.js`;
+
+/** The node options of the bin's shebang (`#!/usr/bin/env -S node <options>`): the agent runs as installed. */
+function shebangOptions(file) {
+  if (!existsSync(file)) return [];
+  const first = readFileSync(file, 'utf8').split('\n', 1)[0];
+  const m = /^#!\/usr\/bin\/env -S node(?: (.*))?$/.exec(first);
+  return m?.[1] ? m[1].trim().split(/\s+/) : [];
+}
 
 /**
  * Writes the agent's config into `dir` (ziti socket, state file; admin socket when `admin` is
@@ -41,7 +49,7 @@ export function zitiAgentSetup({ dir, pinRoot, netns, ifname, admin = false, app
  */
 export function spawnZitiAgent(setup, { keepPinned = false } = {}) {
   const argv = setup.builtin
-    ? [agentBin, 'run', '-c', setup.configPath, '--log-level', 'warn', ...(keepPinned ? ['--keep-pinned'] : [])]
+    ? [...shebangOptions(agentBin), agentBin, 'run', '-c', setup.configPath, '--log-level', 'warn', ...(keepPinned ? ['--keep-pinned'] : [])]
     : [`${here}tproxy-agent.mjs`, setup.configPath, ...(keepPinned ? ['--keep-pinned'] : [])];
   const startedAt = process.hrtime.bigint();
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });

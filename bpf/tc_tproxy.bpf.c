@@ -35,6 +35,7 @@ _Static_assert(sizeof(struct tctp_if_stats) == 32, "tctp_if_stats layout");
 _Static_assert(sizeof(struct tctp_ct_key) == 44, "tctp_ct_key layout");
 _Static_assert(sizeof(struct tctp_ct_value) == 16, "tctp_ct_value layout");
 _Static_assert(sizeof(struct tctp_event) == 64, "tctp_event layout");
+_Static_assert(sizeof(struct tctp_summary) == 48, "tctp_summary layout");
 
 BPF_MAP_DEFINE_FLAGS(tctp_dst, BPF_MAP_TYPE_LPM_TRIE, struct tctp_dst_key, struct tctp_dst_value,
 		     TCTP_MAX_TRIE_ENTRIES, BPF_F_NO_PREALLOC);
@@ -53,6 +54,8 @@ BPF_MAP_DEFINE(tctp_if_addrs, BPF_MAP_TYPE_HASH, struct tctp_if_addr_key, __u32,
 	       TCTP_MAX_IF_ADDRS);
 BPF_MAP_DEFINE(tctp_if_stats, BPF_MAP_TYPE_PERCPU_HASH, __u32, struct tctp_if_stats,
 	       TCTP_MAX_IFACES);
+/* user space's summary of the rule maps (see struct tctp_summary); never read here */
+BPF_MAP_DEFINE(tctp_summary, BPF_MAP_TYPE_ARRAY, __u32, struct tctp_summary, 1);
 BPF_MAP_DEFINE(tctp_ct_tcp, BPF_MAP_TYPE_LRU_HASH, struct tctp_ct_key, struct tctp_ct_value,
 	       TCTP_CT_ENTRIES);
 BPF_MAP_DEFINE(tctp_ct_udp, BPF_MAP_TYPE_LRU_HASH, struct tctp_ct_key, struct tctp_ct_value,

@@ -71,7 +71,7 @@
 #define TCTP_MAX_TRIE_ENTRIES 262144
 #define TCTP_MAX_IFACES 64
 #define TCTP_MAX_IF_ADDRS 1024
-#define TCTP_CT_ENTRIES 65536
+#define TCTP_CT_ENTRIES 32768 /* per protocol; user space sets it from conntrack.maxEntries */
 #define TCTP_EVENTS_BYTES (256 * 1024)
 #define TCTP_RULE_NONE 0
 
@@ -209,6 +209,30 @@ struct tctp_if_addr_key {
 	__u8 pad[3];
 	__u8 addr[16];
 };
+
+/*
+ * tctp_summary value (one entry, key 0; the program never reads it): user space's record that the
+ * rule maps hold exactly what it compiled from the rules in force, so that a restart can trust
+ * them instead of reading every trie back. version is TCTP_SUMMARY_VERSION only while that holds:
+ * a starting dataplane writes 0 (from then on it may change the rule maps), one that stops keeping
+ * its pins writes the record.
+ */
+struct tctp_summary {
+	__u32 version;
+	__u32 ifaces_hash;  /* the attached interfaces (name=ifindex) the rules were compiled for */
+	__u32 rules_lo;     /* order-independent hash of the rules in force (identity, action, port, */
+	__u32 rules_hi;     /* interfaces), two 32-bit lanes */
+	__u32 slots_lo;     /* order-independent hash of the tctp_rules slots (id, action, port, */
+	__u32 slots_hi;     /* identity): checked against tctp_rules at a restart */
+	__u32 rules;        /* entries: tctp_rules slots in use, */
+	__u32 dst;          /* tctp_dst, */
+	__u32 dst_host;     /* tctp_dst_host, */
+	__u32 src;          /* tctp_src, */
+	__u32 port;         /* tctp_port */
+	__u32 pad;
+};
+
+#define TCTP_SUMMARY_VERSION 1
 
 /* tctp_if_stats value (per CPU), keyed by __u32 ifindex; user space creates the entries */
 struct tctp_if_stats {

@@ -3,7 +3,8 @@ import { packageBuild } from '../../tsup.shared.js';
 export default packageBuild({
   // index: the library part; bin: the `bpfsteer` executable (its shebang is kept, file made executable)
   entry: ['src/index.ts', 'src/bin.ts'],
-  // no shared chunk: it would be imported before the bin's first import (reflect-metadata)
-  splitting: false,
+  // chunks: the bin imports the CLI only after reflect-metadata (see bin.ts), and the CLI the
+  // demo's lab only for `demo`
+  splitting: true,
   dts: { entry: 'src/index.ts' },
 });

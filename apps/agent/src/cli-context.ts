@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ConfigFactories } from '@bpfsteer/agent-kernel';
+import type { ContainerModule } from '@bpfsteer/agent-kernel';
 
 /** Exit codes of `bpfsteer`. */
 export const ExitCode = {
@@ -13,8 +13,11 @@ export const ExitCode = {
 export interface CliContext {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
-  /** plugin and source factories configs may select */
-  readonly factories: ConfigFactories;
+  /**
+   * the container modules of the plugins and sources a config document (YAML parsed, not yet
+   * validated) selects; the built-in ones are loaded only when selected
+   */
+  readonly modulesFor: (document: unknown) => Promise<readonly ContainerModule[]>;
   /** set by the command that ran */
   exitCode: number;
 }

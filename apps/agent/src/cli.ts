@@ -1,15 +1,16 @@
 /** The `bpfsteer` command line: builds the commander program from the command modules. */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { builtins } from './builtins.js';
+import { type ConfigFactories, pluginModule, sourceModule } from '@bpfsteer/agent-kernel';
+import { builtinModulesFor } from './builtins.js';
 import { type CliContext, type CommandRegistration, ExitCode } from './cli-context.js';
 import * as commands from './commands/index.js';
 
 export interface MainOptions {
   readonly stdout?: NodeJS.WritableStream;
   readonly stderr?: NodeJS.WritableStream;
-  /** factories configs may select; the built-in ones by default */
-  readonly factories?: CliContext['factories'];
+  /** factories configs may select, instead of the built-in plugins and sources */
+  readonly factories?: ConfigFactories;
 }
 
 function version(): string {
@@ -36,7 +37,9 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
   const context: CliContext = {
     stdout: options.stdout ?? process.stdout,
     stderr: options.stderr ?? process.stderr,
-    factories: options.factories ?? builtins,
+    modulesFor: options.factories
+      ? async () => [pluginModule(...options.factories!.plugins), sourceModule(...options.factories!.sources)]
+      : builtinModulesFor,
     exitCode: ExitCode.ok,
   };
   const program = buildProgram(context);

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Agent, createAgent } from '@bpfsteer/agent-kernel';
-import { createCgroup, removeCgroup, tcpListeners } from '@bpfsteer/core-bpf';
+import { SocketHandles, createCgroup, removeCgroup, tcpListeners } from '@bpfsteer/core-bpf';
 import { type Listener, NetLab, tryRun } from '@bpfsteer/netlab';
 import { cgroupMarkPlugin } from '@bpfsteer/plugin-cgroup-mark';
 import { type PodStatus, sklookupPlugin } from '@bpfsteer/plugin-sklookup';
@@ -109,6 +109,7 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
       plugins: [cgroupMarkPlugin, sklookupPlugin],
       sources: [istiodSource],
       featureProbe: coreBpfFeatureProbe,
+      socketHandles: new SocketHandles(),
       logger,
       config: {
         agent: { pinRoot, adminSocket: false, logLevel: 'debug' },

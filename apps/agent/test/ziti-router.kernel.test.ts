@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { adminRequest } from '@bpfsteer/agent-kernel';
 import { NetLab, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -129,13 +130,20 @@ function config(): string {
 
 let agent: SpawnedBpfsteer | undefined;
 
-/** Starts `bpfsteer run` (with `--keep-pinned` if asked) and waits until the diverter's `-V` succeeds. */
+/**
+ * Starts `bpfsteer run` (with `--keep-pinned` if asked) and waits until the diverter's `-V` succeeds
+ * and the agent runs (the ziti API answers while the plugin still attaches; a rule inserted then
+ * waits for it, a packet sent then is not yet filtered).
+ */
 async function startAgent(opts: { keepPinned?: boolean } = {}): Promise<SpawnedBpfsteer> {
   const run = spawnBpfsteer(['run', '-c', join(dir, 'agent.yaml'), ...(opts.keepPinned ? ['--keep-pinned'] : [])], children);
   const until = Date.now() + 30_000;
+  const running = async (): Promise<boolean> =>
+    ((await adminRequest(join(dir, 'agent.sock'), '/v1/status').catch(() => undefined))?.body as { agent?: { state?: string } } | undefined)?.agent
+      ?.state === 'running';
   for (;;) {
     if (run.child.exitCode !== null) throw new Error(`agent exited: ${run.stderr()}`);
-    if (existsSync(zitiSocket) && (await diverter(['-V'])).code === 0) return run;
+    if (existsSync(zitiSocket) && (await diverter(['-V'])).code === 0 && (await running())) return run;
     if (Date.now() > until) throw new Error(`agent not ready: ${run.stderr()}`);
     await new Promise((r) => setTimeout(r, 200));
   }

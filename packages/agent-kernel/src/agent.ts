@@ -3,17 +3,19 @@
  * merges the sources' latest snapshots and hands every healthy plugin the desired state of the kinds
  * it consumes; reloads sources on request; shuts down in reverse order.
  */
-import { inject, injectable, named } from 'inversify';
+import { inject, injectable, named, optional } from 'inversify';
+import type { SocketHandleRegistry } from '@bpfsteer/core-bpf';
 import type { Logger } from 'pino';
-import type { CommitResult, Intent, IntentChange, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
+import type { CommitResult, Intent, IntentChange, IntentSink, PluginFactory, ProvisionToken, SourceFactory } from './contracts.js';
 import { AdminServer } from './admin-server.js';
 import type { ContributionProvider } from './contribution-provider.js';
 import { desiredStateFor, groupSnapshot, kindsOf, mergeSnapshots } from './desired-state.js';
-import { applyIntentChange, type KeyedIntents } from './intent-change.js';
+import { applyIntentChange, applyIntentChangeSliced, type KeyedIntents, SLICED_CHANGE } from './intent-change.js';
 import { AgentStateError, ConfigError, errorMessage } from './errors.js';
 import type { FeatureProbe } from './feature-probe.js';
 import { readAgentConfigFile } from './load-agent-config.js';
 import type { AgentConfig, ConfiguredSource } from './parse-agent-config.js';
+import type { PluginProvisions } from './plugin-provisions.js';
 import { type PluginReport, PluginRunner } from './plugin-runner.js';
 import { type SourceReport, SourceRunner, type SourceState } from './source-runner.js';
 import { Tokens } from './tokens.js';
@@ -24,6 +26,20 @@ export type AgentState = 'created' | 'starting' | 'running' | 'stopping' | 'stop
 type Accepted =
   | { readonly ok: true; readonly previous: KeyedIntents | undefined; readonly changed: Set<string>; readonly undo?: () => void }
   | { readonly ok: false; readonly error: string };
+
+/** A promise with its resolve (the agent's gate). */
+function openable(): { readonly promise: Promise<void>; readonly resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** A source's subscription to a plugin event topic, on every plugin running (now or later) that offers it. */
+interface Watcher {
+  readonly topic: string;
+  readonly listener: (event: unknown) => void;
+  readonly stops: (() => void)[];
+}
 
 /** A source a plugin's first apply waits for ('running', 'starting') or is held by for good ('failed'). */
 export interface HoldingSource {
@@ -74,12 +90,18 @@ export class Agent {
   #stopRequested = false;
   #admin?: AdminServer;
   #gateOpen = false;
+  /** settles when the gate opens (the first apply round) or the agent stops */
+  readonly #gate = openable();
   /** plugins whose first apply waits for a source declaring their kinds (SourceFactory.produces) */
   readonly #held = new Set<PluginRunner>();
   #gateCheck?: () => void;
   readonly #plugins: PluginRunner[];
   readonly #sources: SourceRunner[];
   readonly #snapshots = new Map<number, KeyedIntents>();
+  /** the sources' event subscriptions (SourceContext.watch) */
+  readonly #watchers = new Set<Watcher>();
+  /** large changes being taken in slices: the lists are half-changed until each settles */
+  readonly #slicedChanges = new Set<Promise<unknown>>();
 
   constructor(
     @inject(Tokens.AgentConfig) private readonly config: AgentConfig,
@@ -91,6 +113,8 @@ export class Agent {
     @inject(Tokens.ContributionProvider)
     @named(Tokens.SourceFactory)
     private readonly sourceFactories: ContributionProvider<SourceFactory<unknown>>,
+    @inject(Tokens.PluginProvisions) private readonly provisions: PluginProvisions,
+    @inject(Tokens.SocketHandles) @optional() private readonly socketHandles?: SocketHandleRegistry,
   ) {
     const { agent } = config;
     this.#plugins = config.plugins.map(
@@ -104,6 +128,8 @@ export class Agent {
           provided: () => this.#providedFor(entry),
           probe,
           desired: (kinds) => desiredStateFor(this.#merged(), kinds),
+          changing: () => this.#changing(),
+          ...(socketHandles && { socketHandles }),
         }),
     );
     this.#sources = config.sources.map(
@@ -116,20 +142,15 @@ export class Agent {
           describe: (kind) => this.#describe(kind),
           consumers: (kind) => this.#plugins.filter((p) => p.kinds.includes(kind)).map((p) => ({ plugin: p.id, state: p.state })),
           watch: (topic, listener) => this.#watch(topic, listener),
+          ...(socketHandles && { socketHandles }),
           ...(config.path !== undefined && { readOwnConfig: () => this.#readSourceConfig(entry) }),
         }),
     );
   }
 
-  /** What the providers of `entry`'s needs give it (PluginFactory.provides), by need name. */
-  #providedFor(entry: AgentConfig['plugins'][number]): Map<string, unknown> {
-    const provided = new Map<string, unknown>();
-    for (const [name, id] of entry.providers ?? []) {
-      const provider = this.config.plugins.find((p) => p.id === id)!;
-      const pinRoot = `${this.config.agent.pinRoot.replace(/\/+$/, '')}/${id}`;
-      provided.set(name, provider.factory.provides![name](provider.config, pinRoot));
-    }
-    return provided;
+  /** What the providers of `entry`'s needs give it (PluginFactory.provides), by token, resolved through the container. */
+  #providedFor(entry: AgentConfig['plugins'][number]): Map<ProvisionToken, unknown> {
+    return this.provisions.valuesFor(entry);
   }
 
   get state(): AgentState {
@@ -169,27 +190,19 @@ export class Agent {
         this.logger,
       );
     }
-    const byId = new Map(this.#plugins.map((p) => [p.id, p] as const));
-    for (const runner of this.#plugins) {
-      if (this.#stopRequested) return;
-      const entry = this.config.plugins.find((p) => p.id === runner.id);
-      const needs = entry?.factory.needs ?? {};
-      const required = [...(entry?.providers ?? [])].filter(([name]) => !needs[name]?.optional).map(([, id]) => id);
-      const deps = [...(entry?.factory.dependsOn ?? []), ...required];
-      const broken = deps.find((d) => byId.get(d)?.state !== 'running');
-      if (broken !== undefined) {
-        await runner.failBeforeStart(`dependency "${broken}" is not running (${byId.get(broken)?.state ?? 'missing'})`);
-        continue;
-      }
-      await runner.start();
-    }
+    // the sources start (their APIs answer, they load their state) while the plugins start and
+    // re-adopt their pinned state in their threads; nothing is applied before both are done
+    const plugins = this.#startPlugins();
     for (const [i, runner] of this.#sources.entries()) {
-      if (this.#stopRequested) return;
+      if (this.#stopRequested) break;
       await runner.start(this.#sink(i, runner));
     }
+    await plugins;
+    if (this.#stopRequested) return;
     await this.#firstSnapshots();
     if (this.#stopRequested) return;
     this.#gateOpen = true;
+    this.#gate.resolve();
     for (const p of this.#plugins) {
       const holding = this.#holdingSources(p);
       if (holding.length === 0) {
@@ -218,6 +231,24 @@ export class Agent {
     const failed = this.#plugins.filter((p) => p.state !== 'running').map((p) => p.id);
     const log = failed.length ? this.logger.warn.bind(this.logger) : this.logger.info.bind(this.logger);
     log({ failedPlugins: failed }, failed.length ? 'agent running with failed plugins' : 'agent running');
+  }
+
+  /** Starts the plugins one by one, each after what it depends on (never rejects). */
+  async #startPlugins(): Promise<void> {
+    const byId = new Map(this.#plugins.map((p) => [p.id, p] as const));
+    for (const runner of this.#plugins) {
+      if (this.#stopRequested) return;
+      const entry = this.config.plugins.find((p) => p.id === runner.id);
+      const needs = entry?.factory.needs ?? {};
+      const required = [...(entry?.providers ?? [])].filter(([name]) => !needs[name]?.optional).map(([, id]) => id);
+      const deps = [...(entry?.factory.dependsOn ?? []), ...required];
+      const broken = deps.find((d) => byId.get(d)?.state !== 'running');
+      if (broken !== undefined) {
+        await runner.failBeforeStart(`dependency "${broken}" is not running (${byId.get(broken)?.state ?? 'missing'})`);
+        continue;
+      }
+      if (await runner.start()) this.#subscribeWatchers(runner);
+    }
   }
 
   /** Waits until every running source published once, or for openMs. */
@@ -262,10 +293,10 @@ export class Agent {
       commit: (intents: readonly Intent[]): Promise<CommitResult> =>
         enqueue(() => this.#commit(index, runner, this.#accept(index, runner, intents))),
       publishChange: (change: IntentChange): void => {
-        void enqueue(() => published(this.#acceptChange(index, runner, change)));
+        void enqueue(async () => published(await this.#acceptChange(index, runner, change)));
       },
       commitChange: (change: IntentChange): Promise<CommitResult> =>
-        enqueue(() => this.#commit(index, runner, this.#acceptChange(index, runner, change))),
+        enqueue(async () => this.#commit(index, runner, await this.#acceptChange(index, runner, change))),
     };
   }
 
@@ -300,12 +331,32 @@ export class Agent {
     return { ok: true, previous, changed: kindsOf(previous, snapshot) };
   }
 
-  /** Checks a change and applies it to the source's current intents. */
-  #acceptChange(index: number, runner: SourceRunner, change: IntentChange): Accepted {
+  /** Settles when no large change is being taken in slices (undefined: none is). */
+  #changing(): Promise<unknown> | undefined {
+    return this.#slicedChanges.size === 0 ? undefined : Promise.all(this.#slicedChanges);
+  }
+
+  /**
+   * Checks a change and applies it to the source's current intents; a large one in slices, so the
+   * agent keeps answering meanwhile (plugins do not read the lists until it is done).
+   */
+  async #acceptChange(index: number, runner: SourceRunner, change: IntentChange): Promise<Accepted> {
     const refused = this.#refusedSource(runner, 'change');
     if (refused) return refused;
     const previous = this.#snapshots.get(index);
-    const applied = applyIntentChange(previous, change, this.config.intentSchemas);
+    const size = (Array.isArray(change?.upsert) ? change.upsert.length : 0) + (Array.isArray(change?.remove) ? change.remove.length : 0);
+    let applied: Awaited<ReturnType<typeof applyIntentChangeSliced>>;
+    if (size > SLICED_CHANGE) {
+      const work = applyIntentChangeSliced(previous, change, this.config.intentSchemas);
+      this.#slicedChanges.add(work);
+      try {
+        applied = await work;
+      } finally {
+        this.#slicedChanges.delete(work);
+      }
+    } else {
+      applied = applyIntentChange(previous, change, this.config.intentSchemas);
+    }
     if (typeof applied === 'string') {
       this.logger.error({ source: runner.name }, `change rejected, nothing changed: ${applied}`);
       runner.noteSnapshot({ accepted: false, error: `change rejected: ${applied}` });
@@ -344,7 +395,13 @@ export class Agent {
 
   async #commit(index: number, runner: SourceRunner, accepted: Accepted): Promise<CommitResult> {
     if (!accepted.ok) return { ok: false, reason: 'invalid', error: accepted.error };
-    if (!this.#gateOpen) return { ok: true, report: { added: 0, updated: 0, removed: 0 }, pending: true };
+    if (!this.#gateOpen) {
+      // from a source's own start(): kept for the first apply round (not awaited there)
+      if (runner.state === 'starting') return { ok: true, report: { added: 0, updated: 0, removed: 0 }, pending: true };
+      // from a running source while the plugins still start: applied once they can take it
+      await this.#gate.promise;
+      if (!this.#gateOpen) return { ok: false, reason: 'unavailable', error: 'the agent stopped before it could apply it' };
+    }
     const restore = async (): Promise<void> => {
       accepted.undo?.();
       if (accepted.previous) this.#snapshots.set(index, accepted.previous);
@@ -391,12 +448,29 @@ export class Agent {
     return undefined;
   }
 
-  /** Subscribes `listener` to `topic` on every running plugin offering it. */
+  /**
+   * Subscribes `listener` to `topic` on every running plugin offering it, and on each plugin that
+   * starts running later (a source may watch from its start, while the plugins still start).
+   */
   #watch(topic: string, listener: (event: unknown) => void): () => void {
-    const stops = this.#plugins.flatMap((p) => p.watch(topic, listener) ?? []);
+    const watcher: Watcher = { topic, listener, stops: [] };
+    for (const p of this.#plugins) {
+      const stop = p.watch(topic, listener);
+      if (stop) watcher.stops.push(stop);
+    }
+    this.#watchers.add(watcher);
     return () => {
-      for (const stop of stops.splice(0)) stop();
+      this.#watchers.delete(watcher);
+      for (const stop of watcher.stops.splice(0)) stop();
     };
+  }
+
+  /** Subscribes the current watchers to a plugin that just started running. */
+  #subscribeWatchers(runner: PluginRunner): void {
+    for (const w of this.#watchers) {
+      const stop = runner.watch(w.topic, w.listener);
+      if (stop) w.stops.push(stop);
+    }
   }
 
   #merged(): Map<string, readonly Intent[]> {
@@ -467,11 +541,13 @@ export class Agent {
   async #stop(keepPinned: boolean): Promise<void> {
     this.#stopRequested = true;
     this.#gateCheck?.();
+    this.#gate.resolve();
     await this.#starting?.catch(() => undefined);
     this.#state = 'stopping';
     this.logger.info({ keepPinned }, 'agent stopping');
     for (const runner of [...this.#sources].reverse()) await runner.stop();
     for (const runner of [...this.#plugins].reverse()) await runner.close(keepPinned);
+    this.socketHandles?.closeAll(); // no source names them and no plugin resolves them any more
     try {
       await this.#admin?.close();
     } catch (err) {

@@ -3,6 +3,7 @@
  * Plugins and sources never import each other; they meet here.
  */
 import type { Feature } from '@bpfsteer/core-bpf';
+import type { SocketHandleRegistry, SocketHandleResolver } from '@bpfsteer/core-bpf';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
 
@@ -40,8 +41,17 @@ export interface PluginContext {
   readonly pinRoot: string;
   /** Aborted when the agent shuts down. */
   readonly signal: AbortSignal;
-  /** what other plugins provide for this one's `needs`, by name (absent: not provided) */
-  readonly provided?: ReadonlyMap<string, unknown>;
+  /**
+   * Resolves the socket handles its intents name (e.g. `sklookup.pod`'s `netnsHandle`) to the fds
+   * the agent's registry holds (valid in the plugin's thread too); absent when the agent has no
+   * registry (`Tokens.SocketHandles`).
+   */
+  readonly socketHandles?: SocketHandleResolver;
+  /**
+   * what other plugins provide for this one's `needs`, by token (absent: not provided); resolved
+   * through the agent's container, and structured-clonable (it crosses to the plugin's thread)
+   */
+  readonly provided?: ReadonlyMap<ProvisionToken, unknown>;
 }
 
 export interface AttachmentStatus {
@@ -99,7 +109,10 @@ export interface DataplanePlugin {
   /**
    * `changes`, when given, says where `desired` differs from the desired state of this plugin's last
    * successful apply, so a plugin can work on the changed intents alone; without it (the first
-   * apply, after a failed one, a direct call) the plugin compares everything itself.
+   * apply, after a failed one, a direct call) the plugin compares everything itself. In its worker
+   * thread a plugin gets the same array for a kind from one apply to the next, changed in place
+   * (only the changed positions cross the thread boundary): a plugin that keeps a list to compare
+   * with later keeps a copy, or relies on `changes`.
    */
   apply(desired: DesiredState, changes?: DesiredChanges): Promise<ApplyReport>;
   status(): PluginStatus | Promise<PluginStatus>;
@@ -122,6 +135,13 @@ export interface DataplanePlugin {
   close(options: CloseOptions): Promise<void>;
 }
 
+/**
+ * Names what one plugin provides to another: a `Symbol.for('bpfsteer.<scope>.<Name>')` constant of
+ * the contract package that owns the shared thing (e.g. contract-mesh's MESH_BYPASS_MAP). Only
+ * registered symbols (`Symbol.for`) are accepted: a plugin's thread finds the same token by its key.
+ */
+export type ProvisionToken = symbol;
+
 /** Something a plugin takes from another plugin (see `PluginFactory.needs`). */
 export interface PluginNeed {
   /** what it is, for the error when no configured plugin provides it */
@@ -142,16 +162,18 @@ export interface PluginFactory<Config = unknown> {
   /** ids of other plugins that must be configured alongside this one */
   readonly dependsOn?: readonly string[];
   /**
-   * What this plugin makes available to other plugins, by name (e.g. 'mesh.bypass-map'): each a
-   * function of its parsed config and its pin directory that gives a structured-clonable value.
+   * What this plugin makes available to other plugins, by token (e.g. `[MESH_BYPASS_MAP]: ...`):
+   * each a function of its parsed config and its pin directory that gives a structured-clonable
+   * value. The agent binds the values of the configured providers in its container.
    */
-  readonly provides?: Readonly<Record<string, (config: Config, pinRoot: string) => unknown>>;
+  readonly provides?: Readonly<Record<ProvisionToken, (config: Config, pinRoot: string) => unknown>>;
   /**
-   * What it takes from other plugins, by name: the kernel finds the one configured plugin that
-   * provides it, starts that one first and closes it last, and hands the value over in
-   * `PluginContext.provided`. A config without a provider is refused unless the need is optional.
+   * What it takes from other plugins, by token: the kernel finds the one configured plugin that
+   * provides it, starts that one first and closes it last, resolves the value through its
+   * container and hands it over in `PluginContext.provided`. A config without a provider is
+   * refused unless the need is optional.
    */
-  readonly needs?: Readonly<Record<string, PluginNeed>>;
+  readonly needs?: Readonly<Record<ProvisionToken, PluginNeed>>;
   /**
    * Where a worker thread imports this factory from: the URL of a module exporting it
    * (`import.meta.url` of that module) and the export's name. With it, the agent runs the plugin in
@@ -213,7 +235,8 @@ export interface IntentSink {
  * A change to one source's intents, by keys the source chooses (unique within the source): `upsert`
  * adds an intent or replaces the one of its key, `remove` drops keys. With `reset` the change
  * replaces all of the source's intents (a full resync). The intents of a plain snapshot (`commit`)
- * have no keys the source knows: after one, only a reset replaces them.
+ * have no keys the source knows: after one, only a reset replaces them. An upserted intent is handed
+ * over: the agent freezes it as it is (no copy), so a source never changes an intent it gave.
  */
 export interface IntentChange {
   readonly reset?: boolean;
@@ -226,6 +249,13 @@ export interface SourceContext<Config = unknown> {
   readonly signal: AbortSignal;
   /** the intent schemas of the configured plugins, by kind, to validate at the edge */
   readonly intentSchemas: ReadonlyMap<string, ZodType>;
+  /**
+   * The agent's socket-handle registry (`Tokens.SocketHandles`): a source registers the fds it
+   * names in intents and publishes their handles, and brackets its commits with a committer so a
+   * handle stays open while an intent in force or being committed names it. Absent when the agent
+   * has none bound.
+   */
+  readonly socketHandles?: SocketHandleRegistry;
   /**
    * Re-reads the agent's config file and returns this source's entry, validated like at start-up
    * (the whole file must be valid). Rejects with a ConfigError naming the problems. Absent when the

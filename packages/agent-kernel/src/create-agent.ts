@@ -1,7 +1,7 @@
 /**
- * Composes an agent in one call:
+ * Composes an agent in one call, from the container modules of its parts:
  * ```ts
- * const agent = createAgent({ plugins: [tcNexthopPlugin], sources: [staticSource], config });
+ * const agent = createAgent({ modules: [tcNexthopModule, staticSourceModule()], config });
  * await agent.start();
  * ```
  * `config` is either a plain object shaped like the YAML file (validated here) or the result of
@@ -9,12 +9,15 @@
  */
 import { Container, type ContainerModule } from 'inversify';
 import type { Logger } from 'pino';
+import type { SocketHandleRegistry } from '@bpfsteer/core-bpf';
 import type { Agent } from './agent.js';
 import {
   agentKernelModule,
   featureProbeModule,
   loggerModule,
   pluginModule,
+  provisionsModule,
+  socketHandlesModule,
   sourceModule,
 } from './container-modules.js';
 import type { ContributionProvider } from './contribution-provider.js';
@@ -31,9 +34,14 @@ import {
 import { Tokens } from './tokens.js';
 
 export interface CreateAgentOptions {
-  /** plugin factories the config may select (those of a loaded config are added automatically) */
+  /**
+   * the parts of the agent, as container modules: each plugin and source package exports one
+   * (e.g. `tcNexthopModule`, `staticSourceModule()`), and further services bound by token
+   */
+  readonly modules?: readonly ContainerModule[];
+  /** plugin factories the config may select, besides those of `modules` (those of a loaded config are added automatically) */
   readonly plugins?: readonly AnyPluginFactory[];
-  /** source factories the config may select */
+  /** source factories the config may select, besides those of `modules` */
   readonly sources?: readonly AnySourceFactory[];
   readonly config: AgentConfig | AgentConfigInput;
   /** the file a plain-object config came from (enables source reloads) */
@@ -42,18 +50,29 @@ export interface CreateAgentOptions {
   readonly featureProbe?: FeatureProbe;
   /** root logger; by default JSON to stderr at the config's logLevel */
   readonly logger?: Logger;
-  /** more container modules (e.g. contributions of other packages) */
-  readonly modules?: readonly ContainerModule[];
+  /** the socket-handle registry (core-bpf's SocketHandles); wins over a binding from `modules` */
+  readonly socketHandles?: SocketHandleRegistry;
 }
 
-/** Builds the container and returns the (not yet started) agent; throws ConfigError on bad config. */
+/**
+ * Builds the container from the modules and returns the (not yet started) agent; throws ConfigError
+ * on bad config (e.g. a plugin whose need no configured plugin provides).
+ */
 export function createAgent(options: CreateAgentOptions): Agent {
   const loaded = isAgentConfig(options.config) ? options.config : undefined;
-  const plugins = new Set<AnyPluginFactory>([...(options.plugins ?? []), ...(loaded?.plugins.map((p) => p.factory) ?? [])]);
-  const sources = new Set<AnySourceFactory>([...(options.sources ?? []), ...(loaded?.sources.map((s) => s.factory) ?? [])]);
-
   const container = new Container();
-  container.load(agentKernelModule(), pluginModule(...plugins), sourceModule(...sources), ...(options.modules ?? []));
+  container.load(agentKernelModule(), ...(options.modules ?? []));
+
+  // factories given directly (or by a loaded config) that no module contributes
+  const bound = (point: symbol): Set<unknown> => new Set(container.getAll(point, { optional: true }));
+  const boundPlugins = bound(Tokens.PluginFactory);
+  const boundSources = bound(Tokens.SourceFactory);
+  const plugins = new Set([...(options.plugins ?? []), ...(loaded?.plugins.map((p) => p.factory) ?? [])]);
+  const sources = new Set([...(options.sources ?? []), ...(loaded?.sources.map((s) => s.factory) ?? [])]);
+  container.load(
+    pluginModule(...[...plugins].filter((f) => !boundPlugins.has(f))),
+    sourceModule(...[...sources].filter((f) => !boundSources.has(f))),
+  );
 
   const config =
     loaded ??
@@ -67,8 +86,10 @@ export function createAgent(options: CreateAgentOptions): Agent {
       ...(options.configPath !== undefined && { path: options.configPath }),
     });
   container.bind(Tokens.AgentConfig).toConstantValue(config);
+  // what the configured plugins provide to each other, resolved by token (PluginFactory.needs)
+  container.load(provisionsModule(config));
 
-  // explicit options win over bindings from `modules`
+  // kernel services injected by token; explicit options win over bindings from `modules`
   if (options.logger) {
     if (container.isBound(Tokens.Logger)) container.unbind(Tokens.Logger);
     container.load(loggerModule(options.logger));
@@ -84,6 +105,11 @@ export function createAgent(options: CreateAgentOptions): Agent {
       container.get<Logger>(Tokens.Logger).warn('no FeatureProbe bound: kernel features are assumed present');
     }
     container.load(featureProbeModule(unprobedFeatures));
+  }
+
+  if (options.socketHandles) {
+    if (container.isBound(Tokens.SocketHandles)) container.unbind(Tokens.SocketHandles);
+    container.load(socketHandlesModule(options.socketHandles));
   }
   return container.get<Agent>(Tokens.Agent);
 }

@@ -61,7 +61,8 @@ export function mergeSnapshots(snapshots: Iterable<GroupedSnapshot>): Map<string
   for (const snapshot of snapshots) {
     for (const [kind, list] of snapshot.byKind) {
       const before = byKind.get(kind);
-      byKind.set(kind, before === undefined ? list : [...before, ...list]);
+      if (list.length === 0 && before !== undefined) continue;
+      byKind.set(kind, before === undefined || before.length === 0 ? list : [...before, ...list]);
     }
   }
   return byKind;

@@ -18,12 +18,14 @@ export type {
   PluginContext,
   PluginFactory,
   PluginNeed,
+  ProvisionToken,
   PluginStatus,
   SourceContext,
   ConsumerState,
   SourceFactory,
 } from './contracts.js';
 export type { Logger } from 'pino';
+export type { ContainerModule } from 'inversify';
 
 export { type AgentSettings, type LogLevel, agentSettingsSchema, logLevels } from './agent-settings.js';
 export {
@@ -37,7 +39,13 @@ export {
   isAgentConfig,
   parseAgentConfig,
 } from './parse-agent-config.js';
-export { type LoadAgentConfigOptions, loadAgentConfig, readAgentConfigFile } from './load-agent-config.js';
+export {
+  type ConfigFactoriesFor,
+  type LoadAgentConfigOptions,
+  loadAgentConfig,
+  parseConfigYaml,
+  readAgentConfigFile,
+} from './load-agent-config.js';
 export { type CheckedIntents, checkIntents } from './check-intents.js';
 export { formatConfigIssue, formatConfigPath, issuesFromZod } from './config-issue.js';
 export {
@@ -64,19 +72,25 @@ export type { ApplyOutcome, PluginReport, PluginState } from './plugin-runner.js
 export type { SourceReport, SourceState } from './source-runner.js';
 export { type CreateAgentOptions, createAgent } from './create-agent.js';
 export { type ClosableDataplane, type PluginDefinition, type PluginSteps, definePlugin } from './define-plugin.js';
+export { type PluginEntryDeclaration, pluginEntry } from './plugin-entry.js';
 export { type FeatureProbe, unprobedFeatures } from './feature-probe.js';
 export { type ContributionProvider, bindContributionProvider } from './contribution-provider.js';
 export {
   agentKernelModule,
   featureProbeModule,
   loggerModule,
+  contributedFactories,
   pluginModule,
+  provisionsModule,
+  socketHandlesModule,
   sourceModule,
   staticSourceModule,
 } from './container-modules.js';
+export type { PluginProvisions } from './plugin-provisions.js';
 export { Tokens } from './tokens.js';
 export { type CreateLoggerOptions, type LogFormat, createLogger, formatLogLine } from './create-logger.js';
 export { type AdminResponse, adminRequest } from './admin-request.js';
 export { type ClaimSocketPathOptions, claimSocketPath, socketIsLive } from './claim-socket-path.js';
 export { type StaticSourceConfig, staticSource } from './static-source.js';
 export { FileReadError, readRegularFile, type FileReadProblem } from './read-regular-file.js';
+export { DEFAULT_SLICE_MS, TimeSlicer } from './time-slicer.js';

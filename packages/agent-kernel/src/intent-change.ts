@@ -1,21 +1,27 @@
 /**
  * A source's intents changed by key (`IntentSink.commitChange`): upserts and removals touch only
- * the kinds they name, each kind's list is copied once per change (pointers only) and the rest is
- * shared, so the cost of one change does not grow with the intents of other kinds, and within a
- * kind it is one copy of the list instead of a check and a grouping of every intent. A removed
- * intent's place is taken by the last one of its kind. The key index is shared between versions and
- * reverted by `undo` when the change is refused.
+ * the kinds they name, and each kind's list is changed in place (a `VersionedList`: no copy per
+ * change), so the cost of one change does not grow with the number of intents. A removed intent's
+ * place is taken by the last one of its kind. A refused change is undone: the key index through
+ * its undo log, the lists by reverting them to the version before (a new version, so a plugin
+ * thread that already saw the refused one is told what changed back).
  */
 import type { Intent, IntentChange } from './contracts.js';
 import type { GroupedSnapshot } from './desired-state.js';
+import { TimeSlicer } from './time-slicer.js';
+import { VersionedList } from './versioned-list.js';
 
-/** Where each key's intent is: its kind and position in that kind's list. */
-type KeyIndex = Map<string, { readonly kind: string; readonly at: number }>;
+/** Where one key's intent is: its kind and position in that kind's list. */
+interface IndexEntry {
+  readonly kind: string;
+  readonly at: number;
+}
+type KeyIndex = Map<string, IndexEntry>;
 
 /** A source's intents: grouped like a snapshot, plus (once it used changes) its keys. */
 export interface KeyedIntents extends GroupedSnapshot {
   /** shared by the versions of one source's intents and mutated in place (undo reverts a refused change) */
-  readonly keyed?: { readonly index: KeyIndex; readonly keysByKind: Map<string, string[]> };
+  readonly keyed?: { readonly index: KeyIndex; readonly keysByKind: Map<string, string[]>; readonly lists: Map<string, VersionedList> };
 }
 
 export interface AppliedChange {
@@ -26,22 +32,30 @@ export interface AppliedChange {
   readonly undo: () => void;
 }
 
-const frozen = (intent: Intent): Intent => (Object.isFrozen(intent) ? intent : Object.freeze({ ...intent }));
+/** An upserted intent is handed over (IntentChange): frozen as it is, not copied (one copy of each intent). */
+const frozen = (intent: Intent): Intent => (Object.isFrozen(intent) ? intent : Object.freeze(intent));
 
 /** Keys for the intents of a snapshot (not known to the source: only a reset replaces them). */
 const snapshotKey = (kind: string, i: number): string => `\u0000${kind}\u0000${i}`;
 
-function indexOf(previous: KeyedIntents | undefined): { index: KeyIndex; keysByKind: Map<string, string[]> } {
+type Keyed = NonNullable<KeyedIntents['keyed']>;
+
+function indexOf(previous: KeyedIntents | undefined): Keyed {
   if (previous?.keyed) return previous.keyed;
   const index: KeyIndex = new Map();
   const keysByKind = new Map<string, string[]>();
+  const lists = new Map<string, VersionedList>();
   for (const [kind, list] of previous?.byKind ?? []) {
     const keys = list.map((_, i) => snapshotKey(kind, i));
     keys.forEach((key, at) => index.set(key, { kind, at }));
     keysByKind.set(kind, keys);
+    lists.set(kind, new VersionedList(list));
   }
-  return { index, keysByKind };
+  return { index, keysByKind, lists };
 }
+
+/** Above this many upserts and removals a change is taken in slices (`applyIntentChangeSliced`). */
+export const SLICED_CHANGE = 2048;
 
 /** A problem with the change as a string (nothing applied), or the new version. */
 export function applyIntentChange(
@@ -49,13 +63,49 @@ export function applyIntentChange(
   change: IntentChange,
   known: ReadonlyMap<string, unknown>,
 ): AppliedChange | string {
+  const steps = changeSteps(previous, change, known);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same in slices that let the event loop run between them (a change of 100,000 intents takes a
+ * few hundred ms). The caller keeps the source's intents from being read or changed meanwhile: the
+ * lists are half-changed until it resolves.
+ */
+export async function applyIntentChangeSliced(
+  previous: KeyedIntents | undefined,
+  change: IntentChange,
+  known: ReadonlyMap<string, unknown>,
+  slicer = new TimeSlicer(),
+): Promise<AppliedChange | string> {
+  const steps = changeSteps(previous, change, known);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await slicer.pause();
+  }
+}
+
+/** Yields every STEP items. */
+const STEP = 512;
+
+function* changeSteps(
+  previous: KeyedIntents | undefined,
+  change: IntentChange,
+  known: ReadonlyMap<string, unknown>,
+): Generator<void, AppliedChange | string, void> {
   if (change === null || typeof change !== 'object') return 'a change must be { upsert?, remove?, reset? }';
   const upsert = change.upsert ?? [];
   const remove = change.remove ?? [];
   if (!Array.isArray(upsert) || !Array.isArray(remove)) return 'upsert and remove must be arrays';
   // check everything before touching anything
   const seen = new Set<string>();
-  for (const [i, entry] of upsert.entries()) {
+  for (let i = 0; i < upsert.length; i++) {
+    if (i % STEP === STEP - 1) yield;
+    const entry = upsert[i];
     const [key, intent] = Array.isArray(entry) ? entry : [];
     if (typeof key !== 'string') return `upsert ${i}: the key must be a string`;
     if (seen.has(key)) return `upsert ${i}: key ${JSON.stringify(key)} is listed twice`;
@@ -68,19 +118,24 @@ export function applyIntentChange(
   }
   const base = change.reset ? undefined : previous;
   const baseIndex = base?.keyed?.index;
-  for (const [i, key] of remove.entries()) {
+  for (let i = 0; i < remove.length; i++) {
+    if (i % STEP === STEP - 1) yield;
+    const key = remove[i];
     if (typeof key !== 'string') return `remove ${i}: the key must be a string`;
     if (seen.has(key)) return `remove ${i}: key ${JSON.stringify(key)} is also upserted`;
     if (!(baseIndex?.has(key) ?? false)) return `remove ${i}: no intent has key ${JSON.stringify(key)}`;
   }
 
-  const { index, keysByKind } = change.reset ? { index: new Map() as KeyIndex, keysByKind: new Map<string, string[]>() } : indexOf(base);
-  const byKind = new Map(change.reset ? [] : (base?.byKind ?? []));
-  // the shared index and key lists change in place; the log reverts them (newest first)
-  const log: (() => void)[] = [];
-  const set = (key: string, value: { kind: string; at: number } | undefined): void => {
-    const was = index.get(key);
-    if (!change.reset) log.push(() => (was ? index.set(key, was) : index.delete(key)));
+  const { index, keysByKind, lists } = change.reset
+    ? { index: new Map() as KeyIndex, keysByKind: new Map<string, string[]>(), lists: new Map<string, VersionedList>() }
+    : indexOf(base);
+  // the shared index and key lists change in place; flat logs revert them (newest first); a reset
+  // builds new ones and needs none
+  const logged = !change.reset;
+  const indexLog: (string | IndexEntry | undefined)[] = []; // key, what it had
+  const keysLog: (string[] | number | string | undefined)[] = []; // keys, at, what it had, its length
+  const set = (key: string, value: IndexEntry | undefined): void => {
+    if (logged) indexLog.push(key, index.get(key));
     if (value) index.set(key, value);
     else index.delete(key);
   };
@@ -90,25 +145,20 @@ export function applyIntentChange(
     return keys;
   };
   const setKey = (keys: string[], at: number, key: string | undefined): void => {
-    const was = keys[at];
-    const length = keys.length;
-    if (!change.reset) {
-      log.push(() => {
-        if (at >= length) keys.length = length; // undo a push
-        else {
-          keys.length = Math.max(keys.length, length); // undo a pop, or a replacement
-          keys[at] = was;
-        }
-      });
-    }
+    if (logged) keysLog.push(keys, at, keys[at], keys.length);
     if (key === undefined) keys.pop();
     else keys[at] = key;
   };
-  // each changed kind's list (handed to plugins: a new array), copied once
-  const lists = new Map<string, { list: Intent[]; keys: string[] }>();
-  const open = (kind: string): { list: Intent[]; keys: string[] } => {
-    let l = lists.get(kind);
-    if (!l) lists.set(kind, (l = { list: (byKind.get(kind) ?? []).slice(), keys: keysOf(kind) }));
+  // each changed kind's list and the version it had before this change
+  const opened = new Map<string, { list: VersionedList; keys: string[]; version: number }>();
+  const open = (kind: string): { list: VersionedList; keys: string[] } => {
+    let l = opened.get(kind);
+    if (!l) {
+      let list = lists.get(kind);
+      if (!list) lists.set(kind, (list = new VersionedList()));
+      list.begin();
+      opened.set(kind, (l = { list, keys: keysOf(kind), version: list.version }));
+    }
     return l;
   };
   const drop = (key: string): void => {
@@ -116,7 +166,7 @@ export function applyIntentChange(
     const l = open(where.kind);
     const last = l.list.length - 1;
     if (where.at !== last) {
-      l.list[where.at] = l.list[last];
+      l.list.set(where.at, l.list.items[last]);
       const moved = l.keys[last];
       setKey(l.keys, where.at, moved);
       set(moved, { kind: where.kind, at: where.at });
@@ -125,12 +175,18 @@ export function applyIntentChange(
     setKey(l.keys, last, undefined);
     set(key, undefined);
   };
-  for (const key of remove) drop(key);
-  for (const [key, intent] of upsert) {
+  let done = 0;
+  for (let i = 0; i < remove.length; i++) {
+    if (++done % STEP === 0) yield;
+    drop(remove[i]);
+  }
+  for (let i = 0; i < upsert.length; i++) {
+    if (++done % STEP === 0) yield;
+    const [key, intent] = upsert[i];
     const where = index.get(key);
     const value = frozen(intent);
     if (where && where.kind === value.kind) {
-      open(where.kind).list[where.at] = value;
+      open(where.kind).list.set(where.at, value);
       continue;
     }
     if (where) drop(key);
@@ -139,20 +195,34 @@ export function applyIntentChange(
     l.list.push(value);
     setKey(l.keys, l.keys.length, key);
   }
+  for (const { list } of opened.values()) list.end();
+  const byKind = new Map<string, readonly Intent[]>();
   let size = 0;
-  for (const [kind, l] of lists) {
-    if (l.list.length === 0) {
-      byKind.delete(kind);
-    } else {
-      // not frozen: freezing a large array makes every later read of it slow; nothing writes to it
-      byKind.set(kind, l.list);
-    }
+  for (const [kind, list] of change.reset ? lists : new Map([...(base?.byKind.keys() ?? []), ...opened.keys()].map((k) => [k, lists.get(k)] as const))) {
+    const items = list?.items ?? base?.byKind.get(kind) ?? [];
+    if (items.length === 0) continue;
+    byKind.set(kind, items);
+    size += items.length;
   }
-  for (const list of byKind.values()) size += list.length;
-  const changed = new Set<string>([...lists.keys(), ...(change.reset ? (previous?.byKind.keys() ?? []) : [])]);
-  const next: KeyedIntents = { size, byKind, accepted: [], keyed: { index, keysByKind } };
+  const changed = new Set<string>([...opened.keys(), ...(change.reset ? (previous?.byKind.keys() ?? []) : [])]);
+  const next: KeyedIntents = { size, byKind, accepted: [], keyed: { index, keysByKind, lists } };
   const undo = (): void => {
-    for (let i = log.length - 1; i >= 0; i--) log[i]();
+    for (let i = indexLog.length - 2; i >= 0; i -= 2) {
+      const was = indexLog[i + 1] as IndexEntry | undefined;
+      if (was) index.set(indexLog[i] as string, was);
+      else index.delete(indexLog[i] as string);
+    }
+    for (let i = keysLog.length - 4; i >= 0; i -= 4) {
+      const keys = keysLog[i] as string[];
+      const at = keysLog[i + 1] as number;
+      const length = keysLog[i + 3] as number;
+      if (at >= length) keys.length = length; // undo a push
+      else {
+        keys.length = Math.max(keys.length, length); // undo a pop, or a replacement
+        keys[at] = keysLog[i + 2] as string;
+      }
+    }
+    for (const { list, version } of opened.values()) list.revertTo(version);
   };
   return { next, changed, undo };
 }

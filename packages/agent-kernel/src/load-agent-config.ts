@@ -16,8 +16,19 @@ export interface LoadAgentConfigOptions extends ConfigFactories {
   readonly path?: string;
 }
 
+/**
+ * The factories a config may select, or how to get them from the config document (the YAML parsed,
+ * not yet validated): e.g. an application that loads only the parts a config selects.
+ */
+export type ConfigFactoriesFor = ConfigFactories | ((document: unknown) => Promise<ConfigFactories>);
+
 /** Parses and validates YAML text; throws a ConfigError naming every problem. */
 export function loadAgentConfig(yamlText: string, options: LoadAgentConfigOptions): AgentConfig {
+  return parseAgentConfig(parseConfigYaml(yamlText, options.path), options);
+}
+
+/** The document of YAML config text (`{}` when empty); throws a ConfigError for invalid YAML. */
+export function parseConfigYaml(yamlText: string, path?: string): unknown {
   const lineCounter = new LineCounter();
   const doc = parseDocument(yamlText, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length) {
@@ -26,7 +37,7 @@ export function loadAgentConfig(yamlText: string, options: LoadAgentConfigOption
       const where = pos ? `line ${pos.line}, column ${pos.col}: ` : '';
       return { path: [], message: `invalid YAML: ${where}${e.message.split('\n')[0]}` };
     });
-    throw new ConfigError(issues, options.path);
+    throw new ConfigError(issues, path);
   }
   let input: unknown;
   try {
@@ -36,15 +47,17 @@ export function loadAgentConfig(yamlText: string, options: LoadAgentConfigOption
     const message = /alias/i.test(errorMessage(err))
       ? `invalid YAML: too many alias expansions (at most ${MAX_CONFIG_ALIAS_COUNT}; an alias of aliases grows exponentially)`
       : `invalid YAML: ${errorMessage(err)}`;
-    throw new ConfigError([{ path: [], message }], options.path, { cause: err });
+    throw new ConfigError([{ path: [], message }], path, { cause: err });
   }
-  return parseAgentConfig(input ?? {}, options);
+  return input ?? {};
 }
 
 /**
  * Reads and validates a config file (a regular file of at most MAX_CONFIG_BYTES, see
  * read-config-text.ts); an unreadable, non-regular or too large file is a ConfigError too.
  */
-export async function readAgentConfigFile(path: string, factories: ConfigFactories): Promise<AgentConfig> {
-  return loadAgentConfig(await readConfigText(path), { ...factories, path });
+export async function readAgentConfigFile(path: string, factories: ConfigFactoriesFor): Promise<AgentConfig> {
+  const document = parseConfigYaml(await readConfigText(path), path);
+  const known = typeof factories === 'function' ? await factories(document) : factories;
+  return parseAgentConfig(document, { ...known, path });
 }

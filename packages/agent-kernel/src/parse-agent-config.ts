@@ -3,7 +3,7 @@
  * the known plugin and source factories, and resolves each entry to its factory.
  */
 import { z, type ZodType } from 'zod';
-import type { ConfigIssue, PluginFactory, SourceFactory } from './contracts.js';
+import type { ConfigIssue, PluginFactory, ProvisionToken, SourceFactory } from './contracts.js';
 import { type AgentSettings, agentSettingsSchema } from './agent-settings.js';
 import { resolveNeeds } from './plugin-needs.js';
 import { checkPathClaims, type OwnedPathClaim } from './check-path-claims.js';
@@ -22,8 +22,8 @@ export interface ConfiguredPlugin {
   readonly config: unknown;
   /** position in the config file's `plugins` list */
   readonly index: number;
-  /** need name -> the id of the configured plugin providing it (PluginFactory.needs) */
-  readonly providers: ReadonlyMap<string, string>;
+  /** need token -> the id of the configured plugin providing it (PluginFactory.needs) */
+  readonly providers: ReadonlyMap<ProvisionToken, string>;
 }
 
 export interface ConfiguredSource {

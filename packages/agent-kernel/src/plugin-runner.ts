@@ -4,6 +4,7 @@
  * releases it; it never throws to the caller, so other plugins go on.
  */
 import type { Logger } from 'pino';
+import type { SocketHandleRegistry } from '@bpfsteer/core-bpf';
 import type {
   ApplyReport,
   AttachmentStatus,
@@ -14,14 +15,35 @@ import type {
   KindChanges,
   MapStatus,
   PluginStatus,
+  ProvisionToken,
 } from './contracts.js';
 import type { AgentSettings } from './agent-settings.js';
 import { TimeoutError, errorMessage, isIntentRejected } from './errors.js';
 import type { FeatureProbe } from './feature-probe.js';
 import type { ConfiguredPlugin } from './parse-agent-config.js';
+import { pluginPinRoot } from './plugin-pin-root.js';
 import { withTimeout } from './with-timeout.js';
 import { changedPositions } from './intent-patch.js';
+import type { Intent } from './contracts.js';
+import { versionedListOf, type VersionedList } from './versioned-list.js';
 import { WorkerPlugin } from './worker-plugin.js';
+
+/** One kind's list as a plugin got it: a list changed in place is known by its version. */
+interface AppliedList {
+  readonly list: readonly Intent[];
+  readonly versioned?: VersionedList;
+  readonly version?: number;
+}
+
+/** Each kind's list and (for a VersionedList) its version now. */
+function appliedLists(desired: DesiredState): Map<string, AppliedList> {
+  const lists = new Map<string, AppliedList>();
+  for (const [kind, list] of desired) {
+    const versioned = versionedListOf(list);
+    lists.set(kind, versioned ? { list, versioned, version: versioned.version } : { list });
+  }
+  return lists;
+}
 
 export type PluginState =
   | 'pending'
@@ -84,10 +106,14 @@ export interface PluginRunnerOptions {
   /** thread: a plugin whose factory names its module runs in a worker thread of its own */
   readonly isolation: AgentSettings['isolation'];
   /** what other plugins provide for its needs (PluginContext.provided) */
-  readonly provided?: () => ReadonlyMap<string, unknown>;
+  readonly provided?: () => ReadonlyMap<ProvisionToken, unknown>;
   readonly probe: FeatureProbe;
   /** the current desired state of the given kinds (read when an apply starts) */
   readonly desired: (kinds: readonly string[]) => DesiredState;
+  /** while the desired lists are being changed (a large change, in slices): settles when done */
+  readonly changing?: () => Promise<unknown> | undefined;
+  /** the agent's socket-handle registry (PluginContext.socketHandles resolves through it) */
+  readonly socketHandles?: SocketHandleRegistry;
 }
 
 type Step = 'open' | 'load' | 'seed' | 'attach';
@@ -99,6 +125,11 @@ const steps: readonly [Step, PluginState][] = [
 ];
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A plugin in the agent's thread may keep the lists it gets: lists changed in place are copied. */
+function stableCopy(lists: ReadonlyMap<string, AppliedList>): DesiredState {
+  return new Map([...lists].map(([kind, { list, versioned }]) => [kind, versioned ? list.slice() : list] as const));
+}
 
 /**
  * How long a status report waits for a plugin (in its thread, busy with a long apply) before it
@@ -114,7 +145,7 @@ export class PluginRunner {
   #plugin?: DataplanePlugin;
   #lastApply?: ApplyOutcome;
   /** the desired state of the last successful apply (what a failed apply rolls back to) */
-  #lastGood?: DesiredState;
+  #lastGood?: Map<string, AppliedList>;
   #partial?: string;
   /** the plugin's latest status and when it was taken (shown while the plugin is busy) */
   #lastStatus?: { readonly status: PluginStatus; readonly at: string };
@@ -160,13 +191,14 @@ export class PluginRunner {
     try {
       const context = {
         logger: this.#log,
-        pinRoot: `${this.#opts.pinRoot.replace(/\/+$/, '')}/${entry.id}`,
+        pinRoot: pluginPinRoot(this.#opts.pinRoot, entry.id),
         signal: this.#controller.signal,
-        provided: this.#opts.provided?.() ?? new Map<string, unknown>(),
+        provided: this.#opts.provided?.() ?? new Map<ProvisionToken, unknown>(),
+        ...(this.#opts.socketHandles && { socketHandles: this.#opts.socketHandles }),
       };
       const thread = this.#opts.isolation === 'thread' ? entry.factory.worker : undefined;
       this.#plugin = thread
-        ? new WorkerPlugin({ id: entry.id, ...thread, config: entry.config, context, closeMs: timeouts.closeMs })
+        ? new WorkerPlugin({ id: entry.id, ...thread, config: entry.config, context, closeMs: timeouts.closeMs, socketHandles: this.#opts.socketHandles })
         : entry.factory.create(entry.config, context);
     } catch (err) {
       await this.#fail(`create failed: ${errorMessage(err)}`, err, 'start');
@@ -243,6 +275,8 @@ export class PluginRunner {
         this.#dirty = false;
         const waiters = this.#waiters;
         this.#waiters = [];
+        for (let busy = this.#opts.changing?.(); busy; busy = this.#opts.changing?.()) await busy;
+        // read and handed to the plugin in this turn
         const outcome = await this.#applyOnce(this.#opts.desired(this.kinds));
         for (const resolve of waiters) resolve(outcome);
       }
@@ -266,10 +300,13 @@ export class PluginRunner {
       ...fields,
     });
     try {
-      const changes = this.#changesSinceLastGood(desired);
-      const report = await withTimeout('apply', this.#opts.timeouts.applyMs, () => plugin.apply(desired, changes));
+      // read now, in this turn: lists changed in place are valid until the next change
+      const applied = appliedLists(desired);
+      const changes = this.#changesSinceLastGood(applied);
+      const given = plugin instanceof WorkerPlugin ? desired : stableCopy(applied);
+      const report = await withTimeout('apply', this.#opts.timeouts.applyMs, () => plugin.apply(given, changes));
       this.#lastApply = done({ ok: true, report });
-      this.#lastGood = desired;
+      this.#lastGood = applied;
       this.#partial = undefined;
       this.#log.info({ intents, ...report, ms: this.#lastApply.durationMs }, 'applied desired state');
     } catch (err) {
@@ -287,16 +324,38 @@ export class PluginRunner {
     return this.#lastApply;
   }
 
-  /** Where `desired` differs from the last applied desired state, by kind (undefined: not known). */
-  #changesSinceLastGood(desired: DesiredState): DesiredChanges | undefined {
+  /**
+   * Where the desired lists differ from those of the last successful apply, by kind (undefined: not
+   * known). A list changed in place tells it from its log; another is compared position by position.
+   */
+  #changesSinceLastGood(desired: ReadonlyMap<string, AppliedList>): DesiredChanges | undefined {
     const last = this.#lastGood;
     if (last === undefined || this.#partial !== undefined) return undefined;
     const changes = new Map<string, KindChanges>();
-    for (const [kind, list] of desired) {
-      const before = last.get(kind) ?? [];
-      changes.set(kind, { before: before.length, positions: changedPositions(before, list) });
+    for (const [kind, now] of desired) {
+      const before = last.get(kind);
+      if (before?.versioned !== undefined) {
+        const known = before.versioned === now.versioned ? now.versioned.changedSince(before.version!) : undefined;
+        if (!known) return undefined;
+        changes.set(kind, known);
+        continue;
+      }
+      const list = before?.list ?? [];
+      changes.set(kind, { before: list.length, positions: changedPositions(list, now.list) });
     }
     return changes;
+  }
+
+  /** The desired state of the last successful apply, as lists that no later change touches (undefined: no longer known). */
+  #lastGoodState(): DesiredState | undefined {
+    if (!this.#lastGood) return new Map(this.kinds.map((kind) => [kind, []] as const));
+    const state = new Map<string, readonly Intent[]>();
+    for (const [kind, { list, versioned, version }] of this.#lastGood) {
+      const values = versioned ? versioned.valuesAt(version!) : list;
+      if (!values) return undefined;
+      state.set(kind, values);
+    }
+    return state;
   }
 
   /**
@@ -305,8 +364,9 @@ export class PluginRunner {
    * running with `partial` set, and the next apply converges from whatever the maps hold.
    */
   async #rollBack(plugin: DataplanePlugin, err: unknown): Promise<Pick<ApplyOutcome, 'rollback'>> {
-    const previous = this.#lastGood ?? new Map(this.kinds.map((kind) => [kind, []] as const));
+    const previous = this.#lastGoodState();
     try {
+      if (!previous) throw new Error('the last applied state is older than the change log reaches');
       await withTimeout('rollback', this.#opts.timeouts.applyMs, () => plugin.apply(previous));
       this.#log.error({ err }, 'apply failed half-way; rolled back to the last applied state');
       return { rollback: 'done' };

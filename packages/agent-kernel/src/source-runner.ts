@@ -1,7 +1,7 @@
 /** Drives one intent source: start (under a time-out), reload, stop. Never throws to the caller. */
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
-import type { ConsumerState, IntentSink, IntentSource } from './contracts.js';
+import type { ConsumerState, IntentSink, IntentSource, SourceContext } from './contracts.js';
 import type { AgentSettings } from './agent-settings.js';
 import { TimeoutError, errorMessage } from './errors.js';
 import type { ConfiguredSource } from './parse-agent-config.js';
@@ -30,6 +30,8 @@ export interface SourceRunnerOptions {
   readonly describe: (kind: string) => Promise<unknown>;
   readonly consumers: (kind: string) => readonly ConsumerState[];
   readonly watch: (topic: string, listener: (event: unknown) => void) => () => void;
+  /** see SourceContext.socketHandles */
+  readonly socketHandles?: SourceContext['socketHandles'];
   /** see SourceContext.readOwnConfig */
   readonly readOwnConfig?: () => Promise<unknown>;
 }
@@ -88,6 +90,7 @@ export class SourceRunner {
         describe: this.#opts.describe,
         consumers: this.#opts.consumers,
         watch: this.#opts.watch,
+        ...(this.#opts.socketHandles && { socketHandles: this.#opts.socketHandles }),
         ...(this.#opts.readOwnConfig && { readOwnConfig: this.#opts.readOwnConfig }),
       });
       const source = this.#source;

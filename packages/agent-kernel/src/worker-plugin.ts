@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { SocketHandleRegistry } from '@bpfsteer/core-bpf';
 import type {
   ApplyReport,
   CloseOptions,
@@ -15,15 +16,25 @@ import type {
   DesiredChanges,
   DesiredState,
   Intent,
+  KindChanges,
   PluginContext,
   PluginStatus,
 } from './contracts.js';
 import { IntentRejectedError, PluginThreadError } from './errors.js';
+import { providedByKey } from './provision-token.js';
 import { diffKind, patchFromChanges, slicePatches } from './intent-patch.js';
-import type { FromPluginThread, KindPatch, PluginMethod, PluginThreadData, ThreadError, ToPluginThread } from './plugin-thread-protocol.js';
+import { type VersionedList, versionedListOf } from './versioned-list.js';
+import type { FromPluginThread, KindPatch, PluginMethod, PluginThreadData, ResultArray, ThreadError, ToPluginThread } from './plugin-thread-protocol.js';
 
 /** Intents per message when a large desired state crosses to the thread (the loop breathes between). */
 const SLICE_INTENTS = 4096;
+
+/**
+ * The young generation of a plugin's thread (semi-spaces of 8 MB, as the agent's `bpfsteer` shebang
+ * sets for its own thread) instead of letting it grow to 64 MB semi-spaces: a plugin holding 100,000
+ * rules keeps ~100 MB less committed, and scavenges copy less at a time (shorter pauses).
+ */
+const YOUNG_GENERATION_MB = 24;
 
 export interface WorkerPluginOptions {
   readonly id: string;
@@ -34,6 +45,8 @@ export interface WorkerPluginOptions {
   readonly context: PluginContext;
   /** how long `close` waits for the plugin before the thread is ended anyway */
   readonly closeMs: number;
+  /** the agent's socket-handle registry: its table crosses to the thread ahead of each apply that follows a change of it */
+  readonly socketHandles?: SocketHandleRegistry | undefined;
 }
 
 /** The worker entry: the built `plugin-worker.js` beside this module, or its source in this package's tests. */
@@ -47,6 +60,29 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 function toError(id: string, error: ThreadError): Error {
   if (error.code === 'ERR_INTENT_REJECTED') return new IntentRejectedError(error.message);
   return new PluginThreadError(id, error);
+}
+
+/** A call's result whose large arrays arrive in parts (see ResultArray). */
+interface Assembly {
+  readonly value: unknown;
+  readonly arrays: readonly ResultArray[];
+  readonly received: unknown[][];
+}
+
+/** The result with its arrays in place (the value came through a structured clone: it is ours to change). */
+function assembled({ value, arrays, received }: Assembly): unknown {
+  let result = value;
+  arrays.forEach(({ path }, i) => {
+    if (path.length === 0) {
+      result = received[i];
+      return;
+    }
+    let parent = result as Record<string, unknown>;
+    for (const key of path.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
+    // defined, not assigned: an own property named __proto__ stays a property
+    Object.defineProperty(parent, path.at(-1)!, { value: received[i], writable: true, enumerable: true, configurable: true });
+  });
+  return result;
 }
 
 /** Re-logs a JSON line of the thread's logger through `logger` (the plugin's child logger). */
@@ -69,14 +105,17 @@ export class WorkerPlugin implements DataplanePlugin {
   readonly #logger: Logger;
   readonly #closeMs: number;
   readonly #ready: Promise<void>;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; assembly?: Assembly }>();
   readonly #listeners = new Map<number, (event: unknown) => void>();
-  /** each kind's intent list as the thread holds it */
-  readonly #sent = new Map<string, readonly Intent[]>();
+  /** each kind's intent list as the thread holds it (a list changed in place: by its version) */
+  readonly #sent = new Map<string, { readonly list: readonly Intent[]; readonly versioned?: VersionedList; readonly version?: number }>();
   /** the lists of the last successful apply (what the agent's `changes` are relative to) */
   #applied = new Map<string, readonly Intent[]>();
   #nextId = 1;
   #ended?: Error;
+  readonly #handles?: SocketHandleRegistry;
+  /** the registry version of the handle table the thread holds */
+  #handlesSent = -1;
 
   constructor(options: WorkerPluginOptions) {
     this.#id = options.id;
@@ -89,10 +128,16 @@ export class WorkerPlugin implements DataplanePlugin {
       export: options.export,
       config: options.config,
       pinRoot: options.context.pinRoot,
-      provided: options.context.provided ?? new Map(),
+      provided: providedByKey(options.context.provided),
       logLevel: this.#logger.level,
+      ...(options.socketHandles && { socketHandles: true as const }),
     };
-    this.#worker = new Worker(workerScript(), { workerData, name: `bpfsteer plugin ${options.id}` });
+    if (options.socketHandles) this.#handles = options.socketHandles;
+    this.#worker = new Worker(workerScript(), {
+      workerData,
+      name: `bpfsteer plugin ${options.id}`,
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     let ready: () => void;
     let refused: (err: Error) => void;
     this.#ready = new Promise<void>((resolve, reject) => {
@@ -110,11 +155,16 @@ export class WorkerPlugin implements DataplanePlugin {
           refused(this.#ended!);
           return;
         case 'result':
+          if (message.arrays?.length) return this.#assemble(message.id, { value: message.value, arrays: message.arrays, received: [] });
+          this.#settle(message.id, message.value);
+          return;
+        case 'part':
+          this.#part(message.id, message.items);
+          return;
         case 'error': {
           const call = this.#pending.get(message.id);
           this.#pending.delete(message.id);
-          if (message.t === 'result') call?.resolve(message.value);
-          else call?.reject(toError(this.#id, message.error));
+          call?.reject(toError(this.#id, message.error));
           return;
         }
         case 'log':
@@ -143,6 +193,34 @@ export class WorkerPlugin implements DataplanePlugin {
     this.#ended = err;
     for (const call of this.#pending.values()) call.reject(err);
     this.#pending.clear();
+  }
+
+  #settle(id: number, value: unknown): void {
+    const call = this.#pending.get(id);
+    this.#pending.delete(id);
+    call?.resolve(value);
+  }
+
+  /** A result whose large arrays follow in parts: each asked for once the loop has turned (I/O and timers run between). */
+  #assemble(id: number, assembly: Assembly): void {
+    const call = this.#pending.get(id);
+    if (!call) return;
+    call.assembly = assembly;
+    void nextTurn().then(() => this.#post({ t: 'more', id }));
+  }
+
+  #part(id: number, items: readonly unknown[]): void {
+    const assembly = this.#pending.get(id)?.assembly;
+    if (!assembly) return;
+    const { arrays, received } = assembly;
+    // a part never spans two arrays: it starts the next one when the last is complete
+    if (received.length === 0 || received.at(-1)!.length === arrays[received.length - 1]!.length) received.push([]);
+    const i = received.length - 1;
+    const into = received[i]!;
+    for (const item of items) into.push(item);
+    const done = i === arrays.length - 1 && into.length === arrays[i]!.length;
+    if (done) this.#settle(id, assembled(assembly));
+    else void nextTurn().then(() => this.#post({ t: 'more', id }));
   }
 
   #post(message: ToPluginThread): void {
@@ -178,25 +256,43 @@ export class WorkerPlugin implements DataplanePlugin {
    * of the last successful apply); else the lists are compared.
    */
   async apply(desired: DesiredState, changes?: DesiredChanges): Promise<ApplyReport> {
-    await this.#ready;
+    // the patches are built in the caller's turn: lists changed in place are read as they are now
     const patches: KindPatch[] = [];
     for (const [kind, list] of desired) {
-      const held = this.#sent.get(kind) ?? [];
-      const known = changes?.get(kind);
-      const patch =
-        known !== undefined && this.#applied.get(kind) === held && held.length === known.before
-          ? patchFromChanges(kind, list, known)
-          : diffKind(kind, held, list);
+      const patch = this.#patchOf(kind, list, changes?.get(kind));
       if (patch) patches.push(patch);
-      this.#sent.set(kind, list);
     }
+    await this.#ready;
     for (const [i, slice] of slicePatches(patches, SLICE_INTENTS).entries()) {
       if (i > 0) await nextTurn();
       this.#post({ t: 'patch', patches: slice });
     }
+    const handles = this.#handles;
+    if (handles && handles.version !== this.#handlesSent) {
+      this.#handlesSent = handles.version;
+      this.#post({ t: 'handles', table: handles.table() });
+    }
     const report = (await this.#call('apply', changes ? [changes] : [])) as ApplyReport;
     this.#applied = new Map(desired);
     return report;
+  }
+
+  /** What the thread needs to hold `list` as `kind` (undefined: it holds it already); notes it as sent. */
+  #patchOf(kind: string, list: readonly Intent[], known: KindChanges | undefined): KindPatch | undefined {
+    const held = this.#sent.get(kind);
+    const versioned = versionedListOf(list);
+    this.#sent.set(kind, versioned ? { list, versioned, version: versioned.version } : { list });
+    if (versioned) {
+      const since = held?.versioned === versioned ? versioned.changedSince(held.version!) : undefined;
+      // a list changed in place is copied when it is sent whole (it may change before the last slice goes)
+      const patch = since ? patchFromChanges(kind, list, since) : { kind, all: list };
+      return patch && 'all' in patch ? { kind, all: list.slice() } : patch;
+    }
+    if (held?.versioned) return { kind, all: list };
+    const heldList = held?.list ?? [];
+    return known !== undefined && this.#applied.get(kind) === heldList && heldList.length === known.before
+      ? patchFromChanges(kind, list, known)
+      : diffKind(kind, heldList, list);
   }
 
   status(): Promise<PluginStatus> {

@@ -321,14 +321,15 @@ describe('the changes handed to apply', () => {
 });
 
 describe('what plugins provide to each other (provides / needs)', () => {
-  const bypass = { 'mesh.bypass-map': { description: 'the bypass map' } };
-  const provides = { 'mesh.bypass-map': (config: unknown, pinRoot: string) => ({ pin: `${pinRoot}/maps/bypass`, config }) };
+  const BYPASS_MAP = Symbol.for('bpfsteer.test.BypassMap');
+  const bypass = { [BYPASS_MAP]: { description: 'the bypass map' } };
+  const provides = { [BYPASS_MAP]: (config: unknown, pinRoot: string) => ({ pin: `${pinRoot}/maps/bypass`, config }) };
 
   it('starts the provider first, hands its value over, and closes it last', async () => {
     const { agent, plugin } = setup([['user', { intents: kindA, needs: bypass }], ['provider', { intents: kindB, provides }]], [intent('a.kind', 1)]);
     await agent.start();
     expect(journal.filter((j) => j.endsWith(':create'))).toEqual(['provider:create', 'user:create']);
-    expect(plugin('user').context.provided).toEqual(new Map([['mesh.bypass-map', { pin: '/sys/fs/bpf/test-root/provider/maps/bypass', config: {} }]]));
+    expect(plugin('user').context.provided).toEqual(new Map([[BYPASS_MAP, { pin: '/sys/fs/bpf/test-root/provider/maps/bypass', config: {} }]]));
     await agent.stop();
     expect(journal.filter((j) => j.includes(':close'))).toEqual(['user:close(unpin)', 'provider:close(unpin)']);
   });

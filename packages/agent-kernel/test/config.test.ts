@@ -143,24 +143,35 @@ describe('loadAgentConfig', () => {
     expect(ok.plugins.map((p) => p.id)).toEqual(['base', 'needs-base']);
   });
 
-  it('checks what plugins need from each other: one provider, or refused (optional needs aside)', () => {
-    const need = { 'mesh.bypass-map': { description: "the proxy's bypass map" } };
-    const provides = { 'mesh.bypass-map': () => '/pin' };
+  it('checks what plugins need from each other, by token: one provider, or refused (optional needs aside)', () => {
+    const BYPASS_MAP = Symbol.for('bpfsteer.test.BypassMap');
+    const need = { [BYPASS_MAP]: { description: "the proxy's bypass map" } };
+    const provides = { [BYPASS_MAP]: () => '/pin' };
     const user = fakePlugin('user', journal, { needs: need });
-    const optionalUser = fakePlugin('optional-user', journal, { needs: { 'mesh.bypass-map': { ...need['mesh.bypass-map'], optional: true } } });
+    const optionalUser = fakePlugin('optional-user', journal, { needs: { [BYPASS_MAP]: { ...need[BYPASS_MAP], optional: true } } });
     const p1 = fakePlugin('p1', journal, { provides });
     const p2 = fakePlugin('p2', journal, { provides });
     const f = { plugins: [user, optionalUser, p1, p2], sources: [staticSource] };
     const load = (text: string) => () => loadAgentConfig(text, f);
     expect(problems(load('plugins: [{ id: user }]\n'))).toEqual([
-      `plugins[0].id: plugin "user" needs "mesh.bypass-map" (the proxy's bypass map), which no configured plugin provides; add "p1" or "p2"`,
+      `plugins[0].id: plugin "user" needs "bpfsteer.test.BypassMap" (the proxy's bypass map), which no configured plugin provides; add "p1" or "p2"`,
     ]);
     expect(problems(load('plugins: [{ id: user }, { id: p1 }, { id: p2 }]\n'))).toEqual([
-      'plugins[0].id: plugin "user" needs "mesh.bypass-map", which "p1" and "p2" all provide; configure only one of them',
+      'plugins[0].id: plugin "user" needs "bpfsteer.test.BypassMap", which "p1" and "p2" all provide; configure only one of them',
     ]);
     const ok = loadAgentConfig('plugins: [{ id: user }, { id: p2 }]\n', f);
-    expect(ok.plugins.map((p) => [p.id, [...p.providers]])).toEqual([['p2', []], ['user', [['mesh.bypass-map', 'p2']]]]);
+    expect(ok.plugins.map((p) => [p.id, [...p.providers]])).toEqual([['p2', []], ['user', [[BYPASS_MAP, 'p2']]]]);
     expect(loadAgentConfig('plugins: [{ id: optional-user }]\n', f).plugins[0]!.providers.size).toBe(0);
+  });
+
+  it('refuses a plugin that names what it needs or provides by a string or an unregistered symbol', () => {
+    const byString = fakePlugin('by-string', journal, { needs: { 'mesh.bypass-map': { description: 'x' } } as never });
+    const local = fakePlugin('local', journal, { provides: { [Symbol('not-registered')]: () => 1 } });
+    const f = { plugins: [byString, local], sources: [staticSource] };
+    expect(problems(() => loadAgentConfig('plugins: [{ id: by-string }, { id: local }]\n', f))).toEqual([
+      `plugins[0].id: plugin "by-string" names what it needs "mesh.bypass-map" by a string; name it by a Symbol.for('bpfsteer.<scope>.<Name>') token of the contract package that owns it`,
+      'plugins[1].id: plugin "local" names what it provides Symbol(not-registered) by a symbol not made with Symbol.for(...), which its thread could not find again',
+    ]);
   });
 
   it('rejects a plugin configured twice', () => {

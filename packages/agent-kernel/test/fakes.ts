@@ -15,6 +15,8 @@ import type {
   SourceContext,
   SourceFactory,
 } from '../src/contracts.js';
+import type { Agent } from '../src/agent.js';
+import { createAgent } from '../src/create-agent.js';
 import { createLogger } from '../src/create-logger.js';
 
 export type Step = 'open' | 'load' | 'seed' | 'attach' | 'apply' | 'close';
@@ -29,6 +31,8 @@ export interface FakePluginOptions {
   hang?: Step[];
   /** steps that throw */
   fail?: Step[];
+  /** steps that take this long (ms) */
+  slow?: Partial<Record<Step, number>>;
   applyDelayMs?: number;
   configSchema?: ZodType;
   /** apply throws what this returns (and changes nothing) */
@@ -53,6 +57,8 @@ export class FakePlugin implements DataplanePlugin {
   async #step(step: Step): Promise<void> {
     this.journal.push(`${this.id}:${step}`);
     if (this.opts.hang?.includes(step)) await new Promise(() => undefined);
+    const slow = this.opts.slow?.[step];
+    if (slow) await new Promise((r) => setTimeout(r, slow));
     if (this.opts.fail?.includes(step)) throw new Error(`${step} exploded`);
   }
   open(): Promise<void> {
@@ -199,3 +205,27 @@ export const cidr = z.string().refine(
 );
 
 export const redirectIntent = z.strictObject({ source: cidr, via: z.string(), ifname: z.string().optional() });
+
+/**
+ * An agent of one fake plugin "pa" consuming `a.kind` and fake sources of the given configs (not
+ * started): its plugin and sources once created, and its journal.
+ */
+export function onePluginAgent(
+  opts: FakePluginOptions,
+  sources: readonly { name: string; initial?: Intent[] }[],
+): { agent: Agent; journal: string[]; plugin: () => FakePlugin; source: (i: number) => FakeSource | undefined } {
+  const journal: string[] = [];
+  const plugin = fakePlugin('pa', journal, { intents: { 'a.kind': z.looseObject({ v: z.number() }) }, ...opts });
+  const src = fakeSource(journal);
+  const agent = createAgent({
+    plugins: [plugin],
+    sources: [src],
+    logger: captureLogger().logger,
+    config: {
+      agent: { adminSocket: false, pinRoot: '/sys/fs/bpf/test-root', timeouts: { openMs: 2000, applyMs: 5000, closeMs: 2000 } },
+      plugins: [{ id: 'pa' }],
+      sources: sources.map((s) => ({ type: 'fake', ...s })),
+    },
+  });
+  return { agent, journal, plugin: () => plugin.instances[0]!, source: (i) => src.instances[i] };
+}

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import type { Agent } from '../src/agent.js';
 import type { PluginFactory } from '../src/contracts.js';
 import { createAgent } from '../src/create-agent.js';
-import { captureLogger, fakeSource } from './fakes.js';
+import { pluginModule, sourceModule } from '../src/container-modules.js';
+import { captureLogger, fakePlugin, fakeSource } from './fakes.js';
 // @ts-expect-error plain JavaScript fixture (a plugin thread imports it as it is)
 import { threadPlugin as fixture } from './fixtures/thread-plugin.mjs';
 
@@ -77,6 +78,28 @@ describe('plugins in worker threads', () => {
     await agent.start();
     expect(performance.now() - began).toBeLessThan(10_000);
     expect((await agent.status()).plugins[0]).toMatchObject({ state: 'failed', error: 'apply timed out after 2000 ms' });
+  });
+
+  it('hands the plugin in its thread what another plugin provides, by token', async () => {
+    const BYPASS_MAP = Symbol.for('bpfsteer.test.ThreadBypassMap');
+    const consumer: PluginFactory = { ...threadPlugin, needs: { [BYPASS_MAP]: { description: 'a pin' } } };
+    const provider = fakePlugin('provider', [], { provides: { [BYPASS_MAP]: (_config, pinRoot) => ({ pinPath: `${pinRoot}/maps/m` }) } });
+    const source = fakeSource([]);
+    const { logger } = captureLogger();
+    const agent = createAgent({
+      modules: [pluginModule(consumer, provider), sourceModule(source)],
+      logger,
+      config: {
+        agent: { adminSocket: false, pinRoot: '/sys/fs/bpf/test-threads', timeouts: { openMs: 2000, applyMs: 2000, closeMs: 500 } },
+        plugins: [{ id: 'thread-plugin' }, { id: 'provider' }],
+        sources: [{ type: 'fake', name: 's', initial: [] }],
+      },
+    });
+    agents.push(agent);
+    await agent.start();
+    expect(Object.fromEntries((await agent.status()).plugins.map((p) => [p.id, p.state]))).toEqual({ provider: 'running', 'thread-plugin': 'running' });
+    const seen = (await source.instances[0]!.context.describe!('k.thing')) as { provided: unknown } | undefined;
+    expect(seen?.provided).toEqual({ 'bpfsteer.test.ThreadBypassMap': { pinPath: '/sys/fs/bpf/test-threads/provider/maps/m' } });
   });
 
   it('runs the same plugin on the agent thread with isolation: inline', async () => {

@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DesiredState, Intent } from '../src/contracts.js';
 import { IntentRejectedError, PluginThreadError } from '../src/errors.js';
+import { RESULT_PART_ITEMS, splitLargeArrays } from '../src/plugin-worker.js';
 import { WorkerPlugin } from '../src/worker-plugin.js';
 import { captureLogger } from './fakes.js';
 
@@ -76,6 +78,60 @@ describe('WorkerPlugin', () => {
     const seen = (await plugin.describe('k')) as { applies: { values: number[] }[] };
     expect(seen.applies.at(-2)!.values).toEqual(c.map((i) => i.v));
     expect(seen.applies.at(-1)!.values).toEqual(d.map((i) => i.v));
+  });
+
+  it('brings a large result back in bounded parts, the loop turning between them (issue 9: dumps never stall the agent)', async () => {
+    const original = Worker.prototype.emit;
+    let ticks = 0;
+    let ticking = true;
+    const tick = (): void => {
+      ticks++;
+      if (ticking) setImmediate(tick);
+    };
+    const messages: { t: string; items: number; ticks: number }[] = [];
+    const emit = vi.spyOn(Worker.prototype, 'emit').mockImplementation(function (this: Worker, event: string | symbol, ...args: unknown[]) {
+      const message = args[0] as { t?: string; items?: unknown[] } | undefined;
+      if (event === 'message' && (message?.t === 'result' || message?.t === 'part')) {
+        messages.push({ t: message.t, items: message.items?.length ?? 0, ticks });
+      }
+      return original.call(this, event, ...args);
+    });
+    try {
+      const { plugin } = start();
+      await plugin.open();
+      const item = (i: number) => ({ i, name: `item-${i}` });
+      tick();
+      const described = await plugin.describe('large:20000');
+      ticking = false;
+      expect(described).toEqual({
+        kind: 'large:20000',
+        items: Array.from({ length: 20_000 }, (_, i) => item(i)),
+        nested: { more: Array.from({ length: 10_000 }, (_, i) => item(i)), small: [1, 2] },
+      });
+      const call = messages.slice(messages.findLastIndex((m) => m.t === 'result'));
+      const parts = call.filter((m) => m.t === 'part');
+      expect(parts.length).toBe(Math.ceil(20_000 / RESULT_PART_ITEMS) + Math.ceil(10_000 / RESULT_PART_ITEMS));
+      expect(parts.every((p) => p.items <= RESULT_PART_ITEMS)).toBe(true);
+      // between two messages of the result, the agent's loop turned (its I/O and timers ran)
+      for (let i = 1; i < call.length; i++) expect(call[i]!.ticks).toBeGreaterThan(call[i - 1]!.ticks);
+      expect(await plugin.describe('large-array:9000')).toEqual(Array.from({ length: 9000 }, (_, i) => item(i)));
+    } finally {
+      ticking = false;
+      emit.mockRestore();
+    }
+  });
+
+  it('takes the large arrays out of a result without changing it', () => {
+    const big = Array.from({ length: 10 }, (_, i) => i);
+    const value = { a: big, b: { c: big, d: [1] }, e: [big], f: 'x' };
+    const split = splitLargeArrays(value, 5);
+    expect(split.value).toEqual({ a: [], b: { c: [], d: [1] }, e: [big], f: 'x' });
+    expect(split.arrays).toEqual([{ path: ['a'], items: big }, { path: ['b', 'c'], items: big }]);
+    expect(value.b.c).toBe(big);
+    expect(splitLargeArrays(big, 5)).toEqual({ value: [], arrays: [{ path: [], items: big }] });
+    expect(splitLargeArrays(value, 10)).toEqual({ value, arrays: [] });
+    const own = JSON.parse(`{"__proto__":[${big.join(',')}]}`) as Record<string, unknown>;
+    expect(splitLargeArrays(own, 5).arrays).toEqual([{ path: ['__proto__'], items: big }]);
   });
 
   it('turns a rejection in the thread into IntentRejectedError and other errors into PluginThreadError', async () => {

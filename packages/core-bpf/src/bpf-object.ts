@@ -398,6 +398,17 @@ export class BpfObject {
     const named = failedProgramFromLines(lines);
     const failed = named ?? [...logs].find(([, buf]) => buf[0] !== 0)?.[0];
     const log = failed && logs.has(failed) ? logText(logs.get(failed) as Buffer) : '';
+    if (errnoName(err) === 'EAGAIN') {
+      // the verifier stops with EAGAIN when a signal is pending; libbpf tried again, and each try was
+      // interrupted too: not a rejection of the program
+      const what = failed ? `load ${file}: program ${failed}` : `load ${file}`;
+      return new SyscallError(
+        'bpf_object__load',
+        err,
+        `${what}: the verifier was interrupted by signals on every attempt (not a rejection; a CPU profiler's timer signals, e.g. node --cpu-prof, do this)`,
+        summarizeLibbpfLines(lines),
+      );
+    }
     if (failed && log.trim() !== '') {
       const errno = errnoName(err);
       return new VerifierError(failed, errno === 'ENOSPC' ? `${log}\n(log truncated: raise logSize)` : log, errno);

@@ -104,8 +104,9 @@ export class PinIncompatibleError extends BpfError {
 }
 
 export class NotFoundError extends BpfError {
-  constructor(what: string) {
-    super('ERR_BPF_NOT_FOUND', `${what} not found`);
+  /** `detail`: why, when known (e.g. "it was closed") */
+  constructor(what: string, detail?: string) {
+    super('ERR_BPF_NOT_FOUND', `${what} not found${detail ? `: ${detail}` : ''}`);
   }
 }
 

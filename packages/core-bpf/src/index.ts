@@ -101,3 +101,14 @@ export { socketOwners, type SocketOwner, type SocketOwnersOptions } from './sock
 export { duplicateFdFromProcess, pidfdGetfd, pidfdOpen } from './pidfd.js';
 export { OwnedFd, dupFd, fdInode, fdPath, isFdOpen } from './fd-lifetime.js';
 export { isNetnsFd, netnsFdInode, socketNetnsInode } from './netns-fd.js';
+export {
+  SocketHandles,
+  identifyFd,
+  type FdIdentity,
+  type HandleCommitter,
+  type RegisterOptions,
+  type SocketHandleKind,
+  type SocketHandleRegistry,
+  type SocketHandleResolver,
+  type SocketHandlesDeps,
+} from './socket-handles.js';

@@ -1,7 +1,10 @@
 // BpfObject lifecycle on real fixtures: open/inspect, load options (all validated before anything
 // changes), .rodata constants, verifier log capture, program info and test runs, closing.
-import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BpfObject } from '../src/bpf-object.js';
 import { ClosedError, InvalidArgumentError, NotFoundError, PinIncompatibleError, SyscallError, VerifierError } from '../src/errors.js';
@@ -11,6 +14,8 @@ import { TypedMap } from '../src/typed-map.js';
 import { codecs as c } from '../src/codecs.js';
 import { fixturePath, ipv4Frame, makePinDir, removePinDir, Route } from './support/core-maps-fixture.js';
 import { openFdCount, unique } from './support/lab.js';
+
+const execFileAsync = promisify(execFile);
 
 let pinDir: string | undefined;
 afterAll(() => removePinDir(pinDir));
@@ -215,5 +220,31 @@ describe('BpfObject', () => {
     expect(again.testRun({ data: ipv4Frame('10.0.0.1') }).returnValue).toBe(0);
     expect(typeof nativeProgram(obj.program('core_config_echo'))).toBe('bigint');
     expect(nativeProgram(again)).toBeNull();
+  });
+});
+
+describe('BpfObject.load interrupted by signals', () => {
+  it('says the verifier was interrupted (EAGAIN), not that it rejected the program', async () => {
+    // a program whose verification takes long enough for a profiler's 50 µs timer signals to hit every
+    // one of libbpf's attempts: the repo's tc_tproxy object (built by `make -C bpf`, as for every kernel test)
+    const object = new URL('../../../bpf/build/tc_tproxy.bpf.o', import.meta.url).pathname;
+    const hooks = new URL('./support/ts-hooks.mjs', import.meta.url).pathname;
+    const script = new URL('./support/children/interrupted-load.ts', import.meta.url).pathname;
+    const profiles = mkdtempSync(join(tmpdir(), 'bpfsteer-prof-'));
+    try {
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        ['--no-warnings', '--import', hooks, '--cpu-prof', `--cpu-prof-dir=${profiles}`, '--cpu-prof-interval=50', script, object],
+        { timeout: 60_000 },
+      );
+      const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { name?: string; message?: string; loaded?: boolean };
+      expect(result.loaded).toBeUndefined();
+      expect(result.name).toBe('SyscallError');
+      expect(result.message).toMatch(/interrupted by signals on every attempt \(not a rejection/);
+      expect(result.message).toMatch(/EAGAIN/);
+      expect(result.message).not.toMatch(/verifier rejected/);
+    } finally {
+      rmSync(profiles, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@
  * the sk_lookup divert of plugin-sklookup lets them through. It consumes no intents: its whole
  * input is the config.
  */
-import { definePlugin, type PluginFactory } from '@bpfsteer/agent-kernel';
+import { definePlugin, type PluginFactory, type ContainerModule, pluginModule } from '@bpfsteer/agent-kernel';
 import { MESH_BYPASS_MAP, type MeshBypassMap } from '@bpfsteer/contract-mesh';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -37,9 +37,9 @@ export const cgroupMarkConfigSchema = z.strictObject({
     }),
   /** record only connections to local addresses (SYNs through loopback), default true */
   localOnly: z.boolean().default(true),
-  /** capacity of the mesh_bypass LRU map (must equal plugin-sklookup's when the map is shared) */
+  /** capacity of the mesh_bypass LRU map (plugin-sklookup takes the same through MESH_BYPASS_MAP) */
   bypassEntries: z.number().int().min(1).max(MAX_BYPASS_ENTRIES).default(DEFAULT_BYPASS_ENTRIES),
-  /** where mesh_bypass is pinned; default <pinRoot>/maps/mesh_bypass (point plugin-sklookup's bypassMapPin here) */
+  /** where mesh_bypass is pinned; default <pinRoot>/maps/mesh_bypass (plugin-sklookup gets it, and bypassEntries, through MESH_BYPASS_MAP) */
   bypassMapPin: z.string().startsWith('/', 'bypassMapPin must be an absolute path on bpffs').optional(),
 });
 
@@ -91,3 +91,6 @@ export const cgroupMarkPlugin: PluginFactory<CgroupMarkConfig> = definePlugin<Cg
     },
   }),
 });
+
+/** This plugin as a container module: `createAgent({ modules: [cgroupMarkModule, ...], config })`. */
+export const cgroupMarkModule: ContainerModule = pluginModule(cgroupMarkPlugin);

@@ -20,4 +20,4 @@ export {
 export { resolveCgroups, cgroup2PathOf, type CgroupSelector } from './cgroup-selector.js';
 export type { BypassEntry } from './bypass-entry.js';
 export { defaultObjectPath } from './bpf-object-path.js';
-export { cgroupMarkPlugin, cgroupMarkConfigSchema, type CgroupMarkConfig } from './cgroup-mark-plugin.js';
+export { cgroupMarkPlugin, cgroupMarkModule, cgroupMarkConfigSchema, type CgroupMarkConfig } from './cgroup-mark-plugin.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MESH_BYPASS_MAP } from '@bpfsteer/contract-mesh';
 import { cgroupMarkConfigSchema, cgroupMarkPlugin } from '../src/cgroup-mark-plugin.js';
 
 const messages = (r: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }) =>
@@ -9,6 +10,14 @@ describe('cgroupMarkPlugin factory', () => {
     expect(cgroupMarkPlugin.id).toBe('cgroup-mark');
     expect(cgroupMarkPlugin.intents).toEqual({});
     expect(cgroupMarkPlugin.requires).toEqual(['bpffs', 'cgroup2', 'cgroup_skb']);
+  });
+
+  it("provides its mesh_bypass map (pin and size) under contract-mesh's MESH_BYPASS_MAP token", () => {
+    const provide = cgroupMarkPlugin.provides![MESH_BYPASS_MAP]!;
+    const config = cgroupMarkConfigSchema.parse({ cgroup: 'zt', bypassEntries: 1024 });
+    expect(provide(config, '/sys/fs/bpf/b/cgroup-mark')).toEqual({ pinPath: '/sys/fs/bpf/b/cgroup-mark/maps/mesh_bypass', entries: 1024 });
+    expect(provide({ ...config, bypassMapPin: '/sys/fs/bpf/shared' }, '/x')).toEqual({ pinPath: '/sys/fs/bpf/shared', entries: 1024 });
+    expect(Object.keys(cgroupMarkPlugin.provides!)).toEqual([]); // by token only, never by a string
   });
 });
 

@@ -18,4 +18,4 @@ export { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND, meshMemberIntentSchema, sklookupPo
 export { DEFAULT_SKIP_PORTS } from './skip-ports.js';
 export { meshKey, displayAddress, isIpv4Key, MeshKeyCache } from './mesh-address.js';
 export { defaultObjectPath } from './bpf-object-path.js';
-export { sklookupPlugin, sklookupConfigSchema, type SklookupConfig } from './sklookup-plugin.js';
+export { sklookupPlugin, sklookupModule, sklookupConfigSchema, type SklookupConfig } from './sklookup-plugin.js';

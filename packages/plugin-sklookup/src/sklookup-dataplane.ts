@@ -313,12 +313,12 @@ export class SklookupDataplane {
 
   /** The listeners of a pod, checked (see #resolveSocket), at most one per address family. */
   #resolveSockets(pod: DesiredPod, fds: readonly number[], netnsIno: bigint): ResolvedSocket[] {
-    const sockets = fds.map((fd) => this.#resolveSocket(fd, pod, netnsIno));
+    const sockets = fds.map((fd, i) => this.#resolveSocket(fd, pod, netnsIno, pod.socketHandles?.[i]));
     for (const family of [4, 6] as const) {
       const same = sockets.filter((s) => s.family === family);
       if (same.length > 1) {
         throw new InvalidArgumentError(
-          `pod ${JSON.stringify(pod.uid)}: socket fds ${same.map((s) => s.fd).join(' and ')} are both IPv${family} listeners; give at most one per address family`,
+          `pod ${JSON.stringify(pod.uid)}: sockets ${same.map((s) => socketName(s.fd, pod.socketHandles?.[fds.indexOf(s.fd)])).join(' and ')} are both IPv${family} listeners; give at most one per address family`,
         );
       }
     }
@@ -330,8 +330,8 @@ export class SklookupDataplane {
    * kernel would also assign a socket of another namespace, which then breaks the connection) and
    * that the kernel takes it into a SOCKHASH (which tells its cookie).
    */
-  #resolveSocket(fd: number, pod: DesiredPod, netnsIno: bigint): ResolvedSocket {
-    const who = `pod ${JSON.stringify(pod.uid)}: socket fd ${fd}`;
+  #resolveSocket(fd: number, pod: DesiredPod, netnsIno: bigint, handle?: string): ResolvedSocket {
+    const who = `pod ${JSON.stringify(pod.uid)}: socket ${socketName(fd, handle)}`;
     let stat;
     try {
       stat = fstatSync(fd, { bigint: true });
@@ -545,6 +545,11 @@ export class SklookupDataplane {
   #maps(): SklookupMaps {
     return this.#life.skeleton.maps;
   }
+}
+
+/** A listener as messages name it: its handle and fd, or its fd. */
+function socketName(fd: number, handle: string | undefined): string {
+  return handle === undefined ? `fd ${fd}` : `${handle} (fd ${fd})`;
 }
 
 /** The namespace handles of each prepared plan (kept off the public PreparedApply shape). */

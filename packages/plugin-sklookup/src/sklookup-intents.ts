@@ -1,21 +1,26 @@
 /**
  * The desired state of plugin-sklookup: the `mesh.member` and `sklookup.pod` intents, whose kinds and
- * schemas @bpfsteer/contract-mesh defines, read into a validated DesiredMesh (pure;
- * InvalidArgumentError on anything wrong, naming the intent, and on more than the capacity).
+ * schemas @bpfsteer/contract-mesh defines, read into a validated DesiredMesh (pure but for the
+ * handle resolver; InvalidArgumentError on anything wrong, naming the intent, and on more than the
+ * capacity). Socket handles (`netnsHandle`, `socketHandles`) are resolved to the fds the agent's
+ * registry holds: a namespace handle becomes the path `/proc/self/fd/N` of its fd.
  */
 import type { DesiredState, Intent } from '@bpfsteer/agent-kernel';
 import { MAX_POD_SOCKETS, MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
-import { InvalidArgumentError } from '@bpfsteer/core-bpf';
+import { InvalidArgumentError, type SocketHandleResolver } from '@bpfsteer/core-bpf';
 import { MeshKeyCache, meshKey } from './mesh-address.js';
 import { checkUid } from './pod-pin-name.js';
 
 export interface DesiredPod {
   readonly uid: string;
+  /** the path the namespace opens by (a handle's `/proc/self/fd/N`, or the intent's netns) */
   readonly netns: string;
   /** mesh keys, sorted, without duplicates */
   readonly addresses: readonly string[];
-  /** the HBONE listeners (at most one per family); undefined: keep the socket entries the pod has */
+  /** the HBONE listeners' fds (at most one per family); undefined: keep the socket entries the pod has */
   readonly socketFds?: readonly number[];
+  /** the handles they were named by, in the same order */
+  readonly socketHandles?: readonly string[];
 }
 
 export interface DesiredMesh {
@@ -34,32 +39,48 @@ function where(kind: string, i: number): string {
   return `${kind} intent #${i + 1}`;
 }
 
-const isFd = (fd: unknown): fd is number => typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 && fd <= 0x7fffffff;
+/** The fd of `handle`, or InvalidArgumentError naming the field and why. */
+function resolveHandle(handles: SocketHandleResolver | undefined, handle: unknown, at: string): number {
+  if (typeof handle !== 'string') throw new InvalidArgumentError(`${at} must be a socket handle ("h:<n>"), got ${JSON.stringify(handle)}`);
+  if (!handles) throw new InvalidArgumentError(`${at} ${handle}: the agent gave this plugin no socket-handle registry (Tokens.SocketHandles)`);
+  try {
+    return handles.fd(handle);
+  } catch (err) {
+    throw new InvalidArgumentError(`${at} ${handle}: ${(err as Error).message}`);
+  }
+}
 
-/** The listeners of a pod intent (socketFds, or the older socketFd); undefined when it names none. */
-function socketFdsOf(intent: Intent, at: string): readonly number[] | undefined {
-  const { socketFds, socketFd } = intent;
-  if (socketFds !== undefined && socketFd !== undefined) throw new InvalidArgumentError(`${at}: give socketFds or (the older form) socketFd, not both`);
-  if (socketFd !== undefined) {
-    if (!isFd(socketFd)) throw new InvalidArgumentError(`${at}: socketFd must be an open file descriptor number, got ${JSON.stringify(socketFd)}`);
-    return [socketFd];
+/** The listeners of a pod intent (its socketHandles, resolved); undefined when it names none. */
+function socketsOf(intent: Intent, at: string, handles: SocketHandleResolver | undefined): { fds: number[]; handles: string[] } | undefined {
+  const { socketHandles } = intent;
+  if (intent.socketFds !== undefined || intent.socketFd !== undefined) {
+    throw new InvalidArgumentError(`${at}: socketFds/socketFd (fd numbers) are no longer accepted; name the listeners by socketHandles`);
   }
-  if (socketFds === undefined) return undefined;
-  if (!Array.isArray(socketFds) || !socketFds.every(isFd)) {
-    throw new InvalidArgumentError(`${at}: socketFds must be a list of open file descriptor numbers, got ${JSON.stringify(socketFds)}`);
+  if (socketHandles === undefined) return undefined;
+  if (!Array.isArray(socketHandles)) throw new InvalidArgumentError(`${at}: socketHandles must be a list of socket handles, got ${JSON.stringify(socketHandles)}`);
+  if (socketHandles.length > MAX_POD_SOCKETS) {
+    throw new InvalidArgumentError(`${at}: socketHandles lists ${socketHandles.length} listeners; at most ${MAX_POD_SOCKETS} (one per address family)`);
   }
-  if (socketFds.length > MAX_POD_SOCKETS) {
-    throw new InvalidArgumentError(`${at}: socketFds lists ${socketFds.length} listeners; at most ${MAX_POD_SOCKETS} (one per address family)`);
-  }
-  if (new Set(socketFds).size !== socketFds.length) throw new InvalidArgumentError(`${at}: socketFds lists an fd twice`);
-  return [...socketFds];
+  if (new Set(socketHandles).size !== socketHandles.length) throw new InvalidArgumentError(`${at}: socketHandles lists a handle twice`);
+  const fds = socketHandles.map((h) => resolveHandle(handles, h, `${at}: socket handle`));
+  return { fds, handles: [...(socketHandles as string[])] };
+}
+
+/** The path of a pod intent's namespace: its netnsHandle's fd, or its netns path or name. */
+function netnsOf(intent: Intent, at: string, handles: SocketHandleResolver | undefined): string {
+  const { netns, netnsHandle } = intent;
+  if ((netns === undefined) === (netnsHandle === undefined)) throw new InvalidArgumentError(`${at}: give netnsHandle or netns, exactly one of them`);
+  if (netnsHandle !== undefined) return `/proc/self/fd/${resolveHandle(handles, netnsHandle, `${at}: netnsHandle`)}`;
+  if (typeof netns !== 'string' || netns === '') throw new InvalidArgumentError(`${at}: netns must be a non-empty path or name`);
+  return netns;
 }
 
 /**
  * The validated desired mesh; throws InvalidArgumentError (nothing is partially accepted). With
- * `keys` the address texts are parsed once and remembered for the next desired state.
+ * `keys` the address texts are parsed once and remembered for the next desired state; `handles`
+ * resolves the socket handles the pods name.
  */
-export function readDesiredMesh(desired: DesiredState, capacity: MeshCapacity, keys?: MeshKeyCache): DesiredMesh {
+export function readDesiredMesh(desired: DesiredState, capacity: MeshCapacity, keys?: MeshKeyCache, handles?: SocketHandleResolver): DesiredMesh {
   const key = (address: string, what: () => string): string => (keys ? keys.key(address, what) : meshKey(address, what()));
   const members = new Set<string>();
   const memberIntents = desired.get(MESH_MEMBER_KIND) ?? [];
@@ -83,8 +104,7 @@ export function readDesiredMesh(desired: DesiredState, capacity: MeshCapacity, k
       throw new InvalidArgumentError(`${at}: ${(err as Error).message}`);
     }
     if (pods.has(uid)) throw new InvalidArgumentError(`${at}: pod uid ${JSON.stringify(uid)} is listed twice; each pod must appear once`);
-    const netns = intent.netns;
-    if (typeof netns !== 'string' || netns === '') throw new InvalidArgumentError(`${at} (pod ${uid}): netns must be a non-empty path or name`);
+    const netns = netnsOf(intent, `${at} (pod ${uid})`, handles);
     const list = intent.addresses;
     if (!Array.isArray(list) || list.length === 0) throw new InvalidArgumentError(`${at} (pod ${uid}): addresses must list at least one address`);
     const addresses = [...new Set(list.map((a) => key(a as string, () => `${at} (pod ${uid}): address`)))].sort();
@@ -95,9 +115,9 @@ export function readDesiredMesh(desired: DesiredState, capacity: MeshCapacity, k
       }
       owner.set(a, uid);
     }
-    const socketFds = socketFdsOf(intent, `${at} (pod ${uid})`);
+    const sockets = socketsOf(intent, `${at} (pod ${uid})`, handles);
     addressCount += addresses.length;
-    pods.set(uid, { uid, netns, addresses, ...(socketFds !== undefined ? { socketFds } : {}) });
+    pods.set(uid, { uid, netns, addresses, ...(sockets !== undefined ? { socketFds: sockets.fds, socketHandles: sockets.handles } : {}) });
   });
   if (pods.size > capacity.maxPods) {
     throw new InvalidArgumentError(`${pods.size} pods exceed the capacity of ${capacity.maxPods} (maxPods)`);

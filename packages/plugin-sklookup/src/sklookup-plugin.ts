@@ -5,7 +5,7 @@
  * desired state that is invalid (bad address, vanished netns, a socket the kernel refuses, over
  * capacity) is rejected with IntentRejectedError before anything changes.
  */
-import { IntentRejectedError, definePlugin, type PluginFactory } from '@bpfsteer/agent-kernel';
+import { IntentRejectedError, definePlugin, type PluginFactory, type ContainerModule, pluginModule } from '@bpfsteer/agent-kernel';
 import { z } from 'zod';
 import {
   DEFAULT_BYPASS_ENTRIES,
@@ -93,7 +93,7 @@ export const sklookupPlugin: PluginFactory<SklookupConfig> = definePlugin<Sklook
       apply: (dp, desired) => {
         let prepared: PreparedApply;
         try {
-          prepared = dp.prepare(readDesiredMesh(desired, dp.capacity, keys));
+          prepared = dp.prepare(readDesiredMesh(desired, dp.capacity, keys, context.socketHandles));
         } catch (err) {
           throw new IntentRejectedError(`sklookup: ${(err as Error).message}`, { cause: err });
         } finally {
@@ -124,3 +124,6 @@ export const sklookupPlugin: PluginFactory<SklookupConfig> = definePlugin<Sklook
     };
   },
 });
+
+/** This plugin as a container module: `createAgent({ modules: [sklookupModule, ...], config })`. */
+export const sklookupModule: ContainerModule = pluginModule(sklookupPlugin);

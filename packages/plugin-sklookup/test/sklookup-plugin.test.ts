@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
+import { describe, expect, it, vi } from 'vitest';
+import type { Logger } from '@bpfsteer/agent-kernel';
+import { MESH_BYPASS_MAP, MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
 import { sklookupConfigSchema, sklookupPlugin } from '../src/sklookup-plugin.js';
 
 const messages = (r: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }) =>
@@ -10,6 +11,19 @@ describe('sklookupPlugin factory', () => {
     expect(sklookupPlugin.id).toBe('sklookup');
     expect(Object.keys(sklookupPlugin.intents)).toEqual([MESH_MEMBER_KIND, SKLOOKUP_POD_KIND]);
     expect(sklookupPlugin.requires).toEqual(['bpffs', 'sk_lookup', 'sockhash']);
+  });
+
+  it("needs contract-mesh's MESH_BYPASS_MAP token (optional) and takes the provided map by it", () => {
+    expect(sklookupPlugin.needs![MESH_BYPASS_MAP]).toMatchObject({ optional: true });
+    expect(Object.keys(sklookupPlugin.needs!)).toEqual([]); // by token only, never by a string
+    const warn = vi.fn();
+    const logger = { warn, info: vi.fn(), debug: vi.fn(), error: vi.fn() } as unknown as Logger;
+    const provided = new Map([[MESH_BYPASS_MAP, { pinPath: '/sys/fs/bpf/b/cgroup-mark/maps/mesh_bypass', entries: 1024 }]]);
+    sklookupPlugin.create({ bypassMapPin: '/sys/fs/bpf/other' }, { logger, pinRoot: '/sys/fs/bpf/b/sklookup', signal: new AbortController().signal, provided });
+    expect(warn).toHaveBeenCalledWith(
+      { configured: '/sys/fs/bpf/other', cgroupMark: '/sys/fs/bpf/b/cgroup-mark/maps/mesh_bypass' },
+      "bypassMapPin differs from plugin-cgroup-mark's map; using cgroup-mark's",
+    );
   });
 });
 

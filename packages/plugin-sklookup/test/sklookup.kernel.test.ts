@@ -7,7 +7,7 @@
  *   - the proxy's own connection (a process in its cgroup, SO_MARK 0x539, with bpf/cgroup_mark's
  *     program on that cgroup sharing mesh_bypass) reaches the application;
  *   - separate IPv4-only / IPv6-only listeners (a python proxy, taken with pidfd_getfd): each address
- *     goes to the listener of its family; `socketFds: []` drops the pod's socket entries (normal lookup);
+ *     goes to the listener of its family; `socketHandles: []` drops the pod's socket entries (normal lookup);
  *   - removing the member stops the divert; removing the pod removes its link and entries;
  *   - a restart with keepPinned keeps diverting and re-adopts everything; bad input changes nothing.
  * The lab (netns, listeners, the proxy's cgroup and the shared bypass map) is built once per file;
@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kernel';
-import { BpfMap, BpfObject, TypedMap, attachCgroup, createCgroup, removeCgroup, withNetns, type Link } from '@bpfsteer/core-bpf';
+import { BpfMap, BpfObject, SocketHandles, TypedMap, attachCgroup, createCgroup, dupFd, removeCgroup, withNetns, type Link } from '@bpfsteer/core-bpf';
 import { NetLab, monotonicNsAgo, tryRun, type Listener, tcpClient, type TcpClientResult } from '@bpfsteer/netlab';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -49,6 +49,9 @@ describe('sklookupPlugin with real netns and TCP', () => {
   let podNs = '';
   let ztunnel: net.Server | undefined;
   let hboneFd = -1;
+  /** the agent's socket-handle registry, as plugins see it; hbone: the ztunnel listener's handle */
+  const registry = new SocketHandles();
+  let hbone = '';
   let cgroup = '';
   let markObject: BpfObject | undefined;
   let markLink: Link | undefined;
@@ -56,7 +59,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
   /** A plugin of this test (closed after it), not started. */
   const create = (config: Partial<SklookupConfig> = {}) => {
     const parsed = sklookupPlugin.configSchema.parse({ bypassMapPin: bypassPin, skipPorts: [8080], ...config });
-    const plugin = sklookupPlugin.create(parsed, { logger: pino({ level: 'silent' }), pinRoot, signal: new AbortController().signal });
+    const plugin = sklookupPlugin.create(parsed, { logger: pino({ level: 'silent' }), pinRoot, signal: new AbortController().signal, socketHandles: registry });
     plugins.push(plugin);
     return plugin;
   };
@@ -78,7 +81,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
     uid,
     netns: podNs,
     addresses: [POD4, POD6],
-    socketFds: [hboneFd],
+    socketHandles: [hbone],
     ...extra,
   });
   const desired = (...intents: Intent[]): DesiredState => {
@@ -133,6 +136,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
     });
     hboneFd = (server as unknown as { _handle: { fd: number } })._handle.fd;
     expect(hboneFd).toBeGreaterThan(2);
+    hbone = registry.register(hboneFd, 'socket', { what: 'the ztunnel listener' });
     // the proxy's cgroup, observed by bpf/cgroup_mark.bpf.o sharing the mesh_bypass pin
     cgroup = createCgroup(`bpfsteer-test-skl-${suffix}`);
     markObject = BpfObject.open(new URL('../../../bpf/build/cgroup_mark.bpf.o', import.meta.url).pathname);
@@ -141,6 +145,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
   });
   afterAll(async () => {
     try {
+      registry.closeAll();
       markLink?.detach();
       markObject?.close();
       rmSync(bypassPin.replace(/\/mesh_bypass$/, ''), { recursive: true, force: true });
@@ -235,8 +240,10 @@ describe('sklookupPlugin with real netns and TCP', () => {
   it('separate IPv4-only and IPv6-only listeners: each address goes to the listener of its family', async () => {
     const plugin = await meshed();
     const family = await startFamilyListeners(podNs, 15010);
+    const v6 = registry.register(family.v6Fd, 'socket', { what: 'the IPv6-only listener' });
+    const v4 = registry.register(family.v4Fd, 'socket', { what: 'the IPv4-only listener' });
     try {
-      const separate = podIntent({ socketFds: [family.v6Fd, family.v4Fd] });
+      const separate = podIntent({ socketHandles: [v6, v4] });
       expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), separate))).toEqual({ added: 0, updated: 1, removed: 0 });
       expect(await fromPeer(MESH4, POD4)).toMatchObject({ ok: true, reply: `v4 ${POD4} 80` });
       expect(await fromPeer(MESH6, POD6)).toMatchObject({ ok: true, reply: `v6 ${POD6} 80` });
@@ -244,13 +251,13 @@ describe('sklookupPlugin with real netns and TCP', () => {
       expect(Object.keys(sockets).sort()).toEqual([POD4, POD6]);
       expect(sockets[POD4]).not.toBe(sockets[POD6]);
       // two listeners of one family are refused, and change nothing
-      await expect(plugin.apply(desired(member(POD4), member(MESH4), podIntent({ socketFds: [hboneFd, family.v6Fd] })))).rejects.toMatchObject({
+      await expect(plugin.apply(desired(member(POD4), member(MESH4), podIntent({ socketHandles: [hbone, v6] })))).rejects.toMatchObject({
         code: 'ERR_INTENT_REJECTED',
         message: expect.stringMatching(/are both IPv6 listeners; give at most one per address family/),
       });
       expect(await fromPeer(MESH6, POD6)).toMatchObject({ ok: true, reply: `v6 ${POD6} 80` });
       // only the IPv6-only one: IPv4 has no listener of its family and takes the normal lookup
-      expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent({ socketFds: [family.v6Fd] })))).toEqual({
+      expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent({ socketHandles: [v6] })))).toEqual({
         added: 0,
         updated: 1,
         removed: 0,
@@ -258,10 +265,12 @@ describe('sklookupPlugin with real netns and TCP', () => {
       expect(reachedApp(await fromPeer(MESH4, POD4))).toBe(true);
       expect(await fromPeer(MESH6, POD6)).toMatchObject({ ok: true, reply: `v6 ${POD6} 80` });
     } finally {
+      registry.release(v4);
+      registry.release(v6);
       await family.close();
     }
-    // the older single `socketFd` form: the dual-stack listener for both families again
-    expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent({ socketFds: undefined, socketFd: hboneFd })))).toEqual({
+    // the dual-stack listener for both families again
+    expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent()))).toEqual({
       added: 0,
       updated: 1,
       removed: 0,
@@ -270,10 +279,37 @@ describe('sklookupPlugin with real netns and TCP', () => {
     expect(diverted(await fromPeer(MESH6, POD6), POD6)).toBe(true);
   });
 
-  it('no listener (socketFds: []): the pod keeps its link but loses its socket entries; connections take the normal lookup at once', async () => {
+  it('the namespace and the listener as registry handles: the registrant closes its own fds, the plugin works through the duplicates', async () => {
+    const plugin = await started();
+    const nsFd = openSync(podNs, 'r');
+    const sockFd = dupFd(hboneFd);
+    const ns = registry.register(nsFd, 'netns', { what: 'the pod netns', inode: statSync(podNs, { bigint: true }).ino });
+    const sock = registry.register(sockFd, 'socket', { what: 'a copy of the ztunnel listener' });
+    closeSync(nsFd);
+    closeSync(sockFd);
+    try {
+      const pod = podIntent({ netns: undefined, netnsHandle: ns, socketHandles: [sock] });
+      expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), pod))).toEqual({ added: 5, updated: 0, removed: 0 });
+      expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);
+      expect(diverted(await fromPeer(MESH6, POD6), POD6)).toBe(true);
+      expect(podStatus(plugin)?.netns).toBe(`/proc/self/fd/${registry.fd(ns)}`);
+      expect(netnsLinks()).toHaveLength(1);
+    } finally {
+      registry.release(ns);
+      registry.release(sock);
+    }
+    // a closed handle is refused by name, and changes nothing
+    await expect(plugin.apply(desired(member(MESH4), podIntent({ netns: undefined, netnsHandle: ns })))).rejects.toMatchObject({
+      code: 'ERR_INTENT_REJECTED',
+      message: expect.stringMatching(new RegExp(`netnsHandle ${ns}: socket handle "${ns}" not found: it was closed`)),
+    });
+    expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);
+  });
+
+  it('no listener (socketHandles: []): the pod keeps its link but loses its socket entries; connections take the normal lookup at once', async () => {
     const plugin = await meshed();
     const before = podStatus(plugin)!;
-    expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent({ socketFds: [] })))).toEqual({
+    expect(await plugin.apply(desired(member(POD4), member(POD6), member(MESH4), member(MESH6), podIntent({ socketHandles: [] })))).toEqual({
       added: 0,
       updated: 1,
       removed: 0,
@@ -297,14 +333,20 @@ describe('sklookupPlugin with real netns and TCP', () => {
     const elsewhere = net.createServer();
     await new Promise<void>((resolve) => elsewhere.listen({ port: 0 }, resolve));
     const elsewhereFd = (elsewhere as unknown as { _handle: { fd: number } })._handle.fd;
+    const elsewhereHandle = registry.register(elsewhereFd, 'socket', { what: 'a listener of the host netns' });
+    const gone = registry.register(hboneFd, 'socket', { what: 'a released listener' });
+    registry.release(gone);
     try {
+      // a file is no socket: the registry refuses it already
+      expect(() => registry.register(file, 'socket', { what: '/etc/hostname' })).toThrow(/register \/etc\/hostname: expected a socket/);
       const cases: [DesiredState, RegExp][] = [
         [desired(member(MESH4), podIntent({ netns: `/var/run/netns/no-such-${suffix}` })), /network namespace .*not found/],
         [desired(member(MESH4), podIntent({ netns: '/etc/hostname' })), /not a network namespace/],
-        [desired(member(MESH4), podIntent({ socketFds: [file] })), /socket fd \d+ is not a socket/],
-        [desired(member(MESH4), podIntent({ socketFds: [0x7ffff000] })), /not an open file descriptor/],
-        [desired(member(MESH4), podIntent({ socketFds: [elsewhereFd] })), /is not a TCP socket of the pod's network namespace/],
-        [desired(member(MESH4), podIntent({ socketFds: [hboneFd, hboneFd] })), /lists an fd twice/],
+        [desired(member(MESH4), podIntent({ socketFds: [hboneFd] })), /fd numbers\) are no longer accepted/],
+        [desired(member(MESH4), podIntent({ socketHandles: ['h:999999'] })), /socket handle "h:999999" not found: it was never registered/],
+        [desired(member(MESH4), podIntent({ socketHandles: [gone] })), /not found: it was closed/],
+        [desired(member(MESH4), podIntent({ socketHandles: [elsewhereHandle] })), /socket h:\d+ \(fd \d+\) is not a TCP socket of the pod's network namespace/],
+        [desired(member(MESH4), podIntent({ socketHandles: [hbone, hbone] })), /lists a handle twice/],
         [desired(member(MESH4), podIntent(), podIntent({ uid: 'other', addresses: ['10.92.0.3'] })), /name the same network namespace/],
         [desired(member('10.92.0.300')), /not an IP address/],
       ];
@@ -313,6 +355,7 @@ describe('sklookupPlugin with real netns and TCP', () => {
       }
     } finally {
       closeSync(file);
+      registry.release(elsewhereHandle);
       await new Promise((resolve) => elsewhere.close(resolve));
     }
     expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);

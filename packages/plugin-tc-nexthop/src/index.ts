@@ -11,6 +11,13 @@ export {
 } from './nexthop-dataplane.js';
 export { parseRule, parseRuleSet, type NexthopRule, type NexthopRuleSpec } from './nexthop-rule.js';
 export { defaultObjectPath } from './bpf-object-path.js';
-export { tcNexthopPlugin, tcNexthopConfigSchema, type TcNexthopConfig } from './tc-nexthop-plugin.js';
+export { tcNexthopPlugin } from './tc-nexthop-plugin.js';
+export {
+  tcNexthopConfigSchema,
+  tcNexthopDeclaration,
+  tcNexthopEntry,
+  tcNexthopModule,
+  type TcNexthopConfig,
+} from './tc-nexthop-entry.js';
 // the kind and its schema are @bpfsteer/contract-nexthop's; re-exported for users of this package
 export { nexthopRedirectIntentSchema, NEXTHOP_REDIRECT_KIND, type NexthopRedirectIntent } from '@bpfsteer/contract-nexthop';

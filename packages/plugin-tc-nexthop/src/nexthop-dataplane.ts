@@ -49,9 +49,9 @@ import { checkInterfaceName, parseRule, parseRuleSet, parseSource, type NexthopR
 import { computeV6Index, emptyV4Index, V4_BUCKETS, type V4Index, type V6Index } from './prefix-index.js';
 import { resolveRule, type PlacedRule, type ResolvedRule } from './slot-allocation.js';
 
-export const DEFAULT_MAX_RULES = 16384;
-/** Upper bound for maxRules (memory: about 200 bytes per rule plus the per-CPU counters). */
-export const MAX_MAX_RULES = 1 << 20;
+import { DEFAULT_MAX_RULES, MAX_MAX_RULES } from './nexthop-limits.js';
+
+export { DEFAULT_MAX_RULES, MAX_MAX_RULES };
 
 export interface NexthopDataplaneOptions {
   /** bpffs directory owned by this dataplane: maps under maps/, links under links/. Without it nothing is pinned. */

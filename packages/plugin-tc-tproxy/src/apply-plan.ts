@@ -17,6 +17,7 @@
  * A dst node whose content did not change keeps its id and is not touched; so is every
  * rule slot whose value did not change. Ids freed by an apply are reused only by a later one.
  */
+import { AppliedRecord } from './applied-rule.js';
 import { CompileCapacityError, compileRules, type CompileLimits, type CompileRule } from './compile-rules.js';
 import { IdAllocator } from './id-pool.js';
 import type { RuleValue } from './map-codecs.js';
@@ -62,20 +63,7 @@ export interface PlanInput {
 
 /** `r` compiled under rule id `id`, as a rule in force. */
 function appliedRule(r: PlanRule, id: number): AppliedRule {
-  return {
-    id,
-    family: r.family,
-    proto: r.proto,
-    destination: r.destination,
-    source: r.source,
-    low: r.low,
-    high: r.high,
-    deny: r.action === ACTION_DENY,
-    dstLength: r.destination.length,
-    srcLength: r.source.length,
-    ifindexes: r.ifindexes,
-    rule: r,
-  };
+  return new AppliedRecord(id, r);
 }
 
 /** The rule ids ran out in this apply (ids freed by it are not reusable yet): converge in two steps. */
@@ -139,7 +127,7 @@ function keepInForce(state: TrieState, diff: RuleDiff, i: number, prev: AppliedR
     return;
   }
   diff.touched.push(i);
-  const slot = state.slots[prev.id]!;
+  const slot = state.slots.get(prev.id)!;
   if (slot.action !== r.action || slot.tproxyPort !== r.tproxyPort) {
     diff.slotWrites.push([prev.id, { action: r.action, tproxyPort: r.tproxyPort, identity: slot.identity }]);
     diff.changes[i] = 'updated';
@@ -199,8 +187,8 @@ function commitRules(state: TrieState, diff: RuleDiff, gone: readonly AppliedRul
   const ruleWrites: Array<readonly [number, RuleValue]> = [];
   for (const [id, slot] of diff.slotWrites) {
     ruleWrites.push([id, { action: slot.action, tproxy_port_be: slot.tproxyPort, identity: slot.identity }]);
-    if (state.slots[id] === undefined) state.ruleCount++;
-    state.slots[id] = slot;
+    if (!state.slots.has(id)) state.ruleCount++;
+    state.slots.set(id, slot);
   }
   for (const rec of diff.fresh) state.applied.set(rec.rule.identity, rec);
   for (const [, next] of diff.recompiled) state.applied.set(next.rule.identity, next);
@@ -212,7 +200,7 @@ function commitRules(state: TrieState, diff: RuleDiff, gone: readonly AppliedRul
 /** Empties the slots of `ruleClears` and frees their ids. */
 function clearSlots(state: TrieState, ruleClears: readonly number[], rulePool: IdAllocator): void {
   for (const id of ruleClears) {
-    state.slots[id] = undefined;
+    state.slots.delete(id);
     state.ruleCount--;
     rulePool.release(id);
   }
@@ -279,7 +267,7 @@ export function planApply(state: TrieState, input: PlanInput): PlannedApply {
     const adopted = synced ? undefined : state.adoptable.get(hash);
     if (adopted !== undefined && taken[adopted] === 0) {
       id = adopted;
-      old = state.slots[id];
+      old = state.slots.get(id);
     } else {
       id = rulePool.alloc();
       if (id === undefined) throw new RuleIdsExhausted();
@@ -323,7 +311,7 @@ export function planApply(state: TrieState, input: PlanInput): PlannedApply {
   } else {
     // after an adoption: every slot no rule took
     ruleClears = [];
-    for (let id = 1; id < state.slots.length; id++) if (taken[id] === 0 && state.slots[id] !== undefined) ruleClears.push(id);
+    for (let id = 1; id < state.slots.length; id++) if (taken[id] === 0 && state.slots.has(id)) ruleClears.push(id);
   }
   clearSlots(state, ruleClears, rulePool);
   state.adoptable = new Map();

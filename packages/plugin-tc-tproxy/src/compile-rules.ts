@@ -18,7 +18,9 @@
  * compileRules compiles a whole rule set at once: the reference the incremental applies are
  * checked against, and the capacity check of a two-step convergence.
  */
+import { InlineContent } from './inline-content.js';
 import { prefixKey, type IpFamily, type Prefix } from './key-prefix.js';
+import type { NodeContent, SrcNode } from './node-content.js';
 import { blockIntervals, portBlocks, type PartitionRule, type PortBlock, type PortInterval } from './port-partition.js';
 import { INLINE_RANGES } from './tproxy-constants.js';
 
@@ -41,24 +43,7 @@ export interface CompileRule extends PartitionRule, RuleMatch {
   readonly deny: boolean;
 }
 
-export interface SrcNode {
-  readonly prefix: Prefix;
-  /** ascending by port */
-  readonly blocks: readonly PortBlock[];
-}
-
-export interface NodeContent {
-  /** ascending by prefix key */
-  readonly srcNodes: readonly SrcNode[];
-  /** number of tctp_src entries (0 when inline) */
-  readonly srcEntries: number;
-  /** number of tctp_port entries (0 when inline) */
-  readonly portEntries: number;
-  /** the port intervals of an inline node (its dst value holds them; it has no src or port entries) */
-  readonly inline?: readonly PortInterval[];
-  /** set on contents adopted from inconsistent map entries: never equal to any content */
-  readonly inconsistent?: true;
-}
+export type { NodeContent, SrcNode } from './node-content.js';
 
 export interface DstNode {
   readonly family: IpFamily;
@@ -104,6 +89,10 @@ export class CompileCapacityError extends Error {
 export function sameContent(a: NodeContent, b: NodeContent): boolean {
   if (a.inconsistent || b.inconsistent) return false;
   if (a === b) return true;
+  // an inline node is its dst value: equal intervals, equal node (the state keeps them only: InlineContent)
+  if (a instanceof InlineContent) return b instanceof InlineContent ? a.equals(b) : b.inline !== undefined && a.holds(b.inline);
+  if (b instanceof InlineContent) return a.inline !== undefined && b.holds(a.inline);
+  if (a.inline !== undefined || b.inline !== undefined) return a.inline !== undefined && b.inline !== undefined && sameIntervals(a.inline, b.inline);
   const n = a.srcNodes.length;
   if (n !== b.srcNodes.length || a.portEntries !== b.portEntries || a.srcEntries !== b.srcEntries) return false;
   for (let i = 0; i < n; i++) {
@@ -116,6 +105,12 @@ export function sameContent(a: NodeContent, b: NodeContent): boolean {
       if (p.port !== q.port || p.bits !== q.bits || p.ruleId !== q.ruleId) return false;
     }
   }
+  return true;
+}
+
+function sameIntervals(a: readonly PortInterval[], b: readonly PortInterval[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].low !== b[i].low || a[i].high !== b[i].high || a[i].ruleId !== b[i].ruleId) return false;
   return true;
 }
 

@@ -1,4 +1,5 @@
 export { tcTproxyPlugin } from './tc-tproxy-plugin.js';
+export { tcTproxyDeclaration, tcTproxyEntry, tcTproxyModule } from './tc-tproxy-entry.js';
 export {
   tcTproxyConfigSchema,
   tproxyInterfaceConfigSchema,

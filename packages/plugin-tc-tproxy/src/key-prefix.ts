@@ -3,7 +3,7 @@
  * "10.0.0.5/24"), kept as 16 network-order bytes (IPv4 in bytes 0..3, the rest zero), with the
  * canonical text and a compact key that is cheap to compute for any truncation of the prefix.
  */
-import { formatIpv4, formatIpv6, hasHostBits, tryParsePrefix, type IpError, type IpFamily } from '@bpfsteer/ip';
+import { bitsEqual, formatIpv4, formatIpv6, hasHostBits, tryParsePrefix, type IpError, type IpFamily } from '@bpfsteer/ip';
 
 export type { IpFamily };
 
@@ -33,10 +33,65 @@ export function prefixKey(bytes: Uint8Array, length: number): string {
   return s;
 }
 
+/**
+ * A Prefix whose 16 bytes are a slice of a shared slab (keyBytes), or any array given: a view of
+ * the slab is made when `bytes` is read, not kept (a view costs ~100 bytes; a rule set keeps
+ * 100,000 prefixes).
+ */
+class KeyPrefix implements Prefix {
+  readonly #base: Uint8Array;
+  /** where the 16 bytes start in #base (a slab); -1: #base is them */
+  readonly #offset: number;
+
+  constructor(
+    readonly family: IpFamily,
+    base: Uint8Array,
+    offset: number,
+    readonly length: number,
+    readonly text: string,
+    readonly key: string,
+  ) {
+    this.#base = base;
+    this.#offset = offset;
+  }
+
+  get bytes(): Uint8Array {
+    return this.#offset < 0 ? this.#base : this.#base.subarray(this.#offset, this.#offset + 16);
+  }
+
+  /** Whether this prefix contains `inner` (same family, not longer, equal leading bits), without making views. */
+  contains(inner: KeyPrefix): boolean {
+    if (this.family !== inner.family || this.length > inner.length) return false;
+    const a = this.#base;
+    const b = inner.#base;
+    const i0 = this.#offset < 0 ? 0 : this.#offset;
+    const j0 = inner.#offset < 0 ? 0 : inner.#offset;
+    const full = this.length >> 3;
+    for (let k = 0; k < full; k++) if (a[i0 + k] !== b[j0 + k]) return false;
+    const rest = this.length & 7;
+    if (rest === 0) return true;
+    const mask = (0xff << (8 - rest)) & 0xff;
+    return (a[i0 + full] & mask) === (b[j0 + full] & mask);
+  }
+}
+
+/** Whether `outer` contains `inner`: the same family, `inner` not shorter, the same leading `outer.length` bits. */
+export function keyPrefixContains(outer: Prefix, inner: Prefix): boolean {
+  if (outer instanceof KeyPrefix && inner instanceof KeyPrefix) return outer.contains(inner);
+  return outer.family === inner.family && outer.length <= inner.length && bitsEqual(outer.bytes, inner.bytes, outer.length);
+}
+
 /** A prefix from 16 key bytes and a length (host bits must already be clear); `text` when its canonical text is known. */
 export function makePrefix(family: IpFamily, bytes16: Uint8Array, length: number, text?: string): Prefix {
   text ??= `${family === 4 ? formatIpv4(bytes16) : formatIpv6(bytes16)}/${length}`;
-  return { family, bytes: bytes16, length, text, key: prefixKey(bytes16, length) };
+  return new KeyPrefix(family, bytes16, -1, length, text, prefixKey(bytes16, length));
+}
+
+/** makePrefix, with its bytes copied into a slab (see keyBytes). */
+function slabPrefix(family: IpFamily, bytes: Uint8Array, length: number, text: string): Prefix {
+  const { slab, offset } = keyBytes();
+  slab.set(bytes, offset);
+  return new KeyPrefix(family, slab, offset, length, text, prefixKey(slab.subarray(offset, offset + 16), length));
 }
 
 /** Whether the bits of `bytes16` after `length` (and IPv4's bytes 4..15) are all zero. */
@@ -50,8 +105,37 @@ export function hostBitsClear(family: IpFamily, bytes16: Uint8Array, length: num
 
 export type ParsedPrefix = { readonly ok: true; readonly prefix: Prefix } | { readonly ok: false; readonly error: IpError };
 
-const CACHE_LIMIT = 1 << 20;
-const cache = new Map<unknown, ParsedPrefix>();
+/**
+ * 16 zeroed key bytes carved from a shared slab (at `offset`): a parsed prefix then holds no
+ * ArrayBuffer nor view of its own (a rule set of 100,000 prefixes holds ~20 MB less). A slab lives
+ * as long as any of its prefixes.
+ */
+const SLAB_PREFIXES = 4096;
+let currentSlab = new Uint8Array(0);
+let slabUsed = 0;
+
+function keyBytes(): { slab: Uint8Array; offset: number } {
+  if (slabUsed === currentSlab.length) {
+    currentSlab = new Uint8Array(16 * SLAB_PREFIXES);
+    slabUsed = 0;
+  }
+  const offset = slabUsed;
+  slabUsed += 16;
+  return { slab: currentSlab, offset };
+}
+
+/**
+ * Parsed texts kept (then the cache starts afresh): enough for the texts many rules share (sources
+ * like 0.0.0.0/0, a service's destination); a rule set's own prefixes stay with its rules
+ * (RuleNormalizer finds an unchanged rule without parsing), not here as well.
+ */
+const CACHE_LIMIT = 1 << 14;
+/** by text: the prefix, or why the text is not one (no wrapper object per entry) */
+const cache = new Map<unknown, Prefix | IpError>();
+
+function isPrefix(hit: Prefix | IpError): hit is Prefix {
+  return hit instanceof KeyPrefix;
+}
 
 /**
  * A rule's prefix text as a key prefix (a bare address is a host prefix; host bits are refused).
@@ -62,19 +146,17 @@ export function parseKeyPrefix(text: unknown): ParsedPrefix {
   let hit = cache.get(text);
   if (hit === undefined) {
     const parsed = tryParsePrefix(text);
-    if (!parsed.ok) hit = parsed;
+    if (!parsed.ok) hit = parsed.error;
     else {
       const { family, bytes, length, text: canonical } = parsed.value;
-      const bytes16 = new Uint8Array(16);
-      bytes16.set(bytes, 0);
-      hit = { ok: true, prefix: makePrefix(family, bytes16, length, canonical) };
+      hit = slabPrefix(family, bytes, length, canonical);
     }
     if (typeof text === 'string') {
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(text, hit);
     }
   }
-  return hit;
+  return isPrefix(hit) ? { ok: true, prefix: hit } : { ok: false, error: hit };
 }
 
 /** "ip:port" or "[v6]:port" of 16 key bytes. */

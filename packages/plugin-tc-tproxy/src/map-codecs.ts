@@ -21,6 +21,7 @@ export const MAP = {
   ctTcp: 'tctp_ct_tcp',
   ctUdp: 'tctp_ct_udp',
   events: 'tctp_events',
+  summary: 'tctp_summary',
 } as const;
 
 export const PROGRAM = { ingress: 'tctp_ingress', egress: 'tctp_egress' } as const;
@@ -86,6 +87,21 @@ export const ctKeyCodec = codecs.struct({
 });
 /** struct tctp_ct_value */
 export const ctValueCodec = codecs.struct({ last_seen_ns: codecs.u64, flags: codecs.u32, pad: codecs.pad(4) });
+/** struct tctp_summary (value of tctp_summary, key 0) */
+export const summaryCodec = codecs.struct({
+  version: codecs.u32,
+  ifaces_hash: codecs.u32,
+  rules_lo: codecs.u32,
+  rules_hi: codecs.u32,
+  slots_lo: codecs.u32,
+  slots_hi: codecs.u32,
+  rules: codecs.u32,
+  dst: codecs.u32,
+  dst_host: codecs.u32,
+  src: codecs.u32,
+  port: codecs.u32,
+  pad: codecs.pad(4),
+});
 /** struct tctp_event (ring buffer record) */
 export const eventCodec = codecs.struct({
   ts_ns: codecs.u64,
@@ -111,3 +127,4 @@ export type PortKey = CodecValue<typeof portKeyCodec>;
 export type RuleValue = CodecValue<typeof ruleCodec>;
 export type IfAddrKey = CodecValue<typeof ifAddrKeyCodec>;
 export type EventRecord = CodecValue<typeof eventCodec>;
+export type SummaryValue = CodecValue<typeof summaryCodec>;

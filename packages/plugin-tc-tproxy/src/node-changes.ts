@@ -7,6 +7,7 @@
  */
 import { CompileCapacityError, nodeContent, sameContent, type CompileLimits, type CompileRule, type NodeContent } from './compile-rules.js';
 import { IdAllocator } from './id-pool.js';
+import { keptContent } from './inline-content.js';
 import { maxPrefixLength } from '@bpfsteer/ip';
 import type { IpFamily, Prefix } from './key-prefix.js';
 import type { ApplyPlan, DstNodeValue } from './plan-types.js';
@@ -80,8 +81,7 @@ class NodeCompiler {
   }
 
   /** Compiles `entry` of `group`; a write unless `placed` (the group's placed nodes) has it with that content. */
-  visit(group: DstGroup, entry: IndexedPrefix, placed: Map<string, PlacedNode> | undefined): void {
-    const rules = group.rulesOf(entry);
+  visit(group: DstGroup, entry: IndexedPrefix, placed: Map<string, PlacedNode> | undefined, rules = group.rulesOf(entry)): void {
     let content: NodeContent | undefined;
     if (this.#memo !== undefined) {
       const key = `${group.family}|${group.proto}|${entry.prefix.key}`;
@@ -107,7 +107,7 @@ export function compileAll(state: TrieState, index: RuleIndex, epoch: number): N
   const compiler = new NodeCompiler(index.ifindexes.length, epoch);
   for (const group of index.groups.values()) {
     const placed = state.dst.get(group.key);
-    for (const entry of group.byKey.values()) compiler.visit(group, entry, placed);
+    group.forEachNode((entry, rules) => compiler.visit(group, entry, placed, rules));
   }
   const drops: NodeDrop[] = [];
   for (const [groupKey, placed] of state.dst) for (const [key, node] of placed) if (node.epoch !== epoch) drops.push({ node, groupKey, key });
@@ -227,7 +227,7 @@ export function placeNodes(
           });
     state.srcEntries += content.srcEntries;
     state.portEntries += content.portEntries;
-    const placed: PlacedNode = { id, ifindex: group.ifindex, family: group.family, proto: group.proto, prefix, content, srcIds, epoch };
+    const placed: PlacedNode = { id, ifindex: group.ifindex, family: group.family, proto: group.proto, prefix, content: keptContent(content), srcIds, epoch };
     dstWrites.push([dstKeyOf(placed), { id, ranges: content.inline ?? NO_RANGES }]);
     let map = state.dst.get(group.key);
     if (map === undefined) state.dst.set(group.key, (map = new Map()));

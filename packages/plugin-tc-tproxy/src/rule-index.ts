@@ -9,8 +9,7 @@
  * (address, length): the prefixes P contains are the run that starts where P sorts.
  */
 import type { CompileRule } from './compile-rules.js';
-import { prefixContains } from '@bpfsteer/ip';
-import { prefixKey, type IpFamily, type Prefix } from './key-prefix.js';
+import { keyPrefixContains, prefixKey, type IpFamily, type Prefix } from './key-prefix.js';
 
 /** The group of a dst node: interface, family, protocol (within it, nodes are keyed by Prefix.key). */
 export function dstGroupKey(ifindex: number, family: IpFamily, proto: number): string {
@@ -127,13 +126,40 @@ export class DstGroup {
     return all === undefined ? entry.own : appendAll(all, entry.own);
   }
 
+  /**
+   * Every node of the group with its rules (as rulesOf gives them), in prefix order: one walk with
+   * a stack of the enclosing prefixes and their accumulated rules, instead of one lookup per
+   * shorter length and node.
+   */
+  forEachNode(visit: (entry: IndexedPrefix, rules: readonly CompileRule[]) => void): void {
+    if (this.lengths().length === 1) {
+      // one prefix length (e.g. only host destinations): no prefix contains another, no order needed
+      for (const entry of this.byKey.values()) visit(entry, entry.own);
+      return;
+    }
+    const stack: IndexedPrefix[] = [];
+    /** rules of stack[0..i], shortest first */
+    const inherited: CompileRule[][] = [];
+    for (const entry of this.#sortedEntries()) {
+      while (stack.length > 0 && !keyPrefixContains(stack[stack.length - 1].prefix, entry.prefix)) {
+        stack.pop();
+        inherited.pop();
+      }
+      const above = inherited.length > 0 ? inherited[inherited.length - 1] : undefined;
+      const rules = above === undefined ? entry.own : appendAll(above.slice(), entry.own);
+      visit(entry, rules);
+      stack.push(entry);
+      inherited.push(rules as CompileRule[]); // read only from here on (copied before appending)
+    }
+  }
+
   /** The present prefixes strictly inside `prefix` (which need not be present). */
   descendants(prefix: Prefix): IndexedPrefix[] {
     const sorted = this.#sortedEntries();
     const out: IndexedPrefix[] = [];
     for (let i = lowerBound(sorted, prefixOrder(prefix), 0); i < sorted.length; i++) {
       const e = sorted[i];
-      if (!prefixContains(prefix, e.prefix)) break;
+      if (!keyPrefixContains(prefix, e.prefix)) break;
       if (e.prefix.length > prefix.length) out.push(e);
     }
     return out;

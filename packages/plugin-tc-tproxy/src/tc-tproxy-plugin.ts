@@ -2,30 +2,19 @@
  * The tc-tproxy agent plugin: consumes `tproxy.rule` and `tproxy.interface` intents and keeps a
  * TproxyDataplane converged to them on the configured interfaces; describes the applied rules and
  * interfaces with their counters, and streams `tproxy.event` to watchers (and to its debug log).
+ * The implementation the plugin's worker thread imports; the agent's main thread needs only the
+ * light entry (tc-tproxy-entry.ts).
  */
 import { definePlugin, type PluginFactory } from '@bpfsteer/agent-kernel';
 import { InvalidArgumentError } from '@bpfsteer/core-bpf';
-import type { z } from 'zod';
-import { tcTproxyConfigSchema, type TcTproxyConfig } from './tproxy-config.js';
+import type { TcTproxyConfig } from './tproxy-config.js';
+import { tcTproxyDeclaration } from './tc-tproxy-entry.js';
 import { TproxyDataplane } from './tproxy-dataplane.js';
-import {
-  TPROXY_EVENT_TOPIC,
-  TPROXY_INTERFACE_KIND,
-  TPROXY_RULE_KIND,
-  tproxyInterfaceIntentSchema,
-  tproxyRuleIntentSchema,
-  type TproxyEvent,
-} from '@bpfsteer/contract-tproxy';
+import { TPROXY_EVENT_TOPIC, TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND, type TproxyEvent } from '@bpfsteer/contract-tproxy';
 
 export const tcTproxyPlugin: PluginFactory<TcTproxyConfig> = definePlugin<TcTproxyConfig, TproxyDataplane>({
-  id: 'tc-tproxy',
-  description:
-    'tc ingress stateful firewall for OpenZiti routers: diverts (prefix, source, protocol, ports) flows to local tproxy listeners (bpf_sk_assign), IPv4 and IPv6',
-  configSchema: tcTproxyConfigSchema as unknown as z.ZodType<TcTproxyConfig>,
-  intents: { [TPROXY_RULE_KIND]: tproxyRuleIntentSchema, [TPROXY_INTERFACE_KIND]: tproxyInterfaceIntentSchema },
-  requires: ['bpffs', 'tc', 'lpm_trie', 'ringbuf'],
-  // the agent runs the plugin in a worker thread of its own, importing this factory from here
-  worker: { module: import.meta.url, export: 'tcTproxyPlugin' },
+  // declarations (and the worker module: this file, built) shared with the light entry
+  ...tcTproxyDeclaration,
   steps: (config, context) => {
     const log = context.logger;
     const watchers = new Set<(event: unknown) => void>();

@@ -45,6 +45,7 @@ export const tcTproxyConfigSchema = z.strictObject({
       tcpIdleSeconds: z.number().int().min(1).max(YEAR).default(DEFAULT_TCP_IDLE_SECONDS),
       udpIdleSeconds: z.number().int().min(1).max(YEAR).default(DEFAULT_UDP_IDLE_SECONDS),
       tcpClosingSeconds: z.number().int().min(1).max(YEAR).default(DEFAULT_TCP_CLOSING_SECONDS),
+      /** tracked flows per protocol (TCP and UDP each; preallocated, ~128 bytes per entry: 8 MiB for both at the default 32768) */
       maxEntries: z.number().int().min(16).max(1 << 24).default(DEFAULT_CT_ENTRIES),
     })
     .prefault({}),

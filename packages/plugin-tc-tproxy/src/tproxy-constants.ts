@@ -13,11 +13,16 @@ export const PROTO_UDP = 17;
 /** default rule capacity (tctp_rules / tctp_rule_hits hold one more: id 0 is never used) */
 export const DEFAULT_MAX_RULES = 131072;
 export const DEFAULT_TRIE_ENTRIES = 262144;
+/** least max_entries of tctp_dst / tctp_dst_host (user space only: the hash's buckets cost 16 bytes per entry up front) */
+export const MIN_HOST_ENTRIES = 65536;
 export const MAX_IFACES = 64;
 export const MAX_IF_ADDRS = 1024;
-export const DEFAULT_CT_ENTRIES = 65536;
+/** default conntrack entries per protocol (conntrack.maxEntries): ~128 bytes each, preallocated */
+export const DEFAULT_CT_ENTRIES = 32768;
 export const EVENTS_BYTES = 256 * 1024;
 export const RULE_NONE = 0;
+/** tctp_summary.version of a valid summary (0: the rule maps may have changed since it was written) */
+export const SUMMARY_VERSION = 1;
 
 /** LPM prefix lengths: the fixed leading fields count as fully specified bits */
 export const DST_FIXED_BITS = 64;

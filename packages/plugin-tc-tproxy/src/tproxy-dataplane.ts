@@ -29,13 +29,15 @@ import type { CompileLimits } from './compile-rules.js';
 import { defaultObjectPath } from './bpf-object-path.js';
 import { addressKeys, ifAddrKeyId, syncAddresses } from './interface-addresses.js';
 import { effectiveSettings, interfaceFlags, interfaceOverrides } from './interface-settings.js';
-import { CONSTANT, MAP, PROGRAM, type IfAddrKey } from './map-codecs.js';
+import { CONSTANT, MAP, PROGRAM, type IfAddrKey, type SummaryValue } from './map-codecs.js';
+import { INVALID_SUMMARY, makeSummary, rulesSum, slotsSum, summaryHolds, summaryMatchesRules } from './pinned-summary.js';
 import { adoptTries } from './trie-adoption.js';
 import { MAX_IF_ADDRS } from './tproxy-constants.js';
 import { tcTproxyConfigSchema, type TcTproxyConfig, type TcTproxyConfigInput, type TproxyInterfaceConfig } from './tproxy-config.js';
 import { decodeEvent, monotonicToWallOffsetNs } from './tproxy-event.js';
 import { executePlan, mapSizes, readKernelTries, readRuleHits, tproxySkeleton, type TproxyMaps } from './tproxy-maps.js';
-import { ACTION_CODE, PROTO_NUMBER, RuleNormalizer, sameRuleContent, type TproxyRule } from './tproxy-rule.js';
+import { RuleNormalizer, sameRuleContent, type TproxyRule } from './tproxy-rule.js';
+import { TproxyPlanRule } from './tproxy-plan-rule.js';
 import { emptyTrieState, placedNodes, type TrieState } from './trie-state.js';
 import { maxPrefixLength } from '@bpfsteer/ip';
 
@@ -59,11 +61,21 @@ export interface TproxyApplyResult {
   readonly entries: { readonly written: number; readonly deleted: number };
   /** 1, or 2 when the new rules needed the ids of removed ones */
   readonly steps: number;
-  /** 'changes': only the changed rules were checked and planned (see apply's `changes`); 'all': the whole set */
-  readonly plan: 'changes' | 'all';
+  /**
+   * 'changes': only the changed rules were checked and planned (see apply's `changes`); 'all': the
+   * whole set; 'summary': the first apply after a restart whose rules are those the pinned summary
+   * says the maps hold (checked, not compiled; nothing written)
+   */
+  readonly plan: 'changes' | 'all' | 'summary';
   /** wall time of the apply, and of its phases: checking and planning, writing the maps */
   readonly ms: number;
   readonly phases: { readonly planMs: number; readonly writeMs: number };
+  /**
+   * present when this apply had to finish reading back the maps a restart trusted (see seed) before
+   * planning: the part of `ms` spent on it. The read-back runs in the background after the first
+   * apply, so a later change rarely waits for it.
+   */
+  readonly readBackMs?: number;
 }
 
 export interface TproxyStatus {
@@ -106,6 +118,7 @@ export class TproxyDataplane {
   readonly #normalizer = new RuleNormalizer<PlanRule>((r) => this.#planRule(r));
   /** the rule intents of the last successful apply (what `changes` of the next one are relative to) */
   #lastRules: readonly Intent[] | undefined;
+  #lastRulesLength = 0;
   #overrides = new Map<string, TproxyInterfaceIntent>();
   /** configured interface -> ifindex (resolved at seed and at every apply) */
   #ifindex = new Map<string, number>();
@@ -116,6 +129,18 @@ export class TproxyDataplane {
   readonly #listeners = new Set<(event: TproxyEvent) => void>();
   #timer: NodeJS.Timeout | undefined;
   #clockOffset = 0n;
+  /**
+   * set by seed when the pinned summary holds: the maps were not read back (#trie is empty) until
+   * #ensureAdopted; `desired` is the state of the apply that found it matching, if one did
+   */
+  #trusted: { readonly summary: SummaryValue; desired?: Parameters<TproxyDataplane['apply']>[0] } | undefined;
+  /**
+   * the read-back of trusted maps, done in the background once the first apply matched the
+   * summary (#readBackStep): the tries read so far, and the pending step
+   */
+  #readBack: { tries?: ReturnType<typeof readKernelTries>; pending?: NodeJS.Immediate } = {};
+  /** whether #applied and #trie are what the rule maps hold (false after an adoption until an apply succeeds) */
+  #summarizable = false;
 
   private constructor(config: TcTproxyConfig, options: TproxyDataplaneOptions) {
     this.#config = config;
@@ -185,7 +210,7 @@ export class TproxyDataplane {
   seed(): void {
     this.#life.expect('seed', 'loaded');
     this.#resolveInterfaces();
-    this.#adopt();
+    this.#adoptOrTrust();
     const maps = this.#maps();
     for (const [ifindex, v] of maps[MAP.ifaces].entries()) this.#flags.set(ifindex, v.flags);
     for (const k of maps[MAP.ifAddrs].keys()) this.#addrs.set(ifAddrKeyId(k), k);
@@ -201,9 +226,74 @@ export class TproxyDataplane {
     this.#life.advance('seeded');
   }
 
-  #adopt(): void {
+  /**
+   * Reads the pinned summary and invalidates it (this dataplane may change the maps from now on;
+   * close with keepPinned writes it again). When it holds for these interfaces and the tctp_rules
+   * slots (read in one batch, the only map read), the tries are not read back: the first apply
+   * checks its rules against the summary (#applyTrusted). Otherwise everything is adopted.
+   */
+  #adoptOrTrust(): void {
     const maps = this.#maps();
-    const { tries, misplaced } = readKernelTries(maps);
+    const summary = maps[MAP.summary].get(0);
+    if (summary !== undefined && summary.version !== INVALID_SUMMARY.version) maps[MAP.summary].set(0, INVALID_SUMMARY);
+    if (summaryHolds(summary, slotsSum(maps[MAP.rules].entries()), this.#ifindex)) {
+      this.#trusted = { summary };
+      return;
+    }
+    this.#adopt();
+  }
+
+  /**
+   * Reads the maps back when seed trusted the summary: the trie state, and the rules of the apply
+   * that found it matching, planned in full. What the background read-back (#readBackStep) has
+   * not done yet is done now.
+   */
+  #ensureAdopted(): void {
+    const trusted = this.#trusted;
+    if (trusted === undefined) return;
+    this.#trusted = undefined;
+    const { tries, pending } = this.#readBack;
+    if (pending !== undefined) clearImmediate(pending);
+    this.#readBack = {};
+    this.#adopt(tries);
+    if (trusted.desired !== undefined) this.apply(trusted.desired);
+  }
+
+  /**
+   * Starts the read-back of trusted maps in the background: the first change after a restart then
+   * finds it done instead of waiting seconds for it. Each step (read the maps; adopt them and plan
+   * the trusted rules) runs in a turn of its own, so the thread answers status and describe in between.
+   */
+  #scheduleReadBack(): void {
+    if (this.#readBack.pending !== undefined) return;
+    const pending = setImmediate(() => {
+      this.#readBack.pending = undefined;
+      try {
+        if (this.#readBackStep()) this.#scheduleReadBack();
+      } catch (err) {
+        this.#onError(err);
+      }
+    });
+    pending.unref();
+    this.#readBack.pending = pending;
+  }
+
+  /** One step of the background read-back; true when another one follows. */
+  #readBackStep(): boolean {
+    if (this.#trusted === undefined || !this.#life.is('seeded')) return false;
+    if (this.#readBack.tries === undefined) {
+      this.#readBack.tries = readKernelTries(this.#maps());
+      return true;
+    }
+    this.#ensureAdopted();
+    return false;
+  }
+
+  /** Adopts what the rule maps hold (`tries`: as read back already, else read now). */
+  #adopt(read?: ReturnType<typeof readKernelTries>): void {
+    const maps = this.#maps();
+    this.#summarizable = false;
+    const { tries, misplaced } = read ?? readKernelTries(maps);
     const adoption = adoptTries(tries, this.#config.maxRules);
     maps[MAP.dst].deleteMany(misplaced);
     maps[MAP.src].deleteMany(adoption.straySrc);
@@ -339,18 +429,7 @@ export class TproxyDataplane {
         return i;
       });
     }
-    return {
-      identity: r.identity,
-      family: r.family,
-      proto: PROTO_NUMBER[r.protocol],
-      destination: r.destination,
-      source: r.source,
-      low: r.low,
-      high: r.high,
-      action: ACTION_CODE[r.action],
-      tproxyPort: r.tproxyPort,
-      ...(ifindexes !== undefined ? { ifindexes } : {}),
-    };
+    return new TproxyPlanRule(r, ifindexes);
   }
 
   /**
@@ -377,6 +456,16 @@ export class TproxyDataplane {
     const names = this.#config.interfaces.map((i) => i.name);
     const overrides = interfaceOverrides(desired.interfaces ?? [], names);
     this.#resolveInterfaces();
+    let readBackMs: number | undefined;
+    if (this.#trusted !== undefined) {
+      if (this.#trusted.desired === undefined) {
+        const trusted = this.#applyTrusted(desired, overrides, started);
+        if (trusted !== undefined) return trusted;
+      }
+      const readBack = performance.now();
+      this.#ensureAdopted();
+      readBackMs = performance.now() - readBack;
+    }
     const maps = this.#maps();
     const limits = { dst: maps[MAP.dst].map.maxEntries, src: maps[MAP.src].map.maxEntries, port: maps[MAP.port].map.maxEntries };
     const planned = this.#planChange(desired.rules, changes, limits) ?? this.#planAll(desired.rules, limits);
@@ -389,17 +478,7 @@ export class TproxyDataplane {
     const { steps } = planned;
     try {
       // 2. interface settings
-      const flagWrites: Array<readonly [number, { flags: number }]> = [];
-      for (const iface of this.#config.interfaces) {
-        const ifindex = this.#ifindex.get(iface.name)!;
-        const flags = interfaceFlags(effectiveSettings(iface, overrides.get(iface.name)));
-        if (this.#flags.get(ifindex) !== flags) flagWrites.push([ifindex, { flags }]);
-      }
-      maps[MAP.ifaces].setMany(flagWrites);
-      for (const [ifindex, v] of flagWrites) this.#flags.set(ifindex, v.flags);
-      this.#overrides = overrides;
-      updated += flagWrites.length;
-      this.#ensureStats();
+      updated += this.#writeSettings(overrides);
 
       // 3. the rules
       for (const step of steps) {
@@ -417,6 +496,7 @@ export class TproxyDataplane {
     }
     planned.commit?.();
     this.#lastRules = desired.rules;
+    this.#lastRulesLength = desired.rules.length;
     const wrote = performance.now();
     // a rule's change: as the last step saw it; a rule updated by the first of two steps counts as updated.
     // Only the rules the planner did not find as the very objects in force can have changed.
@@ -434,6 +514,7 @@ export class TproxyDataplane {
     }
     for (const step of steps) for (const id of step.plan.ruleClears) applied[id] = undefined;
     for (const i of planned.candidates) applied[last.ids[i]] = planned.ruleAt(i);
+    this.#summarizable = true;
     const removed = steps.reduce((n, s) => n + s.removed, 0);
     this.refreshAddresses();
     return {
@@ -445,7 +526,88 @@ export class TproxyDataplane {
       plan: planned.kind,
       ms: performance.now() - started,
       phases: { planMs: planDone - started, writeMs: wrote - planDone },
+      ...(readBackMs !== undefined ? { readBackMs } : {}),
     };
+  }
+
+  /** Writes the interfaces' settings that differ from those in force; returns how many. */
+  #writeSettings(overrides: Map<string, TproxyInterfaceIntent>): number {
+    const flagWrites: Array<readonly [number, { flags: number }]> = [];
+    for (const iface of this.#config.interfaces) {
+      const ifindex = this.#ifindex.get(iface.name)!;
+      const flags = interfaceFlags(effectiveSettings(iface, overrides.get(iface.name)));
+      if (this.#flags.get(ifindex) !== flags) flagWrites.push([ifindex, { flags }]);
+    }
+    this.#maps()[MAP.ifaces].setMany(flagWrites);
+    for (const [ifindex, v] of flagWrites) this.#flags.set(ifindex, v.flags);
+    this.#overrides = overrides;
+    this.#ensureStats();
+    return flagWrites.length;
+  }
+
+  /**
+   * The first apply after a seed that trusted the pinned summary: the whole desired state is
+   * checked (IntentRejectedError as in any apply), and when its rules are exactly those the summary
+   * was written for, nothing is compiled or written but the interface settings. Undefined when
+   * they differ (then the maps are read back and the rules planned in full).
+   */
+  #applyTrusted(desired: Parameters<TproxyDataplane['apply']>[0], overrides: Map<string, TproxyInterfaceIntent>, started: number): TproxyApplyResult | undefined {
+    const trusted = this.#trusted!;
+    const { rules } = this.#normalizer.normalize(desired.rules, this.#version());
+    this.#checkCount(rules.length);
+    if (!summaryMatchesRules(trusted.summary, rules, this.#ifindex)) return undefined;
+    const planDone = performance.now();
+    const updated = this.#writeSettings(overrides);
+    // a copy: the caller may change its lists in place before the maps are read back (#ensureAdopted)
+    trusted.desired = { rules: desired.rules.slice(), ...(desired.interfaces !== undefined ? { interfaces: desired.interfaces.slice() } : {}) };
+    this.#scheduleReadBack();
+    const wrote = performance.now();
+    this.refreshAddresses();
+    return {
+      added: 0,
+      updated,
+      removed: 0,
+      entries: { written: 0, deleted: 0 },
+      steps: 1,
+      plan: 'summary',
+      ms: performance.now() - started,
+      phases: { planMs: planDone - started, writeMs: wrote - planDone },
+    };
+  }
+
+  /**
+   * The summary of the rule maps as this dataplane tracks them (see pinned-summary.ts); undefined
+   * when it does not know them exactly (after an adoption until an apply succeeded, or when a rule
+   * in force and its slot disagree).
+   */
+  #summary(): SummaryValue | undefined {
+    if (this.#trusted !== undefined) return this.#trusted.summary; // nothing changed the rule maps since seed
+    if (!this.#summarizable) return undefined;
+    const trie = this.#trie;
+    const rules: TproxyRule[] = [];
+    const slots: Array<readonly [number, { action: number; tproxy_port_be: number; identity: bigint }]> = [];
+    for (let id = 1; id < trie.slots.length; id++) {
+      const slot = trie.slots.get(id);
+      const rule = this.#applied[id];
+      if ((slot === undefined) !== (rule === undefined)) return undefined;
+      if (slot === undefined || rule === undefined) continue;
+      rules.push(rule);
+      slots.push([id, { action: slot.action, tproxy_port_be: slot.tproxyPort, identity: slot.identity }]);
+    }
+    for (let id = trie.slots.length; id < this.#applied.length; id++) if (this.#applied[id] !== undefined) return undefined;
+    const host = this.#hostNodes();
+    return makeSummary(rulesSum(rules), slotsSum(slots), this.#ifindex, {
+      dst: trie.dstEntries - host,
+      dstHost: host,
+      src: trie.srcEntries,
+      port: trie.portEntries,
+    });
+  }
+
+  #hostNodes(): number {
+    let n = 0;
+    for (const node of placedNodes(this.#trie)) if (node.prefix.length === maxPrefixLength(node.family)) n++;
+    return n;
   }
 
   /** The whole rule set checked and planned (see apply). */
@@ -466,7 +628,8 @@ export class TproxyDataplane {
     const ruleChanges = changes?.rules;
     const ifaceChanges = changes?.interfaces;
     const previous = this.#lastRules;
-    if (ruleChanges === undefined || previous === undefined || ruleChanges.before !== previous.length) return undefined;
+    // its length then: a plugin thread changes the list in place (the same array, a new length)
+    if (ruleChanges === undefined || previous === undefined || ruleChanges.before !== this.#lastRulesLength) return undefined;
     if (ifaceChanges !== undefined && ifaceChanges.positions.length > 0) return undefined; // settings change: rarely, plan all
     const normalized = this.#normalizer.normalizeChanged(intents, ruleChanges.positions, previous, this.#version());
     if (normalized === undefined) return undefined;
@@ -515,6 +678,7 @@ export class TproxyDataplane {
   /** The applied rules with their ids and hit counters (summed over CPUs), by rule id. */
   describeRules(): { capacity: number; rules: RuleDescription[] } {
     this.#life.expect('describeRules', 'seeded');
+    this.#ensureAdopted();
     const hits = readRuleHits(this.#maps());
     const rules: RuleDescription[] = [];
     this.#applied.forEach((rule, id) => {
@@ -557,15 +721,17 @@ export class TproxyDataplane {
     this.#life.expect('status', 'seeded');
     const maps = this.#maps();
     const trie = this.#trie;
-    let hostNodes = 0;
-    for (const node of placedNodes(trie)) if (node.prefix.length === maxPrefixLength(node.family)) hostNodes++;
+    // trusted after a restart: the summary's counts (the tries were not read back)
+    const known = this.#trusted?.summary;
+    const hostNodes = known?.dst_host ?? this.#hostNodes();
+    const ruleCount = known?.rules ?? trie.ruleCount;
     const counts: Record<string, number> = {
-      [MAP.dst]: trie.dstEntries - hostNodes,
+      [MAP.dst]: known?.dst ?? trie.dstEntries - hostNodes,
       [MAP.dstHost]: hostNodes,
-      [MAP.src]: trie.srcEntries,
-      [MAP.port]: trie.portEntries,
-      [MAP.rules]: trie.ruleCount,
-      [MAP.ruleHits]: trie.ruleCount,
+      [MAP.src]: known?.src ?? trie.srcEntries,
+      [MAP.port]: known?.port ?? trie.portEntries,
+      [MAP.rules]: ruleCount,
+      [MAP.ruleHits]: ruleCount,
       [MAP.ifaces]: this.#flags.size,
       [MAP.ifAddrs]: this.#addrs.size,
       [MAP.ifStats]: this.#ifindex.size,
@@ -584,7 +750,7 @@ export class TproxyDataplane {
         ...(link.pinnedPath ? { pinned: link.pinnedPath } : {}),
       };
     });
-    return { attachments, maps: mapStatus, rules: trie.ruleCount };
+    return { attachments, maps: mapStatus, rules: ruleCount };
   }
 
   /**
@@ -594,9 +760,16 @@ export class TproxyDataplane {
    * programs are detached and every pin is removed. Idempotent.
    */
   close(options: ReleaseLinkOptions = { keepPinned: false }): void {
+    if (options.keepPinned && this.#life.is('seeded') && (!options.discardNew || this.#trusted !== undefined)) {
+      // the rule maps stay in force: say what they hold, so that the next start can trust them
+      const summary = this.#summary();
+      if (summary !== undefined) this.#maps()[MAP.summary].set(0, summary);
+    }
     this.#life.close(options, () => {
       if (this.#timer) clearInterval(this.#timer);
       this.#timer = undefined;
+      if (this.#readBack.pending !== undefined) clearImmediate(this.#readBack.pending);
+      this.#readBack = {};
       this.#listeners.clear();
       const ring = this.#ring;
       this.#ring = undefined;

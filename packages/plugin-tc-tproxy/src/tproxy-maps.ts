@@ -22,12 +22,13 @@ import {
   portValueCodec,
   ruleCodec,
   srcKeyCodec,
+  summaryCodec,
   type DstKey,
   type DstValue,
   type RuleValue,
 } from './map-codecs.js';
 import { packDstKeys, packDstWrites, packHostKeys, packPortKeys, packPortWrites, packRuleWrites, packSrcKeys, packSrcWrites, packZeroed, type Packed } from './plan-packing.js';
-import { AF_INET, DEFAULT_TRIE_ENTRIES, DST_FIXED_BITS } from './tproxy-constants.js';
+import { AF_INET, DEFAULT_TRIE_ENTRIES, DST_FIXED_BITS, MIN_HOST_ENTRIES } from './tproxy-constants.js';
 import type { KernelTries } from './trie-adoption.js';
 
 export const tproxySkeleton = defineSkeleton({
@@ -44,6 +45,7 @@ export const tproxySkeleton = defineSkeleton({
     [MAP.ifStats]: { key: codecs.u32, value: ifStatsCodec, perCpu: true },
     [MAP.ctTcp]: { key: ctKeyCodec, value: ctValueCodec },
     [MAP.ctUdp]: { key: ctKeyCodec, value: ctValueCodec },
+    [MAP.summary]: { key: codecs.u32, value: summaryCodec },
   },
 });
 
@@ -52,14 +54,19 @@ export type TproxyMaps = SkeletonMaps<(typeof tproxySkeleton)['maps']>;
 
 /**
  * max_entries of the maps that follow the config. The tries allocate nodes on use
- * (BPF_F_NO_PREALLOC), so their limits are generous: tctp_dst, tctp_dst_host and tctp_src 4 entries per rule
- * (e.g. every rule on 4 interfaces), tctp_port 16 per rule (a range splits into at most 31 aligned
- * blocks; single ports take one), each at least TCTP_MAX_TRIE_ENTRIES.
+ * (BPF_F_NO_PREALLOC), so their limits cost nothing until used; tctp_dst_host, a hash, allocates
+ * its buckets up front (16 bytes each, max_entries rounded up to a power of two), so it gets
+ * 2 entries per rule (e.g. every rule on 2 interfaces), at least MIN_HOST_ENTRIES. tctp_dst has the
+ * same limit: the planner counts trie and host entries together against it (CompileLimits.dst), so
+ * the hash can never be the one that overflows. tctp_src 4 entries per rule, tctp_port 16 per rule
+ * (a range splits into at most 31 aligned blocks; single ports take one), each at least
+ * TCTP_MAX_TRIE_ENTRIES. Connection tracking (LRU hashes, preallocated): `ctEntries` per protocol.
  */
 export function mapSizes(maxRules: number, ctEntries: number): Record<string, number> {
+  const dst = Math.max(MIN_HOST_ENTRIES, maxRules * 2);
   return {
-    [MAP.dst]: Math.max(DEFAULT_TRIE_ENTRIES, maxRules * 4),
-    [MAP.dstHost]: Math.max(DEFAULT_TRIE_ENTRIES, maxRules * 4),
+    [MAP.dst]: dst,
+    [MAP.dstHost]: dst,
     [MAP.src]: Math.max(DEFAULT_TRIE_ENTRIES, maxRules * 4),
     [MAP.port]: Math.max(DEFAULT_TRIE_ENTRIES, maxRules * 16),
     [MAP.rules]: maxRules + 1,

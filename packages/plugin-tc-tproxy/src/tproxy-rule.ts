@@ -48,7 +48,7 @@ function isPort(v: unknown): v is number {
  * without its cost (a desired state of 100,000 rules is checked at every apply); undefined when
  * anything is wrong, and the schema then says what.
  */
-function fastRule(intent: Intent, detach: boolean): TproxyRule | undefined {
+function fastRule(intent: Intent): AcceptedRule | undefined {
   for (const key in intent) if (!RULE_FIELDS.has(key)) return undefined;
   const { destination, source, protocol, ports, action, tproxyPort, interfaces, service } = intent as Record<string, unknown>;
   if (protocol !== 'tcp' && protocol !== 'udp') return undefined;
@@ -69,30 +69,98 @@ function fastRule(intent: Intent, detach: boolean): TproxyRule | undefined {
   const d = parseKeyPrefix(destination);
   const s = parseKeyPrefix(source);
   if (!d.ok || !s.ok || d.prefix.family !== s.prefix.family) return undefined;
-  return {
-    identity: ruleIdentity(d.prefix.text, s.prefix.text, protocol, low, high),
-    family: d.prefix.family,
-    protocol,
-    destination: d.prefix,
-    source: s.prefix,
-    low,
-    high,
-    action,
-    tproxyPort: action === 'divert' ? (tproxyPort as number) : 0,
-    interfaces: names,
-    intent: (detach ? detachedIntent(intent) : intent.kind === TPROXY_RULE_KIND ? intent : { ...intent, kind: TPROXY_RULE_KIND }) as TproxyRuleIntent,
-  };
+  return new AcceptedRule(d.prefix, s.prefix, protocol, low, high, action, action === 'divert' ? (tproxyPort as number) : 0, names, {
+    destination: destination as string,
+    source: source as string,
+    service: service as string | undefined,
+    interfaces: interfaces === undefined ? undefined : Object.freeze([...(interfaces as string[])]),
+  });
+}
+
+/** The fields of an accepted intent that its rule does not hold as they were given. */
+interface GivenFields {
+  /** the prefixes as spelled in the intent */
+  readonly destination: string;
+  readonly source: string;
+  readonly service: string | undefined;
+  /** a frozen copy, in the intent's order */
+  readonly interfaces: readonly string[] | undefined;
+}
+
+/**
+ * A rule accepted from an intent. It keeps the intent's own fields (copied when it was accepted,
+ * never the caller's objects) and builds `intent` from them when asked (describe): one object per
+ * rule instead of a rule, a copy of the intent and its ports.
+ */
+class AcceptedRule implements TproxyRule {
+  readonly identity: string;
+  readonly family: IpFamily;
+  // the fields of GivenFields, held by the rule itself (no object of their own)
+  readonly #destination: string;
+  readonly #source: string;
+  readonly #service: string | undefined;
+  readonly #interfaces: readonly string[] | undefined;
+
+  constructor(
+    readonly destination: Prefix,
+    readonly source: Prefix,
+    readonly protocol: 'tcp' | 'udp',
+    readonly low: number,
+    readonly high: number,
+    readonly action: RuleAction,
+    readonly tproxyPort: number,
+    readonly interfaces: readonly string[] | undefined,
+    given: GivenFields,
+  ) {
+    this.identity = ruleIdentity(destination.text, source.text, protocol, low, high);
+    this.family = destination.family;
+    this.#destination = given.destination;
+    this.#source = given.source;
+    this.#service = given.service;
+    this.#interfaces = given.interfaces;
+  }
+
+  /** the intent as applied (with kind): a new frozen object at each call */
+  get intent(): TproxyRuleIntent {
+    const intent: Record<string, unknown> = {
+      kind: TPROXY_RULE_KIND,
+      destination: this.#destination,
+      source: this.#source,
+      protocol: this.protocol,
+      ports: Object.freeze({ low: this.low, high: this.high }),
+      action: this.action,
+    };
+    if (this.action === 'divert') intent.tproxyPort = this.tproxyPort;
+    if (this.#interfaces !== undefined) intent.interfaces = this.#interfaces;
+    if (this.#service !== undefined) intent.service = this.#service;
+    return Object.freeze(intent) as unknown as TproxyRuleIntent;
+  }
+
+  /** Whether `intent` (with its `ports`) has exactly the fields this rule was accepted with (then it normalizes alike). */
+  acceptsAlike(intent: Record<string, unknown>, ports: Record<string, unknown>): boolean {
+    if (intent.destination !== this.#destination || intent.source !== this.#source || intent.protocol !== this.protocol || intent.action !== this.action) return false;
+    if (intent.tproxyPort !== (this.action === 'divert' ? this.tproxyPort : undefined) || intent.service !== this.#service) return false;
+    if (ports.low !== this.low || ports.high !== this.high || Array.isArray(ports)) return false;
+    for (const key in ports) if (key !== 'low' && key !== 'high') return false;
+    for (const key in intent) if (!isRuleField(key)) return false;
+    const x = intent.interfaces;
+    const y = this.#interfaces;
+    if (x === undefined || y === undefined) return x === y;
+    if (!Array.isArray(x) || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
 }
 
 /** A validated rule from one intent; IntentRejectedError saying what is wrong otherwise. */
 export function normalizeRule(intent: Intent, where: string | (() => string) = 'tproxy.rule'): TproxyRule {
-  return checkedRule(intent, where, false);
+  return checkedRule(intent, where);
 }
 
-/** normalizeRule; with `detach` the rule keeps a frozen copy of the intent instead of the intent. */
-function checkedRule(intent: Intent, where: string | (() => string), detach: boolean): TproxyRule {
+/** normalizeRule, as the rule class (the rule keeps copies of the intent's fields, never its objects). */
+function checkedRule(intent: Intent, where: string | (() => string)): AcceptedRule {
   if (intent !== null && typeof intent === 'object' && !Array.isArray(intent)) {
-    const rule = fastRule(intent, detach);
+    const rule = fastRule(intent);
     if (rule !== undefined) return rule;
   }
   const { kind: _kind, ...fields } = (intent ?? {}) as Intent;
@@ -124,18 +192,9 @@ export function normalizeRules(intents: readonly Intent[]): TproxyRule[] {
   return new RuleNormalizer().normalize(intents).rules;
 }
 
-/** The fields of an accepted intent, kept to confirm a cache hit (nested objects may be shared and changed since). */
+/** An accepted rule in the cache (its rule confirms a hit: AcceptedRule.acceptsAlike). */
 interface CachedRule {
-  readonly rule: TproxyRule;
-  readonly destination: string;
-  readonly source: unknown;
-  readonly protocol: unknown;
-  readonly action: unknown;
-  readonly tproxyPort: unknown;
-  readonly service: unknown;
-  readonly low: unknown;
-  readonly high: unknown;
-  readonly interfaces: readonly unknown[] | undefined;
+  readonly rule: AcceptedRule;
   /** shared with the other cached forms of the same identity, once there are several */
   slot: IdentitySlot | undefined;
   /** the last call that listed it, and where */
@@ -168,39 +227,6 @@ function isRuleField(key: string): boolean {
     default:
       return false;
   }
-}
-
-/** Whether `intent` has exactly the fields `c` was accepted with (then it normalizes alike). */
-function sameFields(c: CachedRule, intent: Record<string, unknown>, ports: Record<string, unknown>): boolean {
-  if (intent.destination !== c.destination || intent.source !== c.source || intent.protocol !== c.protocol || intent.action !== c.action) return false;
-  if (intent.tproxyPort !== c.tproxyPort || intent.service !== c.service || ports.low !== c.low || ports.high !== c.high) return false;
-  if (Array.isArray(ports)) return false;
-  for (const key in ports) if (key !== 'low' && key !== 'high') return false;
-  for (const key in intent) if (!isRuleField(key)) return false;
-  const x = intent.interfaces;
-  const y = c.interfaces;
-  if (x === undefined || y === undefined) return x === y;
-  if (!Array.isArray(x) || x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
-
-/** A frozen copy of an accepted rule intent (its fields only, nested objects copied). */
-function detachedIntent(intent: Intent): Intent {
-  const f = intent as Record<string, unknown>;
-  const ports = f.ports as { low: number; high: number };
-  const copy: Record<string, unknown> = {
-    kind: TPROXY_RULE_KIND,
-    destination: f.destination,
-    source: f.source,
-    protocol: f.protocol,
-    ports: Object.freeze({ low: ports.low, high: ports.high }),
-    action: f.action,
-  };
-  if (f.tproxyPort !== undefined) copy.tproxyPort = f.tproxyPort;
-  if (f.interfaces !== undefined) copy.interfaces = Object.freeze([...(f.interfaces as string[])]);
-  if (f.service !== undefined) copy.service = f.service;
-  return Object.freeze(copy) as Intent;
 }
 
 /** A desired state's rules (one per identity, first-seen order) and a value derived from each. */
@@ -260,7 +286,7 @@ export class RuleNormalizer<D = TproxyRule> {
         if (ports !== null && typeof ports === 'object') {
           // the same place as last time, or the next one (an intent before it went)
           const at = lastPorts[j] === ports ? j : lastPorts[j + 1] === ports ? j + 1 : -1;
-          if (at >= 0 && sameFields(lastCached[at], intent as Record<string, unknown>, ports as Record<string, unknown>)) {
+          if (at >= 0 && lastCached[at].rule.acceptsAlike(intent as Record<string, unknown>, ports as Record<string, unknown>)) {
             cached = lastCached[at];
             j = at + 1;
           } else if (lastCached.length > 0) {
@@ -362,38 +388,21 @@ export class RuleNormalizer<D = TproxyRule> {
     if (typeof intent.destination !== 'string') return undefined;
     const found = this.#byDestination.get(intent.destination);
     if (found === undefined) return undefined;
-    if (!Array.isArray(found)) return sameFields(found, intent, ports) ? found : undefined;
-    for (const c of found) if (sameFields(c, intent, ports)) return c;
+    if (!Array.isArray(found)) return found.rule.acceptsAlike(intent, ports) ? found : undefined;
+    for (const c of found) if (c.rule.acceptsAlike(intent, ports)) return c;
     return undefined;
   }
 
   /** Validates and caches `intent`; IntentRejectedError (nothing cached) when it is not a valid rule. */
   #add(intent: Intent, index: number): CachedRule {
-    // the rule outlives this call: it keeps a copy of the intent, not the caller's objects
-    const rule = checkedRule(intent, () => `tproxy.rule #${index}`, true);
-    const f = intent as Record<string, unknown>;
-    const ports = f.ports as Record<string, unknown>;
-    const cached: CachedRule = {
-      rule,
-      destination: f.destination as string,
-      source: f.source,
-      protocol: f.protocol,
-      action: f.action,
-      tproxyPort: f.tproxyPort,
-      service: f.service,
-      low: ports.low,
-      high: ports.high,
-      interfaces: (rule.intent as Record<string, unknown>).interfaces as readonly unknown[] | undefined, // the rule's own copy
-      slot: undefined,
-      used: 0,
-      at: -1,
-      derived: undefined,
-      derivedFor: undefined,
-    };
+    // the rule outlives this call: it keeps copies of the intent's fields, not the caller's objects
+    const rule = checkedRule(intent, () => `tproxy.rule #${index}`);
+    const given = (intent as Record<string, unknown>).destination as string;
+    const cached: CachedRule = { rule, slot: undefined, used: 0, at: -1, derived: undefined, derivedFor: undefined };
     // every form of one identity has the same canonical destination: they meet under it (kept
     // under the caller's string when that is the canonical one: found again by pointer)
     const canonical = rule.destination.text;
-    const key = cached.destination === canonical ? cached.destination : canonical;
+    const key = given === canonical ? given : canonical;
     const found = this.#byDestination.get(key);
     if (found === undefined) this.#byDestination.set(key, cached);
     else {
@@ -407,11 +416,11 @@ export class RuleNormalizer<D = TproxyRule> {
       list.push(cached);
       if (list !== found) this.#byDestination.set(key, list);
     }
-    if (key !== cached.destination) {
-      const alias = this.#byDestination.get(cached.destination);
-      if (alias === undefined) this.#byDestination.set(cached.destination, cached);
+    if (key !== given) {
+      const alias = this.#byDestination.get(given);
+      if (alias === undefined) this.#byDestination.set(given, cached);
       else if (Array.isArray(alias)) alias.push(cached);
-      else this.#byDestination.set(cached.destination, [alias, cached]);
+      else this.#byDestination.set(given, [alias, cached]);
     }
     this.#size++;
     return cached;

@@ -9,13 +9,15 @@
  */
 import { makeContent, type NodeContent, type SrcNode } from './compile-rules.js';
 import { poolFromUsed } from './id-pool.js';
+import { keptContent } from './inline-content.js';
 import { maxPrefixLength } from '@bpfsteer/ip';
 import { hostBitsClear, makePrefix, type IpFamily } from './key-prefix.js';
 import type { DstKey, DstValue, PortKey, RuleValue, SrcKey } from './map-codecs.js';
 import { pushBlocks, type PortBlock } from './port-partition.js';
 import { AF_INET, AF_INET6, DST_FIXED_BITS, INLINE_RANGES, PORT_FIXED_BITS, PROTO_TCP, PROTO_UDP, SRC_FIXED_BITS } from './tproxy-constants.js';
 import { dstGroupKey } from './rule-index.js';
-import { MAX_NODE_ID, type PlacedNode, type RuleSlot, type TrieState } from './trie-state.js';
+import { RuleSlots } from './rule-slots.js';
+import { MAX_NODE_ID, type PlacedNode, type TrieState } from './trie-state.js';
 
 export interface KernelTries {
   readonly dst: ReadonlyArray<readonly [DstKey, DstValue]>;
@@ -59,12 +61,12 @@ function inlineContent(family: IpFamily, value: DstValue): NodeContent {
 
 export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
   // rule slots
-  const slots = new Array<RuleSlot | undefined>(maxRules + 1).fill(undefined);
+  const slots = new RuleSlots(maxRules);
   const usedRuleIds: number[] = [];
   const adoptable = new Map<bigint, number>();
   for (const [id, v] of kernel.rules) {
     if (v.action === 0 || id < 1 || id > maxRules) continue;
-    slots[id] = { action: v.action, tproxyPort: v.tproxy_port_be, identity: v.identity };
+    slots.set(id, { action: v.action, tproxyPort: v.tproxy_port_be, identity: v.identity });
     usedRuleIds.push(id);
     if (!adoptable.has(v.identity)) adoptable.set(v.identity, id);
   }
@@ -189,7 +191,7 @@ export function adoptTries(kernel: KernelTries, maxRules: number): Adoption {
     const { content, srcIds } =
       e.value.nranges > 0 ? inlineOf(e.family, e.value, forced.has(e.id)) : contentOf.get(e.id)!;
     const prefix = makePrefix(e.family, e.key.addr, e.length);
-    const node: PlacedNode = { id: e.id, ifindex: e.key.ifindex, family: e.family, proto: e.key.proto, prefix, content, srcIds, rawKey: e.key, epoch: 0 };
+    const node: PlacedNode = { id: e.id, ifindex: e.key.ifindex, family: e.family, proto: e.key.proto, prefix, content: keptContent(content), srcIds, rawKey: e.key, epoch: 0 };
     place(dstGroupKey(e.key.ifindex, e.family, e.key.proto), prefix.key, node);
   }
   invalid.forEach((key, i) => {

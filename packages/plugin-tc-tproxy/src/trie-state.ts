@@ -9,6 +9,7 @@
 import type { PlanRule } from './plan-types.js';
 import type { CompileRule, NodeContent } from './compile-rules.js';
 import { emptyPool, type IdPool } from './id-pool.js';
+import { RuleSlots } from './rule-slots.js';
 import type { IpFamily, Prefix } from './key-prefix.js';
 import type { DstKey } from './map-codecs.js';
 import type { RuleIndex } from './rule-index.js';
@@ -35,11 +36,7 @@ export interface AppliedRule extends CompileRule {
 }
 
 /** A non-empty tctp_rules slot. */
-export interface RuleSlot {
-  readonly action: number;
-  readonly tproxyPort: number;
-  readonly identity: bigint;
-}
+export type { RuleSlot } from './rule-slots.js';
 
 export interface TrieState {
   /** by group (dstGroupKey: interface, family, protocol), then by Prefix.key */
@@ -49,7 +46,7 @@ export interface TrieState {
   srcEntries: number;
   portEntries: number;
   /** the non-empty rule slots, by rule id (index) */
-  readonly slots: Array<RuleSlot | undefined>;
+  readonly slots: RuleSlots;
   /** non-empty rule slots */
   ruleCount: number;
   /** the rules in force by identity (empty after an adoption until the first apply) */
@@ -84,7 +81,7 @@ export function emptyTrieState(maxRules: number): TrieState {
     dstEntries: 0,
     srcEntries: 0,
     portEntries: 0,
-    slots: new Array(maxRules + 1).fill(undefined),
+    slots: new RuleSlots(maxRules),
     ruleCount: 0,
     applied: new Map(),
     lastRules: [],

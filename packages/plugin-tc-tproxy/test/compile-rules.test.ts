@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CompileCapacityError, compileRules, sameContent, type CompileRule, type DstNode } from '../src/compile-rules.js';
+import { InlineContent, keptContent } from '../src/inline-content.js';
 import { parseKeyPrefix, type Prefix } from '../src/key-prefix.js';
 
 const P = (text: string): Prefix => {
@@ -114,5 +115,37 @@ describe('compileRules', () => {
     expect(sameContent(a, b)).toBe(true);
     expect(sameContent(a, c)).toBe(false);
     expect(sameContent(a, { ...a, inconsistent: true })).toBe(false);
+  });
+
+  it('keeps an inline content as its intervals only, still equal to the content it was compiled as', () => {
+    const content = (rules: CompileRule[]) => compileRules(rules, [7]).byIfindex.get(7)!.find((n) => n.prefix.text === '10.0.0.0/24')!.content;
+    const full = content([rule(1, '10.0.0.0/24', [80, 90]), rule(2, '10.0.0.0/24', [85, 85], { deny: true })]);
+    const kept = keptContent(full);
+    expect(kept).toBeInstanceOf(InlineContent);
+    expect({ srcNodes: kept.srcNodes, srcEntries: kept.srcEntries, portEntries: kept.portEntries, inline: kept.inline }).toEqual({
+      srcNodes: [],
+      srcEntries: 0,
+      portEntries: 0,
+      inline: full.inline,
+    });
+    expect(full.inline).toHaveLength(3);
+    expect(sameContent(kept, keptContent(full))).toBe(true);
+    expect(sameContent(kept, full)).toBe(true);
+    expect(sameContent(full, kept)).toBe(true);
+    expect(keptContent(kept)).toBe(kept);
+    // other intervals, or another rule id: another content
+    expect(sameContent(kept, content([rule(1, '10.0.0.0/24', [80, 90])]))).toBe(false);
+    expect(sameContent(kept, content([rule(1, '10.0.0.0/24', [80, 90]), rule(3, '10.0.0.0/24', [85, 85], { deny: true })]))).toBe(false);
+    // an inline content is never equal to one with src and port entries
+    const restricted = content([rule(1, '10.0.0.0/24', [80, 90], { src: '192.168.0.0/16' })]);
+    expect(keptContent(restricted)).toBe(restricted);
+    expect(sameContent(kept, restricted)).toBe(false);
+    expect(sameContent(restricted, kept)).toBe(false);
+    expect(sameContent(kept, { ...full, inconsistent: true })).toBe(false);
+    // one interval
+    const one = content([rule(1, '10.0.0.0/24', [80, 90])]);
+    expect(keptContent(one).inline).toEqual([{ low: 80, high: 90, ruleId: 1 }]);
+    expect(sameContent(keptContent(one), one)).toBe(true);
+    expect(sameContent(keptContent(one), kept)).toBe(false);
   });
 });

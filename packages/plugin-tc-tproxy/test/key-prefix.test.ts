@@ -1,7 +1,8 @@
 /** Prefix parsing: canonical texts and keys. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { makePrefix, parseKeyPrefix } from '../src/key-prefix.js';
+import { prefixContains } from '@bpfsteer/ip';
+import { keyPrefixContains, makePrefix, parseKeyPrefix, type Prefix } from '../src/key-prefix.js';
 
 describe('parseKeyPrefix', () => {
   it('gives every accepted prefix its canonical text (an IPv4 "address/length" keeps the caller\'s text)', () => {
@@ -26,5 +27,48 @@ describe('parseKeyPrefix', () => {
       { numRuns: 3000 },
     );
     expect(accepted).toBeGreaterThan(100);
+  });
+});
+
+describe('keyPrefixContains', () => {
+  it('agrees with @bpfsteer/ip prefixContains, for parsed (slab) and made prefixes alike', () => {
+    const v4 = fc.tuple(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 }));
+    const v6 = fc.tuple(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }));
+    const prefixOf = ([bytes, length]: [number[], number], made: boolean): Prefix => {
+      const b = Uint8Array.from(bytes);
+      for (let bit = length; bit < b.length * 8; bit++) b[bit >> 3] &= ~(0x80 >> (bit & 7));
+      const b16 = new Uint8Array(16);
+      b16.set(b);
+      const p = makePrefix(b.length === 4 ? 4 : 6, b16, length);
+      if (made) return p;
+      const parsed = parseKeyPrefix(p.text);
+      if (!parsed.ok) throw parsed.error;
+      return parsed.prefix;
+    };
+    // nested pairs share leading bits: take the inner one from the outer one's bytes
+    const pair = fc.oneof(v4, v6).chain(([bytes, length]) =>
+      fc.tuple(fc.integer({ min: 0, max: bytes.length * 8 }), fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: bytes.length * 8 - 1 })).map(
+        ([other, madeA, madeB, flip]) => {
+          const inner = [...bytes];
+          if (flip < length && flip % 3 === 0) inner[flip >> 3] ^= 0x80 >> (flip & 7);
+          return [prefixOf([bytes, length], madeA), prefixOf([inner, other], madeB)] as const;
+        },
+      ),
+    );
+    let contained = 0;
+    fc.assert(
+      fc.property(pair, ([a, b]) => {
+        const want = prefixContains(a, b);
+        if (want) contained++;
+        expect(keyPrefixContains(a, b)).toBe(want);
+        expect(keyPrefixContains(b, a)).toBe(prefixContains(b, a));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(contained).toBeGreaterThan(100);
+    // across families: never
+    const p4 = prefixOf([[0, 0, 0, 0], 0], false);
+    const p6 = prefixOf([Array(16).fill(0), 0], false);
+    expect(keyPrefixContains(p4, p6)).toBe(false);
   });
 });

@@ -30,6 +30,7 @@ const STRUCTS: Record<string, Codec<unknown>> = {
   tctp_ct_key: m.ctKeyCodec,
   tctp_ct_value: m.ctValueCodec,
   tctp_event: m.eventCodec,
+  tctp_summary: m.summaryCodec,
 };
 
 interface Field {

@@ -19,7 +19,7 @@ describe('config schema', () => {
     expect(tcTproxyConfigSchema.parse({ interfaces: [{ name: 'eth0' }] })).toEqual({
       interfaces: [{ name: 'eth0', ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: false } }],
       maxRules: 131072,
-      conntrack: { tcpIdleSeconds: 3600, udpIdleSeconds: 30, tcpClosingSeconds: 10, maxEntries: 65536 },
+      conntrack: { tcpIdleSeconds: 3600, udpIdleSeconds: 30, tcpClosingSeconds: 10, maxEntries: 32768 },
     });
     expect(
       tcTproxyConfigSchema.parse({ interfaces: [{ name: 'eth0', ssh: false, events: { drops: false } }], netns: 'r', maxRules: 100000, conntrack: { udpIdleSeconds: 60 } }),

@@ -67,9 +67,8 @@ export {
 export { meshIntents } from './mesh-intents.js';
 // the kinds are @bpfsteer/contract-mesh's; re-exported for users of this package
 export { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
-export { type IstiodSourceConfig, istiodSource, istiodSourceConfigSchema } from './istiod-source.js';
+export { type IstiodSourceConfig, istiodSource, istiodSourceModule, istiodSourceConfigSchema } from './istiod-source.js';
 export { MeshPublisher, type MeshPublisherDeps, type MeshPublisherOptions } from './mesh-publisher.js';
-export { FdLedger, type FdLedgerDeps } from './fd-ledger.js';
 
 // The CNI side: ZDS between istio-cni and the node proxy, pods' netns and HBONE listeners
 export { ZdsProxy, type ZdsProxyDeps, type ZdsProxyEvents } from './zds/zds-proxy.js';
@@ -97,7 +96,7 @@ export {
 export { type DiscoveredListener, type DiscoveryResult, discoverListeners } from './zds/listener-discovery.js';
 export { checkRegistration, ListenerRegistrationServer, type RegisterListener } from './zds/listener-registration.js';
 export { podAddressesOf, readPodAddresses } from './zds/pod-addresses.js';
-export { podSocketFds, sklookupPodIntents } from './zds/sklookup-intents.js';
+export { type PodHandles, podSocketHandles, sklookupPodIntents } from './zds/sklookup-intents.js';
 export { type SocketHoldersOptions, socketsHeldElsewhere } from './zds/socket-holders.js';
 export { checkHello, checkRequest, checkResponse, type Checked, describeRequest, type PacketShape, type ZdsRequest } from './zds/zds-messages.js';
 export {

@@ -19,11 +19,12 @@
  * ```
  *
  * Intents (@bpfsteer/contract-mesh): `mesh.member { address }` per HBONE workload address,
- * `sklookup.pod { uid, netns, addresses, socketFds? }` per pod learned over ZDS (see
+ * `sklookup.pod { uid, netnsHandle, addresses, socketHandles? }` per pod learned over ZDS, naming its
+ * fds by handles of the agent's socket-handle registry (`SourceContext.socketHandles`; see
  * mesh-publisher.ts for when and how they are committed).
  */
 import { z } from 'zod';
-import type { IntentSink, IntentSource, SourceContext, SourceFactory } from '@bpfsteer/agent-kernel';
+import { ConfigError, type IntentSink, type IntentSource, type SourceContext, type SourceFactory, type ContainerModule, sourceModule } from '@bpfsteer/agent-kernel';
 import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
 import { MeshPublisher } from './mesh-publisher.js';
 import { DeltaAdsClient } from './xds/delta-ads-client.js';
@@ -74,19 +75,30 @@ class IstiodSource implements IntentSource {
   }
 
   async start(sink: IntentSink): Promise<void> {
-    const { logger, signal, intentSchemas } = this.#context;
+    const { logger, signal, intentSchemas, socketHandles } = this.#context;
     const { nodeName: _nodeName, zds, ...clientOptions } = this.#config;
     const publisher = new MeshPublisher({
       sink,
       logger,
       intentSchemas,
       ...(zds ? { podSyncWarnMs: zds.syncWarnMs } : {}),
+      ...(socketHandles ? { socketHandles } : {}),
     });
     const consumed = publisher.consumed;
     if (!consumed.has(MESH_MEMBER_KIND) && !consumed.has(SKLOOKUP_POD_KIND)) {
       logger.warn('no configured plugin consumes mesh.member or sklookup.pod; nothing will be published');
     }
     if (zds && !consumed.has(SKLOOKUP_POD_KIND)) logger.warn('zds is configured but no plugin consumes sklookup.pod: the pods are relayed, not published');
+    if (zds && consumed.has(SKLOOKUP_POD_KIND) && !socketHandles) {
+      throw new ConfigError([
+        {
+          path: ['zds'],
+          message:
+            "publishing sklookup.pod needs the agent's socket-handle registry (the pods' netns and listeners are named by handles): " +
+            'bind one, e.g. createAgent({ socketHandles: new SocketHandles() }) with SocketHandles from @bpfsteer/core-bpf (bpfsteer run does)',
+        },
+      ]);
+    }
     if (!zds && consumed.has(SKLOOKUP_POD_KIND)) logger.warn('a plugin consumes sklookup.pod but no zds section is configured: no pod will be published');
     this.#publisher = publisher;
     if (zds) {
@@ -137,3 +149,6 @@ export const istiodSource: SourceFactory<IstiodSourceConfig> = {
   ],
   create: (config, context) => new IstiodSource(config, context),
 };
+
+/** This source as a container module: `createAgent({ modules: [istiodSourceModule, ...], config })`. */
+export const istiodSourceModule: ContainerModule = sourceModule(istiodSource);

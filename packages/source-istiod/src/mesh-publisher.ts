@@ -1,6 +1,9 @@
 /**
  * Publishes the istiod source's snapshot with `sink.commit`: the mesh members of the latest xDS state, and the pods of the CNI side (ZDS) as `sklookup.pod` with their netns
- * and HBONE listener fds — held in an FdLedger until a commit without them succeeded.
+ * and HBONE listeners as handles of the agent's socket-handle registry: each object (namespace,
+ * socket, by inode) is registered once and keeps its handle while it is published; a handle it no
+ * longer publishes is released, and the registry closes it once a commit without it succeeded
+ * (each commit is bracketed by the registry's committer).
  *
  * - Nothing is committed before Istiod's first response, nor, when pods are expected, before the
  *   CNI side's initial sync, however long that takes: members published without the pods would
@@ -21,15 +24,14 @@ import { closeSync, openSync } from 'node:fs';
 import type { ZodType } from 'zod';
 import { checkIntents, type ConfigIssue, type Intent, type IntentSink } from '@bpfsteer/agent-kernel';
 import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
-import { dupFd, netnsFdInode } from '@bpfsteer/core-bpf';
-import { FdLedger } from './fd-ledger.js';
+import type { HandleCommitter, SocketHandleRegistry } from '@bpfsteer/core-bpf';
 import type { AddressState } from './xds/address-state.js';
 import type { XdsLogger } from './xds/delta-ads-client.js';
 import { MeshIndex, type StateChange } from './xds/mesh-index.js';
 import type { PodListener, PodNetwork } from './zds/hbone-listeners.js';
 import type { PodFeedState } from './zds/pod-feed.js';
 import { type SkippedPod, selectPods } from './zds/pod-selection.js';
-import { sklookupPodIntents } from './zds/sklookup-intents.js';
+import { type PodHandles, sklookupPodIntents } from './zds/sklookup-intents.js';
 
 export interface MeshPublisherOptions {
   readonly sink: IntentSink;
@@ -41,34 +43,26 @@ export interface MeshPublisherOptions {
    * logged after this many ms without it
    */
   readonly podSyncWarnMs?: number;
+  /** the agent's socket-handle registry (SourceContext.socketHandles): without it no pod is published */
+  readonly socketHandles?: SocketHandleRegistry;
 }
 
 export interface MeshPublisherDeps {
-  /** opens a pod's netns (a fresh fd of the namespace with inode `inode`) */
-  readonly openNetns?: (path: string, inode: bigint) => number;
-  /** a fresh duplicate of a socket fd */
-  readonly dupFd?: (fd: number) => number;
+  /** opens a pod's netns by its path (a fresh fd, closed again once registered) */
+  readonly openNetns?: (path: string) => number;
   readonly closeFd?: (fd: number) => void;
-}
-
-function openNetnsChecked(path: string, inode: bigint): number {
-  const fd = openSync(path, 'r');
-  try {
-    if (netnsFdInode(fd, path) !== inode) throw new Error(`${path} no longer names network namespace ${inode}`);
-    return fd;
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
 }
 
 export class MeshPublisher {
   /** the kinds published (consumed by a configured plugin) */
   readonly consumed: ReadonlySet<string>;
   readonly #o: MeshPublisherOptions;
-  readonly #ledger: FdLedger;
-  readonly #openNetns: (path: string, inode: bigint) => number;
-  readonly #dupFd: (fd: number) => number;
+  readonly #handles?: SocketHandleRegistry;
+  readonly #committer?: HandleCommitter;
+  /** the handle of each object published (`netns:<inode>`, `socket:<inode>`) */
+  readonly #held = new Map<string, string>();
+  readonly #openNetns: (path: string) => number;
+  readonly #closeFd: (fd: number) => void;
   readonly #index: MeshIndex;
   #haveState = false;
   /** checked `mesh.member` intents, by address, in the order they became members */
@@ -86,16 +80,19 @@ export class MeshPublisher {
   constructor(options: MeshPublisherOptions, deps: MeshPublisherDeps = {}) {
     this.#o = options;
     this.consumed = new Set([MESH_MEMBER_KIND, SKLOOKUP_POD_KIND].filter((k) => options.intentSchemas.has(k)));
-    this.#ledger = new FdLedger({ close: deps.closeFd ?? closeSync });
-    this.#openNetns = deps.openNetns ?? openNetnsChecked;
-    this.#dupFd = deps.dupFd ?? ((fd) => dupFd(fd, 'hold an HBONE listener for the sk_lookup intents'));
+    if (options.socketHandles) {
+      this.#handles = options.socketHandles;
+      this.#committer = options.socketHandles.committer();
+    }
+    this.#openNetns = deps.openNetns ?? ((path) => openSync(path, 'r'));
+    this.#closeFd = deps.closeFd ?? closeSync;
     this.#index = new MeshIndex();
     this.#podsReady = options.podSyncWarnMs === undefined || !this.consumed.has(SKLOOKUP_POD_KIND);
   }
 
-  /** fds held for the intents (diagnostics, tests) */
-  get heldFds(): number {
-    return this.#ledger.size;
+  /** handles of the objects published (diagnostics, tests) */
+  get heldHandles(): number {
+    return this.#held.size;
   }
 
   /** Starts the wait for the pods' initial sync (a warning after podSyncWarnMs; no time-out). */
@@ -152,68 +149,102 @@ export class MeshPublisher {
     this.#publish();
   }
 
-  /** Publishes nothing more and closes the fds held. */
+  /**
+   * Publishes nothing more and releases its handles (those of the snapshot in force stay open
+   * until the agent closes its registry: the plugins may apply that snapshot again meanwhile).
+   */
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    this.#ledger.closeAll();
+    this.#releaseExcept(new Set());
+  }
+
+  /** Releases the handles of the objects not in `used`. */
+  #releaseExcept(used: ReadonlySet<string>): void {
+    for (const [key, handle] of [...this.#held]) {
+      if (used.has(key)) continue;
+      this.#held.delete(key);
+      this.#handles?.release(handle);
+    }
+  }
+
+  /** The handle of the object `key`; the first time, `register()` makes it. */
+  #hold(key: string, used: Set<string>, register: (handles: SocketHandleRegistry) => string): string {
+    let handle = this.#held.get(key);
+    if (handle === undefined) {
+      handle = register(this.#handles!);
+      this.#held.set(key, handle);
+    }
+    used.add(key);
+    return handle;
+  }
+
+  /** Registers the namespace at `path` (of inode `inode`): opened, registered (checked), closed. */
+  #registerNetns(handles: SocketHandleRegistry, pod: PodNetwork): string {
+    const fd = this.#openNetns(pod.netnsPath);
+    try {
+      return handles.register(fd, 'netns', { what: `the netns of pod ${pod.uid}`, inode: pod.netnsInode });
+    } finally {
+      this.#closeFd(fd);
+    }
   }
 
   #publish(): void {
     if (this.#stopped || !this.#haveState || !this.#podsReady) return;
     const { logger, sink } = this.#o;
-    const keys = new Set<string>();
-    const pods = this.#podIntents(keys);
+    const used = new Set<string>();
+    const pods = this.#podIntents(used);
+    // what is not published any more goes once no commit names it (the registry sees to that)
+    this.#releaseExcept(used);
     const issues = [...[...this.#refusedMembers.values()].flat(), ...pods.issues];
     if (issues.length) {
       // a plugin's schema refuses what was learned: keep the last good snapshot
       logger.error({ issues: issues.slice(0, 5), count: issues.length }, 'mesh intents rejected by the plugin schemas; not published');
-      this.#ledger.sweep();
       return;
     }
     const key = `${this.#membersVersion}/${JSON.stringify(pods.intents)}`;
-    if (key === this.#lastKey) {
-      this.#ledger.sweep();
-      return;
-    }
+    if (key === this.#lastKey) return;
     this.#lastKey = key;
     const intents: Intent[] = [...this.#members.values(), ...pods.intents];
-    const id = this.#ledger.begin(keys);
+    const id = this.#committer?.begin(used.size ? [...used].map((k) => this.#held.get(k)!) : []);
     const counts = { members: this.#members.size, pods: pods.intents.length };
     void sink.commit(intents).then((result) => {
-      this.#ledger.settle(id, result.ok);
+      if (id !== undefined) this.#committer!.settle(id, result.ok);
       if (result.ok) {
         logger.info({ ...counts, ...result.report }, 'mesh intents applied');
         return;
       }
-      // the agent put the previous snapshot back (its fds are still held); the next change tries again
+      // the agent put the previous snapshot back (its handles are still open); the next change tries again
       if (this.#lastKey === key) this.#lastKey = undefined;
       logger.error({ ...counts, reason: result.reason, error: result.error }, 'mesh intents refused; the previous ones stay in force');
     });
   }
 
-  /** Checked `sklookup.pod` intents naming fds held in the ledger; adds their keys to `keys`. */
-  #podIntents(keys: Set<string>): { intents: Intent[]; issues: ConfigIssue[] } {
+  /** Checked `sklookup.pod` intents naming the handles of their fds; adds the objects named to `used`. */
+  #podIntents(used: Set<string>): { intents: Intent[]; issues: ConfigIssue[] } {
     if (!this.consumed.has(SKLOOKUP_POD_KIND)) return { intents: [], issues: [] };
     const selection = selectPods(this.#pods);
     const skipped: SkippedPod[] = [...selection.skipped];
     const held: PodNetwork[] = [];
+    const handlesOf = new Map<string, PodHandles>();
     for (const pod of selection.pods) {
+      if (!this.#handles) {
+        skipped.push({ uid: pod.uid, reason: 'the agent has no socket-handle registry to name its netns and listeners by' });
+        continue;
+      }
+      const own = new Set<string>();
       try {
-        const own: string[] = [];
-        const nsKey = `netns:${pod.netnsInode}`;
-        const nsFd = this.#ledger.hold(nsKey, () => this.#openNetns(pod.netnsPath, pod.netnsInode));
-        own.push(nsKey);
-        const listeners: PodListener[] = [];
+        const netns = this.#hold(`netns:${pod.netnsInode}`, own, (h) => this.#registerNetns(h, pod));
+        const sockets = new Map<PodListener, string>();
         for (const listener of pod.listeners) {
-          const socketKey = `socket:${listener.inode}`;
-          listeners.push({ ...listener, fd: this.#ledger.hold(socketKey, () => this.#dupFd(listener.fd)) });
-          own.push(socketKey);
+          const what = `the HBONE listener ${listener.address}:${listener.port} of pod ${pod.uid}`;
+          sockets.set(listener, this.#hold(`socket:${listener.inode}`, own, (h) => h.register(listener.fd, 'socket', { what, inode: listener.inode })));
         }
-        for (const k of own) keys.add(k);
-        held.push({ ...pod, netnsPath: `/proc/self/fd/${nsFd}`, listeners });
+        for (const k of own) used.add(k);
+        handlesOf.set(pod.uid, { netns, socket: (l) => sockets.get(l)! });
+        held.push(pod);
       } catch (err) {
-        skipped.push({ uid: pod.uid, reason: `cannot hold its fds: ${err instanceof Error ? err.message : String(err)}` });
+        skipped.push({ uid: pod.uid, reason: `cannot register its fds: ${err instanceof Error ? err.message : String(err)}` });
       }
     }
     const report = JSON.stringify(skipped);
@@ -221,6 +252,6 @@ export class MeshPublisher {
       this.#lastSkipped = report;
       if (skipped.length) this.#o.logger.warn({ skipped }, 'pods left out of the sk_lookup intents');
     }
-    return checkIntents(sklookupPodIntents(held), this.#o.intentSchemas);
+    return checkIntents(sklookupPodIntents(held, (p) => handlesOf.get(p.uid)!), this.#o.intentSchemas);
   }
 }

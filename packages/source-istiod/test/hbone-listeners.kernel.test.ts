@@ -19,6 +19,9 @@ import { type FakeCniConnection, FakeIstioCni } from './support/fake-istio-cni.j
 import { type LabPod, PodLab } from './support/pod-lab.js';
 import { ZtunnelChild } from './support/ztunnel-child.js';
 
+/** handles as a registry would name them (by the objects' inodes, so a test can tell them apart) */
+const handlesOf = (p: PodNetwork) => ({ netns: `h:${p.netnsInode}`, socket: (l: PodNetwork['listeners'][number]) => `h:${l.inode}` });
+
 const isOpen = (fd: number): boolean => {
   try {
     fstatSync(fd);
@@ -110,10 +113,16 @@ describe('HBONE listener discovery', () => {
     expect((await child.waitFor((e) => e.event === 'add' && e.uid === 'uid-a')).netnsInode).toBe(String(a.netnsInode));
     // the state as intents for the sk_lookup plugin
     await until(() => (changes.at(-1) ?? []).every((p) => p.listeners.length > 0) && changes.at(-1)?.length === 2, 'change event');
-    const intents = sklookupPodIntents(changes.at(-1)!);
+    const intents = sklookupPodIntents(changes.at(-1)!, handlesOf);
     expect(intents).toEqual([
-      { kind: 'sklookup.pod', uid: 'uid-a', netns: a.netnsPath, addresses: a.addresses, socketFds: [l.fd] },
-      { kind: 'sklookup.pod', uid: 'uid-b', netns: hbone.get('uid-b')!.netnsPath, addresses: [pods[1].ipv4, pods[1].ipv6].sort(), socketFds: [hbone.get('uid-b')!.listeners[0].fd] },
+      { kind: 'sklookup.pod', uid: 'uid-a', netnsHandle: `h:${a.netnsInode}`, addresses: a.addresses, socketHandles: [`h:${l.inode}`] },
+      {
+        kind: 'sklookup.pod',
+        uid: 'uid-b',
+        netnsHandle: `h:${hbone.get('uid-b')!.netnsInode}`,
+        addresses: [pods[1].ipv4, pods[1].ipv6].sort(),
+        socketHandles: [`h:${hbone.get('uid-b')!.listeners[0].inode}`],
+      },
     ]);
     // Del: the pod, its netns fd and its listener fd go
     expect((await conn.del('uid-a')).error).toBe('');
@@ -145,8 +154,8 @@ describe('HBONE listener discovery', () => {
     for (const l of a.listeners) expect(getSocketMark(l.fd)).toBe(0x539);
     expect(lab.connect(pods[0].ipv4, 15008)).toBe(`hbone uid-a ${pods[0].ipv4} 15008`);
     expect(lab.connect(pods[0].ipv6, 15008)).toBe(`hbone uid-a ${pods[0].ipv6} 15008`);
-    expect(sklookupPodIntents([a])).toEqual([
-      { kind: 'sklookup.pod', uid: 'uid-a', netns: a.netnsPath, addresses: a.addresses, socketFds: [a.listeners[0].fd, a.listeners[1].fd] },
+    expect(sklookupPodIntents([a], handlesOf)).toEqual([
+      { kind: 'sklookup.pod', uid: 'uid-a', netnsHandle: `h:${a.netnsInode}`, addresses: a.addresses, socketHandles: a.listeners.map((l) => `h:${l.inode}`) },
     ]);
   });
 
@@ -165,7 +174,7 @@ describe('HBONE listener discovery', () => {
     // nobody holds it any more: the socket is closed, nothing listens on 15008 in the pod
     expect(discoverListeners(pods[1].path, 15008)).toEqual({ listeners: [], problems: [] });
     expect(lab.connect(pods[1].ipv4, 15008)).toBe('error ECONNREFUSED');
-    expect(sklookupPodIntents(hbone.list())).toMatchObject([{ uid: 'uid-a', socketFds: [] }]);
+    expect(sklookupPodIntents(hbone.list(), handlesOf)).toMatchObject([{ uid: 'uid-a', socketHandles: [] }]);
     // a proxy again: istio-cni sends its snapshot, the new listener is found
     const next = ZtunnelChild.spawn({ zds: proxy.options.listenPath });
     cleanups.push(() => next.kill());

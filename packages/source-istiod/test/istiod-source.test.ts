@@ -41,6 +41,8 @@ async function startSource(intentSchemas: ReadonlyMap<string, z.ZodType> = schem
       if (refuseFirst && snapshots.length === 1) return { ok: false, reason: 'failed', error: 'plugin said no' };
       return { ok: true, report: { added: intents.length, updated: 0, removed: 0 } };
     },
+    publishChange: () => undefined, // this source commits snapshots only
+    commitChange: async () => ({ ok: false, reason: 'invalid', error: 'not used' }),
   };
   await source.start(sink);
   cleanups.push(() => source.stop());

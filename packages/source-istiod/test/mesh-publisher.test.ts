@@ -1,8 +1,12 @@
-/** MeshPublisher with a fake sink and fake fds: when it commits, what, and which fds it holds. */
+/**
+ * MeshPublisher with a fake sink and the real socket-handle registry over fake fds: when it commits,
+ * what, and which handles (and so fds) stay open.
+ */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { CommitResult, Intent, IntentSink } from '@bpfsteer/agent-kernel';
 import { MESH_MEMBER_KIND, meshMemberIntentSchema, SKLOOKUP_POD_KIND, sklookupPodIntentSchema } from '@bpfsteer/contract-mesh';
+import { type FdIdentity, SocketHandles } from '@bpfsteer/core-bpf';
 import { MeshPublisher } from '../src/mesh-publisher.js';
 import type { AddressEntry, AddressState, WorkloadInfo } from '../src/xds/address-state.js';
 import type { PodNetwork } from '../src/zds/hbone-listeners.js';
@@ -23,7 +27,13 @@ function workload(uid: string, addresses: string[], extra: Partial<WorkloadInfo>
 }
 const state = (...entries: AddressEntry[]): AddressState => ({ resources: new Map(entries.map((e) => [e.name, e])) });
 
-const pod = (uid: string, inode: bigint, addresses: string[], listener?: { fd: number; inode: bigint }): PodNetwork => ({
+/** what each fake fd is (a listener's fd, as the pod feed holds it, is a socket of its inode) */
+let kinds: Map<number, FdIdentity>;
+const pod = (uid: string, inode: bigint, addresses: string[], listener?: { fd: number; inode: bigint }): PodNetwork => {
+  if (listener) kinds.set(listener.fd, { kind: 'socket', inode: listener.inode });
+  return podNetwork(uid, inode, addresses, listener);
+};
+const podNetwork = (uid: string, inode: bigint, addresses: string[], listener?: { fd: number; inode: bigint }): PodNetwork => ({
   uid, name: uid, namespace: 'ns', serviceAccount: 'default', netnsPath: `/proc/self/fd/${Number(inode)}`, netnsInode: inode, addresses,
   confirmed: true,
   listeners: listener ? [{ fd: listener.fd, family: 6, address: '::', port: 15008, v6Only: false, inode: listener.inode, via: 'discovery' }] : [],
@@ -37,6 +47,7 @@ let nextFd: number;
 let warnings: string[];
 let errors: string[];
 let publisher: MeshPublisher | undefined;
+let registry: SocketHandles;
 
 const sink: IntentSink = {
   publish: () => undefined,
@@ -44,6 +55,8 @@ const sink: IntentSink = {
     commits.push([...intents]);
     return results.shift() ?? { ok: true, report: { added: intents.length, updated: 0, removed: 0 } };
   },
+  publishChange: () => undefined, // the publisher commits snapshots only
+  commitChange: async () => ({ ok: false, reason: 'invalid', error: 'not used' }),
 };
 const logger = {
   debug: () => undefined,
@@ -51,17 +64,27 @@ const logger = {
   warn: (_f: object, m: string) => void warnings.push(m),
   error: (_f: object, m: string) => void errors.push(m),
 };
-const deps = {
-  openNetns: () => (open.add(nextFd), nextFd++),
-  dupFd: () => (open.add(nextFd), nextFd++),
-  closeFd: (fd: number) => {
-    if (!open.delete(fd)) throw new Error(`fd ${fd} closed twice`);
-  },
+const closeFd = (fd: number) => {
+  if (!open.delete(fd)) throw new Error(`fd ${fd} closed twice`);
 };
+const fresh = (identity: FdIdentity): number => {
+  const fd = nextFd++;
+  open.add(fd);
+  kinds.set(fd, identity);
+  return fd;
+};
+// the pod's netns path is /proc/self/fd/<inode> (see podNetwork)
+const deps = { openNetns: (path: string) => fresh({ kind: 'netns', inode: BigInt(path.split('/').at(-1)!) }), closeFd };
+const newRegistry = () =>
+  new SocketHandles({
+    dup: (fd) => fresh(kinds.get(fd) ?? { kind: 'other', inode: 0n }),
+    close: closeFd,
+    identify: (fd) => kinds.get(fd) ?? { kind: 'other', inode: 0n },
+  });
 const settle = () => new Promise((r) => setImmediate(r));
 
 function create(podSyncWarnMs?: number, intentSchemas: ReadonlyMap<string, z.ZodType> = schemas) {
-  publisher = new MeshPublisher({ sink, logger, intentSchemas, ...(podSyncWarnMs !== undefined ? { podSyncWarnMs } : {}) }, deps);
+  publisher = new MeshPublisher({ sink, logger, intentSchemas, socketHandles: registry, ...(podSyncWarnMs !== undefined ? { podSyncWarnMs } : {}) }, deps);
   publisher.start();
   return publisher;
 }
@@ -70,18 +93,21 @@ beforeEach(() => {
   commits = [];
   results = [];
   open = new Set();
+  kinds = new Map();
   nextFd = 50;
+  registry = newRegistry();
   warnings = [];
   errors = [];
 });
 afterEach(() => {
   publisher?.stop();
   publisher = undefined;
+  registry.closeAll();
   vi.useRealTimers();
 });
 
 describe('MeshPublisher', () => {
-  it('waits for Istiod and for the pods to sync, then commits members and pods with held fds', async () => {
+  it('waits for Istiod and for the pods to sync, then commits members and pods naming registered handles', async () => {
     const p = create(60_000);
     p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'])], synced: false });
     p.setAddressState(state(workload('w', ['10.0.0.1'])));
@@ -92,16 +118,18 @@ describe('MeshPublisher', () => {
     expect(commits).toEqual([
       [
         { kind: 'mesh.member', address: '10.0.0.1' },
-        { kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/50', addresses: ['10.0.0.1'], socketFds: [51] },
+        { kind: 'sklookup.pod', uid: 'a', netnsHandle: 'h:1', addresses: ['10.0.0.1'], socketHandles: ['h:2'] },
       ],
     ]);
-    expect([...open]).toEqual([50, 51]);
-    // the same state again: nothing committed, the same fds kept
+    // its own netns fd (50) closed once registered; the registry's duplicates open
+    expect([...open]).toEqual([51, 52]);
+    expect([registry.fd('h:1'), registry.fd('h:2')]).toEqual([51, 52]);
+    // the same state again: nothing committed, the same handles kept
     p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n })], synced: true });
     p.setAddressState(state(workload('w', ['10.0.0.1'])));
     await settle();
     expect(commits).toHaveLength(1);
-    expect(p.heldFds).toBe(2);
+    expect(p.heldHandles).toBe(2);
   });
 
   it('waits for the pods however long it takes (members alone would detach pinned pods), warning after podSyncWarnMs', async () => {
@@ -117,25 +145,25 @@ describe('MeshPublisher', () => {
     expect(commits).toEqual([
       [
         { kind: 'mesh.member', address: '10.0.0.1' },
-        { kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/50', addresses: ['10.0.0.1'] },
+        { kind: 'sklookup.pod', uid: 'a', netnsHandle: 'h:1', addresses: ['10.0.0.1'] },
       ],
     ]);
   });
 
-  it('a pod whose listeners were lost (the proxy is gone) is published with socketFds: [], and the old listener fd is closed after the commit', async () => {
+  it('a pod whose listeners were lost (the proxy is gone) is published with socketHandles: [], and the old listener is closed after the commit', async () => {
     const p = create(0);
     p.setAddressState(state(workload('w', ['10.0.0.1'])));
     p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n })], synced: true });
     await settle();
-    expect(commits.at(-1)?.[1]).toMatchObject({ socketFds: [51] });
+    expect(commits.at(-1)?.[1]).toMatchObject({ socketHandles: ['h:2'] });
     p.setPods({ pods: [{ ...pod('a', 7n, ['10.0.0.1']), listenersLost: true }], synced: true });
     await settle();
-    expect(commits.at(-1)?.[1]).toEqual({ kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/50', addresses: ['10.0.0.1'], socketFds: [] });
-    expect([...open]).toEqual([50]);
-    // the proxy is back: its new listener
+    expect(commits.at(-1)?.[1]).toEqual({ kind: 'sklookup.pod', uid: 'a', netnsHandle: 'h:1', addresses: ['10.0.0.1'], socketHandles: [] });
+    expect([...open]).toEqual([51]);
+    // the proxy is back: its new listener, under a new handle
     p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 12, inode: 1200n })], synced: true });
     await settle();
-    expect(commits.at(-1)?.[1]).toMatchObject({ socketFds: [52] });
+    expect(commits.at(-1)?.[1]).toMatchObject({ socketHandles: ['h:3'] });
   });
 
   it('builds each snapshot from what changed: every intent checked once, unchanged members not re-checked, net-zero changes not committed', async () => {
@@ -200,44 +228,70 @@ describe('MeshPublisher', () => {
     ]);
   });
 
-  it('closes a pod\'s fds only after a commit without the pod succeeded; a refused one keeps them', async () => {
+  it('closes a pod\'s handles exactly when a commit without the pod succeeded; a refused one keeps them open', async () => {
     const p = create(0);
     p.setAddressState(state(workload('w', ['10.0.0.1'])));
     p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n }), pod('b', 8n, ['10.0.0.2'], { fd: 10, inode: 1000n })], synced: true });
     await settle();
-    expect([...open].sort()).toEqual([50, 51, 52, 53]);
-    // b goes, but the agent refuses: b's fds stay (the agent re-applies the snapshot naming them)
+    expect([...open].sort()).toEqual([51, 52, 54, 55]);
+    const bHandles = [commits[0][2].netnsHandle, ...(commits[0][2].socketHandles as string[])] as string[];
+    expect(bHandles).toEqual(['h:3', 'h:4']);
+    // b goes, but the agent refuses: b's handles stay open (the agent re-applies the snapshot naming them)
     results.push({ ok: false, reason: 'failed', error: 'kernel said no' });
     p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n })], synced: true });
     await settle();
     expect(commits).toHaveLength(2);
     expect(errors).toContain('mesh intents refused; the previous ones stay in force');
-    expect([...open].sort()).toEqual([50, 51, 52, 53]);
-    // the next change (even one that changes nothing) tries again; success closes b's fds
+    expect([...open].sort()).toEqual([51, 52, 54, 55]);
+    expect(bHandles.map((h) => registry.fd(h))).toEqual([54, 55]);
+    // the next change (even one that changes nothing) tries again; success closes b's handles
     p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n })], synced: true });
     await settle();
     expect(commits).toHaveLength(3);
     expect(commits[2].map((i) => i.uid ?? i.address)).toEqual(['10.0.0.1', 'a']);
-    expect([...open].sort()).toEqual([50, 51]);
+    expect([...open].sort()).toEqual([51, 52]);
+    for (const h of bHandles) expect(() => registry.fd(h)).toThrow(/it was closed/);
   });
 
-  it('a new listener replaces the held one after the commit; stop closes everything', async () => {
+  it('a new listener replaces the held one after the commit; stop releases everything, the agent\'s registry closes what is in force', async () => {
     const p = create(0);
     p.setAddressState(state(workload('w', ['10.0.0.1'])));
     p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'])], synced: true });
     await settle();
     expect(commits.at(-1)).toEqual([
       { kind: 'mesh.member', address: '10.0.0.1' },
-      { kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/50', addresses: ['10.0.0.1'] },
+      { kind: 'sklookup.pod', uid: 'a', netnsHandle: 'h:1', addresses: ['10.0.0.1'] },
     ]);
     p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 9, inode: 900n })], synced: true });
     await settle();
     p.setPods({ pods: [pod('a', 7n, ['10.0.0.1'], { fd: 11, inode: 1100n })], synced: true });
     await settle();
-    expect(commits.at(-1)?.[1]).toMatchObject({ netns: '/proc/self/fd/50', socketFds: [52] });
-    expect([...open].sort()).toEqual([50, 52]);
+    expect(commits.at(-1)?.[1]).toMatchObject({ netnsHandle: 'h:1', socketHandles: ['h:3'] });
+    expect([...open].sort()).toEqual([51, 53]);
     p.stop();
+    expect(p.heldHandles).toBe(0);
+    expect([...open].sort()).toEqual([51, 53]); // the snapshot in force names them
+    registry.closeAll();
     expect(open.size).toBe(0);
+  });
+
+  it('a pod whose netns is no longer the one learned, or without a registry, is left out with a warning; nothing stays open', async () => {
+    const p = create(0);
+    p.setAddressState(state(workload('w', ['10.0.0.1'])));
+    // the path now names another namespace (inode 8, not 7)
+    p.setPods({ pods: [{ ...pod('a', 8n, ['10.0.0.1']), netnsInode: 7n }, pod('c', 9n, ['10.0.0.3'])], synced: true });
+    await settle();
+    expect(commits.at(-1)?.filter((i) => i.kind === 'sklookup.pod').map((i) => i.uid)).toEqual(['c']);
+    expect(warnings).toEqual(['pods left out of the sk_lookup intents']);
+    expect(open.size).toBe(1); // c's netns
+    p.stop();
+    publisher = new MeshPublisher({ sink, logger, intentSchemas: schemas, podSyncWarnMs: 0 }, deps);
+    publisher.start();
+    publisher.setAddressState(state(workload('w', ['10.0.0.1'])));
+    publisher.setPods({ pods: [pod('d', 10n, ['10.0.0.4'])], synced: true });
+    await settle();
+    expect(commits.at(-1)?.some((i) => i.kind === 'sklookup.pod')).toBe(false);
+    expect(warnings).toHaveLength(2);
   });
 
   it('leaves out pods that cannot be published, with a warning, and keeps publishing the rest', async () => {

@@ -5,7 +5,7 @@ import { hboneListenersOptionsSchema } from '../src/zds/hbone-listeners-options.
 import { podAddressesOf } from '../src/zds/pod-addresses.js';
 import { checkRegistration } from '../src/zds/listener-registration.js';
 import { SKLOOKUP_POD_KIND, sklookupPodIntentSchema } from '@bpfsteer/contract-mesh';
-import { podSocketFds, sklookupPodIntents } from '../src/zds/sklookup-intents.js';
+import { podSocketHandles, sklookupPodIntents } from '../src/zds/sklookup-intents.js';
 import type { PodListener, PodNetwork } from '../src/zds/hbone-listeners.js';
 import { ZdsProxy } from '../src/zds/zds-proxy.js';
 import { HboneListeners } from '../src/zds/hbone-listeners.js';
@@ -83,15 +83,19 @@ function network(uid: string, over: Partial<PodNetwork> = {}): PodNetwork {
   };
 }
 
-describe('podSocketFds', () => {
-  it.each<[string, PodListener[], boolean, number[] | undefined]>([
+/** handles as a registry would give them: the netns by the pod's uid length, a listener by its fd */
+const socketHandle = (l: PodListener): string => `h:${l.fd}`;
+const handlesOf = (p: PodNetwork) => ({ netns: `h:${p.uid.length + 20}`, socket: socketHandle });
+
+describe('podSocketHandles', () => {
+  it.each<[string, PodListener[], boolean, string[] | undefined]>([
     ['none found yet: absent (the plugin keeps what the pod has)', [], false, undefined],
     ['lost (the proxy is gone): empty (the plugin drops the entries)', [], true, []],
-    ['the only one', [listener(4, 5)], false, [5]],
-    ['both families, IPv4 first', [listener(6, 6, true), listener(4, 5)], false, [5, 6]],
-    ['a dual-stack one', [listener(6, 6, false)], false, [6]],
-  ])('%s', (_n, listeners, listenersLost, fds) => {
-    expect(podSocketFds({ listeners, listenersLost })).toEqual(fds);
+    ['the only one', [listener(4, 5)], false, ['h:5']],
+    ['both families, IPv4 first', [listener(6, 6, true), listener(4, 5)], false, ['h:5', 'h:6']],
+    ['a dual-stack one', [listener(6, 6, false)], false, ['h:6']],
+  ])('%s', (_n, listeners, listenersLost, handles) => {
+    expect(podSocketHandles({ listeners, listenersLost }, socketHandle)).toEqual(handles);
   });
 });
 
@@ -103,14 +107,14 @@ describe('sklookupPodIntents', () => {
       network('d', { listenersLost: true }),
       network('c', { confirmed: false, listeners: [listener(4, 9)] }),
     ];
-    expect(sklookupPodIntents(pods)).toEqual([
-      { kind: 'sklookup.pod', uid: 'a', netns: '/proc/self/fd/21', addresses: ['10.0.0.1'] },
-      { kind: 'sklookup.pod', uid: 'b', netns: '/proc/self/fd/21', addresses: ['10.0.0.2', 'fd00::2'], socketFds: [7, 8] },
-      { kind: 'sklookup.pod', uid: 'd', netns: '/proc/self/fd/21', addresses: ['10.0.0.1'], socketFds: [] },
+    expect(sklookupPodIntents(pods, handlesOf)).toEqual([
+      { kind: 'sklookup.pod', uid: 'a', netnsHandle: 'h:21', addresses: ['10.0.0.1'] },
+      { kind: 'sklookup.pod', uid: 'b', netnsHandle: 'h:21', addresses: ['10.0.0.2', 'fd00::2'], socketHandles: ['h:7', 'h:8'] },
+      { kind: 'sklookup.pod', uid: 'd', netnsHandle: 'h:21', addresses: ['10.0.0.1'], socketHandles: [] },
     ]);
-    expect(sklookupPodIntents([])).toEqual([]);
+    expect(sklookupPodIntents([], handlesOf)).toEqual([]);
     // each satisfies the contract (as plugin-sklookup validates it)
-    for (const { kind, ...fields } of sklookupPodIntents(pods)) {
+    for (const { kind, ...fields } of sklookupPodIntents(pods, handlesOf)) {
       expect(kind).toBe(SKLOOKUP_POD_KIND);
       expect(sklookupPodIntentSchema.safeParse(fields).error).toBeUndefined();
     }

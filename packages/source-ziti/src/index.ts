@@ -1,4 +1,4 @@
-export { zitiSource } from './ziti-source.js';
+export { zitiSource, zitiSourceModule } from './ziti-source.js';
 export {
   DEFAULT_SOCKET,
   DEFAULT_STATE_FILE,

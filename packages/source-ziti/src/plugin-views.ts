@@ -3,8 +3,11 @@
  * schemas (the plugin's tests check its real output against the same schemas): an answer of
  * another shape (no plugin, or a plugin of another version) is treated as "no details", never as a crash.
  */
+import { z } from 'zod';
+import { TimeSlicer } from '@bpfsteer/agent-kernel';
 import {
   tproxyInterfacesViewSchema,
+  tproxyRuleViewSchema,
   tproxyRulesViewSchema,
   type TproxyInterfaceView,
   type TproxyRuleIntent,
@@ -34,12 +37,23 @@ function describedKey(intent: TproxyRuleIntent): string | undefined {
   return ruleKey({ destination: dst.value.text, source: src.value.text, protocol: intent.protocol, ports: intent.ports });
 }
 
-/** Reads `describe('tproxy.rule')`; undefined when the answer is absent or of another shape. */
-export function readRuleDetails(described: unknown): RuleDetails | undefined {
-  const parsed = tproxyRulesViewSchema.safeParse(described);
+/** The view without its rules, which are checked one by one afterwards (zod's array walks them all in one step). */
+const rulesViewHeadSchema = tproxyRulesViewSchema.extend({ rules: z.custom<unknown[]>((v) => Array.isArray(v)) });
+
+/**
+ * Reads `describe('tproxy.rule')` in slices of `slicer` (100,000 rules); undefined when the answer
+ * is absent or of another shape (any of its rules).
+ */
+export async function readRuleDetails(described: unknown, slicer: TimeSlicer = new TimeSlicer()): Promise<RuleDetails | undefined> {
+  const parsed = rulesViewHeadSchema.safeParse(described);
   if (!parsed.success) return undefined;
   const byKey = new Map<string, RuleCounters>();
-  for (const r of parsed.data.rules) {
+  const rules = parsed.data.rules;
+  for (let i = 0; i < rules.length; i++) {
+    if ((i & 255) === 0) await slicer.pause();
+    const rule = tproxyRuleViewSchema.safeParse(rules[i]);
+    if (!rule.success) return undefined;
+    const r = rule.data;
     const key = describedKey(r.intent);
     if (key === undefined) continue;
     const seen = byKey.get(key);

@@ -10,6 +10,7 @@
  *   the rule when the last one goes. A selector without ports.high matches every high port.
  *   Nothing matching (no rule, or none bound to a named interface) is an error and changes nothing.
  */
+import type { TimeSlicer } from '@bpfsteer/agent-kernel';
 import type { InterfaceSettings, Rule, RuleSelector } from './rule.js';
 import { describeIdentity, ruleKey } from './rule.js';
 import { RuleTable, type RuleTableDraft } from './rule-table.js';
@@ -128,14 +129,36 @@ function deleteFrom(rules: RuleTableDraft, selector: RuleSelector): OperationRes
 
 type Applied = { readonly ok: true; readonly state: ZitiState; readonly changed: boolean } | { readonly ok: false; readonly index: number; readonly error: StoreError };
 
+/** One operation onto the draft: its result, or the store's refusal. */
+function step(rules: RuleTableDraft, operation: Operation): OperationResult | StoreError {
+  return operation.op === 'insert' ? insertInto(rules, operation.rule) : deleteFrom(rules, operation.selector);
+}
+
+function isChange(result: OperationResult): boolean {
+  return result.op === 'delete' || result.outcome !== 'unchanged';
+}
+
 function apply(state: ZitiState, operations: readonly Operation[], each: (result: OperationResult) => void): Applied {
   const rules = RuleTable.from(state.rules).edit();
   let changed = false;
   for (let index = 0; index < operations.length; index++) {
-    const operation = operations[index];
-    const result = operation.op === 'insert' ? insertInto(rules, operation.rule) : deleteFrom(rules, operation.selector);
+    const result = step(rules, operations[index]);
     if ('code' in result) return { ok: false, index, error: result };
-    if (result.op === 'delete' || result.outcome !== 'unchanged') changed = true;
+    if (isChange(result)) changed = true;
+    each(result);
+  }
+  return { ok: true, state: changed ? { rules: rules.done(), interfaces: state.interfaces } : state, changed };
+}
+
+/** apply in slices of `slicer`'s budget (the draft is this call's own until done). */
+async function applyInSlices(state: ZitiState, operations: readonly Operation[], each: (result: OperationResult) => void, slicer: TimeSlicer): Promise<Applied> {
+  const rules = RuleTable.from(state.rules).edit();
+  let changed = false;
+  for (let index = 0; index < operations.length; index++) {
+    if ((index & 255) === 0) await slicer.pause();
+    const result = step(rules, operations[index]);
+    if ('code' in result) return { ok: false, index, error: result };
+    if (isChange(result)) changed = true;
     each(result);
   }
   return { ok: true, state: changed ? { rules: rules.done(), interfaces: state.interfaces } : state, changed };
@@ -157,22 +180,34 @@ export interface BatchCounts {
   narrowed: number;
 }
 
-/**
- * applyOperations for a batch whose answer is counts: no result is kept per operation (a batch
- * of 100,000 rules would hold 100,000 of them until its commit ends).
- */
-export function applyBatch(
-  state: ZitiState,
-  operations: readonly Operation[],
-): (Extract<Applied, { ok: true }> & { readonly counts: BatchCounts }) | Extract<Applied, { ok: false }> {
+type BatchApplied = (Extract<Applied, { ok: true }> & { readonly counts: BatchCounts }) | Extract<Applied, { ok: false }>;
+
+function batchCounter(): { counts: BatchCounts; count: (result: OperationResult) => void } {
   const counts: BatchCounts = { created: 0, updated: 0, unchanged: 0, removed: 0, narrowed: 0 };
-  const applied = apply(state, operations, (result) => {
+  const count = (result: OperationResult): void => {
     if (result.op === 'insert') counts[result.outcome]++;
     else {
       counts.removed += result.removed.length;
       counts.narrowed += result.narrowed.length;
     }
-  });
+  };
+  return { counts, count };
+}
+
+/**
+ * applyOperations for a batch whose answer is counts: no result is kept per operation (a batch
+ * of 100,000 rules would hold 100,000 of them until its commit ends).
+ */
+export function applyBatch(state: ZitiState, operations: readonly Operation[]): BatchApplied {
+  const { counts, count } = batchCounter();
+  const applied = apply(state, operations, count);
+  return applied.ok ? { ...applied, counts } : applied;
+}
+
+/** applyBatch in slices of `slicer`'s budget, yielding to the event loop between them. */
+export async function applyBatchInSlices(state: ZitiState, operations: readonly Operation[], slicer: TimeSlicer): Promise<BatchApplied> {
+  const { counts, count } = batchCounter();
+  const applied = await applyInSlices(state, operations, count, slicer);
   return applied.ok ? { ...applied, counts } : applied;
 }
 

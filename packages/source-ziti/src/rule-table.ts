@@ -4,8 +4,9 @@
  * 100,000 rules copies ~25 entries instead of 100,000; a batch of 1,000 copies about a fifth of
  * them. Iteration is in bucket order (stable for a given set of keys). A table made by an edit
  * remembers which keys the edit touched, so the changes between it and the table it was made from
- * cost O(changes) (RuleTable.changes).
+ * cost O(changes) (RuleTable.changes; computed once, then the table forgets them).
  */
+import { TimeSlicer } from '@bpfsteer/agent-kernel';
 import type { Rule } from './rule.js';
 
 const BUCKETS = 4096;
@@ -50,7 +51,8 @@ export class RuleTable implements ReadonlyMap<string, Rule> {
 
   readonly #buckets: readonly ReadonlyMap<string, Rule>[];
   readonly #serial = ++serials;
-  readonly #lineage?: Lineage;
+  /** dropped once the changes it tells were computed (they are cached; a later ask compares buckets) */
+  #lineage?: Lineage;
   readonly size: number;
 
   private constructor(buckets: readonly ReadonlyMap<string, Rule>[], size: number, lineage?: Lineage) {
@@ -62,25 +64,28 @@ export class RuleTable implements ReadonlyMap<string, Rule> {
   /**
    * The rules of `to` that `from` does not hold as the same object (added or replaced), and the
    * rules of `from` whose key `to` lacks. O(changes) when `to` was edited from `from`; otherwise
-   * the buckets the two tables do not share are compared.
+   * the buckets the two tables do not share are compared. Computed in slices of `slicer`'s budget
+   * (a batch of 100,000 rules changes 100,000 keys).
    */
-  static changes(from: RuleTable, to: RuleTable): RuleTableChanges {
+  static async changes(from: RuleTable, to: RuleTable, slicer: TimeSlicer = new TimeSlicer()): Promise<RuleTableChanges> {
     // the journal and the intent list ask for the same pair after each commit: computed once
     const last = lastChanges;
     if (last !== undefined && last.from === from && last.to === to) return last.changes;
-    const changes = RuleTable.#changes(from, to);
+    const changes = await RuleTable.#changes(from, to, slicer);
     lastChanges = { from, to, changes };
     return changes;
   }
 
-  static #changes(from: RuleTable, to: RuleTable): RuleTableChanges {
+  static async #changes(from: RuleTable, to: RuleTable, slicer: TimeSlicer): Promise<RuleTableChanges> {
     const changes = { put: [] as Rule[], putKeys: [] as string[], removed: [] as Rule[], removedKeys: [] as string[] };
     const { put, putKeys, removed, removedKeys } = changes;
     if (from === to) return changes;
     const lineage = to.#lineage;
     if (lineage !== undefined && lineage.base === from.#serial) {
       const { before } = lineage;
+      let n = 0;
       for (const [key, after] of lineage.after) {
+        if ((++n & 1023) === 0) await slicer.pause();
         const was = before.get(key);
         if (after === undefined) {
           if (was !== undefined) {
@@ -92,12 +97,14 @@ export class RuleTable implements ReadonlyMap<string, Rule> {
           putKeys.push(key);
         }
       }
+      to.#lineage = undefined; // the maps of every key the edit touched: 100,000 entries after a large batch
       return changes;
     }
     for (let b = 0; b < BUCKETS; b++) {
       const before = from.#buckets[b];
       const after = to.#buckets[b];
       if (before === after) continue;
+      if ((b & 63) === 0) await slicer.pause();
       for (const [key, rule] of after) {
         if (before.get(key) !== rule) {
           put.push(rule);
@@ -117,7 +124,7 @@ export class RuleTable implements ReadonlyMap<string, Rule> {
   /** A RuleTable with the entries of any map (itself when it already is one). */
   static from(map: ReadonlyMap<string, Rule>): RuleTable {
     if (map instanceof RuleTable) return map;
-    const draft = RuleTable.empty.edit();
+    const draft = RuleTable.empty.editUntracked();
     for (const [key, rule] of map) draft.set(key, rule);
     return draft.done();
   }
@@ -171,7 +178,15 @@ export class RuleTable implements ReadonlyMap<string, Rule> {
   /** Starts a set of changes; `done()` returns the new table (this one is never modified). */
   edit(): RuleTableDraft {
     const base = this.#serial;
-    return new RuleTableDraft(this.#buckets, this.size, (buckets, size, before, after) => new RuleTable(buckets, size, { base, before, after }));
+    return new RuleTableDraft(this.#buckets, this.size, (buckets, size, before, after) => new RuleTable(buckets, size, after && { base, before, after }));
+  }
+
+  /**
+   * An edit that does not remember which keys it touched (reading a state file: nobody asks for
+   * those changes, and 100,000 of them would be kept with the table).
+   */
+  editUntracked(): RuleTableDraft {
+    return new RuleTableDraft(this.#buckets, this.size, (buckets, size) => new RuleTable(buckets, size), false);
   }
 }
 
@@ -179,7 +194,7 @@ type Make = (
   buckets: readonly ReadonlyMap<string, Rule>[],
   size: number,
   before: ReadonlyMap<string, Rule>,
-  after: ReadonlyMap<string, Rule | undefined>,
+  after: ReadonlyMap<string, Rule | undefined> | undefined,
 ) => RuleTable;
 
 export class RuleTableDraft {
@@ -188,8 +203,8 @@ export class RuleTableDraft {
   readonly #owned = new Uint8Array(BUCKETS);
   /** the value in the base table of each key touched that it holds */
   readonly #before = new Map<string, Rule>();
-  /** the value now of each key touched */
-  readonly #after = new Map<string, Rule | undefined>();
+  /** the value now of each key touched (absent: not tracked) */
+  readonly #after: Map<string, Rule | undefined> | undefined;
   #size: number;
   #done = false;
   readonly #make: Make;
@@ -197,7 +212,8 @@ export class RuleTableDraft {
   #lastKey = '';
   #lastBucket = -1;
 
-  constructor(buckets: readonly ReadonlyMap<string, Rule>[], size: number, make: Make) {
+  constructor(buckets: readonly ReadonlyMap<string, Rule>[], size: number, make: Make, track = true) {
+    this.#after = track ? new Map() : undefined;
     this.#base = buckets;
     this.#buckets = [...buckets];
     this.#size = size;
@@ -239,6 +255,7 @@ export class RuleTableDraft {
   }
 
   #touch(key: string, b: number, now: Rule | undefined): void {
+    if (this.#after === undefined) return;
     if (!this.#after.has(key)) {
       const was = this.#base[b].get(key);
       if (was !== undefined) this.#before.set(key, was); // a new key has no entry (most of a big insert)

@@ -1,12 +1,17 @@
 /**
  * The text of the state files (see state-file.ts): the snapshot (one rule per line) and the journal
- * records (one line per commit, only what it changed), written and read back. Pure: no I/O.
+ * records (one line per commit, only what it changed), written and read back. No I/O. Every step
+ * over many rules runs in slices of a TimeSlicer (serialising or parsing 100,000 rules takes
+ * 100-300 ms: in one piece, the agent would answer nothing meanwhile).
  */
 import { z } from 'zod';
+import { TimeSlicer } from '@bpfsteer/agent-kernel';
+import { jsonElementsInPieces, STRINGIFY_GROUP } from './json-in-pieces.js';
+import { parseJsonInSlices } from './parse-json-in-slices.js';
 import { isValidRuleInput } from './api/fast-validation.js';
 import { interfaceNameSchema, interfaceSettingsSchema, ruleInputSchema } from './api/schemas.js';
 import { ZitiSourceError, errorMessage } from './errors.js';
-import { protocols, ruleKey, type InterfaceSettings, type RuleIdentity } from './rule.js';
+import { protocols, ruleKey, type InterfaceSettings, type Rule, type RuleIdentity } from './rule.js';
 import { toRule, type RuleInput } from './rule-input.js';
 import { RuleTable, type RuleTableDraft } from './rule-table.js';
 import { canonicalSettings, type ZitiState } from './rule-store.js';
@@ -15,9 +20,12 @@ export const STATE_FILE_VERSION = 1;
 
 const interfacesSchema = z.record(interfaceNameSchema, interfaceSettingsSchema);
 
+/** An array whose elements are checked one by one afterwards (zod's array walks them all in one step). */
+const listOf = (error: string) => z.custom<unknown[]>((v) => Array.isArray(v), { error });
+
 const snapshotSchema = z.strictObject({
   version: z.literal(STATE_FILE_VERSION, { error: `version must be ${STATE_FILE_VERSION}` }),
-  rules: z.array(z.unknown(), { error: 'rules must be an array' }),
+  rules: listOf('rules must be an array'),
   interfaces: interfacesSchema,
 });
 
@@ -31,8 +39,8 @@ const identitySchema = z.strictObject({
 
 const recordSchema = z.strictObject({
   flush: z.literal(true).optional(),
-  delete: z.array(identitySchema).optional(),
-  put: z.array(z.unknown()).optional(),
+  delete: listOf('delete must be an array').optional(),
+  put: listOf('put must be an array').optional(),
   interfaces: interfacesSchema.optional(),
 });
 
@@ -42,17 +50,32 @@ function sortedInterfaces(interfaces: ReadonlyMap<string, InterfaceSettings>): R
   return Object.fromEntries([...interfaces].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The JSON text of a snapshot (one rule per line, so diffs of the file stay readable). */
-export function serialiseState(state: ZitiState): string {
-  // one JSON.stringify of all rules (V8's fastest path: several times faster than one call per
-  // rule), then a line break before each rule: an unescaped `},{"destination"` occurs only
-  // between two rules (a quote inside a string is escaped), and every rule starts with destination
-  const rules = JSON.stringify(RuleTable.from(state.rules).valueArray());
-  const lines = rules.length > 2 ? `\n    ${rules.slice(1, -1).replaceAll('},{"destination"', '},\n    {"destination"')}\n  ` : '';
-  return (
-    `{\n  "version": ${STATE_FILE_VERSION},\n  "rules": [${lines}],\n` +
-    `  "interfaces": ${JSON.stringify(sortedInterfaces(state.interfaces))}\n}\n`
-  );
+/**
+ * The rules as the JSON text of their array's elements, one rule per line after `indent`, in
+ * pieces (to be written one after the other). A line break goes before each rule: an unescaped
+ * `},{"destination"` occurs only between two rules (a quote inside a string is escaped), and
+ * every rule starts with destination.
+ */
+async function ruleLines(rules: readonly Rule[], indent: string, slicer: TimeSlicer): Promise<string[]> {
+  const groups = await jsonElementsInPieces(rules, slicer);
+  return groups.map((text, i) => {
+    const lines = indent ? text.replaceAll('},{"destination"', `},${indent}{"destination"`) : text;
+    return `${i === 0 ? '' : ','}${indent}${lines}`;
+  });
+}
+
+/** The JSON text of a snapshot (one rule per line, so diffs of the file stay readable), in pieces. */
+export async function serialiseStateInPieces(state: ZitiState, slicer: TimeSlicer = new TimeSlicer()): Promise<string[]> {
+  const rules = RuleTable.from(state.rules).valueArray();
+  const pieces = [`{\n  "version": ${STATE_FILE_VERSION},\n  "rules": [`];
+  if (rules.length) pieces.push(...(await ruleLines(rules, '\n    ', slicer)), '\n  ');
+  pieces.push(`],\n  "interfaces": ${JSON.stringify(sortedInterfaces(state.interfaces))}\n}\n`);
+  return pieces;
+}
+
+/** The JSON text of a snapshot. */
+export async function serialiseState(state: ZitiState, slicer?: TimeSlicer): Promise<string> {
+  return (await serialiseStateInPieces(state, slicer)).join('');
 }
 
 function identityJson(rule: RuleIdentity): string {
@@ -60,20 +83,30 @@ function identityJson(rule: RuleIdentity): string {
   return JSON.stringify({ destination, source, protocol, ports: { low: ports.low, high: ports.high } });
 }
 
-/** One journal line taking `from` to `to`; undefined when nothing changed. */
-export function journalRecord(from: ZitiState, to: ZitiState): string | undefined {
-  const parts: string[] = [];
+/** One journal line taking `from` to `to`, in pieces; undefined when nothing changed. */
+export async function journalRecord(from: ZitiState, to: ZitiState, slicer: TimeSlicer = new TimeSlicer()): Promise<string[] | undefined> {
+  const pieces: string[] = [];
   const before = RuleTable.from(from.rules);
   const after = RuleTable.from(to.rules);
+  const next = (): string => (pieces.length ? ',' : '{');
   if (after.size === 0 && before.size > 0) {
-    parts.push('"flush":true');
+    pieces.push(`${next()}"flush":true`);
   } else if (after !== before) {
-    const { put, removed } = RuleTable.changes(before, after);
-    if (removed.length) parts.push(`"delete":[${removed.map(identityJson).join(',')}]`);
-    if (put.length) parts.push(`"put":${JSON.stringify(put)}`); // one call: V8's fastest path
+    const { put, removed } = await RuleTable.changes(before, after, slicer);
+    if (removed.length) {
+      pieces.push(`${next()}"delete":[`);
+      for (let i = 0; i < removed.length; i += STRINGIFY_GROUP) {
+        await slicer.pause();
+        pieces.push(`${i ? ',' : ''}${removed.slice(i, i + STRINGIFY_GROUP).map(identityJson).join(',')}`);
+      }
+      pieces.push(']');
+    }
+    if (put.length) pieces.push(`${next()}"put":[`, ...(await ruleLines(put, '', slicer)), ']');
   }
-  if (to.interfaces !== from.interfaces) parts.push(`"interfaces":${JSON.stringify(sortedInterfaces(to.interfaces))}`);
-  return parts.length ? `{${parts.join(',')}}\n` : undefined;
+  if (to.interfaces !== from.interfaces) pieces.push(`${next()}"interfaces":${JSON.stringify(sortedInterfaces(to.interfaces))}`);
+  if (!pieces.length) return undefined;
+  pieces.push('}\n');
+  return pieces;
 }
 
 // ---------------------------------------------------------------- reading
@@ -90,8 +123,9 @@ function zodProblems(error: z.ZodError, prefix: readonly (string | number)[]): s
 }
 
 /** Checks and normalises the stored rules (the API's checks: the fast path, else zod for the message). */
-function putRules(draft: RuleTableDraft, inputs: readonly unknown[], file: string, at: readonly (string | number)[]): void {
+async function putRules(draft: RuleTableDraft, inputs: readonly unknown[], file: string, at: readonly (string | number)[], slicer: TimeSlicer): Promise<void> {
   for (let i = 0; i < inputs.length; i++) {
+    if ((i & 255) === 0) await slicer.pause();
     const input = inputs[i];
     if (!isValidRuleInput(input)) {
       const parsed = ruleInputSchema.safeParse(input);
@@ -99,6 +133,16 @@ function putRules(draft: RuleTableDraft, inputs: readonly unknown[], file: strin
     }
     const checked = toRule(input as RuleInput);
     if (checked.ok) draft.set(ruleKey(checked.value), checked.value); // the schema ran toRule: always ok
+  }
+}
+
+/** Removes the rules of the identities (each checked). */
+async function deleteRules(draft: RuleTableDraft, identities: readonly unknown[], file: string, at: readonly (string | number)[], slicer: TimeSlicer): Promise<void> {
+  for (let i = 0; i < identities.length; i++) {
+    if ((i & 255) === 0) await slicer.pause();
+    const parsed = identitySchema.safeParse(identities[i]);
+    if (!parsed.success) throw stateFileError(file, zodProblems(parsed.error, [...at, i]));
+    draft.delete(ruleKey(parsed.data));
   }
 }
 
@@ -122,17 +166,17 @@ function notJsonProblem(text: string, err: unknown): string {
 }
 
 /** Parses the text of a snapshot; throws ZitiSourceError naming every problem. */
-export function parseState(text: string, file: string): ZitiState {
+export async function parseState(text: string, file: string, slicer: TimeSlicer = new TimeSlicer()): Promise<ZitiState> {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = await parseJsonInSlices(text, slicer);
   } catch (err) {
     throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `state file ${file} is not JSON (fix or remove it): ${notJsonProblem(text, err)}`);
   }
   const parsed = snapshotSchema.safeParse(json);
   if (!parsed.success) throw stateFileError(file, zodProblems(parsed.error, []));
-  const rules = RuleTable.empty.edit();
-  putRules(rules, parsed.data.rules, file, ['rules']);
+  const rules = RuleTable.empty.editUntracked();
+  await putRules(rules, parsed.data.rules, file, ['rules'], slicer);
   return { rules: rules.done(), interfaces: settingsOf(parsed.data.interfaces) };
 }
 
@@ -159,7 +203,7 @@ export interface JournalReplay {
  * append; or a last line that is not JSON, e.g. NULs of a write lost in a crash) is skipped and
  * reported; any other bad line throws naming its line and byte offset.
  */
-export function replayJournal(state: ZitiState, text: string, file: string): JournalReplay {
+export async function replayJournal(state: ZitiState, text: string, file: string, slicer: TimeSlicer = new TimeSlicer()): Promise<JournalReplay> {
   const lines = text.split('\n');
   const last = lines.pop()!; // '' when the text ends with a newline, else an incomplete line
   let rules: RuleTable = RuleTable.from(state.rules);
@@ -173,7 +217,7 @@ export function replayJournal(state: ZitiState, text: string, file: string): Jou
     if (line.trim() === '') continue;
     let json: unknown;
     try {
-      json = JSON.parse(line);
+      json = await parseJsonInSlices(line, slicer);
     } catch (err) {
       // a complete line that is not JSON can only be the last one, torn and then followed by a newline
       if (n === lines.length - 1 && last === '') {
@@ -187,9 +231,9 @@ export function replayJournal(state: ZitiState, text: string, file: string): Jou
     const parsed = recordSchema.safeParse(json);
     if (!parsed.success) throw stateFileError(file, zodProblems(parsed.error, [`line ${n + 1}`]));
     const record = parsed.data;
-    const draft = (record.flush ? RuleTable.empty : rules).edit();
-    for (const identity of record.delete ?? []) draft.delete(ruleKey(identity));
-    putRules(draft, record.put ?? [], file, [`line ${n + 1}`, 'put']);
+    const draft = (record.flush ? RuleTable.empty : rules).editUntracked();
+    await deleteRules(draft, record.delete ?? [], file, [`line ${n + 1}`, 'delete'], slicer);
+    await putRules(draft, record.put ?? [], file, [`line ${n + 1}`, 'put'], slicer);
     rules = draft.done();
     if (record.interfaces) interfaces = settingsOf(record.interfaces);
     records++;

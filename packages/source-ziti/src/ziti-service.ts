@@ -3,13 +3,12 @@
  * serialising queue (compute the new state, commit its intents, and only when the commit is ok
  * make it current and persist it), and joins the store with the plugin's live details.
  */
-import type { CommitResult, IntentSink, SourceContext } from '@bpfsteer/agent-kernel';
+import { TimeSlicer, type CommitResult, type IntentSink, type SourceContext } from '@bpfsteer/agent-kernel';
 import { ApiError, errorMessage } from './errors.js';
-import { comparePrefixes, tryParsePrefix, type IpPrefix } from '@bpfsteer/ip';
 import type { InterfaceSettings, Rule, RuleSelector } from './rule.js';
 import { ruleKey } from './rule.js';
 import {
-  applyBatch,
+  applyBatchInSlices,
   applyOperations,
   flushRules,
   setInterface,
@@ -22,6 +21,7 @@ import {
 import { TPROXY_EVENT_TOPIC as EVENT_TOPIC, TPROXY_INTERFACE_KIND as INTERFACE_KIND, TPROXY_RULE_KIND as RULE_KIND } from '@bpfsteer/contract-tproxy';
 import { intentChange, type CommittedIntents } from './intent-changes.js';
 import { readInterfaceDetails, readRuleDetails, type LiveInterface } from './plugin-views.js';
+import { sortRulesInSlices } from './rule-order.js';
 
 export type RuleFilter = 'all' | 'intercepts' | 'passthrough';
 
@@ -56,8 +56,10 @@ export interface CommitNote {
 }
 
 export interface Health {
-  /** the source serves: `applied` and `dataplane` */
+  /** the source serves: `applied` and `dataplane` (never while loading) */
   readonly ok: boolean;
+  /** the saved rules are being read at start (requests that change rules wait for them) */
+  readonly loading: boolean;
   /** the rules in the store are applied (false after the saved rules were refused at start, until a change is applied) */
   readonly applied: boolean;
   /** a running plugin consumes the rules */
@@ -89,6 +91,9 @@ export interface ZitiServiceOptions {
 
 type Computed<T> = { readonly state: ZitiState; readonly changed: boolean; readonly value: T };
 
+/** Operations checked between two checks of the slice's budget. */
+const CHECK_STEP = 1024;
+
 export class ZitiService {
   #state: ZitiState;
   #queue: Promise<unknown> = Promise.resolve();
@@ -99,6 +104,12 @@ export class ZitiService {
   #applied = false;
   /** what the agent holds: each commit sends only the change from it */
   #committed: CommittedIntents | undefined;
+  /** the saved rules are being read (load) */
+  #loading = false;
+  /** reading the saved rules failed: nothing may change the (empty) store */
+  #loadError: unknown;
+  /** settles once the saved rules are read (or could not be) */
+  #loaded: Promise<unknown> = Promise.resolve();
   readonly #options: ZitiServiceOptions;
 
   constructor(options: ZitiServiceOptions) {
@@ -106,16 +117,30 @@ export class ZitiService {
     this.#state = options.initial;
   }
 
-  get state(): ZitiState {
-    return this.#state;
+  /**
+   * Reads the saved rules with `read` and commits them, first in the queue: the API can answer
+   * meanwhile (health: `loading`); requests that change rules wait in the queue, lists wait for
+   * the rules. Rejects with read's error; then every later change is refused.
+   */
+  load(read: () => Promise<ZitiState>): Promise<CommitResult> {
+    this.#loading = true;
+    const loaded = this.#enqueue(async () => {
+      try {
+        this.#state = await read();
+      } catch (err) {
+        this.#loadError = err;
+        throw err;
+      } finally {
+        this.#loading = false;
+      }
+      return this.#commit(this.#state);
+    });
+    this.#loaded = loaded.catch(() => undefined);
+    return loaded;
   }
 
-  /** Commits the current (loaded) state, e.g. at start; never throws. */
-  publishCurrent(): Promise<CommitResult> {
-    return this.#enqueue(async () => {
-      const result = await this.#commit(this.#state);
-      return result;
-    });
+  get state(): ZitiState {
+    return this.#state;
   }
 
   insert(rule: Rule): Promise<{ outcome: InsertOutcome; rule: Rule }> {
@@ -136,11 +161,13 @@ export class ZitiService {
   }
 
   batch(operations: readonly Operation[]): Promise<BatchSummary> {
-    return this.#mutate((state) => {
-      operations.forEach((o, i) => {
+    return this.#mutate(async (state, slicer) => {
+      for (let i = 0; i < operations.length; i++) {
+        if (i % CHECK_STEP === 0) await slicer.pause();
+        const o = operations[i];
         if (o.op === 'insert') this.#checkInterfaces(o.rule.interfaces, ['operations', i, 'rule', 'interfaces']);
-      });
-      const result = refusedUnlessOk(applyBatch(state, operations), operations.length);
+      }
+      const result = refusedUnlessOk(await applyBatchInSlices(state, operations, slicer), operations.length);
       return { state: result.state, changed: result.changed, value: { operations: operations.length, ...result.counts } };
     });
   }
@@ -160,20 +187,30 @@ export class ZitiService {
     });
   }
 
-  async listRules(filter: RuleFilter = 'all'): Promise<RuleList> {
+  /** The rules joined with the plugin's counters, in listing order; every step over them runs in slices of `slicer`. */
+  async listRules(filter: RuleFilter = 'all', slicer: TimeSlicer = new TimeSlicer()): Promise<RuleList> {
+    await this.#loaded;
     const state = this.#state;
-    const details = readRuleDetails(await this.#describe(RULE_KIND));
-    const wanted = [...state.rules.values()].filter(
-      (r) => filter === 'all' || (filter === 'intercepts' ? r.action === 'divert' : r.action === 'pass'),
-    );
-    const rules = sortRules(wanted).map((rule): ListedRule => {
+    const details = await readRuleDetails(await this.#describe(RULE_KIND), slicer);
+    const wanted: Rule[] = [];
+    let n = 0;
+    for (const r of state.rules.values()) {
+      if ((n++ & 255) === 0) await slicer.pause();
+      if (filter === 'all' || (filter === 'intercepts' ? r.action === 'divert' : r.action === 'pass')) wanted.push(r);
+    }
+    const sorted = await sortRulesInSlices(wanted, slicer);
+    const rules = new Array<ListedRule>(sorted.length);
+    for (let i = 0; i < sorted.length; i++) {
+      if ((i & 255) === 0) await slicer.pause();
+      const rule = sorted[i]!;
       const c = details?.byKey.get(ruleKey(rule));
-      return { ...rule, id: c?.id ?? null, packets: c?.packets ?? null, bytes: c?.bytes ?? null };
-    });
+      rules[i] = { ...rule, id: c?.id ?? null, packets: c?.packets ?? null, bytes: c?.bytes ?? null };
+    }
     return { capacity: details?.capacity ?? null, total: state.rules.size, count: rules.length, counters: details !== undefined, rules };
   }
 
   async listInterfaces(): Promise<{ name: string; settings: InterfaceSettings; live: LiveInterface | null }[]> {
+    await this.#loaded;
     const state = this.#state;
     const live = readInterfaceDetails(await this.#describe(INTERFACE_KIND));
     const names = [...new Set([...(live?.keys() ?? []), ...state.interfaces.keys()])].sort();
@@ -192,7 +229,8 @@ export class ZitiService {
   async health(): Promise<Health> {
     const dataplane = await this.#dataplaneRunning();
     return {
-      ok: this.#applied && dataplane,
+      ok: this.#applied && dataplane && !this.#loading,
+      loading: this.#loading,
       applied: this.#applied,
       dataplane,
       rules: this.#state.rules.size,
@@ -243,11 +281,15 @@ export class ZitiService {
     return run;
   }
 
-  #mutate<T>(compute: (state: ZitiState) => Computed<T>): Promise<T> {
+  #mutate<T>(compute: (state: ZitiState, slicer: TimeSlicer) => Computed<T> | Promise<Computed<T>>): Promise<T> {
     return this.#enqueue(async () => {
-      const { state, changed, value } = compute(this.#state); // throws ApiError: nothing changes
+      if (this.#loadError !== undefined) {
+        throw new ApiError('ERR_UNAVAILABLE', `the saved rules could not be read, so nothing can change them: ${errorMessage(this.#loadError)}`);
+      }
+      const slicer = new TimeSlicer();
+      const { state, changed, value } = await compute(this.#state, slicer); // throws ApiError: nothing changes
       if (!changed) return value;
-      const result = await this.#commit(state);
+      const result = await this.#commit(state, slicer);
       if (!result.ok) throw commitError(result);
       this.#state = state;
       if (this.#options.persist) {
@@ -265,10 +307,10 @@ export class ZitiService {
     });
   }
 
-  async #commit(state: ZitiState): Promise<CommitResult> {
+  async #commit(state: ZitiState, slicer: TimeSlicer = new TimeSlicer()): Promise<CommitResult> {
     let result: CommitResult;
     try {
-      const { change, next } = intentChange(this.#committed, state);
+      const { change, next } = await intentChange(this.#committed, state, slicer);
       result = await this.#options.sink.commitChange(change);
       if (result.ok) this.#committed = next;
     } catch (err) {
@@ -303,26 +345,4 @@ export function commitError(result: Extract<CommitResult, { ok: false }>): ApiEr
     default:
       return new ApiError('ERR_APPLY_FAILED', `the change could not be applied (the previous rules stay in force): ${result.error}`);
   }
-}
-
-function sortRules(rules: Rule[]): Rule[] {
-  const parsed = new Map<string, IpPrefix>();
-  const cidr = (text: string): IpPrefix => {
-    let c = parsed.get(text);
-    if (!c) {
-      const p = tryParsePrefix(text);
-      if (!p.ok) throw new Error(`store holds an invalid CIDR ${text}`);
-      c = p.value;
-      parsed.set(text, c);
-    }
-    return c;
-  };
-  return rules.sort(
-    (a, b) =>
-      comparePrefixes(cidr(a.destination), cidr(b.destination)) ||
-      comparePrefixes(cidr(a.source), cidr(b.source)) ||
-      (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0) ||
-      a.ports.low - b.ports.low ||
-      a.ports.high - b.ports.high,
-  );
 }

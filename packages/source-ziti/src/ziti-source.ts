@@ -9,12 +9,14 @@
  *     stateFile: /var/lib/bpfsteer/ziti-rules.json   # default
  * ```
  *
- * start: load the state file, commit it (an agent restart re-publishes the same rules), then serve
- * the API on the unix socket (and on TCP with a bearer token when configured).
+ * start: serve the API on the unix socket (and on TCP with a bearer token when configured) at once,
+ * then read the state file in slices and commit it (an agent restart re-publishes the same rules);
+ * meanwhile health answers `loading` and requests that change rules wait. A state file that cannot
+ * be read stops the API again and fails the start (nothing is published).
  */
 import { chmod } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import { claimSocketPath, type IntentSink, type IntentSource, type SourceContext, type SourceFactory } from '@bpfsteer/agent-kernel';
+import { claimSocketPath, type IntentSink, type IntentSource, type SourceContext, type SourceFactory, type ContainerModule, sourceModule } from '@bpfsteer/agent-kernel';
 import { createApi } from './api/create-api.js';
 import { TPROXY_INTERFACE_KIND as INTERFACE_KIND, TPROXY_RULE_KIND as RULE_KIND } from '@bpfsteer/contract-tproxy';
 import { readTokenFile } from './bearer-token.js';
@@ -22,6 +24,7 @@ import { ZitiSourceError, errorMessage } from './errors.js';
 import { StateFile } from './state-file.js';
 import { zitiSourceConfigSchema, type ZitiSourceConfig } from './ziti-source-config.js';
 import { ZitiService } from './ziti-service.js';
+import { emptyState } from './rule-store.js';
 
 async function listenOnSocket(app: FastifyInstance, socketPath: string): Promise<void> {
   const previous = process.umask(0o177); // the socket is created 0600, never wider
@@ -56,40 +59,53 @@ class ZitiSource implements IntentSource {
     const { logger } = this.#context;
     const config = this.#config;
     const token = config.tcp ? await readTokenFile(config.tcp.tokenFile) : undefined;
-    const { stateFile, state: initial } = await StateFile.open(config.stateFile, logger);
-    this.#stateFile = stateFile;
     const service = new ZitiService({
       sink,
       context: this.#context,
       logger,
-      initial,
-      persist: (state) => stateFile.save(state),
+      initial: emptyState,
+      persist: (state) => this.#stateFile!.save(state),
       allowedInterfaces: config.interfaces,
     });
     this.#service = service;
-    const published = await service.publishCurrent();
-    if (published.ok) logger.info({ rules: initial.rules.size, stateFile: config.stateFile }, 'published the saved ziti rules');
-    else logger.error({ reason: published.reason, error: published.error }, 'the saved ziti rules were not applied; serving anyway');
-
+    // first in the service's queue: requests that change rules wait for the saved ones
+    const loaded = service.load(async () => {
+      const { stateFile, state } = await StateFile.open(config.stateFile, logger);
+      this.#stateFile = stateFile;
+      return state;
+    });
+    loaded.catch(() => undefined); // awaited below, after the API listens
     try {
-      const { removedStale } = await claimSocketPath(config.socket, {
-        refuse: (detail) => new ZitiSourceError('ERR_ZITI_SOCKET', `ziti API socket ${config.socket}: ${detail}`),
-        holder: 'another agent',
-      });
-      if (removedStale) logger.info({ socket: config.socket }, 'removed a stale ziti API socket');
-      const local = await createApi({ service, logger: logger.child({ api: 'unix' }), limits: config.http });
-      this.#apps.push(local);
-      await listenOnSocket(local, config.socket);
-      logger.info({ socket: config.socket }, 'ziti API listening');
-      if (config.tcp && token) {
-        const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http });
-        this.#apps.push(remote);
-        await remote.listen({ host: config.tcp.host, port: config.tcp.port });
-        logger.info({ host: config.tcp.host, port: config.tcp.port }, 'ziti API listening on TCP (bearer token required)');
-      }
+      // the API answers at once (health: loading) while the saved rules are read and published
+      await this.#listen(service, token);
+      const published = await loaded;
+      const rules = service.state.rules.size;
+      if (published.ok) logger.info({ rules, stateFile: config.stateFile }, 'published the saved ziti rules');
+      else logger.error({ reason: published.reason, error: published.error }, 'the saved ziti rules were not applied; serving anyway');
     } catch (err) {
+      await loaded.catch(() => undefined); // nothing of the start goes on after it failed
       await this.stop();
       throw err;
+    }
+  }
+
+  async #listen(service: ZitiService, token: string | undefined): Promise<void> {
+    const { logger } = this.#context;
+    const config = this.#config;
+    const { removedStale } = await claimSocketPath(config.socket, {
+      refuse: (detail) => new ZitiSourceError('ERR_ZITI_SOCKET', `ziti API socket ${config.socket}: ${detail}`),
+      holder: 'another agent',
+    });
+    if (removedStale) logger.info({ socket: config.socket }, 'removed a stale ziti API socket');
+    const local = await createApi({ service, logger: logger.child({ api: 'unix' }), limits: config.http });
+    this.#apps.push(local);
+    await listenOnSocket(local, config.socket);
+    logger.info({ socket: config.socket }, 'ziti API listening');
+    if (config.tcp && token) {
+      const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http });
+      this.#apps.push(remote);
+      await remote.listen({ host: config.tcp.host, port: config.tcp.port });
+      logger.info({ host: config.tcp.host, port: config.tcp.port }, 'ziti API listening on TCP (bearer token required)');
     }
   }
 
@@ -113,3 +129,6 @@ export const zitiSource: SourceFactory<ZitiSourceConfig> = {
   ],
   create: (config, context) => new ZitiSource(config, context),
 };
+
+/** This source as a container module: `createAgent({ modules: [zitiSourceModule, ...], config })`. */
+export const zitiSourceModule: ContainerModule = sourceModule(zitiSource);

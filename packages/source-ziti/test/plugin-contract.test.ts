@@ -62,16 +62,16 @@ describe('the intents satisfy the contract schemas', () => {
   });
 });
 
-test('the describe views of the contract are read', () => {
+test('the describe views of the contract are read', async () => {
   const rule = toRule({ destination: '10.0.0.16/28', protocol: 'tcp', ports: { low: 22, high: 22 }, tproxyPort: 33381 });
   if (!rule.ok) throw new Error('bad fixture');
   const rules: TproxyRulesView = { capacity: 131072, rules: [{ intent: ruleToIntent(rule.value), id: 4, packets: 9, bytes: 900 }] };
-  expect(readRuleDetails(rules)?.byKey.get(ruleKey(rule.value))).toEqual({ id: 4, packets: 9, bytes: 900 });
+  expect((await readRuleDetails(rules))?.byKey.get(ruleKey(rule.value))).toEqual({ id: 4, packets: 9, bytes: 900 });
   const interfaces: TproxyInterfacesView = {
     interfaces: [{ name: 'eth0', ifindex: 2, attachment: 'none', ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: true }, passed: 0, diverted: 0, dropped: 0, eventsLost: 0 }],
   };
   expect(readInterfaceDetails(interfaces)?.get('eth0')?.attachment).toBe('none');
   // another shape is "no details", not a crash
-  expect(readRuleDetails({ rules: [{ id: 1 }] })).toBeUndefined();
+  expect(await readRuleDetails({ rules: [{ id: 1 }] })).toBeUndefined();
   expect(readInterfaceDetails(undefined)).toBeUndefined();
 });

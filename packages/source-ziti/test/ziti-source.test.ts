@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vite
 import type { IntentSink, IntentSource } from '@bpfsteer/agent-kernel';
 import { zitiSource, zitiSourceConfigSchema, type ZitiSourceConfigInput } from '../src/index.js';
 import { agentRequest } from '../src/diverter/agent-client.js';
-import { fakeKernel, type FakeKernel } from './fake-kernel.js';
+import { fakeKernel, ok, type FakeKernel } from './fake-kernel.js';
 
 vi.setConfig({ testTimeout: 30_000 });
 
@@ -199,6 +199,49 @@ test('saved rules the agent refuses at start: the source serves anyway and healt
   const health = await agentRequest({ address: { kind: 'socket', path: socket } }, 'GET', '/v1/health');
   expect(health).toMatchObject({ status: 503, body: { ok: false, rules: 1, lastCommit: { ok: false, reason: 'invalid' } } });
   expect((await diverter('-V')).code).toBe(0);
+});
+
+test('at start the API answers at once: 503 until the saved rules are published; an insert sent meanwhile applies on top of them', async () => {
+  const stateFile = join(dir, 'state-early', 'rules.json');
+  const first = await startSource({ stateFile });
+  await diverter('-I -c 10.7.0.0 -m 16 -p tcp -l 80 -h 80 -t 4000');
+  await first.source.stop();
+  running.splice(0);
+
+  const kernel = fakeKernel();
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  kernel.commit.mockImplementationOnce(async (intents) => {
+    kernel.commits.push(intents);
+    await held; // the agent is slow to take the saved rules (plugins starting, adopting)
+    return ok;
+  });
+  const source = zitiSource.create(zitiSourceConfigSchema.parse({ socket, stateFile }), {
+    logger: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+    intentSchemas: new Map(),
+    describe: kernel.context.describe,
+    consumers: kernel.context.consumers,
+    watch: kernel.context.watch,
+  });
+  kernel.running.add('tproxy.rule');
+  const started = source.start({ publish: vi.fn(), commit: kernel.commit, publishChange: vi.fn(), commitChange: kernel.commitChange });
+  running.push({ source, kernel, sink: {} as IntentSink });
+  const agent = { address: { kind: 'socket' as const, path: socket } };
+  let health: Awaited<ReturnType<typeof agentRequest>> | undefined;
+  for (let i = 0; i < 500 && !health; i++) {
+    health = await agentRequest(agent, 'GET', '/v1/health').catch(() => undefined);
+    if (!health) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  expect(health).toMatchObject({ status: 503, body: { ok: false, applied: false } });
+  const insert = agentRequest(agent, 'POST', '/v1/rules', { destination: '10.8.0.0/16', protocol: 'tcp', ports: { low: 443 }, tproxyPort: 4000 });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(kernel.commits).toHaveLength(1); // the insert waits for the saved rules
+  release();
+  await started;
+  expect(await insert).toMatchObject({ status: 200, body: { outcome: 'created' } });
+  expect(kernel.commits[1].map((i) => (i as unknown as { destination: string }).destination).sort()).toEqual(['10.7.0.0/16', '10.8.0.0/16']);
+  expect(await agentRequest(agent, 'GET', '/v1/health')).toMatchObject({ status: 200, body: { ok: true, loading: false, rules: 2 } });
 });
 
 describe('the socket path', () => {

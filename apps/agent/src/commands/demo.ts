@@ -1,5 +1,4 @@
 import { type CommandRegistration } from '../cli-context.js';
-import { runDemo } from '../demo/run-demo.js';
 
 /** `bpfsteer demo`: the agent on its embedded default config, in a throw-away netns lab. */
 export const demoCommand: CommandRegistration = (program, context) => {
@@ -8,6 +7,8 @@ export const demoCommand: CommandRegistration = (program, context) => {
     .description('build a throw-away netns lab and show the agent steering real traffic (needs root)')
     .option('--print-config', 'also print the embedded agent config')
     .action(async (opts: { printConfig?: boolean }) => {
+      // the lab (netlab) is loaded only for the demo
+      const { runDemo } = await import('../demo/run-demo.js');
       context.exitCode = await runDemo({ out: context.stdout, printConfig: opts.printConfig ?? false });
     });
 };

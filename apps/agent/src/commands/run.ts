@@ -2,6 +2,8 @@ import { Option } from 'commander';
 import {
   type AgentConfig,
   ConfigError,
+  type ContainerModule,
+  contributedFactories,
   createAgent,
   createLogger,
   type LogFormat,
@@ -9,6 +11,7 @@ import {
   logLevels,
   readAgentConfigFile,
 } from '@bpfsteer/agent-kernel';
+import { SocketHandles } from '@bpfsteer/core-bpf';
 import { type CliContext, type CommandRegistration, ExitCode } from '../cli-context.js';
 import { coreBpfFeatureProbe } from '../load-feature-probe.js';
 
@@ -35,8 +38,12 @@ export const runCommand: CommandRegistration = (program, context) => {
 
 async function runAgent(opts: RunOptions, context: CliContext): Promise<number> {
   let config: AgentConfig;
+  let modules: readonly ContainerModule[] = [];
   try {
-    config = await readAgentConfigFile(opts.config, context.factories);
+    // the modules of the plugins and sources the file selects (only those are loaded)
+    config = await readAgentConfigFile(opts.config, async (document) =>
+      contributedFactories(...(modules = await context.modulesFor(document))),
+    );
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     context.stderr.write(`bpfsteer: ${err.message}\n`);
@@ -47,7 +54,7 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
     format: opts.logFormat,
     ...(context.stderr !== process.stderr && { destination: context.stderr }),
   });
-  const agent = createAgent({ config, logger, featureProbe: coreBpfFeatureProbe });
+  const agent = createAgent({ config, modules, logger, featureProbe: coreBpfFeatureProbe, socketHandles: new SocketHandles() });
   const keepPinned = opts.keepPinned ?? false;
 
   let stopping: Promise<void> | undefined;

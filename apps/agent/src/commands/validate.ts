@@ -1,4 +1,4 @@
-import { ConfigError, readAgentConfigFile } from '@bpfsteer/agent-kernel';
+import { ConfigError, contributedFactories, readAgentConfigFile } from '@bpfsteer/agent-kernel';
 import { type CommandRegistration, ExitCode } from '../cli-context.js';
 
 /** `bpfsteer validate -c <file>`: exit 0 when the config is valid, 1 with every problem otherwise. */
@@ -9,7 +9,9 @@ export const validateCommand: CommandRegistration = (program, context) => {
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .action(async (opts: { config: string }) => {
       try {
-        const config = await readAgentConfigFile(opts.config, context.factories);
+        const config = await readAgentConfigFile(opts.config, async (document) =>
+          contributedFactories(...(await context.modulesFor(document))),
+        );
         const plugins = config.plugins.map((p) => p.id).join(', ') || 'none';
         const sources = config.sources.map((s) => s.name).join(', ') || 'none';
         context.stdout.write(`${opts.config}: valid (plugins: ${plugins}; sources: ${sources})\n`);

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { rmdirSync } from 'node:fs';
 import { buildAsymmetricRoutingLab, type AsymmetricRoutingLab, NetLab } from '@bpfsteer/netlab';
 import { createAgent, createLogger, type Agent } from '@bpfsteer/agent-kernel';
-import { builtins } from '../builtins.js';
+import { builtinModulesFor } from '../builtins.js';
 import { coreBpfFeatureProbe } from '../load-feature-probe.js';
 import { demoConfig, demoConfigYaml } from './demo-config.js';
 
@@ -62,10 +62,10 @@ export async function runDemo({ out, printConfig }: DemoOptions): Promise<number
     step(1, 'without the agent', await probeAll(), false, 'replies leave by the default gateway and are lost (asymmetric routing)');
 
     const logger = createLogger({ level: 'warn' });
+    const config = demoConfig(l, pinRoot);
     agent = createAgent({
-      plugins: builtins.plugins,
-      sources: builtins.sources,
-      config: demoConfig(l, pinRoot),
+      modules: await builtinModulesFor(config),
+      config,
       logger,
       featureProbe: coreBpfFeatureProbe,
     });

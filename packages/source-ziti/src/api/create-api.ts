@@ -19,6 +19,7 @@ import type { ZitiService } from '../ziti-service.js';
 import { installErrorHandling } from './error-handling.js';
 import { withFastPath } from './fast-validation.js';
 import { DEFAULT_HTTP_LIMITS, httpServerOptions, type HttpLimits } from './http-limits.js';
+import { installJsonBodyParser } from './json-body-parser.js';
 import { registerInterfaceRoutes } from './interface-routes.js';
 import { registerMetaRoutes } from './meta-routes.js';
 import { registerRuleRoutes } from './rule-routes.js';
@@ -63,6 +64,7 @@ export async function createApi(options: CreateApiOptions): Promise<FastifyInsta
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app, bodyLimit);
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
+  installJsonBodyParser(app, bodyLimit); // large bodies kept in chunks and parsed in slices
 
   const toObject = createJsonSchemaTransformObject({ schemaRegistry: apiSchemas });
   await app.register(fastifySwagger, {

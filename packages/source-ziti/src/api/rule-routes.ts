@@ -1,13 +1,15 @@
 /** The rule endpoints: list, insert, delete, batch, flush. */
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ApiError } from '../errors.js';
-import type { Rule } from '../rule.js';
 import { toRule, toSelector, type RuleInput, type SelectorInput } from '../rule-input.js';
 import type { Operation } from '../rule-store.js';
 import type { ZitiService } from '../ziti-service.js';
-import { normalisedBatch } from './fast-validation.js';
+import { TimeSlicer } from '@bpfsteer/agent-kernel';
+import { normalisedBatch, precheckBatch } from './fast-validation.js';
+import { ruleListJson } from './rule-list-json.js';
+import { ruleView } from './rule-view.js';
 import {
   batchResultSchema,
   batchSchema,
@@ -18,11 +20,8 @@ import {
   listQuerySchema,
   ruleInputSchema,
   ruleListSchema,
-  ruleSchema,
   selectorInputSchema,
 } from './schemas.js';
-
-type RuleView = z.output<typeof ruleSchema>;
 
 const refusals = { 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema, 422: errorSchema, 500: errorSchema, 503: errorSchema };
 
@@ -39,20 +38,6 @@ function selector(input: SelectorInput, path: (string | number)[] = []) {
   return checked.value;
 }
 
-/** A rule as the API shows it (no undefined fields). */
-export function ruleView(r: Rule): RuleView {
-  return {
-    destination: r.destination,
-    source: r.source,
-    protocol: r.protocol,
-    ports: { low: r.ports.low, high: r.ports.high },
-    action: r.action,
-    ...(r.tproxyPort !== undefined && { tproxyPort: r.tproxyPort }),
-    interfaces: [...r.interfaces],
-    ...(r.service !== undefined && { service: r.service }),
-  };
-}
-
 export function registerRuleRoutes(app: FastifyInstance, service: ZitiService): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
@@ -63,9 +48,15 @@ export function registerRuleRoutes(app: FastifyInstance, service: ZitiService): 
       querystring: listQuerySchema,
       response: { 200: ruleListSchema, ...refusals },
     },
-    handler: async (request) => {
-      const list = await service.listRules(request.query.filter ?? 'all');
-      return { ...list, rules: list.rules.map((l) => ({ ...ruleView(l), id: l.id, packets: l.packets, bytes: l.bytes })) };
+    // the body is made in slices (the same JSON text ruleListSchema's serializer would make; the
+    // schema still documents the route): serialising 100,000 rules in one step stalls the agent
+    handler: async (request, reply) => {
+      const slicer = new TimeSlicer();
+      const list = await service.listRules(request.query.filter ?? 'all', slicer);
+      const { chunks, bytes } = await ruleListJson(list, slicer);
+      // the JSON text of ruleListSchema's type, already serialised: the type provider only knows the object form
+      const body = Readable.from(chunks) as never;
+      return reply.header('content-type', 'application/json; charset=utf-8').header('content-length', bytes).send(body);
     },
   });
 
@@ -102,6 +93,8 @@ export function registerRuleRoutes(app: FastifyInstance, service: ZitiService): 
       body: batchSchema,
       response: { 200: batchResultSchema, 404: errorSchema, ...refusals },
     },
+    // the checks of a large batch run in slices before the validator (which is synchronous) looks them up
+    preValidation: async (request) => precheckBatch(request.body, new TimeSlicer()),
     handler: async (request) => {
       const operations =
         normalisedBatch(request.body) ??

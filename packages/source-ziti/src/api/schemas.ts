@@ -261,6 +261,7 @@ const commitNoteSchema = z.object({
 export const healthSchema = z
   .object({
     ok: z.boolean().meta({ description: 'the source serves: applied and dataplane (else the status is 503)' }),
+    loading: z.boolean().meta({ description: 'the saved rules are being read at start (not ok meanwhile; requests that change rules wait for them)' }),
     applied: z.boolean().meta({ description: 'the stored rules are applied (false when the saved rules were refused at start, until a change is applied)' }),
     dataplane: z.boolean().meta({ description: 'a running plugin consumes the rules' }),
     rules: z.number(),

@@ -1,0 +1,62 @@
+/**
+ * The dataplane fed as a plugin thread feeds it: the same rules array from one apply to the next,
+ * changed in place, with `changes` saying where (plugin-worker.ts). Each change must be planned from
+ * the changes alone (`plan: 'changes'`), write exactly its entries, and real TCP must follow it.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import type { Intent } from '@bpfsteer/agent-kernel';
+import { TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TproxyDataplane } from '../src/tproxy-dataplane.js';
+import { type RouterLab, routerLab } from './support/router-lab.js';
+
+const N = 1000;
+const rule = (i: number, tproxyPort: number): Intent => ({
+  kind: TPROXY_RULE_KIND,
+  destination: `10.64.${i >> 8}.${i & 255}/32`,
+  source: '0.0.0.0/0',
+  protocol: 'tcp',
+  ports: { low: 2000, high: 2000 },
+  action: 'divert',
+  tproxyPort,
+});
+
+describe('rules changed in place (as in a plugin thread)', () => {
+  const pinRoot = `/sys/fs/bpf/bpfsteer-test-tctpi-${process.pid}-${randomBytes(3).toString('hex')}`;
+  let net: RouterLab | undefined;
+  let dp: TproxyDataplane | undefined;
+
+  beforeAll(async () => {
+    net = await routerLab('tctpi', '10.64.0.0/10');
+  });
+  afterAll(async () => {
+    try {
+      dp?.close({ keepPinned: false });
+      if (existsSync(pinRoot)) rmSync(pinRoot, { recursive: true });
+    } finally {
+      await net?.close();
+    }
+  });
+
+  it('plans each change from the changes alone and steers traffic by the changed list', async () => {
+    const { lab, client, router, ziti } = net!;
+    dp = TproxyDataplane.start({ interfaces: [{ name: 'eth-c' }], netns: router, pinRoot, addressRefreshMs: 0 });
+    const rules = Array.from({ length: N }, (_, i) => rule(i, ziti.tcp4));
+    expect(dp.apply({ rules })).toMatchObject({ added: N, plan: 'all' });
+    const reaches = async (i: number) =>
+      (await lab.exchange(client, 'tcp', `10.64.${i >> 8}.${i & 255}`, 2000, { payload: 'x', timeoutMs: 800 })).reply !== undefined;
+
+    // one more, at the end (the array grows)
+    rules.push(rule(N, ziti.tcp4));
+    expect(dp.apply({ rules }, { rules: { before: N, positions: [N] } })).toMatchObject({ added: 1, removed: 0, plan: 'changes' });
+    expect(await reaches(N)).toBe(true);
+
+    // swap-remove of rule 5: the last takes its place, the array shrinks
+    rules[5] = rules.pop()!;
+    expect(dp.apply({ rules }, { rules: { before: N + 1, positions: [5] } })).toMatchObject({ added: 0, removed: 1, plan: 'changes' });
+    expect(await reaches(5)).toBe(false);
+    expect(await reaches(N)).toBe(true);
+    expect(dp.status().maps.find((m) => m.name === 'tctp_rules')?.entries).toBe(N);
+  });
+});

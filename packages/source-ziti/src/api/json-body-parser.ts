@@ -1,0 +1,100 @@
+/**
+ * The API's application/json body parser. Ordinary bodies go to fastify's own parser
+ * (secure-json-parse: `__proto__` and `constructor.prototype` keys refused). A large body (a batch
+ * of many rules) is kept as the chunks it arrived in, decoded one by one, and parsed in slices that
+ * yield to the event loop (parseJsonInSlices): it is never one 16 MB string (fastify's reader joins
+ * and decodes the whole body in one step), so the health endpoint and the agent's other sockets
+ * keep answering while it is read. A large body that may hold a poisoning key (or an escape that
+ * could spell one), or one the slices cannot take, goes to fastify's parser whole: errors are
+ * always fastify's.
+ *
+ * The body is read as fastify reads it: larger than the body limit (announced or received) is
+ * FST_ERR_CTP_BODY_TOO_LARGE, a length other than the announced one is
+ * FST_ERR_CTP_INVALID_CONTENT_LENGTH, a stream error is a 400.
+ */
+import type { IncomingMessage } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
+import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { TimeSlicer } from '@bpfsteer/agent-kernel';
+import { parseJsonInSlices, SLICE_PARSE_MIN } from '../parse-json-in-slices.js';
+
+const POISON = ['__proto__', 'constructor', '\\u'];
+/** Characters of the previous chunk kept to find a key cut between two chunks. */
+const OVERLAP = 16;
+
+/** Chunks in which secure-json-parse might find a poisoning key. */
+function mayHoldPoisoningKey(chunks: readonly string[]): boolean {
+  for (let k = 0; k < chunks.length; k++) {
+    const seam = k > 0 ? chunks[k - 1].slice(-OVERLAP) + chunks[k].slice(0, OVERLAP) : '';
+    if (POISON.some((p) => chunks[k].includes(p) || seam.includes(p))) return true;
+  }
+  return false;
+}
+
+/** The body as decoded chunks, checked against the limit and the announced length as fastify checks them. */
+function readChunks(payload: IncomingMessage, limit: number, announced: number): Promise<{ chunks: string[]; length: number }> {
+  return new Promise((resolve, reject) => {
+    const decoder = new StringDecoder('utf8');
+    const chunks: string[] = [];
+    let received = 0;
+    let length = 0;
+    const stop = (): void => {
+      payload.removeListener('data', onData);
+      payload.removeListener('end', onEnd);
+      payload.removeListener('error', onEnd);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      received += bytes.length;
+      if (received > limit) {
+        stop();
+        reject(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+        return;
+      }
+      const text = decoder.write(bytes); // a character cut between two chunks waits for the next
+      if (text) {
+        chunks.push(text);
+        length += text.length;
+      }
+    };
+    const onEnd = (err?: Error & { statusCode?: number }): void => {
+      stop();
+      if (err != null) {
+        if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400;
+        reject(err);
+        return;
+      }
+      if (!Number.isNaN(announced) && received !== announced) {
+        reject(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+        return;
+      }
+      const rest = decoder.end();
+      if (rest) {
+        chunks.push(rest);
+        length += rest.length;
+      }
+      resolve({ chunks, length });
+    };
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', onEnd);
+    payload.resume();
+  });
+}
+
+export function installJsonBodyParser(app: FastifyInstance, bodyLimit: number): void {
+  const secure = app.getDefaultJsonParser('error', 'error');
+  const parseWhole = (request: FastifyRequest, text: string): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      secure(request, text, (err, value) => (err ? reject(err) : resolve(value)));
+    });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', async (request: FastifyRequest, payload: IncomingMessage) => {
+    const limit = request.routeOptions.bodyLimit ?? bodyLimit;
+    const announced = Number(request.headers['content-length']);
+    if (announced > limit) throw new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE();
+    const { chunks, length } = await readChunks(payload, limit, announced);
+    if (length <= SLICE_PARSE_MIN || mayHoldPoisoningKey(chunks)) return parseWhole(request, chunks.join(''));
+    return parseJsonInSlices(chunks, new TimeSlicer(), (whole) => parseWhole(request, whole));
+  });
+}

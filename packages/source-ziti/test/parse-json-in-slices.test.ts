@@ -1,0 +1,101 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { TimeSlicer } from '@bpfsteer/agent-kernel';
+import { parseJsonInSlices, SLICE_PARSE_MIN } from '../src/parse-json-in-slices.js';
+
+/** Cut everything (texts over 8 characters, pieces of 16): every path of the split runs on small texts. */
+const tiny = { whole: 8, piece: 16 };
+
+/** A slicer that yields at every pause: counts the pause points. */
+const eager = (): TimeSlicer => new TimeSlicer(0);
+
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return 'no error';
+}
+
+/** `text` cut at the given positions (modulo its length). */
+function chunksOf(text: string, cuts: readonly number[]): string[] {
+  const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+  return [...at, text.length].map((end, i) => text.slice(i === 0 ? 0 : at[i - 1], end));
+}
+
+async function slicedError(text: string | string[]): Promise<string> {
+  try {
+    await parseJsonInSlices(text, eager(), JSON.parse, tiny);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return 'no error';
+}
+
+/** JSON text with random JSON white space between the tokens (outside strings). */
+const spaced = (value: unknown, spaces: string[]): string => {
+  let k = 0;
+  return JSON.stringify(value).replace(/([,:[\]{}])(?=(?:[^"\\]|\\.|"(?:[^"\\]|\\.)*")*$)/g, (m) => `${spaces[k++ % spaces.length]}${m}${spaces[k++ % spaces.length]}`);
+};
+
+describe('parseJsonInSlices', () => {
+  test('gives exactly what JSON.parse gives, for any object or array', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.array(fc.jsonValue({ maxDepth: 4 })), fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 4 }))),
+        fc.array(fc.constantFrom('', ' ', '\n', '\t', '\r\n  '), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        async (value, spaces, cuts) => {
+          for (const text of [JSON.stringify(value), spaced(value, spaces)]) {
+            expect(await parseJsonInSlices(text, eager(), JSON.parse, tiny)).toStrictEqual(JSON.parse(text));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a text JSON.parse refuses throws JSON.parse\'s own error (the whole text is parsed for it)', async () => {
+    const valid = JSON.stringify({ operations: Array.from({ length: 20 }, (_, i) => ({ op: 'insert', rule: { n: i, s: `a,"b]${i}` } })) });
+    const broken = [
+      `${valid.slice(0, -1)},}`, // trailing comma in the object
+      valid.replace(']}', ',]}'), // trailing comma in the array
+      valid.replace('},{', '},,{'), // an empty element
+      valid.replace('"op"', 'op'), // a key without quotes
+      valid.slice(0, -2), // cut short
+      `${valid} {}`, // something after the value
+      valid.replace('[', '[}'), // brackets that do not match
+      `[1,2,3,${'4,'.repeat(10)}]`,
+      `{"a":1,"b":[1,2,3,4,5,6,7,8,9],"c" 2}`,
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...broken), fc.nat(), fc.nat(255), async (text, at, code) => {
+        const mutated = `${text.slice(0, at % text.length)}${String.fromCharCode(code)}${text.slice((at % text.length) + 1)}`;
+        for (const t of [text, mutated]) {
+          expect(await slicedError(t)).toBe(jsonError(t));
+          expect(await slicedError(chunksOf(t, [at, code]))).toBe(jsonError(t));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a large text yields to the event loop between pieces', async () => {
+    const value = { operations: Array.from({ length: 8000 }, (_, i) => ({ op: 'insert', rule: { destination: `10.0.${i >> 8}.${i & 255}/32` } })) };
+    const text = JSON.stringify(value);
+    expect(text.length).toBeGreaterThan(SLICE_PARSE_MIN);
+    const slicer = eager();
+    expect(await parseJsonInSlices(text, slicer)).toStrictEqual(value); // the default sizes: pieces of 64 KiB
+    expect(slicer.yields).toBeGreaterThanOrEqual(Math.floor(text.length / (64 * 1024)));
+  });
+
+  test('a "__proto__" key is an own property, as JSON.parse makes it', async () => {
+    const text = `{"__proto__":{"polluted":true},"list":[1,2,3,4,5,6,7,8,9,10]}`;
+    const parsed = (await parseJsonInSlices(text, eager(), JSON.parse, tiny)) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+    expect(Object.keys(parsed)).toEqual(['__proto__', 'list']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(parsed).toStrictEqual(JSON.parse(text));
+  });
+});
