@@ -42,9 +42,9 @@ afterEach(async () => {
   for (const r of running.splice(0)) await r.source.stop();
 });
 
-async function startSource(config: Partial<ZitiSourceConfigInput> = {}, kernel = fakeKernel()): Promise<Running> {
-  const parsed = zitiSourceConfigSchema.parse({ socket, stateFile: join(dir, 'state', 'rules.json'), ...config });
-  const source = zitiSource.create(parsed, {
+/** A ziti source on the fake kernel (not started). */
+function createSource(config: ReturnType<typeof zitiSourceConfigSchema.parse>, kernel: FakeKernel) {
+  return zitiSource.create(config, {
     logger: pino({ level: 'silent' }),
     signal: new AbortController().signal,
     intentSchemas: new Map(),
@@ -52,6 +52,11 @@ async function startSource(config: Partial<ZitiSourceConfigInput> = {}, kernel =
     consumers: kernel.context.consumers,
     watch: kernel.context.watch,
   });
+}
+
+async function startSource(config: Partial<ZitiSourceConfigInput> = {}, kernel = fakeKernel()): Promise<Running> {
+  const parsed = zitiSourceConfigSchema.parse({ socket, stateFile: join(dir, 'state', 'rules.json'), ...config });
+  const source = createSource(parsed, kernel);
   const sink: IntentSink = { publish: vi.fn(), commit: kernel.commit, publishChange: vi.fn(), commitChange: kernel.commitChange };
   await source.start(sink);
   const r = { source, kernel, sink };
@@ -216,14 +221,7 @@ test('at start the API answers at once: 503 until the saved rules are published;
     await held; // the agent is slow to take the saved rules (plugins starting, adopting)
     return ok;
   });
-  const source = zitiSource.create(zitiSourceConfigSchema.parse({ socket, stateFile }), {
-    logger: pino({ level: 'silent' }),
-    signal: new AbortController().signal,
-    intentSchemas: new Map(),
-    describe: kernel.context.describe,
-    consumers: kernel.context.consumers,
-    watch: kernel.context.watch,
-  });
+  const source = createSource(zitiSourceConfigSchema.parse({ socket, stateFile }), kernel);
   kernel.running.add('tproxy.rule');
   const started = source.start({ publish: vi.fn(), commit: kernel.commit, publishChange: vi.fn(), commitChange: kernel.commitChange });
   running.push({ source, kernel, sink: {} as IntentSink });
@@ -319,14 +317,7 @@ describe('a damaged state file at start (issue 9 item 7a)', () => {
     if (journal) await writeFile(`${stateFile}.journal`, journal);
     const kernel = fakeKernel();
     const publish = vi.fn();
-    const source = zitiSource.create(zitiSourceConfigSchema.parse({ socket, stateFile }), {
-      logger: pino({ level: 'silent' }),
-      signal: new AbortController().signal,
-      intentSchemas: new Map(),
-      describe: kernel.context.describe,
-      consumers: kernel.context.consumers,
-      watch: kernel.context.watch,
-    });
+    const source = createSource(zitiSourceConfigSchema.parse({ socket, stateFile }), kernel);
     await expect(source.start({ publish, commit: kernel.commit, publishChange: vi.fn(), commitChange: kernel.commitChange })).rejects.toMatchObject({
       code: 'ERR_ZITI_STATE_FILE',
       message: expect.stringMatching(message),
