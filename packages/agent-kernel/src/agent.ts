@@ -6,7 +6,7 @@
 import { inject, injectable, named, optional } from 'inversify';
 import type { SocketHandleRegistry } from '@bpfsteer/core-bpf';
 import type { Logger } from 'pino';
-import type { CommitResult, Intent, IntentChange, IntentSink, PluginFactory, ProvisionToken, SourceFactory } from './contracts.js';
+import type { CommitResult, Intent, IntentChange, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
 import { AdminServer } from './admin-server.js';
 import type { ContributionProvider } from './contribution-provider.js';
 import { desiredStateFor, groupSnapshot, kindsOf, mergeSnapshots } from './desired-state.js';
@@ -125,7 +125,7 @@ export class Agent {
           pinRoot: agent.pinRoot,
           timeouts: agent.timeouts,
           isolation: agent.isolation,
-          provided: () => this.#providedFor(entry),
+          provided: () => this.provisions.valuesFor(entry),
           probe,
           desired: (kinds) => desiredStateFor(this.#merged(), kinds),
           changing: () => this.#changing(),
@@ -146,11 +146,6 @@ export class Agent {
           ...(config.path !== undefined && { readOwnConfig: () => this.#readSourceConfig(entry) }),
         }),
     );
-  }
-
-  /** What the providers of `entry`'s needs give it (PluginFactory.provides), by token, resolved through the container. */
-  #providedFor(entry: AgentConfig['plugins'][number]): Map<ProvisionToken, unknown> {
-    return this.provisions.valuesFor(entry);
   }
 
   get state(): AgentState {

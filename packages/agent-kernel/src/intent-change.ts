@@ -8,7 +8,7 @@
  */
 import type { Intent, IntentChange } from './contracts.js';
 import type { GroupedSnapshot } from './desired-state.js';
-import { TimeSlicer } from './time-slicer.js';
+import { runSteps, runStepsInSlices, type Steps, TimeSlicer } from './time-slicer.js';
 import { VersionedList } from './versioned-list.js';
 
 /** Where one key's intent is: its kind and position in that kind's list. */
@@ -63,11 +63,7 @@ export function applyIntentChange(
   change: IntentChange,
   known: ReadonlyMap<string, unknown>,
 ): AppliedChange | string {
-  const steps = changeSteps(previous, change, known);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return runSteps(changeSteps(previous, change, known));
 }
 
 /**
@@ -75,18 +71,13 @@ export function applyIntentChange(
  * few hundred ms). The caller keeps the source's intents from being read or changed meanwhile: the
  * lists are half-changed until it resolves.
  */
-export async function applyIntentChangeSliced(
+export function applyIntentChangeSliced(
   previous: KeyedIntents | undefined,
   change: IntentChange,
   known: ReadonlyMap<string, unknown>,
   slicer = new TimeSlicer(),
 ): Promise<AppliedChange | string> {
-  const steps = changeSteps(previous, change, known);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    await slicer.pause();
-  }
+  return runStepsInSlices(changeSteps(previous, change, known), slicer);
 }
 
 /** Yields every STEP items. */
@@ -96,7 +87,7 @@ function* changeSteps(
   previous: KeyedIntents | undefined,
   change: IntentChange,
   known: ReadonlyMap<string, unknown>,
-): Generator<void, AppliedChange | string, void> {
+): Steps<AppliedChange | string> {
   if (change === null || typeof change !== 'object') return 'a change must be { upsert?, remove?, reset? }';
   const upsert = change.upsert ?? [];
   const remove = change.remove ?? [];

@@ -32,5 +32,5 @@ export function provisionKeyProblems(record: object | undefined, field: 'provide
 
 /** `provided` as it crosses to a plugin's thread: by each token's `Symbol.for` key. */
 export function providedByKey(provided: ReadonlyMap<ProvisionToken, unknown> | undefined): Map<string, unknown> {
-  return new Map([...(provided ?? [])].map(([token, value]) => [Symbol.keyFor(token) ?? tokenName(token), value] as const));
+  return new Map([...(provided ?? [])].map(([token, value]) => [tokenName(token), value] as const));
 }

@@ -46,3 +46,26 @@ export class TimeSlicer {
     if (this.due()) await this.yield();
   }
 }
+
+/**
+ * Work written once as a generator, run either at once or in slices: each `yield` marks a place
+ * where a sliced run may pause (`runStepsInSlices`); `runSteps` runs it to its end in one go.
+ */
+export type Steps<T> = Generator<void, T, void>;
+
+/** Runs `steps` to its end at once. */
+export function runSteps<T>(steps: Steps<T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Runs `steps` to its end, yielding to the event loop at its yields once a slice's budget is spent. */
+export async function runStepsInSlices<T>(steps: Steps<T>, slicer = new TimeSlicer()): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await slicer.pause();
+  }
+}

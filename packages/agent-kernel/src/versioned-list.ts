@@ -163,17 +163,20 @@ export class VersionedList {
     return copy;
   }
 
-  /** Makes the list what it was at `version` again, as a new version (undefined: too old for the log). */
+  /**
+   * Makes the list what it was at `version` again, as a new version (undefined: too old for the log):
+   * the log's entries undone in place, newest first, touching only what they changed.
+   */
   revertTo(version: number): number | undefined {
-    const before = this.valuesAt(version);
-    if (!before) return undefined;
+    const entries = this.#since(version);
+    if (!entries) return undefined;
     this.begin();
-    const common = Math.min(before.length, this.items.length);
-    for (const at of this.changedSince(version)!.positions) {
-      if (at < common && this.items[at] !== before[at]) this.set(at, before[at]);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const { length, after, old } = entries[i];
+      for (let at = this.items.length; at < length; at++) this.push(old.get(at)!); // what it removed
+      for (const [at, was] of old) if (at < after) this.set(at, was);
+      while (this.items.length > length) this.pop(); // what it added
     }
-    while (this.items.length > before.length) this.pop();
-    for (let at = this.items.length; at < before.length; at++) this.push(before[at]);
     return this.end();
   }
 }

@@ -107,6 +107,8 @@ export class SocketHandles implements SocketHandleRegistry {
   readonly #close: (fd: number) => void;
   readonly #identify: (fd: number) => FdIdentity;
   readonly #entries = new Map<string, Entry>();
+  /** handles their registrant released, open while a commit names them */
+  readonly #released = new Set<string>();
   readonly #committers = new Set<CommitterState>();
   #next = 1;
   #nextCommit = 1;
@@ -171,6 +173,7 @@ export class SocketHandles implements SocketHandleRegistry {
     const entry = this.#entries.get(handle);
     if (!entry || entry.released) return;
     entry.released = true;
+    this.#released.add(handle);
     this.#sweep();
   }
 
@@ -213,15 +216,17 @@ export class SocketHandles implements SocketHandleRegistry {
     for (const entry of this.#entries.values()) this.#closeQuietly(entry.fd);
     if (this.#entries.size > 0) this.#version += 1;
     this.#entries.clear();
+    this.#released.clear();
   }
 
-  /** Closes every released handle that no commit in force or pending names. */
+  /** Closes every released handle that no commit in force or pending names (only released ones can close). */
   #sweep(): void {
     let closed = false;
-    for (const [handle, entry] of [...this.#entries]) {
-      if (!entry.released || this.#named(handle)) continue;
+    for (const handle of [...this.#released]) {
+      if (this.#named(handle)) continue;
+      this.#released.delete(handle);
+      this.#closeQuietly(this.#entries.get(handle)!.fd);
       this.#entries.delete(handle);
-      this.#closeQuietly(entry.fd);
       closed = true;
     }
     if (closed) this.#version += 1;

@@ -3,7 +3,7 @@
  * "10.0.0.5/24"), kept as 16 network-order bytes (IPv4 in bytes 0..3, the rest zero), with the
  * canonical text and a compact key that is cheap to compute for any truncation of the prefix.
  */
-import { bitsEqual, formatIpv4, formatIpv6, hasHostBits, tryParsePrefix, type IpError, type IpFamily } from '@bpfsteer/ip';
+import { formatIpv4, formatIpv6, hasHostBits, tryParsePrefix, prefixContains, type IpError, type IpFamily } from '@bpfsteer/ip';
 
 export type { IpFamily };
 
@@ -78,7 +78,7 @@ class KeyPrefix implements Prefix {
 /** Whether `outer` contains `inner`: the same family, `inner` not shorter, the same leading `outer.length` bits. */
 export function keyPrefixContains(outer: Prefix, inner: Prefix): boolean {
   if (outer instanceof KeyPrefix && inner instanceof KeyPrefix) return outer.contains(inner);
-  return outer.family === inner.family && outer.length <= inner.length && bitsEqual(outer.bytes, inner.bytes, outer.length);
+  return prefixContains(outer, inner);
 }
 
 /** A prefix from 16 key bytes and a length (host bits must already be clear); `text` when its canonical text is known. */

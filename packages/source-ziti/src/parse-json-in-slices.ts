@@ -264,9 +264,10 @@ export async function parseJsonInSlices(
   whole: (text: string) => unknown = JSON.parse,
   sizes: SliceSizes = DEFAULT_SIZES,
 ): Promise<unknown> {
-  const chunked = new ChunkedText(typeof text === 'string' ? [text] : text);
   const joined = (): string => (typeof text === 'string' ? text : text.join(''));
-  if (chunked.length <= sizes.whole) return whole(joined());
+  const length = typeof text === 'string' ? text.length : text.reduce((n, chunk) => n + chunk.length, 0);
+  if (length <= sizes.whole) return whole(joined()); // the usual small text: no outline to build
+  const chunked = new ChunkedText(typeof text === 'string' ? [text] : text);
   const [start, end] = trimmed(chunked, 0, chunked.length);
   const c = chunked.charCodeAt(start);
   if (c !== OPEN_ARRAY && c !== OPEN_OBJECT) return whole(joined());

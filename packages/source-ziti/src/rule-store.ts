@@ -10,7 +10,7 @@
  *   the rule when the last one goes. A selector without ports.high matches every high port.
  *   Nothing matching (no rule, or none bound to a named interface) is an error and changes nothing.
  */
-import type { TimeSlicer } from '@bpfsteer/agent-kernel';
+import { runSteps, runStepsInSlices, type Steps, type TimeSlicer } from '@bpfsteer/agent-kernel';
 import type { InterfaceSettings, Rule, RuleSelector } from './rule.js';
 import { describeIdentity, ruleKey } from './rule.js';
 import { RuleTable, type RuleTableDraft } from './rule-table.js';
@@ -138,24 +138,12 @@ function isChange(result: OperationResult): boolean {
   return result.op === 'delete' || result.outcome !== 'unchanged';
 }
 
-function apply(state: ZitiState, operations: readonly Operation[], each: (result: OperationResult) => void): Applied {
+/** The operations onto a draft of `state`, in order, all or nothing; yields every 256 operations. */
+function* applySteps(state: ZitiState, operations: readonly Operation[], each: (result: OperationResult) => void): Steps<Applied> {
   const rules = RuleTable.from(state.rules).edit();
   let changed = false;
   for (let index = 0; index < operations.length; index++) {
-    const result = step(rules, operations[index]);
-    if ('code' in result) return { ok: false, index, error: result };
-    if (isChange(result)) changed = true;
-    each(result);
-  }
-  return { ok: true, state: changed ? { rules: rules.done(), interfaces: state.interfaces } : state, changed };
-}
-
-/** apply in slices of `slicer`'s budget (the draft is this call's own until done). */
-async function applyInSlices(state: ZitiState, operations: readonly Operation[], each: (result: OperationResult) => void, slicer: TimeSlicer): Promise<Applied> {
-  const rules = RuleTable.from(state.rules).edit();
-  let changed = false;
-  for (let index = 0; index < operations.length; index++) {
-    if ((index & 255) === 0) await slicer.pause();
+    if ((index & 255) === 255) yield;
     const result = step(rules, operations[index]);
     if ('code' in result) return { ok: false, index, error: result };
     if (isChange(result)) changed = true;
@@ -167,7 +155,7 @@ async function applyInSlices(state: ZitiState, operations: readonly Operation[],
 /** Applies inserts and deletes in order, all or nothing. */
 export function applyOperations(state: ZitiState, operations: readonly Operation[]): BatchResult {
   const results: OperationResult[] = [];
-  const applied = apply(state, operations, (result) => results.push(result));
+  const applied = runSteps(applySteps(state, operations, (result) => results.push(result)));
   return applied.ok ? { ...applied, results } : applied;
 }
 
@@ -182,7 +170,11 @@ export interface BatchCounts {
 
 type BatchApplied = (Extract<Applied, { ok: true }> & { readonly counts: BatchCounts }) | Extract<Applied, { ok: false }>;
 
-function batchCounter(): { counts: BatchCounts; count: (result: OperationResult) => void } {
+/**
+ * applyOperations for a batch whose answer is counts, in slices of `slicer`'s budget: no result is
+ * kept per operation (a batch of 100,000 rules would hold 100,000 of them until its commit ends).
+ */
+export async function applyBatchInSlices(state: ZitiState, operations: readonly Operation[], slicer: TimeSlicer): Promise<BatchApplied> {
   const counts: BatchCounts = { created: 0, updated: 0, unchanged: 0, removed: 0, narrowed: 0 };
   const count = (result: OperationResult): void => {
     if (result.op === 'insert') counts[result.outcome]++;
@@ -191,23 +183,7 @@ function batchCounter(): { counts: BatchCounts; count: (result: OperationResult)
       counts.narrowed += result.narrowed.length;
     }
   };
-  return { counts, count };
-}
-
-/**
- * applyOperations for a batch whose answer is counts: no result is kept per operation (a batch
- * of 100,000 rules would hold 100,000 of them until its commit ends).
- */
-export function applyBatch(state: ZitiState, operations: readonly Operation[]): BatchApplied {
-  const { counts, count } = batchCounter();
-  const applied = apply(state, operations, count);
-  return applied.ok ? { ...applied, counts } : applied;
-}
-
-/** applyBatch in slices of `slicer`'s budget, yielding to the event loop between them. */
-export async function applyBatchInSlices(state: ZitiState, operations: readonly Operation[], slicer: TimeSlicer): Promise<BatchApplied> {
-  const { counts, count } = batchCounter();
-  const applied = await applyInSlices(state, operations, count, slicer);
+  const applied = await runStepsInSlices(applySteps(state, operations, count), slicer);
   return applied.ok ? { ...applied, counts } : applied;
 }
 

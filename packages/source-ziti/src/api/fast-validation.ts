@@ -10,7 +10,7 @@
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import type { ZodType } from 'zod';
-import type { TimeSlicer } from '@bpfsteer/agent-kernel';
+import { runSteps, runStepsInSlices, type Steps, type TimeSlicer } from '@bpfsteer/agent-kernel';
 import { isInterfaceName, isServiceId, type Rule, type RuleSelector } from '../rule.js';
 import { toRule, toSelector, type RuleInput, type SelectorInput } from '../rule-input.js';
 import type { Operation } from '../rule-store.js';
@@ -134,12 +134,13 @@ function batchOperations(value: unknown): unknown[] | undefined {
   return operations;
 }
 
-/** The normalised operations when `value` passes batchSchema; else undefined. */
-export function checkBatch(value: unknown): Operation[] | undefined {
+/** The normalised operations of a batch (undefined: it does not pass batchSchema); yields every 256. */
+function* batchSteps(value: unknown): Steps<Operation[] | undefined> {
   const operations = batchOperations(value);
   if (operations === undefined) return undefined;
   const out = new Array<Operation>(operations.length);
   for (let i = 0; i < operations.length; i++) {
+    if ((i & 255) === 255) yield;
     const operation = checkOperation(operations[i]);
     if (operation === undefined) return undefined;
     out[i] = operation;
@@ -147,18 +148,14 @@ export function checkBatch(value: unknown): Operation[] | undefined {
   return out;
 }
 
+/** The normalised operations when `value` passes batchSchema; else undefined. */
+export function checkBatch(value: unknown): Operation[] | undefined {
+  return runSteps(batchSteps(value));
+}
+
 /** checkBatch in slices of `slicer`'s budget (a batch of 100,000 rules takes ~100 ms to check). */
-export async function checkBatchInSlices(value: unknown, slicer: TimeSlicer): Promise<Operation[] | undefined> {
-  const operations = batchOperations(value);
-  if (operations === undefined) return undefined;
-  const out = new Array<Operation>(operations.length);
-  for (let i = 0; i < operations.length; i++) {
-    if ((i & 255) === 0) await slicer.pause();
-    const operation = checkOperation(operations[i]);
-    if (operation === undefined) return undefined;
-    out[i] = operation;
-  }
-  return out;
+export function checkBatchInSlices(value: unknown, slicer: TimeSlicer): Promise<Operation[] | undefined> {
+  return runStepsInSlices(batchSteps(value), slicer);
 }
 
 /** True only when `value` passes batchSchema. */
