@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { tcxPrograms } from '@bpfsteer/core-bpf';
 import { buildAsymmetricRoutingLab, NetLab, type AsymmetricRoutingLab } from '@bpfsteer/netlab';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawnBpfsteer } from './support/spawn-bpfsteer.js';
 
 const lab = NetLab.create('cli');
@@ -73,13 +73,17 @@ describe('bpfsteer run with tc-nexthop', () => {
     const srv = await lab.listen(l.netns.server, 'tcp', l.v4.service, 0);
     const cfg = join(dir, 'agent.yaml');
     await writeFile(cfg, config([redirect(l.v4, 32)]));
+    process.env.BPFSTEER_DEBUG_MEMORY = '1'; // the memory report once running (memory-report.ts); the child copies the env now
     const agent = start(['run', '-c', cfg]);
+    delete process.env.BPFSTEER_DEBUG_MEMORY;
     const status = await waitForStatus(join(dir, 'agent.sock'));
     const plugin = status.plugins.find((p: { id: string }) => p.id === 'tc-nexthop');
     expect(plugin.state).toBe('running');
     expect(plugin.attachments.length).toBe(1);
     expect(attachedPrograms()).toMatch(/tc_nexthop/);
     expect((await lab.exchange(l.netns.client, 'tcp', l.v4.service, srv.port)).ok).toBe(true);
+
+    await vi.waitFor(() => expect(agent.stderr()).toMatch(/"memory":\{"rss":[\d.]+,"rssAnon":[\d.]+.*"heapUsed":[\d.]+.*"msg":"memory"/), { timeout: 5_000 });
 
     const table = await start(['status', '-s', join(dir, 'agent.sock')]).done;
     expect(table.code).toBe(0);
@@ -110,6 +114,8 @@ describe('bpfsteer run with tc-nexthop', () => {
     agent.child.kill('SIGTERM');
     const result = await agent.done;
     expect(result.code).toBe(0);
+    // no warning of node's own (e.g. a plugin thread closing fds that libbpf opened)
+    expect(agent.stderr()).not.toMatch(/\(node:\d+\) \w*Warning/);
     expect((await lab.exchange(l.netns.client, 'tcp', l.v4.service, srv.port, { timeoutMs: 1000 })).ok).toBe(false);
     expect(attachedPrograms()).not.toMatch(/tc_nexthop/);
     expect(existsSync(join(dir, 'agent.sock'))).toBe(false);

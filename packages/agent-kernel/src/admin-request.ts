@@ -1,5 +1,5 @@
 /** A client of the agent's admin API over its unix socket. */
-import { request } from 'node:http';
+import { nodeHttp } from './node-http.js';
 import { AgentUnavailableError } from './errors.js';
 
 export interface AdminResponse {
@@ -31,7 +31,7 @@ export function adminRequest(
 ): Promise<AdminResponse> {
   const timeoutMs = options.timeoutMs ?? 3000;
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET', headers: { accept: 'application/json' } }, (res) => {
+    const req = nodeHttp.request({ socketPath, path, method: 'GET', headers: { accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (err) => reject(new AgentUnavailableError(socketPath, err.message, { cause: err })));

@@ -4,7 +4,8 @@
  */
 import { chmod, lstat, stat, unlink } from 'node:fs/promises';
 import { claimSocketPath } from './claim-socket-path.js';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { nodeHttp } from './node-http.js';
 import type { Logger } from 'pino';
 import { AdminSocketInUseError, errorMessage } from './errors.js';
 
@@ -56,7 +57,7 @@ export class AdminServer {
 
   static async listen(socketPath: string, handlers: AdminHandlers, logger: Logger): Promise<AdminServer> {
     await claimPath(socketPath, logger);
-    const server = createServer((req, res) => void AdminServer.#route(req, res, handlers, logger));
+    const server = nodeHttp.createServer((req, res) => void AdminServer.#route(req, res, handlers, logger));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(

@@ -11,17 +11,48 @@ import type { GroupedSnapshot } from './desired-state.js';
 import { runSteps, runStepsInSlices, type Steps, TimeSlicer } from './time-slicer.js';
 import { VersionedList } from './versioned-list.js';
 
-/** Where one key's intent is: its kind and position in that kind's list. */
-interface IndexEntry {
+/**
+ * One kind's intents of a source and their keys, position by position (the key of `list.items[i]`
+ * is `keys[i]`), with the kind's number in the key index.
+ */
+interface KindKeys {
   readonly kind: string;
-  readonly at: number;
+  readonly no: number;
+  readonly list: VersionedList;
+  readonly keys: string[];
 }
-type KeyIndex = Map<string, IndexEntry>;
+
+/**
+ * A source's kinds are numbered, and the key index holds where each key's intent is as one number,
+ * `position * KIND_SLOTS + kind number`: no object per key (100,000 keys: ~4 MB less, and no
+ * allocation per upsert). Positions below 2^21 stay small integers (no heap number); larger ones
+ * are still exact.
+ */
+const KIND_SLOTS = 1024;
+
+/** Where the key index's entry points: the kind's keys and the position in its list. */
+const kindOf = (kinds: readonly KindKeys[], entry: number): KindKeys => kinds[entry % KIND_SLOTS]!;
+const positionOf = (entry: number): number => Math.floor(entry / KIND_SLOTS);
+
+/** The keys of a source that used changes (shared by the versions of its intents, changed in place). */
+export interface SourceKeys {
+  /** key -> `position * KIND_SLOTS + kind number` */
+  readonly index: Map<string, number>;
+  /** by kind number (a kind emptied keeps its number) */
+  readonly kinds: KindKeys[];
+  readonly byName: Map<string, KindKeys>;
+}
 
 /** A source's intents: grouped like a snapshot, plus (once it used changes) its keys. */
 export interface KeyedIntents extends GroupedSnapshot {
   /** shared by the versions of one source's intents and mutated in place (undo reverts a refused change) */
-  readonly keyed?: { readonly index: KeyIndex; readonly keysByKind: Map<string, string[]>; readonly lists: Map<string, VersionedList> };
+  readonly keyed?: SourceKeys;
+}
+
+/** Where `key`'s intent is (undefined: no intent has it). */
+export function placeOf(keyed: SourceKeys, key: string): { readonly kind: string; readonly at: number } | undefined {
+  const entry = keyed.index.get(key);
+  return entry === undefined ? undefined : { kind: kindOf(keyed.kinds, entry).kind, at: positionOf(entry) };
 }
 
 export interface AppliedChange {
@@ -38,20 +69,31 @@ const frozen = (intent: Intent): Intent => (Object.isFrozen(intent) ? intent : O
 /** Keys for the intents of a snapshot (not known to the source: only a reset replaces them). */
 const snapshotKey = (kind: string, i: number): string => `\u0000${kind}\u0000${i}`;
 
-type Keyed = NonNullable<KeyedIntents['keyed']>;
+function emptyKeys(): SourceKeys {
+  return { index: new Map(), kinds: [], byName: new Map() };
+}
 
-function indexOf(previous: KeyedIntents | undefined): Keyed {
+/** A new kind's keys and list, numbered next (undefined: the source has too many kinds). */
+function addKind(keyed: SourceKeys, kind: string, items?: readonly Intent[]): KindKeys | undefined {
+  if (keyed.kinds.length >= KIND_SLOTS) return undefined;
+  const k: KindKeys = { kind, no: keyed.kinds.length, list: new VersionedList(items), keys: [] };
+  keyed.kinds.push(k);
+  keyed.byName.set(kind, k);
+  return k;
+}
+
+function keysOf(previous: KeyedIntents | undefined): SourceKeys {
   if (previous?.keyed) return previous.keyed;
-  const index: KeyIndex = new Map();
-  const keysByKind = new Map<string, string[]>();
-  const lists = new Map<string, VersionedList>();
+  const keyed = emptyKeys();
   for (const [kind, list] of previous?.byKind ?? []) {
-    const keys = list.map((_, i) => snapshotKey(kind, i));
-    keys.forEach((key, at) => index.set(key, { kind, at }));
-    keysByKind.set(kind, keys);
-    lists.set(kind, new VersionedList(list));
+    const k = addKind(keyed, kind, list)!; // a snapshot's kinds are consumed ones: far fewer than KIND_SLOTS
+    for (let i = 0; i < list.length; i++) {
+      const key = snapshotKey(kind, i);
+      k.keys.push(key);
+      keyed.index.set(key, i * KIND_SLOTS + k.no);
+    }
   }
-  return { index, keysByKind, lists };
+  return keyed;
 }
 
 /** Above this many upserts and removals a change is taken in slices (`applyIntentChangeSliced`). */
@@ -83,28 +125,40 @@ export function applyIntentChangeSliced(
 /** Yields every STEP items. */
 const STEP = 512;
 
+/**
+ * The change's steps. `keysFirst`: look for a key listed twice before anything is touched (a set of
+ * every upserted key); without it (a change without removals, the usual batch), a key listed twice
+ * is found while the change is applied, which is then undone: one index operation less per key.
+ */
 function* changeSteps(
   previous: KeyedIntents | undefined,
   change: IntentChange,
   known: ReadonlyMap<string, unknown>,
+  keysFirst?: boolean,
 ): Steps<AppliedChange | string> {
   if (change === null || typeof change !== 'object') return 'a change must be { upsert?, remove?, reset? }';
   const upsert = change.upsert ?? [];
   const remove = change.remove ?? [];
   if (!Array.isArray(upsert) || !Array.isArray(remove)) return 'upsert and remove must be arrays';
-  // check everything before touching anything
-  const seen = new Set<string>();
+  // a reset without removals builds everything anew: checked while it is built
+  if (change.reset && remove.length === 0) return yield* resetSteps(previous, upsert, known);
+
+  // check everything before touching anything (the index is shared with the previous version)
+  const seen = (keysFirst ?? remove.length > 0) ? new Set<string>() : undefined;
+  let lastKind: unknown;
   for (let i = 0; i < upsert.length; i++) {
     if (i % STEP === STEP - 1) yield;
     const entry = upsert[i];
     const [key, intent] = Array.isArray(entry) ? entry : [];
     if (typeof key !== 'string') return `upsert ${i}: the key must be a string`;
-    if (seen.has(key)) return `upsert ${i}: key ${JSON.stringify(key)} is listed twice`;
-    seen.add(key);
+    if (seen) {
+      const size = seen.size;
+      if (seen.add(key).size === size) return listedTwice(i, key);
+    }
     const kind = (intent as Partial<Intent> | null)?.kind;
-    if (typeof kind !== 'string' || !known.has(kind)) {
-      const consumed = [...known.keys()].join(', ') || '(none)';
-      return `upsert ${i} (key ${JSON.stringify(key)}) has kind ${JSON.stringify(kind)}, which no configured plugin consumes; consumed kinds: ${consumed}`;
+    if (kind !== lastKind || typeof kind !== 'string') {
+      if (typeof kind !== 'string' || !known.has(kind)) return unknownKind(i, key, kind, known);
+      lastKind = kind;
     }
   }
   const base = change.reset ? undefined : previous;
@@ -113,107 +167,192 @@ function* changeSteps(
     if (i % STEP === STEP - 1) yield;
     const key = remove[i];
     if (typeof key !== 'string') return `remove ${i}: the key must be a string`;
-    if (seen.has(key)) return `remove ${i}: key ${JSON.stringify(key)} is also upserted`;
+    if (seen!.has(key)) return `remove ${i}: key ${JSON.stringify(key)} is also upserted`;
     if (!(baseIndex?.has(key) ?? false)) return `remove ${i}: no intent has key ${JSON.stringify(key)}`;
   }
+  // a reset with removals never gets here (nothing is there to remove)
 
-  const { index, keysByKind, lists } = change.reset
-    ? { index: new Map() as KeyIndex, keysByKind: new Map<string, string[]>(), lists: new Map<string, VersionedList>() }
-    : indexOf(base);
-  // the shared index and key lists change in place; flat logs revert them (newest first); a reset
-  // builds new ones and needs none
-  const logged = !change.reset;
-  const indexLog: (string | IndexEntry | undefined)[] = []; // key, what it had
-  const keysLog: (string[] | number | string | undefined)[] = []; // keys, at, what it had, its length
-  const set = (key: string, value: IndexEntry | undefined): void => {
-    if (logged) indexLog.push(key, index.get(key));
-    if (value) index.set(key, value);
-    else index.delete(key);
+  const keyed = keysOf(base);
+  const { index, kinds, byName } = keyed;
+  const kindsBefore = kinds.length;
+  // undo logs, newest last: the index entries changed (key, what it had) and the keys that are new;
+  // per kind the key positions below its length before (position, what it had)
+  const indexLog: (string | number)[] = [];
+  const added: string[] = [];
+  interface Opened {
+    readonly k: KindKeys;
+    readonly version: number;
+    readonly length: number;
+    readonly keysLog: (number | string)[];
+  }
+  const opened = new Map<KindKeys, Opened>();
+  let lastOpened: Opened | undefined;
+  const open = (k: KindKeys): Opened => {
+    if (lastOpened?.k === k) return lastOpened;
+    let o = opened.get(k);
+    if (!o) {
+      k.list.begin();
+      opened.set(k, (o = { k, version: k.list.version, length: k.keys.length, keysLog: [] }));
+    }
+    return (lastOpened = o);
   };
-  const keysOf = (kind: string): string[] => {
-    let keys = keysByKind.get(kind);
-    if (!keys) keysByKind.set(kind, (keys = []));
-    return keys;
-  };
-  const setKey = (keys: string[], at: number, key: string | undefined): void => {
-    if (logged) keysLog.push(keys, at, keys[at], keys.length);
+  const setKey = (o: Opened, at: number, key: string | undefined): void => {
+    const { keys } = o.k;
+    if (at < o.length) o.keysLog.push(at, keys[at]!);
     if (key === undefined) keys.pop();
     else keys[at] = key;
   };
-  // each changed kind's list and the version it had before this change
-  const opened = new Map<string, { list: VersionedList; keys: string[]; version: number }>();
-  const open = (kind: string): { list: VersionedList; keys: string[] } => {
-    let l = opened.get(kind);
-    if (!l) {
-      let list = lists.get(kind);
-      if (!list) lists.set(kind, (list = new VersionedList()));
-      list.begin();
-      opened.set(kind, (l = { list, keys: keysOf(kind), version: list.version }));
+  /** Removes `key` (at `entry`): the last intent of its kind takes its place. */
+  const drop = (key: string, entry: number): void => {
+    const k = kindOf(kinds, entry);
+    const at = positionOf(entry);
+    const o = open(k);
+    const last = k.list.length - 1;
+    if (at !== last) {
+      k.list.set(at, k.list.items[last]!);
+      const moved = k.keys[last]!;
+      setKey(o, at, moved);
+      indexLog.push(moved, last * KIND_SLOTS + k.no);
+      index.set(moved, at * KIND_SLOTS + k.no);
     }
-    return l;
-  };
-  const drop = (key: string): void => {
-    const where = index.get(key)!;
-    const l = open(where.kind);
-    const last = l.list.length - 1;
-    if (where.at !== last) {
-      l.list.set(where.at, l.list.items[last]);
-      const moved = l.keys[last];
-      setKey(l.keys, where.at, moved);
-      set(moved, { kind: where.kind, at: where.at });
-    }
-    l.list.pop();
-    setKey(l.keys, last, undefined);
-    set(key, undefined);
+    k.list.pop();
+    setKey(o, last, undefined);
+    indexLog.push(key, entry);
+    index.delete(key);
   };
   let done = 0;
   for (let i = 0; i < remove.length; i++) {
     if (++done % STEP === 0) yield;
-    drop(remove[i]);
+    drop(remove[i]!, index.get(remove[i]!)!);
   }
+  /** Puts everything back (the lists' changes ended first, so that they are reverted too). */
+  const refuse = (): void => {
+    for (const o of opened.values()) o.k.list.end();
+    undo();
+  };
+  let last: KindKeys | undefined;
   for (let i = 0; i < upsert.length; i++) {
     if (++done % STEP === 0) yield;
-    const [key, intent] = upsert[i];
-    const where = index.get(key);
+    const [key, intent] = upsert[i]!;
     const value = frozen(intent);
-    if (where && where.kind === value.kind) {
-      open(where.kind).list.set(where.at, value);
-      continue;
+    const entry = index.get(key);
+    if (entry !== undefined) {
+      const k = kindOf(kinds, entry);
+      const at = positionOf(entry);
+      // not checked first: only replacements and appends happened so far, so an entry added by this
+      // change, or a position it replaced already, is a key listed twice
+      if (!seen && at >= open(k).length) {
+        refuse();
+        return listedTwice(i, key);
+      }
+      if (k.kind === value.kind) {
+        open(k);
+        if (seen) k.list.set(at, value);
+        else if (!k.list.setOnce(at, value)) {
+          refuse();
+          return listedTwice(i, key);
+        }
+        continue;
+      }
+      // to another kind: intents move, which the check while applying cannot follow
+      if (!seen) {
+        refuse();
+        return yield* changeSteps(previous, change, known, true);
+      }
+      drop(key, entry); // its old entry is logged there
     }
-    if (where) drop(key);
-    const l = open(value.kind);
-    set(key, { kind: value.kind, at: l.list.length });
-    l.list.push(value);
-    setKey(l.keys, l.keys.length, key);
+    if (last?.kind !== value.kind) {
+      const k = byName.get(value.kind) ?? addKind(keyed, value.kind);
+      if (!k) {
+        refuse();
+        return tooManyKinds;
+      }
+      last = k;
+    }
+    const o = open(last);
+    index.set(key, last.list.length * KIND_SLOTS + last.no);
+    if (entry === undefined) added.push(key);
+    last.list.push(value);
+    setKey(o, last.keys.length, key);
   }
-  for (const { list } of opened.values()) list.end();
+  for (const { k } of opened.values()) k.list.end();
+  const changed = new Set<string>();
+  for (const { k } of opened.values()) changed.add(k.kind);
+  function undo(): void {
+    for (let i = indexLog.length - 2; i >= 0; i -= 2) index.set(indexLog[i] as string, indexLog[i + 1] as number);
+    for (const key of added) index.delete(key);
+    for (const { k, version, length, keysLog } of opened.values()) {
+      for (let i = keysLog.length - 2; i >= 0; i -= 2) k.keys[keysLog[i] as number] = keysLog[i + 1] as string;
+      k.keys.length = length;
+      k.list.revertTo(version);
+    }
+    for (const { kind } of kinds.splice(kindsBefore)) byName.delete(kind);
+  }
+  return { next: intentsOf(keyed), changed, undo };
+}
+
+const tooManyKinds = `a source's intents may have at most ${KIND_SLOTS} kinds`;
+
+const listedTwice = (i: number, key: string): string => `upsert ${i}: key ${JSON.stringify(key)} is listed twice`;
+
+function unknownKind(i: number, key: string, kind: unknown, known: ReadonlyMap<string, unknown>): string {
+  const consumed = [...known.keys()].join(', ') || '(none)';
+  return `upsert ${i} (key ${JSON.stringify(key)}) has kind ${JSON.stringify(kind)}, which no configured plugin consumes; consumed kinds: ${consumed}`;
+}
+
+/** The grouped intents of `keyed` (the kinds that have any). */
+function intentsOf(keyed: SourceKeys): KeyedIntents {
   const byKind = new Map<string, readonly Intent[]>();
   let size = 0;
-  for (const [kind, list] of change.reset ? lists : new Map([...(base?.byKind.keys() ?? []), ...opened.keys()].map((k) => [k, lists.get(k)] as const))) {
-    const items = list?.items ?? base?.byKind.get(kind) ?? [];
-    if (items.length === 0) continue;
-    byKind.set(kind, items);
-    size += items.length;
+  for (const { kind, list } of keyed.kinds) {
+    if (list.length === 0) continue;
+    byKind.set(kind, list.items);
+    size += list.length;
   }
-  const changed = new Set<string>([...opened.keys(), ...(change.reset ? (previous?.byKind.keys() ?? []) : [])]);
-  const next: KeyedIntents = { size, byKind, accepted: [], keyed: { index, keysByKind, lists } };
-  const undo = (): void => {
-    for (let i = indexLog.length - 2; i >= 0; i -= 2) {
-      const was = indexLog[i + 1] as IndexEntry | undefined;
-      if (was) index.set(indexLog[i] as string, was);
-      else index.delete(indexLog[i] as string);
-    }
-    for (let i = keysLog.length - 4; i >= 0; i -= 4) {
-      const keys = keysLog[i] as string[];
-      const at = keysLog[i + 1] as number;
-      const length = keysLog[i + 3] as number;
-      if (at >= length) keys.length = length; // undo a push
-      else {
-        keys.length = Math.max(keys.length, length); // undo a pop, or a replacement
-        keys[at] = keysLog[i + 2] as string;
+  return { size, byKind, accepted: [], keyed };
+}
+
+/**
+ * A reset (without removals): new keys and lists, built while the upserts are checked (nothing
+ * shared is touched, so a refusal half-way just drops them). One index operation per key: a key
+ * listed twice shows as an index that did not grow.
+ */
+function* resetSteps(
+  previous: KeyedIntents | undefined,
+  upsert: NonNullable<IntentChange['upsert']>,
+  known: ReadonlyMap<string, unknown>,
+): Steps<AppliedChange | string> {
+  const index = new Map<string, number>();
+  const groups = new Map<string, { readonly no: number; readonly keys: string[]; readonly items: Intent[] }>();
+  let lastKind: unknown;
+  let last: { readonly no: number; readonly keys: string[]; readonly items: Intent[] } | undefined;
+  for (let i = 0; i < upsert.length; i++) {
+    if (i % STEP === STEP - 1) yield;
+    const entry = upsert[i];
+    const [key, intent] = Array.isArray(entry) ? entry : [];
+    if (typeof key !== 'string') return `upsert ${i}: the key must be a string`;
+    const kind = (intent as Partial<Intent> | null)?.kind;
+    if (kind !== lastKind || last === undefined) {
+      if (typeof kind !== 'string' || !known.has(kind)) return unknownKind(i, key, kind, known);
+      last = groups.get(kind);
+      if (!last) {
+        if (groups.size >= KIND_SLOTS) return tooManyKinds;
+        groups.set(kind, (last = { no: groups.size, keys: [], items: [] }));
       }
+      lastKind = kind;
     }
-    for (const { list, version } of opened.values()) list.revertTo(version);
-  };
-  return { next, changed, undo };
+    const size = index.size;
+    if (index.set(key, last.items.length * KIND_SLOTS + last.no).size === size) return listedTwice(i, key);
+    last.items.push(frozen(intent as Intent));
+    last.keys.push(key);
+  }
+  const keyed: SourceKeys = { index, kinds: [], byName: new Map() };
+  for (const [kind, { no, keys, items }] of groups) {
+    const k: KindKeys = { kind, no, list: new VersionedList(items), keys };
+    keyed.kinds.push(k);
+    keyed.byName.set(kind, k);
+  }
+  const changed = new Set<string>(previous?.byKind.keys());
+  for (const kind of groups.keys()) changed.add(kind);
+  return { next: intentsOf(keyed), changed, undo: () => undefined };
 }

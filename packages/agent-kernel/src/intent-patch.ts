@@ -7,27 +7,27 @@
 import type { Intent, KindChanges } from './contracts.js';
 import type { KindPatch } from './plugin-thread-protocol.js';
 
-/** Above this share of changed positions the whole list is sent instead of index pairs. */
+/** Above this share of changed positions the whole list is sent instead of the positions. */
 const WHOLE_LIST_SHARE = 0.5;
 
 /** The patch turning `before` into `after` (undefined: nothing changed). */
 export function diffKind(kind: string, before: readonly Intent[], after: readonly Intent[]): KindPatch | undefined {
   if (before === after) return undefined;
   const limit = Math.max(1, Math.floor(after.length * WHOLE_LIST_SHARE));
-  const set: (readonly [number, Intent])[] = [];
+  const at: number[] = [];
   const common = Math.min(before.length, after.length);
   for (let i = 0; i < common; i++) {
     if (before[i] === after[i]) continue;
-    set.push([i, after[i]]);
-    if (set.length > limit) return { kind, all: after };
+    at.push(i);
+    if (at.length > limit) return { kind, all: after };
   }
   const appended = after.length - before.length;
   if (appended > limit) {
-    return set.length === 0 && before.length > 0 ? { kind, all: after.slice(before.length), append: true } : { kind, all: after };
+    return at.length === 0 && before.length > 0 ? { kind, all: after.slice(before.length), append: true } : { kind, all: after };
   }
-  for (let i = before.length; i < after.length; i++) set.push([i, after[i]]);
-  if (set.length === 0 && appended === 0) return undefined;
-  return { kind, length: after.length, set };
+  for (let i = before.length; i < after.length; i++) at.push(i);
+  if (at.length === 0 && appended === 0) return undefined;
+  return { kind, length: after.length, at, intents: at.map((i) => after[i]!) };
 }
 
 /**
@@ -38,7 +38,7 @@ export function patchFromChanges(kind: string, after: readonly Intent[], changes
   const { positions } = changes;
   if (positions.length === 0 && changes.before === after.length) return undefined;
   if (positions.length > Math.max(1, Math.floor(after.length * WHOLE_LIST_SHARE))) return { kind, all: after };
-  return { kind, length: after.length, set: positions.map((i) => [i, after[i]] as const) };
+  return { kind, length: after.length, at: positions, intents: positions.map((i) => after[i]!) };
 }
 
 /** The positions of `after` whose intent is not the one at the same place of `before`. */
@@ -79,13 +79,14 @@ export function slicePatches(patches: readonly KindPatch[], maxIntents: number):
       }
       continue;
     }
-    const { kind, length, set } = patch;
-    if (set.length <= maxIntents) {
-      push(patch, set.length);
+    const { kind, length, at, intents } = patch;
+    if (at.length <= maxIntents) {
+      push(patch, at.length);
       continue;
     }
-    for (let from = 0; from < set.length; from += maxIntents) {
-      push({ kind, length, set: set.slice(from, from + maxIntents) }, Math.min(maxIntents, set.length - from));
+    for (let from = 0; from < at.length; from += maxIntents) {
+      const to = from + maxIntents;
+      push({ kind, length, at: at.slice(from, to), intents: intents.slice(from, to) }, Math.min(maxIntents, at.length - from));
     }
   }
   if (current.length > 0) slices.push(current);

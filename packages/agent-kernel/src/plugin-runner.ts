@@ -23,6 +23,7 @@ import type { FeatureProbe } from './feature-probe.js';
 import type { ConfiguredPlugin } from './parse-agent-config.js';
 import { pluginPinRoot } from './plugin-pin-root.js';
 import { withTimeout } from './with-timeout.js';
+import { isoNow } from './iso-now.js';
 import { changedPositions } from './intent-patch.js';
 import type { Intent } from './contracts.js';
 import { versionedListOf, type VersionedList } from './versioned-list.js';
@@ -241,7 +242,7 @@ export class PluginRunner {
 
   #notApplied(): ApplyOutcome {
     return {
-      at: new Date().toISOString(),
+      at: isoNow(),
       ok: false,
       durationMs: 0,
       intents: 0,
@@ -293,7 +294,7 @@ export class PluginRunner {
     const intents = [...desired.values()].reduce((n, list) => n + list.length, 0);
     const began = performance.now();
     const done = (fields: Partial<ApplyOutcome>): ApplyOutcome => ({
-      at: new Date().toISOString(),
+      at: isoNow(),
       ok: false,
       durationMs: Math.round(performance.now() - began),
       intents,
@@ -441,7 +442,7 @@ export class PluginRunner {
     if (this.#state === 'running' && plugin) {
       try {
         const fresh = await withTimeout('status', STATUS_WAIT_MS, () => plugin.status());
-        this.#lastStatus = { status: fresh, at: new Date().toISOString() };
+        this.#lastStatus = { status: fresh, at: isoNow() };
         status = fresh;
       } catch (err) {
         if (err instanceof TimeoutError && this.#lastStatus) {

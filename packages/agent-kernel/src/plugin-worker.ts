@@ -10,10 +10,11 @@
  * Self-contained on purpose (only type imports from this package): it runs as it is from the
  * built package and, in this package's tests, from its TypeScript source.
  */
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { CloseOptions, DataplanePlugin, DesiredChanges, DesiredState, Intent, PluginFactory } from './contracts.js';
-import type { FromPluginThread, KindPatch, PluginThreadData, ResultArray, ThreadError, ToPluginThread } from './plugin-thread-protocol.js';
+import type { FromPluginThread, IntentRows, KindPatch, PluginThreadData, ResultArray, RowShape, ThreadError, ToPluginThread } from './plugin-thread-protocol.js';
 
 /**
  * Most elements of a result's array per message: one message is deserialised in one step on the
@@ -22,6 +23,116 @@ import type { FromPluginThread, KindPatch, PluginThreadData, ResultArray, Thread
 export const RESULT_PART_ITEMS = 2048;
 /** How deep into a result's plain objects large arrays are looked for. */
 const RESULT_SPLIT_DEPTH = 4;
+
+/** How long the thread must be idle after large work before it returns its garbage (ms). */
+export const TRIM_IDLE_MS = 2000;
+/** What counts as large work: intents received plus result elements sent since the last trim. */
+export const TRIM_MIN_ITEMS = 4096;
+/** Busier than this share of the idle wait (event-loop utilisation): not idle, wait again. */
+export const TRIM_MAX_UTILIZATION = 0.05;
+
+/** V8's `gc` (exposed by node's --expose-gc) with the options of a memory-reducing full collection. */
+export type ExposedGc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+
+/**
+ * Gives the memory of a large apply or listing back to the system once the thread is idle. V8
+ * keeps such garbage, and the pages it pooled, resident until its memory reducer runs, which on
+ * Node 24 is in practice its 100 s watchdog: a tc-tproxy thread at 100,000 rules held ~300 MiB
+ * resident for ~150 MiB of live objects. A memory-reducing full collection (flavor last-resort)
+ * returns it at once; it stops only this thread (0.1-0.8 s measured), idle by then, never the
+ * agent's event loop. It needs `gc`, which node exposes with --expose-gc (the agent's bin runs so);
+ * without it nothing is done. Idle means no call and an event loop that was hardly busy during
+ * the wait: a plugin's own background work after a call (tc-tproxy reads its maps back after a
+ * restart) postpones the collection as a call would.
+ */
+export class IdleTrim {
+  #gc: ExposedGc | undefined;
+  readonly #idleMs: number;
+  readonly #minItems: number;
+  readonly #onTrim: (ms: number, rssBefore: number) => void;
+  readonly #onError: (err: unknown) => void;
+  readonly #utilization: (since: EventLoopUtilization | undefined) => { now: EventLoopUtilization; utilization: number };
+  #since: EventLoopUtilization | undefined;
+  #items = 0;
+  #running = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    options: {
+      gc?: ExposedGc | undefined;
+      idleMs?: number;
+      minItems?: number;
+      onTrim?: (ms: number, rssBefore: number) => void;
+      onError?: (err: unknown) => void;
+      /** the event loop's utilisation since `since` (default: performance.eventLoopUtilization) */
+      utilization?: (since: EventLoopUtilization | undefined) => { now: EventLoopUtilization; utilization: number };
+    } = {},
+  ) {
+    this.#gc = options.gc;
+    this.#idleMs = options.idleMs ?? TRIM_IDLE_MS;
+    this.#minItems = options.minItems ?? TRIM_MIN_ITEMS;
+    this.#onTrim = options.onTrim ?? (() => undefined);
+    this.#onError = options.onError ?? (() => undefined);
+    this.#utilization =
+      options.utilization ??
+      ((since) => {
+        const now = performance.eventLoopUtilization();
+        return { now, utilization: since === undefined ? 0 : performance.eventLoopUtilization(now, since).utilization };
+      });
+  }
+
+  /** Work begins: no collection while it runs. */
+  begin(): void {
+    this.#running++;
+    this.#cancel();
+  }
+
+  /** Work that handled `items` ended; once nothing runs, the idle wait starts again. */
+  end(items = 0): void {
+    this.#running = Math.max(0, this.#running - 1);
+    this.#items += items;
+    if (this.#gc === undefined || this.#running > 0 || this.#items < this.#minItems) return;
+    this.#arm();
+  }
+
+  #arm(): void {
+    this.#cancel();
+    this.#since = this.#utilization(undefined).now;
+    this.#timer = setTimeout(() => this.#trim(), this.#idleMs);
+    this.#timer.unref();
+  }
+
+  /** Counts items handled outside a call (patches sent ahead of it). */
+  count(items: number): void {
+    this.#items += items;
+  }
+
+  stop(): void {
+    this.#cancel();
+  }
+
+  #cancel(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #trim(): void {
+    this.#timer = undefined;
+    if (this.#utilization(this.#since).utilization > TRIM_MAX_UTILIZATION) return this.#arm(); // busy meanwhile: not idle yet
+    this.#items = 0;
+    const rssBefore = process.memoryUsage.rss();
+    const t0 = performance.now();
+    try {
+      this.#gc!({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    } catch (err) {
+      // a node whose gc refuses these options: no trims, and the thread goes on
+      this.#gc = undefined;
+      this.#onError(err);
+      return;
+    }
+    this.#onTrim(performance.now() - t0, rssBefore);
+  }
+}
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => {
   if (typeof v !== 'object' || v === null) return false;
@@ -67,9 +178,46 @@ function resultParts(arrays: readonly { items: readonly unknown[] }[], max: numb
 export function applyKindPatch(current: readonly Intent[] | undefined, patch: KindPatch): readonly Intent[] {
   if ('all' in patch) return patch.append && current ? current.concat(patch.all) : patch.all;
   const list = (current ?? []) as Intent[];
-  for (const [index, intent] of patch.set) list[index] = intent;
+  const { at, intents } = patch;
+  for (let i = 0; i < at.length; i++) list[at[i]!] = intents[i]!;
   if (list.length !== patch.length) list.length = patch.length;
   return list;
+}
+
+/** The intents of `rows` (see IntentRows), as new plain objects. */
+export function intentsOfRows({ shapes, values }: IntentRows): Intent[] {
+  const intents: Intent[] = [];
+  let i = 0;
+  const build = (shape: RowShape): Record<string, unknown> => {
+    const o: Record<string, unknown> = {};
+    for (let j = 0; j < shape.length; j++) {
+      const name = shape[j]!;
+      let key: string;
+      let value: unknown;
+      if (typeof name === 'string') {
+        key = name;
+        value = values[i++];
+      } else {
+        key = name[0];
+        value = build(name[1]);
+      }
+      // defined, not assigned: an own property named __proto__ stays a property (as a clone keeps it)
+      if (key === '__proto__') Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+      else o[key] = value;
+    }
+    return o;
+  };
+  while (i < values.length) {
+    const no = values[i++] as number;
+    intents.push((no < 0 ? values[i++] : build(shapes[no]!)) as Intent);
+  }
+  return intents;
+}
+
+/** A patch from the wire, with its intents rebuilt. */
+export function patchOfRows(patch: KindPatch<IntentRows>): KindPatch {
+  if ('all' in patch) return patch.append ? { kind: patch.kind, all: intentsOfRows(patch.all), append: true } : { kind: patch.kind, all: intentsOfRows(patch.all) };
+  return { kind: patch.kind, length: patch.length, at: patch.at, intents: intentsOfRows(patch.intents) };
 }
 
 function threadError(err: unknown): ThreadError {
@@ -117,6 +265,13 @@ async function serve(data: PluginThreadData): Promise<void> {
     return;
   }
 
+  const mib = (bytes: number): string => (bytes / 1048576).toFixed(0);
+  const trim = new IdleTrim({
+    gc: (globalThis as { gc?: ExposedGc }).gc,
+    onTrim: (ms, rssBefore) =>
+      logger.debug({ ms: Math.round(ms) }, `returned memory after large work: rss ${mib(rssBefore)} -> ${mib(process.memoryUsage.rss())} MiB`),
+    onError: (err) => logger.warn({ err }, 'could not return memory after large work (gc refused); not tried again'),
+  });
   const desired = new Map<string, readonly Intent[]>();
   const unwatch = new Map<number, () => void>();
   /** the parts of results not sent yet, by call id, in order (the agent asks for each with `more`) */
@@ -125,6 +280,7 @@ async function serve(data: PluginThreadData): Promise<void> {
   const postResult = (id: number, result: unknown): void => {
     const { value, arrays } = splitLargeArrays(result);
     if (!arrays.length) return post({ t: 'result', id, value });
+    trim.count(arrays.reduce((n, a) => n + a.items.length, 0));
     parts.set(id, resultParts(arrays, RESULT_PART_ITEMS));
     const shape: ResultArray[] = arrays.map((a) => ({ path: a.path, length: a.items.length }));
     post({ t: 'result', id, value, arrays: shape });
@@ -155,6 +311,7 @@ async function serve(data: PluginThreadData): Promise<void> {
       case 'describe':
         return plugin.describe?.(args[0] as string);
       case 'close':
+        trim.stop();
         for (const stop of unwatch.values()) stop();
         unwatch.clear();
         return plugin.close(args[0] as CloseOptions);
@@ -163,28 +320,41 @@ async function serve(data: PluginThreadData): Promise<void> {
     }
   };
 
+  const take = (patches: readonly KindPatch<IntentRows>[]): void => {
+    for (const rows of patches) {
+      const patch = patchOfRows(rows);
+      trim.count('all' in patch ? patch.all.length : patch.intents.length);
+      desired.set(patch.kind, applyKindPatch(desired.get(patch.kind), patch));
+    }
+  };
   port.on('message', (message: ToPluginThread) => {
     switch (message.t) {
-      case 'handles':
-        handles = message.table;
-        return;
       case 'patch':
-        for (const patch of message.patches) desired.set(patch.kind, applyKindPatch(desired.get(patch.kind), patch));
+        trim.begin();
+        take(message.patches);
+        trim.end();
         return;
       case 'call':
-        call(message.method, message.args).then(
-          (value) => {
-            try {
-              postResult(message.id, value);
-            } catch (err) {
-              post({ t: 'error', id: message.id, error: threadError(err) }); // e.g. a value that cannot be cloned
-            }
-          },
-          (err: unknown) => post({ t: 'error', id: message.id, error: threadError(err) }),
-        );
+        trim.begin();
+        if (message.handles) handles = message.handles;
+        if (message.patches) take(message.patches);
+        call(message.method, message.args)
+          .then(
+            (value) => {
+              try {
+                postResult(message.id, value);
+              } catch (err) {
+                post({ t: 'error', id: message.id, error: threadError(err) }); // e.g. a value that cannot be cloned
+              }
+            },
+            (err: unknown) => post({ t: 'error', id: message.id, error: threadError(err) }),
+          )
+          .finally(() => trim.end());
         return;
       case 'more':
+        trim.begin();
         postPart(message.id);
+        trim.end();
         return;
       case 'watch': {
         const stop = plugin.watch?.(message.topic, (event) => post({ t: 'event', sub: message.sub, event }));

@@ -43,7 +43,8 @@ export class SourceRunner {
   #source?: IntentSource;
   #intents = 0;
   #published = false;
-  #lastPublishAt?: string;
+  /** when its latest snapshot was accepted (ms; formatted only for a report: one is noted per change) */
+  #lastPublishMs?: number;
   #lastReloadAt?: string;
   readonly #controller = new AbortController();
   readonly #opts: SourceRunnerOptions;
@@ -72,7 +73,7 @@ export class SourceRunner {
     if (result.accepted) {
       this.#published = true;
       this.#intents = result.intents;
-      this.#lastPublishAt = new Date().toISOString();
+      this.#lastPublishMs = Date.now();
       if (this.#state === 'running') this.#error = undefined;
     } else {
       this.#error = result.error;
@@ -152,7 +153,7 @@ export class SourceRunner {
       state: this.#state,
       ...(this.#error !== undefined && { error: this.#error }),
       intents: this.#intents,
-      ...(this.#lastPublishAt && { lastPublishAt: this.#lastPublishAt }),
+      ...(this.#lastPublishMs !== undefined && { lastPublishAt: new Date(this.#lastPublishMs).toISOString() }),
       ...(this.#lastReloadAt && { lastReloadAt: this.#lastReloadAt }),
     };
   }

@@ -39,6 +39,8 @@ const entrySize = (e: LogEntry): number => e.old.size + Math.max(0, e.after - e.
  * that takes the whole list, as it would for a change of more than half of it anyway.
  */
 const MIN_LOG_POSITIONS = 4096;
+/** And at most this many changes (each costs its entry besides its positions: single changes are the most numerous). */
+const MAX_LOG_ENTRIES = 4096;
 
 const lists = new WeakMap<readonly Intent[], VersionedList>();
 
@@ -50,11 +52,15 @@ export function versionedListOf(list: readonly Intent[]): VersionedList | undefi
 export class VersionedList {
   readonly items: Intent[];
   #version = 0;
-  readonly #log: LogEntry[] = [];
+  /** the log's entries from #first on, oldest first (dropped ones are let go in bulk: no shift per change) */
+  #log: (LogEntry | undefined)[] = [];
+  #first = 0;
   #logged = 0;
   /** the oldest version changedSince / valuesAt still reach */
   #oldest = 0;
   #open?: { readonly length: number; readonly old: Map<number, Intent> };
+  /** the last answer of changedSince (from -> to) */
+  #memo?: { readonly from: number; readonly to: number; readonly changes: ListChanges };
 
   constructor(initial: readonly Intent[] = []) {
     this.items = initial.slice();
@@ -85,6 +91,22 @@ export class VersionedList {
     this.items[at] = intent;
   }
 
+  /**
+   * Sets a position below the length the change began with, unless the change set it already
+   * (false, and nothing changes): a change that only replaces and appends sets each such position
+   * once per key, so a second time means a key listed twice.
+   */
+  setOnce(at: number, intent: Intent): boolean {
+    const open = this.#open;
+    if (!open) throw new Error('VersionedList: change outside begin()/end()');
+    if (at < open.length) {
+      if (open.old.has(at)) return false;
+      open.old.set(at, this.items[at]!);
+    }
+    this.items[at] = intent;
+    return true;
+  }
+
   push(intent: Intent): void {
     this.set(this.items.length, intent);
   }
@@ -100,18 +122,30 @@ export class VersionedList {
     this.#open = undefined;
     if (!open) return this.#version;
     let changed = open.length !== this.items.length;
-    if (!changed) for (const [at, was] of open.old) if (this.items[at] !== was) changed = true;
+    if (!changed) {
+      for (const [at, was] of open.old) {
+        if (this.items[at] === was) continue;
+        changed = true;
+        break;
+      }
+    }
     if (!changed) return this.#version;
     this.#version++;
+    this.#memo = undefined;
     const entry: LogEntry = { version: this.#version, length: open.length, after: this.items.length, old: open.old };
     this.#log.push(entry);
     this.#logged += entrySize(entry);
     // the log holds the intents it replaced: a quarter of the list at most (besides the newest change)
     const limit = Math.max(MIN_LOG_POSITIONS, this.items.length >> 2);
-    while (this.#logged > limit && this.#log.length > 1) {
-      const dropped = this.#log.shift()!;
+    while ((this.#logged > limit || this.#log.length - this.#first > MAX_LOG_ENTRIES) && this.#log.length - this.#first > 1) {
+      const dropped = this.#log[this.#first]!;
+      this.#log[this.#first++] = undefined; // its intents are let go now
       this.#logged -= entrySize(dropped);
       this.#oldest = dropped.version;
+    }
+    if (this.#first >= 1024 && this.#first * 2 >= this.#log.length) {
+      this.#log = this.#log.slice(this.#first);
+      this.#first = 0;
     }
     return this.#version;
   }
@@ -120,12 +154,21 @@ export class VersionedList {
   #since(version: number): LogEntry[] | undefined {
     if (version < this.#oldest || version > this.#version) return undefined;
     let from = this.#log.length;
-    while (from > 0 && this.#log[from - 1].version > version) from--;
-    return this.#log.slice(from);
+    while (from > this.#first && this.#log[from - 1]!.version > version) from--;
+    return this.#log.slice(from) as LogEntry[];
   }
 
   /** What changed since `version` (undefined: too old for the log). */
   changedSince(version: number): ListChanges | undefined {
+    // asked twice per apply for the same versions (the plugin's changes, then its thread's patch)
+    const memo = this.#memo;
+    if (memo?.from === version && memo.to === this.#version && this.#open === undefined) return memo.changes;
+    const changes = this.#changedSince(version);
+    if (changes) this.#memo = { from: version, to: this.#version, changes };
+    return changes;
+  }
+
+  #changedSince(version: number): ListChanges | undefined {
     const entries = this.#since(version);
     if (!entries) return undefined;
     if (entries.length === 0) return { before: this.items.length, positions: [] };

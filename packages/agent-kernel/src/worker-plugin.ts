@@ -23,8 +23,9 @@ import type {
 import { IntentRejectedError, PluginThreadError } from './errors.js';
 import { providedByKey } from './provision-token.js';
 import { diffKind, patchFromChanges, slicePatches } from './intent-patch.js';
+import { patchRows } from './intent-rows.js';
 import { type VersionedList, versionedListOf } from './versioned-list.js';
-import type { FromPluginThread, KindPatch, PluginMethod, PluginThreadData, ResultArray, ThreadError, ToPluginThread } from './plugin-thread-protocol.js';
+import type { FromPluginThread, IntentRows, KindPatch, PluginMethod, PluginThreadData, ResultArray, ThreadError, ToPluginThread } from './plugin-thread-protocol.js';
 
 /** Intents per message when a large desired state crosses to the thread (the loop breathes between). */
 const SLICE_INTENTS = 4096;
@@ -105,12 +106,14 @@ export class WorkerPlugin implements DataplanePlugin {
   readonly #logger: Logger;
   readonly #closeMs: number;
   readonly #ready: Promise<void>;
+  /** the thread said it is ready (calls then go without waiting for #ready) */
+  #isReady = false;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; assembly?: Assembly }>();
   readonly #listeners = new Map<number, (event: unknown) => void>();
   /** each kind's intent list as the thread holds it (a list changed in place: by its version) */
   readonly #sent = new Map<string, { readonly list: readonly Intent[]; readonly versioned?: VersionedList; readonly version?: number }>();
-  /** the lists of the last successful apply (what the agent's `changes` are relative to) */
-  #applied = new Map<string, readonly Intent[]>();
+  /** the lists of the last successful apply (what the agent's `changes` are relative to; the caller's map, never changed after) */
+  #applied: DesiredState = new Map<string, readonly Intent[]>();
   #nextId = 1;
   #ended?: Error;
   readonly #handles?: SocketHandleRegistry;
@@ -137,6 +140,10 @@ export class WorkerPlugin implements DataplanePlugin {
       workerData,
       name: `bpfsteer plugin ${options.id}`,
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      // the plugin owns and closes its fds itself, most of them born in libbpf or libc (map, program,
+      // link and socket fds) and closed with fs.closeSync: node's tracking of the fds a thread opened
+      // through fs would warn "closed but not opened in unmanaged mode" at each such close
+      trackUnmanagedFds: false,
     });
     let ready: () => void;
     let refused: (err: Error) => void;
@@ -148,6 +155,7 @@ export class WorkerPlugin implements DataplanePlugin {
     this.#worker.on('message', (message: FromPluginThread) => {
       switch (message.t) {
         case 'ready':
+          this.#isReady = true;
           ready();
           return;
         case 'fatal':
@@ -227,13 +235,14 @@ export class WorkerPlugin implements DataplanePlugin {
     if (!this.#ended) this.#worker.postMessage(message);
   }
 
-  async #call(method: PluginMethod, args: readonly unknown[] = []): Promise<unknown> {
-    await this.#ready;
-    if (this.#ended) throw this.#ended;
+  /** Calls `method` in the thread; an apply's call carries the last slice of its desired state (`state`). */
+  #call(method: PluginMethod, args: readonly unknown[] = [], state?: Pick<ToPluginThread & { t: 'call' }, 'patches' | 'handles'>): Promise<unknown> {
+    if (!this.#isReady) return this.#ready.then(() => this.#call(method, args, state));
+    if (this.#ended) return Promise.reject(this.#ended);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#post({ t: 'call', id, method, args });
+      this.#post({ t: 'call', id, method, args, ...state });
     });
   }
 
@@ -262,18 +271,23 @@ export class WorkerPlugin implements DataplanePlugin {
       const patch = this.#patchOf(kind, list, changes?.get(kind));
       if (patch) patches.push(patch);
     }
-    await this.#ready;
-    for (const [i, slice] of slicePatches(patches, SLICE_INTENTS).entries()) {
+    if (!this.#isReady) await this.#ready;
+    // all slices but the last go ahead (the loop breathes between them); the last goes with the call
+    const slices = slicePatches(patches, SLICE_INTENTS);
+    for (let i = 0; i < slices.length - 1; i++) {
       if (i > 0) await nextTurn();
-      this.#post({ t: 'patch', patches: slice });
+      this.#post({ t: 'patch', patches: slices[i]!.map(patchRows) });
     }
+    if (slices.length > 1) await nextTurn();
+    const last: readonly KindPatch<IntentRows>[] | undefined = slices.at(-1)?.map(patchRows);
     const handles = this.#handles;
+    let table: ReadonlyMap<string, number> | undefined;
     if (handles && handles.version !== this.#handlesSent) {
       this.#handlesSent = handles.version;
-      this.#post({ t: 'handles', table: handles.table() });
+      table = handles.table();
     }
-    const report = (await this.#call('apply', changes ? [changes] : [])) as ApplyReport;
-    this.#applied = new Map(desired);
+    const report = (await this.#call('apply', changes ? [changes] : [], { ...(last && { patches: last }), ...(table && { handles: table }) })) as ApplyReport;
+    this.#applied = desired;
     return report;
   }
 
@@ -306,10 +320,14 @@ export class WorkerPlugin implements DataplanePlugin {
   watch(topic: string, listener: (event: unknown) => void): () => void {
     const sub = this.#nextId++;
     this.#listeners.set(sub, listener);
-    void this.#ready.then(
-      () => this.#post({ t: 'watch', sub, topic }),
-      () => undefined,
-    );
+    // posted in call order: a watch made before an apply sees that apply's events
+    if (this.#isReady) this.#post({ t: 'watch', sub, topic });
+    else {
+      void this.#ready.then(
+        () => this.#post({ t: 'watch', sub, topic }),
+        () => undefined,
+      );
+    }
     return () => {
       if (this.#listeners.delete(sub)) this.#post({ t: 'unwatch', sub });
     };

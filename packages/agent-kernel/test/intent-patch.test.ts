@@ -23,7 +23,7 @@ describe('diffKind', () => {
   it('sends changed positions only', () => {
     const next = [...base];
     next[3] = next.pop()!;
-    expect(diffKind('k', base, next)).toEqual({ kind: 'k', length: 19, set: [[3, base[19]]] });
+    expect(diffKind('k', base, next)).toEqual({ kind: 'k', length: 19, at: [3], intents: [base[19]] });
   });
   it('sends an append of many as the tail only, and a rewrite of most as the whole list', () => {
     const grown = [...base, ...mk(30, 100)];
@@ -58,8 +58,8 @@ describe('diffKind', () => {
 describe('slicePatches', () => {
   it('keeps every slice within the bound and the order of the parts', () => {
     const all = mk(10);
-    const slices = slicePatches([{ kind: 'a', all }, { kind: 'b', length: 3, set: [[0, all[0]], [2, all[1]]] }], 4);
-    expect(slices.map((s) => s.map((p) => ('all' in p ? p.all.length : p.set.length)))).toEqual([[4], [4], [2, 2]]);
+    const slices = slicePatches([{ kind: 'a', all }, { kind: 'b', length: 3, at: [0, 2], intents: [all[0]!, all[1]!] }], 4);
+    expect(slices.map((s) => s.map((p) => ('all' in p ? p.all.length : p.at.length)))).toEqual([[4], [4], [2, 2]]);
     expect(slices[0]![0]).toEqual({ kind: 'a', all: all.slice(0, 4) });
     expect(slices[1]![0]).toEqual({ kind: 'a', all: all.slice(4, 8), append: true });
   });

@@ -76,6 +76,17 @@ describe('VersionedList', () => {
     expect(list.valuesAt(big - 1)?.length).toBe(10_002);
   });
 
+  it('keeps at most 4,096 changes in its log, however long the list (each change costs its entry)', () => {
+    const list = new VersionedList(Array.from({ length: 100_000 }, (_, n) => i(n)));
+    const v0 = list.version;
+    let last = v0;
+    for (let n = 0; n < 5000; n++) last = change(list, (l) => l.set(n, i(-n)));
+    // 5,000 positions are within a quarter of the list, but not 5,000 entries
+    expect(list.changedSince(v0)).toBeUndefined();
+    expect(list.changedSince(last - 4096)?.positions).toHaveLength(4096);
+    expect(list.valuesAt(last - 4096)?.[4999]).toEqual(i(4999));
+  });
+
   it('refuses a change outside begin/end', () => {
     expect(() => new VersionedList().push(i(0))).toThrow(/outside begin/);
   });

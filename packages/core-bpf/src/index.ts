@@ -69,6 +69,7 @@ export { detachPinnedLinks, removeEmptyPinDir } from './pin-dir.js';
 export { keepsLink, releaseLink, type ReleaseLinkOptions } from './release-link.js';
 export { NetnsHandle, withNetns } from './netns.js';
 export { ifIndex, ifName, interfaceAddresses, interfaceNames, type InterfaceAddress } from './interfaces.js';
+export { NetlinkChangeWatch, type NetlinkChangeWatchOptions } from './netlink-change-watch.js';
 export { cgroup2Root, createCgroup, removeCgroup, moveToCgroup } from './cgroup.js';
 export { setSocketMark, getSocketMark, setIpTransparent } from './socket-options.js';
 export { sendFds, receiveFds, socketPair, MAX_FDS_PER_MESSAGE, type ReceivedFds } from './fd-passing.js';

@@ -86,15 +86,13 @@ function sameCompiled(c: CompileRule, r: PlanRule): boolean {
   return true;
 }
 
-/** The index operations of one apply, to undo them when it is refused. */
-type IndexOp = readonly ['add' | 'remove', CompileRule];
-
 /** What one apply does to the rules, gathered position by position before anything changes. */
 interface RuleDiff {
   readonly ids: number[];
   readonly changes: RuleChange[];
   readonly records: AppliedRule[];
-  readonly slotWrites: Array<readonly [number, RuleSlot]>;
+  /** in the form the plan writes them (kept as the plan's ruleWrites: no second tuple per rule) */
+  readonly slotWrites: Array<readonly [number, RuleValue]>;
   /** rule ids handed out: their hit counters start at zero */
   readonly counterResets: number[];
   readonly fresh: AppliedRule[];
@@ -129,7 +127,7 @@ function keepInForce(state: TrieState, diff: RuleDiff, i: number, prev: AppliedR
   diff.touched.push(i);
   const slot = state.slots.get(prev.id)!;
   if (slot.action !== r.action || slot.tproxyPort !== r.tproxyPort) {
-    diff.slotWrites.push([prev.id, { action: r.action, tproxyPort: r.tproxyPort, identity: slot.identity }]);
+    diff.slotWrites.push([prev.id, { action: r.action, tproxy_port_be: r.tproxyPort, identity: slot.identity }]);
     diff.changes[i] = 'updated';
   } else {
     diff.changes[i] = 'unchanged';
@@ -152,31 +150,32 @@ function compileChanges(
   limits: CompileLimits,
 ): NodeChanges {
   const dirty: DirtyPrefixes = new Map();
-  const ops: IndexOp[] = [];
   if (full) {
     for (const rec of diff.records) index.add(rec);
   } else {
-    const op = (kind: 'add' | 'remove', rule: CompileRule) => {
-      if (kind === 'add') index.add(rule, dirty);
-      else index.remove(rule, dirty);
-      ops.push([kind, rule]);
-    };
-    for (const rec of gone) op('remove', rec);
-    for (const [rec, next] of diff.recompiled) {
-      op('remove', rec);
-      op('add', next);
+    // indexed loops, here and below: a batch runs these once over 100,000 rules, mostly before
+    // they are optimized, and destructuring would allocate an iterator result per element
+    for (let k = 0; k < gone.length; k++) index.remove(gone[k], dirty);
+    for (let k = 0; k < diff.recompiled.length; k++) {
+      index.remove(diff.recompiled[k][0], dirty);
+      index.add(diff.recompiled[k][1], dirty);
     }
-    for (const rec of diff.fresh) op('add', rec);
+    for (let k = 0; k < diff.fresh.length; k++) index.add(diff.fresh[k], dirty);
   }
   try {
     const nodes = full ? compileAll(state, index, epoch) : compileDirty(state, index, dirty, epoch);
     checkCapacity(state, nodes, limits);
     return nodes;
   } catch (err) {
-    for (let k = ops.length - 1; k >= 0; k--) {
-      const [kind, rule] = ops[k];
-      if (kind === 'add') index.remove(rule);
-      else index.add(rule);
+    // the same operations undone, last first (a full index is a new one: dropped by the caller)
+    if (!full) {
+      for (let k = diff.fresh.length - 1; k >= 0; k--) index.remove(diff.fresh[k]);
+      for (let k = diff.recompiled.length - 1; k >= 0; k--) {
+        const [rec, next] = diff.recompiled[k];
+        index.remove(next);
+        index.add(rec);
+      }
+      for (let k = gone.length - 1; k >= 0; k--) index.add(gone[k]);
     }
     throw err;
   }
@@ -184,16 +183,17 @@ function compileChanges(
 
 /** The rule slots and the rules in force updated for the diff (nothing throws); the slot writes. */
 function commitRules(state: TrieState, diff: RuleDiff, gone: readonly AppliedRule[]): Array<readonly [number, RuleValue]> {
-  const ruleWrites: Array<readonly [number, RuleValue]> = [];
-  for (const [id, slot] of diff.slotWrites) {
-    ruleWrites.push([id, { action: slot.action, tproxy_port_be: slot.tproxyPort, identity: slot.identity }]);
+  const ruleWrites = diff.slotWrites;
+  for (let k = 0; k < ruleWrites.length; k++) {
+    const id = ruleWrites[k][0];
+    const v = ruleWrites[k][1];
     if (!state.slots.has(id)) state.ruleCount++;
-    state.slots.set(id, slot);
+    state.slots.assign(id, v.action, v.tproxy_port_be, v.identity);
   }
-  for (const rec of diff.fresh) state.applied.set(rec.rule.identity, rec);
-  for (const [, next] of diff.recompiled) state.applied.set(next.rule.identity, next);
-  for (const [rec, r] of diff.retargeted) rec.rule = r;
-  for (const rec of gone) state.applied.delete(rec.rule.identity);
+  for (let k = 0; k < diff.fresh.length; k++) state.applied.set(diff.fresh[k].rule.identity, diff.fresh[k]);
+  for (let k = 0; k < diff.recompiled.length; k++) state.applied.set(diff.recompiled[k][1].rule.identity, diff.recompiled[k][1]);
+  for (let k = 0; k < diff.retargeted.length; k++) diff.retargeted[k][0].rule = diff.retargeted[k][1];
+  for (let k = 0; k < gone.length; k++) state.applied.delete(gone[k].rule.identity);
   return ruleWrites;
 }
 
@@ -279,7 +279,7 @@ export function planApply(state: TrieState, input: PlanInput): PlannedApply {
     if (old !== undefined && old.action === r.action && old.tproxyPort === r.tproxyPort && old.identity === hash) {
       changes[i] = 'unchanged';
     } else {
-      diff.slotWrites.push([id, { action: r.action, tproxyPort: r.tproxyPort, identity: hash }]);
+      diff.slotWrites.push([id, { action: r.action, tproxy_port_be: r.tproxyPort, identity: hash }]);
       changes[i] = old === undefined ? 'added' : 'updated';
     }
     const rec = appliedRule(r, id);
@@ -365,8 +365,10 @@ export function planPatch(state: TrieState, input: PatchInput): PlannedApply {
   if (!state.synced || state.index === undefined || !state.index.builtFor(input.ifindexes)) {
     throw new PatchNotApplicable('the state was adopted or the attached interfaces changed');
   }
+  const { changed } = input;
   let previous = -1;
-  for (const [i] of input.changed) {
+  for (let k = 0; k < changed.length; k++) {
+    const i = changed[k][0];
     if (!(i > previous && i < n)) throw new PatchNotApplicable(`position ${i} is out of order or past the end`);
     previous = i;
   }
@@ -376,13 +378,19 @@ export function planPatch(state: TrieState, input: PatchInput): PlannedApply {
   const { lastApplied } = state;
   // the records leaving their places: at changed positions, and past the new end
   const leaving = new Map<string, AppliedRule>();
-  for (const [i] of input.changed) if (i < before) leaving.set(lastApplied[i].rule.identity, lastApplied[i]);
+  for (let k = 0; k < changed.length; k++) {
+    const i = changed[k][0];
+    if (i < before) leaving.set(lastApplied[i].rule.identity, lastApplied[i]);
+  }
   for (let i = n; i < before; i++) leaving.set(lastApplied[i].rule.identity, lastApplied[i]);
 
   const epoch = ++state.epoch;
   const rulePool = new IdAllocator(state.rulePool);
-  const diff = ruleDiff();
-  for (const [i, r] of input.changed) {
+  // by position: preallocated when the change covers most of the list (a batch), else sparse
+  const diff = ruleDiff(changed.length * 2 >= n ? n : 0);
+  for (let k = 0; k < changed.length; k++) {
+    const i = changed[k][0];
+    const r = changed[k][1];
     const prev = state.applied.get(r.identity);
     if (prev !== undefined) {
       // in force: it must be leaving another place (else the new list holds it twice)
@@ -396,7 +404,7 @@ export function planPatch(state: TrieState, input: PatchInput): PlannedApply {
     diff.counterResets.push(id);
     diff.touched.push(i);
     diff.ids[i] = id;
-    diff.slotWrites.push([id, { action: r.action, tproxyPort: r.tproxyPort, identity: identityHash(r.identity) }]);
+    diff.slotWrites.push([id, { action: r.action, tproxy_port_be: r.tproxyPort, identity: identityHash(r.identity) }]);
     diff.changes[i] = 'added';
     const rec = appliedRule(r, id);
     diff.fresh.push(rec);
@@ -412,7 +420,9 @@ export function planPatch(state: TrieState, input: PatchInput): PlannedApply {
   const lastRules = state.lastRules as PlanRule[];
   const lastAppliedOut = state.lastApplied as AppliedRule[];
   const lastIds = state.lastIds as number[];
-  for (const [i, r] of input.changed) {
+  for (let k = 0; k < changed.length; k++) {
+    const i = changed[k][0];
+    const r = changed[k][1];
     lastRules[i] = r;
     lastAppliedOut[i] = diff.records[i];
     lastIds[i] = diff.ids[i];

@@ -19,7 +19,7 @@
  * checked against, and the capacity check of a two-step convergence.
  */
 import { InlineContent } from './inline-content.js';
-import { prefixKey, type IpFamily, type Prefix } from './key-prefix.js';
+import { prefixKeyAt, type IpFamily, type Prefix } from './key-prefix.js';
 import type { NodeContent, SrcNode } from './node-content.js';
 import { blockIntervals, portBlocks, type PartitionRule, type PortBlock, type PortInterval } from './port-partition.js';
 import { INLINE_RANGES } from './tproxy-constants.js';
@@ -156,7 +156,7 @@ function withAncestors<T>(items: readonly T[], prefixOf: (item: T) => Prefix, vi
     let all: T[] | undefined;
     for (const len of sorted) {
       if (len >= g.prefix.length) break;
-      const anc = groups.get(prefixKey(g.prefix.bytes, len));
+      const anc = groups.get(prefixKeyAt(g.prefix, len));
       if (anc !== undefined) all = appendAll(all ?? [], anc.own);
     }
     visit(g.prefix, all === undefined ? g.own : appendAll(all, g.own));

@@ -28,6 +28,11 @@ export class InlineContent implements NodeContent {
     }
   }
 
+  /** The content of a node holding one interval (e.g. one rule from any source). */
+  static single(low: number, high: number, ruleId: number): InlineContent {
+    return new InlineContent([{ low, high, ruleId }]);
+  }
+
   get srcNodes(): readonly SrcNode[] {
     return NO_SRC_NODES;
   }

@@ -7,7 +7,7 @@
  */
 import { CompileCapacityError, nodeContent, sameContent, type CompileLimits, type CompileRule, type NodeContent } from './compile-rules.js';
 import { IdAllocator } from './id-pool.js';
-import { keptContent } from './inline-content.js';
+import { InlineContent, keptContent } from './inline-content.js';
 import { maxPrefixLength } from '@bpfsteer/ip';
 import type { IpFamily, Prefix } from './key-prefix.js';
 import type { ApplyPlan, DstNodeValue } from './plan-types.js';
@@ -68,6 +68,19 @@ export interface NodeChanges {
   readonly drops: NodeDrop[];
 }
 
+/**
+ * nodeContent of a node's rules, the commonest node (one rule, from any source: its one port
+ * interval inline) straight as the state keeps it, without the src node, port blocks and lists
+ * nodeContent would build first (a batch of 100,000 host rules compiles as many nodes).
+ */
+function compiledContent(rules: readonly CompileRule[]): NodeContent {
+  if (rules.length === 1 && rules[0].source.length === 0) {
+    const r = rules[0];
+    return InlineContent.single(r.low, r.high, r.id);
+  }
+  return nodeContent(rules);
+}
+
 /** Compiles one node, reusing the content of the same prefix of another interface with the same rules. */
 class NodeCompiler {
   readonly #memo: Map<string, { rules: readonly CompileRule[]; content: NodeContent }> | undefined;
@@ -87,9 +100,9 @@ class NodeCompiler {
       const key = `${group.family}|${group.proto}|${entry.prefix.key}`;
       const m = this.#memo.get(key);
       if (m !== undefined && sameList(m.rules, rules)) content = m.content;
-      else this.#memo.set(key, { rules, content: (content = nodeContent(rules)) });
+      else this.#memo.set(key, { rules, content: (content = compiledContent(rules)) });
     } else {
-      content = nodeContent(rules);
+      content = compiledContent(rules);
     }
     const old = placed?.get(entry.prefix.key);
     if (old !== undefined) {
@@ -110,7 +123,11 @@ export function compileAll(state: TrieState, index: RuleIndex, epoch: number): N
     group.forEachNode((entry, rules) => compiler.visit(group, entry, placed, rules));
   }
   const drops: NodeDrop[] = [];
-  for (const [groupKey, placed] of state.dst) for (const [key, node] of placed) if (node.epoch !== epoch) drops.push({ node, groupKey, key });
+  state.dst.forEach((placed, groupKey) =>
+    placed.forEach((node, key) => {
+      if (node.epoch !== epoch) drops.push({ node, groupKey, key });
+    }),
+  );
   return { writes: compiler.writes, drops };
 }
 
@@ -123,21 +140,27 @@ export function compileDirty(state: TrieState, index: RuleIndex, dirty: DirtyPre
   const drops: NodeDrop[] = [];
   for (const [group, prefixes] of dirty) {
     const placed = state.dst.get(group.key);
+    // most of the group changes (e.g. a large batch): compile it all in one ordered walk, rather
+    // than look for descendants and ancestors prefix by prefix
+    let all = prefixes.length * 2 > group.size;
     const targets = new Set<IndexedPrefix>();
-    let all = false;
-    for (const [key, prefix] of prefixes) {
-      const entry = group.byKey.get(key);
-      if (entry !== undefined) targets.add(entry);
-      if (prefix.length < maxPrefixLength(prefix.family)) for (const d of group.descendants(prefix)) targets.add(d);
-      if (targets.size * 2 > group.size) {
-        // most of the group changes: compile it all rather than look for more descendants
-        all = true;
-        break;
+    if (!all) {
+      for (let k = 0; k < prefixes.length; k++) {
+        const prefix = prefixes[k];
+        const entry = group.byKey.get(prefix.key);
+        if (entry !== undefined) targets.add(entry);
+        if (prefix.length < maxPrefixLength(prefix.family)) for (const d of group.descendants(prefix)) targets.add(d);
+        if (targets.size * 2 > group.size) {
+          all = true;
+          break;
+        }
       }
     }
-    for (const entry of all ? group.byKey.values() : targets) compiler.visit(group, entry, placed);
+    if (all) group.forEachNode((entry, rules) => compiler.visit(group, entry, placed, rules));
+    else for (const entry of targets) compiler.visit(group, entry, placed);
     if (placed === undefined) continue;
-    for (const key of prefixes.keys()) {
+    for (let k = 0; k < prefixes.length; k++) {
+      const key = prefixes[k].key;
       if (group.byKey.has(key)) continue;
       const old = placed.get(key);
       if (old !== undefined && old.epoch !== epoch) {
@@ -161,7 +184,9 @@ export function checkCapacity(state: TrieState, nodes: NodeChanges, limits: Comp
   let port = state.portEntries;
   let srcPeak = src;
   let portPeak = port;
-  for (const w of nodes.writes) {
+  // indexed loops: they run once per apply over up to 100,000 nodes, mostly unoptimized
+  for (let k = 0; k < nodes.writes.length; k++) {
+    const w = nodes.writes[k];
     src += w.content.srcEntries;
     port += w.content.portEntries;
     srcPeak += w.content.srcEntries;
@@ -173,7 +198,8 @@ export function checkCapacity(state: TrieState, nodes: NodeChanges, limits: Comp
     }
   }
   const dstPeak = dst;
-  for (const { node } of nodes.drops) {
+  for (let k = 0; k < nodes.drops.length; k++) {
+    const node = nodes.drops[k].node;
     dst--;
     src -= node.content.srcEntries;
     port -= node.content.portEntries;
@@ -184,6 +210,32 @@ export function checkCapacity(state: TrieState, nodes: NodeChanges, limits: Comp
   if (limits.dst !== undefined && dstPeak > limits.dst) throw new CompileCapacityError('dst', dstPeak, limits.dst, true);
   if (limits.src !== undefined && srcPeak > limits.src) throw new CompileCapacityError('src', srcPeak, limits.src, true);
   if (limits.port !== undefined && portPeak > limits.port) throw new CompileCapacityError('port', portPeak, limits.port, true);
+}
+
+/** Prefix lengths of dst keys: the fixed bits and up to 128 address bits. */
+const DST_KEY_LENGTHS = DST_FIXED_BITS + 129;
+
+/**
+ * Sorts `list` in place by the prefix length of each item (longest first when `descending`),
+ * stable: one counting pass instead of a comparison sort (an apply of 100,000 rules writes as many
+ * dst entries, of a handful of lengths).
+ */
+export function sortByPrefixLength<T>(list: T[], lengthOf: (item: T) => number, descending: boolean): void {
+  if (list.length < 2) return;
+  if (list.length <= 16) {
+    list.sort(descending ? (a, b) => lengthOf(b) - lengthOf(a) : (a, b) => lengthOf(a) - lengthOf(b));
+    return;
+  }
+  const start = new Array<number>(DST_KEY_LENGTHS + 1).fill(0);
+  const rank = (item: T) => {
+    const len = lengthOf(item);
+    return descending ? DST_KEY_LENGTHS - 1 - len : len;
+  };
+  for (let i = 0; i < list.length; i++) start[rank(list[i]) + 1]++;
+  for (let i = 1; i <= DST_KEY_LENGTHS; i++) start[i] += start[i - 1];
+  const sorted = new Array<T>(list.length);
+  for (let i = 0; i < list.length; i++) sorted[start[rank(list[i])]++] = list[i];
+  for (let i = 0; i < sorted.length; i++) list[i] = sorted[i];
 }
 
 /** The trie writes of `nodes` (new and changed nodes under fresh ids, copy on write), `state` updated. */
@@ -214,10 +266,12 @@ export function placeNodes(
     dstPool.release(old.id);
   };
 
-  for (const { group, prefix, content, old } of nodes.writes) {
+  for (let k = 0; k < nodes.writes.length; k++) {
+    const { group, prefix, content, old } = nodes.writes[k];
     const id = dstPool.alloc() as number; // node ids (2^32) do not run out before the tries are full
+    const inline = content.inline; // read once: an InlineContent makes the list at each read
     const srcIds =
-      content.inline !== undefined
+      inline !== undefined
         ? NO_IDS
         : content.srcNodes.map((sn) => {
             const srcId = srcPool.alloc() as number;
@@ -228,7 +282,7 @@ export function placeNodes(
     state.srcEntries += content.srcEntries;
     state.portEntries += content.portEntries;
     const placed: PlacedNode = { id, ifindex: group.ifindex, family: group.family, proto: group.proto, prefix, content: keptContent(content), srcIds, epoch };
-    dstWrites.push([dstKeyOf(placed), { id, ranges: content.inline ?? NO_RANGES }]);
+    dstWrites.push([dstKeyOf(placed), { id, ranges: inline ?? NO_RANGES }]);
     let map = state.dst.get(group.key);
     if (map === undefined) state.dst.set(group.key, (map = new Map()));
     map.set(prefix.key, placed);
@@ -243,8 +297,8 @@ export function placeNodes(
     map.delete(key);
     if (map.size === 0) state.dst.delete(groupKey);
   }
-  dstWrites.sort((a, b) => b[0].prefixlen - a[0].prefixlen);
-  dstDeletes.sort((a, b) => a.prefixlen - b.prefixlen);
+  sortByPrefixLength(dstWrites, (w) => w[0].prefixlen, true);
+  sortByPrefixLength(dstDeletes, (k) => k.prefixlen, false);
   state.dstPool = dstPool.result();
   state.srcPool = srcPool.result();
   return { portWrites, srcWrites, dstWrites, dstDeletes, srcDeletes, portDeletes };

@@ -162,18 +162,21 @@ export function packDstWrites(entries: ReadonlyArray<readonly [DstKey, DstNodeVa
   const keys = Buffer.alloc(entries.length * keySize);
   const values = Buffer.alloc(entries.length * DST_VALUE.size); // zeroed: unused ranges stay zero
   for (let i = 0; i < entries.length; i++) {
-    const [key, v] = entries[i];
+    // no destructuring: this loop runs once per apply over up to 100,000 entries, mostly unoptimized
+    const key = entries[i][0];
+    const v = entries[i][1];
     packKey(keys, i * keySize, key);
     const base = i * DST_VALUE.size;
     if (v.ranges.length > INLINE_RANGES) throw new Error(`plan-packing: a dst value holds at most ${INLINE_RANGES} ranges, got ${v.ranges.length}`);
     u32(values, base + DST_VALUE.id, v.id);
     u32(values, base + DST_VALUE.nranges, v.ranges.length);
-    v.ranges.forEach((r, j) => {
+    for (let j = 0; j < v.ranges.length; j++) {
+      const r = v.ranges[j];
       const at = base + DST_VALUE.ranges + j * RANGE.size;
       u16(values, at + RANGE.low, r.low);
       u16(values, at + RANGE.high, r.high);
       u32(values, at + RANGE.ruleId, r.ruleId);
-    });
+    }
   }
   return { keys, values, count: entries.length };
 }
@@ -195,7 +198,8 @@ export function packRuleWrites(entries: ReadonlyArray<readonly [number, RuleValu
   const keys = Buffer.alloc(entries.length * 4);
   const values = Buffer.alloc(entries.length * RULE.size);
   for (let i = 0; i < entries.length; i++) {
-    const [id, v] = entries[i];
+    const id = entries[i][0];
+    const v = entries[i][1];
     u32(keys, i * 4, id);
     const base = i * RULE.size;
     values[base + RULE.action] = v.action;

@@ -6,10 +6,12 @@
  *
  * A change to the rules of prefix P changes the node of P and the nodes of the prefixes P contains
  * (its descendants), nothing else. Descendants are found in the group's prefixes sorted by
- * (address, length): the prefixes P contains are the run that starts where P sorts.
+ * (address, length): the prefixes P contains are the run that starts where P sorts
+ * (sorted-prefixes.ts keeps that order at the cost of the change, not of the group).
  */
 import type { CompileRule } from './compile-rules.js';
-import { keyPrefixContains, prefixKey, type IpFamily, type Prefix } from './key-prefix.js';
+import { keyPrefixContains, prefixByte, prefixKeyAt, type IpFamily, type Prefix } from './key-prefix.js';
+import { SortedPrefixes } from './sorted-prefixes.js';
 
 /** The group of a dst node: interface, family, protocol (within it, nodes are keyed by Prefix.key). */
 export function dstGroupKey(ifindex: number, family: IpFamily, proto: number): string {
@@ -31,10 +33,13 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 
 /** Sort key of a prefix: by address bits (host bits are clear), then by length. */
 export function prefixOrder(prefix: Prefix): number | string {
-  const b = prefix.bytes;
-  if (prefix.family === 4) return (((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) * 64 + prefix.length;
+  // byte by byte: reading `bytes` of a slab prefix makes a view (an apply of 100,000 rules adds as many prefixes)
+  if (prefix.family === 4) {
+    const v = ((prefixByte(prefix, 0) << 24) | (prefixByte(prefix, 1) << 16) | (prefixByte(prefix, 2) << 8) | prefixByte(prefix, 3)) >>> 0;
+    return v * 64 + prefix.length;
+  }
   let s = '';
-  for (let i = 0; i < 16; i++) s += HEX[b[i]];
+  for (let i = 0; i < 16; i++) s += HEX[prefixByte(prefix, i)];
   return s + String(prefix.length).padStart(3, '0');
 }
 
@@ -54,8 +59,8 @@ export class DstGroup {
   readonly byKey = new Map<string, IndexedPrefix>();
   readonly #lengthCount = new Map<number, number>();
   #lengths: number[] | undefined;
-  /** by order; built on the first descendant query, then merged with the changes since */
-  #sorted: IndexedPrefix[] | undefined;
+  /** by order; built on the first query in order, then updated with the changes since */
+  #sorted: SortedPrefixes<IndexedPrefix> | undefined;
   #added: IndexedPrefix[] = [];
   /** entries removed since the last sort (they may or may not be in #sorted) */
   #removedSince: IndexedPrefix[] = [];
@@ -116,11 +121,11 @@ export class DstGroup {
 
   /** The rules of the node of `entry`: those of every shorter prefix containing it, then its own. */
   rulesOf(entry: IndexedPrefix): readonly CompileRule[] {
-    const { bytes, length } = entry.prefix;
+    const { prefix } = entry;
     let all: CompileRule[] | undefined;
     for (const len of this.lengths()) {
-      if (len >= length) break;
-      const anc = this.byKey.get(prefixKey(bytes, len));
+      if (len >= prefix.length) break;
+      const anc = this.byKey.get(prefixKeyAt(prefix, len));
       if (anc !== undefined) all = appendAll(all ?? [], anc.own);
     }
     return all === undefined ? entry.own : appendAll(all, entry.own);
@@ -140,7 +145,7 @@ export class DstGroup {
     const stack: IndexedPrefix[] = [];
     /** rules of stack[0..i], shortest first */
     const inherited: CompileRule[][] = [];
-    for (const entry of this.#sortedEntries()) {
+    this.#ordered().forEach((entry) => {
       while (stack.length > 0 && !keyPrefixContains(stack[stack.length - 1].prefix, entry.prefix)) {
         stack.pop();
         inherited.pop();
@@ -150,39 +155,38 @@ export class DstGroup {
       visit(entry, rules);
       stack.push(entry);
       inherited.push(rules as CompileRule[]); // read only from here on (copied before appending)
-    }
+    });
   }
 
   /** The present prefixes strictly inside `prefix` (which need not be present). */
   descendants(prefix: Prefix): IndexedPrefix[] {
-    const sorted = this.#sortedEntries();
     const out: IndexedPrefix[] = [];
-    for (let i = lowerBound(sorted, prefixOrder(prefix), 0); i < sorted.length; i++) {
-      const e = sorted[i];
-      if (!keyPrefixContains(prefix, e.prefix)) break;
+    this.#ordered().scanFrom(prefixOrder(prefix), (e) => {
+      if (!keyPrefixContains(prefix, e.prefix)) return false;
       if (e.prefix.length > prefix.length) out.push(e);
-    }
+      return true;
+    });
     return out;
   }
 
-  #sortedEntries(): readonly IndexedPrefix[] {
+  /** The prefixes in order, with the changes since the last query applied. */
+  #ordered(): SortedPrefixes<IndexedPrefix> {
+    const changes = this.#added.length + this.#removedSince.length;
     if (this.#sorted === undefined) {
-      this.#sorted = [...this.byKey.values()].sort(byOrder);
-    } else if (this.#added.length + this.#removedSince.length <= SPLICE_MAX) {
-      // a few changes: found by binary search and spliced in place (a memmove, not a copy)
+      this.#sorted = SortedPrefixes.fromSorted([...this.byKey.values()].sort(byOrder));
+    } else if (changes <= SPLICE_MAX || changes * 16 <= this.#sorted.size) {
+      // a few changes: each one found by binary search and moved within its chunk
       const sorted = this.#sorted;
-      for (const e of this.#removedSince) {
-        for (let i = lowerBound(sorted, e.order, 0); i < sorted.length && sorted[i].order === e.order; i++) {
-          if (sorted[i] !== e) continue;
-          sorted.splice(i, 1);
-          break;
-        }
-      }
-      for (const e of this.#added) if (!e.removed) sorted.splice(lowerBound(sorted, e.order, 0), 0, e);
+      for (const e of this.#removedSince) sorted.remove(e);
+      for (const e of this.#added) if (!e.removed) sorted.insert(e);
     } else {
-      const base = this.#removedSince.length > 0 ? this.#sorted.filter((e) => !e.removed) : this.#sorted;
+      // many: one pass over the list, merged with the additions sorted
+      const base: IndexedPrefix[] = [];
+      this.#sorted.forEach((e) => {
+        if (!e.removed) base.push(e);
+      });
       const added = this.#added.filter((e) => !e.removed).sort(byOrder);
-      this.#sorted = added.length === 0 ? base : merge(base, added);
+      this.#sorted = SortedPrefixes.fromSorted(added.length === 0 ? base : merge(base, added));
     }
     this.#added = [];
     this.#removedSince = [];
@@ -190,7 +194,7 @@ export class DstGroup {
   }
 }
 
-/** Up to this many additions and removals since the last sort are spliced in; more are merged. */
+/** Up to this many additions and removals since the last query (or one in 16 of the prefixes) are made one by one; more are merged. */
 const SPLICE_MAX = 32;
 
 /** The first index of `sorted` whose order is not below `o`, searching from `from`. */
@@ -219,8 +223,11 @@ function merge(a: readonly IndexedPrefix[], b: readonly IndexedPrefix[]): Indexe
   return out;
 }
 
-/** The prefixes whose own rules changed, by group (what an apply must recompile). */
-export type DirtyPrefixes = Map<DstGroup, Map<string, Prefix>>;
+/**
+ * The prefixes whose own rules changed, by group (what an apply must recompile): a list that may
+ * name a prefix more than once (a batch marks 100,000 prefixes: a push each, not a map insert).
+ */
+export type DirtyPrefixes = Map<DstGroup, Prefix[]>;
 
 /** Every attached interface's groups. */
 export class RuleIndex {
@@ -278,7 +285,8 @@ export class RuleIndex {
 }
 
 function markDirty(dirty: DirtyPrefixes, g: DstGroup, p: Prefix): void {
-  let m = dirty.get(g);
-  if (m === undefined) dirty.set(g, (m = new Map()));
-  m.set(p.key, p);
+  let list = dirty.get(g);
+  if (list === undefined) dirty.set(g, (list = []));
+  // the same prefix twice in a row (a rule replaced by one of the same destination) is listed once
+  if (list.length === 0 || list[list.length - 1].key !== p.key) list.push(p);
 }

@@ -47,12 +47,17 @@ export class RuleSlots {
   }
 
   set(id: number, slot: RuleSlot): void {
+    this.assign(id, slot.action, slot.tproxyPort, slot.identity);
+  }
+
+  /** set, from the slot's fields (no object per slot) */
+  assign(id: number, action: number, tproxyPort: number, identity: bigint): void {
     if (!Number.isInteger(id) || id < 1 || id >= this.length) throw new InvalidArgumentError(`rule id ${id} is outside 1..${this.length - 1}`);
-    if (slot.action < 1 || slot.action > 0xff) throw new InvalidArgumentError(`rule slot action ${slot.action} is not a non-zero u8`);
+    if (action < 1 || action > 0xff) throw new InvalidArgumentError(`rule slot action ${action} is not a non-zero u8`);
     if (this.#action[id] === 0) this.#count++;
-    this.#action[id] = slot.action;
-    this.#port[id] = slot.tproxyPort;
-    this.#identity[id] = slot.identity;
+    this.#action[id] = action;
+    this.#port[id] = tproxyPort;
+    this.#identity[id] = identity;
   }
 
   delete(id: number): void {

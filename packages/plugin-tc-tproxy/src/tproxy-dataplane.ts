@@ -15,6 +15,7 @@ import {
   BpfError,
   DataplaneLifecycle,
   InvalidArgumentError,
+  NetlinkChangeWatch,
   NotFoundError,
   RingBuffer,
   attachTc,
@@ -46,7 +47,7 @@ export interface TproxyDataplaneOptions extends TcTproxyConfigInput {
   readonly pinRoot?: string;
   /** compiled object; default: bpf/tc_tproxy.bpf.o shipped in this package */
   readonly objectPath?: string;
-  /** re-read the interfaces' addresses this often once attached (ms; default 5000, 0 = only at apply) */
+  /** re-read the interfaces' addresses this often once attached, besides at the apply after a netlink change (ms; default 5000, 0 = only then) */
   readonly addressRefreshMs?: number;
   /** errors of background work (address refresh, event stream); default: ignored */
   readonly onError?: (err: unknown) => void;
@@ -86,6 +87,17 @@ export interface TproxyStatus {
 
 const DIRECTIONS = ['egress', 'ingress'] as const; // egress first: replies of forwarded flows are recorded before ingress filters them
 
+/** Whether two maps hold the same keys with the same values, in the same order. */
+function sameEntries<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>): boolean {
+  if (a.size !== b.size) return false;
+  const other = b.entries();
+  for (const [k, v] of a) {
+    const [k2, v2] = other.next().value!;
+    if (k !== k2 || v !== v2) return false;
+  }
+  return true;
+}
+
 function optionsSchemaError(err: z.ZodError): string {
   return err.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
 }
@@ -120,8 +132,21 @@ export class TproxyDataplane {
   #lastRules: readonly Intent[] | undefined;
   #lastRulesLength = 0;
   #overrides = new Map<string, TproxyInterfaceIntent>();
-  /** configured interface -> ifindex (resolved at seed and at every apply) */
+  /** configured interface -> ifindex (resolved at seed, and at an apply after the namespace's links changed) */
   #ifindex = new Map<string, number>();
+  /** the values of #ifindex, and their version (the normalizer derives rules again when it changes) */
+  #ifindexList: readonly number[] = [];
+  #ifindexVersion = '';
+  /**
+   * link and address notifications of the netns: an apply re-reads the ifindexes and addresses
+   * only after one (undefined when it could not be opened: then they are read at every apply)
+   */
+  #watch: NetlinkChangeWatch | undefined;
+  /** a change was noticed and the ifindexes / addresses were not read again since */
+  #ifindexStale = true;
+  #addressesStale = true;
+  /** the #ifindex whose tctp_if_stats entries exist */
+  #statsFor: Map<string, number> | undefined;
   /** what tctp_if_addrs and tctp_ifaces hold */
   readonly #addrs = new Map<string, IfAddrKey>();
   readonly #flags = new Map<number, number>();
@@ -209,6 +234,7 @@ export class TproxyDataplane {
    */
   seed(): void {
     this.#life.expect('seed', 'loaded');
+    this.#openWatch();
     this.#resolveInterfaces();
     this.#adoptOrTrust();
     const maps = this.#maps();
@@ -301,6 +327,26 @@ export class TproxyDataplane {
     this.#trie = adoption.state;
   }
 
+  /**
+   * Opens the watch before the first read of the interfaces, so that no change after that read
+   * goes unnoticed. Without it (it could not be opened) every apply reads them again, as it must.
+   */
+  #openWatch(): void {
+    try {
+      this.#watch ??= NetlinkChangeWatch.open(this.#config.netns === undefined ? {} : { netns: this.#config.netns });
+    } catch (err) {
+      this.#onError(err);
+    }
+  }
+
+  /** Marks the ifindexes and addresses for reading again when the netns's links or addresses may have changed. */
+  #noticeChanges(): void {
+    if (this.#watch === undefined || this.#watch.changed()) {
+      this.#ifindexStale = true;
+      this.#addressesStale = true;
+    }
+  }
+
   #resolveInterfaces(): void {
     const next = new Map<string, number>();
     for (const iface of this.#config.interfaces) {
@@ -311,13 +357,19 @@ export class TproxyDataplane {
         throw err;
       }
     }
+    this.#ifindexStale = false;
+    if (sameEntries(next, this.#ifindex)) return; // the same object: what was derived from it stays valid
     this.#ifindex = next;
+    this.#ifindexList = [...next.values()];
+    this.#ifindexVersion = [...next].join(',');
   }
 
   #ensureStats(): void {
+    if (this.#statsFor === this.#ifindex) return;
     const stats = this.#maps()[MAP.ifStats];
     const zero = Array.from({ length: stats.map.cpuSlots }, () => ({ passed: 0n, diverted: 0n, dropped: 0n, events_lost: 0n }));
     for (const ifindex of this.#ifindex.values()) if (!stats.has(ifindex)) stats.set(ifindex, zero, 'create');
+    this.#statsFor = this.#ifindex;
   }
 
   /**
@@ -340,6 +392,7 @@ export class TproxyDataplane {
     }
     this.#detachStale();
     this.#startEvents();
+    // a safety net under the watch: the addresses are read again now and then whatever it says
     if (this.#refreshMs > 0 && this.#timer === undefined) {
       this.#timer = setInterval(() => {
         try {
@@ -413,7 +466,9 @@ export class TproxyDataplane {
         if (!(err instanceof NotFoundError)) throw err; // an interface that is gone has no addresses
       }
     }
-    return syncAddresses(this.#maps()[MAP.ifAddrs], this.#addrs, desired, MAX_IF_ADDRS);
+    const synced = syncAddresses(this.#maps()[MAP.ifAddrs], this.#addrs, desired, MAX_IF_ADDRS);
+    this.#addressesStale = false;
+    return synced;
   }
 
   /** A rule in the planner's form, with the ifindexes of its interfaces; IntentRejectedError for one that is not attached. */
@@ -455,7 +510,8 @@ export class TproxyDataplane {
     // 1. validate the whole desired state
     const names = this.#config.interfaces.map((i) => i.name);
     const overrides = interfaceOverrides(desired.interfaces ?? [], names);
-    this.#resolveInterfaces();
+    this.#noticeChanges();
+    if (this.#ifindexStale) this.#resolveInterfaces();
     let readBackMs: number | undefined;
     if (this.#trusted !== undefined) {
       if (this.#trusted.desired === undefined) {
@@ -516,7 +572,7 @@ export class TproxyDataplane {
     for (const i of planned.candidates) applied[last.ids[i]] = planned.ruleAt(i);
     this.#summarizable = true;
     const removed = steps.reduce((n, s) => n + s.removed, 0);
-    this.refreshAddresses();
+    if (this.#addressesStale) this.refreshAddresses();
     return {
       added,
       updated,
@@ -562,7 +618,7 @@ export class TproxyDataplane {
     trusted.desired = { rules: desired.rules.slice(), ...(desired.interfaces !== undefined ? { interfaces: desired.interfaces.slice() } : {}) };
     this.#scheduleReadBack();
     const wrote = performance.now();
-    this.refreshAddresses();
+    if (this.#addressesStale) this.refreshAddresses();
     return {
       added: 0,
       updated,
@@ -614,7 +670,7 @@ export class TproxyDataplane {
   #planAll(intents: readonly Intent[], limits: CompileLimits): PlannedRules {
     const { rules, derived: planRules } = this.#normalizer.normalize(intents, this.#version());
     this.#checkCount(rules.length);
-    const steps = this.#capacityChecked(rules.length, () => planConvergence(this.#trie, { rules: planRules, ifindexes: [...this.#ifindex.values()], limits }));
+    const steps = this.#capacityChecked(rules.length, () => planConvergence(this.#trie, { rules: planRules, ifindexes: this.#ifindexList, limits }));
     return {
       kind: 'all',
       steps,
@@ -634,26 +690,26 @@ export class TproxyDataplane {
     const normalized = this.#normalizer.normalizeChanged(intents, ruleChanges.positions, previous, this.#version());
     if (normalized === undefined) return undefined;
     this.#checkCount(intents.length);
+    const positions = ruleChanges.positions;
+    const changed = new Array<readonly [number, PlanRule]>(positions.length);
+    // by position (sparse for a few changes in a long list)
+    const byPosition: TproxyRule[] = [];
+    for (let k = 0; k < positions.length; k++) {
+      changed[k] = [positions[k], normalized.derived[k]];
+      byPosition[positions[k]] = normalized.rules[k];
+    }
     let step: PlannedApply;
     try {
-      step = this.#capacityChecked(intents.length, () =>
-        planPatch(this.#trie, {
-          length: intents.length,
-          changed: normalized.changed.map(([i, , planRule]) => [i, planRule] as const),
-          ifindexes: [...this.#ifindex.values()],
-          limits,
-        }),
-      );
+      step = this.#capacityChecked(intents.length, () => planPatch(this.#trie, { length: intents.length, changed, ifindexes: this.#ifindexList, limits }));
     } catch (err) {
       if (err instanceof PatchNotApplicable) return undefined;
       throw err;
     }
-    const byPosition = new Map(normalized.changed.map(([i, rule]) => [i, rule] as const));
-    return { kind: 'changes', steps: [step], candidates: step.touched, ruleAt: (i) => byPosition.get(i)!, commit: normalized.commit };
+    return { kind: 'changes', steps: [step], candidates: step.touched, ruleAt: (i) => byPosition[i], commit: normalized.commit };
   }
 
   #version(): string {
-    return [...this.#ifindex].join(',');
+    return this.#ifindexVersion;
   }
 
   #checkCount(rules: number): void {
@@ -771,6 +827,8 @@ export class TproxyDataplane {
       if (this.#readBack.pending !== undefined) clearImmediate(this.#readBack.pending);
       this.#readBack = {};
       this.#listeners.clear();
+      this.#watch?.close();
+      this.#watch = undefined;
       const ring = this.#ring;
       this.#ring = undefined;
       ring?.close();

@@ -133,28 +133,29 @@ function deletePacked(map: BpfMap, keys: Buffer, count: number): void {
 function byHostKey<T>(items: readonly T[], keyOf: (item: T) => DstKey): [T[], T[]] {
   const host: T[] = [];
   const trie: T[] = [];
-  for (const item of items) (isHostKey(keyOf(item)) ? host : trie).push(item);
+  for (let i = 0; i < items.length; i++) (isHostKey(keyOf(items[i])) ? host : trie).push(items[i]);
   return [host, trie];
 }
 
 /** Runs the plan's map operations in order (see apply-plan.ts), each kind as one batch of packed entries. */
 export function executePlan(maps: TproxyMaps, plan: ApplyPlan): void {
-  writePacked(maps[MAP.rules].map, packRuleWrites(plan.ruleWrites));
+  // a kind without entries is not packed at all (a single change has entries of two or three kinds)
+  if (plan.ruleWrites.length > 0) writePacked(maps[MAP.rules].map, packRuleWrites(plan.ruleWrites));
   const hits = maps[MAP.ruleHits].map;
-  writePacked(hits, packZeroed(plan.counterResets, hits.valueBufferSize));
-  writePacked(maps[MAP.port].map, packPortWrites(plan.portWrites));
-  writePacked(maps[MAP.src].map, packSrcWrites(plan.srcWrites));
+  if (plan.counterResets.length > 0) writePacked(hits, packZeroed(plan.counterResets, hits.valueBufferSize));
+  if (plan.portWrites.length > 0) writePacked(maps[MAP.port].map, packPortWrites(plan.portWrites));
+  if (plan.srcWrites.length > 0) writePacked(maps[MAP.src].map, packSrcWrites(plan.srcWrites));
   // full-length destinations go to the hash; writes stay longest first, deletes shortest first
-  const [hostWrites, trieWrites] = byHostKey(plan.dstWrites, ([k]) => k);
+  const [hostWrites, trieWrites] = byHostKey(plan.dstWrites, (w) => w[0]);
   const [hostDeletes, trieDeletes] = byHostKey(plan.dstDeletes, (k) => k);
-  writePacked(maps[MAP.dstHost].map, packDstWrites(hostWrites, true));
-  writePacked(maps[MAP.dst].map, packDstWrites(trieWrites));
-  deletePacked(maps[MAP.dst].map, packDstKeys(trieDeletes), trieDeletes.length);
-  deletePacked(maps[MAP.dstHost].map, packHostKeys(hostDeletes), hostDeletes.length);
-  deletePacked(maps[MAP.src].map, packSrcKeys(plan.srcDeletes), plan.srcDeletes.length);
-  deletePacked(maps[MAP.port].map, packPortKeys(plan.portDeletes), plan.portDeletes.length);
+  if (hostWrites.length > 0) writePacked(maps[MAP.dstHost].map, packDstWrites(hostWrites, true));
+  if (trieWrites.length > 0) writePacked(maps[MAP.dst].map, packDstWrites(trieWrites));
+  if (trieDeletes.length > 0) deletePacked(maps[MAP.dst].map, packDstKeys(trieDeletes), trieDeletes.length);
+  if (hostDeletes.length > 0) deletePacked(maps[MAP.dstHost].map, packHostKeys(hostDeletes), hostDeletes.length);
+  if (plan.srcDeletes.length > 0) deletePacked(maps[MAP.src].map, packSrcKeys(plan.srcDeletes), plan.srcDeletes.length);
+  if (plan.portDeletes.length > 0) deletePacked(maps[MAP.port].map, packPortKeys(plan.portDeletes), plan.portDeletes.length);
   const rules = maps[MAP.rules].map;
-  writePacked(rules, packZeroed(plan.ruleClears, rules.valueBufferSize)); // action 0: an unused slot
+  if (plan.ruleClears.length > 0) writePacked(rules, packZeroed(plan.ruleClears, rules.valueBufferSize)); // action 0: an unused slot
 }
 
 export interface Counter {

@@ -6,7 +6,7 @@
  */
 import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel';
 import { interfaceNameProblem, TPROXY_RULE_KIND, tproxyRuleIntentSchema, type TproxyRuleIntent } from '@bpfsteer/contract-tproxy';
-import { parseKeyPrefix, type IpFamily, type Prefix } from './key-prefix.js';
+import { keyPrefixOf, type IpFamily, type Prefix } from './key-prefix.js';
 import { ruleIdentity } from './rule-identity.js';
 import { ACTION_DENY, ACTION_DIVERT, ACTION_PASS, PROTO_TCP, PROTO_UDP } from './tproxy-constants.js';
 
@@ -66,25 +66,23 @@ function fastRule(intent: Intent): AcceptedRule | undefined {
     if (new Set(interfaces).size !== interfaces.length) return undefined;
     if (interfaces.length > 0) names = [...(interfaces as string[])].sort();
   }
-  const d = parseKeyPrefix(destination);
-  const s = parseKeyPrefix(source);
-  if (!d.ok || !s.ok || d.prefix.family !== s.prefix.family) return undefined;
-  return new AcceptedRule(d.prefix, s.prefix, protocol, low, high, action, action === 'divert' ? (tproxyPort as number) : 0, names, {
-    destination: destination as string,
-    source: source as string,
-    service: service as string | undefined,
-    interfaces: interfaces === undefined ? undefined : Object.freeze([...(interfaces as string[])]),
-  });
-}
-
-/** The fields of an accepted intent that its rule does not hold as they were given. */
-interface GivenFields {
-  /** the prefixes as spelled in the intent */
-  readonly destination: string;
-  readonly source: string;
-  readonly service: string | undefined;
-  /** a frozen copy, in the intent's order */
-  readonly interfaces: readonly string[] | undefined;
+  const d = keyPrefixOf(destination);
+  const s = keyPrefixOf(source);
+  if (d === undefined || s === undefined || d.family !== s.family) return undefined;
+  return new AcceptedRule(
+    d,
+    s,
+    protocol,
+    low,
+    high,
+    action,
+    action === 'divert' ? (tproxyPort as number) : 0,
+    names,
+    destination as string,
+    source as string,
+    service as string | undefined,
+    interfaces === undefined ? undefined : Object.freeze([...(interfaces as string[])]),
+  );
 }
 
 /**
@@ -95,7 +93,7 @@ interface GivenFields {
 class AcceptedRule implements TproxyRule {
   readonly identity: string;
   readonly family: IpFamily;
-  // the fields of GivenFields, held by the rule itself (no object of their own)
+  // the intent's fields that the rule does not hold as they were given
   readonly #destination: string;
   readonly #source: string;
   readonly #service: string | undefined;
@@ -110,14 +108,18 @@ class AcceptedRule implements TproxyRule {
     readonly action: RuleAction,
     readonly tproxyPort: number,
     readonly interfaces: readonly string[] | undefined,
-    given: GivenFields,
+    /** the intent's own fields: its prefixes as spelled, its service, and a frozen copy of its interfaces in its order */
+    givenDestination: string,
+    givenSource: string,
+    givenService: string | undefined,
+    givenInterfaces: readonly string[] | undefined,
   ) {
     this.identity = ruleIdentity(destination.text, source.text, protocol, low, high);
     this.family = destination.family;
-    this.#destination = given.destination;
-    this.#source = given.source;
-    this.#service = given.service;
-    this.#interfaces = given.interfaces;
+    this.#destination = givenDestination;
+    this.#source = givenSource;
+    this.#service = givenService;
+    this.#interfaces = givenInterfaces;
   }
 
   /** the intent as applied (with kind): a new frozen object at each call */
@@ -227,6 +229,14 @@ function isRuleField(key: string): boolean {
     default:
       return false;
   }
+}
+
+/** The rules at the changed positions (normalizeChanged): `rules[k]` and `derived[k]` are those of `positions[k]`. */
+export interface ChangedRules<D> {
+  readonly rules: readonly TproxyRule[];
+  readonly derived: readonly D[];
+  /** makes the changed list the normalizer's last call, once it is applied */
+  commit(): void;
 }
 
 /** A desired state's rules (one per identity, first-seen order) and a value derived from each. */
@@ -348,11 +358,14 @@ export class RuleNormalizer<D = TproxyRule> {
     positions: readonly number[],
     previous: readonly Intent[],
     version = '',
-  ): { readonly changed: ReadonlyArray<readonly [number, TproxyRule, D]>; commit(): void } | undefined {
+  ): ChangedRules<D> | undefined {
     if (previous !== this.#lastIntents || !this.#positional) return undefined;
-    const changed: (readonly [number, TproxyRule, D])[] = [];
-    const found: CachedRule[] = [];
-    for (const index of positions) {
+    // the rule and derived value of positions[k] at k (no tuple per rule: a batch has 100,000)
+    const rules = new Array<TproxyRule>(positions.length);
+    const derived = new Array<D>(positions.length);
+    const found = new Array<CachedRule>(positions.length);
+    for (let k = 0; k < positions.length; k++) {
+      const index = positions[k];
       const intent = intents[index];
       let cached: CachedRule | undefined;
       const ports = intent !== null && typeof intent === 'object' ? (intent as Record<string, unknown>).ports : undefined;
@@ -362,11 +375,13 @@ export class RuleNormalizer<D = TproxyRule> {
         cached.derived = this.#derive(cached.rule);
         cached.derivedFor = version;
       }
-      found.push(cached);
-      changed.push([index, cached.rule, cached.derived as D]);
+      found[k] = cached;
+      rules[k] = cached.rule;
+      derived[k] = cached.derived as D;
     }
     return {
-      changed,
+      rules,
+      derived,
       commit: () => {
         const lastPorts = this.#lastPorts;
         const lastCached = this.#lastCached;

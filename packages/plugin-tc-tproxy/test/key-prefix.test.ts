@@ -1,10 +1,42 @@
 /** Prefix parsing: canonical texts and keys. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { prefixContains } from '@bpfsteer/ip';
+import { prefixContains, tryParsePrefix } from '@bpfsteer/ip';
 import { keyPrefixContains, makePrefix, parseKeyPrefix, type Prefix } from '../src/key-prefix.js';
 
 describe('parseKeyPrefix', () => {
+  it('accepts exactly what @bpfsteer/ip accepts, with its bytes and canonical text (the IPv4 fast path included)', () => {
+    // mostly valid texts (with and without host bits), some malformed
+    const octet = fc.oneof(
+      { arbitrary: fc.constantFrom('0', '10', '128', '255'), weight: 30 },
+      { arbitrary: fc.integer({ min: 0, max: 255 }).map(String), weight: 10 },
+      { arbitrary: fc.constantFrom('00', '01', '256', '1a', '', '-1'), weight: 1 },
+    );
+    const length = fc.oneof(
+      { arbitrary: fc.integer({ min: 0, max: 40 }).map(String), weight: 20 },
+      { arbitrary: fc.constantFrom('', '024', '08', '00', '-1', '1 ', '3x'), weight: 1 },
+    );
+    const text = fc
+      .tuple(fc.oneof({ arbitrary: fc.array(octet, { minLength: 4, maxLength: 4 }), weight: 20 }, { arbitrary: fc.array(octet, { minLength: 3, maxLength: 5 }), weight: 1 }), fc.option(length, { freq: 10 }))
+      .map(([o, l]) => (l === null ? o.join('.') : `${o.join('.')}/${l}`));
+    let accepted = 0;
+    fc.assert(
+      fc.property(text, (t) => {
+        const mine = parseKeyPrefix(t);
+        const ip = tryParsePrefix(t);
+        expect(mine.ok).toBe(ip.ok);
+        if (!mine.ok || !ip.ok) return;
+        accepted++;
+        expect(mine.prefix.text).toBe(ip.value.text);
+        expect(mine.prefix.length).toBe(ip.value.length);
+        expect([...mine.prefix.bytes.subarray(0, 4)]).toEqual([...ip.value.bytes]);
+        expect([...mine.prefix.bytes.subarray(4)]).toEqual(new Array(12).fill(0));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(accepted).toBeGreaterThan(100);
+  });
+
   it('gives every accepted prefix its canonical text (an IPv4 "address/length" keeps the caller\'s text)', () => {
     const octet = fc.oneof(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom('00', '01', '256', '1a', '', ' 1', '+1', '0x1'));
     const length = fc.oneof(fc.integer({ min: 0, max: 33 }).map(String), fc.constantFrom('', '024', '08', '-1', '1 '));

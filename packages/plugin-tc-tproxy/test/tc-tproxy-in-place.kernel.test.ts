@@ -59,4 +59,33 @@ describe('rules changed in place (as in a plugin thread)', () => {
     expect(await reaches(N)).toBe(true);
     expect(dp.status().maps.find((m) => m.name === 'tctp_rules')?.entries).toBe(N);
   });
+
+  it('reads the interface addresses again at the apply after they changed (the netlink watch), and keeps the rules', async () => {
+    const { lab, router } = net!;
+    dp?.close({ keepPinned: false }); // (the programs of the test before)
+    dp = undefined;
+    const rules = Array.from({ length: 10 }, (_, i) => rule(i, net!.ziti.tcp4));
+    const fresh = TproxyDataplane.start({ interfaces: [{ name: 'eth-c' }], netns: router, addressRefreshMs: 0 });
+    try {
+      expect(fresh.apply({ rules })).toMatchObject({ added: 10, plan: 'all' });
+      const addresses = () => fresh.status().maps.find((m) => m.name === 'tctp_if_addrs')!.entries;
+      const before = addresses();
+      lab.ip(router, 'addr', 'add', '10.63.0.9/32', 'dev', 'eth-c');
+      try {
+        expect(fresh.apply({ rules }, { rules: { before: 10, positions: [] } })).toMatchObject({ added: 0, removed: 0, plan: 'changes' });
+        expect(addresses()).toBe(before + 1);
+      } finally {
+        lab.ip(router, 'addr', 'del', '10.63.0.9/32', 'dev', 'eth-c');
+      }
+      expect(fresh.apply({ rules }, { rules: { before: 10, positions: [] } })).toMatchObject({ plan: 'changes' });
+      expect(addresses()).toBe(before);
+      // the link going down and up again keeps its ifindex: the rules stay planned by their changes
+      lab.ip(router, 'link', 'set', 'eth-c', 'down');
+      lab.ip(router, 'link', 'set', 'eth-c', 'up');
+      rules.push(rule(10, net!.ziti.tcp4));
+      expect(fresh.apply({ rules }, { rules: { before: 10, positions: [10] } })).toMatchObject({ added: 1, plan: 'changes' });
+    } finally {
+      fresh.close({ keepPinned: false });
+    }
+  });
 });

@@ -242,7 +242,7 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
 
     expect((await send('tcp', '10.0.0.1', 22, 'ssh')).reply).toBe('echo:ssh');
     expect((await send('tcp', 'fd00:1::1', 22, 'ssh6')).reply).toBe('echo:ssh6');
-    // an address added later is protected too (addresses are re-read at every apply and on a timer)
+    // an address added later is protected too (addresses are re-read at the apply after a change, and on a timer)
     lab.ip(ns.router, 'addr', 'add', '10.0.0.9/24', 'dev', 'eth-c');
     try {
       await plugin.apply(desired([...base, pass]));

@@ -4,6 +4,7 @@
  * rule among 100,000 costs one intent. The first commit is a reset carrying everything. No I/O.
  */
 import { TimeSlicer, type Intent, type IntentChange } from '@bpfsteer/agent-kernel';
+import type { InterfaceSettings } from './rule.js';
 import type { ZitiState } from './rule-store.js';
 import { RuleTable } from './rule-table.js';
 import { interfaceIntents, ruleToIntent } from './to-intents.js';
@@ -13,6 +14,8 @@ export interface CommittedIntents {
   readonly table: RuleTable;
   /** interface intents by name */
   readonly interfaces: ReadonlyMap<string, Intent>;
+  /** the settings they were made from (the same map again: nothing to remake or compare) */
+  readonly settings: ReadonlyMap<string, InterfaceSettings>;
 }
 
 /**
@@ -36,8 +39,10 @@ export async function intentChange(
   slicer: TimeSlicer = new TimeSlicer(),
 ): Promise<{ change: IntentChange; next: CommittedIntents }> {
   const table = RuleTable.from(state.rules);
-  const interfaces = new Map(interfaceIntents(state).map((i) => [i.name, i as Intent] as const));
-  const next = { table, interfaces };
+  // a change of rules keeps the settings map: its intents are the committed ones (not remade per request)
+  const sameSettings = committed !== undefined && committed.settings === state.interfaces;
+  const interfaces = sameSettings ? committed.interfaces : new Map(interfaceIntents(state).map((i) => [i.name, i as Intent] as const));
+  const next = { table, interfaces, settings: state.interfaces };
   const upsert: (readonly [string, Intent])[] = [];
   if (committed === undefined) {
     for (const bucket of table.buckets()) {
@@ -53,6 +58,7 @@ export async function intentChange(
     upsert.push([putKeys[k], ruleToIntent(put[k])]);
   }
   const remove = [...removedKeys];
+  if (sameSettings) return { change: { upsert, remove }, next };
   for (const [name, intent] of interfaces) {
     const was = committed.interfaces.get(name);
     if (was === undefined || !sameIntent(was, intent)) upsert.push([interfaceKey(name), intent]);

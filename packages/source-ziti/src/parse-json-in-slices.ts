@@ -1,14 +1,25 @@
 /**
  * JSON.parse of a large text in slices that yield to the event loop: `JSON.parse` of a 16 MB batch
- * (100,000 rules) is one ~200 ms step during which the agent answers nothing. The text may come as
+ * (100,000 rules) is one ~150 ms step during which the agent answers nothing. The text may come as
  * the chunks it arrived in (never joined into one 16 MB string: allocating and decoding that is a
- * step of its own). It is scanned once (strings and nesting tracked) for the commas of its outer
- * container and of the containers one level in; each small piece (a group of array elements, a
- * member value) is given to JSON.parse, pausing between pieces.
+ * step of its own). An array is parsed as groups of its elements (one JSON.parse per piece of
+ * about `piece` characters, a pause between pieces); an object member by member, the value of a
+ * member that is a container split the same way (one level in).
+ *
+ * Finding where a group of elements ends costs almost nothing on the usual texts: once a scan has
+ * found one comma between two elements, the characters around it (`},{` say) are searched for
+ * with indexOf past the next `piece` characters, and the piece up to the guess is handed to
+ * JSON.parse as `[piece]`. A wrong guess (a comma inside a string or a nested container) cannot
+ * parse: the piece would end inside that string or container. A guess that parses is a list of
+ * whole elements followed by a comma of the array itself, so the pieces, joined with their commas,
+ * are the array's text and their elements are JSON.parse's. After a wrong guess (or when no guess
+ * is near) the piece is found by scanning the characters (strings skipped with indexOf): exact,
+ * and still several times faster than a character-by-character outline of the whole text.
  *
  * The result is exactly JSON.parse's. Anything the split does not handle (a text that is not one
- * object or array, a piece JSON.parse refuses) is parsed whole by `whole`, which throws JSON.parse's
- * own error (with its position): a malformed text costs one whole parse, a valid one never does.
+ * object or array, a piece JSON.parse refuses after an exact scan) is parsed whole by `whole`,
+ * which throws JSON.parse's own error (with its position): a malformed text costs one whole parse,
+ * a valid one never does.
  */
 import type { TimeSlicer } from '@bpfsteer/agent-kernel';
 
@@ -19,17 +30,22 @@ export const SLICE_PARSE_MIN = 256 * 1024;
 export interface SliceSizes {
   /** texts up to this length are parsed in one step */
   readonly whole: number;
-  /** about how many characters one JSON.parse step takes (~1 ms for 64 KiB) */
+  /** about how many characters one JSON.parse step takes (~0.5-1 ms for 64 KiB; larger pieces parse no faster) */
   readonly piece: number;
 }
 
 const DEFAULT_SIZES: SliceSizes = { whole: SLICE_PARSE_MIN, piece: 64 * 1024 };
 /** Characters scanned between two checks of the slice's budget. */
 const SCAN_STEP = 1 << 16;
+/** Wrong guesses after which only exact scans find the pieces (a text whose guesses keep failing). */
+const MAX_MISSES = 4;
+/** The longest separator learnt (the characters around a comma between two elements). */
+const MAX_SEPARATOR = 32;
 
 const QUOTE = 34;
 const BACKSLASH = 92;
 const COMMA = 44;
+const COLON = 58;
 const OPEN_ARRAY = 91;
 const CLOSE_ARRAY = 93;
 const OPEN_OBJECT = 123;
@@ -47,9 +63,9 @@ class ChunkedText {
   #last = 0; // the chunk read last (reads are mostly near each other)
 
   constructor(chunks: readonly string[]) {
-    this.chunks = chunks;
+    this.chunks = chunks.filter((chunk) => chunk.length > 0);
     let length = 0;
-    for (const chunk of chunks) {
+    for (const chunk of this.chunks) {
       this.#starts.push(length);
       length += chunk.length;
     }
@@ -57,9 +73,9 @@ class ChunkedText {
   }
 
   /** The index of the chunk holding position `at` (0 <= at < length). */
-  #chunkOf(at: number): number {
+  chunkOf(at: number): number {
     const starts = this.#starts;
-    let k = this.#last;
+    const k = this.#last;
     if (at >= starts[k] && at < starts[k] + this.chunks[k].length) return k;
     let low = 0;
     let high = starts.length - 1;
@@ -68,22 +84,25 @@ class ChunkedText {
       if (starts[mid] <= at) low = mid;
       else high = mid - 1;
     }
-    k = low;
-    while (this.chunks[k].length === 0 && k < starts.length - 1) k++;
-    this.#last = k;
-    return k;
+    this.#last = low;
+    return low;
+  }
+
+  /** The start of chunk `k`. */
+  startOf(k: number): number {
+    return this.#starts[k];
   }
 
   charCodeAt(at: number): number {
     if (at < 0 || at >= this.length) return NaN;
-    const k = this.#chunkOf(at);
+    const k = this.chunkOf(at);
     return this.chunks[k].charCodeAt(at - this.#starts[k]);
   }
 
   slice(from: number, to: number): string {
     if (from >= to) return '';
-    const first = this.#chunkOf(from);
-    const last = this.#chunkOf(to - 1);
+    const first = this.chunkOf(from);
+    const last = this.chunkOf(to - 1);
     if (first === last) return this.chunks[first].slice(from - this.#starts[first], to - this.#starts[first]);
     const parts = [this.chunks[first].slice(from - this.#starts[first])];
     for (let k = first + 1; k < last; k++) parts.push(this.chunks[k]);
@@ -91,9 +110,27 @@ class ChunkedText {
     return parts.join('');
   }
 
-  /** The start of chunk `k`. */
-  startOf(k: number): number {
-    return this.#starts[k];
+  /** The first position >= from where `needle` starts and ends before `limit`; -1 if none. */
+  indexOf(needle: string, from: number, limit: number): number {
+    limit = Math.min(limit, this.length);
+    if (from >= limit) return -1;
+    for (let k = this.chunkOf(from); k < this.chunks.length; k++) {
+      const chunk = this.chunks[k];
+      const base = this.#starts[k];
+      if (base >= limit) return -1;
+      const local = Math.max(0, from - base);
+      const found = chunk.indexOf(needle, local);
+      if (found >= 0) return base + found + needle.length <= limit ? base + found : -1;
+      // a needle cut between this chunk and the next ones
+      const tail = Math.max(local, chunk.length - needle.length + 1);
+      if (k + 1 < this.chunks.length && tail < chunk.length) {
+        const seam = this.slice(base + tail, Math.min(this.length, base + chunk.length + needle.length - 1));
+        const at = seam.indexOf(needle);
+        if (at >= 0) return base + tail + at + needle.length <= limit ? base + tail + at : -1;
+      }
+      if (base + chunk.length >= limit) return -1;
+    }
+    return -1;
   }
 }
 
@@ -101,11 +138,9 @@ function isJsonSpace(c: number): boolean {
   return c === 32 || c === 10 || c === 13 || c === 9;
 }
 
-/** [start, end) without JSON white space at either end. */
-function trimmed(text: ChunkedText, start: number, end: number): [number, number] {
-  while (start < end && isJsonSpace(text.charCodeAt(start))) start++;
-  while (end > start && isJsonSpace(text.charCodeAt(end - 1))) end--;
-  return [start, end];
+function skipSpace(text: ChunkedText, at: number): number {
+  while (at < text.length && isJsonSpace(text.charCodeAt(at))) at++;
+  return at;
 }
 
 function parsePiece(text: string): unknown {
@@ -116,141 +151,228 @@ function parsePiece(text: string): unknown {
   }
 }
 
-/** The commas inside the outer container (depth 1) and inside the containers it holds (depth 2). */
-interface Outline {
-  readonly depth1: readonly number[];
-  readonly depth2: readonly number[];
+/** Where a scan is: the nesting depth relative to its start, and whether inside a string. */
+interface ScanState {
+  depth: number;
+  inString: boolean;
+  /** the chunk ended after a backslash inside a string: the next character is escaped */
+  escaped: boolean;
+  /** where the scan of a chunk goes on (set by scanChunk when it found no stop) */
+  next: number;
 }
 
 /**
- * One scan of the container text[start] opens, which must close at text[end - 1] (else NotSplit):
- * where its commas are, and those of the containers directly inside it.
+ * Scans chunk[i, end) (a string skip may run past `end`) from `s`. Stops at, and returns the
+ * index of: a bracket that takes the depth to 0, a comma at depth 1 at or after `commaFrom`, or
+ * the closing quote of a string at depth 0. Returns -1 (and `s.next`) when none comes first.
  */
-async function outline(text: ChunkedText, start: number, end: number, slicer: TimeSlicer): Promise<Outline> {
-  const depth1: number[] = [];
-  const depth2: number[] = [];
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  let scanned = 0;
-  for (let k = 0; k < text.chunks.length; k++) {
+function scanChunk(chunk: string, i: number, end: number, s: ScanState, commaFrom: number): number {
+  let depth = s.depth;
+  let inString = s.inString;
+  if (s.escaped && i < chunk.length) {
+    s.escaped = false;
+    i++;
+  }
+  while (i < end) {
+    if (inString) {
+      const quote = chunk.indexOf('"', i);
+      if (quote < 0) {
+        // the string goes on in the next chunk; a trailing odd run of backslashes escapes its first character
+        let run = 0;
+        for (let b = chunk.length - 1; b >= i && chunk.charCodeAt(b) === BACKSLASH; b--) run++;
+        s.escaped = (run & 1) === 1;
+        i = chunk.length;
+        break;
+      }
+      let run = 0;
+      for (let b = quote - 1; b >= i && chunk.charCodeAt(b) === BACKSLASH; b--) run++;
+      i = quote + 1;
+      if ((run & 1) === 1) continue; // an escaped quote
+      inString = false;
+      if (depth === 0) {
+        s.depth = depth;
+        s.inString = false;
+        return quote;
+      }
+      continue;
+    }
+    const c = chunk.charCodeAt(i);
+    if (c === QUOTE) inString = true;
+    else if (c === COMMA) {
+      if (depth === 1 && i >= commaFrom) {
+        s.depth = depth;
+        s.inString = false;
+        return i;
+      }
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) depth++;
+    else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      if (--depth <= 0) {
+        s.depth = depth;
+        s.inString = false;
+        return i;
+      }
+    }
+    i++;
+  }
+  s.depth = depth;
+  s.inString = inString;
+  s.next = i;
+  return -1;
+}
+
+/** scanChunk over the chunks from `from`, pausing every SCAN_STEP characters; NotSplit when the text ends first. */
+async function scan(text: ChunkedText, from: number, s: ScanState, commaFrom: number, slicer: TimeSlicer): Promise<number> {
+  if (from >= text.length) throw new NotSplit();
+  for (let k = text.chunkOf(from); k < text.chunks.length; k++) {
     const chunk = text.chunks[k];
     const base = text.startOf(k);
-    if (base + chunk.length <= start) continue;
-    if (base >= end) break;
-    const last = Math.min(chunk.length, end - base);
-    for (let i = Math.max(0, start - base); i < last; i++) {
-      if (++scanned === SCAN_STEP) {
-        scanned = 0;
-        await slicer.pause();
-      }
-      const c = chunk.charCodeAt(i);
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (c === BACKSLASH) escaped = true;
-        else if (c === QUOTE) inString = false;
-      } else if (c === QUOTE) inString = true;
-      else if (c === COMMA) {
-        if (depth === 1) depth1.push(base + i);
-        else if (depth === 2) depth2.push(base + i);
-      } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) depth++;
-      else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
-        if (--depth === 0 && base + i !== end - 1) throw new NotSplit();
-      }
-    }
-  }
-  if (depth !== 0 || inString) throw new NotSplit();
-  return { depth1, depth2 };
-}
-
-/** The first index of the sorted `positions` at or after `at`. */
-function lowerBound(positions: readonly number[], at: number): number {
-  let low = 0;
-  let high = positions.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (positions[mid] < at) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
-
-/**
- * The container text[start, end) whose top-level commas are `commas`; `inner` (when given) holds
- * the commas of the containers directly inside it, which are split too when large.
- */
-async function parseContainer(
-  text: ChunkedText,
-  start: number,
-  end: number,
-  commas: readonly number[],
-  slicer: TimeSlicer,
-  piece: number,
-  inner?: readonly number[],
-): Promise<unknown> {
-  const array = text.charCodeAt(start) === OPEN_ARRAY;
-  const [innerStart, innerEnd] = trimmed(text, start + 1, end - 1);
-  if (innerStart === innerEnd) {
-    if (commas.length) throw new NotSplit();
-    return array ? [] : {};
-  }
-  return array ? parseElements(text, start, end, commas, slicer, piece) : parseMembers(text, start, end, commas, slicer, piece, inner);
-}
-
-/** An array's elements, parsed in groups of about `piece` characters. */
-async function parseElements(text: ChunkedText, start: number, end: number, commas: readonly number[], slicer: TimeSlicer, piece: number): Promise<unknown[]> {
-  const out: unknown[] = [];
-  let from = start + 1; // the first element of the next group
-  for (let k = 0; k <= commas.length; k++) {
-    const to = k < commas.length ? commas[k] : end - 1; // the end of element k
-    if (to - from < piece && k < commas.length) continue;
-    await slicer.pause();
-    const [s, e] = trimmed(text, from, to);
-    if (s === e) throw new NotSplit(); // an empty element: JSON.parse names it
-    const group = parsePiece(`[${text.slice(s, e)}]`) as unknown[];
-    for (let i = 0; i < group.length; i++) out.push(group[i]);
-    from = to + 1;
-  }
-  return out;
-}
-
-/** An object's members, each value parsed (a large container split further when `inner` is given). */
-async function parseMembers(
-  text: ChunkedText,
-  start: number,
-  end: number,
-  commas: readonly number[],
-  slicer: TimeSlicer,
-  piece: number,
-  inner: readonly number[] | undefined,
-): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  let from = start + 1;
-  for (let k = 0; k <= commas.length; k++) {
-    const to = k < commas.length ? commas[k] : end - 1;
-    const [s, e] = trimmed(text, from, to);
-    if (text.charCodeAt(s) !== QUOTE) throw new NotSplit();
-    let keyEnd = s + 1; // the closing quote of the key
-    while (keyEnd < e && text.charCodeAt(keyEnd) !== QUOTE) keyEnd += text.charCodeAt(keyEnd) === BACKSLASH ? 2 : 1;
-    const key = parsePiece(text.slice(s, keyEnd + 1)) as string;
-    const [colon, valueEnd] = trimmed(text, keyEnd + 1, e);
-    if (text.charCodeAt(colon) !== 58) throw new NotSplit();
-    const [valueStart] = trimmed(text, colon + 1, valueEnd);
-    if (valueStart === valueEnd) throw new NotSplit();
-    let value: unknown;
-    const c = text.charCodeAt(valueStart);
-    if (inner !== undefined && valueEnd - valueStart > piece && (c === OPEN_ARRAY || c === OPEN_OBJECT)) {
-      const own = inner.slice(lowerBound(inner, valueStart), lowerBound(inner, valueEnd));
-      value = await parseContainer(text, valueStart, valueEnd, own, slicer, piece);
-    } else {
+    let i = Math.max(0, from - base);
+    while (i < chunk.length) {
+      const stop = scanChunk(chunk, i, Math.min(chunk.length, i + SCAN_STEP), s, commaFrom - base);
+      if (stop >= 0) return base + stop;
+      i = s.next;
       await slicer.pause();
-      value = parsePiece(text.slice(valueStart, valueEnd));
     }
-    // a property of its own, like JSON.parse makes it, whatever the key ("__proto__" included)
-    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-    from = to + 1;
   }
-  return out;
+  throw new NotSplit();
+}
+
+/** The end (exclusive) of the value starting at `at`: a container, a string, or a number/literal. */
+async function valueEnd(text: ChunkedText, at: number, slicer: TimeSlicer): Promise<number> {
+  const c = text.charCodeAt(at);
+  if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+    return (await scan(text, at + 1, { depth: 1, inString: false, escaped: false, next: 0 }, Infinity, slicer)) + 1;
+  }
+  if (c === QUOTE) return (await scan(text, at + 1, { depth: 0, inString: true, escaped: false, next: 0 }, Infinity, slicer)) + 1;
+  let end = at;
+  while (end < text.length) {
+    const d = text.charCodeAt(end);
+    if (d === COMMA || d === CLOSE_OBJECT || d === CLOSE_ARRAY || isJsonSpace(d)) break;
+    end++;
+  }
+  return end;
+}
+
+/** A parsed container and the index of its closing bracket. */
+interface Parsed {
+  readonly value: unknown;
+  readonly close: number;
+}
+
+/** Splits and parses; learns the separator between elements. */
+class SlicedParser {
+  readonly #text: ChunkedText;
+  readonly #slicer: TimeSlicer;
+  readonly #piece: number;
+  /** the characters around a comma between two elements (`},{`), and the comma's offset in them */
+  #separator?: { readonly text: string; readonly comma: number };
+  #misses = 0;
+
+  constructor(text: ChunkedText, slicer: TimeSlicer, sizes: SliceSizes) {
+    this.#text = text;
+    this.#slicer = slicer;
+    this.#piece = sizes.piece;
+  }
+
+  /** The container opening at `open` (`depth`: how many levels further in containers are split too). */
+  container(open: number, depth: number): Promise<Parsed> {
+    return this.#text.charCodeAt(open) === OPEN_ARRAY ? this.#array(open) : this.#object(open, depth);
+  }
+
+  /** `[piece]` parsed; undefined when it does not parse or holds no element. */
+  #elements(from: number, to: number): unknown[] | undefined {
+    let group: unknown[];
+    try {
+      group = JSON.parse(`[${this.#text.slice(from, to)}]`) as unknown[];
+    } catch {
+      return undefined;
+    }
+    return group.length > 0 ? group : undefined;
+  }
+
+  /** The comma of the learnt separator nearest past `from + piece` (and not much further); -1 if none. */
+  #guess(from: number): number {
+    const separator = this.#separator;
+    if (separator === undefined || this.#misses >= MAX_MISSES) return -1;
+    const target = from + this.#piece;
+    const at = this.#text.indexOf(separator.text, Math.max(from, target - separator.comma), target + this.#piece);
+    return at < 0 ? -1 : at + separator.comma;
+  }
+
+  /** Learns the separator around the comma at `comma` between two elements (when brackets or quotes border it). */
+  #learn(comma: number, from: number): void {
+    const text = this.#text;
+    let left = comma - 1;
+    while (left > from && isJsonSpace(text.charCodeAt(left))) left--;
+    let right = comma + 1;
+    while (right < text.length && isJsonSpace(text.charCodeAt(right))) right++;
+    const l = text.charCodeAt(left);
+    const r = text.charCodeAt(right);
+    if (right - left + 1 > MAX_SEPARATOR) return;
+    if ((l === CLOSE_OBJECT || l === CLOSE_ARRAY || l === QUOTE) && (r === OPEN_OBJECT || r === OPEN_ARRAY || r === QUOTE)) {
+      this.#separator = { text: text.slice(left, right + 1), comma: comma - left };
+    }
+  }
+
+  async #array(open: number): Promise<Parsed> {
+    const text = this.#text;
+    const out: unknown[] = [];
+    let from = skipSpace(text, open + 1); // the first element of the next piece
+    if (text.charCodeAt(from) === CLOSE_ARRAY) return { value: out, close: from };
+    for (;;) {
+      await this.#slicer.pause();
+      let stop = this.#guess(from);
+      let group = stop < 0 ? undefined : this.#elements(from, stop);
+      if (stop >= 0 && group === undefined) this.#misses++;
+      if (group === undefined) {
+        // exact: the first comma of this array past the piece, or its closing bracket
+        stop = await scan(text, from, { depth: 1, inString: false, escaped: false, next: 0 }, from + this.#piece, this.#slicer);
+        group = this.#elements(from, stop);
+        if (group === undefined) throw new NotSplit(); // an empty or malformed element: JSON.parse names it
+        if (this.#separator === undefined && text.charCodeAt(stop) === COMMA) this.#learn(stop, from);
+      }
+      for (let i = 0; i < group.length; i++) out.push(group[i]);
+      if (text.charCodeAt(stop) !== COMMA) {
+        if (text.charCodeAt(stop) !== CLOSE_ARRAY) throw new NotSplit();
+        return { value: out, close: stop };
+      }
+      from = stop + 1;
+    }
+  }
+
+  async #object(open: number, depth: number): Promise<Parsed> {
+    const text = this.#text;
+    const out: Record<string, unknown> = {};
+    let at = skipSpace(text, open + 1);
+    if (text.charCodeAt(at) === CLOSE_OBJECT) return { value: out, close: at };
+    for (;;) {
+      if (text.charCodeAt(at) !== QUOTE) throw new NotSplit();
+      const keyEnd = await valueEnd(text, at, this.#slicer);
+      const key = parsePiece(text.slice(at, keyEnd)) as string;
+      at = skipSpace(text, keyEnd);
+      if (text.charCodeAt(at) !== COLON) throw new NotSplit();
+      at = skipSpace(text, at + 1);
+      const c = text.charCodeAt(at);
+      let value: unknown;
+      if (depth > 0 && (c === OPEN_ARRAY || c === OPEN_OBJECT)) {
+        const inner = await this.container(at, depth - 1);
+        value = inner.value;
+        at = inner.close + 1;
+      } else {
+        const end = await valueEnd(text, at, this.#slicer);
+        await this.#slicer.pause();
+        value = parsePiece(text.slice(at, end));
+        at = end;
+      }
+      // a property of its own, like JSON.parse makes it, whatever the key ("__proto__" included)
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+      at = skipSpace(text, at);
+      const next = text.charCodeAt(at);
+      if (next === CLOSE_OBJECT) return { value: out, close: at };
+      if (next !== COMMA) throw new NotSplit();
+      at = skipSpace(text, at + 1);
+    }
+  }
 }
 
 /**
@@ -266,14 +388,16 @@ export async function parseJsonInSlices(
 ): Promise<unknown> {
   const joined = (): string => (typeof text === 'string' ? text : text.join(''));
   const length = typeof text === 'string' ? text.length : text.reduce((n, chunk) => n + chunk.length, 0);
-  if (length <= sizes.whole) return whole(joined()); // the usual small text: no outline to build
+  if (length <= sizes.whole) return whole(joined()); // the usual small text: parsed in one step
   const chunked = new ChunkedText(typeof text === 'string' ? [text] : text);
-  const [start, end] = trimmed(chunked, 0, chunked.length);
+  const start = skipSpace(chunked, 0);
   const c = chunked.charCodeAt(start);
   if (c !== OPEN_ARRAY && c !== OPEN_OBJECT) return whole(joined());
   try {
-    const { depth1, depth2 } = await outline(chunked, start, end, slicer);
-    return await parseContainer(chunked, start, end, depth1, slicer, sizes.piece, depth2);
+    // the top container and the containers directly in it are split
+    const { value, close } = await new SlicedParser(chunked, slicer, sizes).container(start, 1);
+    if (skipSpace(chunked, close + 1) !== chunked.length) throw new NotSplit(); // something after the value
+    return value;
   } catch (err) {
     if (!(err instanceof NotSplit)) throw err;
     return whole(joined());

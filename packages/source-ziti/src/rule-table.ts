@@ -2,14 +2,19 @@
  * An immutable map of rules by key with structural sharing: the entries live in 4,096 buckets (by a
  * hash of the key) and a change copies only the buckets it touches. A single insert into a store of
  * 100,000 rules copies ~25 entries instead of 100,000; a batch of 1,000 copies about a fifth of
- * them. Iteration is in bucket order (stable for a given set of keys). A table made by an edit
- * remembers which keys the edit touched, so the changes between it and the table it was made from
- * cost O(changes) (RuleTable.changes; computed once, then the table forgets them).
+ * them. The buckets are held in 64 groups of 64, and a change copies the groups it touches too:
+ * copying the whole list of 4,096 per change (32 KB) was ~5% of a single insert's cost. Iteration is in bucket order (stable for a given set of keys). The changes between two
+ * tables cost the buckets they do not share (RuleTable.changes): a table edited from another shares
+ * every bucket the edit did not touch and remembers which ones it copied, so nothing per key is
+ * recorded while editing (a map of the keys touched was most of the cost of a 100,000-rule batch).
  */
 import { TimeSlicer } from '@bpfsteer/agent-kernel';
 import type { Rule } from './rule.js';
 
 const BUCKETS = 4096;
+const GROUP_BITS = 6;
+/** buckets per group, and groups per table (GROUP * GROUP = BUCKETS) */
+const GROUP = 1 << GROUP_BITS;
 
 function bucketOf(key: string): number {
   let h = 0x811c9dc5; // FNV-1a
@@ -20,7 +25,11 @@ function bucketOf(key: string): number {
   return (h >>> 0) & (BUCKETS - 1);
 }
 
-const emptyBucket: ReadonlyMap<string, Rule> = new Map();
+type Bucket = ReadonlyMap<string, Rule>;
+type Group = readonly Bucket[];
+
+const emptyBucket: Bucket = new Map();
+const emptyGroup: Group = Object.freeze(Array<Bucket>(GROUP).fill(emptyBucket));
 
 /**
  * What changed from one table to another: the rules added or replaced and the rules removed, each
@@ -33,39 +42,39 @@ export interface RuleTableChanges {
   readonly removedKeys: readonly string[];
 }
 
-/**
- * How a table was made: from which table (by serial, not by reference), and for each key the edit
- * touched its value in that table (no entry: absent) and in this one (undefined: absent).
- */
+/** Which table an edit started from (by serial, not by reference) and the buckets it copied. */
 interface Lineage {
   readonly base: number;
-  readonly before: ReadonlyMap<string, Rule>;
-  readonly after: ReadonlyMap<string, Rule | undefined>;
+  readonly copied: readonly number[];
 }
 
 let serials = 0;
 let lastChanges: { readonly from: RuleTable; readonly to: RuleTable; readonly changes: RuleTableChanges } | undefined;
 
 export class RuleTable implements ReadonlyMap<string, Rule> {
-  static readonly empty = new RuleTable(Array<ReadonlyMap<string, Rule>>(BUCKETS).fill(emptyBucket), 0);
+  static readonly empty = new RuleTable(Array<Group>(GROUP).fill(emptyGroup), 0);
 
-  readonly #buckets: readonly ReadonlyMap<string, Rule>[];
+  readonly #groups: readonly Group[];
   readonly #serial = ++serials;
-  /** dropped once the changes it tells were computed (they are cached; a later ask compares buckets) */
-  #lineage?: Lineage;
+  readonly #lineage?: Lineage;
   readonly size: number;
 
-  private constructor(buckets: readonly ReadonlyMap<string, Rule>[], size: number, lineage?: Lineage) {
-    this.#buckets = buckets;
+  private constructor(groups: readonly Group[], size: number, lineage?: Lineage) {
+    this.#groups = groups;
     this.size = size;
     this.#lineage = lineage;
   }
 
+  #bucket(b: number): Bucket {
+    return this.#groups[b >> GROUP_BITS][b & (GROUP - 1)];
+  }
+
   /**
    * The rules of `to` that `from` does not hold as the same object (added or replaced), and the
-   * rules of `from` whose key `to` lacks. O(changes) when `to` was edited from `from`; otherwise
-   * the buckets the two tables do not share are compared. Computed in slices of `slicer`'s budget
-   * (a batch of 100,000 rules changes 100,000 keys).
+   * rules of `from` whose key `to` lacks, each in table order (the order of valueArray and
+   * entryArray): the buckets the two tables do not share are compared
+   * (when `to` was edited from `from`, only the buckets the edit copied are looked at).
+   * Computed in slices of `slicer`'s budget (a batch of 100,000 rules changes 100,000 keys).
    */
   static async changes(from: RuleTable, to: RuleTable, slicer: TimeSlicer = new TimeSlicer()): Promise<RuleTableChanges> {
     // the journal and the intent list ask for the same pair after each commit: computed once
@@ -81,30 +90,17 @@ export class RuleTable implements ReadonlyMap<string, Rule> {
     const { put, putKeys, removed, removedKeys } = changes;
     if (from === to) return changes;
     const lineage = to.#lineage;
-    if (lineage !== undefined && lineage.base === from.#serial) {
-      const { before } = lineage;
-      let n = 0;
-      for (const [key, after] of lineage.after) {
-        if ((++n & 1023) === 0) await slicer.pause();
-        const was = before.get(key);
-        if (after === undefined) {
-          if (was !== undefined) {
-            removed.push(was);
-            removedKeys.push(key);
-          }
-        } else if (after !== was) {
-          put.push(after);
-          putKeys.push(key);
-        }
-      }
-      to.#lineage = undefined; // the maps of every key the edit touched: 100,000 entries after a large batch
-      return changes;
-    }
-    for (let b = 0; b < BUCKETS; b++) {
-      const before = from.#buckets[b];
-      const after = to.#buckets[b];
+    // the copied buckets in table order, so that changes that put every rule of `to` list them as
+    // valueArray does (the snapshot then reuses the journal's text of them: state-text.ts)
+    const candidates = lineage !== undefined && lineage.base === from.#serial ? Uint16Array.from(lineage.copied).sort() : undefined;
+    const count = candidates?.length ?? BUCKETS;
+    let compared = 0;
+    for (let i = 0; i < count; i++) {
+      const b = candidates === undefined ? i : candidates[i];
+      const before = from.#bucket(b);
+      const after = to.#bucket(b);
       if (before === after) continue;
-      if ((b & 63) === 0) await slicer.pause();
+      if (++compared % 64 === 0) await slicer.pause();
       for (const [key, rule] of after) {
         if (before.get(key) !== rule) {
           put.push(rule);
@@ -124,34 +120,34 @@ export class RuleTable implements ReadonlyMap<string, Rule> {
   /** A RuleTable with the entries of any map (itself when it already is one). */
   static from(map: ReadonlyMap<string, Rule>): RuleTable {
     if (map instanceof RuleTable) return map;
-    const draft = RuleTable.empty.editUntracked();
+    const draft = RuleTable.empty.edit();
     for (const [key, rule] of map) draft.set(key, rule);
     return draft.done();
   }
 
   get(key: string): Rule | undefined {
-    return this.#buckets[bucketOf(key)].get(key);
+    return this.#bucket(bucketOf(key)).get(key);
   }
 
   has(key: string): boolean {
-    return this.#buckets[bucketOf(key)].has(key);
+    return this.#bucket(bucketOf(key)).has(key);
   }
 
-  /** The buckets (never modified once this table exists; shared with the tables derived from it). */
-  buckets(): readonly ReadonlyMap<string, Rule>[] {
-    return this.#buckets;
+  /** The buckets in table order (never modified once this table exists; shared with the tables derived from it). */
+  buckets(): readonly Bucket[] {
+    return this.#groups.flat();
   }
 
   /** The entries as an array (iteration without generators, for the hot paths). */
   entryArray(): [string, Rule][] {
     const out: [string, Rule][] = [];
-    for (const bucket of this.#buckets) for (const entry of bucket) out.push(entry);
+    for (const group of this.#groups) for (const bucket of group) for (const entry of bucket) out.push(entry);
     return out;
   }
 
   valueArray(): Rule[] {
     const out: Rule[] = [];
-    for (const bucket of this.#buckets) for (const rule of bucket.values()) out.push(rule);
+    for (const group of this.#groups) for (const bucket of group) for (const rule of bucket.values()) out.push(rule);
     return out;
   }
 
@@ -178,33 +174,20 @@ export class RuleTable implements ReadonlyMap<string, Rule> {
   /** Starts a set of changes; `done()` returns the new table (this one is never modified). */
   edit(): RuleTableDraft {
     const base = this.#serial;
-    return new RuleTableDraft(this.#buckets, this.size, (buckets, size, before, after) => new RuleTable(buckets, size, after && { base, before, after }));
-  }
-
-  /**
-   * An edit that does not remember which keys it touched (reading a state file: nobody asks for
-   * those changes, and 100,000 of them would be kept with the table).
-   */
-  editUntracked(): RuleTableDraft {
-    return new RuleTableDraft(this.#buckets, this.size, (buckets, size) => new RuleTable(buckets, size), false);
+    return new RuleTableDraft(this.#groups, this.size, (groups, size, copied) => new RuleTable(groups, size, { base, copied }));
   }
 }
 
-type Make = (
-  buckets: readonly ReadonlyMap<string, Rule>[],
-  size: number,
-  before: ReadonlyMap<string, Rule>,
-  after: ReadonlyMap<string, Rule | undefined> | undefined,
-) => RuleTable;
+type Make = (groups: readonly Group[], size: number, copied: readonly number[]) => RuleTable;
 
 export class RuleTableDraft {
-  readonly #base: readonly ReadonlyMap<string, Rule>[];
-  readonly #buckets: ReadonlyMap<string, Rule>[];
-  readonly #owned = new Uint8Array(BUCKETS);
-  /** the value in the base table of each key touched that it holds */
-  readonly #before = new Map<string, Rule>();
-  /** the value now of each key touched (absent: not tracked) */
-  readonly #after: Map<string, Rule | undefined> | undefined;
+  readonly #groups: Group[];
+  /** the groups copied (owned by this draft): 1 */
+  readonly #ownedGroups = new Uint8Array(GROUP);
+  /** the buckets copied, one bit each (a bit set is allocated per edit: 512 bytes, not 4 KB) */
+  readonly #owned = new Int32Array(BUCKETS >> 5);
+  /** the buckets copied, in the order they were */
+  readonly #copied: number[] = [];
   #size: number;
   #done = false;
   readonly #make: Make;
@@ -212,10 +195,8 @@ export class RuleTableDraft {
   #lastKey = '';
   #lastBucket = -1;
 
-  constructor(buckets: readonly ReadonlyMap<string, Rule>[], size: number, make: Make, track = true) {
-    this.#after = track ? new Map() : undefined;
-    this.#base = buckets;
-    this.#buckets = [...buckets];
+  constructor(groups: readonly Group[], size: number, make: Make) {
+    this.#groups = groups.slice();
     this.#size = size;
     this.#make = make;
   }
@@ -232,55 +213,62 @@ export class RuleTableDraft {
     return this.#lastBucket;
   }
 
+  #bucket(b: number): Bucket {
+    return this.#groups[b >> GROUP_BITS][b & (GROUP - 1)];
+  }
+
   get(key: string): Rule | undefined {
-    return this.#buckets[this.#bucketOf(key)].get(key);
+    return this.#bucket(this.#bucketOf(key)).get(key);
   }
 
   /** A snapshot of the entries (safe to change the draft while walking it). */
   entries(): [string, Rule][] {
     const out: [string, Rule][] = [];
-    for (const bucket of this.#buckets) for (const entry of bucket) out.push(entry);
+    for (const group of this.#groups) for (const bucket of group) for (const entry of bucket) out.push(entry);
     return out;
   }
 
+  /** Bucket b, copied into a group this draft owns when it is not yet its own. */
   #own(b: number): Map<string, Rule> {
     if (this.#done) throw new Error('this draft is done; start another edit()');
-    if (this.#owned[b] === 0) {
+    const g = b >> GROUP_BITS;
+    const group = this.#ownGroup(g);
+    const i = b & (GROUP - 1);
+    const bit = 1 << (b & 31);
+    if ((this.#owned[b >> 5] & bit) === 0) {
       const copy = new Map<string, Rule>();
-      this.#buckets[b].forEach((rule, key) => copy.set(key, rule)); // twice as fast as new Map(bucket)
-      this.#buckets[b] = copy;
-      this.#owned[b] = 1;
+      group[i].forEach((rule, key) => copy.set(key, rule)); // twice as fast as new Map(bucket)
+      group[i] = copy;
+      this.#owned[b >> 5] |= bit;
+      this.#copied.push(b);
     }
-    return this.#buckets[b] as Map<string, Rule>;
+    return group[i] as Map<string, Rule>;
   }
 
-  #touch(key: string, b: number, now: Rule | undefined): void {
-    if (this.#after === undefined) return;
-    if (!this.#after.has(key)) {
-      const was = this.#base[b].get(key);
-      if (was !== undefined) this.#before.set(key, was); // a new key has no entry (most of a big insert)
+  #ownGroup(g: number): Bucket[] {
+    if (this.#ownedGroups[g] === 0) {
+      this.#groups[g] = this.#groups[g].slice();
+      this.#ownedGroups[g] = 1;
     }
-    this.#after.set(key, now);
+    return this.#groups[g] as Bucket[];
   }
 
   set(key: string, rule: Rule): void {
-    const b = this.#bucketOf(key);
-    const bucket = this.#own(b);
-    if (!bucket.has(key)) this.#size++;
+    const bucket = this.#own(this.#bucketOf(key));
+    const size = bucket.size;
     bucket.set(key, rule);
-    this.#touch(key, b, rule);
+    this.#size += bucket.size - size;
   }
 
   delete(key: string): void {
     const b = this.#bucketOf(key);
-    if (!this.#buckets[b].has(key)) return;
+    if (!this.#bucket(b).has(key)) return;
     this.#own(b).delete(key);
-    this.#touch(key, b, undefined);
     this.#size--;
   }
 
   done(): RuleTable {
     this.#done = true;
-    return this.#make(this.#buckets, this.#size, this.#before, this.#after);
+    return this.#make(this.#groups, this.#size, this.#copied);
   }
 }

@@ -162,7 +162,7 @@ export class ZitiService {
 
   batch(operations: readonly Operation[]): Promise<BatchSummary> {
     return this.#mutate(async (state, slicer) => {
-      for (let i = 0; i < operations.length; i++) {
+      for (let i = 0; this.#options.allowedInterfaces && i < operations.length; i++) {
         if (i % CHECK_STEP === 0) await slicer.pause();
         const o = operations[i];
         if (o.op === 'insert') this.#checkInterfaces(o.rule.interfaces, ['operations', i, 'rule', 'interfaces']);

@@ -38,3 +38,15 @@ test('the first commit is a reset with every rule and interface; later ones carr
   const fourth = await intentChange(third.next, state(base.slice(1)));
   expect(fourth.change).toEqual({ upsert: [], remove: ['interface eth0', 'interface eth1'] });
 });
+
+test('a change that keeps the settings map keeps their intents (nothing remade or compared)', async () => {
+  const settings = new Map([['eth0', { echo: true }]]);
+  const [one, two] = [rule(1), rule(2)];
+  const first = await intentChange(undefined, { rules: state([one]).rules, interfaces: settings });
+  const second = await intentChange(first.next, { rules: state([one, two]).rules, interfaces: settings });
+  expect(second.next.interfaces).toBe(first.next.interfaces);
+  expect(second.change).toEqual({ upsert: [[ruleKey(two), expect.objectContaining({ kind: 'tproxy.rule' })]], remove: [] });
+  // an equal map that is another object is compared: still no change
+  const third = await intentChange(second.next, { rules: state([one, two]).rules, interfaces: new Map(settings) });
+  expect(third.change).toEqual({ upsert: [], remove: [] });
+});

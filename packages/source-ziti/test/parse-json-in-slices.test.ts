@@ -90,6 +90,49 @@ describe('parseJsonInSlices', () => {
     expect(slicer.yields).toBeGreaterThanOrEqual(Math.floor(text.length / (64 * 1024)));
   });
 
+  // the separator learnt between two elements (`},{`) also occurs inside strings and nested lists:
+  // a guess there must never give anything but JSON.parse's result (or its error)
+  const tricky = fc.record({
+    op: fc.constantFrom('insert', 'delete'),
+    s: fc.constantFrom('},{', '"},{"', '\\', '\\"},{', ']],[[', 'x', '},\n{'),
+    nested: fc.array(fc.record({ a: fc.constantFrom('},{', '', ']'), b: fc.array(fc.nat(9), { maxLength: 3 }) }), { maxLength: 3 }),
+    n: fc.integer(),
+  });
+
+  test('arrays of objects whose separator also occurs in strings and nested lists: exactly JSON.parse', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(tricky, { minLength: 1, maxLength: 60 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        async (elements, wrapped, pretty, cuts) => {
+          const value = wrapped ? { operations: elements, tail: [1, 2] } : elements;
+          const text = pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value);
+          const expected = JSON.parse(text) as unknown;
+          for (const sizes of [tiny, { whole: 8, piece: 200 }]) {
+            expect(await parseJsonInSlices(text, eager(), JSON.parse, sizes)).toStrictEqual(expected);
+            expect(await parseJsonInSlices(chunksOf(text, cuts), eager(), JSON.parse, sizes)).toStrictEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('an element broken after the separator was learnt: JSON.parse\'s own error', async () => {
+    const text = JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ i, s: 'a},{b' })));
+    for (const broken of [text.replace('{"i":150', '{"i"150'), text.replace('"s":"a},{b"}', '"s":"a},{b"'), `${text.slice(0, -1)},]`]) {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.nat(), { maxLength: 4 }), async (cuts) => {
+          expect(await slicedError(chunksOf(broken, cuts))).toBe(jsonError(broken));
+          expect(await slicedError(broken)).toBe(jsonError(broken));
+        }),
+        { numRuns: 30 },
+      );
+    }
+  });
+
   test('a "__proto__" key is an own property, as JSON.parse makes it', async () => {
     const text = `{"__proto__":{"polluted":true},"list":[1,2,3,4,5,6,7,8,9,10]}`;
     const parsed = (await parseJsonInSlices(text, eager(), JSON.parse, tiny)) as Record<string, unknown>;

@@ -1,18 +1,30 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import fs from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { Rule } from '../src/rule.js';
 import { applyOperations, emptyState, flushRules, insertRule, setInterface, type ZitiState } from '../src/rule-store.js';
 import { COMPACT_MIN_BYTES, StateFile, SYNC_DELAY_MS, journalPath, loadState, oldJournalPath, saveState } from '../src/state-file.js';
-import { journalRecord, parseState, serialiseState } from '../src/state-text.js';
+import { journalRecord, journalText, parseState, serialiseState, serialiseStateInPieces } from '../src/state-text.js';
 
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ziti-state-'));
 });
-afterEach(async () => rm(dir, { recursive: true, force: true }));
+/** The state files the tests open, closed after each test: a held journal descriptor is not left to the garbage collector. */
+const opened: StateFile[] = [];
+async function openStateFile(...args: Parameters<typeof StateFile.open>): ReturnType<typeof StateFile.open> {
+  const result = await StateFile.open(...args);
+  opened.push(result.stateFile);
+  return result;
+}
+afterEach(async () => {
+  for (const stateFile of opened.splice(0)) await stateFile.close().catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+});
 
 const state = setInterface(
   insertRule(emptyState, { destination: '10.0.0.16/28', source: '0.0.0.0/0', protocol: 'tcp', ports: { low: 22, high: 22 }, action: 'divert', tproxyPort: 33381, interfaces: ['lo'], service: 's' }).state,
@@ -82,7 +94,7 @@ const same = (a: ZitiState, b: ZitiState) => {
 describe('StateFile: snapshot + journal', () => {
   test('a commit appends only what changed; a restart replays the journal and compacts it', async () => {
     const file = join(dir, 'rules.json');
-    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
     const a = insertAll(empty, [r(1), r(2), r(3)]);
     await stateFile.save(a);
     const b = insertAll(a, [r(4), r(2, { tproxyPort: 16000 })]);
@@ -103,7 +115,7 @@ describe('StateFile: snapshot + journal', () => {
 
     same(await loadState(file), c);
     const log = quiet();
-    const reopened = await StateFile.open(file, log);
+    const reopened = await openStateFile(file, log);
     same(reopened.state, c);
     expect(log.lines).toEqual(['info: compacted the state journal into the state file']);
     expect((await readFile(journalPath(file), 'utf8'))).toBe('');
@@ -112,7 +124,7 @@ describe('StateFile: snapshot + journal', () => {
 
   test('a flush is one short record', async () => {
     const file = join(dir, 'rules.json');
-    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
     const a = insertAll(empty, Array.from({ length: 50 }, (_, i) => r(i)));
     await stateFile.save(a);
     await stateFile.save(flushRules(a).state);
@@ -123,7 +135,7 @@ describe('StateFile: snapshot + journal', () => {
 
   test('a torn last line (a crash during an append) is ignored with a warning', async () => {
     const file = join(dir, 'rules.json');
-    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
     const a = insertAll(empty, [r(1)]);
     await stateFile.save(a);
     await stateFile.save(insertAll(a, [r(2)]));
@@ -133,7 +145,7 @@ describe('StateFile: snapshot + journal', () => {
       expect([...(await loadState(file)).rules.values()]).toEqual([r(1)]);
     }
     const log = quiet();
-    const reopened = await StateFile.open(file, log);
+    const reopened = await openStateFile(file, log);
     expect([...reopened.state.rules.values()]).toEqual([r(1)]);
     expect(log.lines[0]).toMatch(/^warn: the state journal ends in an incomplete line/);
     expect(await readFile(journalPath(file), 'utf8')).toBe(''); // compacted: the torn tail is gone
@@ -151,7 +163,7 @@ describe('StateFile: snapshot + journal', () => {
 
   test('once the journal outgrows the snapshot (and COMPACT_MIN_BYTES) it is compacted in the background', async () => {
     const file = join(dir, 'rules.json');
-    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
     let s = empty;
     const ruleBytes = JSON.stringify(r(0, { service: 'x'.repeat(200) })).length + 1;
     const perRecord = 200; // ~100 fsync'd saves in all
@@ -174,9 +186,22 @@ describe('StateFile: snapshot + journal', () => {
     same(await loadState(file), s);
   }, 60_000);
 
+  test('a record that puts every rule (a large batch onto an empty store) is compacted into the same snapshot text', async () => {
+    const file = join(dir, 'rules.json');
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
+    const service = 'x'.repeat(200);
+    const count = Math.ceil((1.2 * COMPACT_MIN_BYTES) / JSON.stringify(r(0, { service })).length);
+    const big = insertAll(empty, Array.from({ length: count }, (_, i) => r(i, { service })));
+    await stateFile.save(big); // one record past COMPACT_MIN_BYTES: compacted at once, its rules' text reused
+    await stateFile.close();
+    expect(await readFile(file, 'utf8')).toBe(await serialiseState(big));
+    expect((await stat(journalPath(file))).size).toBe(0);
+    same(await loadState(file), big);
+  }, 60_000);
+
   test('a crash during a background compaction loses nothing: old journal + either snapshot + journal', async () => {
     const file = join(dir, 'rules.json');
-    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
     const a = insertAll(empty, [r(1), r(2)]);
     await stateFile.save(a);
     const b = insertAll(flushRules(a).state, [r(2, { action: 'pass', tproxyPort: undefined }), r(3)]);
@@ -190,7 +215,7 @@ describe('StateFile: snapshot + journal', () => {
     await writeFile(file, await serialiseState(b));
     same(await loadState(file), c);
     const log = quiet();
-    const reopened = await StateFile.open(file, log);
+    const reopened = await openStateFile(file, log);
     same(reopened.state, c);
     await expect(stat(oldJournalPath(file))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await readFile(journalPath(file), 'utf8')).toBe('');
@@ -198,7 +223,7 @@ describe('StateFile: snapshot + journal', () => {
 
   test('replaying the journal onto a snapshot that already holds it changes nothing (crash mid-compaction)', async () => {
     const file = join(dir, 'rules.json');
-    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
     const a = insertAll(empty, [r(1), r(2)]);
     await stateFile.save(a);
     await stateFile.save(flushRules(a).state);
@@ -212,7 +237,7 @@ describe('StateFile: snapshot + journal', () => {
 
   test('after a failed append the next save compacts (the change is saved with the next one)', async () => {
     const file = join(dir, 'sub', 'rules.json');
-    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
     const a = insertAll(empty, [r(1)]);
     await stateFile.save(a);
     await rm(join(dir, 'sub'), { recursive: true });
@@ -236,6 +261,21 @@ test('a snapshot holds one rule per line, whatever the rules hold', async () => 
   expect(await serialiseState(emptyState)).toBe('{\n  "version": 1,\n  "rules": [],\n  "interfaces": {}\n}\n');
 });
 
+test('a journal record that puts every rule of its state carries their text, which makes the same snapshot', async () => {
+  const many = insertAll(emptyState, Array.from({ length: 3000 }, (_, i) => r(i, { service: i % 7 ? undefined : `s${i}` })));
+  const text = await journalText(emptyState, many);
+  expect(text?.allRules?.rules).toBe(many.rules);
+  expect(await serialiseStateInPieces(many, undefined, text?.allRules)).toEqual(await serialiseStateInPieces(many));
+  // every rule replaced: all put again
+  const replaced = insertAll(many, Array.from({ length: 3000 }, (_, i) => r(i, { tproxyPort: 15001 })));
+  const again = await journalText(many, replaced);
+  expect((await serialiseStateInPieces(replaced, undefined, again?.allRules)).join('')).toBe(await serialiseState(replaced));
+  // some rules put: no text of them all (and text of another table is not used)
+  const more = insertAll(many, [r(5000)]);
+  expect((await journalText(many, more))?.allRules).toBeUndefined();
+  expect((await serialiseStateInPieces(more, undefined, text?.allRules)).join('')).toBe(await serialiseState(more));
+});
+
 // ---------------------------------------------------------------- damage (issue 9 item 7a)
 
 const threeRules = await serialiseState(insertAll(emptyState, [r(1), r(2), r(3)]));
@@ -257,9 +297,29 @@ describe('durability: group commit (see state-file.ts)', () => {
     }
   }
 
+  /**
+   * Counts the writes of the journal while `run` runs: asynchronous ones (FileHandle write and
+   * writev) and synchronous write(2)s (fs.writeSync, which state-file.ts imports by name: the
+   * named export follows the spied one after syncBuiltinESMExports).
+   */
+  async function countWrites(run: () => Promise<void>): Promise<{ async: number; sync: number }> {
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as Record<'write' | 'writev', () => Promise<unknown>>;
+    await probe.close();
+    const spies = { write: vi.spyOn(proto, 'write'), writev: vi.spyOn(proto, 'writev'), writeSync: vi.spyOn(fs, 'writeSync') };
+    syncBuiltinESMExports();
+    try {
+      await run();
+      return { async: spies.write.mock.calls.length + spies.writev.mock.calls.length, sync: spies.writeSync.mock.calls.length };
+    } finally {
+      for (const spy of Object.values(spies)) spy.mockRestore();
+      syncBuiltinESMExports();
+    }
+  }
+
   test('appends are written before save returns, and share one fdatasync (not one per request)', async () => {
     const file = join(dir, 'rules.json');
-    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
     let s = empty;
     const during = await countSyncs(async () => {
       for (let i = 0; i < 20; i++) {
@@ -274,9 +334,53 @@ describe('durability: group commit (see state-file.ts)', () => {
     same(await loadState(file), s);
   });
 
+  test('the journal stays open between appends: one write per record, the same descriptor', async () => {
+    const file = join(dir, 'rules.json');
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
+    /** the descriptors of this process open on the journal */
+    const journalFds = async () => {
+      const fds: string[] = [];
+      for (const fd of await readdir('/proc/self/fd')) {
+        if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === journalPath(file)) fds.push(fd);
+      }
+      return fds;
+    };
+    let s = insertAll(empty, [r(0)]);
+    await stateFile.save(s); // opens the journal
+    const held = await journalFds();
+    expect(held).toHaveLength(1);
+    const writes = await countWrites(async () => {
+      for (let i = 1; i <= 20; i++) {
+        s = insertAll(s, [r(i)]);
+        await stateFile.save(s);
+      }
+    });
+    expect(writes.async + writes.sync).toBe(20);
+    // a single rule's record is one synchronous write(2) (no thread pool round trip), except while
+    // the group's fdatasync runs (then it is written asynchronously): the loop may meet one
+    expect(writes.sync).toBeGreaterThan(0);
+    expect(await journalFds()).toEqual(held);
+    await stateFile.close();
+    expect(await journalFds()).toEqual([]);
+    same(await loadState(file), s);
+  });
+
+  test('a large record is written in a few large writes', async () => {
+    const file = join(dir, 'rules.json');
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
+    const big = insertAll(empty, Array.from({ length: 12_000 }, (_, i) => r(i, { service: 'x'.repeat(100) })));
+    const writes = await countWrites(() => stateFile.save(big));
+    const bytes = (await stat(journalPath(file))).size;
+    expect(bytes).toBeGreaterThan(2 << 20);
+    expect(writes.async).toBeLessThanOrEqual(Math.ceil(bytes / (1 << 20)) + 1);
+    expect(writes.sync).toBe(0); // large records never hold the event loop
+    await stateFile.close();
+    same(await loadState(file), big);
+  });
+
   test('after SYNC_DELAY_MS the group is synced without a close', async () => {
     const file = join(dir, 'rules.json');
-    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
     const synced = await countSyncs(async () => {
       await stateFile.save(insertAll(empty, [r(1)]));
       await new Promise((resolve) => setTimeout(resolve, SYNC_DELAY_MS + 100));
@@ -288,7 +392,7 @@ describe('durability: group commit (see state-file.ts)', () => {
 
   test('what a power loss leaves at the end of an unsynced journal (NUL bytes, a cut line) is dropped with a warning', async () => {
     const file = join(dir, 'rules.json');
-    const { stateFile, state: empty } = await StateFile.open(file, quiet());
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
     const a = insertAll(empty, [r(1)]);
     await stateFile.save(a);
     await stateFile.save(insertAll(a, [r(2)]));
@@ -298,7 +402,7 @@ describe('durability: group commit (see state-file.ts)', () => {
     for (const tail of ['\0'.repeat(300), `${'\0'.repeat(300)}\n`, text.slice(firstLine.length, -30)]) {
       await writeFile(journalPath(file), `${firstLine}${tail}`);
       const log = quiet();
-      const reopened = await StateFile.open(file, log);
+      const reopened = await openStateFile(file, log);
       expect([...reopened.state.rules.values()]).toEqual([r(1)]);
       expect(log.lines[0]).toMatch(/^warn: the state journal ends in an incomplete line/);
       await reopened.stateFile.close();
@@ -322,7 +426,7 @@ describe('a damaged state file stops the load, names the file, where and what; c
     await writeFile(file, content);
     await writeFile(journalPath(file), `{"put":[${JSON.stringify(r(9))}]}\n`);
     const log = quiet();
-    const error = await StateFile.open(file, log).catch((e: unknown) => e);
+    const error = await openStateFile(file, log).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ERR_ZITI_STATE_FILE', message: expect.stringMatching(message) });
     expect(await readFile(file, 'utf8')).toBe(content); // no overwrite
     expect(await readFile(journalPath(file), 'utf8')).toBe(`{"put":[${JSON.stringify(r(9))}]}\n`); // no compaction
@@ -340,7 +444,7 @@ describe('a damaged state file stops the load, names the file, where and what; c
     const first = `{"put":[${JSON.stringify(r(1))}]}\n`;
     await writeFile(journalPath(file), `${first}{"put":[{"destin`);
     const log = quiet();
-    const opened = await StateFile.open(file, log);
+    const opened = await openStateFile(file, log);
     expect([...opened.state.rules.values()]).toEqual([r(1)]);
     expect(log.lines[0]).toMatch(/^warn: the state journal ends in an incomplete line \(a write cut short\); ignored it/);
     expect(log.details[0]).toMatchObject({ journal: journalPath(file), line: 2, offset: first.length, bytes: 16 });
@@ -366,7 +470,7 @@ describe('a damaged state file stops the load, names the file, where and what; c
       const path = which === 'snapshot' ? file : journalPath(file);
       await make(path);
       const started = Date.now();
-      await expect(StateFile.open(file, quiet())).rejects.toMatchObject({ code: 'ERR_ZITI_STATE_FILE', message: expect.stringMatching(message) });
+      await expect(openStateFile(file, quiet())).rejects.toMatchObject({ code: 'ERR_ZITI_STATE_FILE', message: expect.stringMatching(message) });
       expect(Date.now() - started).toBeLessThan(2000);
     }
   });
@@ -401,7 +505,7 @@ describe('stale snapshot temp files', () => {
       await mkdir(join(dir, `rules.json.${deadToo}.tmp`)); // not a regular file
       await writeFile(join(dir, `rules.json.${dead}.tmp`), 'a snapshot cut short');
       const log = quiet();
-      await StateFile.open(file, log);
+      await openStateFile(file, log);
       const left = (await readdir(dir)).sort();
       expect(left).toEqual([...keep, `rules.json.${deadToo}.tmp`, 'rules.json'].sort());
       expect(log.lines).toContain('info: removed a stale state file temp file (its writer is gone)');
@@ -415,7 +519,7 @@ describe('stale snapshot temp files', () => {
     await writeFile(file, '{');
     const tmp = join(dir, `rules.json.${await deadPid()}.tmp`);
     await writeFile(tmp, await serialiseState(emptyState));
-    await expect(StateFile.open(file, quiet())).rejects.toThrow();
+    await expect(openStateFile(file, quiet())).rejects.toThrow();
     expect(await readFile(tmp, 'utf8')).toBe(await serialiseState(emptyState));
   });
 });

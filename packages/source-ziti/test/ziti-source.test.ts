@@ -233,8 +233,10 @@ test('at start the API answers at once: 503 until the saved rules are published;
   }
   expect(health).toMatchObject({ status: 503, body: { ok: false, applied: false } });
   const insert = agentRequest(agent, 'POST', '/v1/rules', { destination: '10.8.0.0/16', protocol: 'tcp', ports: { low: 443 }, tproxyPort: 4000 });
+  // the saved rules reach the kernel (however slow the machine), the insert meanwhile waits for them
+  await vi.waitFor(() => expect(kernel.commits).toHaveLength(1), { timeout: 10_000 });
   await new Promise((resolve) => setTimeout(resolve, 50));
-  expect(kernel.commits).toHaveLength(1); // the insert waits for the saved rules
+  expect(kernel.commits).toHaveLength(1);
   release();
   await started;
   expect(await insert).toMatchObject({ status: 200, body: { outcome: 'created' } });

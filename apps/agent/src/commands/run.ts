@@ -7,6 +7,7 @@ import {
   createAgent,
   createLogger,
   type LogFormat,
+  type Logger,
   type LogLevel,
   logLevels,
   readAgentConfigFile,
@@ -14,6 +15,7 @@ import {
 import { SocketHandles } from '@bpfsteer/core-bpf';
 import { type CliContext, type CommandRegistration, ExitCode } from '../cli-context.js';
 import { coreBpfFeatureProbe } from '../load-feature-probe.js';
+import { memoryDebugSetting, memoryReport, sampleMemory } from '../memory-report.js';
 
 interface RunOptions {
   config: string;
@@ -77,6 +79,7 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
   process.on('SIGHUP', reload);
   // an agent without admin socket has nothing else keeping the event loop alive
   const keepAlive = setInterval(() => undefined, 1 << 30);
+  let memoryTimer: NodeJS.Timeout | undefined;
   try {
     try {
       await agent.start();
@@ -91,14 +94,24 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
         await agent.stop({ keepPinned });
         return ExitCode.failure;
       }
+      memoryTimer = reportMemory(logger, memoryDebugSetting(process.env.BPFSTEER_DEBUG_MEMORY));
     }
     await stopSignal;
     await stopping;
     return ExitCode.ok;
   } finally {
     clearInterval(keepAlive);
+    clearInterval(memoryTimer);
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
     process.off('SIGHUP', reload);
   }
+}
+
+/** The BPFSTEER_DEBUG_MEMORY report (memory-report.ts): logged now, and every `setting` ms when a period. */
+function reportMemory(logger: Logger, setting: 'once' | number | undefined): NodeJS.Timeout | undefined {
+  if (setting === undefined) return undefined;
+  const report = (): void => logger.info({ memory: memoryReport(sampleMemory()) }, 'memory');
+  report();
+  return setting === 'once' ? undefined : setInterval(report, setting).unref();
 }

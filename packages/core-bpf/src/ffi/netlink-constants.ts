@@ -1,7 +1,8 @@
 /**
  * Numbers from the uapi linux/netlink.h, linux/rtnetlink.h and linux/neighbour.h that core-bpf's
- * own rtnetlink requests (neighbours.ts) use, in one place. Stable kernel ABI; the neighbour kernel
- * test exercises every one of them against the running kernel.
+ * own rtnetlink requests (neighbours.ts) and change watch (netlink-change-watch.ts) use, in one
+ * place. Stable kernel ABI; the neighbour and change-watch kernel tests exercise every one of them
+ * against the running kernel.
  */
 export const NL = {
   /** protocol of socket(AF_NETLINK, SOCK_RAW, ...) */
@@ -9,6 +10,13 @@ export const NL = {
   SOL_NETLINK: 270,
   NETLINK_EXT_ACK: 11,
   NETLINK_CAP_ACK: 10,
+  /** struct sockaddr_nl: nl_family u16, nl_pad u16, nl_pid u32, nl_groups u32 */
+  SOCKADDR_NL_LEN: 12,
+  SOCKADDR_NL_GROUPS: 8,
+  /** multicast groups of NETLINK_ROUTE (the legacy RTMGRP_* bit masks of nl_groups) */
+  RTMGRP_LINK: 0x1,
+  RTMGRP_IPV4_IFADDR: 0x10,
+  RTMGRP_IPV6_IFADDR: 0x100,
   /** struct nlmsghdr: len u32, type u16, flags u16, seq u32, pid u32 */
   HDR_LEN: 16,
   /** struct nlattr: len u16, type u16 */

@@ -5,8 +5,8 @@
  * output (the schemas have no transforms or defaults, so the output is the input). Anything else
  * goes to zod, which produces the error messages, so errors are exactly what they were.
  * test/fast-validation.test.ts checks "accepted here => accepted by zod, same output" on random
- * bodies. A batch accepted here keeps its normalised operations (see normalisedBatch), so its rules
- * are not checked twice.
+ * bodies. A body accepted here keeps what it was normalised to (normalisedRule, normalisedSelector,
+ * normalisedBatch), so the handler does not check and normalise it a second time.
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import type { ZodType } from 'zod';
@@ -163,14 +163,27 @@ export function isValidBatch(value: unknown): boolean {
   return checkBatch(value) !== undefined;
 }
 
-/** The operations of batch bodies the fast path accepted, by body object. */
-const checkedBatches = new WeakMap<object, readonly Operation[]>();
+/**
+ * What the fast path made of the bodies it accepted (the normalised rule, selector or operations),
+ * by body object: the handler takes it instead of normalising the body again.
+ */
+const normalised = new WeakMap<object, Rule | RuleSelector | readonly Operation[]>();
 /** Batch bodies the fast path checked in slices and refused (zod checks them for the message). */
 const refusedBatches = new WeakSet<object>();
 
+/** The normalised rule of a rule body the fast path accepted (undefined: zod checked it). */
+export function normalisedRule(body: object): Rule | undefined {
+  return normalised.get(body) as Rule | undefined;
+}
+
+/** The normalised selector of a selector body the fast path accepted (undefined: zod checked it). */
+export function normalisedSelector(body: object): RuleSelector | undefined {
+  return normalised.get(body) as RuleSelector | undefined;
+}
+
 /** The normalised operations of a batch body the fast path accepted (undefined: zod checked it). */
 export function normalisedBatch(body: object): readonly Operation[] | undefined {
-  return checkedBatches.get(body);
+  return normalised.get(body) as readonly Operation[] | undefined;
 }
 
 /**
@@ -180,23 +193,33 @@ export function normalisedBatch(body: object): readonly Operation[] | undefined 
 export async function precheckBatch(body: unknown, slicer: TimeSlicer): Promise<void> {
   if (typeof body !== 'object' || body === null) return;
   const operations = await checkBatchInSlices(body, slicer);
-  if (operations) checkedBatches.set(body, operations);
+  if (operations) normalised.set(body, operations);
   else refusedBatches.add(body);
+}
+
+/** A fast check that keeps what it made of an accepted body (an object: the API's bodies are). */
+function remembering(check: (value: unknown) => Rule | RuleSelector | readonly Operation[] | undefined): (value: unknown) => boolean {
+  return (value) => {
+    const made = check(value);
+    if (made === undefined) return false;
+    normalised.set(value as object, made);
+    return true;
+  };
 }
 
 function fastBatchCheck(value: unknown): boolean {
   if (typeof value === 'object' && value !== null) {
-    if (checkedBatches.has(value)) return true;
+    if (normalised.has(value)) return true;
     if (refusedBatches.has(value)) return false;
   }
   const operations = checkBatch(value);
-  if (operations) checkedBatches.set(value as object, operations);
+  if (operations) normalised.set(value as object, operations);
   return operations !== undefined;
 }
 
 const fastChecks = new Map<ZodType, (value: unknown) => boolean>([
-  [ruleInputSchema, isValidRuleInput],
-  [selectorInputSchema, isValidSelectorInput],
+  [ruleInputSchema, remembering(checkRuleInput)],
+  [selectorInputSchema, remembering(checkSelectorInput)],
   [batchSchema, fastBatchCheck],
 ]);
 

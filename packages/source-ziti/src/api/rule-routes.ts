@@ -7,7 +7,7 @@ import { toRule, toSelector, type RuleInput, type SelectorInput } from '../rule-
 import type { Operation } from '../rule-store.js';
 import type { ZitiService } from '../ziti-service.js';
 import { TimeSlicer } from '@bpfsteer/agent-kernel';
-import { normalisedBatch, precheckBatch } from './fast-validation.js';
+import { normalisedBatch, normalisedRule, normalisedSelector, precheckBatch } from './fast-validation.js';
 import { ruleListJson } from './rule-list-json.js';
 import { ruleView } from './rule-view.js';
 import {
@@ -68,7 +68,7 @@ export function registerRuleRoutes(app: FastifyInstance, service: ZitiService): 
       response: { 200: insertResultSchema, ...refusals },
     },
     handler: async (request) => {
-      const result = await service.insert(rule(request.body));
+      const result = await service.insert(normalisedRule(request.body) ?? rule(request.body));
       return { outcome: result.outcome, rule: ruleView(result.rule) };
     },
   });
@@ -81,7 +81,7 @@ export function registerRuleRoutes(app: FastifyInstance, service: ZitiService): 
       response: { 200: deleteResultSchema, 404: errorSchema, ...refusals },
     },
     handler: async (request) => {
-      const result = await service.delete(selector(request.body));
+      const result = await service.delete(normalisedSelector(request.body) ?? selector(request.body));
       return { removed: result.removed.map(ruleView), narrowed: result.narrowed.map(ruleView) };
     },
   });

@@ -2,8 +2,14 @@
  * The diverter's HTTP client of the ziti source API: over the unix socket, or over TCP with a
  * bearer token. Errors say where the agent was looked for and why it did not answer.
  */
-import { request, type IncomingMessage, type RequestOptions } from 'node:http';
+import { createRequire } from 'node:module';
+import type { IncomingMessage, RequestOptions } from 'node:http';
 import type { AgentAddress } from './parse-diverter-args.js';
+
+// required, not imported: an ESM import of node:http loads node's undici through the module's
+// facade, ~50 ms of each diverter call (agent-kernel's node-http.ts says more; this CLI does not
+// load agent-kernel)
+const { request } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 export interface AgentResponse {
   readonly status: number;
