@@ -14,7 +14,7 @@
 //      answered: the process swap (baseline `node -e 0`) and the new agent's start while it answers;
 //      then the first single insert after the restart (ms).
 //   3. one batch of <big> rules from empty: rules/s; baseline: TproxyDataplane apply in-process.
-//   4. agent VmRSS (/proc/<pid>/status) at 0, <small> and <big> rules (each after 3 s idle), after
+//   4. agent VmRSS (/proc/<pid>/status) at 0, <small> and <big> rules (each after 5 s idle), after
 //      GET /v1/rules (listing, at once) and after the restart (1 s); the BPF maps the agent holds open (memlock summed over its map fds,
 //      /proc/<pid>/fdinfo) at 0 and <big>; spawn -> admin status running after the restart (from the
 //      poller's reports: +- one poll interval) and cold (0 rules); cold spawn -> ziti API answering
@@ -125,11 +125,11 @@ async function insertLatencies(agent, rules) {
 }
 
 /**
- * The memory figures of the agent process after `settleMs` idle: 3 s by default, past the 2 s after
+ * The memory figures of the agent process after `settleMs` idle: 5 s by default, past the 2 s after
  * which a plugin thread gives back the garbage of large work (IdleTrim in agent-kernel's
  * plugin-worker.ts), so the figure is the agent's steady state rather than a large apply's leftovers.
  */
-async function memory(agent, settleMs = 3000) {
+async function memory(agent, settleMs = 5000) {
   await sleep(settleMs);
   return { rssKiB: vmRssKiB(agent.child.pid), maps: mapMemlock(agent.child.pid) };
 }

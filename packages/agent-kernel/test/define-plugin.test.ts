@@ -10,6 +10,7 @@ import { captureLogger } from './fakes.js';
 class FakeDataplane {
   readonly calls: string[] = [];
   statusFails = false;
+  statusCalls = 0;
   close(options: CloseOptions): void {
     this.calls.push(`close ${JSON.stringify(options)}`);
   }
@@ -42,6 +43,7 @@ function factory(extra: Partial<PluginSteps<FakeDataplane>> = {}) {
           return { added: desired.get('kit.kind')?.length ?? 0, updated: 0, removed: 0 };
         },
         status: (dp) => {
+          dp.statusCalls++;
           if (dp.statusFails) throw new Error('kit: status: the maps cannot be read');
           return { attachments: [{ target: 'eth0 egress', type: 'tcx-egress' }], maps: [], details: { size: seen.config?.size } };
         },
@@ -130,5 +132,26 @@ describe('definePlugin', () => {
     expect(report.state).toBe('running');
     await runner.close(false);
     expect(seen.dataplanes[0]!.calls.at(-1)).toBe('close {"keepPinned":false}');
+  });
+
+  it('reports asked while a status call is in flight share it: pollers never queue status calls in the plugin', async () => {
+    const { plugin, seen } = factory();
+    const runner = new PluginRunner({
+      entry: { id: 'kit', factory: plugin, config: { size: 2 }, index: 0 },
+      logger: captureLogger().logger,
+      pinRoot: '/sys/fs/bpf/test',
+      timeouts: { openMs: 200, applyMs: 200, closeMs: 200 },
+      isolation: 'inline',
+      probe: unprobedFeatures,
+      desired: () => new Map(),
+    });
+    expect(await runner.start()).toBe(true);
+    const statusCalls = () => seen.dataplanes[0]!.statusCalls;
+    const reports = await Promise.all([runner.report(), runner.report(), runner.report()]);
+    expect(reports.map((r) => r.details)).toEqual([{ size: 2 }, { size: 2 }, { size: 2 }]);
+    expect(statusCalls()).toBe(1);
+    await runner.report(); // once settled, the next report asks again
+    expect(statusCalls()).toBe(2);
+    await runner.close(false);
   });
 });

@@ -147,6 +147,8 @@ export class TproxyDataplane {
   #addressesStale = true;
   /** the #ifindex whose tctp_if_stats entries exist */
   #statsFor: Map<string, number> | undefined;
+  /** #hostNodes's last count, for the tries of that epoch */
+  #hostCount: { readonly trie: TrieState; readonly epoch: number; readonly n: number } | undefined;
   /** what tctp_if_addrs and tctp_ifaces hold */
   readonly #addrs = new Map<string, IfAddrKey>();
   readonly #flags = new Map<number, number>();
@@ -660,9 +662,18 @@ export class TproxyDataplane {
     });
   }
 
+  /**
+   * The placed dst nodes of full-length prefixes (they live in tctp_dst_host), counted again only
+   * when the tries changed since the last count: status() is asked every few ms by pollers, and a
+   * count over 100,000 nodes at each one (~30 ms) kept the thread from other work.
+   */
   #hostNodes(): number {
+    const trie = this.#trie;
+    const cached = this.#hostCount;
+    if (cached !== undefined && cached.trie === trie && cached.epoch === trie.epoch) return cached.n;
     let n = 0;
-    for (const node of placedNodes(this.#trie)) if (node.prefix.length === maxPrefixLength(node.family)) n++;
+    for (const node of placedNodes(trie)) if (node.prefix.length === maxPrefixLength(node.family)) n++;
+    this.#hostCount = { trie, epoch: trie.epoch, n };
     return n;
   }
 
