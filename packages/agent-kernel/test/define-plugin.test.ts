@@ -57,6 +57,19 @@ function factory(extra: Partial<PluginSteps<FakeDataplane>> = {}) {
 
 const context = (): PluginContext => ({ logger: captureLogger().logger, pinRoot: '/sys/fs/bpf/test/kit', signal: new AbortController().signal });
 
+/** The agent's runner of `plugin` (config { size: 2 }) on the agent's thread. */
+function inlineRunner(plugin: ConstructorParameters<typeof PluginRunner>[0]['entry']['factory']): PluginRunner {
+  return new PluginRunner({
+    entry: { id: 'kit', factory: plugin, config: { size: 2 }, index: 0 },
+    logger: captureLogger().logger,
+    pinRoot: '/sys/fs/bpf/test',
+    timeouts: { openMs: 200, applyMs: 200, closeMs: 200 },
+    isolation: 'inline',
+    probe: unprobedFeatures,
+    desired: () => new Map(),
+  });
+}
+
 describe('definePlugin', () => {
   it('keeps the declarations and hands the steps the config parsed by the schema', () => {
     const { plugin, seen } = factory();
@@ -115,15 +128,7 @@ describe('definePlugin', () => {
 
   it('a status that fails reaches the agent as statusError, not as an empty status', async () => {
     const { plugin, seen } = factory();
-    const runner = new PluginRunner({
-      entry: { id: 'kit', factory: plugin, config: { size: 2 }, index: 0 },
-      logger: captureLogger().logger,
-      pinRoot: '/sys/fs/bpf/test',
-      timeouts: { openMs: 200, applyMs: 200, closeMs: 200 },
-      isolation: 'inline',
-      probe: unprobedFeatures,
-      desired: () => new Map(),
-    });
+    const runner = inlineRunner(plugin);
     expect(await runner.start()).toBe(true);
     expect(await runner.report()).toMatchObject({ state: 'running', attachments: [{ target: 'eth0 egress' }], details: { size: 2 } });
     seen.dataplanes[0]!.statusFails = true;
@@ -136,15 +141,7 @@ describe('definePlugin', () => {
 
   it('reports asked while a status call is in flight share it: pollers never queue status calls in the plugin', async () => {
     const { plugin, seen } = factory();
-    const runner = new PluginRunner({
-      entry: { id: 'kit', factory: plugin, config: { size: 2 }, index: 0 },
-      logger: captureLogger().logger,
-      pinRoot: '/sys/fs/bpf/test',
-      timeouts: { openMs: 200, applyMs: 200, closeMs: 200 },
-      isolation: 'inline',
-      probe: unprobedFeatures,
-      desired: () => new Map(),
-    });
+    const runner = inlineRunner(plugin);
     expect(await runner.start()).toBe(true);
     const statusCalls = () => seen.dataplanes[0]!.statusCalls;
     const reports = await Promise.all([runner.report(), runner.report(), runner.report()]);
