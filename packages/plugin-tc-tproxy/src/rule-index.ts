@@ -11,7 +11,7 @@
  */
 import type { CompileRule } from './compile-rules.js';
 import { keyPrefixContains, prefixByte, prefixKeyAt, type IpFamily, type Prefix } from './key-prefix.js';
-import { SortedPrefixes } from './sorted-prefixes.js';
+import { lowerBound, SortedPrefixes } from './sorted-prefixes.js';
 
 /** The group of a dst node: interface, family, protocol (within it, nodes are keyed by Prefix.key). */
 export function dstGroupKey(ifindex: number, family: IpFamily, proto: number): string {
@@ -196,18 +196,6 @@ export class DstGroup {
 
 /** Up to this many additions and removals since the last query (or one in 16 of the prefixes) are made one by one; more are merged. */
 const SPLICE_MAX = 32;
-
-/** The first index of `sorted` whose order is not below `o`, searching from `from`. */
-function lowerBound(sorted: readonly IndexedPrefix[], o: number | string, from: number): number {
-  let lo = from;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid].order < o) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** `a` and `b` (both sorted) merged: a few additions cost a few binary searches, the rest is copying. */
 function merge(a: readonly IndexedPrefix[], b: readonly IndexedPrefix[]): IndexedPrefix[] {

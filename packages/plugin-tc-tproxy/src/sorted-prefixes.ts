@@ -13,9 +13,9 @@ export interface Ordered {
 /** Chunks are cut to this size when built, and split in two when they grow to twice it. */
 const CHUNK = 256;
 
-/** The first index of `list` whose order is not below `o`. */
-function lowerBound(list: readonly Ordered[], o: number | string): number {
-  let lo = 0;
+/** The first index of `list` whose order is not below `o`, searching from `from`. */
+export function lowerBound(list: readonly Ordered[], o: number | string, from = 0): number {
+  let lo = from;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
