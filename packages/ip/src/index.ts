@@ -16,6 +16,7 @@ export {
   anyPrefix,
   comparePrefixes,
   networkOf,
+  parseIpv4PrefixInto,
   parsePrefix,
   prefixContains,
   prefixesOverlap,

@@ -11,6 +11,7 @@
 import { IpError, type IpResult } from './ip-error.js';
 import { formatIp, label, maxPrefixLength, MAX_TEXT, quote, readAddress, type IpFamily, type ParseIpOptions } from './ip-address.js';
 import { bitsEqual, hasHostBits, maskBytes } from './mask-bytes.js';
+import { ipv4Value, writeIpv4 } from './ipv4.js';
 
 export interface IpPrefix {
   readonly family: IpFamily;
@@ -88,6 +89,23 @@ export function tryParsePrefix(text: unknown, options: ParsePrefixOptions = {}):
   // an accepted IPv4 "address/length" is already canonical (decimal, no leading zeros)
   const canonical = family === 4 && slash >= 0 ? text : `${formatIp(bytes)}/${length}`;
   return { ok: true, value: { family, bytes, length, text: canonical } };
+}
+
+/**
+ * The allocation-free path of the common case: an IPv4 "a.b.c.d/len" accepted by tryParsePrefix
+ * (which then keeps the text as its canonical form). Writes the 4 network-order bytes at `offset`
+ * and returns the length; returns -1 (target untouched) for any other text - another form, another
+ * family, host bits, an error - which tryParsePrefix then parses or explains.
+ */
+export function parseIpv4PrefixInto(text: string, target: Uint8Array, offset: number): number {
+  const slash = text.indexOf('/');
+  if (slash < 0 || text.length > MAX_TEXT) return -1;
+  const length = prefixLengthValue(text, slash + 1, 32);
+  if (length < 0) return -1;
+  const value = ipv4Value(text, 0, slash);
+  if (value < 0 || (length < 32 && (value & (0xffffffff >>> length)) !== 0)) return -1;
+  writeIpv4(value, target, offset);
+  return length;
 }
 
 /** As tryParsePrefix, but a bad text throws IpError (ERR_IP_INVALID_PREFIX or ERR_IP_HOST_BITS). */

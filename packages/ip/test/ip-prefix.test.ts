@@ -8,6 +8,7 @@ import {
   maskBytes,
   networkOf,
   parseIp,
+  parseIpv4PrefixInto,
   parsePrefix,
   prefixContains,
   prefixesOverlap,
@@ -181,5 +182,27 @@ describe('bit operations', () => {
     expect(bitsEqual(a, b, 16)).toBe(true);
     expect(bitsEqual(a, b, 17)).toBe(false);
     expect(bitsEqual(a, b, 0)).toBe(true);
+  });
+});
+
+describe('parseIpv4PrefixInto', () => {
+  it('takes exactly the IPv4 "address/length" texts tryParsePrefix accepts as they are, writing the same bytes', () => {
+    const octets = ['0', '1', '10', '255', '256', '01', '', 'x'];
+    const lengths = ['', '0', '8', '24', '31', '32', '33', '08', 'x'];
+    const texts = ['10.0.0.0', '10.0.0.1/32', '::/0', '10.0.0.0/24/1', ' 10.0.0.0/8'];
+    for (const a of octets) for (const b of octets.slice(0, 4)) for (const len of lengths) texts.push(`${a}.${b}.0.0/${len}`, `${a}.0.${b}/${len}`);
+    for (const text of texts) {
+      const target = new Uint8Array(8).fill(7);
+      const length = parseIpv4PrefixInto(text, target, 2);
+      const full = tryParsePrefix(text);
+      const taken = full.ok && full.value.family === 4 && full.value.text === text && text.includes('/');
+      expect(length >= 0, text).toBe(taken);
+      if (taken) {
+        expect(length).toBe(full.value.length);
+        expect([...target]).toEqual([7, 7, ...full.value.bytes, 7, 7]);
+      } else {
+        expect([...target], text).toEqual([7, 7, 7, 7, 7, 7, 7, 7]); // untouched
+      }
+    }
   });
 });

@@ -3,7 +3,7 @@
  * "10.0.0.5/24"), kept as 16 network-order bytes (IPv4 in bytes 0..3, the rest zero), with the
  * canonical text and a compact key that is cheap to compute for any truncation of the prefix.
  */
-import { formatIpv4, formatIpv6, hasHostBits, parseIpv4Into, tryParsePrefix, prefixContains, type IpError, type IpFamily } from '@bpfsteer/ip';
+import { formatIpv4, formatIpv6, hasHostBits, parseIpv4PrefixInto, tryParsePrefix, prefixContains, type IpError, type IpFamily } from '@bpfsteer/ip';
 
 export type { IpFamily };
 
@@ -149,43 +149,19 @@ function ensureSlab(): void {
   }
 }
 
-/** The digits of an IPv4 prefix length as the fast path takes them: "0".."32", no leading zero; -1 otherwise. */
-function ipv4Length(text: string, from: number): number {
-  const digits = text.length - from;
-  if (digits < 1 || digits > 2) return -1;
-  const a = text.charCodeAt(from) - 0x30;
-  if (a < 0 || a > 9) return -1;
-  if (digits === 1) return a;
-  const b = text.charCodeAt(from + 1) - 0x30;
-  if (a === 0 || b < 0 || b > 9) return -1;
-  const value = a * 10 + b;
-  return value <= 32 ? value : -1;
-}
-
 /**
  * The usual rule prefix, IPv4 "a.b.c.d/len" without host bits, parsed straight into the slab
- * (@bpfsteer/ip's parseIpv4Into: no address object, bytes or result objects per prefix, which a
- * batch of 100,000 rules pays for in garbage collection). It takes a subset of what tryParsePrefix
- * accepts, whose canonical text is the text itself; anything else (IPv6, bare addresses, errors)
- * is left to tryParsePrefix: undefined.
+ * (@bpfsteer/ip's parseIpv4PrefixInto: no address object, bytes or result objects per prefix, which
+ * a batch of 100,000 rules pays for in garbage collection); its canonical text is the text itself.
+ * Anything else (IPv6, bare addresses, errors) is left to tryParsePrefix: undefined.
  */
 function fastIpv4Prefix(text: string): Prefix | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 7 || slash > 15) return undefined;
-  const length = ipv4Length(text, slash + 1);
-  if (length < 0) return undefined;
   ensureSlab();
-  const slab = currentSlab;
   const offset = slabUsed;
-  if (!parseIpv4Into(text.slice(0, slash), slab, offset)) return undefined;
-  const value = ((slab[offset] << 24) | (slab[offset + 1] << 16) | (slab[offset + 2] << 8) | slab[offset + 3]) >>> 0;
-  const hostMask = length === 32 ? 0 : 0xffffffff >>> length;
-  if ((value & hostMask) !== 0) {
-    slab.fill(0, offset, offset + 4); // the slot stays free (and zeroed) for the next prefix
-    return undefined;
-  }
+  const length = parseIpv4PrefixInto(text, currentSlab, offset);
+  if (length < 0) return undefined;
   slabUsed += 16;
-  return new KeyPrefix(4, slab, offset, length, text, prefixKey(slab, length, offset));
+  return new KeyPrefix(4, currentSlab, offset, length, text, prefixKey(currentSlab, length, offset));
 }
 
 /**

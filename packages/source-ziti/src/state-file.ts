@@ -170,31 +170,18 @@ function checkedWrite(written: number, given: number): number {
 }
 
 /**
- * Writes a small record (a single insert's: one buffer, one write) with a synchronous write(2) when
- * `now` allows it and it is at most SYNC_WRITE_MAX bytes; returns the bytes written, or undefined
- * when the record is to be written asynchronously (writePieces).
- */
-function writeSmallRecordNow(handle: FileHandle, pieces: readonly string[], now: boolean): number | undefined {
-  if (!now || pieces.length > SMALL_RECORD_PIECES) return undefined;
-  const text = pieces.length === 1 ? pieces[0] : pieces.join('');
-  if (text.length > SYNC_WRITE_MAX) return undefined; // it has at least as many bytes as UTF-16 units
-  const buffer = Buffer.from(text, 'utf8');
-  if (buffer.length > SYNC_WRITE_MAX) return undefined;
-  return checkedWrite(writeSync(handle.fd, buffer), buffer.length);
-}
-
-/**
  * Writes the pieces in order, as few writes of about WRITE_CHUNK bytes (a piece is encoded on its
  * own and the encodings handed to one writev: the text is never joined first); returns the bytes
- * written.
+ * written. A small record is one buffer and one write: a synchronous write(2) when it has at most
+ * `syncWriteMax` bytes (see the header), else through the thread pool.
  */
-async function writePieces(handle: FileHandle, pieces: readonly string[]): Promise<number> {
+async function writePieces(handle: FileHandle, pieces: readonly string[], syncWriteMax = -1): Promise<number> {
   if (pieces.length <= SMALL_RECORD_PIECES) {
-    // a small record: one buffer, one write (written as a string, the text took a slower path in
-    // node's binding: 4-7x the CPU time of a buffer's write)
-    const buffer = Buffer.from(pieces.join(''), 'utf8');
-    const { bytesWritten } = await handle.write(buffer);
-    return checkedWrite(bytesWritten, buffer.length);
+    // one buffer (written as a string, the text took a slower path in node's binding: 4-7x the
+    // CPU time of a buffer's write)
+    const buffer = Buffer.from(pieces.length === 1 ? pieces[0]! : pieces.join(''), 'utf8');
+    const written = buffer.length <= syncWriteMax ? writeSync(handle.fd, buffer) : (await handle.write(buffer)).bytesWritten;
+    return checkedWrite(written, buffer.length);
   }
   let bytes = 0;
   let group: Buffer[] = [];
@@ -402,7 +389,7 @@ export class StateFile {
     }
     if (options.truncate) await journal.truncate(0);
     // no synchronous write while the group's fdatasync runs (see the header)
-    const bytes = writeSmallRecordNow(journal, pieces, this.#syncing === undefined) ?? (await writePieces(journal, pieces));
+    const bytes = await writePieces(journal, pieces, this.#syncing === undefined ? SYNC_WRITE_MAX : -1);
     if (options.sync) await journal.datasync();
     return bytes;
   }

@@ -140,11 +140,6 @@ export async function journalText(from: ZitiState, to: ZitiState, slicer: TimeSl
   return allRules ? { pieces, allRules } : { pieces };
 }
 
-/** One journal line taking `from` to `to`, in pieces; undefined when nothing changed. */
-export async function journalRecord(from: ZitiState, to: ZitiState, slicer: TimeSlicer = new TimeSlicer()): Promise<string[] | undefined> {
-  return (await journalText(from, to, slicer))?.pieces;
-}
-
 // ---------------------------------------------------------------- reading
 
 function stateFileError(file: string, problems: readonly string[]): ZitiSourceError {

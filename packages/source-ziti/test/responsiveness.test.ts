@@ -9,7 +9,7 @@ import { createApi } from '../src/api/create-api.js';
 import { checkBatch, checkBatchInSlices } from '../src/api/fast-validation.js';
 import { intentChange } from '../src/intent-changes.js';
 import { applyBatchInSlices, emptyState, type ZitiState } from '../src/rule-store.js';
-import { journalRecord, parseState, replayJournal, serialiseState } from '../src/state-text.js';
+import { journalText, parseState, replayJournal, serialiseState } from '../src/state-text.js';
 import { ZitiService } from '../src/ziti-service.js';
 import { fakeKernel, harness, ok, quietLogger, type Harness } from './fake-kernel.js';
 import { ruleListSchema } from '../src/api/schemas.js';
@@ -87,7 +87,7 @@ test(`each step over the ${RULES} rules of a batch yields to the event loop`, as
   const grown = await applyBatchInSlices(state, operations.map((o) => ({ ...o, rule: { ...(o as { rule: object }).rule, tproxyPort: 16000 } })) as typeof operations, eager());
   if (!grown.ok) throw new Error('the batch was refused');
   await intentChange(next, grown.state, step('intents of a change'));
-  const record = (await journalRecord(emptyState, state, step('journal record')))!.join('');
+  const record = (await journalText(emptyState, state, step('journal record')))!.pieces.join('');
   const snapshot = await serialiseState(state, step('snapshot'));
   await parseState(snapshot, 'rules.json', step('snapshot read'));
   await replayJournal(emptyState, record, 'rules.json.journal', step('journal replay'));

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { Rule } from '../src/rule.js';
 import { applyOperations, emptyState, flushRules, insertRule, setInterface, type ZitiState } from '../src/rule-store.js';
 import { COMPACT_MIN_BYTES, StateFile, SYNC_DELAY_MS, journalPath, loadState, oldJournalPath, saveState } from '../src/state-file.js';
-import { journalRecord, journalText, parseState, serialiseState, serialiseStateInPieces } from '../src/state-text.js';
+import { journalText, parseState, serialiseState, serialiseStateInPieces } from '../src/state-text.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -209,7 +209,7 @@ describe('StateFile: snapshot + journal', () => {
     // the moment the journal was moved aside: b is in the old journal, the snapshot is not written yet
     await rename(journalPath(file), oldJournalPath(file));
     const c = insertAll(b, [r(4)]);
-    await writeFile(journalPath(file), (await journalRecord(b, c))!.join(''));
+    await writeFile(journalPath(file), (await journalText(b, c))!.pieces.join(''));
     same(await loadState(file), c);
     // the new snapshot written, the old journal not removed yet
     await writeFile(file, await serialiseState(b));
