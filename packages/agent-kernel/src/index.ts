@@ -92,5 +92,5 @@ export { type CreateLoggerOptions, type LogFormat, createLogger, formatLogLine }
 export { type AdminResponse, adminRequest } from './admin-request.js';
 export { type ClaimSocketPathOptions, claimSocketPath, socketIsLive } from './claim-socket-path.js';
 export { type StaticSourceConfig, staticSource } from './static-source.js';
-export { FileReadError, readRegularFile, type FileReadProblem } from './read-regular-file.js';
+export { FileReadError, readRegularFile, readRegularFilePieces, type FileReadProblem } from './read-regular-file.js';
 export { DEFAULT_SLICE_MS, runSteps, runStepsInSlices, type Steps, TimeSlicer } from './time-slicer.js';

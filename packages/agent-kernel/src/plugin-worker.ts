@@ -176,7 +176,14 @@ function resultParts(arrays: readonly { items: readonly unknown[] }[], max: numb
  * array when the whole list is sent.
  */
 export function applyKindPatch(current: readonly Intent[] | undefined, patch: KindPatch): readonly Intent[] {
-  if ('all' in patch) return patch.append && current ? current.concat(patch.all) : patch.all;
+  if ('all' in patch) {
+    if (!patch.append || !current) return patch.all;
+    // extended in place, as positions are changed in place: copied at each part, a list of 100,000
+    // sent in parts of 1,024 was ~5 million element copies (0.2 s of the thread's apply)
+    const list = current as Intent[];
+    for (let i = 0; i < patch.all.length; i++) list.push(patch.all[i]!);
+    return list;
+  }
   const list = (current ?? []) as Intent[];
   const { at, intents } = patch;
   for (let i = 0; i < at.length; i++) list[at[i]!] = intents[i]!;

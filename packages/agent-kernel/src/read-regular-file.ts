@@ -5,7 +5,6 @@
  */
 import { constants, type Stats } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { AgentError } from './errors.js';
 import { TimeSlicer } from './time-slicer.js';
 
@@ -45,20 +44,28 @@ async function openNonBlocking(path: string): Promise<FileHandle> {
 /** Decoded in pieces of this size, the loop breathing between them (a 16 MB state file is ~75 ms in one go). */
 const DECODE_PIECE = 1 << 20;
 
-async function decodeInSlices(bytes: Buffer): Promise<string> {
-  if (bytes.length <= DECODE_PIECE) return bytes.toString('utf8');
-  const decoder = new StringDecoder('utf8');
+/**
+ * The text of `bytes` as pieces of about DECODE_PIECE bytes each, cut between characters. Kept as
+ * pieces: joined, the first read of the text flattens it, one more ~45 ms step for a 16 MB file.
+ */
+async function decodeInSlices(bytes: Buffer): Promise<string[]> {
+  if (bytes.length <= DECODE_PIECE) return [bytes.toString('utf8')];
   const slicer = new TimeSlicer();
-  let text = '';
-  for (let at = 0; at < bytes.length; at += DECODE_PIECE) {
+  const pieces: string[] = [];
+  for (let at = 0; at < bytes.length; ) {
     await slicer.pause();
-    text += decoder.write(bytes.subarray(at, at + DECODE_PIECE));
+    let end = Math.min(bytes.length, at + DECODE_PIECE);
+    // never cut a UTF-8 sequence: back to the byte that starts the character at the cut (at most 3
+    // continuation bytes follow one; more is not UTF-8, decoded as U+FFFD wherever it is cut)
+    for (let back = 0; back < 3 && end < bytes.length && (bytes[end]! & 0xc0) === 0x80; back++) end--;
+    pieces.push(bytes.toString('utf8', at, end));
+    at = end;
   }
-  return text + decoder.end();
+  return pieces;
 }
 
-/** The file's text (a large one decoded in slices); FileReadError saying why not. */
-export async function readRegularFile(path: string, maxBytes = Number.MAX_SAFE_INTEGER - 1): Promise<string> {
+/** The file's text as pieces (see readRegularFile), for readers that take their text in pieces. */
+export async function readRegularFilePieces(path: string, maxBytes = Number.MAX_SAFE_INTEGER - 1): Promise<string[]> {
   const file = await openNonBlocking(path);
   try {
     const info = await file.stat();
@@ -86,4 +93,10 @@ export async function readRegularFile(path: string, maxBytes = Number.MAX_SAFE_I
   } finally {
     await file.close();
   }
+}
+
+/** The file's text (a large one decoded in slices); FileReadError saying why not. */
+export async function readRegularFile(path: string, maxBytes = Number.MAX_SAFE_INTEGER - 1): Promise<string> {
+  const pieces = await readRegularFilePieces(path, maxBytes);
+  return pieces.length === 1 ? pieces[0]! : pieces.join('');
 }

@@ -55,6 +55,17 @@ describe('diffKind', () => {
   });
 });
 
+describe('applyKindPatch', () => {
+  it('extends the held list in place with appended parts (no copy of the list per part)', () => {
+    const whole = mk(10);
+    let held = applyKindPatch(undefined, { kind: 'k', all: whole.slice(0, 4) });
+    const first = held;
+    for (const part of slicePatches([{ kind: 'k', all: whole }], 4).slice(1)) for (const p of part) held = applyKindPatch(held, p);
+    expect(held).toBe(first);
+    expect(held).toEqual(whole);
+  });
+});
+
 describe('slicePatches', () => {
   it('keeps every slice within the bound and the order of the parts', () => {
     const all = mk(10);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FileReadError, readRegularFile } from '../src/read-regular-file.js';
+import { FileReadError, readRegularFile, readRegularFilePieces } from '../src/read-regular-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bpfsteer-read-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,6 +14,10 @@ describe('readRegularFile', () => {
     const path = join(dir, 'large.txt');
     writeFileSync(path, text);
     expect(await readRegularFile(path)).toBe(text);
+    const pieces = await readRegularFilePieces(path);
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.join('')).toBe(text);
+    for (const piece of pieces) expect(piece).not.toContain('\uFFFD'); // no character cut in two
   });
 
   it('refuses a file over the limit, naming the problem', async () => {

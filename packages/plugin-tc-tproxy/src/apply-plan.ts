@@ -20,22 +20,23 @@
 import { AppliedRecord } from './applied-rule.js';
 import { CompileCapacityError, compileRules, type CompileLimits, type CompileRule } from './compile-rules.js';
 import { IdAllocator } from './id-pool.js';
-import type { RuleValue } from './map-codecs.js';
 import { checkCapacity, compileAll, compileDirty, placeNodes, type NodeChanges } from './node-changes.js';
-import type { ApplyPlan, PlanRule } from './plan-types.js';
+import type { PlanRule } from './plan-types.js';
+import { PlanWrites, SlotWrites } from './plan-writes.js';
 import { identityHash } from './rule-identity.js';
 import { RuleIndex, type DirtyPrefixes } from './rule-index.js';
 import { ACTION_DENY } from './tproxy-constants.js';
 import type { AppliedRule, RuleSlot, TrieState } from './trie-state.js';
 
 export { CompileCapacityError };
-export { dstKeyOf, familyCode, portKeyOf, srcKeyOf } from './node-changes.js';
+export { dstKeyOf, familyCode, portKeyOf, srcKeyOf } from './trie-keys.js';
 export type { ApplyPlan, DstNodeValue, PlanRule } from './plan-types.js';
+export type { PlanWrites } from './plan-writes.js';
 
 export type RuleChange = 'added' | 'updated' | 'unchanged';
 
 export interface PlannedApply {
-  readonly plan: ApplyPlan;
+  readonly plan: PlanWrites;
   readonly next: TrieState;
   /** the desired rules (the input) */
   readonly rules: readonly PlanRule[];
@@ -91,8 +92,8 @@ interface RuleDiff {
   readonly ids: number[];
   readonly changes: RuleChange[];
   readonly records: AppliedRule[];
-  /** in the form the plan writes them (kept as the plan's ruleWrites: no second tuple per rule) */
-  readonly slotWrites: Array<readonly [number, RuleValue]>;
+  /** as the plan writes them (kept as the plan's slots) */
+  readonly slotWrites: SlotWrites;
   /** rule ids handed out: their hit counters start at zero */
   readonly counterResets: number[];
   readonly fresh: AppliedRule[];
@@ -107,7 +108,7 @@ function ruleDiff(n = 0): RuleDiff {
     ids: new Array<number>(n),
     changes: new Array<RuleChange>(n),
     records: new Array<AppliedRule>(n),
-    slotWrites: [],
+    slotWrites: new SlotWrites(),
     counterResets: [],
     fresh: [],
     recompiled: [],
@@ -127,7 +128,7 @@ function keepInForce(state: TrieState, diff: RuleDiff, i: number, prev: AppliedR
   diff.touched.push(i);
   const slot = state.slots.get(prev.id)!;
   if (slot.action !== r.action || slot.tproxyPort !== r.tproxyPort) {
-    diff.slotWrites.push([prev.id, { action: r.action, tproxy_port_be: r.tproxyPort, identity: slot.identity }]);
+    diff.slotWrites.push(prev.id, r.action, r.tproxyPort, slot.identity);
     diff.changes[i] = 'updated';
   } else {
     diff.changes[i] = 'unchanged';
@@ -182,19 +183,18 @@ function compileChanges(
 }
 
 /** The rule slots and the rules in force updated for the diff (nothing throws); the slot writes. */
-function commitRules(state: TrieState, diff: RuleDiff, gone: readonly AppliedRule[]): Array<readonly [number, RuleValue]> {
-  const ruleWrites = diff.slotWrites;
-  for (let k = 0; k < ruleWrites.length; k++) {
-    const id = ruleWrites[k][0];
-    const v = ruleWrites[k][1];
+function commitRules(state: TrieState, diff: RuleDiff, gone: readonly AppliedRule[]): SlotWrites {
+  const writes = diff.slotWrites;
+  for (let k = 0; k < writes.length; k++) {
+    const id = writes.ids[k];
     if (!state.slots.has(id)) state.ruleCount++;
-    state.slots.assign(id, v.action, v.tproxy_port_be, v.identity);
+    state.slots.assign(id, writes.actions[k], writes.ports[k], writes.identities[k]);
   }
   for (let k = 0; k < diff.fresh.length; k++) state.applied.set(diff.fresh[k].rule.identity, diff.fresh[k]);
   for (let k = 0; k < diff.recompiled.length; k++) state.applied.set(diff.recompiled[k][1].rule.identity, diff.recompiled[k][1]);
   for (let k = 0; k < diff.retargeted.length; k++) diff.retargeted[k][0].rule = diff.retargeted[k][1];
   for (let k = 0; k < gone.length; k++) state.applied.delete(gone[k].rule.identity);
-  return ruleWrites;
+  return writes;
 }
 
 /** Empties the slots of `ruleClears` and frees their ids. */
@@ -279,7 +279,7 @@ export function planApply(state: TrieState, input: PlanInput): PlannedApply {
     if (old !== undefined && old.action === r.action && old.tproxyPort === r.tproxyPort && old.identity === hash) {
       changes[i] = 'unchanged';
     } else {
-      diff.slotWrites.push([id, { action: r.action, tproxy_port_be: r.tproxyPort, identity: hash }]);
+      diff.slotWrites.push(id, r.action, r.tproxyPort, hash);
       changes[i] = old === undefined ? 'added' : 'updated';
     }
     const rec = appliedRule(r, id);
@@ -301,7 +301,7 @@ export function planApply(state: TrieState, input: PlanInput): PlannedApply {
   const nodes = compileChanges(state, diff, gone, index, full, epoch, input.limits ?? {});
 
   // 4. from here on nothing throws: update the state while planning the writes
-  const ruleWrites = commitRules(state, diff, gone);
+  const slotWrites = commitRules(state, diff, gone);
   state.lastRules = input.rules.slice();
   state.lastApplied = records;
   state.lastIds = ids;
@@ -319,10 +319,10 @@ export function planApply(state: TrieState, input: PlanInput): PlannedApply {
   state.synced = true;
   index.prune();
 
-  const plan = placeNodes(state, nodes, epoch);
+  const placed = placeNodes(state, nodes, epoch);
   state.rulePool = rulePool.result();
   return {
-    plan: { ruleWrites, counterResets, ...plan, ruleClears },
+    plan: new PlanWrites(slotWrites, counterResets, placed, ruleClears),
     next: state,
     rules: input.rules,
     ids,
@@ -343,10 +343,12 @@ export interface PatchInput {
   /** the length of the new rule list */
   readonly length: number;
   /**
-   * the rules at the positions of the new list that differ from the last apply's input (ascending);
+   * the positions of the new list whose rules differ from the last apply's input (ascending);
    * every other position below both lengths holds the very rule of the last input
    */
-  readonly changed: ReadonlyArray<readonly [number, PlanRule]>;
+  readonly positions: readonly number[];
+  /** the rule at each of `positions` (`rules[k]` at `positions[k]`: no tuple per rule, a batch has 100,000) */
+  readonly rules: readonly PlanRule[];
   readonly ifindexes: readonly number[];
   readonly limits?: CompileLimits;
 }
@@ -365,21 +367,22 @@ export function planPatch(state: TrieState, input: PatchInput): PlannedApply {
   if (!state.synced || state.index === undefined || !state.index.builtFor(input.ifindexes)) {
     throw new PatchNotApplicable('the state was adopted or the attached interfaces changed');
   }
-  const { changed } = input;
+  const { positions, rules } = input;
+  if (rules.length !== positions.length) throw new Error('planPatch: one rule per changed position');
   let previous = -1;
-  for (let k = 0; k < changed.length; k++) {
-    const i = changed[k][0];
+  for (let k = 0; k < positions.length; k++) {
+    const i = positions[k];
     if (!(i > previous && i < n)) throw new PatchNotApplicable(`position ${i} is out of order or past the end`);
     previous = i;
   }
-  if (n > before && (input.changed.length < n - before || input.changed[input.changed.length - (n - before)][0] !== before)) {
+  if (n > before && (positions.length < n - before || positions[positions.length - (n - before)] !== before)) {
     throw new PatchNotApplicable('the positions past the last input are not all given');
   }
   const { lastApplied } = state;
   // the records leaving their places: at changed positions, and past the new end
   const leaving = new Map<string, AppliedRule>();
-  for (let k = 0; k < changed.length; k++) {
-    const i = changed[k][0];
+  for (let k = 0; k < positions.length; k++) {
+    const i = positions[k];
     if (i < before) leaving.set(lastApplied[i].rule.identity, lastApplied[i]);
   }
   for (let i = n; i < before; i++) leaving.set(lastApplied[i].rule.identity, lastApplied[i]);
@@ -387,11 +390,15 @@ export function planPatch(state: TrieState, input: PatchInput): PlannedApply {
   const epoch = ++state.epoch;
   const rulePool = new IdAllocator(state.rulePool);
   // by position: preallocated when the change covers most of the list (a batch), else sparse
-  const diff = ruleDiff(changed.length * 2 >= n ? n : 0);
-  for (let k = 0; k < changed.length; k++) {
-    const i = changed[k][0];
-    const r = changed[k][1];
-    const prev = state.applied.get(r.identity);
+  const diff = ruleDiff(positions.length * 2 >= n ? n : 0);
+  const inForce = state.applied.size > 0; // (none before the first rules: no lookup for each of a first batch)
+  // the rules this change adds, by identity: two changed positions holding one rule are not planned
+  // apart (two slots); the whole list's check merges them or refuses them, as without changes
+  const added = positions.length > 1 ? new Set<string>() : undefined;
+  for (let k = 0; k < positions.length; k++) {
+    const i = positions[k];
+    const r = rules[k];
+    const prev = inForce ? state.applied.get(r.identity) : undefined;
     if (prev !== undefined) {
       // in force: it must be leaving another place (else the new list holds it twice)
       if (leaving.get(r.identity) !== prev) throw new PatchNotApplicable(`rule ${r.identity} would be listed twice`);
@@ -399,12 +406,13 @@ export function planPatch(state: TrieState, input: PatchInput): PlannedApply {
       keepInForce(state, diff, i, prev, r);
       continue;
     }
+    if (added !== undefined && added.size === added.add(r.identity).size) throw new PatchNotApplicable(`rule ${r.identity} is listed twice`);
     const id = rulePool.alloc();
     if (id === undefined) throw new PatchNotApplicable('rule ids exhausted');
     diff.counterResets.push(id);
     diff.touched.push(i);
     diff.ids[i] = id;
-    diff.slotWrites.push([id, { action: r.action, tproxy_port_be: r.tproxyPort, identity: identityHash(r.identity) }]);
+    diff.slotWrites.push(id, r.action, r.tproxyPort, identityHash(r.identity));
     diff.changes[i] = 'added';
     const rec = appliedRule(r, id);
     diff.fresh.push(rec);
@@ -415,14 +423,14 @@ export function planPatch(state: TrieState, input: PatchInput): PlannedApply {
   const nodes = compileChanges(state, diff, gone, index, false, epoch, input.limits ?? {});
 
   // from here on nothing throws
-  const ruleWrites = commitRules(state, diff, gone);
+  const slotWrites = commitRules(state, diff, gone);
   // the last input, by position: patched in place (planPatch and planApply own these arrays)
   const lastRules = state.lastRules as PlanRule[];
   const lastAppliedOut = state.lastApplied as AppliedRule[];
   const lastIds = state.lastIds as number[];
-  for (let k = 0; k < changed.length; k++) {
-    const i = changed[k][0];
-    const r = changed[k][1];
+  for (let k = 0; k < positions.length; k++) {
+    const i = positions[k];
+    const r = rules[k];
     lastRules[i] = r;
     lastAppliedOut[i] = diff.records[i];
     lastIds[i] = diff.ids[i];
@@ -434,10 +442,10 @@ export function planPatch(state: TrieState, input: PatchInput): PlannedApply {
   const ruleClears = gone.map((rec) => rec.id).sort((a, b) => a - b);
   clearSlots(state, ruleClears, rulePool);
   index.prune();
-  const plan = placeNodes(state, nodes, epoch);
+  const placed = placeNodes(state, nodes, epoch);
   state.rulePool = rulePool.result();
   return {
-    plan: { ruleWrites, counterResets: diff.counterResets, ...plan, ruleClears },
+    plan: new PlanWrites(slotWrites, diff.counterResets, placed, ruleClears),
     next: state,
     rules: [],
     ids: diff.ids,
@@ -472,9 +480,6 @@ export function planConvergence(state: TrieState, input: PlanInput): PlannedAppl
 }
 
 /** Total entries written and deleted by a plan. */
-export function planSize(plan: ApplyPlan): { written: number; deleted: number } {
-  return {
-    written: plan.ruleWrites.length + plan.portWrites.length + plan.srcWrites.length + plan.dstWrites.length,
-    deleted: plan.dstDeletes.length + plan.srcDeletes.length + plan.portDeletes.length + plan.ruleClears.length,
-  };
+export function planSize(plan: PlanWrites): { written: number; deleted: number } {
+  return plan.size();
 }

@@ -22,6 +22,7 @@ import { InlineContent } from './inline-content.js';
 import { prefixKeyAt, type IpFamily, type Prefix } from './key-prefix.js';
 import type { NodeContent, SrcNode } from './node-content.js';
 import { blockIntervals, portBlocks, type PartitionRule, type PortBlock, type PortInterval } from './port-partition.js';
+import { byNumber, sortSmall } from './small-sort.js';
 import { INLINE_RANGES } from './tproxy-constants.js';
 
 /** What a rule matches: the fields the planner's rules and the compiled rules share. */
@@ -114,12 +115,16 @@ function sameIntervals(a: readonly PortInterval[], b: readonly PortInterval[]): 
   return true;
 }
 
+function byPrefixKey(a: SrcNode, b: SrcNode): number {
+  return a.prefix.key < b.prefix.key ? -1 : a.prefix.key > b.prefix.key ? 1 : 0;
+}
+
 /**
  * A content from its src nodes (sorted here by prefix key); inline when its only src node is "any
  * source" with 1..INLINE_RANGES port intervals.
  */
 export function makeContent(srcNodes: SrcNode[]): NodeContent {
-  if (srcNodes.length > 1) srcNodes.sort((a, b) => (a.prefix.key < b.prefix.key ? -1 : a.prefix.key > b.prefix.key ? 1 : 0));
+  if (srcNodes.length > 1) sortSmall(srcNodes, byPrefixKey);
   if (srcNodes.length === 1 && srcNodes[0].prefix.length === 0 && srcNodes[0].blocks.length > 0) {
     const inline = blockIntervals(srcNodes[0].blocks);
     if (inline.length <= INLINE_RANGES) return { srcNodes, srcEntries: 0, portEntries: 0, inline };
@@ -151,7 +156,7 @@ function withAncestors<T>(items: readonly T[], prefixOf: (item: T) => Prefix, vi
     }
     g.own.push(item);
   }
-  const sorted = [...lengths].sort((a, b) => a - b);
+  const sorted = sortSmall([...lengths], byNumber);
   for (const g of groups.values()) {
     let all: T[] | undefined;
     for (const len of sorted) {

@@ -15,22 +15,27 @@ export class InlineContent implements NodeContent {
   /** the intervals after the first: low, high, rule id each */
   readonly #more: readonly number[] | undefined;
 
-  /** `intervals`: at least one */
-  constructor(intervals: readonly PortInterval[]) {
-    const [first] = intervals;
-    this.#low = first.low;
-    this.#high = first.high;
-    this.#ruleId = first.ruleId;
+  private constructor(low: number, high: number, ruleId: number, more: readonly number[] | undefined) {
+    this.#low = low;
+    this.#high = high;
+    this.#ruleId = ruleId;
+    this.#more = more;
+  }
+
+  /** The content of a node holding `intervals` (at least one). */
+  static of(intervals: readonly PortInterval[]): InlineContent {
+    const first = intervals[0];
+    let more: number[] | undefined;
     if (intervals.length > 1) {
-      const more: number[] = [];
+      more = [];
       for (let i = 1; i < intervals.length; i++) more.push(intervals[i].low, intervals[i].high, intervals[i].ruleId);
-      this.#more = more;
     }
+    return new InlineContent(first.low, first.high, first.ruleId, more);
   }
 
   /** The content of a node holding one interval (e.g. one rule from any source). */
   static single(low: number, high: number, ruleId: number): InlineContent {
-    return new InlineContent([{ low, high, ruleId }]);
+    return new InlineContent(low, high, ruleId, undefined);
   }
 
   get srcNodes(): readonly SrcNode[] {
@@ -41,6 +46,20 @@ export class InlineContent implements NodeContent {
   }
   get portEntries(): number {
     return 0;
+  }
+
+  /** how many intervals (the accessors below read them without making the list `inline` makes) */
+  get intervalCount(): number {
+    return this.#more === undefined ? 1 : 1 + this.#more.length / 3;
+  }
+  lowAt(i: number): number {
+    return i === 0 ? this.#low : this.#more![(i - 1) * 3];
+  }
+  highAt(i: number): number {
+    return i === 0 ? this.#high : this.#more![(i - 1) * 3 + 1];
+  }
+  ruleIdAt(i: number): number {
+    return i === 0 ? this.#ruleId : this.#more![(i - 1) * 3 + 2];
   }
 
   /** the intervals (a new list at each call) */
@@ -76,6 +95,11 @@ export class InlineContent implements NodeContent {
   }
 }
 
+/** Whether `content` is inline (has `inline`), without making an InlineContent's list. */
+export function isInline(content: NodeContent): boolean {
+  return content instanceof InlineContent || content.inline !== undefined;
+}
+
 /**
  * A content as the tracked state keeps it: an inline one as an InlineContent (sameContent compares
  * it with the content it was compiled as by its intervals), any other as it is (it needs its src
@@ -83,5 +107,5 @@ export class InlineContent implements NodeContent {
  */
 export function keptContent(content: NodeContent): NodeContent {
   if (content instanceof InlineContent || content.inline === undefined || content.inline.length === 0 || content.inconsistent) return content;
-  return new InlineContent(content.inline);
+  return InlineContent.of(content.inline);
 }

@@ -1,45 +1,26 @@
 /**
  * The dst nodes an apply writes and deletes: which nodes to compile (all of them, or those of the
  * changed destination prefixes and the prefixes inside them), their content compared with what the
- * maps hold (an unchanged node keeps its id and is not touched), the capacity check, and the trie
- * writes of new and changed nodes under fresh ids (copy on write) with the state updated to match.
+ * maps hold (an unchanged node keeps its id and is not touched), the capacity check, and new and
+ * changed nodes placed under fresh ids (copy on write; their trie writes follow from the placed
+ * nodes, plan-writes.ts) with the state updated to match.
  * An inline node (NodeContent.inline) is one dst entry whose value holds its port intervals.
  */
 import { CompileCapacityError, nodeContent, sameContent, type CompileLimits, type CompileRule, type NodeContent } from './compile-rules.js';
 import { IdAllocator } from './id-pool.js';
-import { InlineContent, keptContent } from './inline-content.js';
+import { InlineContent, isInline, keptContent } from './inline-content.js';
 import { maxPrefixLength } from '@bpfsteer/ip';
-import type { IpFamily, Prefix } from './key-prefix.js';
-import type { ApplyPlan, DstNodeValue } from './plan-types.js';
-import type { DstKey, PortKey, SrcKey } from './map-codecs.js';
+import type { Prefix } from './key-prefix.js';
+import type { DstNodes, NodePlacement } from './plan-writes.js';
 import type { DirtyPrefixes, DstGroup, IndexedPrefix, RuleIndex } from './rule-index.js';
-import { AF_INET, AF_INET6, DST_FIXED_BITS, PORT_FIXED_BITS, SRC_FIXED_BITS } from './tproxy-constants.js';
+import { partitionPorts } from './port-partition.js';
+import { DST_FIXED_BITS, INLINE_RANGES } from './tproxy-constants.js';
+import { isHostNode, nodeKeyLength } from './trie-keys.js';
 import type { PlacedNode, TrieState } from './trie-state.js';
 
-export function familyCode(family: IpFamily): number {
-  return family === 4 ? AF_INET : AF_INET6;
-}
-
-export function dstKeyOf(node: { ifindex: number; family: IpFamily; proto: number; prefix: Prefix }): DstKey {
-  return {
-    prefixlen: DST_FIXED_BITS + node.prefix.length,
-    ifindex: node.ifindex,
-    family: familyCode(node.family),
-    proto: node.proto,
-    addr: node.prefix.bytes,
-  };
-}
-
-export function srcKeyOf(dstId: number, prefix: Prefix): SrcKey {
-  return { prefixlen: SRC_FIXED_BITS + prefix.length, dst_id: dstId, addr: prefix.bytes };
-}
-
-export function portKeyOf(srcId: number, port: number, bits: number): PortKey {
-  return { prefixlen: PORT_FIXED_BITS + bits, src_id: srcId, port_be: port };
-}
-
 const NO_IDS: readonly number[] = Object.freeze([]);
-const NO_RANGES: DstNodeValue['ranges'] = Object.freeze([]);
+const NO_PLACED: readonly PlacedNode[] = Object.freeze([]);
+const NO_NODES: DstNodes = Object.freeze({ all: NO_PLACED, host: NO_PLACED, trie: NO_PLACED });
 
 function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a === b) return true;
@@ -69,16 +50,17 @@ export interface NodeChanges {
 }
 
 /**
- * nodeContent of a node's rules, the commonest node (one rule, from any source: its one port
- * interval inline) straight as the state keeps it, without the src node, port blocks and lists
- * nodeContent would build first (a batch of 100,000 host rules compiles as many nodes).
+ * nodeContent of a node's rules, the commonest nodes (every rule from any source: one src node
+ * whose few port intervals go inline) straight as the state keeps them (InlineContent), without the
+ * src node, port blocks and lists nodeContent would build first and the state would drop (a batch
+ * of 100,000 host rules compiles as many nodes). The intervals are nodeContent's: the blocks of
+ * partitionPorts's maximal intervals merge back into them.
  */
 function compiledContent(rules: readonly CompileRule[]): NodeContent {
-  if (rules.length === 1 && rules[0].source.length === 0) {
-    const r = rules[0];
-    return InlineContent.single(r.low, r.high, r.id);
-  }
-  return nodeContent(rules);
+  for (let i = 0; i < rules.length; i++) if (rules[i].source.length !== 0) return nodeContent(rules);
+  if (rules.length === 1) return InlineContent.single(rules[0].low, rules[0].high, rules[0].id);
+  const intervals = partitionPorts(rules);
+  return intervals.length <= INLINE_RANGES ? InlineContent.of(intervals) : nodeContent(rules);
 }
 
 /** Compiles one node, reusing the content of the same prefix of another interface with the same rules. */
@@ -216,90 +198,113 @@ export function checkCapacity(state: TrieState, nodes: NodeChanges, limits: Comp
 const DST_KEY_LENGTHS = DST_FIXED_BITS + 129;
 
 /**
- * Sorts `list` in place by the prefix length of each item (longest first when `descending`),
- * stable: one counting pass instead of a comparison sort (an apply of 100,000 rules writes as many
- * dst entries, of a handful of lengths).
+ * `nodes` in the order of their dst keys' prefix lengths (`lengths[i]` is that of `nodes[i]`;
+ * longest first when `descending`), and split by the map their dst entry lives in (`host[i]`):
+ * stable, one counting pass instead of a comparison sort (an apply of 100,000 rules writes as many
+ * dst entries, of a handful of lengths), with the lengths read when the nodes were at hand.
  */
-export function sortByPrefixLength<T>(list: T[], lengthOf: (item: T) => number, descending: boolean): void {
-  if (list.length < 2) return;
-  if (list.length <= 16) {
-    list.sort(descending ? (a, b) => lengthOf(b) - lengthOf(a) : (a, b) => lengthOf(a) - lengthOf(b));
-    return;
+function inKeyOrder(nodes: readonly PlacedNode[], lengths: Uint8Array, host: Uint8Array, descending: boolean): DstNodes {
+  const n = nodes.length;
+  if (n === 0) return NO_NODES;
+  if (n === 1) return host[0] !== 0 ? { all: nodes, host: nodes, trie: NO_PLACED } : { all: nodes, host: NO_PLACED, trie: nodes }; // (a single change)
+  const start = new Uint32Array(DST_KEY_LENGTHS + 1);
+  const rank = (i: number) => (descending ? DST_KEY_LENGTHS - 1 - lengths[i] : lengths[i]);
+  for (let i = 0; i < n; i++) start[rank(i) + 1]++;
+  for (let r = 1; r <= DST_KEY_LENGTHS; r++) start[r] += start[r - 1];
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[start[rank(i)]++] = i;
+  const all = new Array<PlacedNode>(n);
+  const hosts: PlacedNode[] = [];
+  const tries: PlacedNode[] = [];
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    all[k] = nodes[i];
+    (host[i] !== 0 ? hosts : tries).push(nodes[i]);
   }
-  const start = new Array<number>(DST_KEY_LENGTHS + 1).fill(0);
-  const rank = (item: T) => {
-    const len = lengthOf(item);
-    return descending ? DST_KEY_LENGTHS - 1 - len : len;
-  };
-  for (let i = 0; i < list.length; i++) start[rank(list[i]) + 1]++;
-  for (let i = 1; i <= DST_KEY_LENGTHS; i++) start[i] += start[i - 1];
-  const sorted = new Array<T>(list.length);
-  for (let i = 0; i < list.length; i++) sorted[start[rank(list[i])]++] = list[i];
-  for (let i = 0; i < sorted.length; i++) list[i] = sorted[i];
+  return { all, host: hosts, trie: tries };
 }
 
-/** The trie writes of `nodes` (new and changed nodes under fresh ids, copy on write), `state` updated. */
-export function placeNodes(
-  state: TrieState,
-  nodes: NodeChanges,
-  epoch: number,
-): Pick<ApplyPlan, 'portWrites' | 'srcWrites' | 'dstWrites' | 'dstDeletes' | 'srcDeletes' | 'portDeletes'> {
+/**
+ * The dst nodes of `nodes` placed under fresh ids (copy on write) and those they replace or drop
+ * taken out, `state` updated to match; the map operations follow from the nodes (PlanWrites).
+ */
+export function placeNodes(state: TrieState, nodes: NodeChanges, epoch: number): NodePlacement {
   const dstPool = new IdAllocator(state.dstPool);
   const srcPool = new IdAllocator(state.srcPool);
-  const portWrites: Array<readonly [PortKey, number]> = [];
-  const srcWrites: Array<readonly [SrcKey, number]> = [];
-  const dstWrites: Array<readonly [DstKey, DstNodeValue]> = [];
-  const dstDeletes: DstKey[] = [];
-  const srcDeletes: SrcKey[] = [];
-  const portDeletes: PortKey[] = [];
+  const n = nodes.writes.length;
+  const written = new Array<PlacedNode>(n);
+  const writtenLengths = new Uint8Array(n);
+  const writtenHost = new Uint8Array(n);
+  const replaced: PlacedNode[] = [];
+  const dropped: PlacedNode[] = [];
 
   const retire = (old: PlacedNode) => {
     // an inline node has no src ids (and no src or port entries)
-    old.srcIds.forEach((srcId, i) => {
-      const sn = old.content.srcNodes[i];
-      srcDeletes.push(srcKeyOf(old.id, sn.prefix));
-      for (const b of sn.blocks) portDeletes.push(portKeyOf(srcId, b.port, b.bits));
-      srcPool.release(srcId);
-    });
+    for (let i = 0; i < old.srcIds.length; i++) srcPool.release(old.srcIds[i]);
     state.srcEntries -= old.content.srcEntries;
     state.portEntries -= old.content.portEntries;
     dstPool.release(old.id);
   };
 
-  for (let k = 0; k < nodes.writes.length; k++) {
-    const { group, prefix, content, old } = nodes.writes[k];
+  // indexed loops: they run once per apply over up to 100,000 nodes, mostly unoptimized
+  let group: DstGroup | undefined;
+  let map: Map<string, PlacedNode> | undefined;
+  for (let k = 0; k < n; k++) {
+    const w = nodes.writes[k];
+    const content = w.content;
     const id = dstPool.alloc() as number; // node ids (2^32) do not run out before the tries are full
-    const inline = content.inline; // read once: an InlineContent makes the list at each read
-    const srcIds =
-      inline !== undefined
-        ? NO_IDS
-        : content.srcNodes.map((sn) => {
-            const srcId = srcPool.alloc() as number;
-            for (const b of sn.blocks) portWrites.push([portKeyOf(srcId, b.port, b.bits), b.ruleId]);
-            srcWrites.push([srcKeyOf(id, sn.prefix), srcId]);
-            return srcId;
-          });
+    let srcIds = NO_IDS;
+    if (!isInline(content)) {
+      const ids = new Array<number>(content.srcNodes.length);
+      for (let i = 0; i < ids.length; i++) ids[i] = srcPool.alloc() as number;
+      srcIds = ids;
+    }
     state.srcEntries += content.srcEntries;
     state.portEntries += content.portEntries;
-    const placed: PlacedNode = { id, ifindex: group.ifindex, family: group.family, proto: group.proto, prefix, content: keptContent(content), srcIds, epoch };
-    dstWrites.push([dstKeyOf(placed), { id, ranges: inline ?? NO_RANGES }]);
-    let map = state.dst.get(group.key);
-    if (map === undefined) state.dst.set(group.key, (map = new Map()));
-    map.set(prefix.key, placed);
-    if (old === undefined) state.dstEntries++;
-    else retire(old);
+    if (w.group !== group) {
+      // (the writes come group by group)
+      group = w.group;
+      map = state.dst.get(group.key);
+      if (map === undefined) state.dst.set(group.key, (map = new Map()));
+    }
+    const placed: PlacedNode = {
+      id,
+      ifindex: group.ifindex,
+      family: group.family,
+      proto: group.proto,
+      prefix: w.prefix,
+      content: keptContent(content),
+      srcIds,
+      epoch,
+    };
+    written[k] = placed;
+    writtenLengths[k] = DST_FIXED_BITS + w.prefix.length;
+    writtenHost[k] = w.prefix.length === maxPrefixLength(group.family) ? 1 : 0; // (isHostNode)
+    map!.set(w.prefix.key, placed);
+    if (w.old === undefined) state.dstEntries++;
+    else {
+      retire(w.old);
+      replaced.push(w.old);
+    }
   }
-  for (const { node, groupKey, key } of nodes.drops) {
-    dstDeletes.push(node.rawKey ?? dstKeyOf(node));
+  const droppedLengths = new Uint8Array(nodes.drops.length);
+  const droppedHost = new Uint8Array(nodes.drops.length);
+  for (let k = 0; k < nodes.drops.length; k++) {
+    const { node, groupKey, key } = nodes.drops[k];
+    dropped.push(node);
+    droppedLengths[k] = Math.min(nodeKeyLength(node), DST_KEY_LENGTHS - 1); // (a key adopted from the maps may claim any length)
+    droppedHost[k] = isHostNode(node) ? 1 : 0;
     retire(node);
     state.dstEntries--;
-    const map = state.dst.get(groupKey)!;
-    map.delete(key);
-    if (map.size === 0) state.dst.delete(groupKey);
+    const groupMap = state.dst.get(groupKey)!;
+    groupMap.delete(key);
+    if (groupMap.size === 0) state.dst.delete(groupKey);
   }
-  sortByPrefixLength(dstWrites, (w) => w[0].prefixlen, true);
-  sortByPrefixLength(dstDeletes, (k) => k.prefixlen, false);
   state.dstPool = dstPool.result();
   state.srcPool = srcPool.result();
-  return { portWrites, srcWrites, dstWrites, dstDeletes, srcDeletes, portDeletes };
+  return {
+    written: inKeyOrder(written, writtenLengths, writtenHost, true),
+    replaced,
+    dropped: inKeyOrder(dropped, droppedLengths, droppedHost, false),
+  };
 }

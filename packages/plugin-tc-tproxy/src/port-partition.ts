@@ -8,6 +8,7 @@
  * then the range that starts lower. Within one src node that is a total order: two rules equal in
  * all of these would have the same identity.
  */
+import { byNumber, sortSmall } from './small-sort.js';
 
 export interface PartitionRule {
   readonly id: number;
@@ -89,16 +90,24 @@ class RankHeap {
  * left out. A sweep over the interval bounds with a heap of the covering rules: O(n log n).
  */
 export function partitionPorts(rules: readonly PartitionRule[]): PortInterval[] {
-  if (rules.length === 0) return [];
-  if (rules.length === 1) return [{ low: rules[0].low, high: rules[0].high, ruleId: rules[0].id }];
-  const ranked = [...rules].sort(comparePrecedence); // rank = index
-  const byLow = ranked.map((_, i) => i).sort((x, y) => ranked[x].low - ranked[y].low);
-  const bounds = new Set<number>();
-  for (const r of ranked) {
-    bounds.add(r.low);
-    bounds.add(r.high + 1);
+  const n = rules.length;
+  if (n === 0) return [];
+  if (n === 1) return [{ low: rules[0].low, high: rules[0].high, ruleId: rules[0].id }];
+  // (a node's few rules: sortSmall sorts them without a work list per sort)
+  const ranked = sortSmall(rules.slice(), comparePrecedence); // rank = index
+  const byLow = new Array<number>(n);
+  for (let i = 0; i < n; i++) byLow[i] = i;
+  sortSmall(byLow, (x, y) => ranked[x].low - ranked[y].low);
+  // the bounds of the intervals, ascending, each once
+  const points = new Array<number>(2 * n);
+  for (let i = 0; i < n; i++) {
+    points[2 * i] = ranked[i].low;
+    points[2 * i + 1] = ranked[i].high + 1;
   }
-  const points = [...bounds].sort((x, y) => x - y);
+  sortSmall(points, byNumber);
+  let distinct = 1;
+  for (let i = 1; i < points.length; i++) if (points[i] !== points[distinct - 1]) points[distinct++] = points[i];
+  points.length = distinct;
   const heap = new RankHeap();
   const out: PortInterval[] = [];
   let next = 0;

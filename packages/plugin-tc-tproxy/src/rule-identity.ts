@@ -3,12 +3,24 @@
  * canonical text, and its 64-bit hash kept in tctp_rules.identity so that a restarted agent finds
  * the rule id of each rule again.
  */
+import { endianness } from 'node:os';
+
+/** The parts of an identity text, filled in and joined by ruleIdentity (one list for every call: no list per rule). */
+const IDENTITY_PARTS: Array<string | number> = ['', ' ', '', ' ', '', ' ', 0, '-', 0];
 
 /** Canonical identity text, e.g. "10.0.0.0/24 0.0.0.0/0 tcp 80-80". */
 export function ruleIdentity(destination: string, source: string, protocol: 'tcp' | 'udp', low: number, high: number): string {
   // join makes one flat string (a template literal makes a chain of cons strings, which a rule
   // kept for long holds on to)
-  return [destination, source, protocol, `${low}-${high}`].join(' ');
+  const parts = IDENTITY_PARTS;
+  parts[0] = destination;
+  parts[2] = source;
+  parts[4] = protocol;
+  parts[6] = low;
+  parts[8] = high;
+  const text = parts.join('');
+  parts[0] = parts[2] = ''; // (not holding on to the caller's strings)
+  return text;
 }
 
 function fmix32(h: number): number {
@@ -21,10 +33,19 @@ function fmix32(h: number): number {
 }
 
 /**
- * A 64-bit hash of a text as two 32-bit lanes [lo, hi]: two independent multiplicative lanes,
+ * The lanes of the last hashInto, in the order of a host-order u64 (lo first on a little-endian
+ * host): read as two numbers, or as one bigint without composing it from BigInt operations.
+ */
+const LANES = new Uint32Array(2);
+const LANES_U64 = new BigUint64Array(LANES.buffer);
+const LO = endianness() === 'LE' ? 0 : 1;
+const HI = 1 - LO;
+
+/**
+ * A 64-bit hash of a text as two 32-bit lanes, into LANES: two independent multiplicative lanes,
  * cross-mixed and finalised. Not cryptographic.
  */
-export function hashLanes(text: string): [lo: number, hi: number] {
+function hashInto(text: string): void {
   let a = 0x811c9dc5;
   let b = 0x9747b28c ^ text.length;
   for (let i = 0; i < text.length; i++) {
@@ -34,14 +55,22 @@ export function hashLanes(text: string): [lo: number, hi: number] {
     b ^= b >>> 15;
   }
   const lo = fmix32((a ^ Math.imul(b, 0x27d4eb2d)) >>> 0);
-  const hi = fmix32((b + Math.imul(lo, 0x165667b1)) >>> 0);
-  return [lo, hi];
+  LANES[LO] = lo;
+  LANES[HI] = fmix32((b + Math.imul(lo, 0x165667b1)) >>> 0);
 }
 
-/** The 64-bit hash (hashLanes) of an identity text; a collision only costs a rewrite of the rules involved. */
+/** The 64-bit hash of a text as two 32-bit lanes [lo, hi] (see hashInto), in `out` when given (no new pair per call). */
+export function hashLanes(text: string, out: [lo: number, hi: number] = [0, 0]): [lo: number, hi: number] {
+  hashInto(text);
+  out[0] = LANES[LO];
+  out[1] = LANES[HI];
+  return out;
+}
+
+/** The 64-bit hash (hashLanes: hi << 32 | lo) of an identity text; a collision only costs a rewrite of the rules involved. */
 export function identityHash(identity: string): bigint {
-  const [lo, hi] = hashLanes(identity);
-  return (BigInt(hi) << 32n) | BigInt(lo);
+  hashInto(identity);
+  return LANES_U64[0];
 }
 
 /** fmix32, for mixing numbers into lanes. */

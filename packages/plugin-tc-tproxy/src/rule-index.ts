@@ -11,7 +11,7 @@
  */
 import type { CompileRule } from './compile-rules.js';
 import { keyPrefixContains, prefixByte, prefixKeyAt, type IpFamily, type Prefix } from './key-prefix.js';
-import { lowerBound, SortedPrefixes } from './sorted-prefixes.js';
+import { lowerBound, sortByOrder, SortedPrefixes } from './sorted-prefixes.js';
 
 /** The group of a dst node: interface, family, protocol (within it, nodes are keyed by Prefix.key). */
 export function dstGroupKey(ifindex: number, family: IpFamily, proto: number): string {
@@ -43,10 +43,6 @@ export function prefixOrder(prefix: Prefix): number | string {
   return s + String(prefix.length).padStart(3, '0');
 }
 
-function byOrder(a: IndexedPrefix, b: IndexedPrefix): number {
-  return a.order < b.order ? -1 : a.order > b.order ? 1 : 0;
-}
-
 /** `target` with `items` appended (no spread: lists may be longer than the argument limit). */
 function appendAll<T>(target: T[], items: readonly T[]): T[] {
   for (let i = 0; i < items.length; i++) target.push(items[i]);
@@ -57,7 +53,8 @@ function appendAll<T>(target: T[], items: readonly T[]): T[] {
 export class DstGroup {
   readonly key: string;
   readonly byKey = new Map<string, IndexedPrefix>();
-  readonly #lengthCount = new Map<number, number>();
+  /** prefixes by length (0..128): counted in an array, not a map (a batch adds 100,000 prefixes) */
+  readonly #lengthCount = new Uint32Array(129);
   #lengths: number[] | undefined;
   /** by order; built on the first query in order, then updated with the changes since */
   #sorted: SortedPrefixes<IndexedPrefix> | undefined;
@@ -86,9 +83,7 @@ export class DstGroup {
     }
     const created: IndexedPrefix = { prefix: p, own: [rule], order: prefixOrder(p), removed: false };
     this.byKey.set(p.key, created);
-    const n = this.#lengthCount.get(p.length) ?? 0;
-    this.#lengthCount.set(p.length, n + 1);
-    if (n === 0) this.#lengths = undefined;
+    if (this.#lengthCount[p.length]++ === 0) this.#lengths = undefined;
     if (this.#sorted !== undefined) this.#added.push(created);
   }
 
@@ -103,11 +98,7 @@ export class DstGroup {
     if (entry.own.length === 0) {
       entry.removed = true;
       this.byKey.delete(p.key);
-      const n = this.#lengthCount.get(p.length)! - 1;
-      if (n === 0) {
-        this.#lengthCount.delete(p.length);
-        this.#lengths = undefined;
-      } else this.#lengthCount.set(p.length, n);
+      if (--this.#lengthCount[p.length] === 0) this.#lengths = undefined;
       if (this.#sorted !== undefined) this.#removedSince.push(entry);
     }
     return true;
@@ -115,7 +106,11 @@ export class DstGroup {
 
   /** The prefix lengths present, ascending. */
   lengths(): readonly number[] {
-    if (this.#lengths === undefined) this.#lengths = [...this.#lengthCount.keys()].sort((a, b) => a - b);
+    if (this.#lengths === undefined) {
+      const lengths: number[] = [];
+      for (let len = 0; len < this.#lengthCount.length; len++) if (this.#lengthCount[len] !== 0) lengths.push(len);
+      this.#lengths = lengths;
+    }
     return this.#lengths;
   }
 
@@ -173,7 +168,7 @@ export class DstGroup {
   #ordered(): SortedPrefixes<IndexedPrefix> {
     const changes = this.#added.length + this.#removedSince.length;
     if (this.#sorted === undefined) {
-      this.#sorted = SortedPrefixes.fromSorted([...this.byKey.values()].sort(byOrder));
+      this.#sorted = SortedPrefixes.fromSorted(sortByOrder([...this.byKey.values()]));
     } else if (changes <= SPLICE_MAX || changes * 16 <= this.#sorted.size) {
       // a few changes: each one found by binary search and moved within its chunk
       const sorted = this.#sorted;
@@ -185,7 +180,7 @@ export class DstGroup {
       this.#sorted.forEach((e) => {
         if (!e.removed) base.push(e);
       });
-      const added = this.#added.filter((e) => !e.removed).sort(byOrder);
+      const added = sortByOrder(this.#added.filter((e) => !e.removed));
       this.#sorted = SortedPrefixes.fromSorted(added.length === 0 ? base : merge(base, added));
     }
     this.#added = [];
@@ -248,7 +243,9 @@ export class RuleIndex {
 
   /** Adds `rule` to the group of every attached interface it applies to (its family and protocol). */
   add(rule: CompileRule, dirty?: DirtyPrefixes): void {
-    for (const ifindex of this.ifindexes) {
+    // indexed loops: a batch adds 100,000 rules, mostly before this is optimized (an iterator result per step)
+    for (let k = 0; k < this.ifindexes.length; k++) {
+      const ifindex = this.ifindexes[k];
       if (rule.ifindexes !== undefined && !rule.ifindexes.includes(ifindex)) continue;
       const g = this.#group(ifindex, rule, true)!;
       g.add(rule);
@@ -258,7 +255,8 @@ export class RuleIndex {
 
   /** Removes `rule` (the very object added). */
   remove(rule: CompileRule, dirty?: DirtyPrefixes): void {
-    for (const ifindex of this.ifindexes) {
+    for (let k = 0; k < this.ifindexes.length; k++) {
+      const ifindex = this.ifindexes[k];
       if (rule.ifindexes !== undefined && !rule.ifindexes.includes(ifindex)) continue;
       const g = this.#group(ifindex, rule, false);
       if (g === undefined || !g.remove(rule)) continue;

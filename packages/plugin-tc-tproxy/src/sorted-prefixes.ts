@@ -25,6 +25,53 @@ export function lowerBound(list: readonly Ordered[], o: number | string, from = 
   return lo;
 }
 
+function byOrder(a: Ordered, b: Ordered): number {
+  return a.order < b.order ? -1 : a.order > b.order ? 1 : 0;
+}
+
+/** Below this many entries a comparison sort is as quick as the counting passes. */
+const RADIX_MIN = 1024;
+/** Orders below 2^48 are three 16-bit digits. */
+const DIGIT = 0x10000;
+
+/**
+ * `list` sorted by order, as a new list. Integer orders below 2^48 (an IPv4 prefix's: address * 64
+ * + length) are sorted by three counting passes over their 16-bit digits, least significant first:
+ * a comparison sort of the 100,000 prefixes of a batch calls its comparator some 1.7 million times.
+ * Any other order (an IPv6 prefix's text) is sorted by comparison.
+ */
+export function sortByOrder<T extends Ordered>(list: readonly T[]): T[] {
+  const n = list.length;
+  if (n < RADIX_MIN) return list.slice().sort(byOrder);
+  const digits = [new Uint16Array(n), new Uint16Array(n), new Uint16Array(n)];
+  for (let i = 0; i < n; i++) {
+    const o = list[i].order;
+    if (typeof o !== 'number' || !Number.isInteger(o) || o < 0 || o >= DIGIT ** 3) return list.slice().sort(byOrder);
+    const rest = Math.floor(o / DIGIT);
+    digits[0][i] = o % DIGIT;
+    digits[1][i] = rest % DIGIT;
+    digits[2][i] = Math.floor(rest / DIGIT);
+  }
+  let at = new Uint32Array(n); // the entries' indexes, in the order so far
+  for (let i = 0; i < n; i++) at[i] = i;
+  let next = new Uint32Array(n);
+  const start = new Uint32Array(DIGIT + 1);
+  for (const digit of digits) {
+    // a stable counting pass by this digit
+    start.fill(0);
+    for (let i = 0; i < n; i++) start[digit[i] + 1]++;
+    if (start[digit[0] + 1] === n) continue; // one value: the order stays
+    for (let d = 1; d <= DIGIT; d++) start[d] += start[d - 1];
+    for (let i = 0; i < n; i++) next[start[digit[at[i]]]++] = at[i];
+    const sorted = next;
+    next = at;
+    at = sorted;
+  }
+  const out = new Array<T>(n);
+  for (let i = 0; i < n; i++) out[i] = list[at[i]];
+  return out;
+}
+
 export class SortedPrefixes<T extends Ordered> {
   #chunks: T[][] = [];
   #size = 0;

@@ -702,16 +702,13 @@ export class TproxyDataplane {
     if (normalized === undefined) return undefined;
     this.#checkCount(intents.length);
     const positions = ruleChanges.positions;
-    const changed = new Array<readonly [number, PlanRule]>(positions.length);
     // by position (sparse for a few changes in a long list)
     const byPosition: TproxyRule[] = [];
-    for (let k = 0; k < positions.length; k++) {
-      changed[k] = [positions[k], normalized.derived[k]];
-      byPosition[positions[k]] = normalized.rules[k];
-    }
+    for (let k = 0; k < positions.length; k++) byPosition[positions[k]] = normalized.rules[k];
     let step: PlannedApply;
     try {
-      step = this.#capacityChecked(intents.length, () => planPatch(this.#trie, { length: intents.length, changed, ifindexes: this.#ifindexList, limits }));
+      const patch = { length: intents.length, positions, rules: normalized.derived, ifindexes: this.#ifindexList, limits };
+      step = this.#capacityChecked(intents.length, () => planPatch(this.#trie, patch));
     } catch (err) {
       if (err instanceof PatchNotApplicable) return undefined;
       throw err;

@@ -1,10 +1,9 @@
 /**
  * The typed maps of tc_tproxy.bpf.o, their sizes (derived from the config before load), reading the
- * rule maps back for adoption, and running an ApplyPlan on them in the plan's order (packed by
- * plan-packing.ts).
+ * rule maps back for adoption, and running a plan's writes (PlanWrites) on them in the plan's order
+ * (packed by plan-packing.ts).
  */
 import { MapLayoutError, codecs, defineSkeleton, type BpfMap, type Skeleton, type SkeletonMaps } from '@bpfsteer/core-bpf';
-import type { ApplyPlan } from './plan-types.js';
 import {
   MAP,
   PROGRAM,
@@ -27,8 +26,20 @@ import {
   type DstValue,
   type RuleValue,
 } from './map-codecs.js';
-import { packDstKeys, packDstWrites, packHostKeys, packPortKeys, packPortWrites, packRuleWrites, packSrcKeys, packSrcWrites, packZeroed, type Packed } from './plan-packing.js';
+import {
+  packDstDeletes,
+  packDstWrites,
+  packPortDeletes,
+  packPortWrites,
+  packSlotWrites,
+  packSrcDeletes,
+  packSrcWrites,
+  packZeroed,
+  type Packed,
+} from './plan-packing.js';
+import type { PlanWrites } from './plan-writes.js';
 import { AF_INET, DEFAULT_TRIE_ENTRIES, DST_FIXED_BITS, MIN_HOST_ENTRIES } from './tproxy-constants.js';
+import { isHostKey } from './trie-keys.js';
 import type { KernelTries } from './trie-adoption.js';
 
 export const tproxySkeleton = defineSkeleton({
@@ -74,11 +85,6 @@ export function mapSizes(maxRules: number, ctEntries: number): Record<string, nu
     [MAP.ctTcp]: ctEntries,
     [MAP.ctUdp]: ctEntries,
   };
-}
-
-/** Whether a dst key is of a full-length destination: its node lives in tctp_dst_host, not in the trie. */
-export function isHostKey(k: DstKey): boolean {
-  return k.prefixlen === DST_FIXED_BITS + (k.family === AF_INET ? 32 : 128);
 }
 
 /**
@@ -129,31 +135,23 @@ function deletePacked(map: BpfMap, keys: Buffer, count: number): void {
   map.deletePacked(keys, count);
 }
 
-/** `items` split (in order) into those of full-length dst keys and the others, in one pass. */
-function byHostKey<T>(items: readonly T[], keyOf: (item: T) => DstKey): [T[], T[]] {
-  const host: T[] = [];
-  const trie: T[] = [];
-  for (let i = 0; i < items.length; i++) (isHostKey(keyOf(items[i])) ? host : trie).push(items[i]);
-  return [host, trie];
-}
-
 /** Runs the plan's map operations in order (see apply-plan.ts), each kind as one batch of packed entries. */
-export function executePlan(maps: TproxyMaps, plan: ApplyPlan): void {
+export function executePlan(maps: TproxyMaps, plan: PlanWrites): void {
   // a kind without entries is not packed at all (a single change has entries of two or three kinds)
-  if (plan.ruleWrites.length > 0) writePacked(maps[MAP.rules].map, packRuleWrites(plan.ruleWrites));
+  if (plan.slots.length > 0) writePacked(maps[MAP.rules].map, packSlotWrites(plan.slots));
   const hits = maps[MAP.ruleHits].map;
   if (plan.counterResets.length > 0) writePacked(hits, packZeroed(plan.counterResets, hits.valueBufferSize));
-  if (plan.portWrites.length > 0) writePacked(maps[MAP.port].map, packPortWrites(plan.portWrites));
-  if (plan.srcWrites.length > 0) writePacked(maps[MAP.src].map, packSrcWrites(plan.srcWrites));
+  if (plan.made.port > 0) writePacked(maps[MAP.port].map, packPortWrites(plan));
+  if (plan.made.src > 0) writePacked(maps[MAP.src].map, packSrcWrites(plan));
   // full-length destinations go to the hash; writes stay longest first, deletes shortest first
-  const [hostWrites, trieWrites] = byHostKey(plan.dstWrites, (w) => w[0]);
-  const [hostDeletes, trieDeletes] = byHostKey(plan.dstDeletes, (k) => k);
+  const { host: hostWrites, trie: trieWrites } = plan.nodes.written;
+  const { host: hostDeletes, trie: trieDeletes } = plan.nodes.dropped;
   if (hostWrites.length > 0) writePacked(maps[MAP.dstHost].map, packDstWrites(hostWrites, true));
   if (trieWrites.length > 0) writePacked(maps[MAP.dst].map, packDstWrites(trieWrites));
-  if (trieDeletes.length > 0) deletePacked(maps[MAP.dst].map, packDstKeys(trieDeletes), trieDeletes.length);
-  if (hostDeletes.length > 0) deletePacked(maps[MAP.dstHost].map, packHostKeys(hostDeletes), hostDeletes.length);
-  if (plan.srcDeletes.length > 0) deletePacked(maps[MAP.src].map, packSrcKeys(plan.srcDeletes), plan.srcDeletes.length);
-  if (plan.portDeletes.length > 0) deletePacked(maps[MAP.port].map, packPortKeys(plan.portDeletes), plan.portDeletes.length);
+  if (trieDeletes.length > 0) deletePacked(maps[MAP.dst].map, packDstDeletes(trieDeletes), trieDeletes.length);
+  if (hostDeletes.length > 0) deletePacked(maps[MAP.dstHost].map, packDstDeletes(hostDeletes, true), hostDeletes.length);
+  if (plan.gone.src > 0) deletePacked(maps[MAP.src].map, packSrcDeletes(plan).keys, plan.gone.src);
+  if (plan.gone.port > 0) deletePacked(maps[MAP.port].map, packPortDeletes(plan).keys, plan.gone.port);
   const rules = maps[MAP.rules].map;
   if (plan.ruleClears.length > 0) writePacked(rules, packZeroed(plan.ruleClears, rules.valueBufferSize)); // action 0: an unused slot
 }

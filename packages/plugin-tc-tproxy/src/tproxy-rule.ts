@@ -37,7 +37,6 @@ function describeIssues(error: { issues: readonly { path: readonly PropertyKey[]
   return error.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
 }
 
-const RULE_FIELDS = new Set(['kind', 'destination', 'source', 'protocol', 'ports', 'action', 'tproxyPort', 'interfaces', 'service']);
 
 function isPort(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535;
@@ -48,8 +47,8 @@ function isPort(v: unknown): v is number {
  * without its cost (a desired state of 100,000 rules is checked at every apply); undefined when
  * anything is wrong, and the schema then says what.
  */
-function fastRule(intent: Intent): AcceptedRule | undefined {
-  for (const key in intent) if (!RULE_FIELDS.has(key)) return undefined;
+function fastRule<R extends AcceptedRule>(intent: Intent, Rule: RuleClass<R>): R | undefined {
+  for (const key in intent) if (!isRuleField(key)) return undefined;
   const { destination, source, protocol, ports, action, tproxyPort, interfaces, service } = intent as Record<string, unknown>;
   if (protocol !== 'tcp' && protocol !== 'udp') return undefined;
   if (action !== 'divert' && action !== 'pass' && action !== 'deny') return undefined;
@@ -69,7 +68,7 @@ function fastRule(intent: Intent): AcceptedRule | undefined {
   const d = keyPrefixOf(destination);
   const s = keyPrefixOf(source);
   if (d === undefined || s === undefined || d.family !== s.family) return undefined;
-  return new AcceptedRule(
+  return new Rule(
     d,
     s,
     protocol,
@@ -154,15 +153,18 @@ class AcceptedRule implements TproxyRule {
   }
 }
 
+/** AcceptedRule or a class extending it (RuleNormalizer's CachedRule): what fastRule makes. */
+type RuleClass<R extends AcceptedRule> = new (...args: ConstructorParameters<typeof AcceptedRule>) => R;
+
 /** A validated rule from one intent; IntentRejectedError saying what is wrong otherwise. */
 export function normalizeRule(intent: Intent, where: string | (() => string) = 'tproxy.rule'): TproxyRule {
-  return checkedRule(intent, where);
+  return checkedRule(intent, where, AcceptedRule);
 }
 
 /** normalizeRule, as the rule class (the rule keeps copies of the intent's fields, never its objects). */
-function checkedRule(intent: Intent, where: string | (() => string)): AcceptedRule {
+function checkedRule<R extends AcceptedRule>(intent: Intent, where: string | (() => string), Rule: RuleClass<R>): R {
   if (intent !== null && typeof intent === 'object' && !Array.isArray(intent)) {
-    const rule = fastRule(intent);
+    const rule = fastRule(intent, Rule);
     if (rule !== undefined) return rule;
   }
   const { kind: _kind, ...fields } = (intent ?? {}) as Intent;
@@ -194,17 +196,19 @@ export function normalizeRules(intents: readonly Intent[]): TproxyRule[] {
   return new RuleNormalizer().normalize(intents).rules;
 }
 
-/** An accepted rule in the cache (its rule confirms a hit: AcceptedRule.acceptsAlike). */
-interface CachedRule {
-  readonly rule: AcceptedRule;
+/**
+ * An accepted rule as RuleNormalizer caches it (a hit is confirmed by AcceptedRule.acceptsAlike):
+ * the rule itself with its place in the cache, one object per rule instead of a rule and an entry.
+ */
+class CachedRule extends AcceptedRule {
   /** shared with the other cached forms of the same identity, once there are several */
-  slot: IdentitySlot | undefined;
+  slot: IdentitySlot | undefined = undefined;
   /** the last call that listed it, and where */
-  used: number;
-  at: number;
+  used = 0;
+  at = -1;
   /** the normalizer's derived value and the version it was derived for */
-  derived: unknown;
-  derivedFor: string | undefined;
+  derived: unknown = undefined;
+  derivedFor: string | undefined = undefined;
 }
 
 /** One identity's rule in the current call (to merge duplicates and refuse conflicting ones). */
@@ -213,7 +217,7 @@ interface IdentitySlot {
   rule: TproxyRule | undefined;
 }
 
-/** RULE_FIELDS.has(key), without hashing (the check runs for every field of every intent of every apply). */
+/** Whether `key` is a field of a rule intent, without hashing (the check runs for every field of every intent of every apply). */
 function isRuleField(key: string): boolean {
   switch (key) {
     case 'kind':
@@ -249,9 +253,9 @@ export interface NormalizedRules<D> {
  * normalizeRules with a memory: an intent with the same fields as one accepted before gives the
  * very same TproxyRule object (so that later stages tell an unchanged rule by identity) — found by
  * position (the intent at the same place in the last call had the same `ports` object: sources
- * keep their intents, the agent copies them shallowly) or by its destination string, and confirmed
- * field by field: no parsing, no new strings. Keeps the rules of the last successful call (and,
- * within bounds, those of later refused calls).
+ * keep their intents, the agent copies them shallowly; or had the same fields), else by its
+ * destination string, and confirmed field by field: no parsing, no new strings. Keeps the rules
+ * of the last successful call (and, within bounds, those of later refused calls).
  *
  * `derive` computes a further value per rule (kept with it while the `version` given to normalize
  * stays the same); it may throw IntentRejectedError to refuse the desired state.
@@ -281,8 +285,10 @@ export class RuleNormalizer<D = TproxyRule> {
       this.#prune(this.#lastEpoch);
     }
     const epoch = ++this.#epoch;
-    const out: TproxyRule[] = [];
-    const derived: D[] = [];
+    // one rule per intent but for duplicates: sized up front (cut to the count at the end), not grown
+    const out = new Array<TproxyRule>(intents.length);
+    const derived = new Array<D>(intents.length);
+    let count = 0;
     const lastPorts = this.#lastPorts;
     const lastCached = this.#lastCached;
     const portsSeen = new Array<unknown>(intents.length);
@@ -296,9 +302,14 @@ export class RuleNormalizer<D = TproxyRule> {
         if (ports !== null && typeof ports === 'object') {
           // the same place as last time, or the next one (an intent before it went)
           const at = lastPorts[j] === ports ? j : lastPorts[j + 1] === ports ? j + 1 : -1;
-          if (at >= 0 && lastCached[at].rule.acceptsAlike(intent as Record<string, unknown>, ports as Record<string, unknown>)) {
+          if (at >= 0 && lastCached[at].acceptsAlike(intent as Record<string, unknown>, ports as Record<string, unknown>)) {
             cached = lastCached[at];
             j = at + 1;
+          } else if (j < lastCached.length && lastCached[j].acceptsAlike(intent as Record<string, unknown>, ports as Record<string, unknown>)) {
+            // a new intent equal to the one at the same place (a list sent again as new objects):
+            // confirmed field by field without a lookup by destination (a map of 100,000 entries)
+            cached = lastCached[j];
+            j++;
           } else if (lastCached.length > 0) {
             // (nothing to find before a first call succeeded)
             cached = this.#lookup(intent as Record<string, unknown>, ports as Record<string, unknown>);
@@ -309,7 +320,7 @@ export class RuleNormalizer<D = TproxyRule> {
       }
       cached ??= this.#add(intent, index);
       cachedSeen[index] = cached;
-      const rule = cached.rule;
+      const rule = cached;
       const slot = cached.slot;
       if (slot === undefined ? cached.used === epoch : slot.epoch === epoch) {
         // listed before in this call (itself or another form of its identity)
@@ -329,13 +340,14 @@ export class RuleNormalizer<D = TproxyRule> {
         slot.epoch = epoch;
         slot.rule = rule;
       }
-      out.push(rule);
       if (cached.derivedFor !== version) {
         cached.derived = this.#derive(rule);
         cached.derivedFor = version;
       }
-      derived.push(cached.derived as D);
+      out[count] = rule;
+      derived[count++] = cached.derived as D;
     }
+    out.length = derived.length = count;
     this.#lastEpoch = epoch;
     this.#lastPorts = portsSeen;
     this.#lastCached = cachedSeen;
@@ -372,11 +384,11 @@ export class RuleNormalizer<D = TproxyRule> {
       if (ports !== null && typeof ports === 'object') cached = this.#lookup(intent as Record<string, unknown>, ports as Record<string, unknown>);
       cached ??= this.#add(intent, index);
       if (cached.derivedFor !== version) {
-        cached.derived = this.#derive(cached.rule);
+        cached.derived = this.#derive(cached);
         cached.derivedFor = version;
       }
       found[k] = cached;
-      rules[k] = cached.rule;
+      rules[k] = cached;
       derived[k] = cached.derived as D;
     }
     return {
@@ -385,13 +397,14 @@ export class RuleNormalizer<D = TproxyRule> {
       commit: () => {
         const lastPorts = this.#lastPorts;
         const lastCached = this.#lastCached;
-        positions.forEach((index, k) => {
+        for (let k = 0; k < positions.length; k++) {
+          const index = positions[k];
           const cached = found[k];
           cached.used = this.#lastEpoch;
           cached.at = index;
           lastCached[index] = cached;
           lastPorts[index] = (intents[index] as Record<string, unknown>).ports;
-        });
+        }
         lastCached.length = intents.length;
         lastPorts.length = intents.length;
         this.#lastIntents = intents;
@@ -403,28 +416,27 @@ export class RuleNormalizer<D = TproxyRule> {
     if (typeof intent.destination !== 'string') return undefined;
     const found = this.#byDestination.get(intent.destination);
     if (found === undefined) return undefined;
-    if (!Array.isArray(found)) return found.rule.acceptsAlike(intent, ports) ? found : undefined;
-    for (const c of found) if (c.rule.acceptsAlike(intent, ports)) return c;
+    if (!Array.isArray(found)) return found.acceptsAlike(intent, ports) ? found : undefined;
+    for (const c of found) if (c.acceptsAlike(intent, ports)) return c;
     return undefined;
   }
 
   /** Validates and caches `intent`; IntentRejectedError (nothing cached) when it is not a valid rule. */
   #add(intent: Intent, index: number): CachedRule {
     // the rule outlives this call: it keeps copies of the intent's fields, not the caller's objects
-    const rule = checkedRule(intent, () => `tproxy.rule #${index}`);
+    const cached = checkedRule(intent, () => `tproxy.rule #${index}`, CachedRule);
     const given = (intent as Record<string, unknown>).destination as string;
-    const cached: CachedRule = { rule, slot: undefined, used: 0, at: -1, derived: undefined, derivedFor: undefined };
     // every form of one identity has the same canonical destination: they meet under it (kept
     // under the caller's string when that is the canonical one: found again by pointer)
-    const canonical = rule.destination.text;
+    const canonical = cached.destination.text;
     const key = given === canonical ? given : canonical;
     const found = this.#byDestination.get(key);
     if (found === undefined) this.#byDestination.set(key, cached);
     else {
       const list = Array.isArray(found) ? found : [found];
       for (const other of list) {
-        if (other.rule.identity !== rule.identity) continue;
-        other.slot ??= { epoch: other.used, rule: other.rule };
+        if (other.identity !== cached.identity) continue;
+        other.slot ??= { epoch: other.used, rule: other };
         cached.slot = other.slot;
         break;
       }
@@ -447,7 +459,7 @@ export class RuleNormalizer<D = TproxyRule> {
     let size = 0;
     // each rule is listed under its canonical destination (and maybe under another spelling): count it there
     const keep = (destination: string, c: CachedRule) => {
-      if (destination === c.rule.destination.text) size++;
+      if (destination === c.destination.text) size++;
     };
     for (const [destination, found] of this.#byDestination) {
       if (!Array.isArray(found)) {

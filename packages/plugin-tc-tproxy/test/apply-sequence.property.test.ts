@@ -32,7 +32,7 @@ import { identityHash, ruleIdentity } from '../src/rule-identity.js';
 import { adoptTries } from '../src/trie-adoption.js';
 import { emptyTrieState, type TrieState } from '../src/trie-state.js';
 import { mask, portRangeArb, ruleSetArb } from './support/rule-arbitraries.js';
-import { MapModel, kernelDump, referenceWinner, samePrefix, type Packet } from './support/rule-model.js';
+import { MapModel, kernelOf, kernelDump, referenceWinner, samePrefix, type Packet } from './support/rule-model.js';
 
 const ALL = [1, 2, 3];
 const CAPACITY = 1000;
@@ -183,15 +183,6 @@ function batchDump(rules: readonly PlanRule[], ids: readonly number[], attached:
   return out.sort();
 }
 
-function kernelOf(model: MapModel) {
-  return {
-    dst: [...model.dst.values()].map((e) => [e.key, e.value] as const),
-    src: [...model.src.values()].map((e) => [e.key, e.id] as const),
-    port: [...model.port.values()].map((e) => [e.key, e.ruleId] as const),
-    rules: [...model.rules].map(([id, v]) => [id, v] as const),
-  };
-}
-
 /** A deterministic source of packets aimed at the rules (inside their prefixes, at their range edges). */
 function packetMaker(seed: number) {
   let s = seed >>> 0 || 1;
@@ -251,9 +242,9 @@ class World {
   /** planPatch for the changed positions, or planApply when the change cannot be planned alone. */
   #plan(rules: PlanRule[], attached: readonly number[]): { step: PlannedApply; ids: number[] } {
     if (this.patch) {
-      const changed = rules.flatMap((r, i) => (r === this.rules[i] ? [] : [[i, r] as const]));
+      const positions = rules.flatMap((r, i) => (r === this.rules[i] ? [] : [i]));
       try {
-        const step = planPatch(this.state, { length: rules.length, changed, ifindexes: attached });
+        const step = planPatch(this.state, { length: rules.length, positions, rules: positions.map((i) => rules[i]), ifindexes: attached });
         this.patched++;
         return { step, ids: [...step.next.lastIds] };
       } catch (err) {

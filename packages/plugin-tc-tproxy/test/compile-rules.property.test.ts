@@ -14,22 +14,13 @@ import { planApply, planConvergence, planSize, type PlanRule } from '../src/appl
 import { adoptTries } from '../src/trie-adoption.js';
 import { emptyTrieState, type TrieState } from '../src/trie-state.js';
 import { packetArb, ruleSetArb } from './support/rule-arbitraries.js';
-import { MapModel, referenceWinner, type Packet } from './support/rule-model.js';
+import { MapModel, kernelOf, referenceWinner, type Packet } from './support/rule-model.js';
 
 const IFS = [1, 2];
 
 function expectedId(rules: readonly PlanRule[], ids: readonly number[], p: Packet): number {
   const w = referenceWinner(rules, p, IFS);
   return w === undefined ? 0 : ids[rules.indexOf(w)];
-}
-
-function kernelOf(model: MapModel) {
-  return {
-    dst: [...model.dst.values()].map((e) => [e.key, e.value] as const),
-    src: [...model.src.values()].map((e) => [e.key, e.id] as const),
-    port: [...model.port.values()].map((e) => [e.key, e.ruleId] as const),
-    rules: [...model.rules].map(([id, v]) => [id, v] as const),
-  };
 }
 
 /** Rule sets with packets aimed at them. */

@@ -26,8 +26,23 @@ function reference(intents: readonly Intent[]): TproxyRule[] | string {
   return [...byIdentity.values()];
 }
 
-/** A rule as comparable data (its intent as JSON: the normalizer keeps a copy). */
-const view = (r: TproxyRule) => ({ ...r, intent: JSON.parse(JSON.stringify(r.intent)) as unknown });
+/**
+ * A rule as comparable data: its TproxyRule fields (the normalizer's rules also hold their place in
+ * its cache), its intent as JSON (the normalizer keeps a copy).
+ */
+const view = (r: TproxyRule) => ({
+  identity: r.identity,
+  family: r.family,
+  protocol: r.protocol,
+  destination: r.destination,
+  source: r.source,
+  low: r.low,
+  high: r.high,
+  action: r.action,
+  tproxyPort: r.tproxyPort,
+  interfaces: r.interfaces,
+  intent: JSON.parse(JSON.stringify(r.intent)) as unknown,
+});
 
 const TEMPLATES: Array<Record<string, unknown>> = [
   { destination: '10.0.0.0/24', source: '0.0.0.0/0', protocol: 'tcp', ports: { low: 80, high: 80 }, action: 'divert', tproxyPort: 4000 },

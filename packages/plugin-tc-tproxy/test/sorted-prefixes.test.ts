@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SortedPrefixes } from '../src/sorted-prefixes.js';
+import { SortedPrefixes, sortByOrder } from '../src/sorted-prefixes.js';
 import { SeededRandom } from './support/seeded-random.js';
 
 interface Item {
@@ -83,5 +83,24 @@ describe('SortedPrefixes', () => {
     });
     for (const order of [5, 1, 3]) list.insert({ order });
     expect(orders(list)).toEqual([1, 3, 5]);
+  });
+
+  it('sorts by order like a comparison sort: integer orders below 2^48 by digits, any other by comparison', () => {
+    const seeded = new SeededRandom(11);
+    const byOrder = (a: { order: number | string }, b: { order: number | string }) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0);
+    const cases: Array<Array<{ order: number | string }>> = [
+      // IPv4 prefix orders (address * 64 + length), some addresses sharing digits
+      Array.from({ length: 5000 }, () => ({ order: (seeded.u32() & (seeded.u32() % 2 === 0 ? 0xffff0000 : 0xffffffff)) * 64 + (seeded.u32() % 33) })),
+      // small orders (the high digits all zero), and the largest
+      Array.from({ length: 3000 }, (_, i) => ({ order: i === 0 ? 2 ** 48 - 1 : seeded.u32() % 70000 })),
+      // not digits: texts, fractions, past 2^48
+      Array.from({ length: 2000 }, (_, i) => ({ order: i % 500 === 0 ? 2 ** 48 + i : seeded.u32() + 0.5 })),
+      Array.from({ length: 2000 }, () => ({ order: seeded.u32().toString(16).padStart(8, '0') })),
+      Array.from({ length: 10 }, () => ({ order: seeded.u32() })),
+    ];
+    for (const list of cases) {
+      const unique = [...new Map(list.map((e) => [e.order, e])).values()];
+      expect(sortByOrder(unique)).toEqual([...unique].sort(byOrder));
+    }
   });
 });

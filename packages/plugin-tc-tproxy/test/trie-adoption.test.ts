@@ -9,7 +9,7 @@ import { parseKeyPrefix, type Prefix } from '../src/key-prefix.js';
 import { ruleIdentity } from '../src/rule-identity.js';
 import { adoptTries } from '../src/trie-adoption.js';
 import { emptyTrieState } from '../src/trie-state.js';
-import { MapModel, dstValueOf, referenceWinner, type Packet } from './support/rule-model.js';
+import { MapModel, kernelOf, dstValueOf, referenceWinner, type Packet } from './support/rule-model.js';
 
 const P = (t: string): Prefix => {
   const p = parseKeyPrefix(t);
@@ -30,15 +30,6 @@ const rule = (dst: string, low: number, high: number, action = 1, src = '0.0.0.0
 // the first three nodes are inline (any source, few intervals), 10.0.2.0/24 has src and port entries
 const RULES = [rule('10.0.0.0/24', 80, 80), rule('10.0.0.7/32', 80, 90, 3), rule('10.0.1.0/24', 443, 443, 2), rule('10.0.2.0/24', 80, 80, 2, '1.1.0.0/16')];
 const IFS = [4];
-
-function kernelOf(model: MapModel) {
-  return {
-    dst: [...model.dst.values()].map((e) => [e.key, e.value] as const),
-    src: [...model.src.values()].map((e) => [e.key, e.id] as const),
-    port: [...model.port.values()].map((e) => [e.key, e.ruleId] as const),
-    rules: [...model.rules].map(([id, v]) => [id, v] as const),
-  };
-}
 
 function packet(dst: string, port: number): Packet {
   const d = new Uint8Array(16);

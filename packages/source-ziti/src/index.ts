@@ -7,8 +7,10 @@ export {
   zitiSourceConfigSchema,
 } from './ziti-source-config.js';
 export { ApiError, type ApiErrorCode, apiErrorStatus, ZitiSourceError, type ZitiErrorCode } from './errors.js';
-export { buildOpenApiDocument, openApiText } from './api/openapi-document.js';
-export { type CreateApiOptions, createApi, BODY_LIMIT } from './api/create-api.js';
+// the API's functions load fastify at their first call (api/lazy-api.ts)
+export { buildOpenApiDocument, createApi, openApiText } from './api/lazy-api.js';
+export type { CreateApiOptions } from './api/create-api.js';
+export { BODY_LIMIT } from './api/http-limits.js';
 export { ZitiService, type ZitiServiceOptions, type RuleList, type ListedRule, type RuleFilter } from './ziti-service.js';
 export type { InterfaceSettings, Protocol, Rule, RuleAction, RuleIdentity, RuleSelector } from './rule.js';
 export { ruleToIntent, interfaceToIntent, stateToIntents } from './to-intents.js';

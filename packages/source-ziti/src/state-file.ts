@@ -42,7 +42,7 @@
 import { fstatSync, writeSync, type Stats } from 'node:fs';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { FileReadError, readRegularFile, TimeSlicer } from '@bpfsteer/agent-kernel';
+import { FileReadError, readRegularFilePieces, TimeSlicer } from '@bpfsteer/agent-kernel';
 import { ZitiSourceError, errorMessage } from './errors.js';
 import { removeStaleTempFiles, tempFilePath } from './remove-stale-temp-files.js';
 import { emptyState, type ZitiState } from './rule-store.js';
@@ -87,9 +87,9 @@ function fileKind(info: Stats): string {
  * at the path (a FIFO, a device, a directory) is refused without reading it (readRegularFile opens
  * non-blocking, so a FIFO cannot hold the start).
  */
-async function readText(file: string, what: string): Promise<string | undefined> {
+async function readPieces(file: string, what: string): Promise<string[] | undefined> {
   try {
-    return await readRegularFile(file);
+    return await readRegularFilePieces(file);
   } catch (err) {
     if (err instanceof FileReadError && err.problem === 'missing') return undefined;
     if (err instanceof FileReadError && err.problem === 'not-regular') {
@@ -98,6 +98,11 @@ async function readText(file: string, what: string): Promise<string | undefined>
     const cause = (err as { cause?: unknown }).cause ?? err;
     throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `cannot read ${what} ${file}: ${errorMessage(cause)}`, { cause });
   }
+}
+
+async function readText(file: string, what: string): Promise<string | undefined> {
+  const pieces = await readPieces(file, what);
+  return pieces === undefined || pieces.length === 1 ? pieces?.[0] : pieces.join('');
 }
 
 export interface LoadedState extends JournalReplay {
@@ -115,7 +120,8 @@ export interface LoadedState extends JournalReplay {
  * goes on is damage in the middle of the log.
  */
 export async function readState(file: string, slicer: TimeSlicer = new TimeSlicer()): Promise<LoadedState> {
-  const snapshot = await readText(file, 'state file');
+  // the snapshot is parsed from the pieces it was decoded in (never joined: see readRegularFilePieces)
+  const snapshot = await readPieces(file, 'state file');
   let state = snapshot === undefined ? emptyState : await parseState(snapshot, file, slicer);
   let records = 0;
   let torn: { readonly path: string; readonly tail: TornTail } | undefined;
@@ -135,7 +141,7 @@ export async function readState(file: string, slicer: TimeSlicer = new TimeSlice
     records += next.records;
     journalBytes += journal.length;
   }
-  return { state, records, ...(torn && { torn: torn.tail, tornIn: torn.path }), snapshotBytes: snapshot?.length ?? 0, journalBytes };
+  return { state, records, ...(torn && { torn: torn.tail, tornIn: torn.path }), snapshotBytes: snapshot?.reduce((n, piece) => n + piece.length, 0) ?? 0, journalBytes };
 }
 
 /** Reads the state (snapshot + journals); a missing file is the empty state. */

@@ -199,13 +199,14 @@ function notJsonProblem(text: string, err: unknown): string {
   return message; // V8 names the position, line and column
 }
 
-/** Parses the text of a snapshot; throws ZitiSourceError naming every problem. */
-export async function parseState(text: string, file: string, slicer: TimeSlicer = new TimeSlicer()): Promise<ZitiState> {
+/** Parses the text of a snapshot (whole or in pieces); throws ZitiSourceError naming every problem. */
+export async function parseState(text: string | readonly string[], file: string, slicer: TimeSlicer = new TimeSlicer()): Promise<ZitiState> {
   let json: unknown;
   try {
     json = await parseJsonInSlices(text, slicer);
   } catch (err) {
-    throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `state file ${file} is not JSON (fix or remove it): ${notJsonProblem(text, err)}`);
+    const whole = typeof text === 'string' ? text : text.join('');
+    throw new ZitiSourceError('ERR_ZITI_STATE_FILE', `state file ${file} is not JSON (fix or remove it): ${notJsonProblem(whole, err)}`);
   }
   const parsed = snapshotSchema.safeParse(json);
   if (!parsed.success) throw stateFileError(file, zodProblems(parsed.error, []));

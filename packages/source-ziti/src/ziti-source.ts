@@ -17,7 +17,7 @@
 import { chmod } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { claimSocketPath, type IntentSink, type IntentSource, type SourceContext, type SourceFactory, type ContainerModule, sourceModule } from '@bpfsteer/agent-kernel';
-import { createApi } from './api/create-api.js';
+import { createApi } from './api/lazy-api.js';
 import { TPROXY_INTERFACE_KIND as INTERFACE_KIND, TPROXY_RULE_KIND as RULE_KIND } from '@bpfsteer/contract-tproxy';
 import { readTokenFile } from './bearer-token.js';
 import { ZitiSourceError, errorMessage } from './errors.js';

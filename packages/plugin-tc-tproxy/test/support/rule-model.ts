@@ -143,6 +143,16 @@ export class MapModel {
   }
 }
 
+/** The model's entries as the map codecs hold them (key, value), map by map: for comparing with packed writes and kernel reads. */
+export function kernelOf(model: MapModel) {
+  return {
+    dst: [...model.dst.values()].map((e) => [e.key, e.value] as const),
+    src: [...model.src.values()].map((e) => [e.key, e.id] as const),
+    port: [...model.port.values()].map((e) => [e.key, e.ruleId] as const),
+    rules: [...model.rules].map(([id, v]) => [id, v] as const),
+  };
+}
+
 /**
  * What the maps hold with the ids resolved, as sorted lines "dst key / src prefix / port block ->
  * rule slot" (a rule slot written as "identity hash:action:tproxy port"): equal for two maps that

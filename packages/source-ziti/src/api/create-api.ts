@@ -1,10 +1,9 @@
 /**
  * The HTTP API of the ziti source as a fastify instance (not listening yet): zod validation and
- * serialisation, the OpenAPI document from the route schemas, JSON errors, and (for the TCP
- * listener) a bearer token required on every request.
+ * serialisation, JSON errors, and (for the TCP listener) a bearer token required on every request;
+ * with `openApi`, the OpenAPI document from the route schemas (openapi-document.ts).
  */
-import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import {
   createJsonSchemaTransform,
   createJsonSchemaTransformObject,
@@ -27,8 +26,6 @@ import { registerRuleRoutes } from './rule-routes.js';
 import { pruneUnusedSchemas } from './prune-schemas.js';
 import { apiSchemas } from './schemas.js';
 
-export { BODY_LIMIT } from './http-limits.js';
-
 export interface CreateApiOptions {
   readonly service: ZitiService;
   /** absent: fastify logs nothing */
@@ -37,6 +34,13 @@ export interface CreateApiOptions {
   readonly token?: string;
   /** time-outs and the body size limit (absent fields: DEFAULT_HTTP_LIMITS) */
   readonly limits?: Partial<HttpLimits>;
+  /**
+   * Registers @fastify/swagger ahead of the routes, so that `app.swagger()` gives the OpenAPI
+   * document (what buildOpenApiDocument uses). Without it the API still serves its document
+   * (GET /v1/openapi.json builds it once, with an instance of its own): swagger and the modules it
+   * loads (a second `yaml` among them) cost ~40 ms of every agent start before the API listens.
+   */
+  readonly openApi?: boolean;
 }
 
 const API_DESCRIPTION = `The API of the bpfsteer ziti source: the tproxy firewall rules an OpenZiti router (or its
@@ -48,6 +52,20 @@ with a bearer token. Every refused request gets { error: { code, message, detail
 422 ERR_UNKNOWN_INTERFACE / ERR_REJECTED (well-formed, but the source or the plugin refuses the
 resulting state), 500 ERR_APPLY_FAILED / ERR_PERSIST / ERR_INTERNAL, 503 ERR_UNAVAILABLE (no
 dataplane). A refused request changes nothing. 409 is not used: inserts are idempotent upserts.`;
+
+type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+
+/**
+ * The zod compilers (with this API's fast paths) from the start, as setValidatorCompiler and
+ * setSerializerCompiler would set them: fastify then never loads its default ones, ajv and
+ * fast-json-stringify's (~40 ms of every agent start before the API listens). fastify's types
+ * describe those defaults only; at run time a factory returns any compiler of a route's schema.
+ */
+function zodCompilers(): CompilersFactory {
+  const validator = withFastPath(validatorCompiler);
+  const serializer = withTrustedResponses(serializerCompiler);
+  return { buildValidator: () => validator, buildSerializer: () => serializer } as unknown as CompilersFactory;
+}
 
 export async function createApi(options: CreateApiOptions): Promise<FastifyInstance> {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
@@ -63,13 +81,31 @@ export async function createApi(options: CreateApiOptions): Promise<FastifyInsta
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    schemaController: { compilersFactory: zodCompilers() },
   }) as unknown as FastifyInstance;
-  app.setValidatorCompiler(withFastPath(validatorCompiler));
-  app.setSerializerCompiler(withTrustedResponses(serializerCompiler));
   installErrorHandling(app, bodyLimit);
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
   installJsonBodyParser(app, bodyLimit); // large bodies kept in chunks and parsed in slices
+  if (options.openApi) await registerOpenApi(app);
 
+  const token = options.token;
+  if (token !== undefined) {
+    app.addHook('onRequest', async (request) => {
+      if (!bearerMatches(request.headers.authorization, token)) {
+        throw new ApiError('ERR_UNAUTHORIZED', 'missing or wrong bearer token; send "Authorization: Bearer <token>"');
+      }
+    });
+  }
+
+  registerMetaRoutes(app, options.service);
+  registerRuleRoutes(app, options.service);
+  registerInterfaceRoutes(app, options.service);
+  return app;
+}
+
+/** @fastify/swagger, loaded only here: it documents the routes registered after it. */
+async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  const { default: fastifySwagger } = await import('@fastify/swagger');
   const toObject = createJsonSchemaTransformObject({ schemaRegistry: apiSchemas });
   await app.register(fastifySwagger, {
     openapi: {
@@ -89,18 +125,4 @@ export async function createApi(options: CreateApiOptions): Promise<FastifyInsta
     transform: createJsonSchemaTransform({ schemaRegistry: apiSchemas }),
     transformObject: (document) => pruneUnusedSchemas(toObject(document)),
   });
-
-  const token = options.token;
-  if (token !== undefined) {
-    app.addHook('onRequest', async (request) => {
-      if (!bearerMatches(request.headers.authorization, token)) {
-        throw new ApiError('ERR_UNAUTHORIZED', 'missing or wrong bearer token; send "Authorization: Bearer <token>"');
-      }
-    });
-  }
-
-  registerMetaRoutes(app, options.service);
-  registerRuleRoutes(app, options.service);
-  registerInterfaceRoutes(app, options.service);
-  return app;
 }

@@ -44,7 +44,8 @@ export function registerMetaRoutes(app: FastifyInstance, service: ZitiService): 
 
   r.get('/v1/openapi.json', {
     schema: { summary: 'This document', tags: ['meta'], hide: true },
-    handler: async () => app.swagger(),
+    // loaded at the first request: this API does not carry @fastify/swagger (see CreateApiOptions.openApi)
+    handler: async () => (await import('./openapi-document.js')).openApiDocument(),
   });
 
   r.get('/v1/events', {

@@ -12,13 +12,24 @@ export async function buildOpenApiDocument(): Promise<OpenAPIV3.Document> {
     logger: quiet,
     initial: emptyState,
   });
-  const app = await createApi({ service });
+  const app = await createApi({ service, openApi: true });
   try {
     await app.ready();
     return app.swagger() as OpenAPIV3.Document;
   } finally {
     await app.close();
   }
+}
+
+let built: Promise<OpenAPIV3.Document> | undefined;
+
+/** The document, built once (GET /v1/openapi.json of every API instance serves it); built again after a failure. */
+export function openApiDocument(): Promise<OpenAPIV3.Document> {
+  built ??= buildOpenApiDocument().catch((err: unknown) => {
+    built = undefined;
+    throw err;
+  });
+  return built;
 }
 
 /** The document as the text of packages/source-ziti/openapi.json. */
