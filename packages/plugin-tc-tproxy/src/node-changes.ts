@@ -278,8 +278,8 @@ export function placeNodes(state: TrieState, nodes: NodeChanges, epoch: number):
       epoch,
     };
     written[k] = placed;
-    writtenLengths[k] = DST_FIXED_BITS + w.prefix.length;
-    writtenHost[k] = w.prefix.length === maxPrefixLength(group.family) ? 1 : 0; // (isHostNode)
+    writtenLengths[k] = nodeKeyLength(placed);
+    writtenHost[k] = isHostNode(placed) ? 1 : 0;
     map!.set(w.prefix.key, placed);
     if (w.old === undefined) state.dstEntries++;
     else {

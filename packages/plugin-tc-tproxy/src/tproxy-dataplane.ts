@@ -39,8 +39,8 @@ import { decodeEvent, monotonicToWallOffsetNs } from './tproxy-event.js';
 import { executePlan, mapSizes, readKernelTries, readRuleHits, tproxySkeleton, type TproxyMaps } from './tproxy-maps.js';
 import { RuleNormalizer, sameRuleContent, type TproxyRule } from './tproxy-rule.js';
 import { TproxyPlanRule } from './tproxy-plan-rule.js';
+import { isHostNode } from './trie-keys.js';
 import { emptyTrieState, placedNodes, type TrieState } from './trie-state.js';
-import { maxPrefixLength } from '@bpfsteer/ip';
 
 export interface TproxyDataplaneOptions extends TcTproxyConfigInput {
   /** bpffs directory owned by this dataplane: maps under maps/, links under links/. Without it nothing is pinned. */
@@ -672,7 +672,7 @@ export class TproxyDataplane {
     const cached = this.#hostCount;
     if (cached !== undefined && cached.trie === trie && cached.epoch === trie.epoch) return cached.n;
     let n = 0;
-    for (const node of placedNodes(trie)) if (node.prefix.length === maxPrefixLength(node.family)) n++;
+    for (const node of placedNodes(trie)) if (isHostNode(node)) n++;
     this.#hostCount = { trie, epoch: trie.epoch, n };
     return n;
   }
