@@ -220,8 +220,8 @@ struct tctp_if_addr_key {
 struct tctp_summary {
 	__u32 version;
 	__u32 ifaces_hash;  /* the attached interfaces (name=ifindex) the rules were compiled for */
-	__u32 rules_lo;     /* order-independent hash of the rules in force (identity, action, port, */
-	__u32 rules_hi;     /* interfaces), two 32-bit lanes */
+	__u32 rules_lo;     /* order-independent hash of the intents the rules in force were accepted */
+	__u32 rules_hi;     /* from (their fields as given), two 32-bit lanes */
 	__u32 slots_lo;     /* order-independent hash of the tctp_rules slots (id, action, port, */
 	__u32 slots_hi;     /* identity): checked against tctp_rules at a restart */
 	__u32 rules;        /* entries: tctp_rules slots in use, */
@@ -232,7 +232,7 @@ struct tctp_summary {
 	__u32 pad;
 };
 
-#define TCTP_SUMMARY_VERSION 1
+#define TCTP_SUMMARY_VERSION 2
 
 /* tctp_if_stats value (per CPU), keyed by __u32 ifindex; user space creates the entries */
 struct tctp_if_stats {

@@ -94,3 +94,4 @@ export { type ClaimSocketPathOptions, claimSocketPath, socketIsLive } from './cl
 export { type StaticSourceConfig, staticSource } from './static-source.js';
 export { FileReadError, readRegularFile, readRegularFilePieces, type FileReadProblem } from './read-regular-file.js';
 export { DEFAULT_SLICE_MS, runSteps, runStepsInSlices, type Steps, TimeSlicer } from './time-slicer.js';
+export { IDLE_MAX_UTILIZATION, IDLE_WINDOW_MS, IdleWork } from './idle-work.js';

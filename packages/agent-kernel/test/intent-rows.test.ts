@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Intent } from '../src/contracts.js';
 import { diffKind, slicePatches } from '../src/intent-patch.js';
 import { intentRows, patchRows } from '../src/intent-rows.js';
-import { applyKindPatch, intentsOfRows, patchOfRows } from '../src/plugin-worker.js';
+import { applyKindPatch, interned, intentsOfRows, patchOfRows, type FieldStrings } from '../src/plugin-worker.js';
 
 /** What the thread gets for `intents`: rows through a structured clone, rebuilt. */
 const across = (intents: readonly Intent[]): Intent[] => intentsOfRows(structuredClone(intentRows(intents)));
@@ -33,6 +33,18 @@ describe('intent rows', () => {
     expect(Object.keys(back[8]!)).toEqual(['kind', '__proto__']); // an own property, not the prototype
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(back[8])).toBe(Object.prototype);
+  });
+
+  it('hands out one string per value of a field whose values repeat, and stops looking up a field of distinct values', () => {
+    const fields: (FieldStrings | null | undefined)[] = [];
+    const first = ['tproxy', 'rule'].join('.'); // made at run time: not the literal's string
+    expect(interned(fields, 0, first)).toBe('tproxy.rule');
+    for (let n = 0; n < 1000; n++) interned(fields, 0, ['tproxy', 'rule'].join('.'));
+    expect(fields[0]!.seen.size).toBe(1);
+    expect(fields[0]!.count).toBe(1001);
+    for (let n = 0; n < 200; n++) expect(interned(fields, 1, `10.0.${n}.0/24`)).toBe(`10.0.${n}.0/24`);
+    expect(fields[1]).toBeNull(); // every value distinct: given up after INTERN_DISTINCT of them
+    expect(fields[0]!.seen.size).toBe(1);
   });
 
   it('names each shape once and keeps values flat', () => {

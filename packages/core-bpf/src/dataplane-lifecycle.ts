@@ -85,6 +85,8 @@ export class DataplaneLifecycle<S extends AnySkeletonSpec> {
   #skeleton: SkeletonOf<S> | undefined;
   /** the pins of the maps this dataplane owns (removed by a plain close) */
   #ownedMapPins: string[] = [];
+  /** each loaded map's pin path (undefined: not pinned) */
+  #mapPins = new Map<string, string | undefined>();
 
   /** Checks the options, that the netns and the object exist; nothing touches the kernel yet. */
   constructor(options: DataplaneLifecycleOptions<S>) {
@@ -165,8 +167,10 @@ export class DataplaneLifecycle<S extends AnySkeletonSpec> {
     this.expect('load', 'opened');
     const maps: Record<string, MapLoadOptions> = {};
     const owned: string[] = [];
+    const mapPins = new Map<string, string | undefined>();
     for (const [name, m] of Object.entries(options.maps)) {
       const pinPath = m.pinPath ?? (this.mapsDir === undefined ? undefined : join(this.mapsDir, name));
+      mapPins.set(name, pinPath);
       maps[name] = {
         ...(m.maxEntries !== undefined ? { maxEntries: m.maxEntries } : {}),
         ...(pinPath !== undefined ? { pinPath, ...(m.transient ? { ifPinIncompatible: 'replace' as const } : {}) } : {}),
@@ -185,8 +189,20 @@ export class DataplaneLifecycle<S extends AnySkeletonSpec> {
       throw err;
     }
     this.#ownedMapPins = owned;
+    this.#mapPins = mapPins;
     this.#stage = 'loaded';
     return this.#skeleton;
+  }
+
+  /**
+   * Whether load() created map `name` empty (not pinned, or pinned now) rather than reusing a map an
+   * earlier run pinned: a dataplane has nothing to adopt from maps that are all new.
+   */
+  isNewMap(name: string): boolean {
+    this.expect('isNewMap', 'loaded', 'seeded', 'attached');
+    if (!this.#mapPins.has(name)) throw new NotFoundError(`${this.name}: map ${name} was not loaded through load()`);
+    const pinPath = this.#mapPins.get(name);
+    return pinPath === undefined || this.skeleton.object.newPins.includes(pinPath);
   }
 
   /**

@@ -99,6 +99,26 @@ describe('DataplaneLifecycle.close with real pins', () => {
     expect(existsSync(pinRoot)).toBe(false);
   });
 
+  it('isNewMap tells the maps this load created from the ones an earlier run pinned', () => {
+    const pinRoot = join(dir, `dp-${++runs}`);
+    const first = started(pinRoot, { counters: {} });
+    expect(first.isNewMap('counters')).toBe(true);
+    expect(() => first.isNewMap('ingress_marks')).toThrow(/map ingress_marks was not loaded through load\(\)/);
+    first.close({ keepPinned: true });
+
+    const restart = started(pinRoot, { counters: {}, ingress_marks: {} });
+    expect(restart.isNewMap('counters')).toBe(false); // reused from the pin
+    expect(restart.isNewMap('ingress_marks')).toBe(true);
+    restart.close({ keepPinned: false });
+    expect(existsSync(pinRoot)).toBe(false);
+
+    const unpinned = new DataplaneLifecycle({ name: 'kit-test', objectPath: `${FIXTURE_DIR}core_links.bpf.o`, skeleton });
+    expect(() => unpinned.isNewMap('counters')).toThrow(/isNewMap is allowed only after load\(\)/);
+    unpinned.load({ maps: { counters: {} }, incompatibleHint: HINT });
+    expect(unpinned.isNewMap('counters')).toBe(true); // never pinned: always created
+    unpinned.close({ keepPinned: false });
+  });
+
   it('a pinned map of another size is refused with the dataplane hint; nothing is left loaded', () => {
     const pinRoot = join(dir, `dp-${++runs}`);
     const first = started(pinRoot, { ingress_marks: { maxEntries: 64 } });

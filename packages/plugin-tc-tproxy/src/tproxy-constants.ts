@@ -22,7 +22,7 @@ export const DEFAULT_CT_ENTRIES = 32768;
 export const EVENTS_BYTES = 256 * 1024;
 export const RULE_NONE = 0;
 /** tctp_summary.version of a valid summary (0: the rule maps may have changed since it was written) */
-export const SUMMARY_VERSION = 1;
+export const SUMMARY_VERSION = 2;
 
 /** LPM prefix lengths: the fixed leading fields count as fully specified bits */
 export const DST_FIXED_BITS = 64;

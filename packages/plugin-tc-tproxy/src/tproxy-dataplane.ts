@@ -31,7 +31,7 @@ import { defaultObjectPath } from './bpf-object-path.js';
 import { addressKeys, ifAddrKeyId, syncAddresses } from './interface-addresses.js';
 import { effectiveSettings, interfaceFlags, interfaceOverrides } from './interface-settings.js';
 import { CONSTANT, MAP, PROGRAM, type IfAddrKey, type SummaryValue } from './map-codecs.js';
-import { INVALID_SUMMARY, makeSummary, rulesSum, slotsSum, summaryHolds, summaryMatchesRules } from './pinned-summary.js';
+import { INVALID_SUMMARY, makeSummary, rulesSum, slotsSum, summaryHolds, summaryMatchesIntents } from './pinned-summary.js';
 import { adoptTries } from './trie-adoption.js';
 import { MAX_IF_ADDRS } from './tproxy-constants.js';
 import { tcTproxyConfigSchema, type TcTproxyConfig, type TcTproxyConfigInput, type TproxyInterfaceConfig } from './tproxy-config.js';
@@ -97,6 +97,9 @@ function sameEntries<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>): boolean 
   }
   return true;
 }
+
+/** The maps that hold the rules (what an adoption reads back); the summary describes them. */
+const RULE_MAPS = [MAP.dst, MAP.dstHost, MAP.src, MAP.port, MAP.rules, MAP.summary] as const;
 
 function optionsSchemaError(err: z.ZodError): string {
   return err.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
@@ -258,9 +261,12 @@ export class TproxyDataplane {
    * Reads the pinned summary and invalidates it (this dataplane may change the maps from now on;
    * close with keepPinned writes it again). When it holds for these interfaces and the tctp_rules
    * slots (read in one batch, the only map read), the tries are not read back: the first apply
-   * checks its rules against the summary (#applyTrusted). Otherwise everything is adopted.
+   * checks its rules against the summary (#applyTrusted). Otherwise everything is adopted. Maps
+   * that load() created just now are empty: nothing to read (a fresh start reads nothing back, where
+   * the 100,000 empty tctp_rules slots and the tries took ~0.2 s).
    */
   #adoptOrTrust(): void {
+    if (RULE_MAPS.every((name) => this.#life.isNewMap(name))) return;
     const maps = this.#maps();
     const summary = maps[MAP.summary].get(0);
     if (summary !== undefined && summary.version !== INVALID_SUMMARY.version) maps[MAP.summary].set(0, INVALID_SUMMARY);
@@ -519,6 +525,9 @@ export class TproxyDataplane {
       if (this.#trusted.desired === undefined) {
         const trusted = this.#applyTrusted(desired, overrides, started);
         if (trusted !== undefined) return trusted;
+        // other rules than the summary's: checked before the trust is given up (refused, they
+        // change nothing and the maps stay trusted); planning below finds them normalised
+        this.#checkCount(this.#normalizer.normalize(desired.rules, this.#version()).rules.length);
       }
       const readBack = performance.now();
       this.#ensureAdopted();
@@ -611,9 +620,8 @@ export class TproxyDataplane {
    */
   #applyTrusted(desired: Parameters<TproxyDataplane['apply']>[0], overrides: Map<string, TproxyInterfaceIntent>, started: number): TproxyApplyResult | undefined {
     const trusted = this.#trusted!;
-    const { rules } = this.#normalizer.normalize(desired.rules, this.#version());
-    this.#checkCount(rules.length);
-    if (!summaryMatchesRules(trusted.summary, rules, this.#ifindex)) return undefined;
+    // the intents as given, none normalised (pinned-summary.ts); they are planned by the read-back
+    if (!summaryMatchesIntents(trusted.summary, desired.rules, this.#ifindex)) return undefined;
     const planDone = performance.now();
     const updated = this.#writeSettings(overrides);
     // a copy: the caller may change its lists in place before the maps are read back (#ensureAdopted)

@@ -218,7 +218,7 @@ interface IdentitySlot {
 }
 
 /** Whether `key` is a field of a rule intent, without hashing (the check runs for every field of every intent of every apply). */
-function isRuleField(key: string): boolean {
+export function isRuleField(key: string): boolean {
   switch (key) {
     case 'kind':
     case 'destination':

@@ -227,6 +227,22 @@ describe('the pinned summary at a restart', () => {
     dp.close({ keepPinned: false });
   });
 
+  it('recognises the rules by their intents as given: the same rules spelled otherwise are read back, and nothing is rewritten', () => {
+    const pinRoot = newPinRoot();
+    const v6 = (destination: string): Intent => ({ ...rules()[1], destination, source: '::/0' });
+    const first = start(pinRoot);
+    first.apply({ rules: [...rules(), v6('fd00:0:0::5/128')] });
+    const before = slots(pinRoot);
+    first.close({ keepPinned: true });
+
+    const dp = start(pinRoot);
+    const res = dp.apply({ rules: [...rules(), v6('FD00::5/128')] }); // the same rule
+    expect(res.plan).not.toBe('summary');
+    expect(res.readBackMs).toBeGreaterThan(0);
+    expect(res).toMatchObject({ added: 0, removed: 0, entries: { deleted: 0 } });
+    expect(slots(pinRoot)).toEqual(before);
+  });
+
   it('refuses a bad first desired state and changes nothing, still trusting the maps', () => {
     const pinRoot = newPinRoot();
     const before = installAndStop(pinRoot);

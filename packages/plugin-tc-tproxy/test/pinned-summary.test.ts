@@ -6,7 +6,7 @@
 import type { Intent } from '@bpfsteer/agent-kernel';
 import { TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy';
 import { describe, expect, it } from 'vitest';
-import { INVALID_SUMMARY, makeSummary, rulesSum, slotsSum, summaryHolds, summaryMatchesRules } from '../src/pinned-summary.js';
+import { intentsSum, INVALID_SUMMARY, makeSummary, rulesSum, slotsSum, summaryHolds, summaryMatchesIntents } from '../src/pinned-summary.js';
 import { identityHash } from '../src/rule-identity.js';
 import { SUMMARY_VERSION } from '../src/tproxy-constants.js';
 import { ACTION_CODE, normalizeRules, type TproxyRule } from '../src/tproxy-rule.js';
@@ -85,17 +85,48 @@ describe('summaryHolds', () => {
   });
 });
 
-describe('summaryMatchesRules', () => {
-  it('matches the same rules in any order', () => {
-    expect(summaryMatchesRules(summary, RULES, IFACES)).toBe(true);
-    expect(summaryMatchesRules(summary, [...RULES].reverse(), IFACES)).toBe(true);
+describe('summaryMatchesIntents', () => {
+  const INTENTS = Array.from({ length: 50 }, (_, i) => rule(i));
+
+  it('matches the intents the rules in force were accepted from, in any order, as plain objects from elsewhere', () => {
+    expect(rulesSum(RULES)).toEqual(intentsSum(INTENTS));
+    expect(summaryMatchesIntents(summary, INTENTS, IFACES)).toBe(true);
+    expect(summaryMatchesIntents(summary, [...INTENTS].reverse(), IFACES)).toBe(true);
+    expect(summaryMatchesIntents(summary, structuredClone(INTENTS), IFACES)).toBe(true);
+    expect(summaryMatchesIntents(summary, INTENTS.map((i) => ({ ...i, tproxyPort: i.tproxyPort, interfaces: undefined })), IFACES)).toBe(true);
   });
 
-  it('does not match one rule more, less or changed, or other interfaces', () => {
-    expect(summaryMatchesRules(summary, RULES.slice(1), IFACES)).toBe(false);
-    expect(summaryMatchesRules(summary, normalizeRules(Array.from({ length: 51 }, (_, i) => rule(i))), IFACES)).toBe(false);
-    expect(summaryMatchesRules(summary, normalizeRules([rule(0, { tproxyPort: 1 }), ...Array.from({ length: 49 }, (_, i) => rule(i + 1))]), IFACES)).toBe(false);
-    expect(summaryMatchesRules(summary, normalizeRules([rule(100), ...Array.from({ length: 49 }, (_, i) => rule(i + 1))]), IFACES)).toBe(false);
-    expect(summaryMatchesRules(summary, RULES, new Map([['eth0', 5]]))).toBe(false);
+  it('does not match one intent more, less or changed in any field, other interfaces, or what is not a rule intent', () => {
+    const others = INTENTS.slice(1);
+    expect(summaryMatchesIntents(summary, others, IFACES)).toBe(false);
+    expect(summaryMatchesIntents(summary, Array.from({ length: 51 }, (_, i) => rule(i)), IFACES)).toBe(false);
+    for (const extra of [
+      { tproxyPort: 1 },
+      { action: 'deny', tproxyPort: undefined },
+      { protocol: 'udp' },
+      { ports: { low: 443, high: 444 } },
+      { ports: { low: 442, high: 443 } },
+      { source: '0.0.0.0/1' },
+      { destination: '10.1.0.0/32 ' },
+      { interfaces: ['eth0'] },
+      { interfaces: [] },
+      { service: 's' },
+      { kind: 'tproxy.interface' },
+      { extra: 1 },
+      { ports: { low: 443, high: 443, step: 1 } },
+    ]) {
+      expect(summaryMatchesIntents(summary, [rule(0, extra), ...others], IFACES), JSON.stringify(extra)).toBe(false);
+    }
+    expect(summaryMatchesIntents(summary, [rule(100), ...others], IFACES)).toBe(false);
+    expect(summaryMatchesIntents(summary, [null, ...others], IFACES)).toBe(false);
+    expect(summaryMatchesIntents(summary, INTENTS, new Map([['eth0', 5]]))).toBe(false);
+  });
+
+  it('tells a source from a destination and the interfaces from the service', () => {
+    const swapped = (i: number) => rule(i, { destination: '0.0.0.0/0', source: `10.1.0.${i}/32` });
+    expect(intentsSum([swapped(1)])).not.toEqual(intentsSum([rule(1, { destination: '0.0.0.0/0' })]));
+    const a = intentsSum([rule(1, { interfaces: ['x'] })])!;
+    const b = intentsSum([rule(1, { service: '[x]' })])!;
+    expect([a.lo, a.hi]).not.toEqual([b.lo, b.hi]);
   });
 });

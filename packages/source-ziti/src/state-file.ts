@@ -46,7 +46,7 @@ import { FileReadError, readRegularFilePieces, TimeSlicer } from '@bpfsteer/agen
 import { ZitiSourceError, errorMessage } from './errors.js';
 import { removeStaleTempFiles, tempFilePath } from './remove-stale-temp-files.js';
 import { emptyState, type ZitiState } from './rule-store.js';
-import { journalText, parseState, replayJournal, serialiseStateInPieces, type JournalReplay, type RuleText, type TornTail } from './state-text.js';
+import { journalText, parseState, replayJournal, serialiseStateInPieces, type JournalReplay, type JournalText, type RuleText, type TornTail } from './state-text.js';
 
 /** The journal is compacted once it is larger than the snapshot and than this (~25,000 rules). */
 export const COMPACT_MIN_BYTES = 4 << 20;
@@ -246,6 +246,13 @@ export async function saveState(file: string, state: ZitiState): Promise<void> {
 }
 
 /** The little of a pino logger the state file uses. */
+/** A journal record made ahead of its save (StateFile.prepare): from the saved state `from` to `to`. */
+export interface PreparedSave {
+  readonly from: ZitiState;
+  readonly to: ZitiState;
+  readonly record: JournalText | undefined;
+}
+
 export interface StateFileLogger {
   info(details: object, message: string): void;
   warn(details: object, message: string): void;
@@ -302,13 +309,24 @@ export class StateFile {
     return { stateFile, state: loaded.state };
   }
 
+  /**
+   * The journal record that would take the saved state to `state`, made ahead of `save` (while the
+   * agent applies the change: IdleWork); `save` uses it when the saved state is still the one it
+   * was made from.
+   */
+  async prepare(state: ZitiState): Promise<PreparedSave> {
+    const from = this.#saved;
+    return { from, to: state, record: await journalText(from, state) };
+  }
+
   /** Persists `state`: one journal append, synced with the next group (a foreground compaction after a failure). */
-  async save(state: ZitiState): Promise<void> {
+  async save(state: ZitiState, prepared?: PreparedSave): Promise<void> {
     if (this.#broken) {
       await this.#compactNow(state);
       return;
     }
-    const record = await journalText(this.#saved, state);
+    const made = prepared !== undefined && prepared.from === this.#saved && prepared.to === state;
+    const record = made ? prepared.record : await journalText(this.#saved, state);
     if (record === undefined) return;
     let bytes: number;
     try {

@@ -3,7 +3,7 @@
  * serialising queue (compute the new state, commit its intents, and only when the commit is ok
  * make it current and persist it), and joins the store with the plugin's live details.
  */
-import { TimeSlicer, type CommitResult, type IntentSink, type SourceContext } from '@bpfsteer/agent-kernel';
+import { IdleWork, TimeSlicer, type CommitResult, type IntentSink, type SourceContext } from '@bpfsteer/agent-kernel';
 import { ApiError, errorMessage } from './errors.js';
 import type { InterfaceSettings, Rule, RuleSelector } from './rule.js';
 import { ruleKey } from './rule.js';
@@ -22,6 +22,7 @@ import { TPROXY_EVENT_TOPIC as EVENT_TOPIC, TPROXY_INTERFACE_KIND as INTERFACE_K
 import { intentChange, type CommittedIntents } from './intent-changes.js';
 import { readInterfaceDetails, readRuleDetails, type LiveInterface } from './plugin-views.js';
 import { sortRulesInSlices } from './rule-order.js';
+import type { PreparedSave } from './state-file.js';
 
 export type RuleFilter = 'all' | 'intercepts' | 'passthrough';
 
@@ -83,8 +84,13 @@ export interface ZitiServiceOptions {
   readonly context: Pick<SourceContext, 'describe' | 'watch' | 'consumers'>;
   readonly logger: ServiceLogger;
   readonly initial: ZitiState;
-  /** writes the state after a successful commit (absent: nothing is persisted) */
-  readonly persist?: (state: ZitiState) => Promise<void>;
+  /** writes the state after a successful commit (absent: nothing is persisted); `prepared`: what preparePersist made of it */
+  readonly persist?: (state: ZitiState, prepared?: PreparedSave) => Promise<void>;
+  /**
+   * makes what persist writes ahead, while the agent applies the commit (absent: persist makes it):
+   * begun only once this thread is idle, so it never delays the commit itself (IdleWork)
+   */
+  readonly preparePersist?: (state: ZitiState) => Promise<PreparedSave>;
   /** when set, inserts and interface settings may only name these interfaces */
   readonly allowedInterfaces?: readonly string[];
 }
@@ -289,12 +295,18 @@ export class ZitiService {
       const slicer = new TimeSlicer();
       const { state, changed, value } = await compute(this.#state, slicer); // throws ApiError: nothing changes
       if (!changed) return value;
+      const { persist, preparePersist } = this.#options;
+      const early = persist && preparePersist ? IdleWork.start(() => preparePersist(state)) : undefined;
       const result = await this.#commit(state, slicer);
-      if (!result.ok) throw commitError(result);
+      if (!result.ok) {
+        early?.cancel();
+        throw commitError(result);
+      }
       this.#state = state;
-      if (this.#options.persist) {
+      if (persist) {
         try {
-          await this.#options.persist(state);
+          // a record made early that failed is made again by persist
+          await persist(state, await early?.take().catch(() => undefined));
         } catch (err) {
           this.#options.logger.error({ err }, 'could not save the ziti rules');
           throw new ApiError(

@@ -64,7 +64,8 @@ class ZitiSource implements IntentSource {
       context: this.#context,
       logger,
       initial: emptyState,
-      persist: (state) => this.#stateFile!.save(state),
+      persist: (state, prepared) => this.#stateFile!.save(state, prepared),
+      preparePersist: (state) => this.#stateFile!.prepare(state),
       allowedInterfaces: config.interfaces,
     });
     this.#service = service;

@@ -122,6 +122,27 @@ describe('StateFile: snapshot + journal', () => {
     same(await parseState(await readFile(file, 'utf8'), file), c);
   });
 
+  test('a record prepared ahead is appended as made, and only when the saved state is still the one it was made from', async () => {
+    const file = join(dir, 'rules.json');
+    const { stateFile, state: empty } = await openStateFile(file, quiet());
+    const a = insertAll(empty, [r(1), r(2)]);
+    const prepared = await stateFile.prepare(a);
+    expect(prepared.record?.pieces.join('')).toBe((await journalText(empty, a))!.pieces.join(''));
+    prepared.record!.pieces.splice(0, prepared.record!.pieces.length, '{"put":[]}\n'); // marks it: what save writes is this text
+    await stateFile.save(a, prepared);
+    expect(await readFile(journalPath(file), 'utf8')).toBe('{"put":[]}\n');
+
+    const b = insertAll(a, [r(3)]);
+    const stale = await stateFile.prepare(b); // made from a ...
+    const c = insertAll(a, [r(4)]);
+    await stateFile.save(c, stale); // ... for b, not c: made again
+    const d = insertAll(c, [r(5)]);
+    const madeFromA = { ...(await stateFile.prepare(d)), from: a, record: { pieces: ['{"put":[]}\n'] } };
+    await stateFile.save(d, madeFromA); // not made from the saved c: made again
+    const lines = (await readFile(journalPath(file), 'utf8')).trim().split('\n');
+    expect(lines.slice(1).map((l) => JSON.parse(l).put.map((x: Rule) => x.destination))).toEqual([[r(4).destination], [r(5).destination]]);
+  });
+
   test('a flush is one short record', async () => {
     const file = join(dir, 'rules.json');
     const { stateFile, state: empty } = await openStateFile(file, quiet());
