@@ -2,7 +2,10 @@
 // its baseline from the same run. The agent = `bpfsteer run` (plugin tc-tproxy + source ziti, admin
 // socket on) on a lab veth, as in bench/tproxy-install, driven through the ziti API's unix socket:
 //   1. single inserts (POST /v1/rules, one kept-alive connection) on top of 0, <mid> and <big> rules:
-//      p50/p99 ms; baseline: GET /v1/health round trips on the same connection at the same level.
+//      p50/p99 ms; baseline: GET /v1/health round trips on the same connection at the same level. On
+//      top of 0 twice: the first inserts after the agent started (its code not compiled by V8's
+//      optimising tiers yet: FIRST_INSERTS of them) and again after WARMUP inserts (then a flush):
+//      what a running agent answers.
 //   2. the longest time without an answer (ms) of GET /v1/health on the ziti socket and of
 //      GET /v1/status on the admin socket (what `bpfsteer status` asks; asked directly, a CLI process
 //      per poll could not poll every 20 ms), each polled every <poll ms> with a fresh connection from a
@@ -25,7 +28,7 @@
 // source-ziti and apps/agent. Everything lives in a NetLab netns, a temp dir and /sys/fs/bpf/<lab id>-*,
 // removed at the end, also on failure or interrupt (bench/cleanup.mjs).
 // Usage: node bench/agent-responsiveness.bench.mjs [big (100000)] [mid (20000)] [small (10000)]
-//        [single inserts per level (50)] [poll ms (20)] [restart: term|kill (term)]
+//        [single inserts per level (200)] [poll ms (20)] [restart: term|kill (term)]
 // Quick check: node bench/agent-responsiveness.bench.mjs 2000 400 200 10
 import { mkdtempSync, rmSync } from 'node:fs';
 import { NetLab } from '@bpfsteer/netlab';
@@ -52,7 +55,7 @@ const intArg = (i, fallback, what, min) => {
 const BIG = intArg(2, 100_000, 'big', 1);
 const MID = intArg(3, 20_000, 'mid', 1);
 const SMALL = intArg(4, 10_000, 'small', 1);
-const INSERTS = intArg(5, 50, 'inserts per level', 1);
+const INSERTS = intArg(5, 200, 'inserts per level', 1);
 const POLL_MS = intArg(6, 20, 'poll ms', 1);
 const RESTART = process.argv[7] ?? 'term';
 if (!(SMALL <= MID && MID <= BIG) || !['term', 'kill'].includes(RESTART)) {
@@ -63,16 +66,23 @@ const TPROXY_PORT = 15000;
 const IDLE_MS = 3000; // the idle agent's polls (baseline of the stalls)
 const TAIL_MS = 300; // polls kept after an operation ended
 const COLD_STARTS = 5; // cold starts measured (their median)
+const WARMUP = 1000; // single inserts (then a flush) before the warm inserts on top of 0
+const FIRST_INSERTS = 50; // the first single inserts after the start (on top of 0)
 const LIMIT_MS = 30 * 60_000; // the whole bench
 
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const sleep = (n) => new Promise((r) => setTimeout(r, n));
 const mib = (kib) => kib / 1024;
 
-/** The rules: [0, BIG) the levels' base, then INSERTS single inserts for each of the three levels, then one after the restart. */
-const { intents } = routerRuleSet({ family: 4, n: BIG + 3 * INSERTS + 1, probes: 0, tproxyPort: TPROXY_PORT, seed: 9 });
+/**
+ * The rules: [0, BIG) the levels' base, then INSERTS single inserts for each of the three levels,
+ * then one after the restart, then the FIRST_INSERTS after the start, then the WARMUP inserts.
+ */
+const { intents } = routerRuleSet({ family: 4, n: BIG + 3 * INSERTS + 1 + FIRST_INSERTS + WARMUP, probes: 0, tproxyPort: TPROXY_PORT, seed: 9 });
 const base = intents.slice(0, BIG);
 const singlesFor = (k) => intents.slice(BIG + k * INSERTS, BIG + (k + 1) * INSERTS);
+const firstInserts = intents.slice(BIG + 3 * INSERTS + 1, BIG + 3 * INSERTS + 1 + FIRST_INSERTS);
+const warmups = intents.slice(BIG + 3 * INSERTS + 1 + FIRST_INSERTS);
 
 /** The agent's admin status state (and pid), or undefined while it does not answer. */
 async function adminStatus(agent) {
@@ -200,6 +210,10 @@ try {
   const at0 = await memory(agent);
 
   // single inserts on top of 0, then of MID (passing SMALL for the memory)
+  const latFirst = await insertLatencies(agent, firstInserts);
+  await api.flush();
+  for (const r of warmups) await api.single(r);
+  await api.flush();
   const lat0 = await insertLatencies(agent, singlesFor(0));
   await api.flush();
   await api.batch(base.slice(0, SMALL));
@@ -276,9 +290,9 @@ try {
   if (exit !== 0) console.error(`note: the agent exited ${exit} on SIGTERM: ${agent.stderr().slice(-2000)}`);
 
   const restartHow = RESTART === 'term' ? 'SIGTERM to the agent run with --keep-pinned' : 'SIGKILL';
-  const latencyRows = (level, lat) => [
-    [`single insert on top of ${level} rules, p50`, 'ms', median(lat.insert), median(lat.health), 'health RTT', '<= 1, flat'],
-    [`single insert on top of ${level} rules, p99`, 'ms', percentile(lat.insert, 99), percentile(lat.health, 99), 'health RTT', ''],
+  const latencyRows = (level, lat, when = '') => [
+    [`single insert on top of ${level} rules${when}, p50`, 'ms', median(lat.insert), median(lat.health), 'health RTT', '<= 1, flat'],
+    [`single insert on top of ${level} rules${when}, p99`, 'ms', percentile(lat.insert, 99), percentile(lat.health, 99), 'health RTT', ''],
   ];
   const rss = (what, kib) => [`agent RSS, ${what}`, 'MiB', mib(kib), mib(nodeRssKiB), 'bare node -e', ''];
   printTable(
@@ -288,7 +302,8 @@ try {
       `holding ${BIG} rules for ${IDLE_MS / 1000} s; restart = ${restartHow}, a new agent at once on the same pins and state file)`,
     ['figure', 'unit', 'measured', 'baseline', 'baseline is', 'goal'],
     [
-      ...latencyRows(0, lat0),
+      ...latencyRows(0, latFirst, `, the first ${FIRST_INSERTS} after the start`),
+      ...latencyRows(0, lat0, `, after ${WARMUP} others`),
       ...latencyRows(MID, latMid),
       ...latencyRows(BIG, latBig),
       [`longest stall, ziti /v1/health, one ${BIG}-rule batch`, 'ms', batchGaps.ziti, idleGaps.ziti, 'idle', '< 50'],
