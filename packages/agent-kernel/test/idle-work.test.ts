@@ -4,6 +4,12 @@ import { TimeSlicer } from '../src/time-slicer.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits (idle) until `done` says so, at most `ms` (a loaded machine fires timers late). */
+async function until(done: () => boolean, ms = 5000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!done() && performance.now() < deadline) await sleep(5);
+}
+
 /** Keeps this thread's loop busy for `ms` the way sliced work does (8 ms slices, setImmediate between them). */
 async function busyFor(ms: number): Promise<void> {
   const slicer = new TimeSlicer();
@@ -16,7 +22,7 @@ describe('IdleWork', () => {
     let ran = 0;
     const early = IdleWork.start(async () => ++ran);
     expect(early.begun).toBe(false);
-    await sleep(50);
+    await until(() => early.begun);
     expect(early.begun).toBe(true);
     expect(await early.take()).toBe(1);
     expect(ran).toBe(1);
@@ -38,7 +44,7 @@ describe('IdleWork', () => {
     const early = IdleWork.start(async () => 'journal');
     await busyFor(60);
     expect(early.begun).toBe(false);
-    await sleep(40);
+    await until(() => early.begun);
     expect(early.begun).toBe(true);
     expect(await early.take()).toBe('journal');
   });
@@ -47,12 +53,12 @@ describe('IdleWork', () => {
     const failing = IdleWork.start(async () => {
       throw new Error('disk full');
     });
-    await sleep(30);
+    await until(() => failing.begun);
     await expect(failing.take()).rejects.toThrow('disk full');
     const dropped = IdleWork.start(async () => {
       throw new Error('unobserved');
     });
-    await sleep(30);
+    await until(() => dropped.begun);
     dropped.cancel(); // no unhandled rejection
     await sleep(5);
   });

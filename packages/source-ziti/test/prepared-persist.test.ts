@@ -10,17 +10,23 @@ import { fakeKernel, ok, quietLogger } from './fake-kernel.js';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const rule = (n: number): Rule => ({ destination: `10.9.${n}.0/24`, source: '0.0.0.0/0', protocol: 'tcp', ports: { low: 443, high: 443 }, action: 'divert', tproxyPort: 15000, interfaces: [] });
 
-/** A service whose commits take `applyMs` of idle time (a plugin thread applying), recording the persist calls. */
-function service(applyMs: number, result: CommitResult = ok) {
+/**
+ * A service whose commits wait idle (a plugin thread applying): until the record is being made
+ * (`untilPrepared`: at most 10 s, so a loaded machine's late timers cannot fail it), else `applyMs`.
+ * Records the persist calls.
+ */
+function service(apply: { applyMs: number } | 'untilPrepared', result: CommitResult = ok) {
   const kernel = fakeKernel();
   kernel.result = result;
   const events: string[] = [];
   const saved: { state: ZitiState; prepared: PreparedSave | undefined }[] = [];
+  let prepared: () => void = () => undefined;
+  const preparing = new Promise<void>((resolve) => (prepared = resolve));
   const svc = new ZitiService({
     sink: {
       commitChange: async (change: IntentChange) => {
         events.push('commit');
-        await sleep(applyMs);
+        await (apply === 'untilPrepared' ? Promise.race([preparing, sleep(10_000)]) : sleep(apply.applyMs));
         events.push('applied');
         return kernel.commitChange(change);
       },
@@ -30,6 +36,7 @@ function service(applyMs: number, result: CommitResult = ok) {
     initial: emptyState,
     preparePersist: async (state) => {
       events.push('prepare');
+      prepared();
       return { from: emptyState, to: state, record: { pieces: ['made early'] } };
     },
     persist: async (state, prepared) => {
@@ -42,7 +49,7 @@ function service(applyMs: number, result: CommitResult = ok) {
 
 describe('the record a commit persists is made while the agent applies it', () => {
   it('begins once this thread waits for the apply, and is handed to persist', async () => {
-    const { svc, events, saved } = service(60);
+    const { svc, events, saved } = service('untilPrepared');
     await svc.batch([{ op: 'insert', rule: rule(1) }, { op: 'insert', rule: rule(2) }]);
     expect(events).toEqual(['commit', 'prepare', 'applied', 'persist']);
     expect(saved).toHaveLength(1);
@@ -51,7 +58,7 @@ describe('the record a commit persists is made while the agent applies it', () =
   });
 
   it('a commit answered before the thread idled persists without it (persist makes the record)', async () => {
-    const { svc, events, saved } = service(0);
+    const { svc, events, saved } = service({ applyMs: 0 });
     await svc.insert(rule(1));
     expect(events).toEqual(['commit', 'applied', 'persist']);
     expect(saved[0]!.prepared).toBeUndefined();
@@ -60,7 +67,7 @@ describe('the record a commit persists is made while the agent applies it', () =
   });
 
   it('a refused commit persists nothing', async () => {
-    const { svc, events, saved } = service(60, { ok: false, reason: 'invalid', error: 'no' });
+    const { svc, events, saved } = service('untilPrepared', { ok: false, reason: 'invalid', error: 'no' });
     await expect(svc.insert(rule(1))).rejects.toMatchObject({ code: expect.any(String) });
     await sleep(20);
     expect(saved).toHaveLength(0);
