@@ -115,6 +115,8 @@ export interface PluginRunnerOptions {
   readonly changing?: () => Promise<unknown> | undefined;
   /** the agent's socket-handle registry (PluginContext.socketHandles resolves through it) */
   readonly socketHandles?: SocketHandleRegistry;
+  /** the clock that says how long an apply has run (ms; default performance.now) */
+  readonly now?: () => number;
 }
 
 type Step = 'open' | 'load' | 'seed' | 'attach';
@@ -134,7 +136,8 @@ function stableCopy(lists: ReadonlyMap<string, AppliedList>): DesiredState {
 
 /**
  * How long a status report waits for a plugin (in its thread, busy with a long apply) before it
- * shows the plugin's last status instead, marked with its time.
+ * shows the plugin's last status instead, marked with its time. A plugin whose apply has run longer
+ * than this is not waited for at all: its status call would answer only after the apply.
  */
 const STATUS_WAIT_MS = 25;
 
@@ -156,6 +159,8 @@ export class PluginRunner {
    * of its other work (measured: a listing of 100,000 rules took 89 s instead of 4 s behind them).
    */
   #statusCall?: Promise<PluginStatus>;
+  /** when the plugin's apply in progress began (performance.now()), if one is */
+  #applyingSince?: number;
   #dirty = false;
   #loop?: Promise<void>;
   /** callers waiting for the next apply round */
@@ -295,6 +300,10 @@ export class PluginRunner {
     }
   }
 
+  #now(): number {
+    return this.#opts.now ? this.#opts.now() : performance.now();
+  }
+
   async #applyOnce(desired: DesiredState): Promise<ApplyOutcome> {
     const plugin = this.#plugin!;
     const intents = [...desired.values()].reduce((n, list) => n + list.length, 0);
@@ -311,7 +320,10 @@ export class PluginRunner {
       const applied = appliedLists(desired);
       const changes = this.#changesSinceLastGood(applied);
       const given = plugin instanceof WorkerPlugin ? desired : stableCopy(applied);
-      const report = await withTimeout('apply', this.#opts.timeouts.applyMs, () => plugin.apply(given, changes));
+      this.#applyingSince = this.#now();
+      const report = await withTimeout('apply', this.#opts.timeouts.applyMs, () => plugin.apply(given, changes)).finally(
+        () => (this.#applyingSince = undefined),
+      );
       this.#lastApply = done({ ok: true, report });
       this.#lastGood = applied;
       this.#partial = undefined;
@@ -445,7 +457,12 @@ export class PluginRunner {
     let statusError: string | undefined;
     let statusAt: string | undefined;
     const plugin = this.#plugin;
-    if (this.#state === 'running' && plugin) {
+    const applyingMs = this.#applyingSince === undefined ? 0 : this.#now() - this.#applyingSince;
+    if (this.#state === 'running' && plugin && applyingMs >= STATUS_WAIT_MS && this.#lastStatus) {
+      // in a long apply (its thread would answer after it): the last status, at once
+      status = this.#lastStatus.status;
+      statusAt = this.#lastStatus.at;
+    } else if (this.#state === 'running' && plugin) {
       try {
         const call = (this.#statusCall ??= Promise.resolve()
           .then(() => plugin.status())

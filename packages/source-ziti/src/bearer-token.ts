@@ -2,8 +2,8 @@
  * The bearer token of the optional TCP listener: read once at start from a file that must be a
  * regular file and not world-readable; compared in constant time.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { ZitiSourceError, errorMessage } from './errors.js';
 
 export const MIN_TOKEN_LENGTH = 16;
@@ -33,11 +33,18 @@ export async function readTokenFile(file: string): Promise<string> {
   return token;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+/**
+ * node:crypto, loaded when a token is first checked: only a TCP listener has one, and importing it
+ * cost ~12 ms of every agent's start before its APIs answer.
+ */
+let cryptoModule: typeof import('node:crypto') | undefined;
+const nodeCrypto = (): typeof import('node:crypto') => (cryptoModule ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
+
+const digest = (s: string): Buffer => nodeCrypto().createHash('sha256').update(s, 'utf8').digest();
 
 /** Whether an Authorization header carries `Bearer <token>`; constant time in the token. */
 export function bearerMatches(header: string | undefined, token: string): boolean {
   const given = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1] ?? '';
   // compare fixed-length digests so neither content nor length leaks through timing
-  return timingSafeEqual(digest(given), digest(token)) && given.length > 0;
+  return nodeCrypto().timingSafeEqual(digest(given), digest(token)) && given.length > 0;
 }
