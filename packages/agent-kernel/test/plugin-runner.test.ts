@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { unprobedFeatures } from '../src/feature-probe.js';
-import { PluginRunner } from '../src/plugin-runner.js';
+import { PluginRunner, STATUS_WAIT_MS } from '../src/plugin-runner.js';
 import { captureLogger, fakePlugin, type FakePluginOptions, type Step } from './fakes.js';
 
 function runner(opts: FakePluginOptions, now?: () => number) {
@@ -66,7 +66,7 @@ describe('PluginRunner reports a plugin busy in a long apply', () => {
     expect(await atOnce(earlyReport)).toBe(false); // the apply only began: waited for
     const early = await earlyReport;
     expect(early.statusAt).toBeDefined(); // the wait ended: the last status
-    clock = 30;
+    clock = STATUS_WAIT_MS;
     const laterReport = r.report();
     expect(await atOnce(laterReport)).toBe(true); // the apply ran longer than the wait: not waited for
     const later = await laterReport;
