@@ -149,7 +149,9 @@ function* changeSteps(
   for (let i = 0; i < upsert.length; i++) {
     if (i % STEP === STEP - 1) yield;
     const entry = upsert[i];
-    const [key, intent] = Array.isArray(entry) ? entry : [];
+    // read by index: a destructuring's iterator was ~70 bytes of garbage per intent until V8 optimised it
+    const key: unknown = Array.isArray(entry) ? entry[0] : undefined;
+    const intent: unknown = Array.isArray(entry) ? entry[1] : undefined;
     if (typeof key !== 'string') return `upsert ${i}: the key must be a string`;
     if (seen) {
       const size = seen.size;
@@ -233,8 +235,9 @@ function* changeSteps(
   let last: KindKeys | undefined;
   for (let i = 0; i < upsert.length; i++) {
     if (++done % STEP === 0) yield;
-    const [key, intent] = upsert[i]!;
-    const value = frozen(intent);
+    const pair = upsert[i]!; // (read by index: no destructuring's iterator per intent)
+    const key = pair[0];
+    const value = frozen(pair[1]);
     const entry = index.get(key);
     if (entry !== undefined) {
       const k = kindOf(kinds, entry);
@@ -329,7 +332,8 @@ function* resetSteps(
   for (let i = 0; i < upsert.length; i++) {
     if (i % STEP === STEP - 1) yield;
     const entry = upsert[i];
-    const [key, intent] = Array.isArray(entry) ? entry : [];
+    const key: unknown = Array.isArray(entry) ? entry[0] : undefined;
+    const intent: unknown = Array.isArray(entry) ? entry[1] : undefined;
     if (typeof key !== 'string') return `upsert ${i}: the key must be a string`;
     const kind = (intent as Partial<Intent> | null)?.kind;
     if (kind !== lastKind || last === undefined) {

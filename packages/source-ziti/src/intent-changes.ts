@@ -47,7 +47,7 @@ export async function intentChange(
   if (committed === undefined) {
     for (const bucket of table.buckets()) {
       if (bucket.size) await slicer.pause();
-      for (const [key, rule] of bucket) upsert.push([key, ruleToIntent(rule)]);
+      bucket.forEach((rule, key) => upsert.push([key, ruleToIntent(rule)])); // (no entry pair per rule)
     }
     for (const [name, intent] of interfaces) upsert.push([interfaceKey(name), intent]);
     return { change: { reset: true, upsert }, next };

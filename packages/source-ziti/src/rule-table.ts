@@ -101,18 +101,19 @@ export class RuleTable implements ReadonlyMap<string, Rule> {
       const after = to.#bucket(b);
       if (before === after) continue;
       if (++compared % 64 === 0) await slicer.pause();
-      for (const [key, rule] of after) {
+      // forEach, not for-of: an entry pair per rule was ~150 bytes of garbage (15 MiB per 100,000)
+      after.forEach((rule, key) => {
         if (before.get(key) !== rule) {
           put.push(rule);
           putKeys.push(key);
         }
-      }
-      for (const [key, rule] of before) {
+      });
+      before.forEach((rule, key) => {
         if (!after.has(key)) {
           removed.push(rule);
           removedKeys.push(key);
         }
-      }
+      });
     }
     return changes;
   }
@@ -121,7 +122,7 @@ export class RuleTable implements ReadonlyMap<string, Rule> {
   static from(map: ReadonlyMap<string, Rule>): RuleTable {
     if (map instanceof RuleTable) return map;
     const draft = RuleTable.empty.edit();
-    for (const [key, rule] of map) draft.set(key, rule);
+    map.forEach((rule, key) => draft.set(key, rule));
     return draft.done();
   }
 
