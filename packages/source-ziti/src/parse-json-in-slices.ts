@@ -54,6 +54,15 @@ const CLOSE_OBJECT = 125;
 /** The piece cannot be split or parsed: the whole text is parsed instead (for JSON.parse's error). */
 class NotSplit extends Error {}
 
+/**
+ * What is made of each group of an array's elements as soon as it is parsed (the array of a
+ * member of the top object, named by `member`; undefined for a top array): the elements it returns
+ * take the group's place. A caller that checks and converts a large body this way lets the raw
+ * elements die young instead of holding all of them until the whole text is parsed. It may throw
+ * (the parse then rejects with that error).
+ */
+export type GroupConverter = (group: unknown[], member: string | undefined) => unknown[];
+
 /** A text held as the chunks it arrived in, read by position as if it were one string. */
 class ChunkedText {
   readonly chunks: readonly string[];
@@ -264,19 +273,24 @@ class SlicedParser {
   readonly #text: ChunkedText;
   readonly #slicer: TimeSlicer;
   readonly #piece: number;
+  readonly #convert: GroupConverter | undefined;
   /** the characters around a comma between two elements (`},{`), and the comma's offset in them */
   #separator?: { readonly text: string; readonly comma: number };
   #misses = 0;
 
-  constructor(text: ChunkedText, slicer: TimeSlicer, sizes: SliceSizes) {
+  constructor(text: ChunkedText, slicer: TimeSlicer, sizes: SliceSizes, convert?: GroupConverter) {
     this.#text = text;
     this.#slicer = slicer;
     this.#piece = sizes.piece;
+    this.#convert = convert;
   }
 
-  /** The container opening at `open` (`depth`: how many levels further in containers are split too). */
-  container(open: number, depth: number): Promise<Parsed> {
-    return this.#text.charCodeAt(open) === OPEN_ARRAY ? this.#array(open) : this.#object(open, depth);
+  /**
+   * The container opening at `open` (`depth`: how many levels further in containers are split
+   * too; `member`: the key it is the value of, in the top object).
+   */
+  container(open: number, depth: number, member?: string): Promise<Parsed> {
+    return this.#text.charCodeAt(open) === OPEN_ARRAY ? this.#array(open, member) : this.#object(open, depth);
   }
 
   /** `[piece]` parsed; undefined when it does not parse or holds no element. */
@@ -314,7 +328,7 @@ class SlicedParser {
     }
   }
 
-  async #array(open: number): Promise<Parsed> {
+  async #array(open: number, member: string | undefined): Promise<Parsed> {
     const text = this.#text;
     const out: unknown[] = [];
     let from = skipSpace(text, open + 1); // the first element of the next piece
@@ -331,6 +345,7 @@ class SlicedParser {
         if (group === undefined) throw new NotSplit(); // an empty or malformed element: JSON.parse names it
         if (this.#separator === undefined && text.charCodeAt(stop) === COMMA) this.#learn(stop, from);
       }
+      if (this.#convert !== undefined) group = this.#convert(group, member);
       for (let i = 0; i < group.length; i++) out.push(group[i]);
       if (text.charCodeAt(stop) !== COMMA) {
         if (text.charCodeAt(stop) !== CLOSE_ARRAY) throw new NotSplit();
@@ -355,7 +370,7 @@ class SlicedParser {
       const c = text.charCodeAt(at);
       let value: unknown;
       if (depth > 0 && (c === OPEN_ARRAY || c === OPEN_OBJECT)) {
-        const inner = await this.container(at, depth - 1);
+        const inner = await this.container(at, depth - 1, key);
         value = inner.value;
         at = inner.close + 1;
       } else {
@@ -378,13 +393,15 @@ class SlicedParser {
 /**
  * JSON.parse of `text` (a string, or the chunks it came in, in order) in slices of `slicer`'s
  * budget (texts up to `sizes.whole` in one step); a text JSON.parse refuses is handed to `whole`
- * (default JSON.parse), joined, which throws its error.
+ * (default JSON.parse), joined, which throws its error. `convert`: see GroupConverter (a text
+ * parsed whole is not converted).
  */
 export async function parseJsonInSlices(
   text: string | readonly string[],
   slicer: TimeSlicer,
   whole: (text: string) => unknown = JSON.parse,
   sizes: SliceSizes = DEFAULT_SIZES,
+  convert?: GroupConverter,
 ): Promise<unknown> {
   const joined = (): string => (typeof text === 'string' ? text : text.join(''));
   const length = typeof text === 'string' ? text.length : text.reduce((n, chunk) => n + chunk.length, 0);
@@ -395,7 +412,7 @@ export async function parseJsonInSlices(
   if (c !== OPEN_ARRAY && c !== OPEN_OBJECT) return whole(joined());
   try {
     // the top container and the containers directly in it are split
-    const { value, close } = await new SlicedParser(chunked, slicer, sizes).container(start, 1);
+    const { value, close } = await new SlicedParser(chunked, slicer, sizes, convert).container(start, 1);
     if (skipSpace(chunked, close + 1) !== chunked.length) throw new NotSplit(); // something after the value
     return value;
   } catch (err) {

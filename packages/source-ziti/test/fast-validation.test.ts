@@ -4,9 +4,11 @@
  * the API sees them).
  */
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import type { ZodType } from 'zod';
-import { isValidBatch, isValidRuleInput, isValidSelectorInput } from '../src/api/fast-validation.js';
+import { TimeSlicer } from '@bpfsteer/agent-kernel';
+import { batchBodyConverter, checkBatch, isValidBatch, isValidRuleInput, isValidSelectorInput, normalisedBatch, NotAFastBatch } from '../src/api/fast-validation.js';
+import { parseJsonInSlices } from '../src/parse-json-in-slices.js';
 import { batchSchema, ruleInputSchema, selectorInputSchema } from '../src/api/schemas.js';
 import { batchish, ruleish, selectorish, validRule, validSelector, weird } from './api-arbitraries.js';
 
@@ -66,4 +68,43 @@ test.each([
   ['a selector with a value field', { operations: [{ op: 'delete', rule: { destination: '10.0.0.1', protocol: 'tcp', ports: { low: 1 }, action: 'pass' } }] }],
 ])('the fast path leaves %s to zod', (_name, body) => {
   expect(isValidBatch(body)).toBe(false);
+});
+
+describe('batchBodyConverter (a large batch checked while it is parsed)', () => {
+  const body = (n: number, edit: (ops: unknown[]) => unknown = (ops) => ({ operations: ops })) =>
+    JSON.stringify(
+      edit(
+        Array.from({ length: n }, (_, i) => {
+          const rule = { destination: `10.7.${(i >> 8) & 255}.${i & 255}/32`, protocol: 'udp', ports: { low: 53 } };
+          return i % 3 === 2 ? { op: 'delete', rule } : { op: 'insert', rule: { ...rule, tproxyPort: 15000 } };
+        }),
+      ),
+    );
+  const tiny = { whole: 8, piece: 256 };
+
+  it('makes what checkBatch makes of the parsed body, group by group, and the fast path knows the body', async () => {
+    const text = body(200);
+    const converter = batchBodyConverter();
+    const parsed = await parseJsonInSlices(text, new TimeSlicer(), JSON.parse, tiny, converter.convert);
+    expect(converter.converted).toBe(200);
+    expect(converter.accept(parsed)).toBe(true);
+    expect(normalisedBatch(parsed as object)).toEqual(checkBatch(JSON.parse(text)));
+  });
+
+  it('refuses at the first operation the fast path refuses, a member besides the operations, or a converted count that does not add up', async () => {
+    for (const text of [
+      body(200, (ops) => ({ operations: [...ops.slice(0, 150), { op: 'insert', rule: { destination: 'nope' } }, ...ops.slice(150)] })),
+      body(200, (ops) => ({ dryRun: [true], operations: ops })),
+    ]) {
+      const converter = batchBodyConverter();
+      await expect(parseJsonInSlices(text, new TimeSlicer(), JSON.parse, tiny, converter.convert)).rejects.toBeInstanceOf(NotAFastBatch);
+    }
+    const converter = batchBodyConverter();
+    const parsed = await parseJsonInSlices(body(200, (ops) => ({ operations: ops, extra: 1 })), new TimeSlicer(), JSON.parse, tiny, converter.convert);
+    expect(converter.accept(parsed)).toBe(false); // a scalar member besides the operations
+    expect(normalisedBatch(parsed as object)).toBeUndefined();
+    const twice = batchBodyConverter();
+    const dup = await parseJsonInSlices(`{"operations":${body(100, (ops) => ops)},"operations":${body(100, (ops) => ops)}}`, new TimeSlicer(), JSON.parse, tiny, twice.convert);
+    expect(twice.accept(dup)).toBe(false); // 200 converted, 100 kept (the last member wins, as in JSON.parse)
+  });
 });

@@ -142,3 +142,38 @@ describe('parseJsonInSlices', () => {
     expect(parsed).toStrictEqual(JSON.parse(text));
   });
 });
+
+describe('converting groups of elements while they are parsed', () => {
+  test('each group of a top member array is converted, named by its member; the result is JSON.parse of the text, converted', async () => {
+    const value = { operations: Array.from({ length: 40 }, (_, i) => ({ n: i, s: `x${i}` })), other: [1, 2, 3], nested: { list: [{ a: 1 }] } };
+    const members: (string | undefined)[] = [];
+    const groups: number[] = [];
+    const convert = (group: unknown[], member: string | undefined) => {
+      members.push(member);
+      groups.push(group.length);
+      return member === 'operations' ? group.map((e) => (e as { n: number }).n) : group;
+    };
+    const parsed = await parseJsonInSlices(JSON.stringify(value), eager(), JSON.parse, tiny, convert);
+    expect(parsed).toEqual({ ...value, operations: value.operations.map((o) => o.n) });
+    expect(groups.length).toBeGreaterThan(2); // in several groups
+    expect(groups.reduce((a, b) => a + b, 0)).toBe(40 + 3); // the nested object's array is not a top member's
+    expect(new Set(members)).toEqual(new Set(['operations', 'other']));
+    const top = await parseJsonInSlices(JSON.stringify([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), eager(), JSON.parse, tiny, (group, member) => {
+      expect(member).toBeUndefined();
+      return group.map((n) => (n as number) * 2);
+    });
+    expect(top).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+  });
+
+  test('a converter that throws rejects the parse with its error; a text parsed whole is not converted', async () => {
+    const text = JSON.stringify({ operations: Array.from({ length: 40 }, (_, i) => i) });
+    await expect(
+      parseJsonInSlices(text, eager(), JSON.parse, tiny, () => {
+        throw new RangeError('refused');
+      }),
+    ).rejects.toThrow('refused');
+    let calls = 0;
+    expect(await parseJsonInSlices(text, eager(), JSON.parse, undefined, () => (calls++, []))).toEqual(JSON.parse(text));
+    expect(calls).toBe(0);
+  });
+});

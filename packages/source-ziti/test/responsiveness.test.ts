@@ -184,3 +184,31 @@ test('a large body gets the answers a small one gets: poisoning key, malformed J
   const ok = await post(small);
   expect(ok.statusCode).toBe(200);
 });
+
+test('a large batch is checked while it is parsed; one it refuses anywhere gets the answer a small one gets', async () => {
+  h = await harness();
+  const post = (payload: string) => h!.app.inject({ method: 'POST', url: '/v1/rules/batch', headers: { 'content-type': 'application/json' }, payload });
+  const large = batchBody(3000); // over SLICE_PARSE_MIN: parsed in groups, each checked as it comes
+  const small = batchBody(2);
+  const ok = await post(large);
+  expect(ok.statusCode).toBe(200);
+  expect(ok.json()).toMatchObject({ created: 3000 });
+  expect(h.kernel.commits.at(-1)).toHaveLength(3000);
+  const lastRule = (body: string, edit: (s: string) => string) => {
+    const at = body.lastIndexOf('{"op"');
+    return body.slice(0, at) + edit(body.slice(at));
+  };
+  const refusals: [string, (body: string) => string][] = [
+    ['a bad destination in the last operation', (b) => lastRule(b, (s) => s.replace(/"destination":"[^"]+"/, '"destination":"10.0.0.300/24"'))],
+    ['an unknown op in the last operation', (b) => lastRule(b, (s) => s.replace('"op":"insert"', '"op":"upsert"'))],
+    ['a member besides the operations', (b) => b.replace(/}$/, ',"dryRun":true}')],
+    ['operations that are not objects', (b) => lastRule(b, () => '1]}')],
+  ];
+  for (const [what, edit] of refusals) {
+    const [a, b] = [await post(edit(large)), await post(edit(small))];
+    expect(a.statusCode, what).toBe(400);
+    const message = (res: typeof a) => (res.json().error.message as string).replace(/operations\.\d+/g, 'operations.N');
+    expect(message(a), what).toBe(message(b));
+  }
+  expect(h.kernel.commits).toHaveLength(1);
+});

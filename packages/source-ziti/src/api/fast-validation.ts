@@ -13,6 +13,7 @@ import type { ZodType } from 'zod';
 import { runSteps, runStepsInSlices, type Steps, type TimeSlicer } from '@bpfsteer/agent-kernel';
 import { isInterfaceName, isServiceId, type Rule, type RuleSelector } from '../rule.js';
 import { toRule, toSelector, type RuleInput, type SelectorInput } from '../rule-input.js';
+import type { GroupConverter } from '../parse-json-in-slices.js';
 import type { Operation } from '../rule-store.js';
 import { batchSchema, MAX_BATCH_OPERATIONS, MAX_CIDR_TEXT, MAX_RULE_INTERFACES, ruleInputSchema, selectorInputSchema } from './schemas.js';
 
@@ -191,7 +192,7 @@ export function normalisedBatch(body: object): readonly Operation[] | undefined 
  * preValidation. The validator then only looks the result up.
  */
 export async function precheckBatch(body: unknown, slicer: TimeSlicer): Promise<void> {
-  if (typeof body !== 'object' || body === null) return;
+  if (typeof body !== 'object' || body === null || normalised.has(body)) return; // (checked while it was parsed)
   const operations = await checkBatchInSlices(body, slicer);
   if (operations) normalised.set(body, operations);
   else refusedBatches.add(body);
@@ -233,5 +234,51 @@ export function withFastPath(fallback: FastifySchemaCompiler<ZodType>): FastifyS
     const fast = route.httpPart === 'body' ? fastChecks.get(route.schema) : undefined;
     if (!fast) return slow;
     return (data: unknown) => (fast(data) ? { value: data } : slow(data));
+  };
+}
+
+/** What a batch body's converter met that the fast path does not accept: the body is parsed again as it is. */
+export class NotAFastBatch extends Error {}
+
+/** Checks a batch body's operations while it is parsed (see batchBodyConverter). */
+export interface BatchBodyConverter {
+  /** for parseJsonInSlices: the operations of a group, checked and normalised; throws NotAFastBatch at the first it refuses */
+  readonly convert: GroupConverter;
+  /** how many operations it converted */
+  readonly converted: number;
+  /** whether `body` is a batch of exactly the operations it converted (then the fast path knows it: normalisedBatch) */
+  accept(body: unknown): boolean;
+}
+
+/**
+ * A converter that checks and normalises a large batch body's operations group by group while it
+ * is parsed, as batchSteps would after the parse: the raw elements of 100,000 operations then die
+ * young instead of living (and being promoted by the collector) until the whole body is parsed.
+ * Anything it does not accept is parsed again as it is, and the usual path (zod) names the problem.
+ */
+export function batchBodyConverter(): BatchBodyConverter {
+  let converted = 0;
+  return {
+    convert(group, member) {
+      if (member !== 'operations') throw new NotAFastBatch();
+      const out = new Array<Operation>(group.length);
+      for (let i = 0; i < group.length; i++) {
+        const operation = checkOperation(group[i]);
+        if (operation === undefined) throw new NotAFastBatch();
+        out[i] = operation;
+      }
+      converted += group.length;
+      if (converted > MAX_BATCH_OPERATIONS) throw new NotAFastBatch();
+      return out;
+    },
+    get converted() {
+      return converted;
+    },
+    accept(body) {
+      const operations = batchOperations(body);
+      if (operations === undefined || converted === 0 || operations.length !== converted) return false;
+      normalised.set(body as object, operations as Operation[]);
+      return true;
+    },
   };
 }

@@ -17,6 +17,12 @@ import { StringDecoder } from 'node:string_decoder';
 import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { TimeSlicer } from '@bpfsteer/agent-kernel';
 import { parseJsonInSlices, SLICE_PARSE_MIN } from '../parse-json-in-slices.js';
+import { NotAFastBatch, type BatchBodyConverter } from './fast-validation.js';
+
+/** A route's `config` may name a converter of its large bodies (see BatchBodyConverter). */
+export interface BodyConverterConfig {
+  readonly bodyConverter?: () => BatchBodyConverter;
+}
 
 const POISON = ['__proto__', 'constructor', '\\u'];
 /** Characters of the previous chunk kept to find a key cut between two chunks. */
@@ -95,6 +101,18 @@ export function installJsonBodyParser(app: FastifyInstance, bodyLimit: number): 
     if (announced > limit) throw new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE();
     const { chunks, length, poison } = await readChunks(payload, limit, announced);
     if (length <= SLICE_PARSE_MIN || poison) return parseWhole(request, chunks.join(''));
-    return parseJsonInSlices(chunks, new TimeSlicer(), (whole) => parseWhole(request, whole));
+    const whole = (text: string): Promise<unknown> => parseWhole(request, text);
+    // a route may check and convert its body's elements while they are parsed (the batch route)
+    const converter = (request.routeOptions.config as BodyConverterConfig | undefined)?.bodyConverter?.();
+    if (converter) {
+      try {
+        const body = await parseJsonInSlices(chunks, new TimeSlicer(), whole, undefined, converter.convert);
+        if (converter.accept(body) || converter.converted === 0) return body; // (nothing converted: the body as it is)
+      } catch (err) {
+        if (!(err instanceof NotAFastBatch)) throw err;
+      }
+      // refused or partly converted: parsed again as it is, and checked as usual
+    }
+    return parseJsonInSlices(chunks, new TimeSlicer(), whole);
   });
 }

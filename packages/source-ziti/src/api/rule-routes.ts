@@ -7,7 +7,8 @@ import { toRule, toSelector, type RuleInput, type SelectorInput } from '../rule-
 import type { Operation } from '../rule-store.js';
 import type { ZitiService } from '../ziti-service.js';
 import { TimeSlicer } from '@bpfsteer/agent-kernel';
-import { normalisedBatch, normalisedRule, normalisedSelector, precheckBatch } from './fast-validation.js';
+import { batchBodyConverter, normalisedBatch, normalisedRule, normalisedSelector, precheckBatch } from './fast-validation.js';
+import type { BodyConverterConfig } from './json-body-parser.js';
 import { ruleListJson } from './rule-list-json.js';
 import { ruleView } from './rule-view.js';
 import {
@@ -93,7 +94,9 @@ export function registerRuleRoutes(app: FastifyInstance, service: ZitiService): 
       body: batchSchema,
       response: { 200: batchResultSchema, 404: errorSchema, ...refusals },
     },
-    // the checks of a large batch run in slices before the validator (which is synchronous) looks them up
+    // a large batch's operations are checked while it is parsed (json-body-parser.ts); the checks of
+    // one parsed whole run in slices before the validator (which is synchronous) looks them up
+    config: { bodyConverter: batchBodyConverter } satisfies BodyConverterConfig,
     preValidation: async (request) => precheckBatch(request.body, new TimeSlicer()),
     handler: async (request) => {
       const operations =
