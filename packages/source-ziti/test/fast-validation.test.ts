@@ -89,6 +89,12 @@ describe('batchBodyConverter (a large batch checked while it is parsed)', () => 
     expect(converter.converted).toBe(200);
     expect(converter.accept(parsed)).toBe(true);
     expect(normalisedBatch(parsed as object)).toEqual(checkBatch(JSON.parse(text)));
+    // the same text parsed again whole (as after a split that failed): not the operations it made
+    const again = batchBodyConverter();
+    await parseJsonInSlices(text, new TimeSlicer(), JSON.parse, tiny, again.convert);
+    const raw = JSON.parse(text) as object;
+    expect(again.accept(raw)).toBe(false);
+    expect(normalisedBatch(raw)).toBeUndefined();
   });
 
   it('refuses at the first operation the fast path refuses, a member besides the operations, or a converted count that does not add up', async () => {

@@ -258,6 +258,7 @@ export interface BatchBodyConverter {
  */
 export function batchBodyConverter(): BatchBodyConverter {
   let converted = 0;
+  let last: Operation | undefined; // the last operation made: a body parsed again whole does not hold it
   return {
     convert(group, member) {
       if (member !== 'operations') throw new NotAFastBatch();
@@ -269,6 +270,7 @@ export function batchBodyConverter(): BatchBodyConverter {
       }
       converted += group.length;
       if (converted > MAX_BATCH_OPERATIONS) throw new NotAFastBatch();
+      if (out.length > 0) last = out[out.length - 1];
       return out;
     },
     get converted() {
@@ -276,7 +278,7 @@ export function batchBodyConverter(): BatchBodyConverter {
     },
     accept(body) {
       const operations = batchOperations(body);
-      if (operations === undefined || converted === 0 || operations.length !== converted) return false;
+      if (operations === undefined || converted === 0 || operations.length !== converted || operations.at(-1) !== last) return false;
       normalised.set(body as object, operations as Operation[]);
       return true;
     },
