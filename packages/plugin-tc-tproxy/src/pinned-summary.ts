@@ -16,7 +16,7 @@
  */
 import { TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy';
 import type { RuleValue, SummaryValue } from './map-codecs.js';
-import { isRuleField, type TproxyRule } from './tproxy-rule.js';
+import { ACTION_CODE, isRuleField, PROTO_NUMBER, type TproxyRule } from './tproxy-rule.js';
 import { hashLanes, mix32 } from './rule-identity.js';
 import { SUMMARY_VERSION } from './tproxy-constants.js';
 
@@ -37,9 +37,6 @@ export class LaneSum {
 /** A pair for hashLanes to fill, reused by every call here. */
 const LANES: [number, number] = [0, 0];
 
-/** Codes of the fields with few values; another value is not an intent of a rule in force. */
-const PROTOCOL_CODE: Readonly<Record<string, number>> = { tcp: 1, udp: 2 };
-const ACTION_CODE_OF: Readonly<Record<string, number>> = { divert: 1, pass: 2, deny: 3 };
 const ABSENT = 0x5bd1e995;
 
 /** The lanes of a string field, or ABSENT's when the field is absent; into LANES. */
@@ -60,9 +57,10 @@ function addIntent(sum: LaneSum, intent: unknown): boolean {
   for (const key in o) if (!isRuleField(key)) return false;
   const { kind, destination, source, protocol, ports, action, tproxyPort, interfaces, service } = o;
   if (kind !== TPROXY_RULE_KIND || typeof destination !== 'string' || typeof source !== 'string') return false;
-  const protocolCode = typeof protocol === 'string' ? PROTOCOL_CODE[protocol] : undefined;
-  const actionCode = typeof action === 'string' ? ACTION_CODE_OF[action] : undefined;
-  if (protocolCode === undefined || actionCode === undefined) return false;
+  // the rule's own codes (compared first: a name like "constructor" is no key of theirs)
+  if ((protocol !== 'tcp' && protocol !== 'udp') || (action !== 'divert' && action !== 'pass' && action !== 'deny')) return false;
+  const protocolCode = PROTO_NUMBER[protocol];
+  const actionCode = ACTION_CODE[action];
   if (ports === null || typeof ports !== 'object' || Array.isArray(ports)) return false;
   for (const key in ports) if (key !== 'low' && key !== 'high') return false;
   const { low, high } = ports as Record<string, unknown>;
