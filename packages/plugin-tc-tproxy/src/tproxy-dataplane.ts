@@ -158,7 +158,6 @@ export class TproxyDataplane {
   #ring: RingBuffer | undefined;
   readonly #listeners = new Set<(event: TproxyEvent) => void>();
   #timer: NodeJS.Timeout | undefined;
-  #clockOffset = 0n;
   /**
    * set by seed when the pinned summary holds: the maps were not read back (#trie is empty) until
    * #ensureAdopted; `desired` is the state of the apply that found it matching, if one did
@@ -426,7 +425,6 @@ export class TproxyDataplane {
 
   #startEvents(): void {
     if (this.#ring) return;
-    this.#clockOffset = monotonicToWallOffsetNs();
     const names = () => new Map([...this.#ifindex].map(([name, i]) => [i, name]));
     let byIndex = names();
     this.#ring = RingBuffer.open(
@@ -435,7 +433,7 @@ export class TproxyDataplane {
         if (this.#listeners.size === 0) return;
         const event = decodeEvent(record, {
           interfaceName: (i) => byIndex.get(i) ?? (byIndex = names()).get(i) ?? String(i),
-          clockOffsetNs: this.#clockOffset,
+          clockOffsetNs: monotonicToWallOffsetNs(), // now, not at start: the wall clock may be stepped (NTP after boot)
         });
         if (event === undefined) return;
         for (const listener of this.#listeners) {
