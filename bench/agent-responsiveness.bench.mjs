@@ -10,12 +10,14 @@
 //      GET /v1/status on the admin socket (what `bpfsteer status` asks; asked directly, a CLI process
 //      per poll could not poll every 20 ms), each polled every <poll ms> with a fresh connection from a
 //      separate process (bench/stall-poller.mjs), during (a) one <big>-rule batch through the API and
-//      (b) a restart re-adopting the pinned rules: SIGTERM to the agent started with --keep-pinned
-//      (or SIGKILL: restart mode "kill"), a new agent at once on the same pins and state file, until
-//      its admin status says running and its ziti API answers; baseline: the same polls of the idle
-//      agent holding <big> rules. The restart's window is also split where the new agent first
-//      answered: the process swap (baseline `node -e 0`) and the new agent's start while it answers;
-//      then the first single insert after the restart (ms).
+//      (b) a restart re-adopting the pinned rules: by default a new agent taking over from the running
+//      one (`bpfsteer run --take-over`: it takes the sockets, the old one hands over and exits, then it
+//      adopts the pins; restart mode "take-over"), or SIGTERM to the agent started with --keep-pinned
+//      and a new agent at once on the same pins and state file ("term"), or SIGKILL instead ("kill"),
+//      until its admin status says running and its ziti API answers; baseline: the same polls of
+//      the idle agent holding <big> rules. The restart's window is also split where the new agent
+//      first answered: the process swap (baseline `node -e 0`) and the new agent's start while it
+//      answers; then the first single insert after the restart (ms).
 //   3. one batch of <big> rules from empty: rules/s; baseline: TproxyDataplane apply in-process.
 //   4. agent VmRSS (/proc/<pid>/status) at 0, <small> and <big> rules (each after 5 s idle), after
 //      GET /v1/rules (listing, at once) and after the restart (1 s); the BPF maps the agent holds open (memlock summed over its map fds,
@@ -28,7 +30,7 @@
 // source-ziti and apps/agent. Everything lives in a NetLab netns, a temp dir and /sys/fs/bpf/<lab id>-*,
 // removed at the end, also on failure or interrupt (bench/cleanup.mjs).
 // Usage: node bench/agent-responsiveness.bench.mjs [big (100000)] [mid (20000)] [small (10000)]
-//        [single inserts per level (200)] [poll ms (20)] [restart: term|kill (term)]
+//        [single inserts per level (200)] [poll ms (20)] [restart: take-over|term|kill (take-over)]
 // Quick check: node bench/agent-responsiveness.bench.mjs 2000 400 200 10
 import { mkdtempSync, rmSync } from 'node:fs';
 import { NetLab } from '@bpfsteer/netlab';
@@ -43,7 +45,7 @@ import { routerRuleSet } from './tproxy-rules.mjs';
 import { closeZitiApi, spawnZitiAgent, stopZitiAgent, waitZitiReady, zitiAgentSetup, zitiApi, zitiRules } from './ziti-agent.mjs';
 import { unixRequest } from './unix-http.mjs';
 
-const USAGE = 'usage: node bench/agent-responsiveness.bench.mjs [big] [mid] [small] [inserts per level] [poll ms] [term|kill]';
+const USAGE = 'usage: node bench/agent-responsiveness.bench.mjs [big] [mid] [small] [inserts per level] [poll ms] [take-over|term|kill]';
 const intArg = (i, fallback, what, min) => {
   const v = Number(process.argv[i] ?? fallback);
   if (!Number.isInteger(v) || v < min) {
@@ -57,9 +59,9 @@ const MID = intArg(3, 20_000, 'mid', 1);
 const SMALL = intArg(4, 10_000, 'small', 1);
 const INSERTS = intArg(5, 200, 'inserts per level', 1);
 const POLL_MS = intArg(6, 20, 'poll ms', 1);
-const RESTART = process.argv[7] ?? 'term';
-if (!(SMALL <= MID && MID <= BIG) || !['term', 'kill'].includes(RESTART)) {
-  console.error(`need small <= mid <= big and restart term or kill, got ${SMALL} / ${MID} / ${BIG}, "${RESTART}"\n${USAGE}`);
+const RESTART = process.argv[7] ?? 'take-over';
+if (!(SMALL <= MID && MID <= BIG) || !['take-over', 'term', 'kill'].includes(RESTART)) {
+  console.error(`need small <= mid <= big and restart take-over, term or kill, got ${SMALL} / ${MID} / ${BIG}, "${RESTART}"\n${USAGE}`);
   process.exit(2);
 }
 const TPROXY_PORT = 15000;
@@ -255,11 +257,20 @@ try {
   await sleep(IDLE_MS);
   const idleGaps = gaps(poller, from, pollClock());
   from = pollClock();
-  const stopped = await stopZitiAgent(agent, { signal: RESTART === 'term' ? 'SIGTERM' : 'SIGKILL', graceMs: 120_000 });
-  if (RESTART === 'term' && stopped !== 0) throw new Error(`the agent exited ${stopped} on SIGTERM: ${agent.stderr().slice(-2000)}`);
+  const old = agent;
+  const oldExit = new Promise((resolve) => old.child.once('exit', (code, sig) => resolve(code ?? sig)));
+  if (RESTART !== 'take-over') {
+    const stopped = await stopZitiAgent(old, { signal: RESTART === 'term' ? 'SIGTERM' : 'SIGKILL', graceMs: 120_000 });
+    if (RESTART === 'term' && stopped !== 0) throw new Error(`the agent exited ${stopped} on SIGTERM: ${old.stderr().slice(-2000)}`);
+  }
   const spawnedAt = pollClock();
-  agent = spawnZitiAgent(setup); // without --keep-pinned: its SIGTERM at the end removes the pins
+  // without --keep-pinned: its SIGTERM at the end removes the pins
+  agent = spawnZitiAgent(setup, { takeOver: RESTART === 'take-over' });
   const { pid } = agent.child;
+  if (RESTART === 'take-over') {
+    const exited = await Promise.race([oldExit, sleep(120_000).then(() => 'still running')]);
+    if (exited !== 0) throw new Error(`the agent taken over from: ${exited}: ${old.stderr().slice(-2000)}; the new one: ${agent.stderr().slice(-2000)}`);
+  }
   const running = await poller.until((m) => m.target === 'admin' && m.pid === pid && m.state === 'running', 300_000, `running status from pid ${pid}`);
   const zitiBack = poller.answers('ziti').some((t) => t > spawnedAt)
     ? undefined
@@ -289,7 +300,11 @@ try {
   const exit = await stopZitiAgent(agent);
   if (exit !== 0) console.error(`note: the agent exited ${exit} on SIGTERM: ${agent.stderr().slice(-2000)}`);
 
-  const restartHow = RESTART === 'term' ? 'SIGTERM to the agent run with --keep-pinned' : 'SIGKILL';
+  const restartHow = {
+    'take-over': 'a new agent taking over (bpfsteer run --take-over) from the running one',
+    term: 'SIGTERM to the agent run with --keep-pinned, a new agent at once on the same pins and state file',
+    kill: 'SIGKILL to the agent, a new agent at once on the same pins and state file',
+  }[RESTART];
   const latencyRows = (level, lat, when = '') => [
     [`single insert on top of ${level} rules${when}, p50`, 'ms', median(lat.insert), median(lat.health), 'health RTT', '<= 1, flat'],
     [`single insert on top of ${level} rules${when}, p99`, 'ms', percentile(lat.insert, 99), percentile(lat.health, 99), 'health RTT', ''],
@@ -299,7 +314,7 @@ try {
     `agent responsiveness, issue 9's figures (agent via ${setup.how}; ${INSERTS} single inserts per level; health RTT = ` +
       `GET /v1/health on the same connection at the same level; stalls: the longest time without an answer, polls every ` +
       `${POLL_MS} ms from a separate process, status = the admin socket's GET /v1/status asked directly, idle = the agent ` +
-      `holding ${BIG} rules for ${IDLE_MS / 1000} s; restart = ${restartHow}, a new agent at once on the same pins and state file)`,
+      `holding ${BIG} rules for ${IDLE_MS / 1000} s; restart = ${restartHow})`,
     ['figure', 'unit', 'measured', 'baseline', 'baseline is', 'goal'],
     [
       ...latencyRows(0, latFirst, `, the first ${FIRST_INSERTS} after the start`),

@@ -44,13 +44,15 @@ export function zitiAgentSetup({ dir, pinRoot, netns, ifname, admin = false, app
 
 /**
  * Starts an agent process on `setup`. `keepPinned`: SIGTERM leaves its pinned maps and links in
- * force for the next one (`bpfsteer run --keep-pinned`). `startedAt`: process.hrtime.bigint() just
+ * force for the next one (`bpfsteer run --keep-pinned`). `takeOver`: it takes over from the agent
+ * running on `setup` (`bpfsteer run --take-over`). `startedAt`: process.hrtime.bigint() just
  * before the spawn.
  */
-export function spawnZitiAgent(setup, { keepPinned = false } = {}) {
+export function spawnZitiAgent(setup, { keepPinned = false, takeOver = false } = {}) {
+  const flags = [...(keepPinned ? ['--keep-pinned'] : []), ...(takeOver ? ['--take-over'] : [])];
   const argv = setup.builtin
-    ? [...shebangOptions(agentBin), agentBin, 'run', '-c', setup.configPath, '--log-level', 'warn', ...(keepPinned ? ['--keep-pinned'] : [])]
-    : [`${here}tproxy-agent.mjs`, setup.configPath, ...(keepPinned ? ['--keep-pinned'] : [])];
+    ? [...shebangOptions(agentBin), agentBin, 'run', '-c', setup.configPath, '--log-level', 'warn', ...flags]
+    : [`${here}tproxy-agent.mjs`, setup.configPath, ...flags];
   const startedAt = process.hrtime.bigint();
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

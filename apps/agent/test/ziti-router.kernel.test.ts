@@ -135,12 +135,19 @@ let agent: SpawnedBpfsteer | undefined;
  * and the agent runs (the ziti API answers while the plugin still attaches; a rule inserted then
  * waits for it, a packet sent then is not yet filtered).
  */
-async function startAgent(opts: { keepPinned?: boolean } = {}): Promise<SpawnedBpfsteer> {
-  const run = spawnBpfsteer(['run', '-c', join(dir, 'agent.yaml'), ...(opts.keepPinned ? ['--keep-pinned'] : [])], children);
+async function startAgent(opts: { keepPinned?: boolean; takeOver?: boolean } = {}): Promise<SpawnedBpfsteer> {
+  const run = spawnBpfsteer(
+    ['run', '-c', join(dir, 'agent.yaml'), ...(opts.keepPinned ? ['--keep-pinned'] : []), ...(opts.takeOver ? ['--take-over'] : [])],
+    children,
+  );
   const until = Date.now() + 30_000;
-  const running = async (): Promise<boolean> =>
-    ((await adminRequest(join(dir, 'agent.sock'), '/v1/status').catch(() => undefined))?.body as { agent?: { state?: string } } | undefined)?.agent
-      ?.state === 'running';
+  // this agent runs (not one it takes over from)
+  const running = async (): Promise<boolean> => {
+    const status = (await adminRequest(join(dir, 'agent.sock'), '/v1/status').catch(() => undefined))?.body as
+      | { agent?: { state?: string; pid?: number } }
+      | undefined;
+    return status?.agent?.state === 'running' && status.agent.pid === run.child.pid;
+  };
   for (;;) {
     if (run.child.exitCode !== null) throw new Error(`agent exited: ${run.stderr()}`);
     if (existsSync(zitiSocket) && (await diverter(['-V'])).code === 0 && (await running())) return run;
@@ -303,6 +310,60 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     expect(await held.send('three')).toBe('echo 10.99.0.5:9000 three');
     expect(await divertedTo('udp', '10.99.0.9', 53)).toBe('10.99.0.9:53');
     expect((await diverter(['-L'])).stdout).toMatch(/Rule Count: 4 \//);
+  });
+
+  it('a new agent takes over from the running one: every request on both sockets is answered meanwhile; rules and a diverted connection go on', async () => {
+    const old = await startAgent(); // no --keep-pinned: the handover keeps the pins all the same
+    agent = old;
+    await insertRouterRules();
+    const held = holdConnection('10.99.0.5', 9000);
+    expect(await held.connected).toEqual({ connected: true });
+    expect(await held.send('one')).toBe('echo 10.99.0.5:9000 one');
+
+    // a client of each socket asking every 20 ms on a fresh connection, as a router's health check would
+    let polling = true;
+    const failures: string[] = [];
+    const answers = new Map<string, number>();
+    const poll = async (socket: string, path: string): Promise<void> => {
+      while (polling) {
+        try {
+          const r = await adminRequest(socket, path, { timeoutMs: 10_000 });
+          answers.set(`${path} ${r.status}`, (answers.get(`${path} ${r.status}`) ?? 0) + 1);
+        } catch (err) {
+          failures.push(`${path}: ${(err as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const pollers = [poll(join(dir, 'agent.sock'), '/v1/status'), poll(zitiSocket, '/v1/health')];
+    try {
+      agent = await startAgent({ takeOver: true }); // returns once it runs (the old one has exited by then)
+      const oldExit = await old.done;
+      expect(oldExit.code, oldExit.stderr).toBe(0);
+      expect(oldExit.stderr).toMatch(/handing over/);
+      expect(agent.stderr()).toMatch(/the previous agent handed over and exited/);
+      expect(agent.stderr()).toMatch(/adopted the rules of the pinned maps/); // kept by the old agent, though run without --keep-pinned
+    } finally {
+      polling = false;
+      await Promise.all(pollers);
+    }
+    expect(failures).toEqual([]);
+    // the new agent answered "starting" / "loading" before it ran: it took the sockets before the old one stopped
+    expect(answers.get('/v1/health 503') ?? 0).toBeGreaterThan(0);
+    expect(answers.get('/v1/status 200') ?? 0).toBeGreaterThan(0);
+
+    expect(await held.send('two')).toBe('echo 10.99.0.5:9000 two');
+    expect(await divertedTo('udp', '10.99.0.9', 53)).toBe('10.99.0.9:53');
+    expect((await diverter(['-L'])).stdout).toMatch(/Rule Count: 4 \//);
+    expect((await diverter(insert('10.99.0.0', 24, 'tcp', 81, 81, ziti.tcp4))).code).toBe(0);
+    expect(await divertedTo('tcp', '10.99.0.7', 81)).toBe('10.99.0.7:81');
+  });
+
+  it('--take-over without a running agent starts as usual', async () => {
+    agent = await startAgent({ takeOver: true });
+    expect(agent.stderr()).toMatch(/no running agent to take over from/);
+    await insertRouterRules();
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
   });
 
   it('a delete restores the drop; flush removes every rule', async () => {

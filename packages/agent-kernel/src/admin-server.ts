@@ -1,10 +1,16 @@
 /**
  * The admin API: HTTP on a unix socket created 0600 (parent directory 0700 when we create it).
- * Refuses a socket path a live agent holds; replaces a stale socket file; never removes a non-socket.
+ * Refuses a socket path a live agent holds unless it takes over from that agent; replaces a stale
+ * socket file; never removes a non-socket (listen-unix-socket.ts).
+ *
+ *   GET  /v1/status     the agent's status report
+ *   GET  /v1/health     200 when running with every plugin running, else 503
+ *   GET  /v1/handover   200 { pid, state }: this agent can hand over to a new one
+ *   POST /v1/handover   202 { pid }: it stops keeping its pins (its sockets now belong to the new
+ *                       agent, which waits for this process to exit, then adopts the pins)
  */
-import { chmod, lstat, stat, unlink } from 'node:fs/promises';
-import { claimSocketPath } from './claim-socket-path.js';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { listenUnixSocket, type UnixSocketPath } from './listen-unix-socket.js';
 import { nodeHttp } from './node-http.js';
 import type { Logger } from 'pino';
 import { AdminSocketInUseError, errorMessage } from './errors.js';
@@ -12,14 +18,15 @@ import { AdminSocketInUseError, errorMessage } from './errors.js';
 export interface AdminHandlers {
   status(): unknown | Promise<unknown>;
   health(): { ok: boolean };
+  /** the agent's state when it can hand over to a new agent, undefined when it cannot (stopping) */
+  handoverState(): string | undefined;
+  /** starts the stop of a handover (pins kept); called once the 202 is sent */
+  handOver(): void;
 }
 
-async function claimPath(socketPath: string, logger: Logger): Promise<void> {
-  const { removedStale } = await claimSocketPath(socketPath, {
-    refuse: (detail) => new AdminSocketInUseError(socketPath, detail),
-    holder: 'another agent',
-  });
-  if (removedStale) logger.info({ socket: socketPath }, 'removed stale admin socket');
+export interface AdminListenOptions {
+  /** replace the socket of a running agent (which is asked to hand over next) */
+  readonly takeOver?: boolean;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -45,42 +52,34 @@ function shorten(text: string): string {
 export class AdminServer {
   readonly socketPath: string;
   readonly #server: Server;
-  readonly #ino: number;
+  readonly #socket: UnixSocketPath;
   readonly #logger: Logger;
 
-  private constructor(socketPath: string, server: Server, ino: number, logger: Logger) {
-    this.socketPath = socketPath;
+  private constructor(server: Server, socket: UnixSocketPath, logger: Logger) {
+    this.socketPath = socket.path;
     this.#server = server;
-    this.#ino = ino;
+    this.#socket = socket;
     this.#logger = logger;
   }
 
-  static async listen(socketPath: string, handlers: AdminHandlers, logger: Logger): Promise<AdminServer> {
-    await claimPath(socketPath, logger);
+  static async listen(socketPath: string, handlers: AdminHandlers, logger: Logger, options: AdminListenOptions = {}): Promise<AdminServer> {
     const server = nodeHttp.createServer((req, res) => void AdminServer.#route(req, res, handlers, logger));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new AdminSocketInUseError(socketPath, 'the path was taken while starting (another agent?)')
-            : err,
-        );
-      };
-      server.once('error', onError);
-      const previous = process.umask(0o177); // the socket is created 0600, never wider
-      try {
-        server.listen({ path: socketPath }, () => {
-          server.off('error', onError);
-          resolve();
-        });
-      } finally {
-        process.umask(previous);
-      }
-    });
-    await chmod(socketPath, 0o600);
-    const { ino } = await stat(socketPath);
+    const socket = await listenUnixSocket(
+      socketPath,
+      (temp) =>
+        new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ path: temp }, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        }),
+      { refuse: (detail) => new AdminSocketInUseError(socketPath, detail), holder: 'another agent', takeOver: options.takeOver ?? false },
+    );
+    if (socket.replaced === 'stale') logger.info({ socket: socketPath }, 'replaced a stale admin socket');
+    if (socket.replaced === 'live') logger.info({ socket: socketPath }, 'took the admin socket over from the running agent');
     logger.info({ socket: socketPath }, 'admin API listening');
-    return new AdminServer(socketPath, server, ino, logger);
+    return new AdminServer(server, socket, logger);
   }
 
   static async #route(req: IncomingMessage, res: ServerResponse, handlers: AdminHandlers, logger: Logger): Promise<void> {
@@ -89,6 +88,8 @@ export class AdminServer {
       const path = requestPath(req.url ?? '/');
       if (path === undefined) {
         send(res, 400, { error: `invalid request target ${JSON.stringify(shorten(req.url ?? ''))}; use e.g. /v1/status` });
+      } else if (path === '/v1/handover') {
+        AdminServer.#handover(req, res, handlers);
       } else if (req.method !== 'GET') {
         res.setHeader('allow', 'GET');
         send(res, 405, { error: `method ${req.method} not allowed; use GET` });
@@ -98,7 +99,7 @@ export class AdminServer {
         const health = handlers.health();
         send(res, health.ok ? 200 : 503, health);
       } else {
-        send(res, 404, { error: `no such endpoint ${shorten(path)}`, endpoints: ['/v1/status', '/v1/health'] });
+        send(res, 404, { error: `no such endpoint ${shorten(path)}`, endpoints: ['/v1/status', '/v1/health', '/v1/handover'] });
       }
     } catch (err) {
       logger.error({ err }, 'admin request failed');
@@ -112,17 +113,36 @@ export class AdminServer {
     }
   }
 
-  /** Stops listening and removes the socket file if it is still ours. */
+  static #handover(req: IncomingMessage, res: ServerResponse, handlers: AdminHandlers): void {
+    if (req.method !== 'GET' && req.method !== 'POST') {
+      res.setHeader('allow', 'GET, POST');
+      send(res, 405, { error: `method ${req.method} not allowed; use GET or POST` });
+      return;
+    }
+    const state = handlers.handoverState();
+    if (state === undefined) {
+      send(res, 409, { error: 'this agent is stopping already; it cannot hand over' });
+      return;
+    }
+    if (req.method === 'GET') {
+      send(res, 200, { pid: process.pid, state });
+      return;
+    }
+    req.resume(); // (a body is not read)
+    res.once('finish', () => handlers.handOver());
+    send(res, 202, { pid: process.pid, stopping: true, keepPinned: true });
+  }
+
+  /** Stops listening and removes the socket file if it is still ours (not if a new agent took it over). */
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
     });
     try {
-      const info = await lstat(this.socketPath);
-      if (info.isSocket() && info.ino === this.#ino) await unlink(this.socketPath);
+      await this.#socket.release();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#logger.warn({ err }, 'could not remove admin socket');
+      this.#logger.warn({ err }, 'could not remove admin socket');
     }
   }
 }

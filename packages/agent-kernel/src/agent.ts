@@ -8,6 +8,7 @@ import type { SocketHandleRegistry } from '@bpfsteer/core-bpf';
 import type { Logger } from 'pino';
 import type { CommitResult, Intent, IntentChange, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
 import { AdminServer } from './admin-server.js';
+import { PreviousAgent } from './previous-agent.js';
 import type { ContributionProvider } from './contribution-provider.js';
 import { desiredStateFor, groupSnapshot, kindsOf, mergeSnapshots } from './desired-state.js';
 import { applyIntentChange, applyIntentChangeSliced, type KeyedIntents, SLICED_CHANGE } from './intent-change.js';
@@ -21,6 +22,12 @@ import { type SourceReport, SourceRunner, type SourceState } from './source-runn
 import { Tokens } from './tokens.js';
 
 export type AgentState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * How long an agent handing over goes on serving before it stops: what was sent to its sockets
+ * before the new agent took them is accepted and answered meanwhile (ms).
+ */
+export const HANDOVER_DRAIN_MS = 100;
 
 /** A snapshot or change taken as a source's current intents (with what to go back to), or refused. */
 type Accepted =
@@ -73,6 +80,18 @@ export interface ReloadReport {
   readonly sources: readonly { name: string; error?: string }[];
 }
 
+export interface StartOptions {
+  /**
+   * Take over from the agent running on this config's admin socket, without a moment in which the
+   * sockets do not answer: this agent takes the sockets of the admin API and of the sources that
+   * listen before they start (new connections reach it and are answered "starting"), asks the old
+   * agent to hand over (it stops, keeping its pins) and waits for its exit, then starts as after a
+   * restart (plugins re-adopt the pins, sources read their state). Without a running agent it
+   * starts as usual. Needs the admin socket.
+   */
+  readonly takeOver?: boolean;
+}
+
 export interface StopOptions {
   /**
    * Keep pinned maps and links in force so the next agent re-adopts them (restart without a
@@ -89,6 +108,8 @@ export class Agent {
   #stopping?: Promise<void>;
   #stopRequested = false;
   #admin?: AdminServer;
+  /** settles when a new agent asked this one to hand over (POST /v1/handover) */
+  readonly #handedOver = openable();
   #gateOpen = false;
   /** settles when the gate opens (the first apply round) or the agent stops */
   readonly #gate = openable();
@@ -157,11 +178,11 @@ export class Agent {
    * failing plugin or source does not make it reject; it rejects only when the agent cannot run at
    * all (e.g. the admin socket belongs to a live agent).
    */
-  async start(): Promise<void> {
+  async start(options: StartOptions = {}): Promise<void> {
     if (this.#state !== 'created') throw new AgentStateError(`cannot start an agent that is ${this.#state}`);
     this.#state = 'starting';
     this.#startedAt = new Date().toISOString();
-    this.#starting = this.#start();
+    this.#starting = this.#start(options.takeOver ?? false);
     try {
       await this.#starting;
     } catch (err) {
@@ -172,25 +193,65 @@ export class Agent {
     }
   }
 
-  async #start(): Promise<void> {
+  /**
+   * Settles when a new agent asked this one to hand over (POST /v1/handover on the admin socket):
+   * it is stopping then, keeping its pins (`bpfsteer run` exits once `stop()` settles).
+   */
+  get handedOver(): Promise<void> {
+    return this.#handedOver.promise;
+  }
+
+  async #start(takeOver: boolean): Promise<void> {
     const { agent } = this.config;
     this.logger.info(
-      { plugins: this.#plugins.map((p) => p.id), sources: this.#sources.map((s) => s.name), config: this.config.path },
+      { plugins: this.#plugins.map((p) => p.id), sources: this.#sources.map((s) => s.name), config: this.config.path, takeOver },
       'agent starting',
     );
-    if (agent.adminSocket !== false) {
+    if (takeOver && agent.adminSocket === false) {
+      throw new AgentStateError('taking over from a running agent needs the admin socket (agent.adminSocket is false)');
+    }
+    const previous = takeOver && agent.adminSocket !== false ? await PreviousAgent.find(agent.adminSocket) : undefined;
+    if (takeOver && previous === undefined) this.logger.info('no running agent to take over from; starting as usual');
+    const sinks = this.#sources.map((runner, i) => this.#sink(i, runner));
+    const listenAdmin = async (): Promise<void> => {
+      if (agent.adminSocket === false) return;
       this.#admin = await AdminServer.listen(
         agent.adminSocket,
-        { status: () => this.status(), health: () => this.health() },
+        {
+          status: () => this.status(),
+          health: () => this.health(),
+          handoverState: () => ((this.#state === 'starting' || this.#state === 'running') && this.#stopping === undefined ? this.#state : undefined),
+          handOver: () => this.#handOver(),
+        },
         this.logger,
+        { takeOver: previous !== undefined },
       );
+    };
+    try {
+      // the admin socket first (a running agent there is refused before anything else is opened);
+      // when taking over, last: all that an agent loads to answer (a source's API) is loaded before
+      // it takes the admin socket, the first one polled. Then the old agent hands over and exits
+      // before anything touches the pins or the sources' state.
+      if (previous === undefined) await listenAdmin();
+      for (const [i, runner] of this.#sources.entries()) {
+        if (this.#stopRequested) break;
+        await runner.listen(sinks[i], { takeOver: previous !== undefined });
+      }
+      if (previous !== undefined) await listenAdmin();
+      if (previous !== undefined && !this.#stopRequested) {
+        this.logger.info({ previousPid: previous.pid }, 'took the sockets over; asking the running agent to hand over');
+        await previous.handOver(agent.timeouts.closeMs * (this.#plugins.length + this.#sources.length + 1));
+        this.logger.info({ previousPid: previous.pid }, 'the previous agent handed over and exited');
+      }
+    } finally {
+      previous?.close();
     }
-    // the sources start (their APIs answer, they load their state) while the plugins start and
-    // re-adopt their pinned state in their threads; nothing is applied before both are done
+    // the sources start (they load their state) while the plugins start and re-adopt their pinned
+    // state in their threads; nothing is applied before both are done
     const plugins = this.#startPlugins();
     for (const [i, runner] of this.#sources.entries()) {
       if (this.#stopRequested) break;
-      await runner.start(this.#sink(i, runner));
+      await runner.start(sinks[i]);
     }
     await plugins;
     if (this.#stopRequested) return;
@@ -521,6 +582,19 @@ export class Agent {
   /** Resolves when no plugin has an apply running or pending. */
   async settled(): Promise<void> {
     await Promise.all(this.#plugins.map((p) => p.whenIdle()));
+  }
+
+  /**
+   * A new agent took the sockets over and asked this one to hand over: stop, keeping the pins, once
+   * the connections made to this agent before the sockets were taken over are accepted and answered
+   * (HANDOVER_DRAIN_MS; closing a listening socket resets the connections still waiting in it).
+   */
+  #handOver(): void {
+    if (this.#stopping !== undefined) return;
+    this.logger.info('a new agent took over the sockets: handing over (stopping, pins kept)');
+    // the stop of this agent from now on, whoever asks for one (pins kept whatever they ask)
+    this.#stopping = new Promise<void>((resolve) => setTimeout(resolve, HANDOVER_DRAIN_MS)).then(() => this.#stop(true));
+    this.#handedOver.resolve();
   }
 
   /** Stops sources, then closes plugins in reverse start order, then the admin API. Idempotent. */

@@ -257,6 +257,12 @@ export interface SourceContext<Config = unknown> {
    */
   readonly socketHandles?: SocketHandleRegistry;
   /**
+   * This agent takes over from an agent running on the same config (`bpfsteer run --take-over`):
+   * the source's `listen` replaces the live sockets at its paths (listenUnixSocket's takeOver), and
+   * its `start` runs only after the old agent exited (its state files are then this agent's).
+   */
+  readonly takeOver?: boolean;
+  /**
    * Re-reads the agent's config file and returns this source's entry, validated like at start-up
    * (the whole file must be valid). Rejects with a ConfigError naming the problems. Absent when the
    * agent was not started from a file. (Added by the kernel for reloads.)
@@ -287,6 +293,13 @@ export interface ConsumerState {
 }
 
 export interface IntentSource {
+  /**
+   * Opens the source's endpoints (its API sockets), which may answer "loading" until `start`; the
+   * agent calls it before it starts any plugin, and before a running agent it takes over from
+   * stops (SourceContext.takeOver). Optional: a source without it opens everything in `start`.
+   */
+  listen?(sink: IntentSink): Promise<void>;
+  /** reads its inputs and publishes them (opening its endpoints first if `listen` did not) */
   start(sink: IntentSink): Promise<void>;
   /** re-read its inputs (SIGHUP); on invalid input keep the last good state and throw */
   reload?(): Promise<void>;

@@ -68,8 +68,8 @@ export class AgentUnavailableError extends AgentError {
 
 /** An operation not allowed in the current state of the agent or of a plugin (e.g. start twice, apply before open). */
 export class AgentStateError extends AgentError {
-  constructor(message: string) {
-    super('ERR_AGENT_STATE', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_AGENT_STATE', message, options);
   }
 }
 

@@ -41,6 +41,7 @@ export class SourceRunner {
   #state: SourceState = 'pending';
   #error?: string;
   #source?: IntentSource;
+  #listened = false;
   #intents = 0;
   #published = false;
   /** when its latest snapshot was accepted (ms; formatted only for a report: one is noted per change) */
@@ -80,8 +81,13 @@ export class SourceRunner {
     }
   }
 
-  async start(sink: IntentSink): Promise<boolean> {
+  /**
+   * Creates the source and opens its endpoints (IntentSource.listen, when it has one); false when
+   * it failed (then it is stopped). `takeOver`: see SourceContext.takeOver.
+   */
+  async listen(sink: IntentSink, options: { takeOver?: boolean } = {}): Promise<boolean> {
     const { entry, logger, timeouts } = this.#opts;
+    this.#listened = true;
     this.#state = 'starting';
     try {
       this.#source = entry.factory.create(entry.config, {
@@ -91,22 +97,42 @@ export class SourceRunner {
         describe: this.#opts.describe,
         consumers: this.#opts.consumers,
         watch: this.#opts.watch,
+        ...(options.takeOver && { takeOver: true }),
         ...(this.#opts.socketHandles && { socketHandles: this.#opts.socketHandles }),
         ...(this.#opts.readOwnConfig && { readOwnConfig: this.#opts.readOwnConfig }),
       });
       const source = this.#source;
+      if (source.listen) await withTimeout('listen', timeouts.openMs, () => source.listen!(sink));
+      return true;
+    } catch (err) {
+      await this.#failed(err);
+      return false;
+    }
+  }
+
+  /** Starts the source (after `listen`, which it runs first if it did not run); false when it failed. */
+  async start(sink: IntentSink): Promise<boolean> {
+    const { logger, timeouts } = this.#opts;
+    if (!this.#listened && !(await this.listen(sink))) return false;
+    const source = this.#source;
+    if (source === undefined) return false; // failed or stopped meanwhile
+    try {
       await withTimeout('start', timeouts.openMs, () => source.start(sink));
     } catch (err) {
-      this.#state = 'failed';
-      this.#error = err instanceof TimeoutError ? err.message : `start failed: ${errorMessage(err)}`;
-      logger.error({ err }, `source failed: ${this.#error}`);
-      await this.#stopSource();
+      await this.#failed(err);
       return false;
     }
     // a snapshot published during start() may not have been accepted yet; keep its error if any
     this.#state = 'running';
     logger.info('source running');
     return true;
+  }
+
+  async #failed(err: unknown): Promise<void> {
+    this.#state = 'failed';
+    this.#error = err instanceof TimeoutError ? err.message : `start failed: ${errorMessage(err)}`;
+    this.#opts.logger.error({ err }, `source failed: ${this.#error}`);
+    await this.#stopSource();
   }
 
   /** Asks the source to re-read its inputs; returns the error message if it refused. */

@@ -123,7 +123,7 @@ describe('admin API', () => {
     expect((await lstat(socket)).isSocket()).toBe(true);
     const { agent, records } = agentOn(socket);
     await agent.start();
-    expect(records.some((r) => r.msg === 'removed stale admin socket')).toBe(true);
+    expect(records.some((r) => r.msg === 'replaced a stale admin socket')).toBe(true);
     expect((await adminRequest(socket, '/v1/health')).status).toBe(200);
   });
 });

@@ -22,7 +22,7 @@ const fast = { openMs: 200, applyMs: 200, closeMs: 200 };
 const intent = (kind: string, v: number): Intent => ({ kind, v });
 const values = (d: DesiredState | undefined, kind: string) => (d?.get(kind) ?? []).map((i) => i.v);
 
-function setup(plugins: [string, FakePluginOptions][], initial: Intent[] | null = []) {
+function setup(plugins: [string, FakePluginOptions][], initial: Intent[] | null = [], sourceOptions: { commitAtStart?: Intent[] } = {}) {
   const factories = plugins.map(([id, opts]) => fakePlugin(id, journal, opts));
   const src = fakeSource(journal);
   const { logger } = captureLogger();
@@ -33,7 +33,7 @@ function setup(plugins: [string, FakePluginOptions][], initial: Intent[] | null 
     config: {
       agent: { adminSocket: false, pinRoot: '/sys/fs/bpf/test-root', timeouts: fast },
       plugins: plugins.map(([id]) => ({ id })),
-      sources: [{ type: 'fake', name: 's', ...(initial && { initial }) }],
+      sources: [{ type: 'fake', name: 's', ...(initial && { initial }), ...sourceOptions }],
     },
   });
   agents.push(agent);
@@ -96,15 +96,10 @@ describe('IntentSink.commit', () => {
   });
 
   it('before the agent runs, keeps the snapshot for the first apply and says it is pending', async () => {
-    const { agent, plugin, source } = setup([["pa", { intents: kindA }]], null);
-    const starting = agent.start();
-    while (!source()?.sink) await new Promise((r) => setTimeout(r, 1));
-    expect(await source().sink!.commit([intent('a.kind', 5)])).toEqual({
-      ok: true,
-      report: { added: 0, updated: 0, removed: 0 },
-      pending: true,
-    });
-    await starting;
+    // a commit from the source's own start(): the agent is not running yet
+    const { agent, plugin, source } = setup([['pa', { intents: kindA }]], null, { commitAtStart: [intent('a.kind', 5)] });
+    await agent.start();
+    expect(source().startCommit).toEqual({ ok: true, report: { added: 0, updated: 0, removed: 0 }, pending: true });
     expect(values(plugin('pa').applied.at(-1), 'a.kind')).toEqual([5]);
   });
 });

@@ -3,6 +3,7 @@ import { z, type ZodType } from 'zod';
 import type {
   ApplyReport,
   CloseOptions,
+  CommitResult,
   DataplanePlugin,
   DesiredChanges,
   DesiredState,
@@ -140,18 +141,23 @@ export function fakePlugin(id: string, journal: string[], opts: FakePluginOption
 
 export class FakeSource implements IntentSource {
   sink?: IntentSink;
+  listen?: (sink: IntentSink) => Promise<void>;
+  /** what the commit of `commitAtStart` returned */
+  startCommit?: CommitResult;
   constructor(
     readonly name: string,
     readonly journal: string[],
     readonly context: SourceContext,
     readonly initial: Intent[] | undefined,
     readonly failStart: boolean,
+    readonly commitAtStart?: Intent[],
   ) {}
   async start(sink: IntentSink): Promise<void> {
     this.journal.push(`${this.name}:start`);
     if (this.failStart) throw new Error('cannot reach the control plane');
     this.sink = sink;
     if (this.initial) sink.publish(this.initial);
+    if (this.commitAtStart) this.startCommit = await sink.commit(this.commitAtStart);
   }
   emit(intents: Intent[]): void {
     this.sink!.publish(intents);
@@ -161,7 +167,7 @@ export class FakeSource implements IntentSource {
   }
 }
 
-export type FakeSourceFactory = SourceFactory<{ name: string; initial?: Intent[]; failStart?: boolean }> & {
+export type FakeSourceFactory = SourceFactory<{ name: string; initial?: Intent[]; failStart?: boolean; commitAtStart?: Intent[]; listens?: boolean }> & {
   instances: FakeSource[];
 };
 
@@ -176,10 +182,21 @@ export function fakeSource(journal: string[], produces?: string[], type = 'fake'
       name: z.string(),
       initial: z.array(z.looseObject({ kind: z.string() })).optional(),
       failStart: z.boolean().optional(),
+      commitAtStart: z.array(z.looseObject({ kind: z.string() })).optional(),
+      /** the source has a listen step (journaled) */
+      listens: z.boolean().optional(),
     }),
     instances,
     create(config, context) {
-      const s = new FakeSource(config.name, journal, context, config.initial as Intent[] | undefined, config.failStart ?? false);
+      const s = new FakeSource(
+        config.name,
+        journal,
+        context,
+        config.initial as Intent[] | undefined,
+        config.failStart ?? false,
+        config.commitAtStart as Intent[] | undefined,
+      );
+      if (config.listens) s.listen = async () => void journal.push(`${config.name}:listen`);
       instances.push(s);
       return s;
     },
@@ -212,7 +229,7 @@ export const redirectIntent = z.strictObject({ source: cidr, via: z.string(), if
  */
 export function onePluginAgent(
   opts: FakePluginOptions,
-  sources: readonly { name: string; initial?: Intent[] }[],
+  sources: readonly { name: string; initial?: Intent[]; listens?: boolean }[],
 ): { agent: Agent; journal: string[]; plugin: () => FakePlugin; source: (i: number) => FakeSource | undefined } {
   const journal: string[] = [];
   const plugin = fakePlugin('pa', journal, { intents: { 'a.kind': z.looseObject({ v: z.number() }) }, ...opts });

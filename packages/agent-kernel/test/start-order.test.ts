@@ -19,6 +19,17 @@ function setup(opts: FakePluginOptions, initial: Intent[] | null = []) {
 }
 
 describe('start order', () => {
+  it("opens the sources' endpoints (listen) before any plugin opens, then starts them while the plugins start", async () => {
+    const made = onePluginAgent({ slow: { load: 50 } }, [{ name: 's', listens: true }]);
+    agents.push(made.agent);
+    await made.agent.start();
+    const at = (entry: string) => made.journal.indexOf(entry);
+    expect(at('s:listen')).toBeGreaterThanOrEqual(0);
+    expect(at('s:listen')).toBeLessThan(at('pa:open'));
+    expect(at('s:start')).toBeGreaterThan(at('pa:open'));
+    expect(at('s:start')).toBeLessThan(at('pa:attach'));
+  });
+
   it('starts the sources while the plugins still start (re-adopt), and applies only when both are done', async () => {
     const { agent, journal, plugin, source } = setup({ slow: { load: 150 } }, [intent(1)]);
     const starting = agent.start();

@@ -3,7 +3,7 @@
  * agent-kernel's AgentError). `ApiError` is what an HTTP request is refused with.
  */
 
-export type ZitiErrorCode = 'ERR_ZITI_STATE_FILE' | 'ERR_ZITI_TOKEN_FILE' | 'ERR_ZITI_SOCKET';
+export type ZitiErrorCode = 'ERR_ZITI_STATE_FILE' | 'ERR_ZITI_TOKEN_FILE' | 'ERR_ZITI_SOCKET' | 'ERR_ZITI_STOPPED';
 
 /** The source cannot start: unreadable state file, unsafe token file, socket path taken. */
 export class ZitiSourceError extends Error {

@@ -9,14 +9,14 @@
  *     stateFile: /var/lib/bpfsteer/ziti-rules.json   # default
  * ```
  *
- * start: serve the API on the unix socket (and on TCP with a bearer token when configured) at once,
- * then read the state file in slices and commit it (an agent restart re-publishes the same rules);
- * meanwhile health answers `loading` and requests that change rules wait. A state file that cannot
- * be read stops the API again and fails the start (nothing is published).
+ * listen: serve the API on the unix socket at once (taking the socket over from a running agent when
+ * the agent takes over); health answers `loading` and requests that change rules wait.
+ * start: read the state file in slices and commit it (an agent restart re-publishes the same rules),
+ * then serve on TCP with a bearer token when configured. A state file that cannot be read stops the
+ * API again and fails the start (nothing is published).
  */
-import { chmod } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import { claimSocketPath, type IntentSink, type IntentSource, type SourceContext, type SourceFactory, type ContainerModule, sourceModule } from '@bpfsteer/agent-kernel';
+import { type CommitResult, listenUnixSocket, type UnixSocketPath, type IntentSink, type IntentSource, type SourceContext, type SourceFactory, type ContainerModule, sourceModule } from '@bpfsteer/agent-kernel';
 import { createApi } from './api/lazy-api.js';
 import { TPROXY_INTERFACE_KIND as INTERFACE_KIND, TPROXY_RULE_KIND as RULE_KIND } from '@bpfsteer/contract-tproxy';
 import { readTokenFile } from './bearer-token.js';
@@ -26,24 +26,32 @@ import { zitiSourceConfigSchema, type ZitiSourceConfig } from './ziti-source-con
 import { ZitiService } from './ziti-service.js';
 import { emptyState } from './rule-store.js';
 
-async function listenOnSocket(app: FastifyInstance, socketPath: string): Promise<void> {
-  const previous = process.umask(0o177); // the socket is created 0600, never wider
+/** The API on the unix socket `socketPath` (0600; see agent-kernel's listenUnixSocket). */
+async function listenOnSocket(app: FastifyInstance, socketPath: string, takeOver: boolean): Promise<UnixSocketPath> {
   try {
-    await app.listen({ path: socketPath });
+    return await listenUnixSocket(socketPath, async (temp) => void (await app.listen({ path: temp })), {
+      refuse: (detail) => new ZitiSourceError('ERR_ZITI_SOCKET', `ziti API socket ${socketPath}: ${detail}`),
+      holder: 'another agent',
+      takeOver,
+    });
   } catch (err) {
+    if (err instanceof ZitiSourceError) throw err;
     throw new ZitiSourceError('ERR_ZITI_SOCKET', `cannot listen on ${socketPath}: ${errorMessage(err)}`, { cause: err });
-  } finally {
-    process.umask(previous);
   }
-  await chmod(socketPath, 0o600);
 }
 
 class ZitiSource implements IntentSource {
   readonly #config: ZitiSourceConfig;
   readonly #context: SourceContext<ZitiSourceConfig>;
   #apps: FastifyInstance[] = [];
+  #socket?: UnixSocketPath;
   #service?: ZitiService;
   #stateFile?: StateFile;
+  /** the commit of the saved rules, queued at listen; it reads the state file once start lets it */
+  #loaded?: Promise<CommitResult>;
+  #letLoad?: (go: boolean) => void;
+  /** the bearer token of the TCP API (read at listen: a missing file fails before anything is taken over) */
+  #token: string | undefined;
 
   constructor(config: ZitiSourceConfig, context: SourceContext<ZitiSourceConfig>) {
     this.#config = config;
@@ -55,7 +63,7 @@ class ZitiSource implements IntentSource {
     return this.#service;
   }
 
-  async start(sink: IntentSink): Promise<void> {
+  async listen(sink: IntentSink): Promise<void> {
     const { logger } = this.#context;
     const config = this.#config;
     const token = config.tcp ? await readTokenFile(config.tcp.tokenFile) : undefined;
@@ -69,39 +77,60 @@ class ZitiSource implements IntentSource {
       allowedInterfaces: config.interfaces,
     });
     this.#service = service;
-    // first in the service's queue: requests that change rules wait for the saved ones
-    const loaded = service.load(async () => {
+    // first in the service's queue: requests that change rules wait for the saved ones, which are
+    // read once start() runs (after a previous agent handed over: the state file is ours then)
+    const go = new Promise<boolean>((resolve) => (this.#letLoad = resolve));
+    this.#loaded = service.load(async () => {
+      if (!(await go)) throw new ZitiSourceError('ERR_ZITI_STOPPED', 'the source stopped before it started');
       const { stateFile, state } = await StateFile.open(config.stateFile, logger);
       this.#stateFile = stateFile;
       return state;
     });
-    loaded.catch(() => undefined); // awaited below, after the API listens
+    this.#loaded.catch(() => undefined); // awaited by start
     try {
-      // the API answers at once (health: loading) while the saved rules are read and published
-      await this.#listen(service, token);
-      const published = await loaded;
-      const rules = service.state.rules.size;
+      await this.#listenLocal(service);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.#token = token;
+  }
+
+  async start(sink: IntentSink): Promise<void> {
+    if (this.#service === undefined) await this.listen(sink);
+    const { logger } = this.#context;
+    const config = this.#config;
+    this.#letLoad!(true);
+    try {
+      // the API answered meanwhile (health: loading) while the saved rules are read and published
+      const published = await this.#loaded!;
+      const rules = this.#service!.state.rules.size;
       if (published.ok) logger.info({ rules, stateFile: config.stateFile }, 'published the saved ziti rules');
       else logger.error({ reason: published.reason, error: published.error }, 'the saved ziti rules were not applied; serving anyway');
+      await this.#listenTcp(this.#service!);
     } catch (err) {
-      await loaded.catch(() => undefined); // nothing of the start goes on after it failed
+      await this.#loaded!.catch(() => undefined); // nothing of the start goes on after it failed
       await this.stop();
       throw err;
     }
   }
 
-  async #listen(service: ZitiService, token: string | undefined): Promise<void> {
+  async #listenLocal(service: ZitiService): Promise<void> {
     const { logger } = this.#context;
     const config = this.#config;
-    const { removedStale } = await claimSocketPath(config.socket, {
-      refuse: (detail) => new ZitiSourceError('ERR_ZITI_SOCKET', `ziti API socket ${config.socket}: ${detail}`),
-      holder: 'another agent',
-    });
-    if (removedStale) logger.info({ socket: config.socket }, 'removed a stale ziti API socket');
     const local = await createApi({ service, logger: logger.child({ api: 'unix' }), limits: config.http });
     this.#apps.push(local);
-    await listenOnSocket(local, config.socket);
+    this.#socket = await listenOnSocket(local, config.socket, this.#context.takeOver ?? false);
+    if (this.#socket.replaced === 'stale') logger.info({ socket: config.socket }, 'replaced a stale ziti API socket');
+    if (this.#socket.replaced === 'live') logger.info({ socket: config.socket }, 'took the ziti API socket over from the running agent');
     logger.info({ socket: config.socket }, 'ziti API listening');
+  }
+
+  /** The API on TCP (bearer token), when configured: after the state is loaded (a previous agent held the port until it exited). */
+  async #listenTcp(service: ZitiService): Promise<void> {
+    const { logger } = this.#context;
+    const config = this.#config;
+    const token = this.#token;
     if (config.tcp && token) {
       const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http });
       this.#apps.push(remote);
@@ -111,8 +140,11 @@ class ZitiSource implements IntentSource {
   }
 
   async stop(): Promise<void> {
+    this.#letLoad?.(false); // a load still waiting for start() ends
     const apps = this.#apps.splice(0);
-    await Promise.all(apps.map((app) => app.close())); // node removes the unix socket file on close
+    await Promise.all(apps.map((app) => app.close()));
+    await this.#socket?.release(); // unless a new agent took the path over
+    this.#socket = undefined;
     await this.#stateFile?.close(); // a background compaction ends
   }
 }

@@ -22,6 +22,7 @@ interface RunOptions {
   logFormat: LogFormat;
   logLevel?: LogLevel;
   keepPinned?: boolean;
+  takeOver?: boolean;
 }
 
 /** `bpfsteer run -c <file>`: runs until SIGTERM/SIGINT (clean shutdown, exit 0); SIGHUP reloads. */
@@ -33,6 +34,11 @@ export const runCommand: CommandRegistration = (program, context) => {
     .addOption(new Option('--log-format <format>', 'log lines on stderr').choices(['json', 'pretty']).default('json'))
     .addOption(new Option('--log-level <level>', 'overrides agent.logLevel').choices(logLevels))
     .option('--keep-pinned', 'on exit keep pinned maps and links in force, for a restart without a traffic gap')
+    .option(
+      '--take-over',
+      'start while an agent runs on the same config, with no moment in which its sockets do not answer: take its sockets, ' +
+        'let it stop keeping its pins, then adopt them (without a running agent: start as usual)',
+    )
     .action(async (opts: RunOptions) => {
       context.exitCode = await runAgent(opts, context);
     });
@@ -74,6 +80,8 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
   const reload = (): void => {
     agent.reload().catch((err: unknown) => logger.error({ err }, 'reload failed'));
   };
+  let handedOver = false;
+  void agent.handedOver.then(() => (handedOver = true));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', reload);
@@ -82,12 +90,12 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
   let memoryTimer: NodeJS.Timeout | undefined;
   try {
     try {
-      await agent.start();
+      await agent.start({ takeOver: opts.takeOver ?? false });
     } catch (err) {
       logger.fatal({ err }, `agent cannot start: ${err instanceof Error ? err.message : String(err)}`);
       return ExitCode.failure;
     }
-    if (!stopping) {
+    if (!stopping && !handedOver) {
       if (config.plugins.length === 0) logger.warn('no plugins configured: the agent steers nothing');
       else if ((await agent.status()).plugins.every((p) => p.state === 'failed')) {
         logger.fatal('every plugin failed; exiting');
@@ -96,8 +104,9 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
       }
       memoryTimer = reportMemory(logger, memoryDebugSetting(process.env.BPFSTEER_DEBUG_MEMORY));
     }
-    await stopSignal;
-    await stopping;
+    // a signal, or a new agent taking over (the agent then stops keeping its pins)
+    await Promise.race([stopSignal, agent.handedOver]);
+    await (stopping ?? agent.stop({ keepPinned }));
     return ExitCode.ok;
   } finally {
     clearInterval(keepAlive);
