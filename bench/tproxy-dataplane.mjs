@@ -1,9 +1,9 @@
-// The tproxy benches' handle on @bpfsteer/plugin-tc-tproxy's TproxyDataplane: started on lab
+// The tproxy benches' handle on @bpfsteer/plugin-tc-tproxy's TproxyDataplane (startTproxyDataplane): started on lab
 // interfaces with its pins under a unique bpffs directory, fed complete rule sets (as the plugin's
 // apply gets them), and the attached tctp_ingress program for BPF_PROG_TEST_RUN.
 import { rmSync } from 'node:fs';
 import { Program, tcxPrograms } from '@bpfsteer/core-bpf';
-import { TproxyDataplane } from '@bpfsteer/plugin-tc-tproxy';
+import { startTproxyDataplane as startDataplane } from '@bpfsteer/plugin-tc-tproxy';
 import { ruleIntent } from './tproxy-rules.mjs';
 
 /**
@@ -11,7 +11,7 @@ import { ruleIntent } from './tproxy-rules.mjs';
  * interfaces' drop and divert events off. close() detaches, removes the pins and `pinRoot`.
  */
 export function startTproxyDataplane({ netns, interfaces, pinRoot, events = true, maxRules }) {
-  const dp = TproxyDataplane.start({
+  const dp = startDataplane({
     netns,
     pinRoot,
     ...(maxRules !== undefined && { maxRules }),

@@ -150,7 +150,18 @@ export interface PluginNeed {
   readonly optional?: boolean;
 }
 
-export interface PluginFactory<Config = unknown> {
+/**
+ * What a plugin's worker thread imports (see PluginFactory.worker): the plugin's id and how to
+ * create an instance from its config as the factory's configSchema parsed it. A PluginFactory is
+ * one too; a plugin made for a thread exports one that loads no schema (agent-kernel's
+ * `pluginImplementation`, from `@bpfsteer/agent-kernel/plugin-kit`).
+ */
+export interface PluginImplementation<Config = unknown> {
+  readonly id: string;
+  create(config: Config, context: PluginContext): DataplanePlugin;
+}
+
+export interface PluginFactory<Config = unknown> extends PluginImplementation<Config> {
   /** unique id, e.g. "tc-nexthop"; the config selects plugins by it */
   readonly id: string;
   readonly description: string;
@@ -175,8 +186,8 @@ export interface PluginFactory<Config = unknown> {
    */
   readonly needs?: Readonly<Record<ProvisionToken, PluginNeed>>;
   /**
-   * Where a worker thread imports this factory from: the URL of a module exporting it
-   * (`import.meta.url` of that module) and the export's name. With it, the agent runs the plugin in
+   * Where a worker thread imports the plugin from: the URL of a module exporting this factory or a
+   * PluginImplementation of the same id (`import.meta.url` of that module) and the export's name. With it, the agent runs the plugin in
    * a thread of its own (`agent.isolation: thread`, the default): its synchronous kernel work never
    * stalls the agent's sockets and time-outs, and its config and intents must be structured-clonable.
    * Without it, the plugin runs on the agent's thread.

@@ -18,7 +18,7 @@
  * `status` throws what the dataplane throws: the agent reports it as the plugin's statusError, never
  * as an empty status. The config reaches `steps` parsed by `configSchema` (defaults filled).
  */
-import type { ApplyReport, CloseOptions, DataplanePlugin, DesiredChanges, DesiredState, PluginContext, PluginFactory, PluginStatus } from './contracts.js';
+import type { ApplyReport, CloseOptions, DataplanePlugin, DesiredChanges, DesiredState, PluginContext, PluginFactory, PluginImplementation, PluginStatus } from './contracts.js';
 import { AgentStateError } from './errors.js';
 
 /** What a plugin needs of its dataplane object: a synchronous close with the agent's options. */
@@ -49,13 +49,25 @@ export interface PluginDefinition<Config, D extends ClosableDataplane> extends O
   readonly steps: (config: Config, context: PluginContext) => PluginSteps<D>;
 }
 
-/** A PluginFactory whose plugins run `definition.steps` on their dataplane. */
+/** A PluginFactory whose plugins run `definition.steps` on their dataplane (the config parsed by its configSchema first). */
 export function definePlugin<Config, D extends ClosableDataplane>(definition: PluginDefinition<Config, D>): PluginFactory<Config> {
   const { steps, ...factory } = definition;
+  const implementation = pluginImplementation(factory.id, steps);
   return {
     ...factory,
-    create: (config, context) => dataplanePlugin(factory.id, steps(factory.configSchema.parse(config), context)),
+    create: (config, context) => implementation.create(factory.configSchema.parse(config), context),
   };
+}
+
+/**
+ * The plugins of `steps` for a worker thread (PluginFactory.worker): created from a config the
+ * agent parsed already with the factory's configSchema, so the thread loads no schema.
+ */
+export function pluginImplementation<Config, D extends ClosableDataplane>(
+  id: string,
+  steps: (config: Config, context: PluginContext) => PluginSteps<D>,
+): PluginImplementation<Config> {
+  return { id, create: (config, context) => dataplanePlugin(id, steps(config, context)) };
 }
 
 function dataplanePlugin<D extends ClosableDataplane>(id: string, steps: PluginSteps<D>): DataplanePlugin {

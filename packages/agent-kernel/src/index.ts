@@ -17,6 +17,7 @@ export type {
   PathClaim,
   PluginContext,
   PluginFactory,
+  PluginImplementation,
   PluginNeed,
   ProvisionToken,
   PluginStatus,
@@ -71,7 +72,7 @@ export {
 export type { ApplyOutcome, PluginReport, PluginState } from './plugin-runner.js';
 export type { SourceReport, SourceState } from './source-runner.js';
 export { type CreateAgentOptions, createAgent } from './create-agent.js';
-export { type ClosableDataplane, type PluginDefinition, type PluginSteps, definePlugin } from './define-plugin.js';
+export { type ClosableDataplane, type PluginDefinition, type PluginSteps, definePlugin, pluginImplementation } from './define-plugin.js';
 export { type PluginEntryDeclaration, pluginEntry } from './plugin-entry.js';
 export { type FeatureProbe, unprobedFeatures } from './feature-probe.js';
 export { type ContributionProvider, bindContributionProvider } from './contribution-provider.js';

@@ -17,6 +17,7 @@ import type {
   DesiredState,
   PluginContext,
   PluginFactory,
+  PluginImplementation,
   PluginStatus,
 } from './contracts.js';
 import { AgentStateError } from './errors.js';
@@ -27,9 +28,9 @@ export type PluginEntryDeclaration<Config> = Omit<PluginFactory<Config>, 'create
 };
 
 /** Imports the implementation a light entry names. */
-export async function loadPluginImplementation<Config>(entry: PluginEntryDeclaration<Config>): Promise<PluginFactory<Config>> {
+export async function loadPluginImplementation<Config>(entry: PluginEntryDeclaration<Config>): Promise<PluginImplementation<Config>> {
   const mod = (await import(entry.worker.module)) as Record<string, unknown>;
-  const factory = mod[entry.worker.export] as PluginFactory<Config> | undefined;
+  const factory = mod[entry.worker.export] as PluginImplementation<Config> | undefined;
   if (typeof factory?.create !== 'function') {
     throw new AgentStateError(`plugin ${entry.id}: ${entry.worker.module} has no plugin factory export "${entry.worker.export}"`);
   }
@@ -62,7 +63,9 @@ class DeferredPlugin<Config> implements DataplanePlugin {
 
   async open(): Promise<void> {
     if (this.#opening !== undefined) throw new AgentStateError(`plugin ${this.entry.id}: open: the plugin is open already`);
-    this.#opening = loadPluginImplementation(this.entry).then((factory) => factory.create(this.config, this.context));
+    // (an implementation takes its config parsed: this one may come from a program, not from the agent)
+    const config = this.entry.configSchema.parse(this.config);
+    this.#opening = loadPluginImplementation(this.entry).then((factory) => factory.create(config, this.context));
     this.#plugin = await this.#opening;
     await this.#plugin.open();
   }

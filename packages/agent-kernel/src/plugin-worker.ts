@@ -13,7 +13,7 @@
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import type { CloseOptions, DataplanePlugin, DesiredChanges, DesiredState, Intent, PluginFactory } from './contracts.js';
+import type { CloseOptions, DataplanePlugin, DesiredChanges, DesiredState, Intent, PluginImplementation } from './contracts.js';
 import type { FromPluginThread, IntentRows, KindPatch, PluginThreadData, ResultArray, RowShape, ThreadError, ToPluginThread } from './plugin-thread-protocol.js';
 
 /**
@@ -289,7 +289,7 @@ async function serve(data: PluginThreadData): Promise<void> {
   let plugin: DataplanePlugin;
   try {
     const mod = (await import(data.module)) as Record<string, unknown>;
-    const factory = mod[data.export] as PluginFactory | undefined;
+    const factory = mod[data.export] as PluginImplementation | undefined;
     if (typeof factory?.create !== 'function') {
       throw new Error(`${data.module} has no plugin factory export "${data.export}"`);
     }

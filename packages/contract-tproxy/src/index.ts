@@ -1,18 +1,24 @@
-export { interfaceNameProblem, interfaceNameSchema } from './interface-name.js';
 export {
   TPROXY_RULE_KIND,
+  TPROXY_INTERFACE_KIND,
+  TPROXY_EVENT_TOPIC,
+  TPROXY_EVENT_REASONS,
+  type TproxyEventReason,
+  interfaceNameProblem,
+} from './kinds.js';
+export { interfaceNameSchema } from './interface-name.js';
+export {
   tproxyRuleIntentSchema,
   tproxyRuleIntentShapeSchema,
   type TproxyRuleFields,
   type TproxyRuleIntent,
 } from './tproxy-rule-intent.js';
 export {
-  TPROXY_INTERFACE_KIND,
   tproxyInterfaceIntentSchema,
   type TproxyInterfaceFields,
   type TproxyInterfaceIntent,
 } from './tproxy-interface-intent.js';
-export { TPROXY_EVENT_TOPIC, TPROXY_EVENT_REASONS, tproxyEventSchema, type TproxyEvent, type TproxyEventReason } from './tproxy-event.js';
+export { tproxyEventSchema, type TproxyEvent } from './tproxy-event.js';
 export { tproxyRuleViewSchema, tproxyRulesViewSchema, type TproxyRuleView, type TproxyRulesView } from './tproxy-rules-view.js';
 export {
   tproxyInterfaceViewSchema,

@@ -1,12 +1,6 @@
 /** The `tproxy.event` topic: one datapath event (a drop, or a new diverted flow) per record of the plugin's ring buffer. */
 import { z } from 'zod';
-
-export const TPROXY_EVENT_TOPIC = 'tproxy.event';
-
-/** Why a packet was dropped or diverted; in the order of their codes in bpf/tc_tproxy.h (TCTP_REASON_*). */
-export const TPROXY_EVENT_REASONS = ['rule', 'no-rule', 'deny-rule', 'no-listener', 'ipv6-off', 'unparsed', 'not-ip', 'icmp', 'proto'] as const;
-
-export type TproxyEventReason = (typeof TPROXY_EVENT_REASONS)[number];
+import { TPROXY_EVENT_REASONS } from './kinds.js';
 
 export const tproxyEventSchema = z.strictObject({
   /** ISO time of the packet */

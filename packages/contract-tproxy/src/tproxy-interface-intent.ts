@@ -1,8 +1,7 @@
 /** The `tproxy.interface` intent: settings of an attached interface, overriding the plugin's config field by field. */
 import { z } from 'zod';
 import { interfaceNameSchema } from './interface-name.js';
-
-export const TPROXY_INTERFACE_KIND = 'tproxy.interface';
+import { TPROXY_INTERFACE_KIND } from './kinds.js';
 
 /** One `tproxy.interface` intent without `kind`. */
 export const tproxyInterfaceIntentSchema = z.strictObject({

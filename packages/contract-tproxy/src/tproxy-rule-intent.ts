@@ -5,8 +5,7 @@
 import { canonicalPrefix } from '@bpfsteer/ip';
 import { z } from 'zod';
 import { interfaceNameSchema } from './interface-name.js';
-
-export const TPROXY_RULE_KIND = 'tproxy.rule';
+import { TPROXY_RULE_KIND } from './kinds.js';
 
 function cidrSchema(what: string) {
   return z.string().superRefine((value, ctx) => {

@@ -1,4 +1,5 @@
 export { tcTproxyPlugin } from './tc-tproxy-plugin.js';
+export { tcTproxyImplementation, tcTproxySteps } from './tc-tproxy-steps.js';
 export { tcTproxyDeclaration, tcTproxyEntry, tcTproxyModule } from './tc-tproxy-entry.js';
 export {
   tcTproxyConfigSchema,
@@ -21,7 +22,8 @@ export {
   type TproxyRuleView as RuleDescription,
   type TproxyInterfaceView as InterfaceDescription,
 } from '@bpfsteer/contract-tproxy';
-export { TproxyDataplane, type TproxyDataplaneOptions, type TproxyApplyResult, type TproxyStatus } from './tproxy-dataplane.js';
+export { TproxyDataplane, type TproxyDataplaneOptions, type TproxyRuntimeOptions, type TproxyApplyResult, type TproxyStatus } from './tproxy-dataplane.js';
+export { openTproxyDataplane, startTproxyDataplane } from './open-tproxy-dataplane.js';
 export type { InterfaceSettings } from './interface-settings.js';
 export { DEFAULT_MAX_RULES } from './tproxy-constants.js';
 export { defaultObjectPath } from './bpf-object-path.js';

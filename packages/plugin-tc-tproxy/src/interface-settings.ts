@@ -2,8 +2,9 @@
  * Per-interface settings: the config's entry for an attached interface, overridden field by field by
  * a `tproxy.interface` intent, and the tctp_ifaces flags they mean. Pure.
  */
-import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel';
-import { TPROXY_INTERFACE_KIND, tproxyInterfaceIntentSchema, type TproxyInterfaceFields, type TproxyInterfaceIntent } from '@bpfsteer/contract-tproxy';
+import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel/plugin-kit';
+import { TPROXY_INTERFACE_KIND, type TproxyInterfaceFields, type TproxyInterfaceIntent } from '@bpfsteer/contract-tproxy/kinds';
+import { contractSchemas } from './contract-schemas.js';
 import { IF_ECHO, IF_EVENTS_DIVERT, IF_EVENTS_DROP, IF_IPV6, IF_SSH } from './tproxy-constants.js';
 import type { TproxyInterfaceConfig } from './tproxy-config.js';
 
@@ -45,7 +46,7 @@ export function interfaceOverrides(intents: readonly Intent[], attached: readonl
   const out = new Map<string, TproxyInterfaceIntent>();
   intents.forEach((intent, index) => {
     const { kind: _kind, ...fields } = (intent ?? {}) as Intent;
-    const parsed = tproxyInterfaceIntentSchema.safeParse(fields);
+    const parsed = contractSchemas().tproxyInterfaceIntentSchema.safeParse(fields);
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
       throw new IntentRejectedError(`tproxy.interface #${index}: ${why}`);

@@ -14,7 +14,7 @@
  * The hashes are order-independent sums of per-item 64-bit hashes (two 32-bit lanes), so they are
  * computed in one pass over a list in any order. Pure functions: no map access here.
  */
-import { TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy';
+import { TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy/kinds';
 import type { RuleValue, SummaryValue } from './map-codecs.js';
 import { ACTION_CODE, isRuleField, PROTO_NUMBER, type TproxyRule } from './tproxy-rule.js';
 import { hashLanes, mix32 } from './rule-identity.js';

@@ -2,7 +2,7 @@
  * The light entry of plugin-tc-tproxy (`@bpfsteer/plugin-tc-tproxy/entry`): what the agent's main
  * thread needs to validate a config and compose the agent (id, config schema, intent kinds, kernel
  * features, container module), without the dataplane, core-bpf or koffi: the plugin's worker thread
- * imports those from `tc-tproxy-plugin.js`.
+ * imports those from `tc-tproxy-steps.js` (which loads no schema).
  */
 import { type ContainerModule, type PluginEntryDeclaration, type PluginFactory, pluginEntry, pluginModule } from '@bpfsteer/agent-kernel';
 import { TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND, tproxyInterfaceIntentSchema, tproxyRuleIntentSchema } from '@bpfsteer/contract-tproxy';
@@ -17,7 +17,7 @@ export const tcTproxyDeclaration: PluginEntryDeclaration<TcTproxyConfig> = {
   intents: { [TPROXY_RULE_KIND]: tproxyRuleIntentSchema, [TPROXY_INTERFACE_KIND]: tproxyInterfaceIntentSchema },
   requires: ['bpffs', 'tc', 'lpm_trie', 'ringbuf'],
   // the agent runs the plugin in a worker thread of its own, importing its implementation from here
-  worker: { module: new URL('./tc-tproxy-plugin.js', import.meta.url).href, export: 'tcTproxyPlugin' },
+  worker: { module: new URL('./tc-tproxy-steps.js', import.meta.url).href, export: 'tcTproxyImplementation' },
 };
 
 /** The plugin's factory for the main thread: its plugin imports the implementation when it opens. */

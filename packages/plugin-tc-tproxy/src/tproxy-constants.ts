@@ -2,7 +2,7 @@
  * The constants of bpf/tc_tproxy.h that user space needs, mirrored here (test/header-constants.test.ts
  * checks every one against the header).
  */
-import { TPROXY_EVENT_REASONS } from '@bpfsteer/contract-tproxy';
+import { TPROXY_EVENT_REASONS } from '@bpfsteer/contract-tproxy/kinds';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;

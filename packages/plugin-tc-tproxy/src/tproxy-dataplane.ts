@@ -3,14 +3,18 @@
  * tries converged to a desired rule set, per-interface settings and addresses, counters and the
  * event stream.
  *
+ * Made from a config tcTproxyConfigSchema parsed (`fromConfig`: what the plugin's thread does, where
+ * no schema is loaded) or from options checked first (`openTproxyDataplane` / `startTproxyDataplane`
+ * in open-tproxy-dataplane.ts).
+ *
  * Lifecycle (mirrors a libbpf skeleton): open -> load (maps reused from pins) -> seed (adopt what
  * the pinned maps hold; interface entries ready before any traffic) -> attach -> apply* -> close
  * (stages, pins, links and close: core-bpf's DataplaneLifecycle).
  * An apply validates the whole desired state before the first map write: a rejected state
  * (IntentRejectedError) changes nothing.
  */
-import { IntentRejectedError, type Intent, type MapStatus } from '@bpfsteer/agent-kernel';
-import type { TproxyEvent, TproxyInterfaceIntent, TproxyInterfaceView as InterfaceDescription, TproxyRuleView as RuleDescription } from '@bpfsteer/contract-tproxy';
+import { IntentRejectedError, type Intent, type MapStatus } from '@bpfsteer/agent-kernel/plugin-kit';
+import type { TproxyEvent, TproxyInterfaceIntent, TproxyInterfaceView as InterfaceDescription, TproxyRuleView as RuleDescription } from '@bpfsteer/contract-tproxy/kinds';
 import {
   BpfError,
   DataplaneLifecycle,
@@ -21,10 +25,8 @@ import {
   attachTc,
   ifIndex,
   interfaceAddresses,
-  startDataplane,
   type ReleaseLinkOptions,
 } from '@bpfsteer/core-bpf';
-import { z } from 'zod';
 import { CompileCapacityError, PatchNotApplicable, planConvergence, planPatch, planSize, type PlannedApply, type PlanRule } from './apply-plan.js';
 import type { CompileLimits } from './compile-rules.js';
 import { defaultObjectPath } from './bpf-object-path.js';
@@ -34,7 +36,7 @@ import { CONSTANT, MAP, PROGRAM, type IfAddrKey, type SummaryValue } from './map
 import { INVALID_SUMMARY, makeSummary, rulesSum, slotsSum, summaryHolds, summaryMatchesIntents } from './pinned-summary.js';
 import { adoptTries } from './trie-adoption.js';
 import { MAX_IF_ADDRS } from './tproxy-constants.js';
-import { tcTproxyConfigSchema, type TcTproxyConfig, type TcTproxyConfigInput, type TproxyInterfaceConfig } from './tproxy-config.js';
+import type { TcTproxyConfig, TcTproxyConfigInput, TproxyInterfaceConfig } from './tproxy-config.js';
 import { decodeEvent, monotonicToWallOffsetNs } from './tproxy-event.js';
 import { executePlan, mapSizes, readKernelTries, readRuleHits, tproxySkeleton, type TproxyMaps } from './tproxy-maps.js';
 import { RuleNormalizer, sameRuleContent, type TproxyRule } from './tproxy-rule.js';
@@ -42,7 +44,8 @@ import { TproxyPlanRule } from './tproxy-plan-rule.js';
 import { isHostNode } from './trie-keys.js';
 import { emptyTrieState, placedNodes, type TrieState } from './trie-state.js';
 
-export interface TproxyDataplaneOptions extends TcTproxyConfigInput {
+/** The options of a dataplane that are not the plugin's config. */
+export interface TproxyRuntimeOptions {
   /** bpffs directory owned by this dataplane: maps under maps/, links under links/. Without it nothing is pinned. */
   readonly pinRoot?: string;
   /** compiled object; default: bpf/tc_tproxy.bpf.o shipped in this package */
@@ -52,6 +55,9 @@ export interface TproxyDataplaneOptions extends TcTproxyConfigInput {
   /** errors of background work (address refresh, event stream); default: ignored */
   readonly onError?: (err: unknown) => void;
 }
+
+/** The plugin's config fields (as given: checked and completed by tcTproxyConfigSchema) and the runtime options. */
+export interface TproxyDataplaneOptions extends TcTproxyConfigInput, TproxyRuntimeOptions {}
 
 /** What an apply changed: rules added / updated (incl. interface settings) / removed, and map entries. */
 export interface TproxyApplyResult {
@@ -100,10 +106,6 @@ function sameEntries<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>): boolean 
 
 /** The maps that hold the rules (what an adoption reads back); the summary describes them. */
 const RULE_MAPS = [MAP.dst, MAP.dstHost, MAP.src, MAP.port, MAP.rules, MAP.summary] as const;
-
-function optionsSchemaError(err: z.ZodError): string {
-  return err.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
-}
 
 /** Where a list differs from the one of the last successful apply (agent-kernel's KindChanges). */
 export interface RuleListChanges {
@@ -171,7 +173,7 @@ export class TproxyDataplane {
   /** whether #applied and #trie are what the rule maps hold (false after an adoption until an apply succeeds) */
   #summarizable = false;
 
-  private constructor(config: TcTproxyConfig, options: TproxyDataplaneOptions) {
+  private constructor(config: TcTproxyConfig, options: TproxyRuntimeOptions) {
     this.#config = config;
     const { pinRoot, objectPath = defaultObjectPath() } = options;
     this.#life = new DataplaneLifecycle({ name: 'tc-tproxy', objectPath, skeleton: tproxySkeleton, pinRoot, netns: config.netns });
@@ -180,28 +182,17 @@ export class TproxyDataplane {
     this.#trie = emptyTrieState(config.maxRules);
   }
 
-  /** Checks the options and that the object and netns exist; nothing touches the kernel yet. */
-  static open(options: TproxyDataplaneOptions): TproxyDataplane {
-    if (options === null || typeof options !== 'object') {
-      throw new InvalidArgumentError('tc-tproxy: options must be an object { interfaces, netns?, maxRules?, conntrack?, pinRoot?, objectPath? }');
-    }
-    const { pinRoot, objectPath, addressRefreshMs, onError, ...configInput } = options;
-    const parsed = tcTproxyConfigSchema.safeParse(configInput);
-    if (!parsed.success) throw new InvalidArgumentError(`tc-tproxy: ${optionsSchemaError(parsed.error)}`);
+  /**
+   * A dataplane of `config` as tcTproxyConfigSchema parsed it (not checked again) and the runtime
+   * options (checked); that the object and netns exist is checked too. Nothing touches the kernel yet.
+   */
+  static fromConfig(config: TcTproxyConfig, options: TproxyRuntimeOptions = {}): TproxyDataplane {
+    const { addressRefreshMs, onError } = options;
     if (addressRefreshMs !== undefined && (!Number.isInteger(addressRefreshMs) || addressRefreshMs < 0)) {
       throw new InvalidArgumentError(`tc-tproxy: addressRefreshMs must be a non-negative integer, got ${JSON.stringify(addressRefreshMs)}`);
     }
     if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgumentError('tc-tproxy: onError must be a function');
-    return new TproxyDataplane(parsed.data, options); // pinRoot, netns and the object are checked there
-  }
-
-  /** open + load + seed + attach. */
-  static start(options: TproxyDataplaneOptions): TproxyDataplane {
-    return startDataplane(TproxyDataplane.open(options), (dp) => {
-      dp.load();
-      dp.seed();
-      dp.attach();
-    });
+    return new TproxyDataplane(config, options); // pinRoot, netns and the object are checked there
   }
 
   get maxRules(): number {

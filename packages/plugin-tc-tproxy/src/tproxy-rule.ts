@@ -4,8 +4,9 @@
  * conflicting duplicates refused) — with a cache by content (RuleNormalizer), since a desired state
  * arrives whole at every apply, as new objects, and mostly unchanged.
  */
-import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel';
-import { interfaceNameProblem, TPROXY_RULE_KIND, tproxyRuleIntentSchema, type TproxyRuleIntent } from '@bpfsteer/contract-tproxy';
+import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel/plugin-kit';
+import { interfaceNameProblem, TPROXY_RULE_KIND, type TproxyRuleIntent } from '@bpfsteer/contract-tproxy/kinds';
+import { contractSchemas } from './contract-schemas.js';
 import { keyPrefixOf, type IpFamily, type Prefix } from './key-prefix.js';
 import { ruleIdentity } from './rule-identity.js';
 import { ACTION_DENY, ACTION_DIVERT, ACTION_PASS, PROTO_TCP, PROTO_UDP } from './tproxy-constants.js';
@@ -168,7 +169,7 @@ function checkedRule<R extends AcceptedRule>(intent: Intent, where: string | (()
     if (rule !== undefined) return rule;
   }
   const { kind: _kind, ...fields } = (intent ?? {}) as Intent;
-  const parsed = tproxyRuleIntentSchema.safeParse(fields);
+  const parsed = contractSchemas().tproxyRuleIntentSchema.safeParse(fields);
   const at = typeof where === 'function' ? where() : where;
   if (!parsed.success) throw new IntentRejectedError(`${at}: ${describeIssues(parsed.error)}`);
   // the schema accepted what the field check refused: they must not disagree

@@ -14,7 +14,8 @@ import { NetLab } from '@bpfsteer/netlab';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAP, ruleCodec, summaryCodec } from '../src/map-codecs.js';
 import { SUMMARY_VERSION } from '../src/tproxy-constants.js';
-import { TproxyDataplane } from '../src/tproxy-dataplane.js';
+import { startTproxyDataplane } from '../src/open-tproxy-dataplane.js';
+import type { TproxyDataplane } from '../src/tproxy-dataplane.js';
 
 const N = 300;
 
@@ -65,7 +66,7 @@ describe('the pinned summary at a restart', () => {
     return root;
   };
   const start = (pinRoot: string) => {
-    const dp = TproxyDataplane.start({ interfaces: [{ name: 'eth-c' }], netns, pinRoot, addressRefreshMs: 0 });
+    const dp = startTproxyDataplane({ interfaces: [{ name: 'eth-c' }], netns, pinRoot, addressRefreshMs: 0 });
     dataplanes.push(dp);
     return dp;
   };
@@ -130,7 +131,7 @@ describe('the pinned summary at a restart', () => {
     installAndStop(pinRoot);
 
     const errors: unknown[] = [];
-    const dp = TproxyDataplane.start({ interfaces: [{ name: 'eth-c' }], netns, pinRoot, addressRefreshMs: 0, onError: (err) => errors.push(err) });
+    const dp = startTproxyDataplane({ interfaces: [{ name: 'eth-c' }], netns, pinRoot, addressRefreshMs: 0, onError: (err) => errors.push(err) });
     dataplanes.push(dp);
     const list = rules();
     expect(dp.apply({ rules: list }).plan).toBe('summary');
@@ -158,7 +159,7 @@ describe('the pinned summary at a restart', () => {
     const before = installAndStop(pinRoot);
 
     const errors: unknown[] = [];
-    const dp = TproxyDataplane.start({ interfaces: [{ name: 'eth-c' }], netns, pinRoot, addressRefreshMs: 0, onError: (err) => errors.push(err) });
+    const dp = startTproxyDataplane({ interfaces: [{ name: 'eth-c' }], netns, pinRoot, addressRefreshMs: 0, onError: (err) => errors.push(err) });
     dataplanes.push(dp);
     expect(dp.apply({ rules: rules() }).plan).toBe('summary');
     dp.close({ keepPinned: true }); // before the read-back ran

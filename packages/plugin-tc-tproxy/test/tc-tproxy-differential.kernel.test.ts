@@ -26,7 +26,8 @@ import { NetLab } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatEndpoint } from '../src/key-prefix.js';
 import { MAP, counterCodec, dstKeyCodec, dstValueCodec, hostKeyCodec, portKeyCodec, portValueCodec, type DstValue } from '../src/map-codecs.js';
-import { TproxyDataplane } from '../src/tproxy-dataplane.js';
+import { startTproxyDataplane } from '../src/open-tproxy-dataplane.js';
+import type { TproxyDataplane } from '../src/tproxy-dataplane.js';
 import type { TproxyEvent } from '@bpfsteer/contract-tproxy';
 import { edgePacket, packetFrame, type EdgePacket } from './support/edge-packet.js';
 import { RuleBuckets, describeExpected, describeObserved, expectedVerdict, type Verdict } from './support/expected-verdict.js';
@@ -87,7 +88,7 @@ describe('tctp_ingress agrees with the reference matcher on random rule sets (di
     lab.addVeth({ netns: ns, ifname: 'dif2' }, { netns: ns, ifname: 'dif3' });
     attached = ['dif0', 'dif1'].map((name) => ({ name, ifindex: lab.ifIndex(ns, name) }));
     foreign = [{ name: 'dif2', ifindex: lab.ifIndex(ns, 'dif2') }];
-    dp = TproxyDataplane.start({
+    dp = startTproxyDataplane({
       interfaces: attached.map(({ name }) => ({ name, ssh: false, ipv6: true, events: { drops: true, diverts: true } })),
       netns: ns,
       pinRoot,

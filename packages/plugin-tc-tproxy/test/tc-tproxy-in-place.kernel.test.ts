@@ -8,7 +8,8 @@ import { existsSync, rmSync } from 'node:fs';
 import type { Intent } from '@bpfsteer/agent-kernel';
 import { TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TproxyDataplane } from '../src/tproxy-dataplane.js';
+import { startTproxyDataplane } from '../src/open-tproxy-dataplane.js';
+import type { TproxyDataplane } from '../src/tproxy-dataplane.js';
 import { type RouterLab, routerLab } from './support/router-lab.js';
 
 const N = 1000;
@@ -41,7 +42,7 @@ describe('rules changed in place (as in a plugin thread)', () => {
 
   it('plans each change from the changes alone and steers traffic by the changed list', async () => {
     const { lab, client, router, ziti } = net!;
-    dp = TproxyDataplane.start({ interfaces: [{ name: 'eth-c' }], netns: router, pinRoot, addressRefreshMs: 0 });
+    dp = startTproxyDataplane({ interfaces: [{ name: 'eth-c' }], netns: router, pinRoot, addressRefreshMs: 0 });
     const rules = Array.from({ length: N }, (_, i) => rule(i, ziti.tcp4));
     expect(dp.apply({ rules })).toMatchObject({ added: N, plan: 'all' });
     const reaches = async (i: number) =>
@@ -65,7 +66,7 @@ describe('rules changed in place (as in a plugin thread)', () => {
     dp?.close({ keepPinned: false }); // (the programs of the test before)
     dp = undefined;
     const rules = Array.from({ length: 10 }, (_, i) => rule(i, net!.ziti.tcp4));
-    const fresh = TproxyDataplane.start({ interfaces: [{ name: 'eth-c' }], netns: router, addressRefreshMs: 0 });
+    const fresh = startTproxyDataplane({ interfaces: [{ name: 'eth-c' }], netns: router, addressRefreshMs: 0 });
     try {
       expect(fresh.apply({ rules })).toMatchObject({ added: 10, plan: 'all' });
       const addresses = () => fresh.status().maps.find((m) => m.name === 'tctp_if_addrs')!.entries;

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import type { Intent } from '@bpfsteer/agent-kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TproxyDataplane } from '../src/tproxy-dataplane.js';
+import { startTproxyDataplane } from '../src/open-tproxy-dataplane.js';
+import type { TproxyDataplane } from '../src/tproxy-dataplane.js';
 import { type RouterLab, routerLab } from './support/router-lab.js';
 import { TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy';
 
@@ -45,7 +46,7 @@ describe(`the dataplane with ${N} rules`, () => {
 
   const start = () => {
     const t = performance.now();
-    const dp = TproxyDataplane.start({ interfaces: [{ name: 'eth-c' }], netns: net.router, pinRoot, addressRefreshMs: 0 });
+    const dp = startTproxyDataplane({ interfaces: [{ name: 'eth-c' }], netns: net.router, pinRoot, addressRefreshMs: 0 });
     dataplanes.push(dp);
     return { dp, ms: performance.now() - t };
   };
