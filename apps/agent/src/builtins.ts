@@ -16,8 +16,8 @@ type LoadModule = () => Promise<ContainerModule>;
 export const builtinPluginModules: Readonly<Record<string, LoadModule>> = {
   'tc-nexthop': async () => (await import('@bpfsteer/plugin-tc-nexthop/entry')).tcNexthopModule,
   'tc-tproxy': async () => (await import('@bpfsteer/plugin-tc-tproxy/entry')).tcTproxyModule,
-  sklookup: async () => (await import('@bpfsteer/plugin-sklookup')).sklookupModule,
-  'cgroup-mark': async () => (await import('@bpfsteer/plugin-cgroup-mark')).cgroupMarkModule,
+  sklookup: async () => (await import('@bpfsteer/plugin-sklookup/entry')).sklookupModule,
+  'cgroup-mark': async () => (await import('@bpfsteer/plugin-cgroup-mark/entry')).cgroupMarkModule,
 };
 
 /** Built-in source modules by source type. */

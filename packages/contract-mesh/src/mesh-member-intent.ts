@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { addressSchema } from './address-schema.js';
 
-export const MESH_MEMBER_KIND = 'mesh.member';
+import { MESH_MEMBER_KIND } from './kinds.js';
 
 /** One `mesh.member` intent without `kind`. */
 export const meshMemberIntentSchema = z.strictObject({ address: addressSchema });

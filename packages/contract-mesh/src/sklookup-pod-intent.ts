@@ -24,18 +24,7 @@
  */
 import { z } from 'zod';
 import { addressSchema } from './address-schema.js';
-
-export const SKLOOKUP_POD_KIND = 'sklookup.pod';
-
-/** At most one listener per address family. */
-export const MAX_POD_SOCKETS = 2;
-
-/** What is wrong with `uid` as a pod uid (a non-empty string without control characters); undefined when nothing. */
-export function podUidProblem(uid: unknown): string | undefined {
-  if (typeof uid !== 'string' || uid.length === 0) return 'pod uid must be a non-empty string';
-  if (/[\u0000-\u001f]/.test(uid)) return `pod uid ${JSON.stringify(uid)} contains control characters`;
-  return undefined;
-}
+import { MAX_POD_SOCKETS, podUidProblem, SKLOOKUP_POD_KIND } from './kinds.js';
 
 /** A handle of the agent's socket-handle registry: `h:<n>`, n >= 1. */
 export const socketHandleSchema = z.string().regex(/^h:[1-9][0-9]{0,15}$/, 'a socket handle looks like "h:<n>" (from the agent\'s socket-handle registry)');

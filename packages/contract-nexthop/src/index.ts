@@ -1,5 +1,5 @@
+export { NEXTHOP_REDIRECT_KIND } from './kinds.js';
 export {
-  NEXTHOP_REDIRECT_KIND,
   interfaceNameSchema,
   nexthopRedirectIntentSchema,
   type NexthopRedirectFields,

@@ -1,8 +1,7 @@
 /** The `nexthop.redirect` intent: packets whose source is in `source` leave through `interface` towards `nexthop`. */
 import { z } from 'zod';
+import { NEXTHOP_REDIRECT_KIND } from './kinds.js';
 import { interfaceNameProblem, readRedirectNexthop, readRedirectSource } from './redirect-fields.js';
-
-export const NEXTHOP_REDIRECT_KIND = 'nexthop.redirect';
 
 /** A string field checked by `problem` (its message, unchanged, is the issue's). */
 function checkedString(problem: (value: string) => string | undefined) {

@@ -23,9 +23,9 @@ import { defaultObjectPath } from './bpf-object-path.js';
 import { describeBypassEntry, type BypassEntry } from './bypass-entry.js';
 import { CONSTANT, MAP, PROGRAM_NAME, bypassKeyCodec, bypassValueCodec, statsCodec, statsIndexCodec } from './map-codecs.js';
 import { DEFAULT_MARK_PRESET, formatMark, resolveMark, type MarkMatch, type MarkSpec } from './mark-selector.js';
+import { DEFAULT_BYPASS_ENTRIES, MAX_BYPASS_ENTRIES } from './bypass-limits.js';
 
-export const DEFAULT_BYPASS_ENTRIES = 65536;
-export const MAX_BYPASS_ENTRIES = 1 << 22;
+export { DEFAULT_BYPASS_ENTRIES, MAX_BYPASS_ENTRIES };
 
 export const cgroupMarkSkeleton = defineSkeleton({
   programs: [PROGRAM_NAME],

@@ -20,4 +20,7 @@ export {
 export { resolveCgroups, cgroup2PathOf, type CgroupSelector } from './cgroup-selector.js';
 export type { BypassEntry } from './bypass-entry.js';
 export { defaultObjectPath } from './bpf-object-path.js';
-export { cgroupMarkPlugin, cgroupMarkModule, cgroupMarkConfigSchema, type CgroupMarkConfig } from './cgroup-mark-plugin.js';
+export { cgroupMarkPlugin } from './cgroup-mark-plugin.js';
+export { cgroupMarkDeclaration, cgroupMarkEntry, cgroupMarkModule } from './cgroup-mark-entry.js';
+export { cgroupMarkImplementation, cgroupMarkSteps } from './cgroup-mark-steps.js';
+export { cgroupMarkConfigSchema, type CgroupMarkConfig } from './cgroup-mark-config.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MESH_BYPASS_MAP } from '@bpfsteer/contract-mesh';
-import { cgroupMarkConfigSchema, cgroupMarkPlugin } from '../src/cgroup-mark-plugin.js';
+import { cgroupMarkConfigSchema } from '../src/cgroup-mark-config.js';
+import { cgroupMarkPlugin } from '../src/cgroup-mark-plugin.js';
 
 const messages = (r: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }) =>
   r.success ? [] : r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);

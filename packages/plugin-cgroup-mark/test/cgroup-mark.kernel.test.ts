@@ -14,7 +14,8 @@ import { NetLab, tryRun, type Listener, tcpClient } from '@bpfsteer/netlab';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeBypassEntry } from '../src/bypass-entry.js';
-import { cgroupMarkPlugin, type CgroupMarkConfig } from '../src/cgroup-mark-plugin.js';
+import type { CgroupMarkConfig } from '../src/cgroup-mark-config.js';
+import { cgroupMarkPlugin } from '../src/cgroup-mark-plugin.js';
 import { bypassKeyCodec, bypassValueCodec } from '../src/map-codecs.js';
 
 describe('cgroupMarkPlugin on a real cgroup', () => {

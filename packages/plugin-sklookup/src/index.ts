@@ -1,10 +1,6 @@
+export { DEFAULT_MAX_MEMBERS, DEFAULT_MAX_PODS, DEFAULT_MAX_POD_ADDRESSES, DEFAULT_BYPASS_ENTRIES, DEFAULT_BYPASS_TTL_MS } from './sklookup-limits.js';
 export {
   SklookupDataplane,
-  DEFAULT_MAX_MEMBERS,
-  DEFAULT_MAX_PODS,
-  DEFAULT_MAX_POD_ADDRESSES,
-  DEFAULT_BYPASS_ENTRIES,
-  DEFAULT_BYPASS_TTL_MS,
   type SklookupDataplaneOptions,
   type SklookupDataplaneStatus,
   type PodStatus,
@@ -18,4 +14,7 @@ export { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND, meshMemberIntentSchema, sklookupPo
 export { DEFAULT_SKIP_PORTS } from './skip-ports.js';
 export { meshKey, displayAddress, isIpv4Key, MeshKeyCache } from './mesh-address.js';
 export { defaultObjectPath } from './bpf-object-path.js';
-export { sklookupPlugin, sklookupModule, sklookupConfigSchema, type SklookupConfig } from './sklookup-plugin.js';
+export { sklookupPlugin } from './sklookup-plugin.js';
+export { sklookupDeclaration, sklookupEntry, sklookupModule } from './sklookup-entry.js';
+export { sklookupImplementation, sklookupSteps } from './sklookup-steps.js';
+export { sklookupConfigSchema, type SklookupConfig } from './sklookup-config.js';

@@ -4,7 +4,7 @@
  * Istio uids contain '/' ("cluster//Pod/ns/name"). The slot in the name lets a restarted agent find
  * the pod's counters and addresses again.
  */
-import { podUidProblem } from '@bpfsteer/contract-mesh';
+import { podUidProblem } from '@bpfsteer/contract-mesh/kinds';
 import { InvalidArgumentError } from '@bpfsteer/core-bpf';
 
 /** Longest pin name accepted (bpffs allows 255 bytes; room is left for the prefix). */

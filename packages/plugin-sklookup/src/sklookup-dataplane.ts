@@ -51,13 +51,9 @@ import {
   type SklookupPlan,
 } from './sklookup-plan.js';
 
-export const DEFAULT_MAX_MEMBERS = 65536;
-export const DEFAULT_MAX_PODS = 1024;
-export const DEFAULT_MAX_POD_ADDRESSES = 4096;
-export const DEFAULT_BYPASS_ENTRIES = 65536;
-export const DEFAULT_BYPASS_TTL_MS = 5000;
-export const MAX_MAX_MEMBERS = 1 << 22;
-export const MAX_MAX_PODS = 65535;
+import * as limits from './sklookup-limits.js';
+
+const { DEFAULT_BYPASS_ENTRIES, DEFAULT_BYPASS_TTL_MS, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_POD_ADDRESSES, DEFAULT_MAX_PODS, MAX_MAX_MEMBERS, MAX_MAX_PODS } = limits;
 
 export interface SklookupDataplaneOptions {
   /** bpffs directory owned by this dataplane: maps under maps/, links under links/. Without it nothing is pinned. */

@@ -5,8 +5,8 @@
  * capacity). Socket handles (`netnsHandle`, `socketHandles`) are resolved to the fds the agent's
  * registry holds: a namespace handle becomes the path `/proc/self/fd/N` of its fd.
  */
-import type { DesiredState, Intent } from '@bpfsteer/agent-kernel';
-import { MAX_POD_SOCKETS, MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
+import type { DesiredState, Intent } from '@bpfsteer/agent-kernel/plugin-kit';
+import { MAX_POD_SOCKETS, MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh/kinds';
 import { InvalidArgumentError, type SocketHandleResolver } from '@bpfsteer/core-bpf';
 import { MeshKeyCache, meshKey } from './mesh-address.js';
 import { checkUid } from './pod-pin-name.js';

@@ -6,13 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MEMBER } from '../src/map-codecs.js';
 import { SKIP_WORDS } from '../src/skip-ports.js';
-import {
-  DEFAULT_BYPASS_ENTRIES,
-  DEFAULT_BYPASS_TTL_MS,
-  DEFAULT_MAX_MEMBERS,
-  DEFAULT_MAX_POD_ADDRESSES,
-  DEFAULT_MAX_PODS,
-} from '../src/sklookup-dataplane.js';
+import { DEFAULT_BYPASS_ENTRIES, DEFAULT_BYPASS_TTL_MS, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_POD_ADDRESSES, DEFAULT_MAX_PODS } from '../src/sklookup-limits.js';
 
 function define(file: string, name: string): number {
   const text = readFileSync(new URL(`../../../bpf/${file}`, import.meta.url), 'utf8');

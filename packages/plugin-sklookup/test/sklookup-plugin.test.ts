@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Logger } from '@bpfsteer/agent-kernel';
 import { MESH_BYPASS_MAP, MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
-import { sklookupConfigSchema, sklookupPlugin } from '../src/sklookup-plugin.js';
+import { sklookupConfigSchema } from '../src/sklookup-config.js';
+import { sklookupPlugin } from '../src/sklookup-plugin.js';
 
 const messages = (r: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }) =>
   r.success ? [] : r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);

@@ -23,7 +23,8 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bypassKeyCodec, bypassValueCodec } from '../src/map-codecs.js';
 import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
-import { sklookupPlugin, type SklookupConfig } from '../src/sklookup-plugin.js';
+import type { SklookupConfig } from '../src/sklookup-config.js';
+import { sklookupPlugin } from '../src/sklookup-plugin.js';
 import type { PodStatus } from '../src/sklookup-dataplane.js';
 import { startFamilyListeners } from './support/family-listeners.js';
 

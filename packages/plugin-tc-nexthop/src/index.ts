@@ -12,6 +12,7 @@ export {
 export { parseRule, parseRuleSet, type NexthopRule, type NexthopRuleSpec } from './nexthop-rule.js';
 export { defaultObjectPath } from './bpf-object-path.js';
 export { tcNexthopPlugin } from './tc-nexthop-plugin.js';
+export { tcNexthopImplementation, tcNexthopSteps } from './tc-nexthop-steps.js';
 export {
   tcNexthopConfigSchema,
   tcNexthopDeclaration,

@@ -11,7 +11,7 @@
  * links and close semantics are core-bpf's DataplaneLifecycle. Every input is validated and every
  * interface resolved before any map is written.
  */
-import type { MapStatus } from '@bpfsteer/agent-kernel';
+import type { MapStatus } from '@bpfsteer/agent-kernel/plugin-kit';
 import { existsSync } from 'node:fs';
 import {
   BpfError,

@@ -2,7 +2,7 @@
  * Redirect rules: "packets whose source is in `source` leave through `interface` towards `nexthop`".
  * Parsing and validation are pure; interface names are resolved to ifindexes elsewhere.
  */
-import { interfaceNameProblem, readRedirectNexthop, readRedirectSource } from '@bpfsteer/contract-nexthop';
+import { interfaceNameProblem, readRedirectNexthop, readRedirectSource } from '@bpfsteer/contract-nexthop/kinds';
 import { InvalidArgumentError } from '@bpfsteer/core-bpf';
 import type { IpAddress, IpPrefix, IpResult } from '@bpfsteer/ip';
 
