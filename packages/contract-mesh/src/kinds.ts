@@ -17,6 +17,3 @@ export function podUidProblem(uid: unknown): string | undefined {
 }
 
 export { MESH_BYPASS_MAP, type MeshBypassMap } from './mesh-bypass-map.js';
-// the types of the contract (erased at run time: importing them loads no schema)
-export type { MeshMemberIntent } from './mesh-member-intent.js';
-export type { SklookupPodIntent } from './sklookup-pod-intent.js';

@@ -6,5 +6,3 @@
 export const NEXTHOP_REDIRECT_KIND = 'nexthop.redirect';
 
 export { interfaceNameProblem, readRedirectNexthop, readRedirectSource } from './redirect-fields.js';
-// the types of the contract (erased at run time: importing them loads no schema)
-export type { NexthopRedirectFields, NexthopRedirectIntent } from './nexthop-redirect-intent.js';

@@ -20,10 +20,3 @@ export function interfaceNameProblem(name: unknown): string | undefined {
   if (name === '.' || name === '..') return 'an interface name is not "." or ".."';
   return undefined;
 }
-
-// the types of the contract (erased at run time: importing them loads no schema)
-export type { TproxyEvent } from './tproxy-event.js';
-export type { TproxyRuleFields, TproxyRuleIntent } from './tproxy-rule-intent.js';
-export type { TproxyInterfaceFields, TproxyInterfaceIntent } from './tproxy-interface-intent.js';
-export type { TproxyRuleView, TproxyRulesView } from './tproxy-rules-view.js';
-export type { TproxyInterfaceView, TproxyInterfacesView } from './tproxy-interfaces-view.js';

@@ -3,7 +3,8 @@
  * a `tproxy.interface` intent, and the tctp_ifaces flags they mean. Pure.
  */
 import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel/plugin-kit';
-import { TPROXY_INTERFACE_KIND, type TproxyInterfaceFields, type TproxyInterfaceIntent } from '@bpfsteer/contract-tproxy/kinds';
+import type { TproxyInterfaceFields, TproxyInterfaceIntent } from '@bpfsteer/contract-tproxy';
+import { TPROXY_INTERFACE_KIND } from '@bpfsteer/contract-tproxy/kinds';
 import { contractSchemas } from './contract-schemas.js';
 import { IF_ECHO, IF_EVENTS_DIVERT, IF_EVENTS_DROP, IF_IPV6, IF_SSH } from './tproxy-constants.js';
 import type { TproxyInterfaceConfig } from './tproxy-config.js';

@@ -8,7 +8,8 @@
  */
 import { type PluginContext, type PluginImplementation, type PluginSteps, pluginImplementation } from '@bpfsteer/agent-kernel/plugin-kit';
 import { InvalidArgumentError } from '@bpfsteer/core-bpf';
-import { TPROXY_EVENT_TOPIC, TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND, type TproxyEvent } from '@bpfsteer/contract-tproxy/kinds';
+import type { TproxyEvent } from '@bpfsteer/contract-tproxy';
+import { TPROXY_EVENT_TOPIC, TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy/kinds';
 import type { TcTproxyConfig } from './tproxy-config.js';
 import { TproxyDataplane } from './tproxy-dataplane.js';
 

@@ -14,7 +14,7 @@
  * (IntentRejectedError) changes nothing.
  */
 import { IntentRejectedError, type Intent, type MapStatus } from '@bpfsteer/agent-kernel/plugin-kit';
-import type { TproxyEvent, TproxyInterfaceIntent, TproxyInterfaceView as InterfaceDescription, TproxyRuleView as RuleDescription } from '@bpfsteer/contract-tproxy/kinds';
+import type { TproxyEvent, TproxyInterfaceIntent, TproxyInterfaceView as InterfaceDescription, TproxyRuleView as RuleDescription } from '@bpfsteer/contract-tproxy';
 import {
   BpfError,
   DataplaneLifecycle,

@@ -1,5 +1,5 @@
 /** Ring buffer records (struct tctp_event) -> the `tproxy.event` objects watchers receive (@bpfsteer/contract-tproxy's TproxyEvent). */
-import type { TproxyEvent } from '@bpfsteer/contract-tproxy/kinds';
+import type { TproxyEvent } from '@bpfsteer/contract-tproxy';
 import { decodeValue } from '@bpfsteer/core-bpf';
 import { formatEndpoint } from './key-prefix.js';
 import { eventCodec } from './map-codecs.js';

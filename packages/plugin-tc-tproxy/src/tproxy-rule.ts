@@ -5,7 +5,8 @@
  * arrives whole at every apply, as new objects, and mostly unchanged.
  */
 import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel/plugin-kit';
-import { interfaceNameProblem, TPROXY_RULE_KIND, type TproxyRuleIntent } from '@bpfsteer/contract-tproxy/kinds';
+import type { TproxyRuleIntent } from '@bpfsteer/contract-tproxy';
+import { interfaceNameProblem, TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy/kinds';
 import { contractSchemas } from './contract-schemas.js';
 import { keyPrefixOf, type IpFamily, type Prefix } from './key-prefix.js';
 import { ruleIdentity } from './rule-identity.js';
