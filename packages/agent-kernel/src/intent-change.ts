@@ -10,6 +10,7 @@ import type { Intent, IntentChange } from './contracts.js';
 import type { GroupedSnapshot } from './desired-state.js';
 import { runSteps, runStepsInSlices, type Steps, TimeSlicer } from './time-slicer.js';
 import { VersionedList } from './versioned-list.js';
+import { ShardedMap, ShardedSet } from './sharded-map.js';
 
 /**
  * One kind's intents of a source and their keys, position by position (the key of `list.items[i]`
@@ -36,8 +37,8 @@ const positionOf = (entry: number): number => Math.floor(entry / KIND_SLOTS);
 
 /** The keys of a source that used changes (shared by the versions of its intents, changed in place). */
 export interface SourceKeys {
-  /** key -> `position * KIND_SLOTS + kind number` */
-  readonly index: Map<string, number>;
+  /** key -> `position * KIND_SLOTS + kind number` (sharded: it grows by 100,000 keys in one batch) */
+  readonly index: ShardedMap<number>;
   /** by kind number (a kind emptied keeps its number) */
   readonly kinds: KindKeys[];
   readonly byName: Map<string, KindKeys>;
@@ -70,7 +71,7 @@ const frozen = (intent: Intent): Intent => (Object.isFrozen(intent) ? intent : O
 const snapshotKey = (kind: string, i: number): string => `\u0000${kind}\u0000${i}`;
 
 function emptyKeys(): SourceKeys {
-  return { index: new Map(), kinds: [], byName: new Map() };
+  return { index: new ShardedMap(), kinds: [], byName: new Map() };
 }
 
 /** A new kind's keys and list, numbered next (undefined: the source has too many kinds). */
@@ -144,7 +145,7 @@ function* changeSteps(
   if (change.reset && remove.length === 0) return yield* resetSteps(previous, upsert, known);
 
   // check everything before touching anything (the index is shared with the previous version)
-  const seen = (keysFirst ?? remove.length > 0) ? new Set<string>() : undefined;
+  const seen = (keysFirst ?? remove.length > 0) ? new ShardedSet() : undefined;
   let lastKind: unknown;
   for (let i = 0; i < upsert.length; i++) {
     if (i % STEP === STEP - 1) yield;
@@ -325,7 +326,7 @@ function* resetSteps(
   upsert: NonNullable<IntentChange['upsert']>,
   known: ReadonlyMap<string, unknown>,
 ): Steps<AppliedChange | string> {
-  const index = new Map<string, number>();
+  const index = new ShardedMap<number>();
   const groups = new Map<string, { readonly no: number; readonly keys: string[]; readonly items: Intent[] }>();
   let lastKind: unknown;
   let last: { readonly no: number; readonly keys: string[]; readonly items: Intent[] } | undefined;
