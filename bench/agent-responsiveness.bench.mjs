@@ -19,7 +19,8 @@
 //      first answered: the process swap (baseline `node -e 0`) and the new agent's start while it
 //      answers; then the first single insert after the restart (ms).
 //   3. one batch of <big> rules from empty: rules/s; baseline: TproxyDataplane apply in-process.
-//   4. agent VmRSS (/proc/<pid>/status) at 0, <small> and <big> rules (each after 5 s idle), after
+//   4. agent VmRSS (/proc/<pid>/status) at 0, <small> and <big> rules (each after 5 s idle; at <big>
+//      also after 30 s, once V8's memory reducer had its checks: agent-kernel's memory-reducer-nudge.ts), after
 //      GET /v1/rules (listing, at once) and after the restart (1 s); the BPF maps the agent holds open (memlock summed over its map fds,
 //      /proc/<pid>/fdinfo) at 0 and <big>; spawn -> admin status running after the restart (from the
 //      poller's reports: +- one poll interval) and cold (0 rules); cold spawn -> ziti API answering
@@ -71,6 +72,7 @@ const COLD_STARTS = 5; // cold starts measured (their median)
 const WARMUP = 1000; // single inserts (then a flush) before the warm inserts on top of 0
 const FIRST_INSERTS = 50; // the first single inserts after the start (on top of 0)
 const LIMIT_MS = 30 * 60_000; // the whole bench
+const SETTLED_MS = 30_000; // idle after the big batch before the steady-state RSS (V8's memory reducer checks every 8 s; its GCs come 10-25 s after a batch)
 
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const sleep = (n) => new Promise((r) => setTimeout(r, n));
@@ -236,6 +238,7 @@ try {
   await poller.stop();
   const batchGaps = gaps(poller, from, to);
   const atBig = await memory(agent);
+  const atBigSettled = await memory(agent, SETTLED_MS - 5000);
   const latBig = await insertLatencies(agent, singlesFor(2));
   poller = await pollStalls(pollTargets(agent), { intervalMs: POLL_MS });
   await sleep(TAIL_MS);
@@ -334,6 +337,7 @@ try {
       rss('0 rules', at0.rssKiB),
       rss(`${SMALL} rules`, atSmall.rssKiB),
       rss(`${BIG} rules`, atBig.rssKiB),
+      rss(`${BIG} rules, after ${SETTLED_MS / 1000} s idle (V8's memory reducer checks every 8 s)`, atBigSettled.rssKiB),
       rss(`${BIG + INSERTS} rules, after GET /v1/rules`, afterList.rssKiB),
       rss(`${BIG + INSERTS} rules, after the restart`, afterRestart.rssKiB),
       [`BPF map memlock (${atBig.maps.maps} maps held open), ${BIG} rules`, 'MiB', atBig.maps.bytes / 2 ** 20, at0.maps.bytes / 2 ** 20, 'at 0 rules', ''],

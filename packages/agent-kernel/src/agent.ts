@@ -8,6 +8,7 @@ import type { SocketHandleRegistry } from '@bpfsteer/core-bpf';
 import type { Logger } from 'pino';
 import type { CommitResult, Intent, IntentChange, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
 import { AdminServer } from './admin-server.js';
+import { startMemoryReducerNudge } from './memory-reducer-nudge.js';
 import { PreviousAgent } from './previous-agent.js';
 import type { ContributionProvider } from './contribution-provider.js';
 import { desiredStateFor, groupSnapshot, kindsOf, mergeSnapshots } from './desired-state.js';
@@ -110,6 +111,8 @@ export class Agent {
   #admin?: AdminServer;
   /** settles when a new agent asked this one to hand over (POST /v1/handover) */
   readonly #handedOver = openable();
+  /** stops the memory reducer's nudge (memory-reducer-nudge.ts), running from start to stop */
+  #stopNudge?: () => void;
   #gateOpen = false;
   /** settles when the gate opens (the first apply round) or the agent stops */
   readonly #gate = openable();
@@ -182,6 +185,7 @@ export class Agent {
     if (this.#state !== 'created') throw new AgentStateError(`cannot start an agent that is ${this.#state}`);
     this.#state = 'starting';
     this.#startedAt = new Date().toISOString();
+    this.#stopNudge = startMemoryReducerNudge();
     this.#starting = this.#start(options.takeOver ?? false);
     try {
       await this.#starting;
@@ -622,6 +626,7 @@ export class Agent {
     } catch (err) {
       this.logger.warn({ err }, `admin API close failed: ${errorMessage(err)}`);
     }
+    this.#stopNudge?.();
     this.#state = 'stopped';
     this.logger.info('agent stopped');
   }
