@@ -1,4 +1,5 @@
 /** A client of the agent's admin API over its unix socket. */
+import type { Socket } from 'node:net';
 import { nodeHttp } from './node-http.js';
 import { AgentUnavailableError } from './errors.js';
 
@@ -23,15 +24,21 @@ function explain(code: string | undefined, socketPath: string): string {
   }
 }
 
-/** GET `path` (e.g. "/v1/status") from the agent listening on `socketPath`. */
-export function adminRequest(
-  socketPath: string,
-  path: string,
-  options: { timeoutMs?: number } = {},
-): Promise<AdminResponse> {
+export interface AdminRequestOptions {
+  readonly timeoutMs?: number;
+  /** default GET */
+  readonly method?: 'GET' | 'POST';
+  /** send it on this connection, opened to the agent before (its socket path may lead elsewhere by now) */
+  readonly connection?: Socket;
+}
+
+/** `path` (e.g. "/v1/status") from the agent listening on `socketPath`. */
+export function adminRequest(socketPath: string, path: string, options: AdminRequestOptions = {}): Promise<AdminResponse> {
   const timeoutMs = options.timeoutMs ?? 3000;
+  const { connection } = options;
   return new Promise((resolve, reject) => {
-    const req = nodeHttp.request({ socketPath, path, method: 'GET', headers: { accept: 'application/json' } }, (res) => {
+    const target = connection ? { createConnection: () => connection } : { socketPath };
+    const req = nodeHttp.request({ ...target, path, method: options.method ?? 'GET', headers: { accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (err) => reject(new AgentUnavailableError(socketPath, err.message, { cause: err })));

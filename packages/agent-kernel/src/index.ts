@@ -90,7 +90,7 @@ export {
 export type { PluginProvisions } from './plugin-provisions.js';
 export { Tokens } from './tokens.js';
 export { type CreateLoggerOptions, type LogFormat, createLogger, formatLogLine } from './create-logger.js';
-export { type AdminResponse, adminRequest } from './admin-request.js';
+export { type AdminRequestOptions, type AdminResponse, adminRequest } from './admin-request.js';
 export { type ListenUnixSocketOptions, type UnixSocketPath, listenUnixSocket, socketIsLive } from './listen-unix-socket.js';
 export { type StaticSourceConfig, staticSource } from './static-source.js';
 export { FileReadError, readRegularFile, readRegularFilePieces, type FileReadProblem } from './read-regular-file.js';

@@ -35,38 +35,6 @@ function connect(path: string): Promise<Socket> {
   });
 }
 
-/** The status line's code of the HTTP answer read from `socket` (the connection is closed after it). */
-function answerStatus(socket: Socket, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      const line = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-      if (line) {
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(Number(line[1]));
-      } else if (text.includes('\r\n')) {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(new Error(`not an HTTP answer: ${JSON.stringify(text.slice(0, 60))}`));
-      }
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.once('close', () => {
-      clearTimeout(timer);
-      reject(new Error('the connection closed without an answer'));
-    });
-  });
-}
-
 export class PreviousAgent {
   readonly #socketPath: string;
   readonly pid: number;
@@ -113,11 +81,9 @@ export class PreviousAgent {
    * by now) and waits until its process exited. Rejects when it refuses or outlives `timeoutMs`.
    */
   async handOver(timeoutMs: number): Promise<void> {
-    const socket = this.#connection;
-    socket.write('POST /v1/handover HTTP/1.1\r\nhost: agent\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
     let status;
     try {
-      status = await answerStatus(socket, 5000);
+      status = (await adminRequest(this.#socketPath, '/v1/handover', { method: 'POST', connection: this.#connection, timeoutMs: 5000 })).status;
     } catch (err) {
       throw new AgentStateError(`the agent (pid ${this.pid}) on ${this.#socketPath} did not take the handover: ${errorMessage(err)}`, { cause: err });
     }

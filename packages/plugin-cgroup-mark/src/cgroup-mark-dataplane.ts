@@ -25,8 +25,6 @@ import { CONSTANT, MAP, PROGRAM_NAME, bypassKeyCodec, bypassValueCodec, statsCod
 import { DEFAULT_MARK_PRESET, formatMark, resolveMark, type MarkMatch, type MarkSpec } from './mark-selector.js';
 import { DEFAULT_BYPASS_ENTRIES, MAX_BYPASS_ENTRIES } from './bypass-limits.js';
 
-export { DEFAULT_BYPASS_ENTRIES, MAX_BYPASS_ENTRIES };
-
 export const cgroupMarkSkeleton = defineSkeleton({
   programs: [PROGRAM_NAME],
   maps: {

@@ -1,7 +1,6 @@
+export { DEFAULT_BYPASS_ENTRIES, MAX_BYPASS_ENTRIES } from './bypass-limits.js';
 export {
   CgroupMarkDataplane,
-  DEFAULT_BYPASS_ENTRIES,
-  MAX_BYPASS_ENTRIES,
   type CgroupMarkDataplaneOptions,
   type CgroupMarkDataplaneStatus,
   type CgroupMarkStats,

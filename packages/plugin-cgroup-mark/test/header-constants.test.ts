@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BYPASS_ENTRIES } from '../src/cgroup-mark-dataplane.js';
+import { DEFAULT_BYPASS_ENTRIES } from '../src/bypass-limits.js';
 import { MARK_PRESETS } from '../src/mark-selector.js';
 
 function define(file: string, name: string): number {

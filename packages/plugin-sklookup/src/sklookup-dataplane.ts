@@ -51,9 +51,7 @@ import {
   type SklookupPlan,
 } from './sklookup-plan.js';
 
-import * as limits from './sklookup-limits.js';
-
-const { DEFAULT_BYPASS_ENTRIES, DEFAULT_BYPASS_TTL_MS, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_POD_ADDRESSES, DEFAULT_MAX_PODS, MAX_MAX_MEMBERS, MAX_MAX_PODS } = limits;
+import { DEFAULT_BYPASS_ENTRIES, DEFAULT_BYPASS_TTL_MS, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_POD_ADDRESSES, DEFAULT_MAX_PODS, MAX_MAX_MEMBERS, MAX_MAX_PODS } from './sklookup-limits.js';
 
 export interface SklookupDataplaneOptions {
   /** bpffs directory owned by this dataplane: maps under maps/, links under links/. Without it nothing is pinned. */

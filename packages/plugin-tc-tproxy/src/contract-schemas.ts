@@ -15,3 +15,8 @@ let contract: Contract | undefined;
 export function contractSchemas(): Contract {
   return (contract ??= createRequire(import.meta.url)('@bpfsteer/contract-tproxy') as Contract);
 }
+
+/** What a schema found wrong, one `path: message` per issue (a zod error's issues; typed by shape: no zod import). */
+export function describeIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
+}

@@ -5,7 +5,7 @@
 import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel/plugin-kit';
 import type { TproxyInterfaceFields, TproxyInterfaceIntent } from '@bpfsteer/contract-tproxy';
 import { TPROXY_INTERFACE_KIND } from '@bpfsteer/contract-tproxy/kinds';
-import { contractSchemas } from './contract-schemas.js';
+import { contractSchemas, describeIssues } from './contract-schemas.js';
 import { IF_ECHO, IF_EVENTS_DIVERT, IF_EVENTS_DROP, IF_IPV6, IF_SSH } from './tproxy-constants.js';
 import type { TproxyInterfaceConfig } from './tproxy-config.js';
 
@@ -49,8 +49,7 @@ export function interfaceOverrides(intents: readonly Intent[], attached: readonl
     const { kind: _kind, ...fields } = (intent ?? {}) as Intent;
     const parsed = contractSchemas().tproxyInterfaceIntentSchema.safeParse(fields);
     if (!parsed.success) {
-      const why = parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
-      throw new IntentRejectedError(`tproxy.interface #${index}: ${why}`);
+      throw new IntentRejectedError(`tproxy.interface #${index}: ${describeIssues(parsed.error)}`);
     }
     const v = parsed.data;
     if (!attached.includes(v.name)) {

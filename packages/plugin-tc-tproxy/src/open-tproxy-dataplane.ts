@@ -4,6 +4,7 @@
  * TproxyDataplane.fromConfig, without loading the schema).
  */
 import { InvalidArgumentError, startDataplane } from '@bpfsteer/core-bpf';
+import { describeIssues } from './contract-schemas.js';
 import { tcTproxyConfigSchema } from './tproxy-config.js';
 import { TproxyDataplane, type TproxyDataplaneOptions } from './tproxy-dataplane.js';
 
@@ -14,10 +15,7 @@ export function openTproxyDataplane(options: TproxyDataplaneOptions): TproxyData
   }
   const { pinRoot, objectPath, addressRefreshMs, onError, ...configInput } = options;
   const parsed = tcTproxyConfigSchema.safeParse(configInput);
-  if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
-    throw new InvalidArgumentError(`tc-tproxy: ${why}`);
-  }
+  if (!parsed.success) throw new InvalidArgumentError(`tc-tproxy: ${describeIssues(parsed.error)}`);
   return TproxyDataplane.fromConfig(parsed.data, {
     ...(pinRoot !== undefined && { pinRoot }),
     ...(objectPath !== undefined && { objectPath }),

@@ -7,7 +7,7 @@
 import { IntentRejectedError, type Intent } from '@bpfsteer/agent-kernel/plugin-kit';
 import type { TproxyRuleIntent } from '@bpfsteer/contract-tproxy';
 import { interfaceNameProblem, TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy/kinds';
-import { contractSchemas } from './contract-schemas.js';
+import { contractSchemas, describeIssues } from './contract-schemas.js';
 import { keyPrefixOf, type IpFamily, type Prefix } from './key-prefix.js';
 import { ruleIdentity } from './rule-identity.js';
 import { ACTION_DENY, ACTION_DIVERT, ACTION_PASS, PROTO_TCP, PROTO_UDP } from './tproxy-constants.js';
@@ -34,11 +34,6 @@ export interface TproxyRule {
 
 export const ACTION_CODE: Record<RuleAction, number> = { divert: ACTION_DIVERT, pass: ACTION_PASS, deny: ACTION_DENY };
 export const PROTO_NUMBER = { tcp: PROTO_TCP, udp: PROTO_UDP } as const;
-
-function describeIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
-  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
-}
-
 
 function isPort(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535;
