@@ -3,9 +3,22 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /** VmRSS of `pid` in KiB (/proc/<pid>/status). */
 export function vmRssKiB(pid) {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`/proc/${pid}/status has no VmRSS line (a kernel thread, or a zombie?)`);
-  return Number(m[1]);
+  return residentKiB(pid).rss;
+}
+
+/**
+ * The resident set of `pid` in KiB (/proc/<pid>/status): `rss` (VmRSS) and, of it, `file`
+ * (RssFile: pages of mapped files - the node binary's code and data, shared libraries - clean,
+ * shared with every other process running them).
+ */
+export function residentKiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status);
+    if (!m) throw new Error(`/proc/${pid}/status has no ${name} line (a kernel thread, or a zombie?)`);
+    return Number(m[1]);
+  };
+  return { rss: field('VmRSS'), file: field('RssFile') };
 }
 
 /**
