@@ -25,11 +25,12 @@ function shebangOptions(file) {
  */
 export function zitiAgentSetup({ dir, pinRoot, netns, ifname, admin = false, applyMs = 120_000 }) {
   const socket = `${dir}/ziti.sock`;
+  const spool = `${dir}/spool`;
   const adminSocket = admin ? `${dir}/agent.sock` : false;
   const config = {
     agent: { pinRoot, adminSocket, logLevel: 'warn', timeouts: { applyMs } },
     plugins: [{ id: 'tc-tproxy', netns, interfaces: [{ name: ifname }] }],
-    sources: [{ type: 'ziti', socket, stateFile: `${dir}/rules.json` }],
+    sources: [{ type: 'ziti', socket, stateFile: `${dir}/rules.json`, spool }],
   };
   const configPath = `${dir}/agent.json`;
   writeFileSync(configPath, JSON.stringify(config));
@@ -39,7 +40,7 @@ export function zitiAgentSetup({ dir, pinRoot, netns, ifname, admin = false, app
     process.env.BPFSTEER_BENCH_AGENT !== 'script' &&
     existsSync(agentBin) &&
     spawnSync(process.execPath, [agentBin, 'validate', '-c', configPath]).status === 0;
-  return { configPath, socket, adminSocket, pinRoot, builtin, how: builtin ? 'bpfsteer run' : 'createAgent' };
+  return { configPath, socket, spool, adminSocket, pinRoot, builtin, how: builtin ? 'bpfsteer run' : 'createAgent' };
 }
 
 /**

@@ -1,16 +1,18 @@
 /**
  * An OpenZiti router's view, end to end: the built `bpfsteer run` with only the tc-tproxy plugin
- * and the ziti source (on a router netns veth), driven by the built `bpfsteer-diverter` with the
- * exact argument vectors a ziti router uses (and the old `map_update` / `map_delete` forms), real
- * TCP/UDP from a client netns to a ziti-like tproxy listener, and an agent restart under a running
- * diverted connection.
+ * and the ziti source (on a router netns veth), driven by the built native `bpfsteer-diverter`
+ * client (what the router runs; source-ziti's native/bpfsteer-diverter.c) with the exact argument
+ * vectors a ziti router uses (and the old `map_update` / `map_delete` forms), run directly as the
+ * router runs it (openziti/ziti tunnel/intercept/tproxy/tproxy_linux.go: exec, exit status judged),
+ * real TCP/UDP from a client netns to a ziti-like tproxy listener, a router that starts before the
+ * agent, and agent restarts under a running diverted connection.
  * The lab (netns, veth, routes, the ziti-like listener, an echo server) is built once per file; each
  * test runs its own agent with its own pin root, state file and sockets, so any test runs alone.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { arch, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +22,9 @@ import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnBpfsteer, type SpawnedBpfsteer } from './support/spawn-bpfsteer.js';
 
-const diverterJs = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'source-ziti', 'dist', 'diverter.js');
+const sourceZitiDist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'source-ziti', 'dist');
+const diverterJs = join(sourceZitiDist, 'diverter.js');
+const nativeDiverter = join(sourceZitiDist, 'native', `linux-${arch()}`, 'bpfsteer-diverter');
 
 const lab = NetLab.create('zti');
 const children: ChildProcess[] = [];
@@ -39,12 +43,15 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the diverter under `name` (bpfsteer-diverter, map_update, map_delete) with `args`. */
-function diverter(args: string[], name = 'bpfsteer-diverter'): Promise<Run> {
-  const child = spawn(process.execPath, [join(dir, name), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, BPFSTEER_ZITI_SOCKET: zitiSocket },
-  });
+/**
+ * Runs the native diverter under `name` (bpfsteer-diverter, map_update, map_delete) with `args`;
+ * `node`: this package's Node CLI (dist/diverter.js) instead.
+ */
+function diverter(args: string[], name = 'bpfsteer-diverter', { node = false } = {}): Promise<Run> {
+  const env = { ...process.env, BPFSTEER_ZITI_SOCKET: zitiSocket, BPFSTEER_ZITI_SPOOL: join(dir, 'ziti-spool'), BPFSTEER_DIVERTER_CONF: '/dev/null' };
+  const child = node
+    ? spawn(process.execPath, [diverterJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+    : spawn(join(dir, name), args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -124,7 +131,7 @@ function config(): string {
   return stringify({
     agent: { pinRoot, adminSocket: join(dir, 'agent.sock'), logLevel: 'info' },
     plugins: [{ id: 'tc-tproxy', netns: lab.nsPath(router), interfaces: [{ name: 'rt0', echo: true }] }],
-    sources: [{ type: 'ziti', socket: zitiSocket, stateFile: join(dir, 'ziti-rules.json') }],
+    sources: [{ type: 'ziti', socket: zitiSocket, stateFile: join(dir, 'ziti-rules.json'), spool: join(dir, 'ziti-spool') }],
   });
 }
 
@@ -150,7 +157,8 @@ async function startAgent(opts: { keepPinned?: boolean; takeOver?: boolean } = {
   };
   for (;;) {
     if (run.child.exitCode !== null) throw new Error(`agent exited: ${run.stderr()}`);
-    if (existsSync(zitiSocket) && (await diverter(['-V'])).code === 0 && (await running())) return run;
+    // -V exits 0 also without an agent; the agent's version line says it answered
+    if (existsSync(zitiSocket) && (await diverter(['-V'])).stdout.includes('agent ') && (await running())) return run;
     if (Date.now() > until) throw new Error(`agent not ready: ${run.stderr()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -211,7 +219,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), `bpfsteer-ziti-kt-${process.pid}-`));
   pinRoot = `/sys/fs/bpf/bpfsteer-kt-${lab.id}-${++tests}`;
   zitiSocket = join(dir, 'run', 'ziti.sock');
-  for (const name of ['bpfsteer-diverter', 'map_update', 'map_delete']) await symlink(diverterJs, join(dir, name));
+  for (const name of ['bpfsteer-diverter', 'map_update', 'map_delete']) await symlink(nativeDiverter, join(dir, name));
   await writeFile(join(dir, 'agent.yaml'), config());
 });
 
@@ -242,6 +250,39 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     expect(statSync(zitiSocket).mode & 0o777).toBe(0o600);
     expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('timeout');
     expect(lab.ping(client, '10.0.0.1')).toBe(true); // echo: true on rt0
+  });
+
+  it('a router that starts before the agent: -V exits 0, its changes are kept and applied in order once the agent runs', async () => {
+    const version = await diverter(['-V']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^bpfsteer-diverter \d+\.\d+\.\d+\S* \(native client\)$/m);
+    expect(version.stderr).toMatch(/agent not reachable at .*ziti\.sock: the socket does not exist/);
+    for (const args of [
+      insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4),
+      insert('10.99.0.0', 24, 'udp', 53, 53, ziti.udp4),
+      insert('10.99.0.0', 24, 'tcp', 8443, 8443, ziti.tcp4),
+      remove('10.99.0.0', 24, 'tcp', 8443, 8443), // after its insert: the order holds
+    ]) {
+      const r = await diverter(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stderr).toMatch(/kept in .*ziti-spool/);
+    }
+    expect((await diverter(['-L'])).code).toBe(1); // a listing is never kept
+    agent = await startAgent();
+    for (let i = 0; i < 50 && !/Rule Count: 2 \//.test((await diverter(['-L'])).stdout); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await diverter(['-L'])).stdout).toMatch(/Rule Count: 2 \//);
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
+    expect(await divertedTo('udp', '10.99.0.9', 53)).toBe('10.99.0.9:53');
+    expect(await divertedTo('tcp', '10.99.0.7', 8443)).toBe('timeout');
+    expect(agent.stderr()).toMatch(/applied a diverter call kept while the agent was unreachable/);
+  });
+
+  it('the Node CLI of the npm package drives the same API', async () => {
+    agent = await startAgent();
+    const r = await diverter(insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4), 'bpfsteer-diverter', { node: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
+    expect((await diverter(['-L'], 'bpfsteer-diverter', { node: true })).stdout).toMatch(/Rule Count: 1 \//);
   });
 
   it('diverts TCP and UDP (IPv4 and IPv6) after the router\'s insert calls; the listener sees the original destination', async () => {
@@ -306,10 +347,13 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     await stopAgent(); // --keep-pinned: programs, maps and links stay in force
     expect(await held.send('two')).toBe('echo 10.99.0.5:9000 two');
     expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80'); // new connections too, with no agent
+    const kept = await diverter(insert('10.99.0.0', 24, 'tcp', 81, 81, ziti.tcp4)); // a service added meanwhile
+    expect(kept.code, kept.stderr).toBe(0);
     agent = await startAgent();
     expect(await held.send('three')).toBe('echo 10.99.0.5:9000 three');
     expect(await divertedTo('udp', '10.99.0.9', 53)).toBe('10.99.0.9:53');
-    expect((await diverter(['-L'])).stdout).toMatch(/Rule Count: 4 \//);
+    expect(await divertedTo('tcp', '10.99.0.7', 81)).toBe('10.99.0.7:81'); // kept, applied at the start
+    expect((await diverter(['-L'])).stdout).toMatch(/Rule Count: 5 \//);
   });
 
   it('a new agent takes over from the running one: every request on both sockets is answered meanwhile; rules and a diverted connection go on', async () => {
@@ -320,7 +364,7 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     expect(await held.connected).toEqual({ connected: true });
     expect(await held.send('one')).toBe('echo 10.99.0.5:9000 one');
 
-    // a client of each socket asking every 20 ms on a fresh connection, as a router's health check would
+    // a client of each socket asking every 20 ms (Node's client: connections kept alive), as a router's health check would
     let polling = true;
     const failures: string[] = [];
     const answers = new Map<string, number>();

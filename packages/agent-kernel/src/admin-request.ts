@@ -32,8 +32,25 @@ export interface AdminRequestOptions {
   readonly connection?: Socket;
 }
 
-/** `path` (e.g. "/v1/status") from the agent listening on `socketPath`. */
-export function adminRequest(socketPath: string, path: string, options: AdminRequestOptions = {}): Promise<AdminResponse> {
+/**
+ * `path` (e.g. "/v1/status") from the agent listening on `socketPath`. Node's client keeps
+ * connections alive: a request sent on a kept connection that the agent closed meanwhile (idle,
+ * or the agent stopped after handing over to a new one) fails with ECONNRESET or EPIPE before the
+ * agent saw it, and a GET is sent once more on a new connection, as Node's documentation advises (reusedSocket).
+ */
+export async function adminRequest(socketPath: string, path: string, options: AdminRequestOptions = {}): Promise<AdminResponse> {
+  try {
+    return await requestOnce(socketPath, path, options);
+  } catch (err) {
+    if (!(err instanceof ResetOnReusedSocket)) throw err;
+    return requestOnce(socketPath, path, options);
+  }
+}
+
+/** A request sent on a kept-alive connection was reset: nothing reached the agent. */
+class ResetOnReusedSocket extends AgentUnavailableError {}
+
+function requestOnce(socketPath: string, path: string, options: AdminRequestOptions): Promise<AdminResponse> {
   const timeoutMs = options.timeoutMs ?? 3000;
   const { connection } = options;
   return new Promise((resolve, reject) => {
@@ -55,11 +72,11 @@ export function adminRequest(socketPath: string, path: string, options: AdminReq
       req.destroy(new AgentUnavailableError(socketPath, `no answer within ${timeoutMs} ms`));
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
-      reject(
-        err instanceof AgentUnavailableError
-          ? err
-          : new AgentUnavailableError(socketPath, explain(err.code, socketPath), { cause: err }),
-      );
+      if (err instanceof AgentUnavailableError) return reject(err);
+      // only a GET is sent again: it changes nothing
+      const again = req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && !connection && (options.method ?? 'GET') === 'GET';
+      const Failure = again ? ResetOnReusedSocket : AgentUnavailableError;
+      reject(new Failure(socketPath, explain(err.code, socketPath), { cause: err }));
     });
     req.end();
   });

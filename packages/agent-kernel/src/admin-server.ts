@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { listenUnixSocket, type UnixSocketPath } from './listen-unix-socket.js';
+import { closeGracefully } from './graceful-close.js';
 import { nodeHttp } from './node-http.js';
 import type { Logger } from 'pino';
 import { AdminSocketInUseError, errorMessage } from './errors.js';
@@ -133,12 +134,9 @@ export class AdminServer {
     send(res, 202, { pid: process.pid, stopping: true, keepPinned: true });
   }
 
-  /** Stops listening and removes the socket file if it is still ours (not if a new agent took it over). */
+  /** Stops listening (graceful-close.ts) and removes the socket file if it is still ours (not if a new agent took it over). */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+    await closeGracefully(this.#server); // a request in progress is answered first
     try {
       await this.#socket.release();
     } catch (err) {

@@ -15,6 +15,7 @@ import { desiredStateFor, groupSnapshot, kindsOf, mergeSnapshots } from './desir
 import { applyIntentChange, applyIntentChangeSliced, type KeyedIntents, SLICED_CHANGE } from './intent-change.js';
 import { AgentStateError, ConfigError, errorMessage } from './errors.js';
 import type { FeatureProbe } from './feature-probe.js';
+import { afterLoopTurns } from './graceful-close.js';
 import { readAgentConfigFile } from './load-agent-config.js';
 import type { AgentConfig, ConfiguredSource } from './parse-agent-config.js';
 import type { PluginProvisions } from './plugin-provisions.js';
@@ -590,14 +591,19 @@ export class Agent {
 
   /**
    * A new agent took the sockets over and asked this one to hand over: stop, keeping the pins, once
-   * the connections made to this agent before the sockets were taken over are accepted and answered
-   * (HANDOVER_DRAIN_MS; closing a listening socket resets the connections still waiting in it).
+   * the connections made to this agent before the sockets were taken over are accepted and read
+   * (HANDOVER_DRAIN_MS and two turns of the event loop; closing a listening socket resets the
+   * connections still waiting in it); every API then closes gracefully (graceful-close.ts).
    */
   #handOver(): void {
     if (this.#stopping !== undefined) return;
     this.logger.info('a new agent took over the sockets: handing over (stopping, pins kept)');
     // the stop of this agent from now on, whoever asks for one (pins kept whatever they ask)
-    this.#stopping = new Promise<void>((resolve) => setTimeout(resolve, HANDOVER_DRAIN_MS)).then(() => this.#stop(true));
+    // then two turns of the event loop: the first accepts what waits in the listening sockets, the
+    // second reads those requests (a connection with no request read yet counts as idle at close)
+    this.#stopping = new Promise<void>((resolve) => setTimeout(resolve, HANDOVER_DRAIN_MS))
+      .then(() => afterLoopTurns(2))
+      .then(() => this.#stop(true));
     this.#handedOver.resolve();
   }
 

@@ -92,6 +92,7 @@ export { Tokens } from './tokens.js';
 export { type CreateLoggerOptions, type LogFormat, createLogger, formatLogLine } from './create-logger.js';
 export { type AdminRequestOptions, type AdminResponse, adminRequest } from './admin-request.js';
 export { type ListenUnixSocketOptions, type UnixSocketPath, listenUnixSocket, socketIsLive } from './listen-unix-socket.js';
+export { CLOSE_GRACE_MS, afterLoopTurns, closeGracefully } from './graceful-close.js';
 export { type StaticSourceConfig, staticSource } from './static-source.js';
 export { FileReadError, readRegularFile, readRegularFilePieces, type FileReadProblem } from './read-regular-file.js';
 export { DEFAULT_SLICE_MS, runSteps, runStepsInSlices, type Steps, TimeSlicer } from './time-slicer.js';

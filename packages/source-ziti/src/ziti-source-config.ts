@@ -3,9 +3,9 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_HTTP_LIMITS } from './api/http-limits.js';
 import { interfaceNameSchema } from './api/schemas.js';
-import { DEFAULT_SOCKET, DEFAULT_STATE_FILE } from './defaults.js';
+import { DEFAULT_SOCKET, DEFAULT_SPOOL, DEFAULT_STATE_FILE } from './defaults.js';
 
-export { DEFAULT_SOCKET, DEFAULT_STATE_FILE };
+export { DEFAULT_SOCKET, DEFAULT_SPOOL, DEFAULT_STATE_FILE };
 
 const absolutePath = (what: string) =>
   z
@@ -46,6 +46,11 @@ export const zitiSourceConfigSchema = z.strictObject({
     .optional(),
   /** where the rules are persisted (written atomically after every commit, read at start) */
   stateFile: absolutePath('stateFile').default(DEFAULT_STATE_FILE),
+  /**
+   * the directory where the native bpfsteer-diverter client keeps the calls it made while the
+   * agent was unreachable; applied in order at start and when asked (created 0700)
+   */
+  spool: absolutePath('spool').default(DEFAULT_SPOOL),
   /** when set, requests may only name these interfaces (others get 422 before reaching the plugin) */
   interfaces: z.array(interfaceNameSchema).min(1).optional(),
   /** time-outs and the body limit of both listeners (unix socket and TCP) */

@@ -25,6 +25,9 @@ import { StateFile } from './state-file.js';
 import { zitiSourceConfigSchema, type ZitiSourceConfig } from './ziti-source-config.js';
 import { ZitiService } from './ziti-service.js';
 import { emptyState } from './rule-store.js';
+import { DiverterSpool } from './diverter-spool.js';
+import { runCollected } from './diverter/forwarded-call.js';
+import { injectedCalls } from './api/injected-calls.js';
 
 /** The API on the unix socket `socketPath` (0600; see agent-kernel's listenUnixSocket). */
 async function listenOnSocket(app: FastifyInstance, socketPath: string, takeOver: boolean): Promise<UnixSocketPath> {
@@ -47,6 +50,7 @@ class ZitiSource implements IntentSource {
   #socket?: UnixSocketPath;
   #service?: ZitiService;
   #stateFile?: StateFile;
+  #spool?: DiverterSpool;
   /** the commit of the saved rules, queued at listen; it reads the state file once start lets it */
   #loaded?: Promise<CommitResult>;
   #letLoad?: (go: boolean) => void;
@@ -107,6 +111,8 @@ class ZitiSource implements IntentSource {
       const rules = this.#service!.state.rules.size;
       if (published.ok) logger.info({ rules, stateFile: config.stateFile }, 'published the saved ziti rules');
       else logger.error({ reason: published.reason, error: published.error }, 'the saved ziti rules were not applied; serving anyway');
+      // calls the native client kept while no agent answered: after the saved rules, in order
+      await this.#spool!.start();
       await this.#listenTcp(this.#service!);
     } catch (err) {
       await this.#loaded!.catch(() => undefined); // nothing of the start goes on after it failed
@@ -118,7 +124,11 @@ class ZitiSource implements IntentSource {
   async #listenLocal(service: ZitiService): Promise<void> {
     const { logger } = this.#context;
     const config = this.#config;
-    const local = await createApi({ service, logger: logger.child({ api: 'unix' }), limits: config.http });
+    // the kept calls run through the unix API in-process (created next: the spool is one of its routes' inputs)
+    let local: FastifyInstance | undefined;
+    const spool = new DiverterSpool({ dir: config.spool, logger, run: (call) => runCollected(call, injectedCalls(local!, service)) });
+    this.#spool = spool;
+    local = await createApi({ service, logger: logger.child({ api: 'unix' }), limits: config.http, spool });
     this.#apps.push(local);
     this.#socket = await listenOnSocket(local, config.socket, this.#context.takeOver ?? false);
     if (this.#socket.replaced === 'stale') logger.info({ socket: config.socket }, 'replaced a stale ziti API socket');
@@ -132,7 +142,7 @@ class ZitiSource implements IntentSource {
     const config = this.#config;
     const token = this.#token;
     if (config.tcp && token) {
-      const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http });
+      const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http, spool: this.#spool });
       this.#apps.push(remote);
       await remote.listen({ host: config.tcp.host, port: config.tcp.port });
       logger.info({ host: config.tcp.host, port: config.tcp.port }, 'ziti API listening on TCP (bearer token required)');
@@ -141,6 +151,7 @@ class ZitiSource implements IntentSource {
 
   async stop(): Promise<void> {
     this.#letLoad?.(false); // a load still waiting for start() ends
+    await this.#spool?.stop();
     const apps = this.#apps.splice(0);
     await Promise.all(apps.map((app) => app.close()));
     await this.#socket?.release(); // unless a new agent took the path over
@@ -159,6 +170,7 @@ export const zitiSource: SourceFactory<ZitiSourceConfig> = {
   claims: (config) => [
     { path: config.socket, what: 'API socket', field: ['socket'] },
     { path: config.stateFile, what: 'state file', field: ['stateFile'] },
+    { path: config.spool, what: 'diverter spool', field: ['spool'] },
   ],
   create: (config, context) => new ZitiSource(config, context),
 };

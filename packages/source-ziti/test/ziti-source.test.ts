@@ -1,16 +1,18 @@
 /**
  * Kernel-free integration: the ziti source started on a temp unix socket with a fake sink, driven
- * by the real built CLI (dist/diverter.js, spawned with node) with the contract's argument vectors.
+ * with the contract's argument vectors by the real built clients: the native client the router
+ * runs (dist/native/linux-<arch>/bpfsteer-diverter, forwarding its arguments to the agent) and the
+ * Node CLI (dist/diverter.js, spawned with node), which must behave alike (one parser).
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { IntentSink, IntentSource } from '@bpfsteer/agent-kernel';
 import { zitiSource, zitiSourceConfigSchema, type ZitiSourceConfigInput } from '../src/index.js';
 import { agentRequest } from '../src/diverter/agent-client.js';
@@ -19,18 +21,36 @@ import { fakeKernel, ok, type FakeKernel } from './fake-kernel.js';
 vi.setConfig({ testTimeout: 30_000 });
 
 const bin = fileURLToPath(new URL('../dist/diverter.js', import.meta.url));
+const nativeBin = fileURLToPath(new URL(`../dist/native/linux-${arch()}/bpfsteer-diverter`, import.meta.url));
 let dir: string;
 let socket: string;
+/** each test's own state file and spool (under it), so any test runs alone */
+let testDir: string;
+let tests = 0;
+
+/** A diverter program: its links (bpfsteer-diverter, map_update, map_delete) live in `links`. */
+interface Client {
+  readonly name: 'Node CLI' | 'native client';
+  readonly links: string;
+  /** the command line that runs the link `path` with `args` */
+  command(path: string, args: readonly string[]): [string, string[]];
+}
+const nodeCli: Client = { name: 'Node CLI', links: 'node-cli', command: (path, args) => [process.execPath, [path, ...args]] };
+const nativeClient: Client = { name: 'native client', links: 'native', command: (path, args) => [path, [...args]] };
+/** the client `run` and `diverter` use */
+let client = nodeCli;
 
 beforeAll(async () => {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: build the package first (npx tsup)`);
+  for (const b of [bin, nativeBin]) if (!existsSync(b)) throw new Error(`${b} is missing: build the package first (npm run build)`);
   dir = await mkdtemp(join(tmpdir(), `ziti-src-${process.pid}-`));
   socket = join(dir, 'run', 'ziti.sock');
-  await symlink(bin, join(dir, 'map_update'));
-  await symlink(bin, join(dir, 'map_delete'));
-  await symlink(bin, join(dir, 'bpfsteer-diverter'));
+  for (const [target, c] of [[bin, nodeCli], [nativeBin, nativeClient]] as const) {
+    await mkdir(join(dir, c.links));
+    for (const name of ['map_update', 'map_delete', 'bpfsteer-diverter']) await symlink(target, join(dir, c.links, name));
+  }
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
+beforeEach(() => void (testDir = join(dir, `test-${++tests}`)));
 
 interface Running {
   source: IntentSource;
@@ -55,7 +75,7 @@ function createSource(config: ReturnType<typeof zitiSourceConfigSchema.parse>, k
 }
 
 async function startSource(config: Partial<ZitiSourceConfigInput> = {}, kernel = fakeKernel()): Promise<Running> {
-  const parsed = zitiSourceConfigSchema.parse({ socket, stateFile: join(dir, 'state', 'rules.json'), ...config });
+  const parsed = zitiSourceConfigSchema.parse({ socket, stateFile: join(testDir, 'state', 'rules.json'), spool: join(testDir, 'spool'), ...config });
   const source = createSource(parsed, kernel);
   const sink: IntentSink = { publish: vi.fn(), commit: kernel.commit, publishChange: vi.fn(), commitChange: kernel.commitChange };
   await source.start(sink);
@@ -70,16 +90,29 @@ interface Run {
   stderr: string;
 }
 
-function run(program: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** The environment of a client: the source's socket and spool; no /etc/bpfsteer/diverter.conf of the host. */
+const clientEnv = (env: Record<string, string> = {}) => ({
+  PATH: process.env.PATH,
+  BPFSTEER_ZITI_SOCKET: socket,
+  BPFSTEER_ZITI_SPOOL: join(testDir, 'spool'),
+  BPFSTEER_DIVERTER_CONF: '/dev/null',
+  ...env,
+});
+
+function run(program: string, args: string[], env: Record<string, string> = {}, using = client): Promise<Run> {
+  const [file, argv] = using.command(join(dir, using.links, program), args);
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(dir, program), ...args], { env: { PATH: process.env.PATH, BPFSTEER_ZITI_SOCKET: socket, ...env } }, (err, stdout, stderr) => {
+    execFile(file, argv, { env: clientEnv(env) }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
     });
   });
 }
 const diverter = (args: string, env?: Record<string, string>) => run('bpfsteer-diverter', args.split(' '), env);
 
-describe('the ziti router contract through the real CLI', () => {
+describe.each([nativeClient, nodeCli])('the ziti router contract through the real $name', (using) => {
+  beforeAll(() => void (client = using));
+  afterAll(() => void (client = nodeCli));
+
   test('socket 0600 in a 0700 directory; -V; insert per interface; list; delete; exit codes', async () => {
     const { kernel } = await startSource();
     expect((await stat(socket)).mode & 0o777).toBe(0o600);
@@ -87,7 +120,11 @@ describe('the ziti router contract through the real CLI', () => {
 
     const version = await diverter('-V');
     expect(version).toMatchObject({ code: 0 });
-    expect(version.stdout).toMatch(/^bpfsteer-diverter \S+ \(agent @bpfsteer\/source-ziti \S+, API v1\)/);
+    expect(version.stdout).toMatch(
+      using === nativeClient
+        ? /^bpfsteer-diverter \S+ \(native client\)\nagent @bpfsteer\/source-ziti \S+, API v1\n$/
+        : /^bpfsteer-diverter \S+ \(agent @bpfsteer\/source-ziti \S+, API v1\)/,
+    );
 
     const add = '-I -c 10.0.0.16 -m 28 -p tcp -o 0.0.0.0 -n 0 -l 22 -h 22 -t 33381 -s svc1';
     expect(await diverter(add)).toMatchObject({ code: 0 });
@@ -156,7 +193,8 @@ describe('the ziti router contract through the real CLI', () => {
 
   test('-M prints one line per event until SIGINT', async () => {
     const { kernel } = await startSource();
-    const child = spawn(process.execPath, [join(dir, 'bpfsteer-diverter'), '-M'], { env: { BPFSTEER_ZITI_SOCKET: socket } });
+    const [file, argv] = using.command(join(dir, using.links, 'bpfsteer-diverter'), ['-M']);
+    const child = spawn(file, argv, { env: clientEnv() });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -168,13 +206,13 @@ describe('the ziti router contract through the real CLI', () => {
     await vi.waitFor(() => expect(kernel.listeners.size).toBe(0));
   });
 
-  test('after stop: -V exits non-zero with "agent not reachable at <socket>"; the socket is gone', async () => {
+  test('after stop: -V says "agent not reachable at <socket>" (the native client exits 0: a router must start before its agent); the socket is gone', async () => {
     const r = await startSource();
     await r.source.stop();
     running.splice(running.indexOf(r), 1);
     expect(existsSync(socket)).toBe(false);
     const res = await diverter('-V');
-    expect(res.code).toBe(1);
+    expect(res.code).toBe(using === nativeClient ? 0 : 1);
     expect(res.stderr).toContain(`agent not reachable at ${socket}: `);
   });
 
@@ -187,9 +225,82 @@ describe('the ziti router contract through the real CLI', () => {
     running.splice(0);
     const second = await startSource();
     expect(second.kernel.commits[0]).toEqual(saved);
-    expect(JSON.parse(await readFile(join(dir, 'state', 'rules.json'), 'utf8'))).toMatchObject({ version: 1, rules: [{ destination: '10.9.0.0/16' }] });
+    expect(JSON.parse(await readFile(join(testDir, 'state', 'rules.json'), 'utf8'))).toMatchObject({ version: 1, rules: [{ destination: '10.9.0.0/16' }] });
     await diverter('-F');
     await diverter('-e lo'); // unchanged
+  });
+});
+
+describe('the native client while no agent answers (issue 10: the router starts first, nothing is lost)', () => {
+  beforeAll(() => void (client = nativeClient));
+  afterAll(() => void (client = nodeCli));
+  const spoolDir = () => join(testDir, 'spool');
+  const kept = async () => (await readdir(spoolDir()).catch(() => [] as string[])).filter((n) => n.endsWith('.call')).sort();
+  const add = (ip: string, port: number) => `-I -c ${ip} -m 32 -p tcp -o 0.0.0.0 -n 0 -l ${port} -h ${port} -t 4000 -s svc-${port}`;
+  const del = (ip: string, port: number) => `-D -c ${ip} -m 32 -p tcp -o 0.0.0.0 -n 0 -l ${port} -h ${port}`;
+  const ruleKeys = (kernel: FakeKernel) => [...kernel.held.values()].map((i) => `${String(i.destination)}:${String((i.ports as { low: number }).low)}`).sort();
+
+  test('changes are kept (exit 0, in order) and applied at the start before anything later; reads exit 1', async () => {
+    for (const [i, args] of [add('10.0.0.1', 80), add('10.0.0.2', 81), del('10.0.0.1', 80), add('10.0.0.3', 82)].entries()) {
+      const r = await diverter(args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`kept in ${spoolDir()}`);
+      // the first finds no agent; the next ones go after it without asking
+      expect(r.stderr).toContain(i === 0 ? `agent not reachable at ${socket}` : 'after the calls kept before it');
+    }
+    expect(await kept()).toEqual(['00000000000000000001.call', '00000000000000000002.call', '00000000000000000003.call', '00000000000000000004.call']);
+    expect(JSON.parse(await readFile(join(spoolDir(), '00000000000000000003.call'), 'utf8'))).toMatchObject({ program: 'bpfsteer-diverter', args: del('10.0.0.1', 80).split(' ') });
+    const list = await diverter('-L');
+    expect(list.code).toBe(1);
+    expect(await kept()).toHaveLength(4); // a listing is never kept
+
+    const { kernel } = await startSource(); // applies the kept calls before it serves changes from TCP or later calls
+    expect(await kept()).toEqual([]);
+    expect(ruleKeys(kernel)).toEqual(['10.0.0.2/32:81', '10.0.0.3/32:82']);
+    expect(await diverter(add('10.0.0.4', 83))).toMatchObject({ code: 0, stderr: '' }); // reaches the agent now
+    expect(ruleKeys(kernel)).toEqual(['10.0.0.2/32:81', '10.0.0.3/32:82', '10.0.0.4/32:83']);
+  });
+
+  test('a kept call refused for a reason that may pass (no running plugin) stays, with every call after it, until it applies', async () => {
+    await diverter(add('10.0.1.1', 80));
+    await diverter(add('10.0.1.2', 81));
+    const kernel = fakeKernel();
+    kernel.result = { ok: false, reason: 'unavailable', error: 'no running plugin consumes "tproxy.rule"' };
+    await startSource({}, kernel);
+    expect(await kept()).toHaveLength(2);
+    // a call made now goes after them: kept too, and it asks the agent to try again
+    kernel.result = ok;
+    const r = await diverter(add('10.0.1.3', 82));
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stderr).toContain('the agent applies it after the calls kept before it');
+    await vi.waitFor(async () => expect(await kept()).toEqual([]), { timeout: 10_000 });
+    expect(ruleKeys(kernel)).toEqual(['10.0.1.1/32:80', '10.0.1.2/32:81', '10.0.1.3/32:82']);
+  });
+
+  test('a kept call the agent refuses for good is logged and dropped; a file that is not a call is renamed .bad; the rest applies', async () => {
+    await diverter(add('10.0.2.1', 80));
+    await diverter('-I -c 10.0.2.2 -m 33 -p tcp -l 1 -t 9'); // a usage error: kept unchecked, refused at the start
+    await writeFile(join(spoolDir(), '00000000000000000003.call'), '{"program":"rm","args":["-rf"],"at":1}\n');
+    await diverter(add('10.0.2.4', 82));
+    const { kernel } = await startSource();
+    expect(await kept()).toEqual([]);
+    expect(await readdir(spoolDir())).toContain('00000000000000000003.call.bad');
+    expect(ruleKeys(kernel)).toEqual(['10.0.2.1/32:80', '10.0.2.4/32:82']);
+  });
+
+  test('the built clients of both architectures run (the other one under qemu-user), -V without an agent', async () => {
+    const triples = { x64: 'x86_64', arm64: 'aarch64' } as const;
+    for (const target of ['x64', 'arm64'] as const) {
+      const path = fileURLToPath(new URL(`../dist/native/linux-${target}/bpfsteer-diverter`, import.meta.url));
+      expect(existsSync(path), `${path} (native/build.sh builds it when ${triples[target]}-linux-gnu-gcc is installed: scripts/setup.sh)`).toBe(true);
+      const [file, argv] = target === arch() ? [path, ['-V']] : [`qemu-${triples[target]}-static`, [path, '-V']];
+      const r = await new Promise<Run>((resolve) =>
+        execFile(file, argv, { env: clientEnv() }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr })),
+      );
+      expect(r, target).toMatchObject({ code: 0 });
+      expect(r.stdout).toMatch(/^bpfsteer-diverter \d+\.\d+\.\d+\S* \(native client\)\n$/);
+      expect(r.stderr).toContain(`agent not reachable at ${socket}`);
+    }
   });
 });
 
@@ -221,7 +332,7 @@ test('at start the API answers at once: 503 until the saved rules are published;
     await held; // the agent is slow to take the saved rules (plugins starting, adopting)
     return ok;
   });
-  const source = createSource(zitiSourceConfigSchema.parse({ socket, stateFile }), kernel);
+  const source = createSource(zitiSourceConfigSchema.parse({ socket, stateFile, spool: join(dir, 'spool-early') }), kernel);
   kernel.running.add('tproxy.rule');
   const started = source.start({ publish: vi.fn(), commit: kernel.commit, publishChange: vi.fn(), commitChange: kernel.commitChange });
   running.push({ source, kernel, sink: {} as IntentSink });
@@ -319,7 +430,7 @@ describe('a damaged state file at start (issue 9 item 7a)', () => {
     if (journal) await writeFile(`${stateFile}.journal`, journal);
     const kernel = fakeKernel();
     const publish = vi.fn();
-    const source = createSource(zitiSourceConfigSchema.parse({ socket, stateFile }), kernel);
+    const source = createSource(zitiSourceConfigSchema.parse({ socket, stateFile, spool: join(dir, 'spool-early') }), kernel);
     await expect(source.start({ publish, commit: kernel.commit, publishChange: vi.fn(), commitChange: kernel.commitChange })).rejects.toMatchObject({
       code: 'ERR_ZITI_STATE_FILE',
       message: expect.stringMatching(message),

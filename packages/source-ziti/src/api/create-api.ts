@@ -10,11 +10,13 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import type { Logger } from '@bpfsteer/agent-kernel';
+import { CLOSE_GRACE_MS, type Logger } from '@bpfsteer/agent-kernel';
 import { bearerMatches } from '../bearer-token.js';
 import { ApiError } from '../errors.js';
 import { packageInfo } from '../version.js';
 import type { ZitiService } from '../ziti-service.js';
+import type { DiverterSpool } from '../diverter-spool.js';
+import { registerDiverterRoutes } from './diverter-routes.js';
 import { installErrorHandling } from './error-handling.js';
 import { withFastPath } from './fast-validation.js';
 import { withTrustedResponses } from './response-serializer.js';
@@ -41,6 +43,8 @@ export interface CreateApiOptions {
    * loads (a second `yaml` among them) cost ~40 ms of every agent start before the API listens.
    */
   readonly openApi?: boolean;
+  /** the calls the native diverter client kept while the agent was unreachable (POST /v1/diverter/drain) */
+  readonly spool?: DiverterSpool;
 }
 
 const API_DESCRIPTION = `The API of the bpfsteer ziti source: the tproxy firewall rules an OpenZiti router (or its
@@ -77,7 +81,9 @@ export async function createApi(options: CreateApiOptions): Promise<FastifyInsta
     // making it was ~10 µs of every request)
     childLoggerFactory: (logger) => logger,
     ...httpServerOptions(limits),
-    forceCloseConnections: true,
+    // at close: idle keep-alive connections closed, requests in progress answered (the event streams
+    // end at preClose, below; what is left after CLOSE_GRACE_MS is cut)
+    forceCloseConnections: 'idle',
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -97,9 +103,18 @@ export async function createApi(options: CreateApiOptions): Promise<FastifyInsta
     });
   }
 
-  registerMetaRoutes(app, options.service);
+  // aborted when the API closes: the streams that never end by themselves (GET /v1/events, a
+  // forwarded -M) end then, so the close waits only for requests that do
+  const closing = new AbortController();
+  app.addHook('preClose', (done) => {
+    closing.abort();
+    setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref();
+    done();
+  });
+  registerMetaRoutes(app, options.service, closing.signal);
   registerRuleRoutes(app, options.service);
   registerInterfaceRoutes(app, options.service);
+  registerDiverterRoutes(app, options.service, options.spool, closing.signal);
   return app;
 }
 
@@ -115,6 +130,7 @@ async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'rules', description: 'tproxy firewall rules' },
         { name: 'interfaces', description: 'per-interface settings' },
         { name: 'meta', description: 'version, health, events' },
+        { name: 'diverter', description: 'the native bpfsteer-diverter client an OpenZiti router runs' },
       ],
       components: {
         securitySchemes: {

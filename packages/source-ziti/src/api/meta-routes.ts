@@ -3,23 +3,16 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { tproxyEventSchema } from '@bpfsteer/contract-tproxy';
 import { packageInfo } from '../version.js';
+import { MAX_PENDING_BYTES, eventLine } from './event-line.js';
 import type { ZitiService } from '../ziti-service.js';
 import { errorSchema, healthSchema, versionSchema } from './schemas.js';
 
-/** Events queued for one slow reader before further events are dropped (and counted). */
-const MAX_PENDING_BYTES = 1 << 20;
 
 const eventSchema = tproxyEventSchema.meta({ description: 'one event per line (NDJSON); a line {"lost": n} tells that n events were dropped for a slow reader' });
 
-function jsonLine(value: unknown): string | undefined {
-  try {
-    return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}\n`;
-  } catch {
-    return undefined;
-  }
-}
 
-export function registerMetaRoutes(app: FastifyInstance, service: ZitiService): void {
+/** `closing`: aborted when the API closes (the event streams end then). */
+export function registerMetaRoutes(app: FastifyInstance, service: ZitiService, closing: AbortSignal): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/v1/version', {
@@ -72,10 +65,15 @@ export function registerMetaRoutes(app: FastifyInstance, service: ZitiService): 
           res.write(`{"lost":${lost}}\n`);
           lost = 0;
         }
-        const line = jsonLine(event);
+        const line = eventLine(event);
         if (line) res.write(line);
       });
-      res.on('close', stop);
+      const end = (): void => void res.end();
+      closing.addEventListener('abort', end, { once: true });
+      res.on('close', () => {
+        stop();
+        closing.removeEventListener('abort', end);
+      });
       request.log.debug('event stream opened');
     },
   });

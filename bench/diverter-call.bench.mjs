@@ -1,0 +1,172 @@
+// bench/diverter-call: what one call of the program an OpenZiti router runs costs (issue 10). The
+// router runs its diverter once per service address, one call after another, judging the exit
+// status (openziti/ziti tunnel/intercept/tproxy/tproxy_linux.go: exec.Command(...).CombinedOutput()),
+// so a router start with S services costs S calls in a row. Measured with bench/c/exec_time.c, which
+// runs each call the same way (child with stdout+stderr on one pipe, read to the end, waited for):
+//   1. the native client (packages/source-ziti/dist/native/linux-<arch>/bpfsteer-diverter) with the
+//      router's exact -I vector, a new service address per call, against the agent (`bpfsteer run`:
+//      plugin tc-tproxy + source ziti on a lab veth) holding 0 and <big> rules: p50/p99 ms; the rule
+//      is in the kernel when the call exits (the API answers after the plugin applied it);
+//      baselines: the same argument vectors given to /bin/true (the floor: a process start), and
+//      the API's single insert from a client in process (one kept-alive connection);
+//   2. a router start: <services> services, one -I each, in a row: total seconds (goal <= 5 s);
+//      baseline: /bin/true the same number of times;
+//   3. -V (the router's start check) with the agent answering; the Node CLI of this package
+//      (dist/diverter.js: a Node start per call) for <node calls> inserts, as before issue 10.
+// Needs root, `make -C bpf` and the builds (the native client is built by source-ziti's build).
+// Everything lives in a NetLab netns, a temp dir and /sys/fs/bpf/<lab id>-*, removed at the end,
+// also on failure or interrupt (bench/cleanup.mjs).
+// Usage: node bench/diverter-call.bench.mjs [calls per level (300)] [big (100000)] [services (2000)] [node calls (20)]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { arch } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { NetLab } from '@bpfsteer/netlab';
+import { buildC } from './build-c.mjs';
+import { onCleanup, runCleanup } from './cleanup.mjs';
+import { median, percentile } from './stats.mjs';
+import { printTable } from './table.mjs';
+import { routerRuleSet } from './tproxy-rules.mjs';
+import { closeZitiApi, spawnZitiAgent, stopZitiAgent, waitZitiReady, zitiAgentSetup, zitiRules } from './ziti-agent.mjs';
+
+const USAGE = 'usage: node bench/diverter-call.bench.mjs [calls per level] [big] [services] [node calls]';
+const intArg = (i, fallback, what, min) => {
+  const v = Number(process.argv[i] ?? fallback);
+  if (!Number.isInteger(v) || v < min) {
+    console.error(`${what} must be an integer >= ${min}, got "${process.argv[i]}"\n${USAGE}`);
+    process.exit(2);
+  }
+  return v;
+};
+const CALLS = intArg(2, 300, 'calls per level', 10);
+const BIG = intArg(3, 100_000, 'big', 1);
+const SERVICES = intArg(4, 2000, 'services', 1);
+const NODE_CALLS = intArg(5, 20, 'node calls', 1);
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const nativeArch = { x64: 'x64', arm64: 'arm64' }[arch()];
+const native = `${root}packages/source-ziti/dist/native/linux-${nativeArch}/bpfsteer-diverter`;
+const nodeCli = `${root}packages/source-ziti/dist/diverter.js`;
+if (!existsSync(native)) {
+  console.error(`no native client at ${native}: build packages/source-ziti first (npm run build -w @bpfsteer/source-ziti)`);
+  process.exit(2);
+}
+const execTime = buildC('exec_time');
+
+/** The router's -I vector for service `i`: a /32 of 10.128.0.0/9 (never a bench rule's), TCP 443. */
+let nextAddress = 0;
+function routerInsert() {
+  const i = nextAddress++;
+  const ip = `10.${128 + ((i >> 16) & 127)}.${(i >> 8) & 255}.${i & 255}`;
+  return ['-I', '-c', ip, '-m', '32', '-p', 'tcp', '-o', '0.0.0.0', '-n', '0', '-l', '443', '-h', '443', '-t', '15000', '-s', `svc-${i}`];
+}
+
+/** Runs `calls` (argv arrays, program first) in a row through exec_time: ms per call; throws on a non-zero exit. */
+function timeCalls(calls, env) {
+  const input = `${calls.map((argv) => argv.join('\t')).join('\n')}\n`;
+  const out = execFileSync(execTime, { input, env, encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['pipe', 'pipe', 'inherit'] });
+  return out
+    .trim()
+    .split('\n')
+    .map((line, i) => {
+      const [code, ns] = line.split(' ').map(Number);
+      if (code !== 0) throw new Error(`call ${i} (${calls[i].join(' ')}) exited ${code}`);
+      return ns / 1e6;
+    });
+}
+
+/** `n` native inserts and `n` /bin/true calls with the same vectors, interleaved in rounds of 50. */
+function nativeAgainstFloor(n, env) {
+  const nativeMs = [];
+  const floorMs = [];
+  for (let done = 0; done < n; done += 50) {
+    const vectors = Array.from({ length: Math.min(50, n - done) }, routerInsert);
+    floorMs.push(...timeCalls(vectors.map((v) => ['/bin/true', ...v]), env));
+    nativeMs.push(...timeCalls(vectors.map((v) => [native, ...v]), env));
+  }
+  return { nativeMs, floorMs };
+}
+
+async function apiInserts(agent, n) {
+  const api = zitiRules(agent);
+  const ms = [];
+  for (let i = 0; i < n; i++) {
+    const v = routerInsert();
+    const t0 = performance.now();
+    await api.single({ destination: `${v[2]}/32`, protocol: 'tcp', ports: { low: 443, high: 443 }, action: 'divert', tproxyPort: 15000 });
+    ms.push(performance.now() - t0);
+  }
+  return ms;
+}
+
+const lab = NetLab.create('dvc');
+onCleanup(() => lab.destroySync());
+const dir = mkdtempSync('/tmp/bpfsteer-dvc-');
+onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+let agent;
+const watchdog = setTimeout(() => {
+  console.error('diverter-call bench: no result within 20 minutes; giving up');
+  runCleanup();
+  process.exit(1);
+}, 20 * 60_000);
+try {
+  const netns = lab.addNetns('r');
+  lab.addVeth({ netns, ifname: 'dvc0', addresses: ['10.0.0.1/24'] }, { netns, ifname: 'dvc1', addresses: ['10.0.1.1/24'] });
+  const setup = zitiAgentSetup({ dir, pinRoot: `/sys/fs/bpf/${lab.id}-agent`, netns, ifname: 'dvc0' });
+  onCleanup(() => rmSync(setup.pinRoot, { recursive: true, force: true }));
+  onCleanup(() => agent && agent.child.exitCode === null && agent.child.signalCode === null && agent.child.kill('SIGKILL'));
+  const env = { ...process.env, BPFSTEER_ZITI_SOCKET: setup.socket, BPFSTEER_ZITI_SPOOL: setup.spool, BPFSTEER_DIVERTER_CONF: '/dev/null' };
+  agent = spawnZitiAgent(setup);
+  await waitZitiReady(agent, { intervalMs: 10, timeoutMs: 120_000 });
+  const api = zitiRules(agent);
+
+  // warm the agent's insert path (V8 compiles it on use; a router's first calls pay that once)
+  timeCalls(Array.from({ length: 200 }, () => [native, ...routerInsert()]), env);
+  await api.flush();
+
+  const at0 = nativeAgainstFloor(CALLS, env);
+  const api0 = await apiInserts(agent, CALLS);
+  const version = timeCalls(Array.from({ length: 50 }, () => [native, '-V']), env);
+  const nodeMs = timeCalls(Array.from({ length: NODE_CALLS }, () => [nodeCli, ...routerInsert(), '--socket', setup.socket]), env);
+
+  // a router start: SERVICES services in a row on an agent holding no rules
+  await api.flush();
+  const startVectors = Array.from({ length: SERVICES }, routerInsert);
+  const floorStart = timeCalls(startVectors.map((v) => ['/bin/true', ...v]), env).reduce((a, b) => a + b, 0);
+  const routerStart = timeCalls(startVectors.map((v) => [native, ...v]), env).reduce((a, b) => a + b, 0);
+  await api.expect(SERVICES);
+
+  await api.flush();
+  await api.batch(routerRuleSet({ family: 4, n: BIG, probes: 0, tproxyPort: 15000, seed: 9 }).intents);
+  const atBig = nativeAgainstFloor(CALLS, env);
+  const apiBig = await apiInserts(agent, CALLS);
+  await api.expect(BIG + 2 * CALLS);
+
+  const exit = await stopZitiAgent(agent);
+  if (exit !== 0) console.error(`note: the agent exited ${exit} on SIGTERM: ${agent.stderr().slice(-2000)}`);
+
+  const rows = (level, { nativeMs, floorMs }, apiMs) => [
+    [`native client -I, on top of ${level} rules, p50`, 'ms', median(nativeMs), median(floorMs), '/bin/true', '<= floor + 1'],
+    [`  above the floor, p50`, 'ms', median(nativeMs) - median(floorMs), median(apiMs), 'API insert in process', '<= 1'],
+    [`native client -I, on top of ${level} rules, p99`, 'ms', percentile(nativeMs, 99), percentile(floorMs, 99), '/bin/true', ''],
+  ];
+  printTable(
+    `diverter calls as an OpenZiti router makes them (${CALLS} per level, exec + pipe + wait, bench/c/exec_time.c; agent via ${setup.how}; ` +
+      `the floor: /bin/true with the same arguments, interleaved in rounds of 50)`,
+    ['figure', 'unit', 'measured', 'baseline', 'baseline is', 'goal'],
+    [
+      ...rows(0, at0, api0),
+      ...rows(BIG, atBig, apiBig),
+      [`router start: ${SERVICES} services, one -I each in a row`, 's', routerStart / 1000, floorStart / 1000, '/bin/true x the same', '<= 5'],
+      [`native client -V, agent answering, p50`, 'ms', median(version), median(at0.floorMs), '/bin/true', ''],
+      [`Node CLI (dist/diverter.js) -I, on top of ~0 rules, p50 of ${NODE_CALLS}`, 'ms', median(nodeMs), median(at0.floorMs), '/bin/true', ''],
+    ],
+  );
+} catch (err) {
+  if (agent) console.error(`agent stderr (last 2000 bytes): ${agent.stderr().slice(-2000)}`);
+  throw err;
+} finally {
+  clearTimeout(watchdog);
+  closeZitiApi();
+  runCleanup();
+}

@@ -1,0 +1,80 @@
+/**
+ * The native client's endpoints (native/bpfsteer-diverter.c): POST /v1/diverter runs one call
+ * (program name and arguments as the router gave them) and streams its output and exit status as
+ * frames (diverter-frames.ts); POST /v1/diverter/drain asks the agent to apply the calls kept in
+ * the spool (a client that kept one asks at once).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { DiverterSpool } from '../diverter-spool.js';
+import { exitFrame, FRAMES_CONTENT_TYPE, stderrFrame, stdoutFrame } from '../diverter/diverter-frames.js';
+import { EXIT_AGENT } from '../diverter/execute-request.js';
+import { forwardedCallSchema, runForwardedCall } from '../diverter/forwarded-call.js';
+import type { ZitiService } from '../ziti-service.js';
+import { MAX_PENDING_BYTES } from './event-line.js';
+import { injectedCalls } from './injected-calls.js';
+import { errorSchema } from './schemas.js';
+
+const drainSchema = z.strictObject({ draining: z.boolean().meta({ description: 'false: this listener has no spool' }) });
+
+/** `closing`: aborted when the API closes (a forwarded -M ends then, exit 1). */
+export function registerDiverterRoutes(app: FastifyInstance, service: ZitiService, spool: DiverterSpool | undefined, closing: AbortSignal): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post('/v1/diverter', {
+    schema: {
+      summary: "Run one call of the native bpfsteer-diverter client: its output and exit status as frames ('o <n>\\n', 'e <n>\\n' + n bytes, last 'x <code>\\n')",
+      tags: ['diverter'],
+      body: forwardedCallSchema,
+      response: {
+        200: { description: 'frames until the connection closes', content: { [FRAMES_CONTENT_TYPE]: { schema: z.string() } } },
+        400: errorSchema,
+        401: errorSchema,
+      },
+    },
+    handler: (request, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': FRAMES_CONTENT_TYPE, 'cache-control': 'no-store' });
+      const gone = new AbortController();
+      res.on('close', () => gone.abort());
+      // a client that reads too slowly (-M) loses output rather than growing the agent's memory
+      let dropped = 0;
+      const write = (frame: Buffer): void => {
+        if (gone.signal.aborted) return;
+        if (res.writableLength > MAX_PENDING_BYTES) {
+          dropped++;
+          return;
+        }
+        if (dropped > 0) {
+          res.write(stderrFrame(`(${dropped} lines dropped: the client read too slowly)\n`));
+          dropped = 0;
+        }
+        res.write(frame);
+      };
+      const calls = injectedCalls(app, service, { authorization: request.headers.authorization, closing });
+      const io = {
+        stdout: { write: (text: string) => write(stdoutFrame(text)) },
+        stderr: { write: (text: string) => write(stderrFrame(text)) },
+        signal: gone.signal,
+      };
+      runForwardedCall(request.body, calls, io).then(
+        (result) => res.end(exitFrame(result.status)),
+        (err: unknown) => res.end(Buffer.concat([stderrFrame(`${String(err)}\n`), exitFrame(EXIT_AGENT)])),
+      );
+    },
+  });
+
+  r.post('/v1/diverter/drain', {
+    schema: {
+      summary: 'Apply the calls the native client kept while the agent was unreachable (answers at once; they apply in the background)',
+      tags: ['diverter'],
+      response: { 202: drainSchema, 401: errorSchema },
+    },
+    handler: async (_request, reply) => {
+      void spool?.drain();
+      return reply.code(202).send({ draining: spool !== undefined });
+    },
+  });
+}
