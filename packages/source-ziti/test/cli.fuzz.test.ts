@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { interfaceNameSchema, interfaceSettingsSchema, ruleInputSchema, selectorInputSchema } from '../src/api/schemas.js';
-import { parseDiverterArgs, type InvokedAs } from '../src/diverter/parse-diverter-args.js';
+import { parseDiverterArgs, scansForTest, type InvokedAs } from '../src/diverter/parse-diverter-args.js';
 import { toRule, toSelector } from '../src/rule-input.js';
 
 const flags = [
@@ -82,5 +82,35 @@ describe('parseDiverterArgs never throws and hands the API only what it accepts'
 
   test('positional map_update / map_delete', () => {
     fc.assert(fc.property(positional, ([as, args]) => checkParsed(args, as)), { numRuns: 3000 });
+  });
+});
+
+describe('the plain scan (no parseArgs) reads what parseArgs reads', () => {
+  const scanned = (scan: () => unknown) => {
+    try {
+      const r = scan() as { values: object; positionals: string[]; counts: Map<string, number> };
+      return { values: { ...r.values }, positionals: r.positionals, counts: [...r.counts].sort() };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  };
+  test.each([
+    ['a router insert', '-I -c 10.0.0.16 -m 28 -p tcp -o 0.0.0.0 -n 0 -l 22 -h 22 -t 33381 -s svc -N eth0 -N lo'],
+    ['long options', '--insert --cidr-block 10.0.0.1 --protocol udp --low-port 53 --tproxy-port 0 --json'],
+    ['positionals', '172.16.240.0 24 5060 5060 58997 17'],
+  ])('%s', (_name, text) => {
+    const args = text.split(' ');
+    expect(scansForTest.plain(args)).toBeDefined();
+    expect(scanned(() => scansForTest.plain(args))).toEqual(scanned(() => scansForTest.parseArgs(args)));
+  });
+
+  test('on random vectors: where it reads them, the same values, positionals and counts', () => {
+    fc.assert(
+      fc.property(fc.oneof(argv, insertArgv, mutated), (args) => {
+        if (scansForTest.plain(args) === undefined) return; // left to parseArgs
+        expect(scanned(() => scansForTest.plain(args))).toEqual(scanned(() => scansForTest.parseArgs(args)));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -16,6 +16,9 @@ import { MAX_PENDING_BYTES } from './event-line.js';
 import { injectedCalls } from './injected-calls.js';
 import { errorSchema } from './schemas.js';
 
+/** Why a call's signal aborts: its client closed the connection. */
+const CLIENT_GONE = 'the client closed the connection';
+
 const drainSchema = z.strictObject({ draining: z.boolean().meta({ description: 'false: this listener has no spool' }) });
 
 /** `closing`: aborted when the API closes (a forwarded -M ends then, exit 1). */
@@ -38,7 +41,7 @@ export function registerDiverterRoutes(app: FastifyInstance, service: ZitiServic
       const res = reply.raw;
       res.writeHead(200, { 'content-type': FRAMES_CONTENT_TYPE, 'cache-control': 'no-store' });
       const gone = new AbortController();
-      res.on('close', () => gone.abort());
+      res.on('close', () => gone.abort(CLIENT_GONE)); // (a reason: abort() makes a DOMException, ~40 µs of each call)
       // a client that reads too slowly (-M) loses output rather than growing the agent's memory
       let dropped = 0;
       const write = (frame: Buffer): void => {

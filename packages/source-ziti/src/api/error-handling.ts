@@ -18,6 +18,8 @@ export const ENDPOINTS = [
   'GET /v1/interfaces',
   'PUT /v1/interfaces/{name}',
   'GET /v1/events',
+  'POST /v1/diverter',
+  'POST /v1/diverter/drain',
 ];
 
 interface ValidationIssue {

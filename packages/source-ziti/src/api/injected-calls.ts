@@ -1,12 +1,24 @@
 /**
- * The diverter's requests answered in-process by this API (fastify's inject: the same routes,
- * validation, errors and bodies as over the socket), for the native client's calls the agent runs
- * itself (diverter-routes.ts, diverter-spool.ts); the event stream straight from the service.
+ * The diverter's requests answered in-process by this API, for the native client's calls the agent
+ * runs itself (diverter-routes.ts, diverter-spool.ts): an insert or a delete (every call a router
+ * makes) by the routes' own handlers, anything else through fastify's inject (the same routes,
+ * validation, errors and bodies as over the socket); the event stream straight from the service.
+ * The inserts and deletes skip HTTP's second trip: the diverter's parser made their bodies (the
+ * handlers check them again), and its request passed the listener's token check.
  */
 import type { FastifyInstance } from 'fastify';
 import { refusal, type DiverterCalls } from '../diverter/execute-request.js';
 import type { ZitiService } from '../ziti-service.js';
+import { toApiError } from './error-handling.js';
 import { eventLine } from './event-line.js';
+import { DEFAULT_HTTP_LIMITS } from './http-limits.js';
+import { deleteRule, insertRule } from './rule-routes.js';
+
+/** the requests answered by their route's handler directly */
+const direct: Record<string, (service: ZitiService, body: never) => Promise<unknown>> = {
+  '/v1/rules': insertRule,
+  '/v1/rules/delete': deleteRule,
+};
 
 export interface InjectedCallsOptions {
   /** the header of the request that brought the call (the TCP API checks it on each request) */
@@ -18,6 +30,15 @@ export interface InjectedCallsOptions {
 export function injectedCalls(app: FastifyInstance, service: ZitiService, { authorization, closing }: InjectedCallsOptions = {}): DiverterCalls {
   return {
     async call(method, path, body) {
+      const handler = method === 'POST' ? direct[path] : undefined;
+      if (handler !== undefined) {
+        try {
+          return await handler(service, body as never);
+        } catch (err) {
+          const error = toApiError(err as Error, DEFAULT_HTTP_LIMITS.maxBodyBytes);
+          throw refusal(error.status, error.toBody());
+        }
+      }
       const response = await app.inject({
         method,
         url: path,

@@ -39,6 +39,18 @@ function selector(input: SelectorInput, path: (string | number)[] = []) {
   return checked.value;
 }
 
+/** POST /v1/rules once its body matched the schema: the answer's body (also the diverter's in-process insert). */
+export async function insertRule(service: ZitiService, body: RuleInput) {
+  const result = await service.insert(normalisedRule(body) ?? rule(body));
+  return { outcome: result.outcome, rule: ruleView(result.rule) };
+}
+
+/** POST /v1/rules/delete once its body matched the schema: the answer's body (also the diverter's in-process delete). */
+export async function deleteRule(service: ZitiService, body: SelectorInput) {
+  const result = await service.delete(normalisedSelector(body) ?? selector(body));
+  return { removed: result.removed.map(ruleView), narrowed: result.narrowed.map(ruleView) };
+}
+
 export function registerRuleRoutes(app: FastifyInstance, service: ZitiService): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
@@ -68,10 +80,7 @@ export function registerRuleRoutes(app: FastifyInstance, service: ZitiService): 
       body: ruleInputSchema,
       response: { 200: insertResultSchema, ...refusals },
     },
-    handler: async (request) => {
-      const result = await service.insert(normalisedRule(request.body) ?? rule(request.body));
-      return { outcome: result.outcome, rule: ruleView(result.rule) };
-    },
+    handler: async (request) => insertRule(service, request.body),
   });
 
   r.post('/v1/rules/delete', {
@@ -81,10 +90,7 @@ export function registerRuleRoutes(app: FastifyInstance, service: ZitiService): 
       body: selectorInputSchema,
       response: { 200: deleteResultSchema, 404: errorSchema, ...refusals },
     },
-    handler: async (request) => {
-      const result = await service.delete(normalisedSelector(request.body) ?? selector(request.body));
-      return { removed: result.removed.map(ruleView), narrowed: result.narrowed.map(ruleView) };
-    },
+    handler: async (request) => deleteRule(service, request.body),
   });
 
   r.post('/v1/rules/batch', {
