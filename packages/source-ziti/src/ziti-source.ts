@@ -27,7 +27,7 @@ import { ZitiService } from './ziti-service.js';
 import { emptyState } from './rule-store.js';
 import { DiverterSpool } from './diverter-spool.js';
 import { runCollected } from './diverter/forwarded-call.js';
-import { injectedCalls } from './api/injected-calls.js';
+import { inProcessCalls } from './api/in-process-calls.js';
 
 /** The API on the unix socket `socketPath` (0600; see agent-kernel's listenUnixSocket). */
 async function listenOnSocket(app: FastifyInstance, socketPath: string, takeOver: boolean): Promise<UnixSocketPath> {
@@ -126,7 +126,7 @@ class ZitiSource implements IntentSource {
     const config = this.#config;
     // the kept calls run through the unix API in-process (created next: the spool is one of its routes' inputs)
     let local: FastifyInstance | undefined;
-    const spool = new DiverterSpool({ dir: config.spool, logger, run: (call) => runCollected(call, injectedCalls(local!, service)) });
+    const spool = new DiverterSpool({ dir: config.spool, logger, run: (call) => runCollected(call, inProcessCalls(local!, service)) });
     this.#spool = spool;
     local = await createApi({ service, logger: logger.child({ api: 'unix' }), limits: config.http, spool });
     this.#apps.push(local);

@@ -13,7 +13,7 @@ import { EXIT_AGENT } from '../diverter/execute-request.js';
 import { forwardedCallSchema, runForwardedCall } from '../diverter/forwarded-call.js';
 import type { ZitiService } from '../ziti-service.js';
 import { MAX_PENDING_BYTES } from './event-line.js';
-import { injectedCalls } from './injected-calls.js';
+import { inProcessCalls } from './in-process-calls.js';
 import { errorSchema } from './schemas.js';
 
 /** Why a call's signal aborts: its client closed the connection. */
@@ -56,7 +56,7 @@ export function registerDiverterRoutes(app: FastifyInstance, service: ZitiServic
         }
         res.write(frame);
       };
-      const calls = injectedCalls(app, service, { authorization: request.headers.authorization, closing });
+      const calls = inProcessCalls(app, service, { authorization: request.headers.authorization, closing });
       const io = {
         stdout: { write: (text: string) => write(stdoutFrame(text)) },
         stderr: { write: (text: string) => write(stderrFrame(text)) },

@@ -20,14 +20,14 @@ const direct: Record<string, (service: ZitiService, body: never) => Promise<unkn
   '/v1/rules/delete': deleteRule,
 };
 
-export interface InjectedCallsOptions {
+export interface InProcessCallsOptions {
   /** the header of the request that brought the call (the TCP API checks it on each request) */
   readonly authorization?: string;
   /** aborted when the API closes: the event stream ends as the agent's doing */
   readonly closing?: AbortSignal;
 }
 
-export function injectedCalls(app: FastifyInstance, service: ZitiService, { authorization, closing }: InjectedCallsOptions = {}): DiverterCalls {
+export function inProcessCalls(app: FastifyInstance, service: ZitiService, { authorization, closing }: InProcessCallsOptions = {}): DiverterCalls {
   return {
     async call(method, path, body) {
       const handler = method === 'POST' ? direct[path] : undefined;
