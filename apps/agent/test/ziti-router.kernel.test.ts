@@ -49,9 +49,10 @@ interface Run {
  */
 function diverter(args: string[], name = 'bpfsteer-diverter', { node = false } = {}): Promise<Run> {
   const env = { ...process.env, BPFSTEER_ZITI_SOCKET: zitiSocket, BPFSTEER_ZITI_SPOOL: join(dir, 'ziti-spool'), BPFSTEER_DIVERTER_CONF: '/dev/null' };
+  // the native client runs where the router runs, in the router's netns (it reports the listeners there with a delete)
   const child = node
     ? spawn(process.execPath, [diverterJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
-    : spawn(join(dir, name), args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    : spawn('nsenter', [`--net=${lab.nsPath(router)}`, '--', join(dir, name), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -208,7 +209,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
-    ziti?.close();
+    void ziti?.close();
   } finally {
     await lab.destroy();
   }
@@ -275,6 +276,38 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     expect(await divertedTo('udp', '10.99.0.9', 53)).toBe('10.99.0.9:53');
     expect(await divertedTo('tcp', '10.99.0.7', 8443)).toBe('timeout');
     expect(agent.stderr()).toMatch(/applied a diverter call kept while the agent was unreachable/);
+  });
+
+  it('two services with the same tuple: removing either (its listener closed first, then the router\'s -D) keeps the other\'s interception', async () => {
+    agent = await startAgent();
+    const listeners: ZitiListener[] = [];
+    try {
+      // each service has its own listener and inserts the same address, ports, protocol and source
+      const service = async (id: string) => {
+        const l = await startZitiListener(lab.nsPath(router));
+        listeners.push(l);
+        const args = insert('10.99.0.0', 24, 'tcp', 80, 80, l.tcp4).map((a) => (a === 'svc-e2e' ? id : a));
+        const r = await diverter(args);
+        expect(r.code, r.stderr).toBe(0);
+        return l;
+      };
+      const a = await service('svc-a');
+      const b = await service('svc-b');
+      expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80'); // to b's listener, the latest
+      await b.close(); // the newer service goes
+      expect((await diverter(remove('10.99.0.0', 24, 'tcp', 80, 80))).code).toBe(0);
+      expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80'); // a's listener: still intercepted
+      const c = await service('svc-c');
+      await a.close(); // now the older one goes
+      expect((await diverter(remove('10.99.0.0', 24, 'tcp', 80, 80))).code).toBe(0);
+      expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80'); // c's listener
+      await c.close();
+      expect((await diverter(remove('10.99.0.0', 24, 'tcp', 80, 80))).code).toBe(0);
+      expect((await diverter(['-L'])).stdout).toMatch(/Rule Count: 0 \//);
+      expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('timeout');
+    } finally {
+      await Promise.all(listeners.map((l) => l.close()));
+    }
   });
 
   it('the Node CLI of the npm package drives the same API', async () => {

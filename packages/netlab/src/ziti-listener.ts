@@ -21,7 +21,8 @@ export interface ZitiListener {
   readonly tcp6: number;
   readonly udp6: number;
   /** stop the listener (idempotent) */
-  close(): void;
+  /** Stops it; resolves once its process exited (its sockets are closed then). */
+  close(): Promise<void>;
 }
 
 const SOURCE = fileURLToPath(new URL('../fixtures/ziti-listener.c', import.meta.url));
@@ -53,8 +54,10 @@ export async function startZitiListener(netns: string): Promise<ZitiListener> {
   const child = spawn('nsenter', [`--net=${nsPath}`, '--', zitiListenerBinary()], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const close = () => {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const close = (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
   };
   const lines = createInterface({ input: child.stdout });
   try {

@@ -121,8 +121,66 @@ static void buf_json_string(struct buf *b, const char *s) {
   buf_put(b, "\"", 1);
 }
 
-/* {"program":"...","args":["...",...]} */
-static void call_json(struct buf *b, int argc, char **argv) {
+/*
+ * The ports of the TCP sockets listening and the UDP sockets bound (unconnected) on the loopback
+ * or on every address, here (the router's network namespace: the router runs this program), from
+ * /proc/net/{tcp,tcp6,udp,udp6}, marked in `tcp` / `udp` (65536 bits each). With a delete, the
+ * agent removes, of a rule several services share, the wishes whose listener is gone: the router
+ * closes a service's listeners before it deletes the service's addresses.
+ */
+static void mark_listening(const char *file, const char *state, int v6, unsigned char *ports) {
+  FILE *f = fopen(file, "re");
+  if (!f) return;
+  char line[512];
+  if (!fgets(line, sizeof line, f)) { /* the header */
+    fclose(f);
+    return;
+  }
+  while (fgets(line, sizeof line, f)) {
+    char local[64], st[8];
+    if (sscanf(line, " %*[^:]: %63s %*s %7s", local, st) != 2 || strcmp(st, state) != 0) continue;
+    char *colon = strchr(local, ':');
+    if (!colon || (size_t)(colon - local) != (v6 ? 32u : 8u)) continue;
+    *colon = '\0';
+    unsigned port = (unsigned)strtoul(colon + 1, NULL, 16);
+    /* /proc prints each 32-bit word of the address as a host-order number: 127.x.x.x is "xxxxxx7F" on a little-endian host */
+    int any = strspn(local, "0") == strlen(local);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    int loopback = v6 ? strcmp(local, "00000000000000000000000001000000") == 0 : strncmp(local + 6, "7F", 2) == 0;
+#else
+    int loopback = v6 ? strcmp(local, "00000000000000000000000000000001") == 0 : strncmp(local, "7F", 2) == 0;
+#endif
+    if ((any || loopback) && port < 65536) ports[port >> 3] |= (unsigned char)(1u << (port & 7));
+  }
+  fclose(f);
+}
+
+static void ports_json(struct buf *b, const unsigned char *ports) {
+  int first = 1;
+  char num[8];
+  for (unsigned p = 0; p < 65536; p++) {
+    if (!(ports[p >> 3] & (1u << (p & 7)))) continue;
+    snprintf(num, sizeof num, first ? "%u" : ",%u", p);
+    buf_str(b, num);
+    first = 0;
+  }
+}
+
+static void listening_json(struct buf *b) {
+  static unsigned char tcp[8192], udp[8192];
+  mark_listening("/proc/net/tcp", "0A", 0, tcp);
+  mark_listening("/proc/net/tcp6", "0A", 1, tcp);
+  mark_listening("/proc/net/udp", "07", 0, udp);
+  mark_listening("/proc/net/udp6", "07", 1, udp);
+  buf_str(b, ",\"listening\":{\"tcp\":[");
+  ports_json(b, tcp);
+  buf_str(b, "],\"udp\":[");
+  ports_json(b, udp);
+  buf_str(b, "]}");
+}
+
+/* {"program":"...","args":["...",...]} (and "listening" with a delete) */
+static void call_json(struct buf *b, int argc, char **argv, int with_listening) {
   buf_str(b, "{\"program\":");
   buf_json_string(b, program);
   buf_str(b, ",\"args\":[");
@@ -130,7 +188,9 @@ static void call_json(struct buf *b, int argc, char **argv) {
     if (i > 1) buf_put(b, ",", 1);
     buf_json_string(b, argv[i]);
   }
-  buf_str(b, "]}");
+  buf_str(b, "]");
+  if (with_listening) listening_json(b);
+  buf_str(b, "}");
 }
 
 /* ------------------------------------------------------------------ configuration */
@@ -519,8 +579,9 @@ int main(int argc, char **argv) {
 
   struct config c;
   load_config(&c);
+  static const char *const deletes[] = {"-D", "--delete", NULL};
   struct buf call = {0};
-  call_json(&call, argc, argv);
+  call_json(&call, argc, argv, strcmp(program, "map_delete") == 0 || has_arg(argc, argv, deletes));
 
   static const char *const version[] = {"-V", "--version", NULL};
   if (argc == 2 && has_arg(argc, argv, version)) {

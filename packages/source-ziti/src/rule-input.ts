@@ -23,6 +23,8 @@ export interface SelectorInput {
   readonly protocol: Protocol;
   readonly ports: { readonly low: number; readonly high?: number };
   readonly interfaces?: readonly string[];
+  readonly service?: string;
+  readonly listening?: { readonly tcp: readonly number[]; readonly udp: readonly number[] };
 }
 
 export interface InputIssue {
@@ -122,6 +124,8 @@ export function toSelector(input: SelectorInput): Checked<RuleSelector> {
       protocol: input.protocol,
       ports: input.ports.high === undefined ? { low: input.ports.low } : { low: input.ports.low, high: input.ports.high },
       ...(interfaces.length > 0 && { interfaces }),
+      ...(input.service !== undefined && { service: input.service }),
+      ...(input.listening !== undefined && { listening: { tcp: [...input.listening.tcp], udp: [...input.listening.udp] } }),
     },
   };
 }

@@ -5,14 +5,19 @@
  *
  * - insert: idempotent upsert by identity. On an existing rule it updates action, tproxy port and
  *   (when given) service; named interfaces are added to the rule's list, none named leaves the
- *   list as it is. A rule with an empty list applies to every attached interface.
+ *   list as it is. A rule with an empty list applies to every attached interface. Another
+ *   service's insert of the same identity adds that service's wish (rule-owners.ts).
  * - delete: without interfaces removes the rule; with interfaces removes those from its list and
- *   the rule when the last one goes. A selector without ports.high matches every high port.
- *   Nothing matching (no rule, or none bound to a named interface) is an error and changes nothing.
+ *   the rule when the last one goes. A selector without ports.high matches every high port. Of a
+ *   rule several services share, only the wishes of the service named, or of those whose listener
+ *   is gone, go (rule-owners.ts).
+ *   Nothing matching (no rule, no wish of the named service, none bound to a named interface) is
+ *   an error and changes nothing.
  */
 import { runSteps, runStepsInSlices, type Steps, type TimeSlicer } from '@bpfsteer/agent-kernel';
 import type { InterfaceSettings, Rule, RuleSelector } from './rule.js';
 import { describeIdentity, ruleKey } from './rule.js';
+import { insertWish, removeWishes, wishesOf } from './rule-owners.js';
 import { RuleTable, type RuleTableDraft } from './rule-table.js';
 
 export interface ZitiState {
@@ -45,12 +50,21 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+function sameOwners(a: Rule['owners'], b: Rule['owners']): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    a.length === b.length &&
+    a.every((o, i) => o.service === b[i].service && o.action === b[i].action && o.tproxyPort === b[i].tproxyPort && sameList(o.interfaces, b[i].interfaces))
+  );
+}
+
 function sameRule(a: Rule, b: Rule): boolean {
   return (
     a.action === b.action &&
     a.tproxyPort === b.tproxyPort &&
     a.service === b.service &&
-    sameList(a.interfaces, b.interfaces)
+    sameList(a.interfaces, b.interfaces) &&
+    sameOwners(a.owners, b.owners)
   );
 }
 
@@ -61,11 +75,7 @@ function insertInto(rules: RuleTableDraft, rule: Rule): OperationResult {
     rules.set(key, rule);
     return { op: 'insert', outcome: 'created', rule };
   }
-  const merged: Rule = {
-    ...rule,
-    interfaces: rule.interfaces.length ? [...new Set([...existing.interfaces, ...rule.interfaces])].sort() : existing.interfaces,
-    ...(rule.service === undefined && existing.service !== undefined && { service: existing.service }),
-  };
+  const merged = insertWish(existing, rule);
   if (sameRule(existing, merged)) return { op: 'insert', outcome: 'unchanged', rule: existing };
   rules.set(key, merged);
   return { op: 'insert', outcome: 'updated', rule: merged };
@@ -98,26 +108,24 @@ function deleteFrom(rules: RuleTableDraft, selector: RuleSelector): OperationRes
   if (found.length === 0) {
     return { code: 'ERR_RULE_NOT_FOUND', message: `no rule ${describeIdentity(selector)}` };
   }
-  const named = selector.interfaces ?? [];
-  if (named.length === 0) {
-    for (const [key] of found) rules.delete(key);
-    return { op: 'delete', removed: found.map(([, r]) => r), narrowed: [] };
-  }
   const removed: Rule[] = [];
   const narrowed: Rule[] = [];
   for (const [key, rule] of found) {
-    const kept = rule.interfaces.filter((i) => !named.includes(i));
-    if (kept.length === rule.interfaces.length) continue; // not bound to any named interface
-    if (kept.length === 0) {
+    const result = removeWishes(rule, selector);
+    if (result.kind === 'removed') {
       rules.delete(key);
       removed.push(rule);
-    } else {
-      const next = { ...rule, interfaces: kept };
-      rules.set(key, next);
-      narrowed.push(next);
+    } else if (result.kind === 'narrowed') {
+      rules.set(key, result.rule);
+      narrowed.push(result.rule);
     }
   }
   if (removed.length === 0 && narrowed.length === 0) {
+    if (selector.service !== undefined) {
+      const services = found.map(([, r]) => wishesOf(r).map((w) => w.service ?? '(none)').join(', '));
+      return { code: 'ERR_RULE_NOT_FOUND', message: `no rule ${describeIdentity(selector)} of service ${selector.service}; its services: ${services.join('; ')}` };
+    }
+    const named = selector.interfaces ?? [];
     const bound = found.map(([, r]) => (r.interfaces.length ? `[${r.interfaces.join(',')}]` : 'every interface (no list)'));
     return {
       code: 'ERR_RULE_NOT_FOUND',

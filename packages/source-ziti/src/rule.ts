@@ -30,8 +30,28 @@ export interface Rule extends RuleIdentity {
   readonly tproxyPort?: number;
   /** sorted, unique interface names; empty = every attached interface */
   readonly interfaces: readonly string[];
-  /** ziti service id (informational) */
+  /** ziti service id */
   readonly service?: string;
+  /**
+   * Set when two or more services ask for this identity (rule-owners.ts): each one's wish, the
+   * latest last. The fields above are then the rule in force: the latest one's action, tproxy
+   * port and service, and every owner's interfaces (none: every interface, when one names none).
+   */
+  readonly owners?: readonly RuleOwner[];
+}
+
+/** One service's wish for a rule that several services share (Rule.owners). */
+export interface RuleOwner {
+  readonly service: string;
+  readonly action: RuleAction;
+  readonly tproxyPort?: number;
+  readonly interfaces: readonly string[];
+}
+
+/** Sockets listening on this host, by protocol: the ports a delete's owners are looked up in (rule-owners.ts). */
+export interface ListeningPorts {
+  readonly tcp: readonly number[];
+  readonly udp: readonly number[];
 }
 
 /** What a delete names: one rule, or (ports.high absent) every rule with that low port. */
@@ -42,6 +62,14 @@ export interface RuleSelector {
   readonly ports: { readonly low: number; readonly high?: number };
   /** absent or empty: remove the whole rule(s); else remove these interfaces from them */
   readonly interfaces?: readonly string[];
+  /** of a rule several services share: remove only this service's wish */
+  readonly service?: string;
+  /**
+   * of a rule several services share, when no service is named: the tproxy ports listening where
+   * the caller runs (the native diverter client sends them with each delete); the wishes whose
+   * listener is gone are removed, or every wish when all listen (rule-owners.ts)
+   */
+  readonly listening?: ListeningPorts;
 }
 
 /** Per-interface settings overriding the plugin config (absent fields keep the plugin's value). */

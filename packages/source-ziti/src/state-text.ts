@@ -11,7 +11,8 @@ import { parseJsonInSlices } from './parse-json-in-slices.js';
 import { checkRuleInput } from './api/fast-validation.js';
 import { interfaceNameSchema, interfaceSettingsSchema, ruleInputSchema } from './api/schemas.js';
 import { ZitiSourceError, errorMessage } from './errors.js';
-import { protocols, ruleKey, type InterfaceSettings, type RuleIdentity } from './rule.js';
+import { protocols, ruleKey, type InterfaceSettings, type Rule, type RuleIdentity, type RuleOwner } from './rule.js';
+import { ruleOf } from './rule-owners.js';
 import { toRule } from './rule-input.js';
 import { RuleTable, type RuleTableDraft } from './rule-table.js';
 import { canonicalSettings, type ZitiState } from './rule-store.js';
@@ -153,11 +154,49 @@ function zodProblems(error: z.ZodError, prefix: readonly (string | number)[]): s
   return error.issues.slice(0, 10).map((i) => `${[...prefix, ...i.path].join('.') || '(root)'}: ${i.message}`);
 }
 
+/** The keys of an owner in a stored shared rule (its values are checked as a rule's, with the rule's identity). */
+const storedOwnerSchema = z.strictObject({
+  service: z.string(),
+  action: z.string(),
+  tproxyPort: z.number().optional(),
+  interfaces: z.array(z.string()),
+});
+
+/**
+ * A stored rule that several services share: each of its `owners` checked as a rule of its own
+ * with the rule's identity (the API's checks) and naming its service; the rule in force is made
+ * from them again (rule-owners.ts), whatever the stored one says.
+ */
+function sharedRule(input: Record<string, unknown>, file: string, at: readonly (string | number)[]): Rule {
+  const { owners, action: _action, tproxyPort: _port, interfaces: _interfaces, service: _service, ...identity } = input;
+  if (!Array.isArray(owners) || owners.length < 2) {
+    throw stateFileError(file, [`${[...at, 'owners'].join('.')}: owners must be an array of two or more services' rules`]);
+  }
+  let first: Rule | undefined;
+  const wishes: RuleOwner[] = owners.map((owner, k) => {
+    const shape = storedOwnerSchema.safeParse(owner);
+    if (!shape.success) throw stateFileError(file, zodProblems(shape.error, [...at, 'owners', k]));
+    const parsed = ruleInputSchema.safeParse({ ...identity, ...shape.data });
+    if (!parsed.success) throw stateFileError(file, zodProblems(parsed.error, [...at, 'owners', k]));
+    const checked = toRule(parsed.data);
+    if (!checked.ok) throw stateFileError(file, checked.issues.map((issue) => `${[...at, 'owners', k, ...issue.path].join('.')}: ${issue.message}`));
+    const r = checked.value;
+    first ??= r;
+    return { service: r.service!, action: r.action, ...(r.tproxyPort !== undefined && { tproxyPort: r.tproxyPort }), interfaces: r.interfaces };
+  });
+  return ruleOf(first!, wishes);
+}
+
 /** Checks and normalises the stored rules (the API's checks: the fast path, else zod for the message). */
 async function putRules(draft: RuleTableDraft, inputs: readonly unknown[], file: string, at: readonly (string | number)[], slicer: TimeSlicer): Promise<void> {
   for (let i = 0; i < inputs.length; i++) {
     if ((i & 255) === 0) await slicer.pause();
     const input = inputs[i];
+    if (typeof input === 'object' && input !== null && 'owners' in input) {
+      const shared = sharedRule(input as Record<string, unknown>, file, [...at, i]);
+      draft.set(ruleKey(shared), shared);
+      continue;
+    }
     const rule = checkRuleInput(input);
     if (rule !== undefined) {
       draft.set(ruleKey(rule), rule);

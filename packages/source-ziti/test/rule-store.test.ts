@@ -33,14 +33,14 @@ describe('insert', () => {
     expect(emptyState.rules.size).toBe(0);
   });
 
-  test('an existing identity is updated (action, port, service); old state untouched', () => {
-    const a = insertRule(emptyState, rule({ service: 's1' }));
-    const b = insertRule(a.state, rule({ tproxyPort: 4000, service: 's2' }));
+  test('an existing identity is updated (action, port; a service on a rule that had none); old state untouched', () => {
+    const a = insertRule(emptyState, rule());
+    const b = insertRule(a.state, rule({ tproxyPort: 4000, service: 's1' }));
     expect(b.outcome).toBe('updated');
-    expect(rules(b.state)).toEqual([rule({ tproxyPort: 4000, service: 's2' })]);
-    expect(rules(a.state)).toEqual([rule({ service: 's1' })]);
+    expect(rules(b.state)).toEqual([rule({ tproxyPort: 4000, service: 's1' })]);
+    expect(rules(a.state)).toEqual([rule()]);
     const c = insertRule(b.state, rule({ action: 'pass', tproxyPort: undefined }));
-    expect(rules(c.state)[0]).toMatchObject({ action: 'pass', service: 's2' }); // absent service keeps it
+    expect(rules(c.state)[0]).toMatchObject({ action: 'pass', service: 's1' }); // absent service keeps it
     expect(rules(c.state)[0].tproxyPort).toBeUndefined();
   });
 
@@ -131,4 +131,69 @@ test('interface settings merge; unchanged is detected', () => {
   const c = setInterface(b.state, 'eth0', { events: { diverts: true } });
   expect(c.settings.events).toEqual({ drops: false, diverts: true });
   expect(setInterface(c.state, 'eth0', { echo: true }).changed).toBe(false);
+});
+
+describe('a rule identity two services share (the router\'s -D names neither service nor port)', () => {
+  const s1 = rule({ service: 's1', tproxyPort: 4001 });
+  const s2 = rule({ service: 's2', tproxyPort: 4002 });
+  const both = () => insertRule(insertRule(emptyState, s1).state, s2).state;
+  const owner = (r: Rule) => ({ service: r.service, action: r.action, tproxyPort: r.tproxyPort, interfaces: r.interfaces });
+
+  test('the second service\'s insert adds its wish; the latest is in force; inserting again changes nothing', () => {
+    const state = both();
+    expect(rules(state)).toEqual([{ ...s2, owners: [owner(s1), owner(s2)] }]);
+    expect(insertRule(state, s1).outcome).toBe('unchanged'); // same wish, same place
+    expect(insertRule(state, rule({ service: 's1', tproxyPort: 4009 })).rule).toMatchObject({ tproxyPort: 4002, owners: [{ service: 's1', tproxyPort: 4009 }, { service: 's2' }] });
+  });
+
+  test.each<[string, number[], string]>([
+    ['s2 goes (its listener closed): s1 is in force again', [4001], 's1'],
+    ['s1 goes (its listener closed): s2 stays in force', [4002], 's2'],
+  ])('%s', (_n, tcp, left) => {
+    const r = deleteRules(both(), sel({ listening: { tcp, udp: [] } }));
+    expect(r.ok && r.narrowed.length).toBe(1);
+    const [only] = rules((r as { state: ZitiState }).state);
+    expect(only).toEqual(left === 's1' ? s1 : s2);
+    expect(only.owners).toBeUndefined();
+  });
+
+  test('the last service\'s delete removes the rule, whatever listens', () => {
+    const one = deleteRules(both(), sel({ listening: { tcp: [4001], udp: [] } }));
+    const r = deleteRules((one as { state: ZitiState }).state, sel({ listening: { tcp: [4001], udp: [] } }));
+    expect(r.ok && r.removed.length).toBe(1);
+    expect((r as { state: ZitiState }).state.rules.size).toBe(0);
+  });
+
+  test('a delete naming the service removes its wish; an unknown service is refused', () => {
+    const r = deleteRules(both(), sel({ service: 's2' }));
+    expect(rules((r as { state: ZitiState }).state)).toEqual([s1]);
+    const unknown = deleteRules(both(), sel({ service: 's9' }));
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'ERR_RULE_NOT_FOUND' } });
+    expect(!unknown.ok && unknown.error.message).toContain('of service s9; its services: s1, s2');
+  });
+
+  test('a delete that can tell nothing removes the rule: every listener there, or no ports sent', () => {
+    for (const selector of [sel({ listening: { tcp: [4001, 4002], udp: [] } }), sel()]) {
+      const r = deleteRules(both(), selector);
+      expect(r.ok && r.removed.length).toBe(1);
+    }
+  });
+
+  test('interfaces: the rule in force applies to every owner\'s interfaces; a delete with -N narrows the gone owner\'s', () => {
+    const a = insertRule(emptyState, rule({ service: 's1', tproxyPort: 4001, interfaces: ['eth0'] })).state;
+    const b = insertRule(a, rule({ service: 's2', tproxyPort: 4002, interfaces: ['eth1'] })).state;
+    expect(rules(b)[0].interfaces).toEqual(['eth0', 'eth1']);
+    const c = deleteRules(b, sel({ interfaces: ['eth1'], listening: { tcp: [4001], udp: [] } }));
+    expect(rules((c as { state: ZitiState }).state)).toEqual([rule({ service: 's1', tproxyPort: 4001, interfaces: ['eth0'] })]);
+    const d = insertRule(a, rule({ service: 's2', tproxyPort: 4002 })).state; // no list: every interface
+    expect(rules(d)[0].interfaces).toEqual([]);
+  });
+
+  test('a UDP rule looks at the UDP ports', () => {
+    const u1 = rule({ protocol: 'udp', service: 's1', tproxyPort: 4001 });
+    const u2 = rule({ protocol: 'udp', service: 's2', tproxyPort: 4002 });
+    const state = insertRule(insertRule(emptyState, u1).state, u2).state;
+    const r = deleteRules(state, sel({ protocol: 'udp', listening: { tcp: [4001, 4002], udp: [4002] } }));
+    expect(rules((r as { state: ZitiState }).state)).toEqual([u2]);
+  });
 });

@@ -43,6 +43,33 @@ test('save then load gives the same state; the file is 0600 in a 0700 directory'
   expect(await serialiseState(loaded)).toBe(await readFile(file, 'utf8'));
 });
 
+test('a rule two services share is saved with its owners and loads the same (snapshot and journal)', async () => {
+  const shared = (service: string, tproxyPort: number, interfaces: string[]): Rule => ({
+    destination: '10.9.0.0/24', source: '0.0.0.0/0', protocol: 'udp', ports: { low: 53, high: 53 }, action: 'divert', tproxyPort, interfaces, service,
+  });
+  const one = insertRule(state, shared('a', 4001, ['eth0'])).state;
+  const both = insertRule(one, shared('b', 4002, [])).state;
+  const file = join(dir, 'shared.json');
+  await saveState(file, both);
+  const loaded = await loadState(file);
+  expect([...loaded.rules]).toEqual([...both.rules]);
+  expect([...loaded.rules.values()][1]).toMatchObject({ service: 'b', tproxyPort: 4002, interfaces: [], owners: [{ service: 'a' }, { service: 'b' }] });
+  // the journal path: a record putting the shared rule
+  const { stateFile } = await openStateFile(join(dir, 'j.json'), quiet());
+  await stateFile.save(one);
+  await stateFile.save(both);
+  await stateFile.close();
+  const replayed = await openStateFile(join(dir, 'j.json'), quiet());
+  expect([...replayed.state.rules]).toEqual([...both.rules]);
+});
+
+test('a stored shared rule whose owner is not a valid rule stops the load, naming it', async () => {
+  const file = join(dir, 'bad-owner.json');
+  const owners = [{ service: 'a', action: 'divert', tproxyPort: 4001, interfaces: [] }, { service: 'b', action: 'divert', tproxyPort: 0, interfaces: [] }];
+  await writeFile(file, JSON.stringify({ version: 1, rules: [{ destination: '10.9.0.0/24', source: '0.0.0.0/0', protocol: 'udp', ports: { low: 53, high: 53 }, action: 'divert', tproxyPort: 4001, interfaces: [], service: 'b', owners }], interfaces: {} }));
+  await expect(loadState(file)).rejects.toThrow('rules.0.owners.1.tproxyPort: a divert rule needs tproxyPort');
+});
+
 test('a missing file is the empty state', async () => {
   expect((await loadState(join(dir, 'none.json'))).rules.size).toBe(0);
 });

@@ -304,6 +304,60 @@ describe('the native client while no agent answers (issue 10: the router starts 
   });
 });
 
+describe('two services with the same rule tuple, as a router makes them (issue 10)', () => {
+  beforeAll(() => void (client = nativeClient));
+  afterAll(() => void (client = nodeCli));
+  /** A service's TCP listener on 127.0.0.1 (the router opens one per service; its port is -t). */
+  const listener = async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as { port: number }).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  };
+  const insert = (port: number, service: string) => `-I -c 10.7.7.0 -m 24 -p tcp -o 0.0.0.0 -n 0 -l 443 -h 443 -t ${port} -s ${service}`;
+  const remove = '-D -c 10.7.7.0 -m 24 -p tcp -o 0.0.0.0 -n 0 -l 443 -h 443'; // the router's: no -s, no -t
+  const inForce = (kernel: FakeKernel) => [...kernel.held.values()].map((i) => `${String(i.service)}:${String(i.tproxyPort)}`);
+
+  test.each([['the newer', 'b'], ['the older', 'a']])('removing %s service (its listener closed first) keeps the other\'s interception', async (_n, gone) => {
+    const { kernel } = await startSource();
+    const a = await listener();
+    const b = await listener();
+    try {
+      expect(await diverter(insert(a.port, 'a'))).toMatchObject({ code: 0 });
+      expect(await diverter(insert(b.port, 'b'))).toMatchObject({ code: 0 });
+      expect(inForce(kernel)).toEqual([`b:${b.port}`]); // the latest is in force
+      const list = JSON.parse((await diverter('-L --json')).stdout);
+      expect(list.rules[0].owners.map((o: { service: string }) => o.service)).toEqual(['a', 'b']);
+      await (gone === 'b' ? b : a).close(); // what the router does before its -D
+      expect(await diverter(remove)).toMatchObject({ code: 0 });
+      const stays = gone === 'b' ? a : b;
+      expect(inForce(kernel)).toEqual([`${gone === 'b' ? 'a' : 'b'}:${stays.port}`]);
+      await stays.close();
+      expect(await diverter(remove)).toMatchObject({ code: 0 }); // the last one: the rule goes
+      expect(inForce(kernel)).toEqual([]);
+      expect((await diverter(remove)).code).toBe(1); // nothing left
+    } finally {
+      await Promise.allSettled([a.close(), b.close()]);
+    }
+  });
+
+  test('a delete naming the service (-s) removes its wish whatever listens; with every listener up, a plain delete removes the rule', async () => {
+    const { kernel } = await startSource();
+    const a = await listener();
+    const b = await listener();
+    try {
+      await diverter(insert(a.port, 'a'));
+      await diverter(insert(b.port, 'b'));
+      expect(await diverter(`${remove} -s b`)).toMatchObject({ code: 0 });
+      expect(inForce(kernel)).toEqual([`a:${a.port}`]);
+      await diverter(insert(b.port, 'b'));
+      expect(await diverter(remove)).toMatchObject({ code: 0 }); // an operator's delete: both listen
+      expect(inForce(kernel)).toEqual([]);
+    } finally {
+      await Promise.allSettled([a.close(), b.close()]);
+    }
+  });
+});
+
 test('saved rules the agent refuses at start: the source serves anyway and health says so', async () => {
   const stateFile = join(dir, 'state-refused', 'rules.json');
   await mkdir(join(dir, 'state-refused'), { recursive: true });

@@ -15,7 +15,7 @@ import { isInterfaceName, isServiceId, type Rule, type RuleSelector } from '../r
 import { toRule, toSelector, type RuleInput, type SelectorInput } from '../rule-input.js';
 import type { GroupConverter } from '../parse-json-in-slices.js';
 import type { Operation } from '../rule-store.js';
-import { batchSchema, MAX_BATCH_OPERATIONS, MAX_CIDR_TEXT, MAX_RULE_INTERFACES, ruleInputSchema, selectorInputSchema } from './schemas.js';
+import { batchSchema, MAX_BATCH_OPERATIONS, MAX_CIDR_TEXT, MAX_LISTENING_PORTS, MAX_RULE_INTERFACES, ruleInputSchema, selectorInputSchema } from './schemas.js';
 
 type Plain = Record<string, unknown>;
 
@@ -94,9 +94,28 @@ export function isValidRuleInput(value: unknown): value is RuleInput {
 }
 
 /** The normalised selector when `value` passes selectorInputSchema; else undefined. */
+function isPortList(value: unknown): boolean {
+  if (!Array.isArray(value) || value.length > MAX_LISTENING_PORTS) return false;
+  for (let i = 0; i < value.length; i++) if (!isPort(value[i])) return false;
+  return true;
+}
+
+function isListening(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  let keys = 0;
+  for (const key in value) {
+    if ((key !== 'tcp' && key !== 'udp') || !isPortList(value[key])) return false;
+    keys++;
+  }
+  return keys === 2;
+}
+
 export function checkSelectorInput(value: unknown): RuleSelector | undefined {
   if (!isPlainObject(value)) return undefined;
-  for (const key in value) if (!identityField(key, value[key])) return undefined;
+  for (const key in value) {
+    const v = value[key];
+    if (key === 'service' ? !isServiceId(v) : key === 'listening' ? !isListening(v) : !identityField(key, v)) return undefined;
+  }
   if (value.destination === undefined || value.protocol === undefined || value.ports === undefined) return undefined;
   const checked = toSelector(value as unknown as SelectorInput);
   return checked.ok ? checked.value : undefined;

@@ -18,6 +18,14 @@ export function ruleView(r: Rule): RuleView {
     ...(r.tproxyPort !== undefined && { tproxyPort: r.tproxyPort }),
     interfaces: [...r.interfaces],
     ...(r.service !== undefined && { service: r.service }),
+    ...(r.owners && {
+      owners: r.owners.map((o) => ({
+        service: o.service,
+        action: o.action,
+        ...(o.tproxyPort !== undefined && { tproxyPort: o.tproxyPort }),
+        interfaces: [...o.interfaces],
+      })),
+    }),
   };
 }
 

@@ -20,6 +20,8 @@ export const MAX_BATCH_OPERATIONS = 250_000;
 export const MAX_CIDR_TEXT = 64;
 /** Most interfaces one rule may name. */
 export const MAX_RULE_INTERFACES = 64;
+/** ports of each protocol in a delete's `listening` (every port there is) */
+export const MAX_LISTENING_PORTS = 65536;
 
 const port = (what: string) =>
   z
@@ -65,6 +67,9 @@ const interfacesSchema = (tooMany: string, description: string) =>
     .optional()
     .meta({ description });
 
+const listeningPorts = (what: string) =>
+  z.array(port(`${what}[]`), { error: `${what} must be an array of ports` }).max(MAX_LISTENING_PORTS, { error: `${what}: at most ${MAX_LISTENING_PORTS} ports` });
+
 function addIssues(ctx: z.RefinementCtx, issues: readonly InputIssue[]): void {
   for (const issue of issues) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
 }
@@ -99,6 +104,21 @@ export const selectorInputSchema = z
     protocol: protocolSchema,
     ports: portsSchema('absent: every rule with this low port'),
     interfaces: interfacesSchema(`at most ${MAX_RULE_INTERFACES} interfaces`, 'remove only these interfaces from the rule (it goes when none is left)'),
+    service: z
+      .string({ error: `service must be ${serviceIdRule}` })
+      .refine(isServiceId, { error: `service must be ${serviceIdRule}` })
+      .optional()
+      .meta({ description: 'of a rule several services share: remove only this service\'s wish' }),
+    listening: z
+      .strictObject(
+        { tcp: listeningPorts('listening.tcp'), udp: listeningPorts('listening.udp') },
+        { error: notAnObject('listening must be an object { tcp: [ports], udp: [ports] }') },
+      )
+      .optional()
+      .meta({
+        description:
+          'of a rule several services share, when no service is named: the tproxy ports listening where the caller runs; the wishes whose listener is gone are removed (every wish when all listen)',
+      }),
   }, { error: notAnObject('a rule selector must be an object') })
   .superRefine((value, ctx) => {
     const checked = toSelector(value);
@@ -163,6 +183,15 @@ export const errorSchema = z
   })
   .register(apiSchemas, { id: 'Error' });
 
+export const ruleOwnerSchema = z
+  .object({
+    service: z.string(),
+    action: z.enum(actions),
+    tproxyPort: z.number().int().optional(),
+    interfaces: z.array(z.string()),
+  })
+  .register(apiSchemas, { id: 'RuleOwner', description: 'one service\'s wish for a rule several services share' });
+
 export const ruleSchema = z
   .object({
     destination: z.string(),
@@ -173,6 +202,10 @@ export const ruleSchema = z
     tproxyPort: z.number().int().optional(),
     interfaces: z.array(z.string()),
     service: z.string().optional(),
+    owners: z
+      .array(ruleOwnerSchema)
+      .optional()
+      .meta({ description: 'when several services share the rule: each one\'s wish, the latest (in force) last; interfaces are all of theirs' }),
   })
   .register(apiSchemas, { id: 'Rule' });
 

@@ -11,9 +11,17 @@ import { DiverterRefusedError, EXIT_AGENT, EXIT_OK, EXIT_USAGE, executeRequest, 
 import { parseDiverterArgs } from './parse-diverter-args.js';
 
 /** What the native client sends (POST /v1/diverter) and keeps in the spool while the agent is away. */
+const listeningPorts = z.array(z.number().int().min(0).max(65535)).max(65536);
+
 export const forwardedCallSchema = z.strictObject({
   program: z.enum(['bpfsteer-diverter', 'map_update', 'map_delete']),
   args: z.array(z.string().max(4096)).max(256),
+  /**
+   * with a delete: the TCP and UDP ports listening on the loopback or every address where the
+   * client ran (the router's netns): of a rule several services share, the wishes whose listener
+   * is gone are removed (rule-owners.ts)
+   */
+  listening: z.strictObject({ tcp: listeningPorts, udp: listeningPorts }).optional(),
 });
 
 export type ForwardedCall = z.output<typeof forwardedCallSchema>;
@@ -47,7 +55,8 @@ export async function runForwardedCall(call: ForwardedCall, calls: DiverterCalls
     return { status: EXIT_OK, transient: false };
   }
   try {
-    return { status: await executeRequest(request, calls, io), transient: false };
+    const run = request.command === 'delete' && call.listening ? { ...request, body: { ...request.body, listening: call.listening } } : request;
+    return { status: await executeRequest(run, calls, io), transient: false };
   } catch (err) {
     io.stderr.write(`${as}: ${err instanceof Error ? err.message : String(err)}\n`);
     return { status: EXIT_AGENT, transient: err instanceof DiverterRefusedError && err.transient };

@@ -35,6 +35,10 @@ export interface DeleteBody {
   protocol: Protocol;
   ports: { low: number; high?: number };
   interfaces?: string[];
+  /** -s: of a rule several services share, only this service's */
+  service?: string;
+  /** the ports listening where the native client ran (forwarded-call.ts adds them) */
+  listening?: { tcp: number[]; udp: number[] };
 }
 
 export type ListFilter = 'all' | 'intercepts' | 'passthrough';
@@ -213,7 +217,9 @@ function insertBody(values: Values): InsertBody {
 function deleteBody(values: Values): DeleteBody {
   const { destination, source } = addresses(values);
   const protocol = protocolName(required(values, 'protocol', 'a rule'));
-  return { destination: destination.text, source, protocol, ports: portRange(values, false), ...interfaces(values) };
+  const service = one(values, 'service-id');
+  if (service !== undefined && !isServiceId(service)) fail(`service id (-s) is not ${serviceIdRule}`);
+  return { destination: destination.text, source, protocol, ports: portRange(values, false), ...interfaces(values), ...(service !== undefined && { service }) };
 }
 
 /** Options given (each once, -N as often as wanted). */
@@ -319,7 +325,7 @@ function diverterRequest(values: Values, positionals: string[]): DiverterRequest
       );
       return { command: 'insert', body: insertBody(values) };
     case 'delete':
-      onlyAllowed(values, ['delete', 'cidr-block', 'dprefix-len', 'ocidr-block', 'oprefix-len', 'low-port', 'high-port', 'protocol', 'interface'], '-D');
+      onlyAllowed(values, ['delete', 'cidr-block', 'dprefix-len', 'ocidr-block', 'oprefix-len', 'low-port', 'high-port', 'protocol', 'interface', 'service-id'], '-D');
       return { command: 'delete', body: deleteBody(values) };
     case 'list': {
       onlyAllowed(values, ['list', 'intercepts', 'passthrough', 'interfaces', 'json'], '-L');
