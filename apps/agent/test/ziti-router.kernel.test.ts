@@ -353,6 +353,8 @@ describe('a ziti router driving bpfsteer-diverter', () => {
       ['-I', '-c', '10.99.0.0', '-m', '24', '-p', 'sctp', '-l', '1', '-h', '2', '-t', '5'],
       ['-I', '-c', '10.99.0.0', '-m', '24', '-p', 'tcp', '-l', '1', '-h', '70000', '-t', '5'],
       ['-I', '-c', '10.99.0.0', '-m', '24', '-p', 'tcp', '-l', '1', '-h', '2', '-t', '5', '-N', 'nosuch0'],
+      // an IPv6 intercept pointing at the router's IPv4-only listener (the real router's way): refused, not a silent no-op
+      insert('fd00:99::', 64, 'tcp', 8080, 8080, ziti.tcp4),
     ]) {
       const r = await diverter(args);
       expect(r.code, args.join(' ')).not.toBe(0);

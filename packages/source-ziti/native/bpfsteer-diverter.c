@@ -166,16 +166,25 @@ static void ports_json(struct buf *b, const unsigned char *ports) {
   }
 }
 
+/* "listening": tcp, udp: of either family; tcp6, udp6: of IPv6 (where an IPv6 destination can be diverted) */
 static void listening_json(struct buf *b) {
-  static unsigned char tcp[8192], udp[8192];
+  static unsigned char tcp[8192], udp[8192], tcp6[8192], udp6[8192];
   mark_listening("/proc/net/tcp", "0A", 0, tcp);
-  mark_listening("/proc/net/tcp6", "0A", 1, tcp);
+  mark_listening("/proc/net/tcp6", "0A", 1, tcp6);
   mark_listening("/proc/net/udp", "07", 0, udp);
-  mark_listening("/proc/net/udp6", "07", 1, udp);
-  buf_str(b, ",\"listening\":{\"tcp\":[");
-  ports_json(b, tcp);
-  buf_str(b, "],\"udp\":[");
-  ports_json(b, udp);
+  mark_listening("/proc/net/udp6", "07", 1, udp6);
+  for (int i = 0; i < 8192; i++) {
+    tcp[i] |= tcp6[i];
+    udp[i] |= udp6[i];
+  }
+  const struct { const char *name; const unsigned char *ports; } lists[] = {{"tcp", tcp}, {"udp", udp}, {"tcp6", tcp6}, {"udp6", udp6}};
+  buf_str(b, ",\"listening\":{");
+  for (int i = 0; i < 4; i++) {
+    buf_str(b, i ? "],\"" : "\"");
+    buf_str(b, lists[i].name);
+    buf_str(b, "\":[");
+    ports_json(b, lists[i].ports);
+  }
   buf_str(b, "]}");
 }
 
@@ -579,9 +588,18 @@ int main(int argc, char **argv) {
 
   struct config c;
   load_config(&c);
+  /*
+   * the listeners where the router runs go with a delete (which service's rule goes) and with an
+   * insert of an IPv6 address (whether anything can take its diverted connections): reading them
+   * costs ~1 ms on a router with thousands of services, so not with every call
+   */
   static const char *const deletes[] = {"-D", "--delete", NULL};
+  static const char *const inserts[] = {"-I", "--insert", NULL};
+  int ipv6 = 0;
+  for (int i = 1; i < argc; i++) ipv6 |= strchr(argv[i], ':') != NULL;
+  int listening = strcmp(program, "map_delete") == 0 || has_arg(argc, argv, deletes) || (ipv6 && has_arg(argc, argv, inserts));
   struct buf call = {0};
-  call_json(&call, argc, argv, strcmp(program, "map_delete") == 0 || has_arg(argc, argv, deletes));
+  call_json(&call, argc, argv, listening);
 
   static const char *const version[] = {"-V", "--version", NULL};
   if (argc == 2 && has_arg(argc, argv, version)) {

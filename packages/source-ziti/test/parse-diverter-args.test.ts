@@ -58,6 +58,18 @@ describe('the ziti router contract (openziti.md §1)', () => {
     expect(r).toMatchObject({ body: { destination: 'fd00::/64', source: '::/0' } });
   });
 
+  test("IPv6 with the router's bare allowed source (-n 32, as it sends an address without length): that one address", () => {
+    const r = request('-I -c fd00::17 -m 128 -p tcp -o fd00:1::5 -n 32 -l 443 -h 443 -t 1234 -s s'.split(' '));
+    expect(r).toMatchObject({ body: { source: 'fd00:1::5/128' } });
+    // a /32 network given as such stays one
+    expect(request('-I -c fd00::17 -m 128 -p tcp -o 2001:db8:: -n 32 -l 443 -h 443 -t 1234 -s s'.split(' '))).toMatchObject({ body: { source: '2001:db8::/32' } });
+    expect(request('-D -c fd00::17 -m 128 -p tcp -o fd00:1::5 -n 32 -l 443 -h 443'.split(' '))).toMatchObject({ body: { source: 'fd00:1::5/128' } });
+  });
+
+  test('-D -s names the service whose wish goes (a rule several services share)', () => {
+    expect(request([...deleteArgs, '-s', 'svc-1'])).toMatchObject({ command: 'delete', body: { service: 'svc-1' } });
+  });
+
   test('long options', () => {
     const r = request('--insert --cidr-block 10.0.0.0 --dprefix-len 8 --protocol tcp --low-port 1 --high-port 2 --tproxy-port 3 --interface eth0 --interface lo'.split(' '));
     expect(r).toMatchObject({ command: 'insert', body: { destination: '10.0.0.0/8', ports: { low: 1, high: 2 }, tproxyPort: 3, interfaces: ['eth0', 'lo'] } });

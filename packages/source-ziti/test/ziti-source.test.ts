@@ -340,6 +340,28 @@ describe('two services with the same rule tuple, as a router makes them (issue 1
     }
   });
 
+  test('an IPv6 divert rule whose port only an IPv4 socket listens on (the router\'s listeners) is refused with exit 1, changing nothing', async () => {
+    const { kernel } = await startSource();
+    const v4 = await listener();
+    try {
+      const r = await diverter(`-I -c fd00:7::1 -m 128 -p tcp -o 0.0.0.0 -n 0 -l 443 -h 443 -t ${v4.port} -s v6svc`);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`fd00:7::1/128 is an IPv6 destination, but nothing of IPv6 listens on tcp port ${v4.port} here (only an IPv4 socket`);
+      expect(kernel.held.size).toBe(0);
+      expect(await diverter(`-I -c 10.7.7.1 -m 32 -p tcp -o 0.0.0.0 -n 0 -l 443 -h 443 -t ${v4.port} -s v4svc`)).toMatchObject({ code: 0 });
+    } finally {
+      await v4.close();
+    }
+    const v6 = createServer();
+    await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+    try {
+      const port = (v6.address() as { port: number }).port;
+      expect(await diverter(`-I -c fd00:7::1 -m 128 -p tcp -o 0.0.0.0 -n 0 -l 443 -h 443 -t ${port} -s v6svc`)).toMatchObject({ code: 0 });
+    } finally {
+      await new Promise((resolve) => v6.close(resolve));
+    }
+  });
+
   test('a delete naming the service (-s) removes its wish whatever listens; with every listener up, a plain delete removes the rule', async () => {
     const { kernel } = await startSource();
     const a = await listener();

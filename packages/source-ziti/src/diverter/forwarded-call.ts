@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { packageInfo } from '../version.js';
 import { shortUsage, usageText } from './diverter-usage.js';
 import { DiverterRefusedError, EXIT_AGENT, EXIT_OK, EXIT_USAGE, executeRequest, type DiverterCalls, type DiverterOutput } from './execute-request.js';
-import { parseDiverterArgs } from './parse-diverter-args.js';
+import { parseDiverterArgs, type InsertBody } from './parse-diverter-args.js';
 
 /** What the native client sends (POST /v1/diverter) and keeps in the spool while the agent is away. */
 const listeningPorts = z.array(z.number().int().min(0).max(65535)).max(65536);
@@ -17,17 +17,38 @@ export const forwardedCallSchema = z.strictObject({
   program: z.enum(['bpfsteer-diverter', 'map_update', 'map_delete']),
   args: z.array(z.string().max(4096)).max(256),
   /**
-   * with a delete: the TCP and UDP ports listening on the loopback or every address where the
-   * client ran (the router's netns): of a rule several services share, the wishes whose listener
-   * is gone are removed (rule-owners.ts)
+   * with a delete, and an insert of an IPv6 address: the TCP and UDP ports listening on the
+   * loopback or every address where the client ran (the router's netns), of either family (tcp,
+   * udp) and of IPv6 (tcp6, udp6). Of a rule several services share, a delete removes the wishes
+   * whose listener is gone (rule-owners.ts); an IPv6 divert rule nothing of IPv6 listens for is
+   * refused (divertableHere)
    */
-  listening: z.strictObject({ tcp: listeningPorts, udp: listeningPorts }).optional(),
+  listening: z.strictObject({ tcp: listeningPorts, udp: listeningPorts, tcp6: listeningPorts, udp6: listeningPorts }).optional(),
 });
 
 export type ForwardedCall = z.output<typeof forwardedCallSchema>;
 
 export interface ForwardedCallIo extends DiverterOutput {
   readonly stderr: { write(text: string): unknown };
+}
+
+/**
+ * Why a divert rule of an IPv6 destination cannot divert where the client runs, or undefined. The
+ * datapath hands an IPv6 connection only to a socket of IPv6 listening on [::1] (or [::]) at the
+ * tproxy port; an OpenZiti router opens its listeners on 127.0.0.1 alone, even for an IPv6
+ * intercept (openziti/ziti tproxy_linux.go), so such a rule would take the connections and drop
+ * them: refused with exit 1 rather than kept with exit 0.
+ */
+function divertableHere(rule: InsertBody, listening: NonNullable<ForwardedCall['listening']>): string | undefined {
+  if (rule.action !== 'divert' || !rule.destination.includes(':')) return undefined;
+  const ports = rule.protocol === 'tcp' ? listening.tcp6 : listening.udp6;
+  if (ports.includes(rule.tproxyPort!)) return undefined;
+  const v4 = (rule.protocol === 'tcp' ? listening.tcp : listening.udp).includes(rule.tproxyPort!);
+  return (
+    `${rule.destination} is an IPv6 destination, but nothing of IPv6 listens on ${rule.protocol} port ${rule.tproxyPort} here` +
+    `${v4 ? ' (only an IPv4 socket: the OpenZiti router listens on 127.0.0.1 alone, also for IPv6 intercepts)' : ''}; ` +
+    'its connections could not be diverted, so the rule is not added. Intercept the service\'s IPv4 addresses'
+  );
 }
 
 /** What a call gave: its exit status (0 done, 1 refused, 2 usage); `transient` when it was refused for a reason that may pass (DiverterRefusedError.transient). */
@@ -54,8 +75,16 @@ export async function runForwardedCall(call: ForwardedCall, calls: DiverterCalls
     io.stdout.write(`agent ${name} ${version}, API v1\n`);
     return { status: EXIT_OK, transient: false };
   }
+  const listening = call.listening;
+  if (request.command === 'insert' && listening) {
+    const refused = divertableHere(request.body, listening);
+    if (refused) {
+      io.stderr.write(`${as}: ${refused}\n`);
+      return { status: EXIT_AGENT, transient: false };
+    }
+  }
   try {
-    const run = request.command === 'delete' && call.listening ? { ...request, body: { ...request.body, listening: call.listening } } : request;
+    const run = request.command === 'delete' && listening ? { ...request, body: { ...request.body, listening: { tcp: listening.tcp, udp: listening.udp } } } : request;
     return { status: await executeRequest(run, calls, io), transient: false };
   } catch (err) {
     io.stderr.write(`${as}: ${err instanceof Error ? err.message : String(err)}\n`);

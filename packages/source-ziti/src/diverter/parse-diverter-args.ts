@@ -4,7 +4,7 @@
  * so it can be table-tested and fuzzed. CIDRs are normalised here; the agent checks again.
  */
 import { parseArgs } from 'node:util';
-import { anyPrefix, maxPrefixLength, networkOf, tryParseIp, tryParsePrefix, type IpAddress, type IpPrefix } from '@bpfsteer/ip';
+import { anyPrefix, hasHostBits, maxPrefixLength, networkOf, tryParseIp, tryParsePrefix, type IpAddress, type IpPrefix } from '@bpfsteer/ip';
 import { DEFAULT_SOCKET } from '../defaults.js';
 import { interfaceNameRule, isInterfaceName, isServiceId, serviceIdRule, type Protocol } from '../rule.js';
 
@@ -175,13 +175,24 @@ function addresses(values: Values): { destination: IpPrefix; source: string } {
     if (one(values, 'oprefix-len') !== undefined) fail(`${flag('oprefix-len')} needs ${flag('ocidr-block')}`);
     return { destination, source: anyPrefix(destination.family).text };
   }
-  const source = cidr(srcIp, one(values, 'oprefix-len'), 'source (-o)');
+  const source = sourceCidr(srcIp, one(values, 'oprefix-len'));
   // the router passes its default source `-o 0.0.0.0 -n 0` ("any") for IPv6 intercepts too
   if (source.text === '0.0.0.0/0' && destination.family === 6) return { destination, source: anyPrefix(6).text };
   if (source.family !== destination.family) {
     fail(`source ${source.text} and destination ${destination.text} must be of the same address family`);
   }
   return { destination, source: source.text };
+}
+
+/**
+ * `-o <ip> -n <len>`. The router sends an allowed source given without a length as `-n 32`, for
+ * IPv6 too (openziti/ziti tproxy_linux.go, getSourceAddressesAsCidrs): an IPv6 address with
+ * `-n 32` that is not itself a /32 network is that one address (/128), not the /32 around it.
+ */
+function sourceCidr(ipText: string, lenText: string | undefined): IpPrefix {
+  const ip = address(ipText, 'source (-o)');
+  if (ip.family === 6 && lenText === '32' && hasHostBits(ip.bytes, 32)) return networkOf(ip, 128);
+  return cidr(ipText, lenText, 'source (-o)');
 }
 
 function portRange(values: Values, highRequired: boolean): { low: number; high?: number } {
