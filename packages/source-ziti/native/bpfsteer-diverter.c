@@ -188,7 +188,34 @@ static void listening_json(struct buf *b) {
   buf_str(b, "]}");
 }
 
-/* {"program":"...","args":["...",...]} (and "listening" with a delete) */
+/*
+ * "caller": the process that ran this one (the router: its -V and inserts tell the agent which
+ * router is running, router-generations.ts): its pid and start time (/proc/<pid>/stat field 22,
+ * which tells a reused pid apart). Nothing when it cannot be read.
+ */
+static void caller_json(struct buf *b) {
+  pid_t parent = getppid();
+  char path[64], stat[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)parent);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, stat, sizeof stat - 1);
+  close(fd);
+  if (n <= 0) return;
+  stat[n] = '\0';
+  char *p = strrchr(stat, ')'); /* the command name may hold spaces and parentheses */
+  if (!p) return;
+  p++;
+  /* p is at the space before field 3 (the state); 19 spaces on is the one before field 22 */
+  for (int field = 3; field < 22 && p; field++) p = strchr(p + 1, ' ');
+  if (!p) return;
+  unsigned long long start = strtoull(p + 1, NULL, 10);
+  char json[96];
+  snprintf(json, sizeof json, ",\"caller\":{\"pid\":%d,\"start\":%llu}", (int)parent, start);
+  buf_str(b, json);
+}
+
+/* {"program":"...","args":["...",...],"caller":{...}} (and "listening" with a delete) */
 static void call_json(struct buf *b, int argc, char **argv, int with_listening) {
   buf_str(b, "{\"program\":");
   buf_json_string(b, program);
@@ -198,6 +225,7 @@ static void call_json(struct buf *b, int argc, char **argv, int with_listening) 
     buf_json_string(b, argv[i]);
   }
   buf_str(b, "]");
+  caller_json(b);
   if (with_listening) listening_json(b);
   buf_str(b, "}");
 }

@@ -178,6 +178,16 @@ export class ZitiService {
     });
   }
 
+  /** Removes the wishes `select` picks from the rules as they are when it runs (in the queue); resolves to how many. */
+  sweep(select: (rules: Iterable<Rule>) => readonly RuleSelector[]): Promise<number> {
+    return this.#mutate((state) => {
+      const selectors = select(state.rules.values());
+      if (selectors.length === 0) return { state, changed: false, value: 0 };
+      const result = this.#operations(state, selectors.map((selector) => ({ op: 'delete' as const, selector })));
+      return { ...result, value: selectors.length };
+    });
+  }
+
   flush(): Promise<{ removed: number }> {
     return this.#mutate((state) => {
       const { state: next, removed } = flushRules(state);

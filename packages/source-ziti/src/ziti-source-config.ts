@@ -3,9 +3,9 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_HTTP_LIMITS } from './api/http-limits.js';
 import { interfaceNameSchema } from './api/schemas.js';
-import { DEFAULT_SOCKET, DEFAULT_SPOOL, DEFAULT_STATE_FILE } from './defaults.js';
+import { DEFAULT_ROUTER_RESTART_GRACE_MS, DEFAULT_SOCKET, DEFAULT_SPOOL, DEFAULT_STATE_FILE } from './defaults.js';
 
-export { DEFAULT_SOCKET, DEFAULT_SPOOL, DEFAULT_STATE_FILE };
+export { DEFAULT_ROUTER_RESTART_GRACE_MS, DEFAULT_SOCKET, DEFAULT_SPOOL, DEFAULT_STATE_FILE };
 
 const absolutePath = (what: string) =>
   z
@@ -51,6 +51,17 @@ export const zitiSourceConfigSchema = z.strictObject({
    * agent was unreachable; applied in order at start and when asked (created 0700)
    */
   spool: absolutePath('spool').default(DEFAULT_SPOOL),
+  /**
+   * after an OpenZiti router's restart (its -V through the native client, then its inserts), how
+   * long until the rules of services it did not insert again are removed (router-generations.ts);
+   * 0: never
+   */
+  routerRestartGraceMs: z
+    .number({ error: 'routerRestartGraceMs must be a number of milliseconds' })
+    .int()
+    .min(0)
+    .max(86_400_000)
+    .default(DEFAULT_ROUTER_RESTART_GRACE_MS),
   /** when set, requests may only name these interfaces (others get 422 before reaching the plugin) */
   interfaces: z.array(interfaceNameSchema).min(1).optional(),
   /** time-outs and the body limit of both listeners (unix socket and TCP) */

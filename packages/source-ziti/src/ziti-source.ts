@@ -26,6 +26,7 @@ import { zitiSourceConfigSchema, type ZitiSourceConfig } from './ziti-source-con
 import { ZitiService } from './ziti-service.js';
 import { emptyState } from './rule-store.js';
 import { DiverterSpool } from './diverter-spool.js';
+import { RouterGenerations } from './router-generations.js';
 import { runCollected } from './diverter/forwarded-call.js';
 import { inProcessCalls } from './api/in-process-calls.js';
 
@@ -51,6 +52,7 @@ class ZitiSource implements IntentSource {
   #service?: ZitiService;
   #stateFile?: StateFile;
   #spool?: DiverterSpool;
+  #router?: RouterGenerations;
   /** the commit of the saved rules, queued at listen; it reads the state file once start lets it */
   #loaded?: Promise<CommitResult>;
   #letLoad?: (go: boolean) => void;
@@ -124,11 +126,22 @@ class ZitiSource implements IntentSource {
   async #listenLocal(service: ZitiService): Promise<void> {
     const { logger } = this.#context;
     const config = this.#config;
+    const router = new RouterGenerations({
+      graceMs: config.routerRestartGraceMs,
+      sweep: async (select) => {
+        const removed = await service.sweep(select).catch((err: unknown) => {
+          logger.error({ err }, `could not remove the rules of services the restarted router no longer has: ${errorMessage(err)}`);
+          return 0;
+        });
+        if (removed > 0) logger.info({ removed }, 'removed the rules of services the restarted router did not insert again');
+      },
+    });
+    this.#router = router;
     // the kept calls run through the unix API in-process (created next: the spool is one of its routes' inputs)
     let local: FastifyInstance | undefined;
-    const spool = new DiverterSpool({ dir: config.spool, logger, run: (call) => runCollected(call, inProcessCalls(local!, service)) });
+    const spool = new DiverterSpool({ dir: config.spool, logger, run: (call) => runCollected(call, inProcessCalls(local!, service), router) });
     this.#spool = spool;
-    local = await createApi({ service, logger: logger.child({ api: 'unix' }), limits: config.http, spool });
+    local = await createApi({ service, logger: logger.child({ api: 'unix' }), limits: config.http, spool, router });
     this.#apps.push(local);
     this.#socket = await listenOnSocket(local, config.socket, this.#context.takeOver ?? false);
     if (this.#socket.replaced === 'stale') logger.info({ socket: config.socket }, 'replaced a stale ziti API socket');
@@ -142,7 +155,7 @@ class ZitiSource implements IntentSource {
     const config = this.#config;
     const token = this.#token;
     if (config.tcp && token) {
-      const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http, spool: this.#spool });
+      const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http, spool: this.#spool, router: this.#router });
       this.#apps.push(remote);
       await remote.listen({ host: config.tcp.host, port: config.tcp.port });
       logger.info({ host: config.tcp.host, port: config.tcp.port }, 'ziti API listening on TCP (bearer token required)');
@@ -152,6 +165,7 @@ class ZitiSource implements IntentSource {
   async stop(): Promise<void> {
     this.#letLoad?.(false); // a load still waiting for start() ends
     await this.#spool?.stop();
+    this.#router?.stop();
     const apps = this.#apps.splice(0);
     await Promise.all(apps.map((app) => app.close()));
     await this.#socket?.release(); // unless a new agent took the path over

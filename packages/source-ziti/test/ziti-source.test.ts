@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { arch, tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -376,6 +377,72 @@ describe('two services with the same rule tuple, as a router makes them (issue 1
       expect(inForce(kernel)).toEqual([]);
     } finally {
       await Promise.allSettled([a.close(), b.close()]);
+    }
+  });
+});
+
+describe('a router restart: the rules of services it did not insert again go after the grace period (issue 10)', () => {
+  /**
+   * A stand-in router process: runs the native client for each line of arguments it is sent, one
+   * after another (as the router does: exec, output, exit status), so the client's caller is this
+   * process, as it is the router in the field.
+   */
+  const ROUTER = String.raw`
+    const { spawnSync } = require('node:child_process');
+    require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+      const r = spawnSync(process.env.DIVERTER, JSON.parse(line), { encoding: 'utf8' });
+      console.log(JSON.stringify({ code: r.status, stdout: r.stdout, stderr: r.stderr }));
+    });
+  `;
+  function startRouter() {
+    const child = spawn(process.execPath, ['-e', ROUTER], { env: { ...clientEnv(), DIVERTER: join(dir, nativeClient.links, 'bpfsteer-diverter') }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const answers: ((r: Run) => void)[] = [];
+    createInterface({ input: child.stdout }).on('line', (l) => answers.shift()?.(JSON.parse(l) as Run));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    return {
+      run: (args: string): Promise<Run> =>
+        new Promise((resolve) => {
+          answers.push(resolve);
+          child.stdin.write(`${JSON.stringify(args.split(' '))}\n`);
+        }),
+      stop: async () => {
+        child.stdin.end();
+        await exited;
+      },
+    };
+  }
+  const insert = (last: number, service: string) => `-I -c 10.8.0.${last} -m 32 -p tcp -o 0.0.0.0 -n 0 -l 443 -h 443 -t ${4000 + last} -s ${service}`;
+  const services = (kernel: FakeKernel) => [...kernel.held.values()].map((i) => String(i.service)).sort();
+
+  test('a new router inserts a and c again: b goes once the grace period passed; a and c are never out', async () => {
+    const { kernel } = await startSource({ routerRestartGraceMs: 400 });
+    const first = startRouter();
+    expect(await first.run('-V')).toMatchObject({ code: 0 });
+    for (const [last, service] of [[1, 'a'], [2, 'b'], [3, 'c']] as const) expect(await first.run(insert(last, service))).toMatchObject({ code: 0 });
+    await first.stop(); // the router exits (it never flushes)
+    const second = startRouter();
+    try {
+      expect(await second.run('-V')).toMatchObject({ code: 0 });
+      expect(await second.run(insert(1, 'a'))).toMatchObject({ code: 0 });
+      expect(await second.run(insert(3, 'c'))).toMatchObject({ code: 0 });
+      expect(services(kernel)).toEqual(['a', 'b', 'c']); // within the grace period
+      await vi.waitFor(() => expect(services(kernel)).toEqual(['a', 'c']), { timeout: 5000, interval: 50 });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test('a person\'s -V while the router runs removes nothing', async () => {
+    const { kernel } = await startSource({ routerRestartGraceMs: 200 });
+    const router = startRouter();
+    try {
+      await router.run('-V');
+      await router.run(insert(1, 'a'));
+      expect(await diverter('-V')).toMatchObject({ code: 0 }); // from this test process, which inserts nothing
+      await new Promise((r) => setTimeout(r, 600));
+      expect(services(kernel)).toEqual(['a']);
+    } finally {
+      await router.stop();
     }
   });
 });

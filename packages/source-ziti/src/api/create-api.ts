@@ -16,6 +16,7 @@ import { ApiError } from '../errors.js';
 import { packageInfo } from '../version.js';
 import type { ZitiService } from '../ziti-service.js';
 import type { DiverterSpool } from '../diverter-spool.js';
+import type { RouterWatch } from '../diverter/forwarded-call.js';
 import { registerDiverterRoutes } from './diverter-routes.js';
 import { installErrorHandling } from './error-handling.js';
 import { withFastPath } from './fast-validation.js';
@@ -45,6 +46,8 @@ export interface CreateApiOptions {
   readonly openApi?: boolean;
   /** the calls the native diverter client kept while the agent was unreachable (POST /v1/diverter/drain) */
   readonly spool?: DiverterSpool;
+  /** told of a router's -V and inserts through the native client (router-generations.ts) */
+  readonly router?: RouterWatch;
 }
 
 const API_DESCRIPTION = `The API of the bpfsteer ziti source: the tproxy firewall rules an OpenZiti router (or its
@@ -114,7 +117,7 @@ export async function createApi(options: CreateApiOptions): Promise<FastifyInsta
   registerMetaRoutes(app, options.service, closing.signal);
   registerRuleRoutes(app, options.service);
   registerInterfaceRoutes(app, options.service);
-  registerDiverterRoutes(app, options.service, options.spool, closing.signal);
+  registerDiverterRoutes(app, options.service, options.spool, closing.signal, options.router);
   return app;
 }
 

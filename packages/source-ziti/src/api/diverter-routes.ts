@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { DiverterSpool } from '../diverter-spool.js';
 import { exitFrame, FRAMES_CONTENT_TYPE, stderrFrame, stdoutFrame } from '../diverter/diverter-frames.js';
 import { EXIT_AGENT } from '../diverter/execute-request.js';
-import { forwardedCallSchema, runForwardedCall } from '../diverter/forwarded-call.js';
+import { forwardedCallSchema, runForwardedCall, type RouterWatch } from '../diverter/forwarded-call.js';
 import type { ZitiService } from '../ziti-service.js';
 import { MAX_PENDING_BYTES } from './event-line.js';
 import { inProcessCalls } from './in-process-calls.js';
@@ -21,8 +21,14 @@ const CLIENT_GONE = 'the client closed the connection';
 
 const drainSchema = z.strictObject({ draining: z.boolean().meta({ description: 'false: this listener has no spool' }) });
 
-/** `closing`: aborted when the API closes (a forwarded -M ends then, exit 1). */
-export function registerDiverterRoutes(app: FastifyInstance, service: ZitiService, spool: DiverterSpool | undefined, closing: AbortSignal): void {
+/** `closing`: aborted when the API closes (a forwarded -M ends then, exit 1); `router`: told of a router's -V and inserts. */
+export function registerDiverterRoutes(
+  app: FastifyInstance,
+  service: ZitiService,
+  spool: DiverterSpool | undefined,
+  closing: AbortSignal,
+  router: RouterWatch | undefined,
+): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/v1/diverter', {
@@ -62,7 +68,7 @@ export function registerDiverterRoutes(app: FastifyInstance, service: ZitiServic
         stderr: { write: (text: string) => write(stderrFrame(text)) },
         signal: gone.signal,
       };
-      runForwardedCall(request.body, calls, io).then(
+      runForwardedCall(request.body, calls, io, router).then(
         (result) => res.end(exitFrame(result.status)),
         (err: unknown) => res.end(Buffer.concat([stderrFrame(`${String(err)}\n`), exitFrame(EXIT_AGENT)])),
       );

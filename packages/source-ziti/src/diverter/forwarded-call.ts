@@ -9,6 +9,8 @@ import { packageInfo } from '../version.js';
 import { shortUsage, usageText } from './diverter-usage.js';
 import { DiverterRefusedError, EXIT_AGENT, EXIT_OK, EXIT_USAGE, executeRequest, type DiverterCalls, type DiverterOutput } from './execute-request.js';
 import { parseDiverterArgs, type InsertBody } from './parse-diverter-args.js';
+import type { Caller } from '../router-generations.js';
+import type { RuleIdentity } from '../rule.js';
 
 /** What the native client sends (POST /v1/diverter) and keeps in the spool while the agent is away. */
 const listeningPorts = z.array(z.number().int().min(0).max(65535)).max(65536);
@@ -24,6 +26,8 @@ export const forwardedCallSchema = z.strictObject({
    * refused (divertableHere)
    */
   listening: z.strictObject({ tcp: listeningPorts, udp: listeningPorts, tcp6: listeningPorts, udp6: listeningPorts }).optional(),
+  /** the process that ran the client (the router): its pid and start time (router-generations.ts) */
+  caller: z.strictObject({ pid: z.number().int().min(1), start: z.number().int().min(0) }).optional(),
 });
 
 export type ForwardedCall = z.output<typeof forwardedCallSchema>;
@@ -57,8 +61,14 @@ export interface ForwardedResult {
   readonly transient: boolean;
 }
 
-/** Runs `call`; never rejects. */
-export async function runForwardedCall(call: ForwardedCall, calls: DiverterCalls, io: ForwardedCallIo): Promise<ForwardedResult> {
+/** What a router's calls tell about its restarts (router-generations.ts). */
+export interface RouterWatch {
+  started(caller: Caller): void;
+  inserted(rule: RuleIdentity, service: string, caller: Caller): void;
+}
+
+/** Runs `call`; never rejects. `router`: told of each -V and insert that names its caller. */
+export async function runForwardedCall(call: ForwardedCall, calls: DiverterCalls, io: ForwardedCallIo, router?: RouterWatch): Promise<ForwardedResult> {
   const as = call.program;
   const parsed = parseDiverterArgs(call.args, { invokedAs: as, env: {} });
   if (!parsed.ok) {
@@ -71,6 +81,7 @@ export async function runForwardedCall(call: ForwardedCall, calls: DiverterCalls
     return { status: EXIT_OK, transient: false };
   }
   if (request.command === 'version') {
+    if (call.caller) router?.started(call.caller);
     const { name, version } = packageInfo();
     io.stdout.write(`agent ${name} ${version}, API v1\n`);
     return { status: EXIT_OK, transient: false };
@@ -83,6 +94,8 @@ export async function runForwardedCall(call: ForwardedCall, calls: DiverterCalls
       return { status: EXIT_AGENT, transient: false };
     }
   }
+  // before it runs: a sweep queued meanwhile must see this wish as the router's
+  if (request.command === 'insert' && call.caller && request.body.service !== undefined) router?.inserted(request.body, request.body.service, call.caller);
   try {
     const run = request.command === 'delete' && listening ? { ...request, body: { ...request.body, listening: { tcp: listening.tcp, udp: listening.udp } } } : request;
     return { status: await executeRequest(run, calls, io), transient: false };
@@ -93,12 +106,10 @@ export async function runForwardedCall(call: ForwardedCall, calls: DiverterCalls
 }
 
 /** Runs `call` with its output collected (a kept call, run by the spool). */
-export async function runCollected(call: ForwardedCall, calls: DiverterCalls): Promise<ForwardedResult & { stdout: string; stderr: string }> {
+export async function runCollected(call: ForwardedCall, calls: DiverterCalls, router?: RouterWatch): Promise<ForwardedResult & { stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const result = await runForwardedCall(call, calls, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-  });
+  const io = { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } };
+  const result = await runForwardedCall(call, calls, io, router);
   return { ...result, stdout, stderr };
 }
