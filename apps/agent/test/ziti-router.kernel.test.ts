@@ -128,11 +128,11 @@ function holdConnection(host: string, port: number) {
   };
 }
 
-function config(): string {
+function config(ziti: { routerConfig?: string } = {}): string {
   return stringify({
     agent: { pinRoot, adminSocket: join(dir, 'agent.sock'), logLevel: 'info' },
     plugins: [{ id: 'tc-tproxy', netns: lab.nsPath(router), interfaces: [{ name: 'rt0', echo: true }] }],
-    sources: [{ type: 'ziti', socket: zitiSocket, stateFile: join(dir, 'ziti-rules.json'), spool: join(dir, 'ziti-spool') }],
+    sources: [{ type: 'ziti', socket: zitiSocket, stateFile: join(dir, 'ziti-rules.json'), spool: join(dir, 'ziti-spool'), ...ziti }],
   });
 }
 
@@ -308,6 +308,23 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     } finally {
       await Promise.all(listeners.map((l) => l.close()));
     }
+  });
+
+  it('the router\'s own listeners (from its config file) are let in; changing the file follows', async () => {
+    // the router's edge listener: a TCP server on 0.0.0.0:3022 in the router netns
+    const edge = lab.spawn(router, [process.execPath, '-e', "require('node:net').createServer((s) => s.end('edge\\n')).listen(3022, '0.0.0.0', () => console.log('up'))"]);
+    children.push(edge);
+    await new Promise((resolve) => createInterface({ input: edge.stdout! }).once('line', resolve));
+    const routerConfig = join(dir, 'router.yml');
+    await writeFile(routerConfig, 'listeners:\n  - binding: edge\n    address: tls:0.0.0.0:3022\n');
+    await writeFile(join(dir, 'agent.yaml'), config({ routerConfig }));
+    agent = await startAgent();
+    const reach = async () => (await lab.exchange(client, 'tcp', '10.0.0.1', 3022, { payload: 'hello', timeoutMs: 1500 })).reply?.trim() ?? 'no answer';
+    expect(await reach()).toBe('edge');
+    expect((await diverter(['-L'])).stdout).toMatch(/PASSTHRU\s+tcp\s+0\.0\.0\.0\/0\s+0\.0\.0\.0\/0\s+dpts=3022:3022/);
+    await writeFile(routerConfig, 'listeners:\n  - binding: edge\n    address: tls:0.0.0.0:3023\n'); // moved: 3022 is no longer the router's
+    for (let i = 0; i < 50 && (await reach()) === 'edge'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await reach()).toBe('no answer');
   });
 
   it('the Node CLI of the npm package drives the same API', async () => {

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import type { Rule, RuleSelector } from './rule.js';
 import { ruleKey } from './rule.js';
 import { wishesOf } from './rule-owners.js';
+import { ROUTER_CONFIG_SERVICE } from './router-config.js';
 
 /** A process, as the native client names its caller: pid and start time (clock ticks after boot, /proc/<pid>/stat field 22). */
 export interface Caller {
@@ -87,7 +88,7 @@ export class RouterGenerations {
     const kept = new Map<string, Caller>();
     for (const rule of rules) {
       for (const wish of wishesOf(rule)) {
-        if (wish.service === undefined) continue;
+        if (wish.service === undefined || wish.service === ROUTER_CONFIG_SERVICE) continue;
         const key = `${ruleKey(rule)}\n${wish.service}`;
         const by = this.#insertedBy.get(key);
         if (sameCaller(by, router) || (by !== undefined && runs(by))) {

@@ -7,6 +7,7 @@ import { IdleWork, TimeSlicer, type CommitResult, type IntentSink, type SourceCo
 import { ApiError, errorMessage } from './errors.js';
 import type { InterfaceSettings, Rule, RuleSelector } from './rule.js';
 import { ruleKey } from './rule.js';
+import { wishesOf } from './rule-owners.js';
 import {
   applyBatchInSlices,
   applyOperations,
@@ -175,6 +176,25 @@ export class ZitiService {
       }
       const result = refusedUnlessOk(await applyBatchInSlices(state, operations, slicer), operations.length);
       return { state: result.state, changed: result.changed, value: { operations: operations.length, ...result.counts } };
+    });
+  }
+
+  /**
+   * Makes `service`'s wishes exactly `rules` (all of that service): inserts the new and changed,
+   * removes the gone (in the queue, one commit); resolves to how many operations it took.
+   */
+  replaceServiceRules(service: string, rules: readonly Rule[]): Promise<number> {
+    return this.#mutate((state) => {
+      const wanted = new Map(rules.map((r) => [ruleKey(r), r]));
+      const operations: Operation[] = [];
+      for (const [key, rule] of state.rules) {
+        if (!wishesOf(rule).some((w) => w.service === service) || wanted.has(key)) continue;
+        operations.push({ op: 'delete', selector: { destination: rule.destination, source: rule.source, protocol: rule.protocol, ports: rule.ports, service } });
+      }
+      for (const rule of wanted.values()) operations.push({ op: 'insert', rule });
+      if (operations.length === 0) return { state, changed: false, value: 0 };
+      const result = this.#operations(state, operations);
+      return { ...result, value: operations.length };
     });
   }
 

@@ -56,6 +56,11 @@ export const zitiSourceConfigSchema = z.strictObject({
    * long until the rules of services it did not insert again are removed (router-generations.ts);
    * 0: never
    */
+  /**
+   * the OpenZiti router's config file: pass rules for its own listeners (edge, link, Edge API
+   * proxy, web bind points) are kept from it, re-read when it changes (router-config.ts)
+   */
+  routerConfig: absolutePath('routerConfig').optional(),
   routerRestartGraceMs: z
     .number({ error: 'routerRestartGraceMs must be a number of milliseconds' })
     .int()

@@ -27,6 +27,7 @@ import { ZitiService } from './ziti-service.js';
 import { emptyState } from './rule-store.js';
 import { DiverterSpool } from './diverter-spool.js';
 import { RouterGenerations } from './router-generations.js';
+import { RouterConfigWatch } from './router-config-watch.js';
 import { runCollected } from './diverter/forwarded-call.js';
 import { inProcessCalls } from './api/in-process-calls.js';
 
@@ -53,6 +54,7 @@ class ZitiSource implements IntentSource {
   #stateFile?: StateFile;
   #spool?: DiverterSpool;
   #router?: RouterGenerations;
+  #routerConfig?: RouterConfigWatch;
   /** the commit of the saved rules, queued at listen; it reads the state file once start lets it */
   #loaded?: Promise<CommitResult>;
   #letLoad?: (go: boolean) => void;
@@ -115,6 +117,10 @@ class ZitiSource implements IntentSource {
       else logger.error({ reason: published.reason, error: published.error }, 'the saved ziti rules were not applied; serving anyway');
       // calls the native client kept while no agent answered: after the saved rules, in order
       await this.#spool!.start();
+      if (config.routerConfig) {
+        this.#routerConfig = new RouterConfigWatch(config.routerConfig, this.#service!, logger);
+        await this.#routerConfig.start();
+      }
       await this.#listenTcp(this.#service!);
     } catch (err) {
       await this.#loaded!.catch(() => undefined); // nothing of the start goes on after it failed
@@ -162,10 +168,16 @@ class ZitiSource implements IntentSource {
     }
   }
 
+  /** A reload (SIGHUP): the router config is read again (the rules themselves are the API's). */
+  async reload(): Promise<void> {
+    await this.#routerConfig?.read();
+  }
+
   async stop(): Promise<void> {
     this.#letLoad?.(false); // a load still waiting for start() ends
     await this.#spool?.stop();
     this.#router?.stop();
+    this.#routerConfig?.stop();
     const apps = this.#apps.splice(0);
     await Promise.all(apps.map((app) => app.close()));
     await this.#socket?.release(); // unless a new agent took the path over

@@ -86,3 +86,15 @@ test('callerRuns reads /proc: this process runs; another start time (a reused pi
   expect(callerRuns({ pid: process.pid, start: start + 1 })).toBe(false);
   expect(callerRuns({ pid: 2 ** 22 + 7, start })).toBe(false);
 });
+
+test('the pass rules of the router config are never swept', async () => {
+  vi.useFakeTimers();
+  let state: ZitiState = insertRule(emptyState, { ...rule(9), action: 'pass', tproxyPort: undefined, service: 'router-config' }).state;
+  state = insertRule(state, rule(1, 'a')).state;
+  const swept: RuleSelector[][] = [];
+  const generations = new RouterGenerations({ graceMs: 10, runs: () => false, sweep: async (select) => void swept.push(select(state.rules.values())) });
+  generations.started(newRouter);
+  generations.inserted(rule(5), 'e', newRouter);
+  await vi.advanceTimersByTimeAsync(20);
+  expect(swept[0].map((s) => s.service)).toEqual(['a']);
+});

@@ -6,7 +6,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { arch, tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -445,6 +445,24 @@ describe('a router restart: the rules of services it did not insert again go aft
       await router.stop();
     }
   });
+});
+
+test('the router config\'s listeners become pass rules (service router-config), kept in step with the file', async () => {
+  await mkdir(testDir, { recursive: true });
+  const routerConfig = join(testDir, 'router.yml');
+  await writeFile(routerConfig, 'listeners:\n  - binding: edge\n    address: tls:0.0.0.0:3022\nlink:\n  listeners:\n    - bind: tls:0.0.0.0:10080\n');
+  const { kernel } = await startSource({ routerConfig });
+  const pass = () => [...kernel.held.values()].filter((i) => i.service === 'router-config').map((i) => `${String(i.action)} ${String((i.ports as { low: number }).low)}`).sort();
+  expect(pass()).toEqual(['pass 10080', 'pass 3022']);
+  expect((await diverter('-L')).stdout).toMatch(/PASSTHRU\s+tcp\s+0\.0\.0\.0\/0\s+0\.0\.0\.0\/0\s+dpts=3022:3022 .*router-config/);
+  // the operator moves the link listener: replaced as the file changes (written anew, as tools do)
+  await writeFile(`${routerConfig}.new`, 'listeners:\n  - binding: edge\n    address: tls:0.0.0.0:3022\nlink:\n  listeners:\n    - bind: tls:0.0.0.0:10081\n');
+  await rename(`${routerConfig}.new`, routerConfig);
+  await vi.waitFor(() => expect(pass()).toEqual(['pass 10081', 'pass 3022']), { timeout: 5000, interval: 50 });
+  // a file that cannot be read keeps the rules
+  await rm(routerConfig);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(pass()).toEqual(['pass 10081', 'pass 3022']);
 });
 
 test('saved rules the agent refuses at start: the source serves anyway and health says so', async () => {
