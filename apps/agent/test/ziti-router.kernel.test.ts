@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { adminRequest } from '@bpfsteer/agent-kernel';
-import { NetLab, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
+import { NetLab, startNotifyReceiver, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnBpfsteer, type SpawnedBpfsteer } from './support/spawn-bpfsteer.js';
@@ -143,10 +143,11 @@ let agent: SpawnedBpfsteer | undefined;
  * and the agent runs (the ziti API answers while the plugin still attaches; a rule inserted then
  * waits for it, a packet sent then is not yet filtered).
  */
-async function startAgent(opts: { keepPinned?: boolean; takeOver?: boolean } = {}): Promise<SpawnedBpfsteer> {
+async function startAgent(opts: { keepPinned?: boolean; takeOver?: boolean; env?: Record<string, string> } = {}): Promise<SpawnedBpfsteer> {
   const run = spawnBpfsteer(
     ['run', '-c', join(dir, 'agent.yaml'), ...(opts.keepPinned ? ['--keep-pinned'] : []), ...(opts.takeOver ? ['--take-over'] : [])],
     children,
+    opts.env,
   );
   const until = Date.now() + 30_000;
   // this agent runs (not one it takes over from)
@@ -325,6 +326,19 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     await writeFile(routerConfig, 'listeners:\n  - binding: edge\n    address: tls:0.0.0.0:3023\n'); // moved: 3022 is no longer the router's
     for (let i = 0; i < 50 && (await reach()) === 'edge'; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await reach()).toBe('no answer');
+  });
+
+  it('under systemd (Type=notify, packaging/systemd): READY=1 once the agent runs, STOPPING=1 when it stops', async () => {
+    const receiver = await startNotifyReceiver(join(dir, 'notify.sock'));
+    try {
+      agent = await startAgent({ env: { NOTIFY_SOCKET: join(dir, 'notify.sock') } });
+      expect(await receiver.next()).toBe('READY=1\nSTATUS=running: 1 plugin(s), 1 source(s)');
+      expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('timeout'); // it runs: filtering
+      await stopAgent();
+      expect(await receiver.next()).toBe('STOPPING=1');
+    } finally {
+      receiver.close();
+    }
   });
 
   it('the Node CLI of the npm package drives the same API', async () => {

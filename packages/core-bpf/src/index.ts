@@ -96,6 +96,7 @@ export {
   type SeqpacketSocketOptions,
 } from './seqpacket-socket.js';
 export { SeqpacketServer, type SeqpacketListenOptions } from './seqpacket-server.js';
+export { notifyServiceManager } from './service-manager-notify.js';
 export { socketInfo, peerCredentials, type PeerCredentials, type SocketFamily, type SocketInfo, type SocketType } from './socket-info.js';
 export { tcpListeners, type TcpListenerSocket, type TcpListenersOptions } from './sock-diag.js';
 export { socketOwners, type SocketOwner, type SocketOwnersOptions } from './socket-owners.js';

@@ -12,7 +12,7 @@ import {
   logLevels,
   readAgentConfigFile,
 } from '@bpfsteer/agent-kernel';
-import { SocketHandles } from '@bpfsteer/core-bpf';
+import { notifyServiceManager, SocketHandles } from '@bpfsteer/core-bpf';
 import { type CliContext, type CommandRegistration, ExitCode } from '../cli-context.js';
 import { coreBpfFeatureProbe } from '../load-feature-probe.js';
 import { memoryDebugSetting, memoryReport, sampleMemory } from '../memory-report.js';
@@ -74,6 +74,7 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
       return;
     }
     logger.info({ signal, keepPinned }, 'shutting down');
+    tellServiceManager(logger, 'STOPPING=1');
     stopping = agent.stop({ keepPinned });
     stopRequested();
   };
@@ -103,6 +104,7 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
         return ExitCode.failure;
       }
       memoryTimer = reportMemory(logger, memoryDebugSetting(process.env.BPFSTEER_DEBUG_MEMORY));
+      tellServiceManager(logger, `READY=1\nSTATUS=running: ${config.plugins.length} plugin(s), ${config.sources.length} source(s)`);
     }
     // a signal, or a new agent taking over (the agent then stops keeping its pins)
     await Promise.race([stopSignal, agent.handedOver]);
@@ -114,6 +116,18 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
     process.off('SIGHUP', reload);
+  }
+}
+
+/**
+ * Tells systemd how the agent is (a unit of Type=notify: packaging/systemd/bpfsteer-agent.service)
+ * when it runs under one ($NOTIFY_SOCKET); a failure to tell is logged, never fatal.
+ */
+function tellServiceManager(logger: Logger, state: string): void {
+  try {
+    notifyServiceManager(state);
+  } catch (err) {
+    logger.warn({ err }, `could not notify the service manager (${state.split('\n')[0]}): ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

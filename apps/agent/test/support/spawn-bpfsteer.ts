@@ -18,9 +18,9 @@ export interface SpawnedBpfsteer {
   stderr(): string;
 }
 
-/** Starts `bpfsteer ...args`; the child is pushed onto `children` so the test can kill leftovers. */
-export function spawnBpfsteer(args: string[], children: ChildProcess[]): SpawnedBpfsteer {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `bpfsteer ...args` (`env` added to this process's); the child is pushed onto `children` so the test can kill leftovers. */
+export function spawnBpfsteer(args: string[], children: ChildProcess[], env: Record<string, string> = {}): SpawnedBpfsteer {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.push(child);
   let stdout = '';
   let stderr = '';
