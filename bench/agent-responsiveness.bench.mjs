@@ -40,6 +40,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { NetLab } from '@bpfsteer/netlab';
 import { bareNodeRssKiB, bareNodeStartSeconds, runtimeFloorKiB } from './bare-node.mjs';
 import { onCleanup, runCleanup } from './cleanup.mjs';
+import { intArgs } from './int-args.mjs';
 import { longestGap, pollClock, pollStalls } from './poll-stalls.mjs';
 import { mapMemlock, residentKiB } from './proc-memory.mjs';
 import { median, percentile } from './stats.mjs';
@@ -50,14 +51,7 @@ import { closeZitiApi, spawnZitiAgent, stopZitiAgent, waitZitiReady, zitiAgentSe
 import { unixRequest } from './unix-http.mjs';
 
 const USAGE = 'usage: node bench/agent-responsiveness.bench.mjs [big] [mid] [small] [inserts per level] [poll ms] [take-over|term|kill]';
-const intArg = (i, fallback, what, min) => {
-  const v = Number(process.argv[i] ?? fallback);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`${what} must be an integer >= ${min}, got "${process.argv[i]}"\n${USAGE}`);
-    process.exit(2);
-  }
-  return v;
-};
+const intArg = intArgs(USAGE);
 const BIG = intArg(2, 100_000, 'big', 1);
 const MID = intArg(3, 20_000, 'mid', 1);
 const SMALL = intArg(4, 10_000, 'small', 1);

@@ -23,6 +23,7 @@ import { arch } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NetLab } from '@bpfsteer/netlab';
 import { buildC } from './build-c.mjs';
+import { intArgs } from './int-args.mjs';
 import { onCleanup, runCleanup } from './cleanup.mjs';
 import { median, percentile } from './stats.mjs';
 import { printTable } from './table.mjs';
@@ -30,14 +31,7 @@ import { routerRuleSet } from './tproxy-rules.mjs';
 import { closeZitiApi, spawnZitiAgent, stopZitiAgent, waitZitiReady, zitiAgentSetup, zitiRules } from './ziti-agent.mjs';
 
 const USAGE = 'usage: node bench/diverter-call.bench.mjs [calls per level] [big] [services] [node calls]';
-const intArg = (i, fallback, what, min) => {
-  const v = Number(process.argv[i] ?? fallback);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`${what} must be an integer >= ${min}, got "${process.argv[i]}"\n${USAGE}`);
-    process.exit(2);
-  }
-  return v;
-};
+const intArg = intArgs(USAGE);
 const CALLS = intArg(2, 300, 'calls per level', 10);
 const BIG = intArg(3, 100_000, 'big', 1);
 const SERVICES = intArg(4, 2000, 'services', 1);
