@@ -371,6 +371,13 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     const body = JSON.parse(json.stdout) as { rules: { destination: string; ports: { low: number }; packets: number }[] };
     const tcp80 = body.rules.find((r) => r.destination === '10.99.0.0/24' && r.ports.low === 80);
     expect(tcp80?.packets).toBeGreaterThan(0);
+    expect(table.stdout).not.toMatch(/divert.? nothing now/); // every rule's listener is there
+    // a rule whose listener is not there (the port of nothing) is shown as diverting nothing, and why
+    expect((await diverter(insert('10.99.0.0', 24, 'udp', 5353, 5353, 1))).code).toBe(0);
+    const listed = await diverter(['-L']);
+    expect(listed.stdout).toMatch(/1 rule diverts nothing now:\n {2}udp 0\.0\.0\.0\/0 10\.99\.0\.0\/24 dpts=5353:5353: no UDP listener at 127\.0\.0\.1:1: its connections are dropped/);
+    const json2 = JSON.parse((await diverter(['-L', '--json'])).stdout) as { rules: { ports: { low: number }; problem?: string }[] };
+    expect(json2.rules.find((r) => r.ports.low === 5353)?.problem).toMatch(/no UDP listener/);
   });
 
   it('refuses bad input with a message and a non-zero exit, changing nothing', async () => {

@@ -12,6 +12,8 @@ export const tproxyRuleViewSchema = z.strictObject({
   /** packets and bytes that matched it, summed over CPUs */
   packets: count,
   bytes: count,
+  /** a divert rule that diverts nothing now, and why (no listener at 127.0.0.1 / ::1 on its tproxy port) */
+  problem: z.string().optional(),
 });
 
 export const tproxyRulesViewSchema = z.strictObject({

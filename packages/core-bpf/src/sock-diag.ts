@@ -38,11 +38,11 @@ export interface TcpListenersOptions {
 const RECV_BUFFER = 64 * 1024;
 const RECV_TIMEOUT_SEC = 5;
 
-/** The fixed part of a SOCK_DIAG_BY_FAMILY dump request for TCP sockets in the `states` bitmask. */
-export function encodeInetDiagRequest(family: 4 | 6, states: number): Buffer {
+/** The fixed part of a SOCK_DIAG_BY_FAMILY dump request for TCP (or UDP) sockets in the `states` bitmask. */
+export function encodeInetDiagRequest(family: 4 | 6, states: number, protocol: number = SK.IPPROTO_TCP): Buffer {
   const req = Buffer.alloc(INET_DIAG.reqSize);
   req.writeUInt8(family === 4 ? C.AF_INET : C.AF_INET6, INET_DIAG.req.family);
-  req.writeUInt8(SK.IPPROTO_TCP, INET_DIAG.req.protocol);
+  req.writeUInt8(protocol, INET_DIAG.req.protocol);
   req.writeUInt8(0, INET_DIAG.req.ext);
   req.writeUInt32LE(states >>> 0, INET_DIAG.req.states);
   return req;
@@ -71,9 +71,9 @@ export function decodeInetDiagMessage(payload: Uint8Array): (TcpListenerSocket &
 let nextSeq = ((Date.now() & 0xffff) << 8) ^ 0x5d;
 
 /** One inet_diag dump on a NETLINK_SOCK_DIAG socket of the current namespace. */
-function dumpTcp(family: 4 | 6, states: number, context: string): TcpListenerSocket[] {
+function dumpInet(family: 4 | 6, protocol: number, states: number, context: string): TcpListenerSocket[] {
   const seq = (nextSeq = (nextSeq + 1) >>> 0);
-  const message = encodeMessage(SK.SOCK_DIAG_BY_FAMILY, NL.F_REQUEST | NL.F_DUMP, seq, encodeInetDiagRequest(family, states));
+  const message = encodeMessage(SK.SOCK_DIAG_BY_FAMILY, NL.F_REQUEST | NL.F_DUMP, seq, encodeInetDiagRequest(family, states, protocol));
   const fd = check('socket', libcRaw.socket(C.AF_NETLINK, C.SOCK_RAW | C.SOCK_CLOEXEC, SK.NETLINK_SOCK_DIAG), context);
   try {
     const tv = Buffer.alloc(16);
@@ -106,18 +106,31 @@ function dumpTcp(family: 4 | 6, states: number, context: string): TcpListenerSoc
   }
 }
 
-/** Every listening TCP socket of the namespace (filtered by `port` / `family` when given). */
-export function tcpListeners(options: TcpListenersOptions = {}): TcpListenerSocket[] {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('tcpListeners: options must be an object');
+/** The sockets of `protocol` in `states` of the namespace (filtered by `port` / `family` when given). */
+function inetSockets(what: string, protocol: number, states: number, options: TcpListenersOptions): TcpListenerSocket[] {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`${what}: options must be an object`);
   const { port, family, netns } = options;
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
-    throw new InvalidArgumentError(`tcpListeners: invalid port ${String(port)}: expected an integer 1..65535`);
+    throw new InvalidArgumentError(`${what}: invalid port ${String(port)}: expected an integer 1..65535`);
   }
   if (family !== undefined && family !== 4 && family !== 6) {
-    throw new InvalidArgumentError(`tcpListeners: invalid family ${String(family)}: expected 4 or 6`);
+    throw new InvalidArgumentError(`${what}: invalid family ${String(family)}: expected 4 or 6`);
   }
   const where = netns === undefined ? 'the current netns' : `netns ${netnsLabel(netns)}`;
   const families: Array<4 | 6> = family ? [family] : [4, 6];
-  const all = inNetns(netns, () => families.flatMap((f) => dumpTcp(f, 1 << SK.TCP_LISTEN, `list TCP listeners (IPv${f}) in ${where}`)));
+  const all = inNetns(netns, () => families.flatMap((f) => dumpInet(f, protocol, states, `${what} (IPv${f}) in ${where}`)));
   return port === undefined ? all : all.filter((s) => s.port === port);
+}
+
+/** Every listening TCP socket of the namespace (filtered by `port` / `family` when given). */
+export function tcpListeners(options: TcpListenersOptions = {}): TcpListenerSocket[] {
+  return inetSockets('tcpListeners', SK.IPPROTO_TCP, 1 << SK.TCP_LISTEN, options);
+}
+
+/**
+ * Every bound, unconnected UDP socket of the namespace (the kernel reports them in state
+ * TCP_CLOSE), as a UDP tproxy listener is (filtered by `port` / `family` when given).
+ */
+export function udpListeners(options: TcpListenersOptions = {}): TcpListenerSocket[] {
+  return inetSockets('udpListeners', SK.IPPROTO_UDP, 1 << SK.TCP_CLOSE, options);
 }

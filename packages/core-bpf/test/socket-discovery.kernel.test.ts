@@ -7,7 +7,7 @@ import { closeSync, openSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tcpListeners } from '../src/sock-diag.js';
+import { tcpListeners, udpListeners } from '../src/sock-diag.js';
 import { socketOwners } from '../src/socket-owners.js';
 import { duplicateFdFromProcess, pidfdGetfd, pidfdOpen } from '../src/pidfd.js';
 import { socketInfo } from '../src/socket-info.js';
@@ -19,12 +19,20 @@ import { Lab } from './support/lab.js';
 
 const LISTENER = `
 const net = require('node:net');
+const dgram = require('node:dgram');
 const servers = [['0.0.0.0', 15008], ['::', 15008, true], ['127.0.0.1', 8080]];
+const expected = servers.length + 3;
 let ready = 0;
+const up = () => { if (++ready === expected) console.log(JSON.stringify({ pid: process.pid })); };
 for (const [host, port, ipv6Only] of servers) {
   const s = net.createServer((c) => c.end('from-child\\n'));
-  s.listen({ host, port, ipv6Only: !!ipv6Only }, () => { if (++ready === servers.length) console.log(JSON.stringify({ pid: process.pid })); });
+  s.listen({ host, port, ipv6Only: !!ipv6Only }, up);
 }
+// UDP: two bound and unconnected (what a tproxy listener is), one connected (not one)
+dgram.createSocket('udp4').bind(5353, '127.0.0.1', up);
+dgram.createSocket({ type: 'udp6', ipv6Only: true }).bind(5353, '::1', up);
+const connected = dgram.createSocket('udp4');
+connected.bind(0, '127.0.0.1', () => connected.connect(9, '127.0.0.1', up));
 setTimeout(() => process.exit(3), 60000).unref();
 `;
 
@@ -64,6 +72,12 @@ describe('tcpListeners (sock_diag)', () => {
     } finally {
       handle.close();
     }
+  });
+
+  it('udpListeners: the bound, unconnected UDP sockets of another netns (not the connected one)', () => {
+    expect(udpListeners({ netns: ns }).map((l) => `${l.family} ${l.address} ${l.port}`).sort()).toEqual(['4 127.0.0.1 5353', '6 ::1 5353']);
+    expect(udpListeners({ netns: ns, family: 6 })).toHaveLength(1);
+    expect(() => udpListeners({ port: 70000 })).toThrow(/udpListeners: invalid port 70000/);
   });
 
   it('refuses bad arguments and a missing netns', () => {

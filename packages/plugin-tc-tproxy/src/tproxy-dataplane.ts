@@ -13,6 +13,7 @@
  * An apply validates the whole desired state before the first map write: a rejected state
  * (IntentRejectedError) changes nothing.
  */
+import { divertProblem, readDivertListeners, type DivertListeners } from './divert-listeners.js';
 import { IntentRejectedError, type Intent, type MapStatus } from '@bpfsteer/agent-kernel/plugin-kit';
 import type { TproxyEvent, TproxyInterfaceIntent, TproxyInterfaceView as InterfaceDescription, TproxyRuleView as RuleDescription } from '@bpfsteer/contract-tproxy';
 import {
@@ -741,13 +742,24 @@ export class TproxyDataplane {
     this.#life.expect('describeRules', 'seeded');
     this.#ensureAdopted();
     const hits = readRuleHits(this.#maps());
+    const listeners = this.#divertListeners();
     const rules: RuleDescription[] = [];
     this.#applied.forEach((rule, id) => {
       if (rule === undefined) return;
       const h = hits.get(id);
-      rules.push({ intent: rule.intent, id, packets: h?.packets ?? 0, bytes: h?.bytes ?? 0 });
+      const problem = listeners && divertProblem(rule.intent, listeners);
+      rules.push({ intent: rule.intent, id, packets: h?.packets ?? 0, bytes: h?.bytes ?? 0, ...(problem && { problem }) });
     });
     return { capacity: this.#config.maxRules, rules };
+  }
+
+  /** The listeners divert rules need (divert-listeners.ts); undefined when they cannot be read (the rules are then shown without). */
+  #divertListeners(): DivertListeners | undefined {
+    try {
+      return readDivertListeners(this.#config.netns);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Every configured interface: its settings in force, attachment and counters (summed over CPUs). */

@@ -178,6 +178,8 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect(web.bytes).toBeGreaterThan(0);
     expect(JSON.parse(JSON.stringify(rules))).toEqual(rules);
     expect(tproxyRulesViewSchema.safeParse(rules).error).toBeUndefined();
+    // every listener of the base rules is there: no problem reported
+    expect(rules.rules.filter((r) => 'problem' in r)).toEqual([]);
 
     const ifs = (await plugin.describe!(TPROXY_INTERFACE_KIND)) as { interfaces: Array<Record<string, unknown>> };
     expect(ifs.interfaces).toEqual([
@@ -189,6 +191,26 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect(stats.passed).toBeGreaterThan(0);
     expect(stats.eventsLost).toBe(0);
     expect(tproxyInterfacesViewSchema.safeParse(ifs).error).toBeUndefined();
+  });
+
+  it('describes a divert rule with no listener for its family as a problem (an IPv6 rule pointing at the IPv4-only listener)', async () => {
+    const plugin = create();
+    await startUp(plugin);
+    const orphan = [
+      rule({ destination: 'fd00:99::/64', ports: { low: 8443, high: 8443 }, tproxyPort: ziti.tcp4 }), // only IPv4 listens there
+      rule({ destination: '10.99.0.0/24', protocol: 'udp', ports: { low: 5353, high: 5353 }, tproxyPort: 1 }), // nothing at all
+      rule({ destination: '10.99.0.0/24', ports: { low: 80, high: 80 }, tproxyPort: ziti.tcp4 }),
+    ];
+    await plugin.apply(desired(orphan));
+    const rules = (await plugin.describe!(TPROXY_RULE_KIND)) as { rules: Array<{ intent: Intent; problem?: string }> };
+    const problems = Object.fromEntries(rules.rules.map((r) => [`${String(r.intent.destination)} ${String(r.intent.protocol)}`, r.problem]));
+    expect(problems).toEqual({
+      'fd00:99::/64 tcp': `no TCP listener at [::1]:${ziti.tcp4} (only an IPv4 socket listens on port ${ziti.tcp4}): its connections are dropped`,
+      '10.99.0.0/24 udp': 'no UDP listener at 127.0.0.1:1: its connections are dropped',
+      '10.99.0.0/24 tcp': undefined,
+    });
+    expect(tproxyRulesViewSchema.safeParse(rules).error).toBeUndefined();
+    expect(await divertedTo('tcp', 'fd00:99::7', 8443)).toBe('timeout'); // what the problem says
   });
 
   it('lets a deny rule win (longer prefix, and a tie), and a delete restores the drop', async () => {

@@ -19,6 +19,8 @@ export interface RuleCounters {
   readonly id: number;
   readonly packets: number;
   readonly bytes: number;
+  /** why the rule diverts nothing now (the plugin's word: no listener for it) */
+  readonly problem?: string;
 }
 
 export interface RuleDetails {
@@ -58,7 +60,13 @@ export async function readRuleDetails(described: unknown, slicer: TimeSlicer = n
     if (key === undefined) continue;
     const seen = byKey.get(key);
     // a rule compiled per interface may be reported more than once: sum the counters
-    byKey.set(key, seen ? { id: seen.id, packets: seen.packets + r.packets, bytes: seen.bytes + r.bytes } : { id: r.id, packets: r.packets, bytes: r.bytes });
+    const problem = seen?.problem ?? r.problem;
+    byKey.set(key, {
+      id: seen?.id ?? r.id,
+      packets: (seen?.packets ?? 0) + r.packets,
+      bytes: (seen?.bytes ?? 0) + r.bytes,
+      ...(problem !== undefined && { problem }),
+    });
   }
   return { capacity: parsed.data.capacity, byKey };
 }

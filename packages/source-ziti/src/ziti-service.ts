@@ -31,6 +31,8 @@ export interface ListedRule extends Rule {
   readonly id: number | null;
   readonly packets: number | null;
   readonly bytes: number | null;
+  /** why it diverts nothing now (no listener for it), as the plugin reports */
+  readonly problem?: string;
 }
 
 export interface RuleList {
@@ -240,7 +242,7 @@ export class ZitiService {
       if ((i & 255) === 0) await slicer.pause();
       const rule = sorted[i]!;
       const c = details?.byKey.get(ruleKey(rule));
-      rules[i] = { ...rule, id: c?.id ?? null, packets: c?.packets ?? null, bytes: c?.bytes ?? null };
+      rules[i] = { ...rule, id: c?.id ?? null, packets: c?.packets ?? null, bytes: c?.bytes ?? null, ...(c?.problem !== undefined && { problem: c.problem }) };
     }
     return { capacity: details?.capacity ?? null, total: state.rules.size, count: rules.length, counters: details !== undefined, rules };
   }

@@ -13,6 +13,7 @@ export const SK = {
   SO_PROTOCOL: 38,
   SO_DOMAIN: 39,
   IPPROTO_TCP: 6,
+  IPPROTO_UDP: 17,
   IPV6_V6ONLY: 26,
   F_GETFD: 1,
   F_DUPFD_CLOEXEC: 1030,
@@ -24,6 +25,8 @@ export const SK = {
   SOCK_DIAG_BY_FAMILY: 20,
   /** TCP state number of a listening socket (enum in netinet/tcp.h) */
   TCP_LISTEN: 10,
+  /** the state inet_diag reports for a bound, unconnected UDP socket */
+  TCP_CLOSE: 7,
 } as const;
 
 /** struct sockaddr_un: sun_family u16, then sun_path[108]. */

@@ -31,5 +31,5 @@ export function ruleView(r: Rule): RuleView {
 
 /** A listed rule as the API shows it (the keys in the order of listedRuleSchema). */
 export function listedRuleView(l: ListedRule): ListedRuleView {
-  return { ...ruleView(l), id: l.id, packets: l.packets, bytes: l.bytes };
+  return { ...ruleView(l), id: l.id, packets: l.packets, bytes: l.bytes, ...(l.problem !== undefined && { problem: l.problem }) };
 }

@@ -214,6 +214,7 @@ export const listedRuleSchema = ruleSchema
     id: z.number().nullable().meta({ description: 'the rule id in the datapath; null when not applied' }),
     packets: z.number().nullable(),
     bytes: z.number().nullable(),
+    problem: z.string().optional().meta({ description: 'why the rule diverts nothing now: no listener at 127.0.0.1 / ::1 on its tproxy port (the plugin checks its netns)' }),
   })
   .register(apiSchemas, { id: 'ListedRule' });
 

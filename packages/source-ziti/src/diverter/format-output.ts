@@ -52,6 +52,11 @@ export function formatRuleTable(list: RuleListBody): string {
   ]);
   const lines = table([header, ...rows]);
   lines.push(`Rule Count: ${list.count} / ${list.capacity ?? '?'}`);
+  const problems = list.rules.filter((r) => r.problem !== undefined);
+  if (problems.length > 0) {
+    lines.push(`${problems.length} rule${problems.length === 1 ? '' : 's'} divert${problems.length === 1 ? 's' : ''} nothing now:`);
+    for (const r of problems) lines.push(`  ${r.protocol} ${r.source} ${r.destination} dpts=${r.ports.low}:${r.ports.high}: ${r.problem}`);
+  }
   if (!list.counters) lines.push('(no counters: the tproxy plugin did not report; the rules are shown as stored)');
   return `${lines.join('\n')}\n`;
 }
