@@ -390,7 +390,6 @@ describe('a ziti router driving bpfsteer-diverter', () => {
       ['-I', '-c', '10.99.0.0', '-m', '24', '-p', 'tcp', '-l', '9', '-h', '2', '-t', '5'],
       ['-I', '-c', '10.99.0.0', '-m', '24', '-p', 'sctp', '-l', '1', '-h', '2', '-t', '5'],
       ['-I', '-c', '10.99.0.0', '-m', '24', '-p', 'tcp', '-l', '1', '-h', '70000', '-t', '5'],
-      ['-I', '-c', '10.99.0.0', '-m', '24', '-p', 'tcp', '-l', '1', '-h', '2', '-t', '5', '-N', 'nosuch0'],
       // an IPv6 intercept pointing at the router's IPv4-only listener (the real router's way): refused, not a silent no-op
       insert('fd00:99::', 64, 'tcp', 8080, 8080, ziti.tcp4),
     ]) {
@@ -399,6 +398,17 @@ describe('a ziti router driving bpfsteer-diverter', () => {
       expect(r.stderr.length, args.join(' ')).toBeGreaterThan(0);
     }
     expect((await diverter(['-L', '--json'])).stdout).toBe(before);
+  });
+
+  it('-N naming an interface the plugin does not attach: the rule is kept, applies nowhere yet, and -L says why', async () => {
+    agent = await startAgent();
+    const r = await diverter(insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4, 'nosuch0'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('timeout');
+    expect((await diverter(['-L'])).stdout).toMatch(/interface nosuch0 not attached by this plugin \(attached: rt0\): the rule applies nowhere until it is attached/);
+    // the same service on the attached interface too: it applies there
+    expect((await diverter(insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4, 'rt0'))).code).toBe(0);
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
   });
 
   it('accepts the old positional map_update / map_delete forms (and fails a usage error)', async () => {

@@ -31,7 +31,7 @@ int main(void) {
   printf("{\n");
   V(SOCK_SEQPACKET); V(SOCK_NONBLOCK); V(SO_TYPE); V(SO_PEERCRED); V(SO_ACCEPTCONN); V(SO_PROTOCOL);
   V(SO_DOMAIN); V(IPPROTO_TCP); V(IPV6_V6ONLY); V(F_GETFD); V(F_DUPFD_CLOEXEC); V(SIOCGSKNS); V(SYS_pidfd_open);
-  V(SYS_pidfd_getfd); V(NETLINK_SOCK_DIAG); V(SOCK_DIAG_BY_FAMILY); V(TCP_LISTEN);
+  V(SYS_pidfd_getfd); V(NETLINK_SOCK_DIAG); V(SOCK_DIAG_BY_FAMILY); V(TCP_LISTEN); V(IPPROTO_UDP); V(TCP_CLOSE);
   S(sockaddr_un); O(sockaddr_un, sun_path); printf("\"sun_path size\": %zu,\n", sizeof(((struct sockaddr_un *)0)->sun_path));
   S(ucred); O(ucred, pid); O(ucred, uid); O(ucred, gid);
   S(inet_diag_req_v2); O(inet_diag_req_v2, sdiag_family); O(inet_diag_req_v2, sdiag_protocol);

@@ -469,26 +469,42 @@ export class TproxyDataplane {
     return synced;
   }
 
-  /** A rule in the planner's form, with the ifindexes of its interfaces; IntentRejectedError for one that is not attached. */
+  /**
+   * A rule in the planner's form, with the ifindexes of its interfaces. An interface this plugin
+   * does not attach is left out (the rule is kept, and applies there once it is attached:
+   * describeRules says so); a rule naming only such interfaces applies nowhere for now.
+   */
   #planRule(r: TproxyRule): PlanRule {
     let ifindexes: number[] | undefined;
     if (r.interfaces !== undefined) {
-      ifindexes = r.interfaces.map((name) => {
+      ifindexes = [];
+      for (const name of r.interfaces) {
         const i = this.#ifindex.get(name);
-        if (i === undefined) {
-          const attached = this.#config.interfaces.map((c) => c.name).join(', ');
-          throw new IntentRejectedError(`tproxy.rule ${r.identity}: interface ${name} is not attached (attached: ${attached})`);
-        }
-        return i;
-      });
+        if (i !== undefined) ifindexes.push(i);
+      }
     }
     return new TproxyPlanRule(r, ifindexes);
+  }
+
+  /** Why a rule naming interfaces applies on fewer of them than it names, or undefined. */
+  #interfaceProblem(intent: Intent): string | undefined {
+    const names = (intent as { interfaces?: readonly string[] }).interfaces;
+    if (names === undefined) return undefined;
+    const missing = names.filter((name) => !this.#ifindex.has(name));
+    if (missing.length === 0) return undefined;
+    const applied = names.filter((name) => this.#ifindex.has(name));
+    const attached = this.#config.interfaces.map((c) => c.name).join(', ');
+    return (
+      `interface${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not attached by this plugin (attached: ${attached}): ` +
+      `${applied.length ? `the rule applies on ${applied.join(', ')} only` : 'the rule applies nowhere'} until ${missing.length > 1 ? 'they are' : 'it is'} attached`
+    );
   }
 
   /**
    * Converges the maps to the desired `tproxy.rule` and `tproxy.interface` intents (the complete
    * desired state). Everything is validated first: IntentRejectedError (nothing changed) for an
-   * invalid rule, an interface that is not attached, more rules than maxRules or than the tries hold.
+   * invalid rule, more rules than maxRules or than the tries hold. A rule naming an interface this
+   * plugin does not attach is kept and applies there once it is (#planRule).
    *
    * `changes` (optional) says where the lists differ from those of the last successful apply (see
    * agent-kernel's DesiredChanges): then only the changed rules are checked and planned, so one
@@ -747,7 +763,7 @@ export class TproxyDataplane {
     this.#applied.forEach((rule, id) => {
       if (rule === undefined) return;
       const h = hits.get(id);
-      const problem = listeners && divertProblem(rule.intent, listeners);
+      const problem = this.#interfaceProblem(rule.intent) ?? (listeners && divertProblem(rule.intent, listeners));
       rules.push({ intent: rule.intent, id, packets: h?.packets ?? 0, bytes: h?.bytes ?? 0, ...(problem && { problem }) });
     });
     return { capacity: this.#config.maxRules, rules };

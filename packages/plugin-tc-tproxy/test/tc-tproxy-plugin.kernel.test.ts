@@ -287,7 +287,6 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     const before = plugin.status();
     const extra = rule({ destination: '10.99.0.0/24', ports: { low: 4000, high: 4000 }, tproxyPort: ziti.tcp4 });
     const cases: Array<[DesiredState, RegExp]> = [
-      [desired([...base, { ...extra, interfaces: ['nope0'] }]), /interface nope0 is not attached/],
       [desired([...base, extra], [{ kind: TPROXY_INTERFACE_KIND, name: 'nope0', ssh: false }]), /interface nope0 is not attached/],
       [desired([...base, { ...extra, destination: '10.99.0.1/24' }]), /host bits/],
       [desired([...base, { ...extra, ports: { low: 5, high: 4 } }]), /low must not be greater/],
@@ -305,6 +304,20 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect(plugin.status()).toEqual(before);
     expect(await divertedTo('tcp', '10.99.0.7', 4000)).toBe('timeout');
     expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
+  });
+
+  it('keeps a rule naming an interface it does not attach (a router\'s -N): it applies on the attached ones only, and describe says why', async () => {
+    const plugin = await withBase();
+    const nowhere = rule({ destination: '10.99.0.0/24', ports: { low: 4001, high: 4001 }, tproxyPort: ziti.tcp4, interfaces: ['nope0'] });
+    const partly = rule({ destination: '10.99.0.0/24', ports: { low: 4002, high: 4002 }, tproxyPort: ziti.tcp4, interfaces: ['eth-c', 'nope0'] });
+    expect(await plugin.apply(desired([...base, nowhere, partly]))).toEqual({ added: 2, updated: 0, removed: 0 });
+    expect(await divertedTo('tcp', '10.99.0.7', 4001)).toBe('timeout'); // applies nowhere (yet)
+    expect(await divertedTo('tcp', '10.99.0.7', 4002)).toBe('10.99.0.7:4002'); // on eth-c
+    const rules = (await plugin.describe!(TPROXY_RULE_KIND)) as { rules: Array<{ intent: Intent; problem?: string }> };
+    const problem = (port: number) => rules.rules.find((r) => (r.intent.ports as { low: number }).low === port)?.problem;
+    expect(problem(4001)).toBe('interface nope0 not attached by this plugin (attached: eth-c): the rule applies nowhere until it is attached');
+    expect(problem(4002)).toBe('interface nope0 not attached by this plugin (attached: eth-c): the rule applies on eth-c only until it is attached');
+    expect(problem(80)).toBeUndefined();
   });
 
   it('restarts with keepPinned without a gap: a running connection goes on, the new instance changes nothing', async () => {
