@@ -60,6 +60,39 @@ function diverter(args: string[], name = 'bpfsteer-diverter', { node = false } =
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
+/**
+ * A stand-in for the router process: in the router's netns, it runs the native diverter for each
+ * argument vector it is sent, one after another, and reports the exit status (as
+ * openziti/ziti tproxy_linux.go does: exec, CombinedOutput, status). The diverter's caller is then
+ * this process, as it is the router in the field.
+ */
+function startRouterProcess() {
+  const script = String.raw`
+    const { spawnSync } = require('node:child_process');
+    require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+      const r = spawnSync(process.env.DIVERTER, JSON.parse(line), { encoding: 'utf8' });
+      console.log(JSON.stringify({ code: r.status, stdout: r.stdout, stderr: r.stderr }));
+    });
+  `;
+  const env = { ...process.env, BPFSTEER_ZITI_SOCKET: zitiSocket, BPFSTEER_ZITI_SPOOL: join(dir, 'ziti-spool'), BPFSTEER_DIVERTER_CONF: '/dev/null', DIVERTER: join(dir, 'bpfsteer-diverter') };
+  const child = spawn('nsenter', [`--net=${lab.nsPath(router)}`, '--', process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'], env });
+  children.push(child);
+  const answers: ((r: Run) => void)[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => answers.shift()?.(JSON.parse(l) as Run));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    run: (args: string[]): Promise<Run> =>
+      new Promise((resolve) => {
+        answers.push(resolve);
+        child.stdin!.write(`${JSON.stringify(args)}\n`);
+      }),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.stdin!.end();
+      await exited;
+    },
+  };
+}
+
 /** The router's insert call for one interface list (the router adds `-N <if>` once per interface). */
 const insert = (c: string, m: number, p: 'tcp' | 'udp', low: number, high: number, t: number, ifname?: string) => [
   '-I', '-c', c, '-m', String(m), '-p', p, '-o', '0.0.0.0', '-n', '0', '-l', String(low), '-h', String(high),
@@ -128,7 +161,7 @@ function holdConnection(host: string, port: number) {
   };
 }
 
-function config(ziti: { routerConfig?: string } = {}): string {
+function config(ziti: { routerConfig?: string; routerRestartGraceMs?: number } = {}): string {
   return stringify({
     agent: { pinRoot, adminSocket: join(dir, 'agent.sock'), logLevel: 'info' },
     plugins: [{ id: 'tc-tproxy', netns: lab.nsPath(router), interfaces: [{ name: 'rt0', echo: true }] }],
@@ -338,6 +371,78 @@ describe('a ziti router driving bpfsteer-diverter', () => {
       expect(await receiver.next()).toBe('STOPPING=1');
     } finally {
       receiver.close();
+    }
+  });
+
+  it('a router\'s life with the exact upstream vectors: it starts first, services share tuples (IPv4, IPv6, -N, bare), the agent restarts mid-way, services go in every order, the router restarts with another service set', async () => {
+    await writeFile(join(dir, 'agent.yaml'), config({ routerRestartGraceMs: 1500 }));
+    const listeners: ZitiListener[] = [];
+    const routers: ReturnType<typeof startRouterProcess>[] = [];
+    try {
+      const listener = async () => {
+        const l = await startZitiListener(lab.nsPath(router));
+        listeners.push(l);
+        return l;
+      };
+      const [la, lb, lc, ld, le, lf] = [await listener(), await listener(), await listener(), await listener(), await listener(), await listener()];
+      // each service: its own listener, its -I vectors as tproxy_linux.go builds them (-s <id>, -N per interface when it names some)
+      const svc = (id: string) => (args: string[]) => args.map((a) => (a === 'svc-e2e' ? id : a));
+      const services = {
+        a: svc('svc-a')(insert('10.99.0.0', 24, 'tcp', 80, 80, la.tcp4)),
+        b: svc('svc-b')(insert('10.99.0.0', 24, 'tcp', 80, 80, lb.tcp4)), // the same tuple as a
+        c: svc('svc-c')(insert('10.99.0.0', 24, 'udp', 53, 53, lc.udp4)),
+        d: svc('svc-d')(insert('fd00:99::', 64, 'tcp', 80, 80, ld.tcp6)),
+        e: svc('svc-e')(insert('10.99.0.0', 24, 'tcp', 8080, 8080, le.tcp4, 'rt0')),
+        f: svc('svc-f')(insert('10.99.0.0', 24, 'tcp', 9090, 9090, lf.tcp4)),
+      };
+      const check = async (expected: Record<string, boolean>) => {
+        const targets: Record<string, ['tcp' | 'udp', string, number]> = {
+          ab: ['tcp', '10.99.0.7', 80], c: ['udp', '10.99.0.9', 53], d: ['tcp', 'fd00:99::7', 80], e: ['tcp', '10.99.0.7', 8080], f: ['tcp', '10.99.0.7', 9090],
+        };
+        for (const [name, want] of Object.entries(expected)) {
+          const [proto, host, port] = targets[name];
+          const got = await divertedTo(proto, host, port);
+          expect(got, `${name} (${proto} ${host}:${port})`).toBe(want ? (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`) : 'timeout');
+        }
+      };
+
+      // 1. the router starts before the agent: -V exits 0, its inserts are kept
+      const first = startRouterProcess();
+      routers.push(first);
+      expect(await first.run(['-V'])).toMatchObject({ code: 0 });
+      for (const args of [services.a, services.b, services.c, services.d, services.e]) expect(await first.run(args), args.join(' ')).toMatchObject({ code: 0 });
+      agent = await startAgent({ keepPinned: true });
+      await check({ ab: true, c: true, d: true, e: true, f: false });
+
+      // 2. the agent restarts while the router removes c (its listener closed first, then the router's -D)
+      await stopAgent();
+      await lc.close();
+      expect(await first.run(remove('10.99.0.0', 24, 'udp', 53, 53))).toMatchObject({ code: 0 }); // kept: no agent
+      await check({ ab: true, d: true, e: true }); // no gap while no agent runs
+      agent = await startAgent({ keepPinned: true });
+      await check({ ab: true, c: false, d: true, e: true });
+
+      // 3. b goes, then a: the shared tuple stays diverted until the last of them goes
+      await lb.close();
+      expect(await first.run(remove('10.99.0.0', 24, 'tcp', 80, 80))).toMatchObject({ code: 0 });
+      await check({ ab: true }); // a's listener
+      await la.close();
+      expect(await first.run(remove('10.99.0.0', 24, 'tcp', 80, 80))).toMatchObject({ code: 0 });
+      await check({ ab: false, d: true, e: true });
+
+      // 4. the router restarts with another service set: d again, f new, e gone from it
+      await first.stop();
+      const second = startRouterProcess();
+      routers.push(second);
+      expect(await second.run(['-V'])).toMatchObject({ code: 0 });
+      for (const args of [services.d, services.f]) expect(await second.run(args)).toMatchObject({ code: 0 });
+      await check({ d: true, e: true, f: true }); // within the grace period: nothing gone
+      for (let i = 0; i < 60 && (await divertedTo('tcp', '10.99.0.7', 8080, 500)) !== 'timeout'; i++) await new Promise((r) => setTimeout(r, 100));
+      await check({ d: true, e: false, f: true });
+      expect(agent.stderr()).toMatch(/removed the rules of services the restarted router did not insert again/);
+    } finally {
+      await Promise.all(routers.map((r) => r.stop()));
+      await Promise.all(listeners.map((l) => l.close()));
     }
   });
 
