@@ -14,7 +14,7 @@
  * agent restart during the grace period forgets the pending sweep; the next router start sweeps.
  */
 import { readFileSync } from 'node:fs';
-import type { Rule, RuleSelector } from './rule.js';
+import type { Rule, RuleIdentity, RuleSelector } from './rule.js';
 import { ruleKey } from './rule.js';
 import { wishesOf } from './rule-owners.js';
 import { ROUTER_CONFIG_SERVICE } from './router-config.js';
@@ -42,6 +42,8 @@ const sameCaller = (a: Caller | undefined, b: Caller | undefined): boolean => a 
 export interface RouterGenerationsOptions {
   /** after a router's -V, how long until the wishes it did not insert again go (0: never) */
   readonly graceMs: number;
+  /** the rules now (to forget the inserters of wishes that are gone, when they pile up) */
+  readonly rules: () => Iterable<Rule>;
   /** removes the wishes `select` picks from the rules as they are then (one commit, in the service's queue) */
   readonly sweep: (select: (rules: Iterable<Rule>) => RuleSelector[]) => Promise<void>;
   /** whether a caller still runs (callerRuns) */
@@ -74,9 +76,25 @@ export class RouterGenerations {
   }
 
   /** `service`'s wish for `rule` was inserted by `caller`. */
-  inserted(rule: Rule, service: string, caller: Caller): void {
+  inserted(rule: RuleIdentity, service: string, caller: Caller): void {
     this.#insertedBy.set(`${ruleKey(rule)}\n${service}`, caller);
     if (sameCaller(caller, this.#router)) this.#routerInserted = true;
+    if (this.#insertedBy.size > this.#pruneAt) this.#prune();
+  }
+
+  /** How many wishes' inserters are kept (diagnostics). */
+  get tracked(): number {
+    return this.#insertedBy.size;
+  }
+
+  /** Once this many are kept, the inserters of wishes that are gone are forgotten (deletes do not tell this class). */
+  #pruneAt = 4096;
+
+  #prune(): void {
+    const wishes = new Set<string>();
+    for (const rule of this.#options.rules()) for (const w of wishesOf(rule)) if (w.service !== undefined) wishes.add(`${ruleKey(rule)}\n${w.service}`);
+    for (const key of this.#insertedBy.keys()) if (!wishes.has(key)) this.#insertedBy.delete(key);
+    this.#pruneAt = Math.max(4096, 2 * this.#insertedBy.size);
   }
 
   /** Of `rules`, the wishes an earlier, exited inserter made and the current router did not make again. */

@@ -134,6 +134,7 @@ class ZitiSource implements IntentSource {
     const config = this.#config;
     const router = new RouterGenerations({
       graceMs: config.routerRestartGraceMs,
+      rules: () => service.state.rules.values(),
       sweep: async (select) => {
         const removed = await service.sweep(select).catch((err: unknown) => {
           logger.error({ err }, `could not remove the rules of services the restarted router no longer has: ${errorMessage(err)}`);
@@ -161,7 +162,8 @@ class ZitiSource implements IntentSource {
     const config = this.#config;
     const token = this.#token;
     if (config.tcp && token) {
-      const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http, spool: this.#spool, router: this.#router });
+      // no router watch on TCP: a caller's pid means something on this host only (the native client speaks the unix socket)
+      const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http, spool: this.#spool });
       this.#apps.push(remote);
       await remote.listen({ host: config.tcp.host, port: config.tcp.port });
       logger.info({ host: config.tcp.host, port: config.tcp.port }, 'ziti API listening on TCP (bearer token required)');

@@ -27,6 +27,7 @@ function setup(live: Caller[], graceMs = 1000) {
   const swept: RuleSelector[][] = [];
   const generations = new RouterGenerations({
     graceMs,
+    rules: () => state.rules.values(),
     runs: (c) => live.some((l) => l.pid === c.pid && l.start === c.start),
     sweep: async (select) => void swept.push(select(state.rules.values())),
   });
@@ -92,9 +93,19 @@ test('the pass rules of the router config are never swept', async () => {
   let state: ZitiState = insertRule(emptyState, { ...rule(9), action: 'pass', tproxyPort: undefined, service: 'router-config' }).state;
   state = insertRule(state, rule(1, 'a')).state;
   const swept: RuleSelector[][] = [];
-  const generations = new RouterGenerations({ graceMs: 10, runs: () => false, sweep: async (select) => void swept.push(select(state.rules.values())) });
+  const generations = new RouterGenerations({ graceMs: 10, rules: () => state.rules.values(), runs: () => false, sweep: async (select) => void swept.push(select(state.rules.values())) });
   generations.started(newRouter);
   generations.inserted(rule(5), 'e', newRouter);
   await vi.advanceTimersByTimeAsync(20);
   expect(swept[0].map((s) => s.service)).toEqual(['a']);
+});
+
+test('the inserters of wishes that are gone are forgotten once many pile up (a long-running router with churning services)', () => {
+  let state: ZitiState = emptyState;
+  const generations = new RouterGenerations({ graceMs: 0, rules: () => state.rules.values(), runs: () => true, sweep: async () => undefined });
+  state = insertRule(emptyState, rule(1, 'kept')).state;
+  generations.inserted(rule(1), 'kept', oldRouter);
+  for (let i = 0; i < 10_000; i++) generations.inserted(rule(i % 250), `gone-${i}`, oldRouter); // services deleted since
+  expect(generations.tracked).toBeLessThan(4097);
+  expect(generations.tracked).toBeGreaterThan(0);
 });
