@@ -20,7 +20,9 @@
  * else /run/bpfsteer/ziti.sock and /var/lib/bpfsteer/ziti-spool (the ziti source's defaults).
  *
  * The answer's body (src/diverter/diverter-frames.ts writes it): frames `o <n>\n` + n bytes for
- * stdout, `e <n>\n` + n bytes for stderr, and last `x <code>\n`, the exit status.
+ * stdout, `e <n>\n` + n bytes for stderr, and last `x <code>\n`, the exit status, or `k 0\n`: the
+ * agent cannot apply the change now (no running plugin, a failed apply): keep it, like a call that
+ * found no agent.
  *
  * Exit status: the agent's (0 done, 1 refused, 2 usage); 0 when kept; 1 when nothing could be done
  * (the agent unreachable for a call that only reads, the spool not writable, an HTTP error).
@@ -314,6 +316,7 @@ enum outcome {
 struct answer {
   enum outcome outcome;
   int status;      /* exit status (DONE) */
+  int keep;        /* DONE: the agent asked to keep the call (`k` frame) */
   int error;       /* errno (UNREACHABLE, CUT) */
   const char *why; /* what failed (UNREACHABLE, CUT) */
 };
@@ -375,7 +378,8 @@ struct frames {
   size_t head_len;
   int stream;       /* 1 stdout, 2 stderr, 0 reading a frame head */
   uint64_t pending; /* bytes of the current frame still to copy */
-  int exit_status;  /* -1 until the `x` frame */
+  int exit_status;  /* -1 until the `x` (or `k`) frame */
+  int keep;         /* the last frame was `k` */
   int bad;
 };
 
@@ -403,6 +407,10 @@ static void frames_feed(struct frames *f, const char *p, size_t n) {
     unsigned long long v = strtoull(f->head + 2, &end, 10);
     if (f->head[1] != ' ' || *end != '\0' || end == f->head + 2) f->bad = 1;
     else if (f->head[0] == 'x') f->exit_status = v > 255 ? 1 : (int)v;
+    else if (f->head[0] == 'k') {
+      f->keep = 1;
+      f->exit_status = 0;
+    }
     else if (f->head[0] == 'o' || f->head[0] == 'e') {
       f->stream = f->head[0] == 'o' ? 1 : 2;
       f->pending = v;
@@ -456,7 +464,7 @@ static struct answer request(const struct config *c, const char *path, const str
       break;
     }
     if (r == 0) {
-      if (status == 200 && f.exit_status >= 0) a = (struct answer){.outcome = DONE, .status = f.exit_status};
+      if (status == 200 && f.exit_status >= 0) a = (struct answer){.outcome = DONE, .status = f.exit_status, .keep = f.keep};
       else if (status != 0 && status != 200) {
         a = (struct answer){.outcome = REFUSED, .status = status};
         if (print) complain("the agent answered HTTP %d: %s", status, body_at ? resp.p + body_at : "");
@@ -673,6 +681,14 @@ int main(int argc, char **argv) {
     return EXIT_OK;
   }
   struct answer a = request(&c, "/v1/diverter", &call, CALL_TIMEOUT_MS, 1);
+  if (a.outcome == DONE && a.keep) {
+    if (keep_call(&c, &call) < 0) {
+      complain("the agent cannot apply it now, and the call cannot be kept in %s: %s", c.spool, strerror(errno));
+      return EXIT_AGENT;
+    }
+    complain("kept in %s: the agent applies it as soon as it can", c.spool);
+    return EXIT_OK;
+  }
   if (a.outcome == DONE) return a.status;
   if (a.outcome == REFUSED) return EXIT_AGENT;
   if (keep_call(&c, &call) < 0) {

@@ -278,6 +278,24 @@ describe('the native client while no agent answers (issue 10: the router starts 
     expect(ruleKeys(kernel)).toEqual(['10.0.1.1/32:80', '10.0.1.2/32:81', '10.0.1.3/32:82']);
   });
 
+  test('a change the running agent cannot apply now (no running plugin) is kept too (exit 0) and applied once it can', async () => {
+    const { kernel } = await startSource();
+    // a refusal for good is the call's answer: exit 1, nothing kept
+    kernel.result = { ok: false, reason: 'invalid', error: 'interface eth7 is not attached' };
+    expect(await diverter(add('10.0.3.9', 89))).toMatchObject({ code: 1 });
+    expect(await kept()).toEqual([]);
+    kernel.result = { ok: false, reason: 'unavailable', error: 'no running plugin consumes "tproxy.rule"' };
+    const r = await diverter(add('10.0.3.1', 80));
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stderr).toContain('no running plugin consumes');
+    expect(r.stderr).toContain(`kept in ${spoolDir()}: the agent applies it as soon as it can`);
+    expect(await kept()).toHaveLength(1);
+    kernel.result = ok;
+    expect(await diverter(add('10.0.3.2', 81))).toMatchObject({ code: 0 }); // after the kept one: kept too, and it asks for the drain
+    await vi.waitFor(async () => expect(await kept()).toEqual([]), { timeout: 10_000 });
+    expect(ruleKeys(kernel)).toEqual(['10.0.3.1/32:80', '10.0.3.2/32:81']);
+  });
+
   test('a kept call the agent refuses for good is logged and dropped; a file that is not a call is renamed .bad; the rest applies', async () => {
     await diverter(add('10.0.2.1', 80));
     await diverter('-I -c 10.0.2.2 -m 33 -p tcp -l 1 -t 9'); // a usage error: kept unchecked, refused at the start

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DiverterSpool } from '../diverter-spool.js';
-import { exitFrame, FRAMES_CONTENT_TYPE, stderrFrame, stdoutFrame } from '../diverter/diverter-frames.js';
+import { exitFrame, FRAMES_CONTENT_TYPE, keepFrame, stderrFrame, stdoutFrame } from '../diverter/diverter-frames.js';
 import { EXIT_AGENT } from '../diverter/execute-request.js';
 import { forwardedCallSchema, runForwardedCall, type RouterWatch } from '../diverter/forwarded-call.js';
 import type { ZitiService } from '../ziti-service.js';
@@ -69,7 +69,8 @@ export function registerDiverterRoutes(
         signal: gone.signal,
       };
       runForwardedCall(request.body, calls, io, router).then(
-        (result) => res.end(exitFrame(result.status)),
+        // a change refused for a reason that may pass: the client keeps it (only where kept calls are applied)
+        (result) => res.end(result.transient && spool !== undefined ? keepFrame() : exitFrame(result.status)),
         (err: unknown) => res.end(Buffer.concat([stderrFrame(`${String(err)}\n`), exitFrame(EXIT_AGENT)])),
       );
     },

@@ -1,8 +1,10 @@
 /**
  * The body of the answer to POST /v1/diverter, as the native client reads it
  * (native/bpfsteer-diverter.c): frames `o <n>\n` followed by n bytes for its stdout, `e <n>\n`
- * followed by n bytes for its stderr, and last `x <code>\n`, its exit status. Lengths count
- * bytes (UTF-8). Nothing follows the `x` frame.
+ * followed by n bytes for its stderr, and last `x <code>\n`, its exit status, or `k 0\n`: keep
+ * the call (the agent cannot apply it now: no running plugin, a failed apply; the client keeps it
+ * in the spool and exits 0, and the agent applies it when it can). Lengths count bytes (UTF-8).
+ * Nothing follows the last frame.
  */
 
 export const FRAMES_CONTENT_TYPE = 'application/x-bpfsteer-diverter-frames';
@@ -25,4 +27,9 @@ export function stderrFrame(text: string): Buffer {
 /** The client's exit status: the last frame. */
 export function exitFrame(code: number): Buffer {
   return Buffer.from(`x ${code}\n`, 'latin1');
+}
+
+/** Instead of the exit status: the client keeps the call in the spool (a change the agent cannot apply now). */
+export function keepFrame(): Buffer {
+  return Buffer.from('k 0\n', 'latin1');
 }
