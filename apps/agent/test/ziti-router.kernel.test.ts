@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { adminRequest } from '@bpfsteer/agent-kernel';
-import { NetLab, startNotifyReceiver, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
+import { NetLab, startNotifyReceiver, startRouterStandIn, startZitiListener, type RouterStandIn, type ZitiListener } from '@bpfsteer/netlab';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnBpfsteer, type SpawnedBpfsteer } from './support/spawn-bpfsteer.js';
@@ -60,37 +60,10 @@ function diverter(args: string[], name = 'bpfsteer-diverter', { node = false } =
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-/**
- * A stand-in for the router process: in the router's netns, it runs the native diverter for each
- * argument vector it is sent, one after another, and reports the exit status (as
- * openziti/ziti tproxy_linux.go does: exec, CombinedOutput, status). The diverter's caller is then
- * this process, as it is the router in the field.
- */
-function startRouterProcess() {
-  const script = String.raw`
-    const { spawnSync } = require('node:child_process');
-    require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
-      const r = spawnSync(process.env.DIVERTER, JSON.parse(line), { encoding: 'utf8' });
-      console.log(JSON.stringify({ code: r.status, stdout: r.stdout, stderr: r.stderr }));
-    });
-  `;
-  const env = { ...process.env, BPFSTEER_ZITI_SOCKET: zitiSocket, BPFSTEER_ZITI_SPOOL: join(dir, 'ziti-spool'), BPFSTEER_DIVERTER_CONF: '/dev/null', DIVERTER: join(dir, 'bpfsteer-diverter') };
-  const child = spawn('nsenter', [`--net=${lab.nsPath(router)}`, '--', process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'], env });
-  children.push(child);
-  const answers: ((r: Run) => void)[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => answers.shift()?.(JSON.parse(l) as Run));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  return {
-    run: (args: string[]): Promise<Run> =>
-      new Promise((resolve) => {
-        answers.push(resolve);
-        child.stdin!.write(`${JSON.stringify(args)}\n`);
-      }),
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.stdin!.end();
-      await exited;
-    },
-  };
+/** The router's process in its netns (netlab's stand-in): it runs the native diverter one call after another. */
+function startRouterProcess(): RouterStandIn {
+  const env = { ...process.env, BPFSTEER_ZITI_SOCKET: zitiSocket, BPFSTEER_ZITI_SPOOL: join(dir, 'ziti-spool'), BPFSTEER_DIVERTER_CONF: '/dev/null' };
+  return startRouterStandIn({ diverter: join(dir, 'bpfsteer-diverter'), env, netns: lab.nsPath(router) });
 }
 
 /** The router's insert call for one interface list (the router adds `-N <if>` once per interface). */
@@ -377,7 +350,7 @@ describe('a ziti router driving bpfsteer-diverter', () => {
   it('a router\'s life with the exact upstream vectors: it starts first, services share tuples (IPv4, IPv6, -N, bare), the agent restarts mid-way, services go in every order, the router restarts with another service set', async () => {
     await writeFile(join(dir, 'agent.yaml'), config({ routerRestartGraceMs: 1500 }));
     const listeners: ZitiListener[] = [];
-    const routers: ReturnType<typeof startRouterProcess>[] = [];
+    const routers: RouterStandIn[] = [];
     try {
       const listener = async () => {
         const l = await startZitiListener(lab.nsPath(router));

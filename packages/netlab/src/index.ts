@@ -4,5 +4,6 @@ export { buildAsymmetricRoutingLab, type AsymmetricRoutingLab, type AsymmetricPl
 export { ipFrame, ipv4Frame, ipv6Frame, type FrameOptions, type FrameProtocol } from './frames.js';
 export { startZitiListener, zitiListenerBinary, type ZitiListener } from './ziti-listener.js';
 export { startNotifyReceiver, type NotifyReceiver } from './notify-receiver.js';
+export { startRouterStandIn, type DiverterRun, type RouterStandIn, type RouterStandInOptions } from './router-stand-in.js';
 export { tcpClient, type TcpClientOptions, type TcpClientResult } from './marked-tcp-client.js';
 export { monotonicNsAgo } from './monotonic-ns-ago.js';

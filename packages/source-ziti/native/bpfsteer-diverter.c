@@ -565,10 +565,11 @@ static int lock_spool(const struct config *c) {
   return fd;
 }
 
-/* keeps the call as the spool's next record: written whole under a temporary name, fsync'd, renamed */
-static int keep_call(const struct config *c, const struct buf *call) {
-  unsigned long long last;
-  if (last_record(c->spool, &last) < 0) return -1;
+/*
+ * keeps the call as the spool's next record after `last` (last_record, read under the spool's
+ * lock): written whole under a temporary name, fsync'd, renamed
+ */
+static int keep_call(const struct config *c, const struct buf *call, unsigned long long last) {
   char tmp[4200], final[4200];
   snprintf(tmp, sizeof tmp, "%s/.tmp.%d", c->spool, (int)getpid());
   snprintf(final, sizeof final, "%s/%020llu.call", c->spool, last + 1);
@@ -670,7 +671,7 @@ int main(int argc, char **argv) {
   }
   if (last > 0) {
     /* calls kept earlier are not applied yet: this one goes after them */
-    if (keep_call(&c, &call) < 0) {
+    if (keep_call(&c, &call, last) < 0) {
       complain("cannot keep the call in %s: %s", c.spool, strerror(errno));
       return EXIT_AGENT;
     }
@@ -682,7 +683,7 @@ int main(int argc, char **argv) {
   }
   struct answer a = request(&c, "/v1/diverter", &call, CALL_TIMEOUT_MS, 1);
   if (a.outcome == DONE && a.keep) {
-    if (keep_call(&c, &call) < 0) {
+    if (keep_call(&c, &call, last) < 0) {
       complain("the agent cannot apply it now, and the call cannot be kept in %s: %s", c.spool, strerror(errno));
       return EXIT_AGENT;
     }
@@ -691,7 +692,7 @@ int main(int argc, char **argv) {
   }
   if (a.outcome == DONE) return a.status;
   if (a.outcome == REFUSED) return EXIT_AGENT;
-  if (keep_call(&c, &call) < 0) {
+  if (keep_call(&c, &call, last) < 0) {
     complain("agent not reachable at %s (%s: %s), and the call cannot be kept in %s: %s", c.socket, a.why, explain(&a),
              c.spool, strerror(errno));
     return EXIT_AGENT;

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import type { Rule, RuleIdentity, RuleSelector } from './rule.js';
 import { ruleKey } from './rule.js';
-import { wishesOf } from './rule-owners.js';
+import { wishesOf, wishSelector } from './rule-owners.js';
 import { ROUTER_CONFIG_SERVICE } from './router-config.js';
 
 /** A process, as the native client names its caller: pid and start time (clock ticks after boot, /proc/<pid>/stat field 22). */
@@ -113,7 +113,7 @@ export class RouterGenerations {
           kept.set(key, by!);
           continue;
         }
-        selectors.push({ destination: rule.destination, source: rule.source, protocol: rule.protocol, ports: rule.ports, service: wish.service });
+        selectors.push(wishSelector(rule, wish.service));
       }
     }
     // what was deleted meanwhile is forgotten

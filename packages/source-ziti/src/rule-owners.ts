@@ -15,6 +15,11 @@
  */
 import type { ListeningPorts, Rule, RuleIdentity, RuleOwner, RuleSelector } from './rule.js';
 
+/** The delete that removes `service`'s wish for `rule` (and no other service's). */
+export function wishSelector(rule: RuleIdentity, service: string): RuleSelector {
+  return { destination: rule.destination, source: rule.source, protocol: rule.protocol, ports: rule.ports, service };
+}
+
 /** A wish of a rule with one owner; its service may be unknown (a rule inserted without one). */
 type Wish = Omit<RuleOwner, 'service'> & { readonly service?: string };
 

@@ -7,7 +7,7 @@ import { IdleWork, TimeSlicer, type CommitResult, type IntentSink, type SourceCo
 import { ApiError, errorMessage } from './errors.js';
 import type { InterfaceSettings, Rule, RuleSelector } from './rule.js';
 import { ruleKey } from './rule.js';
-import { wishesOf } from './rule-owners.js';
+import { wishesOf, wishSelector } from './rule-owners.js';
 import {
   applyBatchInSlices,
   applyOperations,
@@ -191,7 +191,7 @@ export class ZitiService {
       const operations: Operation[] = [];
       for (const [key, rule] of state.rules) {
         if (!wishesOf(rule).some((w) => w.service === service) || wanted.has(key)) continue;
-        operations.push({ op: 'delete', selector: { destination: rule.destination, source: rule.source, protocol: rule.protocol, ports: rule.ports, service } });
+        operations.push({ op: 'delete', selector: wishSelector(rule, service) });
       }
       for (const rule of wanted.values()) operations.push({ op: 'insert', rule });
       if (operations.length === 0) return { state, changed: false, value: 0 };

@@ -9,12 +9,12 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { arch, tmpdir } from 'node:os';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { IntentSink, IntentSource } from '@bpfsteer/agent-kernel';
+import { startRouterStandIn } from '@bpfsteer/netlab';
 import { zitiSource, zitiSourceConfigSchema, type ZitiSourceConfigInput } from '../src/index.js';
 import { agentRequest } from '../src/diverter/agent-client.js';
 import { fakeKernel, ok, type FakeKernel } from './fake-kernel.js';
@@ -400,34 +400,10 @@ describe('two services with the same rule tuple, as a router makes them (issue 1
 });
 
 describe('a router restart: the rules of services it did not insert again go after the grace period (issue 10)', () => {
-  /**
-   * A stand-in router process: runs the native client for each line of arguments it is sent, one
-   * after another (as the router does: exec, output, exit status), so the client's caller is this
-   * process, as it is the router in the field.
-   */
-  const ROUTER = String.raw`
-    const { spawnSync } = require('node:child_process');
-    require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
-      const r = spawnSync(process.env.DIVERTER, JSON.parse(line), { encoding: 'utf8' });
-      console.log(JSON.stringify({ code: r.status, stdout: r.stdout, stderr: r.stderr }));
-    });
-  `;
+  /** A router process (netlab's stand-in) running the native client: the client's caller, as the router is in the field. */
   function startRouter() {
-    const child = spawn(process.execPath, ['-e', ROUTER], { env: { ...clientEnv(), DIVERTER: join(dir, nativeClient.links, 'bpfsteer-diverter') }, stdio: ['pipe', 'pipe', 'inherit'] });
-    const answers: ((r: Run) => void)[] = [];
-    createInterface({ input: child.stdout }).on('line', (l) => answers.shift()?.(JSON.parse(l) as Run));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    return {
-      run: (args: string): Promise<Run> =>
-        new Promise((resolve) => {
-          answers.push(resolve);
-          child.stdin.write(`${JSON.stringify(args.split(' '))}\n`);
-        }),
-      stop: async () => {
-        child.stdin.end();
-        await exited;
-      },
-    };
+    const router = startRouterStandIn({ diverter: join(dir, nativeClient.links, 'bpfsteer-diverter'), env: clientEnv() });
+    return { run: (args: string) => router.run(args.split(' ')), stop: () => router.stop() };
   }
   const insert = (last: number, service: string) => `-I -c 10.8.0.${last} -m 32 -p tcp -o 0.0.0.0 -n 0 -l 443 -h 443 -t ${4000 + last} -s ${service}`;
   const services = (kernel: FakeKernel) => [...kernel.held.values()].map((i) => String(i.service)).sort();

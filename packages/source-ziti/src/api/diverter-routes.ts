@@ -12,7 +12,7 @@ import { exitFrame, FRAMES_CONTENT_TYPE, keepFrame, stderrFrame, stdoutFrame } f
 import { EXIT_AGENT } from '../diverter/execute-request.js';
 import { forwardedCallSchema, runForwardedCall, type RouterWatch } from '../diverter/forwarded-call.js';
 import type { ZitiService } from '../ziti-service.js';
-import { MAX_PENDING_BYTES } from './event-line.js';
+import { slowReaderWriter } from './event-stream.js';
 import { inProcessCalls } from './in-process-calls.js';
 import { errorSchema } from './schemas.js';
 
@@ -49,18 +49,9 @@ export function registerDiverterRoutes(
       const gone = new AbortController();
       res.on('close', () => gone.abort(CLIENT_GONE)); // (a reason: abort() makes a DOMException, ~40 µs of each call)
       // a client that reads too slowly (-M) loses output rather than growing the agent's memory
-      let dropped = 0;
+      const bounded = slowReaderWriter(res, (dropped) => stderrFrame(`(${dropped} lines dropped: the client read too slowly)\n`));
       const write = (frame: Buffer): void => {
-        if (gone.signal.aborted) return;
-        if (res.writableLength > MAX_PENDING_BYTES) {
-          dropped++;
-          return;
-        }
-        if (dropped > 0) {
-          res.write(stderrFrame(`(${dropped} lines dropped: the client read too slowly)\n`));
-          dropped = 0;
-        }
-        res.write(frame);
+        if (!gone.signal.aborted) bounded(frame);
       };
       const calls = inProcessCalls(app, service, { authorization: request.headers.authorization, closing });
       const io = {

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { refusal, type DiverterCalls } from '../diverter/execute-request.js';
 import type { ZitiService } from '../ziti-service.js';
 import { toApiError } from './error-handling.js';
-import { eventLine } from './event-line.js';
+import { eventLine } from './event-stream.js';
 import { DEFAULT_HTTP_LIMITS } from './http-limits.js';
 import { deleteRule, insertRule } from './rule-routes.js';
 

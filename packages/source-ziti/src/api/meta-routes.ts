@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { tproxyEventSchema } from '@bpfsteer/contract-tproxy';
 import { packageInfo } from '../version.js';
-import { MAX_PENDING_BYTES, eventLine } from './event-line.js';
+import { eventLine, slowReaderWriter } from './event-stream.js';
 import type { ZitiService } from '../ziti-service.js';
 import { errorSchema, healthSchema, versionSchema } from './schemas.js';
 
@@ -55,18 +55,10 @@ export function registerMetaRoutes(app: FastifyInstance, service: ZitiService, c
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
       res.flushHeaders();
-      let lost = 0;
+      const write = slowReaderWriter(res, (lost) => `{"lost":${lost}}\n`);
       const stop = service.watchEvents((event) => {
-        if (res.writableLength > MAX_PENDING_BYTES) {
-          lost++;
-          return;
-        }
-        if (lost > 0) {
-          res.write(`{"lost":${lost}}\n`);
-          lost = 0;
-        }
         const line = eventLine(event);
-        if (line) res.write(line);
+        if (line) write(line);
       });
       const end = (): void => void res.end();
       closing.addEventListener('abort', end, { once: true });
