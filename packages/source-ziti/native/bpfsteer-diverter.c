@@ -493,6 +493,11 @@ static struct answer request(const struct config *c, const char *path, const str
       a = (struct answer){.outcome = CUT, .error = EPROTO, .why = "answer (bad frame)"};
       break;
     }
+    if (status == 200 && f.exit_status >= 0) {
+      /* the exit (or keep) frame is the last: done without waiting for the agent to close the connection */
+      a = (struct answer){.outcome = DONE, .status = f.exit_status, .keep = f.keep};
+      break;
+    }
   }
   free(resp.p);
   close(fd);

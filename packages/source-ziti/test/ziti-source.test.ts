@@ -17,6 +17,7 @@ import type { IntentSink, IntentSource } from '@bpfsteer/agent-kernel';
 import { startRouterStandIn } from '@bpfsteer/netlab';
 import { zitiSource, zitiSourceConfigSchema, type ZitiSourceConfigInput } from '../src/index.js';
 import { agentRequest } from '../src/diverter/agent-client.js';
+import { laneCall } from '../src/api/diverter-fast-lane.js';
 import { fakeKernel, ok, type FakeKernel } from './fake-kernel.js';
 
 vi.setConfig({ testTimeout: 30_000 });
@@ -567,6 +568,58 @@ describe('TCP with a bearer token', () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('bearer token');
     expect((await diverter(`-I -c 10.0.0.1 -p tcp -l 1 -t 2 --url ${url}`, { BPFSTEER_ZITI_TOKEN: 'a-token-of-enough-length' })).code).toBe(0);
+  });
+});
+
+describe("POST /v1/diverter's fast lane on the unix socket answers as the route does (the TCP listener has no lane)", () => {
+  /** One HTTP/1.0 request as the native client sends it; the whole answer once the agent closes the connection. */
+  function raw(connect: () => Socket, body: string, type = 'application/json', auth = ''): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const conn = connect();
+      let answer = '';
+      conn.on('data', (d: Buffer) => (answer += d.toString()));
+      conn.on('error', reject);
+      conn.on('close', () => {
+        const at = answer.indexOf('\r\n\r\n');
+        resolve({ status: Number(/^HTTP\/1\.[01] (\d+)/.exec(answer)?.[1]), body: answer.slice(at + 4) });
+      });
+      conn.write(`POST /v1/diverter HTTP/1.0\r\nHost: agent\r\nContent-Type: ${type}\r\n${auth}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+  }
+  const call = (args: string[], extra = '') => `{"program":"bpfsteer-diverter","args":${JSON.stringify(args)}${extra}}`;
+  const insert = (service: string) => call(['-I', '-c', '10.0.0.7', '-m', '32', '-p', 'tcp', '-l', '80', '-h', '80', '-t', '9000', '-s', service]);
+  const refused: [string, string, string, number, string][] = [
+    ['malformed JSON', '{"program":', 'application/json', 400, 'ERR_BAD_REQUEST'],
+    ['an unknown key', call(['-L'], ',"extra":1'), 'application/json', 400, 'ERR_VALIDATION'],
+    ['a __proto__ key', call(['-L'], ',"__proto__":{"x":1}'), 'application/json', 400, 'ERR_BAD_REQUEST'],
+    ['a wrong type', '{"program":"bpfsteer-diverter","args":[1]}', 'application/json', 400, 'ERR_VALIDATION'],
+    ['another content type', insert('a'), 'text/plain', 415, 'ERR_UNSUPPORTED_MEDIA_TYPE'],
+  ];
+
+  test.each(refused)('%s: the same refusal on both listeners; nothing changes', async (_what, body, type, status, code) => {
+    const tokenFile = join(testDir, 'token');
+    await mkdir(testDir, { recursive: true });
+    await writeFile(tokenFile, 'a-token-of-enough-length\n', { mode: 0o600 });
+    const port = await freePort();
+    const { kernel } = await startSource({ tcp: { port, tokenFile } });
+    const commits = kernel.commits.length;
+    const lane = await raw(() => createConnection(socket), body, type);
+    const route = await raw(() => createConnection(port, '127.0.0.1'), body, type, 'Authorization: Bearer a-token-of-enough-length\r\n');
+    expect(lane.status).toBe(status);
+    expect(JSON.parse(lane.body)).toMatchObject({ error: { code } });
+    expect(lane).toEqual(route);
+    expect(kernel.commits.length).toBe(commits);
+  });
+
+  test('a call runs through the lane; one the lane leaves to fastify (a "constructor" in an argument) runs all the same', async () => {
+    const { kernel } = await startSource();
+    expect(laneCall(insert('a'))).toMatchObject({ program: 'bpfsteer-diverter' });
+    expect(laneCall(insert('constructor'))).toBeUndefined();
+    const created = await raw(() => createConnection(socket), insert('a'));
+    expect(created).toMatchObject({ status: 200, body: expect.stringMatching(/^o \d+\nrule created: .*\nx 0\n$/) });
+    const shared = await raw(() => createConnection(socket), insert('constructor'));
+    expect(shared).toMatchObject({ status: 200, body: expect.stringMatching(/\nx 0\n$/) });
+    expect(kernel.commits.at(-1)).toEqual([expect.objectContaining({ kind: 'tproxy.rule', destination: '10.0.0.7/32', tproxyPort: 9000 })]);
   });
 });
 

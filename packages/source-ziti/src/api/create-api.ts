@@ -117,7 +117,7 @@ export async function createApi(options: CreateApiOptions): Promise<FastifyInsta
   registerMetaRoutes(app, options.service, closing.signal);
   registerRuleRoutes(app, options.service);
   registerInterfaceRoutes(app, options.service);
-  registerDiverterRoutes(app, options.service, options.spool, closing.signal, options.router);
+  registerDiverterRoutes(app, options.service, { spool: options.spool, closing: closing.signal, router: options.router, fastLane: token === undefined });
   return app;
 }
 
