@@ -347,71 +347,132 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     }
   });
 
-  it('a router\'s life with the exact upstream vectors: it starts first, services share tuples (IPv4, IPv6, -N, bare), the agent restarts mid-way, services go in every order, the router restarts with another service set', async () => {
-    await writeFile(join(dir, 'agent.yaml'), config({ routerRestartGraceMs: 1500 }));
+  it('a router\'s life with the exact upstream vectors, 50 services: it starts first, services share tuples (IPv4, IPv6, TCP, UDP, -N, bare), the agent restarts mid-way, services go in every order, the router restarts with another service set', async () => {
+    await writeFile(join(dir, 'agent.yaml'), config({ routerRestartGraceMs: 5000 }));
     const listeners: ZitiListener[] = [];
     const routers: RouterStandIn[] = [];
     try {
-      const listener = async () => {
-        const l = await startZitiListener(lab.nsPath(router));
-        listeners.push(l);
-        return l;
+      // the intercepted tuples (address, protocol, port; -N rt0 or bare); several services share each
+      interface Tuple {
+        readonly proto: 'tcp' | 'udp';
+        readonly v6: boolean;
+        readonly port: number;
+        readonly ifname?: string;
+      }
+      const tuples: Tuple[] = [
+        { proto: 'tcp', v6: false, port: 80 },
+        { proto: 'udp', v6: false, port: 53 },
+        { proto: 'tcp', v6: true, port: 80 },
+        { proto: 'tcp', v6: false, port: 8080, ifname: 'rt0' },
+        { proto: 'tcp', v6: false, port: 9090 },
+        { proto: 'udp', v6: true, port: 53 },
+        { proto: 'tcp', v6: true, port: 8443, ifname: 'rt0' },
+        { proto: 'udp', v6: false, port: 5353, ifname: 'rt0' },
+        { proto: 'tcp', v6: false, port: 81 },
+        { proto: 'tcp', v6: false, port: 82, ifname: 'rt0' },
+        { proto: 'udp', v6: false, port: 54 },
+        { proto: 'tcp', v6: true, port: 83 },
+        { proto: 'tcp', v6: false, port: 84 }, // only the restarted router's new services
+      ];
+      const prefix = (t: Tuple): [string, number] => (t.v6 ? ['fd00:99::', 64] : ['10.99.0.0', 24]);
+      // each service: its own listener (a router opens one per service), its -I as tproxy_linux.go builds it
+      interface Service {
+        readonly id: string;
+        readonly tuple: number;
+        readonly listener: ZitiListener;
+      }
+      const service = async (n: number, tuple: number): Promise<Service> => {
+        const listener = await startZitiListener(lab.nsPath(router));
+        listeners.push(listener);
+        return { id: `svc-${n}`, tuple, listener };
       };
-      const [la, lb, lc, ld, le, lf] = [await listener(), await listener(), await listener(), await listener(), await listener(), await listener()];
-      // each service: its own listener, its -I vectors as tproxy_linux.go builds them (-s <id>, -N per interface when it names some)
-      const svc = (id: string) => (args: string[]) => args.map((a) => (a === 'svc-e2e' ? id : a));
-      const services = {
-        a: svc('svc-a')(insert('10.99.0.0', 24, 'tcp', 80, 80, la.tcp4)),
-        b: svc('svc-b')(insert('10.99.0.0', 24, 'tcp', 80, 80, lb.tcp4)), // the same tuple as a
-        c: svc('svc-c')(insert('10.99.0.0', 24, 'udp', 53, 53, lc.udp4)),
-        d: svc('svc-d')(insert('fd00:99::', 64, 'tcp', 80, 80, ld.tcp6)),
-        e: svc('svc-e')(insert('10.99.0.0', 24, 'tcp', 8080, 8080, le.tcp4, 'rt0')),
-        f: svc('svc-f')(insert('10.99.0.0', 24, 'tcp', 9090, 9090, lf.tcp4)),
+      const insertOf = (s: Service): string[] => {
+        const t = tuples[s.tuple];
+        const port = t.v6 ? (t.proto === 'tcp' ? s.listener.tcp6 : s.listener.udp6) : t.proto === 'tcp' ? s.listener.tcp4 : s.listener.udp4;
+        return insert(...prefix(t), t.proto, t.port, t.port, port, t.ifname).map((a) => (a === 'svc-e2e' ? s.id : a));
       };
-      const check = async (expected: Record<string, boolean>) => {
-        const targets: Record<string, ['tcp' | 'udp', string, number]> = {
-          ab: ['tcp', '10.99.0.7', 80], c: ['udp', '10.99.0.9', 53], d: ['tcp', 'fd00:99::7', 80], e: ['tcp', '10.99.0.7', 8080], f: ['tcp', '10.99.0.7', 9090],
-        };
-        for (const [name, want] of Object.entries(expected)) {
-          const [proto, host, port] = targets[name];
-          const got = await divertedTo(proto, host, port);
-          expect(got, `${name} (${proto} ${host}:${port})`).toBe(want ? (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`) : 'timeout');
+      const removeOf = (s: Service): string[] => {
+        const t = tuples[s.tuple];
+        return remove(...prefix(t), t.proto, t.port, t.port);
+      };
+      // services 0-24 on tuples 0-7, 25-49 on tuples 4-11 (4-7 shared by both halves)
+      const services: Service[] = [];
+      for (let n = 0; n < 50; n++) services.push(await service(n, n < 25 ? n % 8 : 4 + (n % 8)));
+      const owners = (tuple: number, alive: readonly Service[]) => alive.filter((s) => s.tuple === tuple);
+      /** Traffic to each tuple in `which`: diverted (the listener saw the original destination) or dropped as `diverted` says. */
+      const check = async (which: readonly number[], diverted: (tuple: number) => boolean, step: string) => {
+        for (const i of which) {
+          const t = tuples[i];
+          const host = t.v6 ? 'fd00:99::7' : '10.99.0.7';
+          const want = diverted(i);
+          const got = await divertedTo(t.proto, host, t.port, want ? 1500 : 700);
+          expect(got, `${step}: tuple ${i} (${t.proto} ${host}:${t.port}${t.ifname ? ` -N ${t.ifname}` : ''})`).toBe(
+            want ? (t.v6 ? `[${host}]:${t.port}` : `${host}:${t.port}`) : 'timeout',
+          );
         }
       };
+      const all = tuples.map((_, i) => i);
+      let alive: Service[] = [];
+      const run = async (r: RouterStandIn, args: string[]) => expect(await r.run(args), args.join(' ')).toMatchObject({ code: 0 });
+      /** A service goes as the router removes it: its listener closes, then the router's -D (no -s). */
+      const gone = async (r: RouterStandIn, s: Service) => {
+        await s.listener.close();
+        await run(r, removeOf(s));
+        alive = alive.filter((x) => x !== s);
+      };
 
-      // 1. the router starts before the agent: -V exits 0, its inserts are kept
+      // 1. the router starts before the agent: -V exits 0, its first 25 services' inserts are kept
       const first = startRouterProcess();
       routers.push(first);
       expect(await first.run(['-V'])).toMatchObject({ code: 0 });
-      for (const args of [services.a, services.b, services.c, services.d, services.e]) expect(await first.run(args), args.join(' ')).toMatchObject({ code: 0 });
+      for (const s of services.slice(0, 25)) await run(first, insertOf(s));
+      alive = services.slice(0, 25);
       agent = await startAgent({ keepPinned: true });
-      await check({ ab: true, c: true, d: true, e: true, f: false });
+      await check(all, (i) => owners(i, alive).length > 0, 'kept inserts applied at the agent start');
 
-      // 2. the agent restarts while the router removes c (its listener closed first, then the router's -D)
+      // 2. 25 more services while the agent runs
+      for (const s of services.slice(25)) await run(first, insertOf(s));
+      alive = [...services];
+      await check(all, (i) => owners(i, alive).length > 0, 'all 50 services');
+
+      // 3. the agent restarts while the router removes every service of tuple 8: kept, no gap for the others meanwhile
       await stopAgent();
-      await lc.close();
-      expect(await first.run(remove('10.99.0.0', 24, 'udp', 53, 53))).toMatchObject({ code: 0 }); // kept: no agent
-      await check({ ab: true, d: true, e: true }); // no gap while no agent runs
+      for (const s of owners(8, alive)) await gone(first, s);
+      await check([0, 2, 5, 9], () => true, 'no agent running');
       agent = await startAgent({ keepPinned: true });
-      await check({ ab: true, c: false, d: true, e: true });
+      await check(all, (i) => owners(i, alive).length > 0, 'after the agent restart');
 
-      // 3. b goes, then a: the shared tuple stays diverted until the last of them goes
-      await lb.close();
-      expect(await first.run(remove('10.99.0.0', 24, 'tcp', 80, 80))).toMatchObject({ code: 0 });
-      await check({ ab: true }); // a's listener
-      await la.close();
-      expect(await first.run(remove('10.99.0.0', 24, 'tcp', 80, 80))).toMatchObject({ code: 0 });
-      await check({ ab: false, d: true, e: true });
+      // 4. services go in every order: the newest first, the oldest first, the middle first, alternating
+      const orders: [number, (list: Service[]) => Service[]][] = [
+        [0, (l) => [...l].reverse()],
+        [1, (l) => l],
+        [2, (l) => [l[Math.floor(l.length / 2)], ...l.filter((_, i) => i !== Math.floor(l.length / 2))]],
+        [3, (l) => [...l.filter((_, i) => i % 2 === 1), ...l.filter((_, i) => i % 2 === 0)]],
+      ];
+      for (const [tuple, order] of orders) {
+        const list = order(owners(tuple, alive));
+        expect(list.length, `tuple ${tuple} owners`).toBeGreaterThan(1);
+        for (const s of list) {
+          await gone(first, s);
+          await check([tuple], (i) => owners(i, alive).length > 0, `${s.id} of tuple ${tuple} gone`);
+        }
+      }
+      await check(all, (i) => owners(i, alive).length > 0, 'after the removals');
 
-      // 4. the router restarts with another service set: d again, f new, e gone from it
+      // 5. the router restarts with another service set: those of tuples 4-7 again, three new ones on tuple 12; 9-11 no longer
       await first.stop();
       const second = startRouterProcess();
       routers.push(second);
       expect(await second.run(['-V'])).toMatchObject({ code: 0 });
-      for (const args of [services.d, services.f]) expect(await second.run(args)).toMatchObject({ code: 0 });
-      await check({ d: true, e: true, f: true }); // within the grace period: nothing gone
-      for (let i = 0; i < 60 && (await divertedTo('tcp', '10.99.0.7', 8080, 500)) !== 'timeout'; i++) await new Promise((r) => setTimeout(r, 100));
-      await check({ d: true, e: false, f: true });
+      const kept = alive.filter((s) => s.tuple >= 4 && s.tuple <= 7);
+      const added = [await service(50, 12), await service(51, 12), await service(52, 12)];
+      for (const s of [...kept, ...added]) await run(second, insertOf(s));
+      // (those to be swept first: the grace period runs)
+      await check([9, 10, 11, 4, 5, 6, 7, 12], () => true, 'within the grace period: nothing gone');
+      alive = [...kept, ...added];
+      const last = tuples[11];
+      for (let i = 0; i < 60 && (await divertedTo(last.proto, 'fd00:99::7', last.port, 500)) !== 'timeout'; i++) await new Promise((r) => setTimeout(r, 100));
+      await check(all, (i) => owners(i, alive).length > 0, 'after the grace period');
       expect(agent.stderr()).toMatch(/removed the rules of services the restarted router did not insert again/);
     } finally {
       await Promise.all(routers.map((r) => r.stop()));
