@@ -134,10 +134,10 @@ function holdConnection(host: string, port: number) {
   };
 }
 
-function config(ziti: { routerConfig?: string; routerRestartGraceMs?: number } = {}): string {
+function config(ziti: { routerConfig?: string; routerRestartGraceMs?: number } = {}, interfaces: Record<string, unknown>[] = []): string {
   return stringify({
     agent: { pinRoot, adminSocket: join(dir, 'agent.sock'), logLevel: 'info' },
-    plugins: [{ id: 'tc-tproxy', netns: lab.nsPath(router), interfaces: [{ name: 'rt0', echo: true }] }],
+    plugins: [{ id: 'tc-tproxy', netns: lab.nsPath(router), interfaces: [{ name: 'rt0', echo: true }, ...interfaces] }],
     sources: [{ type: 'ziti', socket: zitiSocket, stateFile: join(dir, 'ziti-rules.json'), spool: join(dir, 'ziti-spool'), ...ziti }],
   });
 }
@@ -548,6 +548,27 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     // the same service on the attached interface too: it applies there
     expect((await diverter(insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4, 'rt0'))).code).toBe(0);
     expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
+  });
+
+  it('-N naming an optional interface the router\'s host makes later: the rule is kept, -L says it waits, and it applies once the interface appears', async () => {
+    await writeFile(join(dir, 'agent.yaml'), config({}, [{ name: 'rt9', optional: true }]));
+    agent = await startAgent();
+    const r = await diverter(insert('10.99.0.0', 24, 'tcp', 80, 80, ziti.tcp4, 'rt9'));
+    expect(r.code, r.stderr).toBe(0);
+    expect((await diverter(['-L'])).stdout).toMatch(/interface rt9 not present \(optional: attached when it appears\): the rule applies nowhere until it appears/);
+    // the interface appears, with a client behind it
+    const late = lab.addNetns('c9');
+    lab.addVeth({ netns: late, ifname: 'eth0', addresses: ['10.0.9.2/24'] }, { netns: router, ifname: 'rt9', addresses: ['10.0.9.1/24'] });
+    lab.ip(late, 'route', 'add', '10.99.0.0/24', 'via', '10.0.9.1');
+    const fromLate = async () => {
+      const x = await lab.exchange(late, 'tcp', '10.99.0.7', 80, { payload: 'probe', timeoutMs: 1500 });
+      return x.reply?.match(/^orig=(\S+) /)?.[1] ?? x.error ?? String(x.reply);
+    };
+    for (let i = 0; i < 50 && !/rt9\s+\S+\s+tcx/.test((await diverter(['-L', '-E'])).stdout); i++) await new Promise((res) => setTimeout(res, 100));
+    expect(await fromLate()).toBe('10.99.0.7:80');
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('timeout'); // rt0: the rule names rt9 only
+    expect((await diverter(['-L'])).stdout).not.toMatch(/not present/);
+    expect(agent.stderr()).toMatch(/optional interface present: tproxy program attached, rules applied there/);
   });
 
   it('accepts the old positional map_update / map_delete forms (and fails a usage error)', async () => {

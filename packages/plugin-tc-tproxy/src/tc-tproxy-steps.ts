@@ -19,7 +19,13 @@ export function tcTproxySteps(config: TcTproxyConfig, context: PluginContext): P
   const watchers = new Set<(event: unknown) => void>();
   let unsubscribe: (() => void) | undefined;
   return {
-    open: () => TproxyDataplane.fromConfig(config, { pinRoot: context.pinRoot, onError: (err) => log.warn({ err }, 'tc-tproxy background work failed') }),
+    open: () =>
+      TproxyDataplane.fromConfig(config, {
+        pinRoot: context.pinRoot,
+        onError: (err) => log.warn({ err }, 'tc-tproxy background work failed'),
+        onInterface: ({ interface: name, present, ifindex }) =>
+          log.info({ interface: name, ifindex }, present ? 'optional interface present: tproxy program attached, rules applied there' : 'optional interface gone: its attachment went with it'),
+      }),
     load: (dp) => dp.load(),
     seed: (dp) => {
       dp.seed();
@@ -30,6 +36,11 @@ export function tcTproxySteps(config: TcTproxyConfig, context: PluginContext): P
       dp.attach();
       for (const a of dp.status().attachments) {
         log.info({ interface: a.interface, direction: a.direction, type: a.type, pinned: a.pinned }, 'tproxy program attached');
+      }
+      for (const i of config.interfaces) {
+        if (i.optional && !dp.status().attachments.some((a) => a.interface === i.name)) {
+          log.warn({ interface: i.name }, 'optional interface not present: the tproxy program is attached when it appears');
+        }
       }
       unsubscribe = dp.onEvent((event: TproxyEvent) => {
         if (log.isLevelEnabled('debug')) log.debug({ event }, `tproxy ${event.kind} (${event.reason})`);

@@ -16,6 +16,12 @@ const YEAR = 365 * 24 * 3600;
 
 export const tproxyInterfaceConfigSchema = z.strictObject({
   name: interfaceNameSchema,
+  /**
+   * the interface may be absent (made later: a VLAN, a tunnel, a NIC plugged in): the firewall is
+   * attached when it appears and let go when it goes, and rules naming it apply there meanwhile
+   * (default false: an absent interface fails the plugin's start)
+   */
+  optional: z.boolean().default(false),
   /** allow TCP 22 to the interface's own addresses (default true) */
   ssh: z.boolean().default(true),
   /** allow ICMP/ICMPv6 echo-request (default false) */

@@ -26,8 +26,10 @@ import {
   attachTc,
   ifIndex,
   interfaceAddresses,
+  type Link,
   type ReleaseLinkOptions,
 } from '@bpfsteer/core-bpf';
+import { rmSync } from 'node:fs';
 import { CompileCapacityError, PatchNotApplicable, planConvergence, planPatch, planSize, type PlannedApply, type PlanRule } from './apply-plan.js';
 import type { CompileLimits } from './compile-rules.js';
 import { defaultObjectPath } from './bpf-object-path.js';
@@ -55,6 +57,8 @@ export interface TproxyRuntimeOptions {
   readonly addressRefreshMs?: number;
   /** errors of background work (address refresh, event stream); default: ignored */
   readonly onError?: (err: unknown) => void;
+  /** an optional interface appeared (the firewall now runs on it) or went; default: ignored */
+  readonly onInterface?: (change: { readonly interface: string; readonly present: boolean; readonly ifindex?: number }) => void;
 }
 
 /** The plugin's config fields (as given: checked and completed by tcTproxyConfigSchema) and the runtime options. */
@@ -94,6 +98,12 @@ export interface TproxyStatus {
 
 const DIRECTIONS = ['egress', 'ingress'] as const; // egress first: replies of forwarded flows are recorded before ingress filters them
 
+/**
+ * How often the links of the netns are checked while optional interfaces are configured: a
+ * non-blocking read of the netlink watch (the ifindexes are read again only after a change).
+ */
+const LINK_CHECK_MS = 500;
+
 /** Whether two maps hold the same keys with the same values, in the same order. */
 function sameEntries<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>): boolean {
   if (a.size !== b.size) return false;
@@ -129,6 +139,7 @@ export class TproxyDataplane {
   readonly #life: DataplaneLifecycle<typeof tproxySkeleton>;
   readonly #refreshMs: number;
   readonly #onError: (err: unknown) => void;
+  readonly #onInterface: NonNullable<TproxyRuntimeOptions['onInterface']>;
   #trie: TrieState;
   /** the rules as applied, by rule id */
   readonly #applied: Array<TproxyRule | undefined> = [];
@@ -161,6 +172,12 @@ export class TproxyDataplane {
   #ring: RingBuffer | undefined;
   readonly #listeners = new Set<(event: TproxyEvent) => void>();
   #timer: NodeJS.Timeout | undefined;
+  /** checks the links of the netns while optional interfaces are configured (#followInterfaces) */
+  #linkTimer: NodeJS.Timeout | undefined;
+  /** attach() ran: the links are followed from then on */
+  #attached = false;
+  /** the ifindex each held link was attached on, by link key */
+  readonly #linked = new Map<string, number>();
   /**
    * set by seed when the pinned summary holds: the maps were not read back (#trie is empty) until
    * #ensureAdopted; `desired` is the state of the apply that found it matching, if one did
@@ -180,6 +197,7 @@ export class TproxyDataplane {
     this.#life = new DataplaneLifecycle({ name: 'tc-tproxy', objectPath, skeleton: tproxySkeleton, pinRoot, netns: config.netns });
     this.#refreshMs = options.addressRefreshMs ?? 5000;
     this.#onError = options.onError ?? (() => undefined);
+    this.#onInterface = options.onInterface ?? (() => undefined);
     this.#trie = emptyTrieState(config.maxRules);
   }
 
@@ -188,11 +206,12 @@ export class TproxyDataplane {
    * options (checked); that the object and netns exist is checked too. Nothing touches the kernel yet.
    */
   static fromConfig(config: TcTproxyConfig, options: TproxyRuntimeOptions = {}): TproxyDataplane {
-    const { addressRefreshMs, onError } = options;
+    const { addressRefreshMs, onError, onInterface } = options;
     if (addressRefreshMs !== undefined && (!Number.isInteger(addressRefreshMs) || addressRefreshMs < 0)) {
       throw new InvalidArgumentError(`tc-tproxy: addressRefreshMs must be a non-negative integer, got ${JSON.stringify(addressRefreshMs)}`);
     }
     if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgumentError('tc-tproxy: onError must be a function');
+    if (onInterface !== undefined && typeof onInterface !== 'function') throw new InvalidArgumentError('tc-tproxy: onInterface must be a function');
     return new TproxyDataplane(config, options); // pinRoot, netns and the object are checked there
   }
 
@@ -238,8 +257,8 @@ export class TproxyDataplane {
     for (const k of maps[MAP.ifAddrs].keys()) this.#addrs.set(ifAddrKeyId(k), k);
     const missing: Array<readonly [number, { flags: number }]> = [];
     for (const iface of this.#config.interfaces) {
-      const ifindex = this.#ifindex.get(iface.name)!;
-      if (!this.#flags.has(ifindex)) missing.push([ifindex, { flags: interfaceFlags(effectiveSettings(iface)) }]);
+      const ifindex = this.#ifindex.get(iface.name);
+      if (ifindex !== undefined && !this.#flags.has(ifindex)) missing.push([ifindex, { flags: interfaceFlags(effectiveSettings(iface)) }]);
     }
     maps[MAP.ifaces].setMany(missing);
     for (const [ifindex, v] of missing) this.#flags.set(ifindex, v.flags);
@@ -352,8 +371,9 @@ export class TproxyDataplane {
       try {
         next.set(iface.name, ifIndex(iface.name, this.#config.netns));
       } catch (err) {
-        if (err instanceof BpfError) throw new NotFoundError(`configured interface ${iface.name}: ${err.message}`);
-        throw err;
+        if (!(err instanceof BpfError)) throw err;
+        if (iface.optional) continue; // attached when it appears (#followInterfaces)
+        throw new NotFoundError(`configured interface ${iface.name}: ${err.message} (an interface that may appear later: optional: true)`);
       }
     }
     this.#ifindexStale = false;
@@ -375,21 +395,25 @@ export class TproxyDataplane {
    * Runs tctp_egress and tctp_ingress on every configured interface (links pinned under
    * pinRoot/links, re-adopted and switched to this object's programs without a gap after a
    * restart), detaches the ones pinned for interfaces no longer configured, and starts the event
-   * stream and the address refresh.
+   * stream and the address refresh; with optional interfaces, the check of the links that attaches
+   * them when they appear (#followInterfaces).
    */
   attach(): void {
     this.#life.expect('attach', 'seeded');
-    const { programs } = this.#life.skeleton;
-    for (const iface of this.#config.interfaces) {
-      for (const direction of DIRECTIONS) {
-        // the key is the pin's file name too: links/<direction>-<interface>
-        const key = `${direction}-${iface.name}`;
-        if (this.#life.links.has(key)) continue;
-        const program = programs[direction === 'ingress' ? PROGRAM.ingress : PROGRAM.egress];
-        this.#life.attachLink(key, key, (pinPath) => attachTc(program, { ifname: iface.name, direction, netns: this.#config.netns, pinPath }));
-      }
-    }
+    this.#attachPresent();
     this.#detachStale();
+    this.#attached = true;
+    // an optional interface absent now is attached when it appears: the links are followed
+    if (this.#config.interfaces.some((i) => i.optional) && this.#linkTimer === undefined) {
+      this.#linkTimer = setInterval(() => {
+        try {
+          this.#followInterfaces();
+        } catch (err) {
+          this.#onError(err);
+        }
+      }, LINK_CHECK_MS);
+      this.#linkTimer.unref();
+    }
     this.#startEvents();
     // a safety net under the watch: the addresses are read again now and then whatever it says
     if (this.#refreshMs > 0 && this.#timer === undefined) {
@@ -404,9 +428,99 @@ export class TproxyDataplane {
     }
   }
 
+  /**
+   * Runs the programs on every configured interface present (links pinned under pinRoot/links:
+   * re-adopted after a restart; replaced when the interface was made anew) and lets go of the links
+   * of interfaces gone (optional ones: the link went with its device).
+   */
+  #attachPresent(): void {
+    const { programs } = this.#life.skeleton;
+    for (const iface of this.#config.interfaces) {
+      const ifindex = this.#ifindex.get(iface.name);
+      for (const direction of DIRECTIONS) {
+        // the key is the pin's file name too: links/<direction>-<interface>
+        const key = `${direction}-${iface.name}`;
+        const held = this.#life.links.get(key);
+        if (ifindex === undefined) {
+          if (held !== undefined) this.#letGo(key, held);
+          continue;
+        }
+        if (held !== undefined && this.#linked.get(key) === ifindex) continue;
+        const program = programs[direction === 'ingress' ? PROGRAM.ingress : PROGRAM.egress];
+        this.#life.attachLink(key, key, (pinPath) => attachTc(program, { ifname: iface.name, direction, netns: this.#config.netns, pinPath }));
+        this.#linked.set(key, ifindex);
+      }
+    }
+  }
+
+  /** Releases the link of an interface that is gone (its device took the attachment with it) and its pin. */
+  #letGo(key: string, link: Link): void {
+    this.#life.links.delete(key);
+    this.#linked.delete(key);
+    try {
+      link.detach();
+    } catch {
+      link.close();
+      if (link.pinnedPath !== undefined) rmSync(link.pinnedPath, { force: true });
+    }
+  }
+
+  /** Whether every configured interface present has its links, on its current ifindex, and no absent one has any. */
+  #linksInStep(): boolean {
+    for (const iface of this.#config.interfaces) {
+      const ifindex = this.#ifindex.get(iface.name);
+      for (const direction of DIRECTIONS) if (this.#linked.get(`${direction}-${iface.name}`) !== ifindex) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Follows the configured interfaces that appear and go (optional ones) once the dataplane is
+   * attached: a new one gets its settings, counters and addresses, then the programs, then the rules
+   * in force planned for it; a gone one loses its links and entries. `reapply` false: the caller
+   * (apply) plans the rules itself.
+   */
+  #followInterfaces({ reapply = true } = {}): void {
+    if (!this.#attached || !this.#life.is('seeded')) return;
+    this.#noticeChanges();
+    if (this.#ifindexStale) this.#resolveInterfaces();
+    if (this.#linksInStep()) return;
+    const before = new Map(this.#linked);
+    this.#writeSettings(this.#overrides);
+    this.refreshAddresses();
+    this.#attachPresent();
+    this.#dropStaleEntries();
+    if (reapply) this.#reapplyInForce();
+    for (const iface of this.#config.interfaces) {
+      const key = `ingress-${iface.name}`;
+      const ifindex = this.#linked.get(key);
+      if (ifindex !== before.get(key)) this.#onInterface({ interface: iface.name, present: ifindex !== undefined, ...(ifindex !== undefined && { ifindex }) });
+    }
+  }
+
+  /**
+   * Plans the rules in force again (for the interfaces as they are now). Nothing to do while the
+   * maps were not read back or no apply succeeded since an adoption: the next apply plans them all.
+   */
+  #reapplyInForce(): void {
+    if (this.#trusted !== undefined) {
+      if (this.#trusted.desired !== undefined) this.#ensureAdopted();
+      return;
+    }
+    if (!this.#summarizable) return;
+    const rules = this.#applied.filter((r): r is TproxyRule => r !== undefined).map((r) => r.intent);
+    this.apply({ rules, interfaces: [...this.#overrides.values()] });
+    this.#lastRules = undefined; // the agent's next change is planned against its whole list
+  }
+
   /** Detaches links pinned for interfaces no longer configured and drops their interface entries. */
   #detachStale(): void {
     this.#life.detachPinnedLinksExcept((file) => this.#life.links.has(file));
+    this.#dropStaleEntries();
+  }
+
+  /** Drops the interface entries (settings, counters) of ifindexes no configured interface has now. */
+  #dropStaleEntries(): void {
     const configured = new Set(this.#ifindex.values());
     const maps = this.#maps();
     const staleFlags = [...this.#flags.keys()].filter((i) => !configured.has(i));
@@ -493,11 +607,20 @@ export class TproxyDataplane {
     const missing = names.filter((name) => !this.#ifindex.has(name));
     if (missing.length === 0) return undefined;
     const applied = names.filter((name) => this.#ifindex.has(name));
-    const attached = this.#config.interfaces.map((c) => c.name).join(', ');
-    return (
-      `interface${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not attached by this plugin (attached: ${attached}): ` +
-      `${applied.length ? `the rule applies on ${applied.join(', ')} only` : 'the rule applies nowhere'} until ${missing.length > 1 ? 'they are' : 'it is'} attached`
-    );
+    const where = `${applied.length ? `the rule applies on ${applied.join(', ')} only` : 'the rule applies nowhere'} until`;
+    const optional = new Set(this.#config.interfaces.filter((c) => c.optional).map((c) => c.name));
+    const absent = missing.filter((name) => optional.has(name));
+    const other = missing.filter((name) => !optional.has(name));
+    const s = (list: readonly string[]) => (list.length > 1 ? 's' : '');
+    const problems: string[] = [];
+    if (other.length) {
+      const attached = [...this.#ifindex.keys()].join(', ') || 'none';
+      problems.push(`interface${s(other)} ${other.join(', ')} not attached by this plugin (attached: ${attached}): ${where} ${other.length > 1 ? 'they are' : 'it is'} attached`);
+    }
+    if (absent.length) {
+      problems.push(`interface${s(absent)} ${absent.join(', ')} not present (optional: attached when it appears): ${where} ${absent.length > 1 ? 'they appear' : 'it appears'}`);
+    }
+    return problems.join('; ');
   }
 
   /**
@@ -526,6 +649,7 @@ export class TproxyDataplane {
     const overrides = interfaceOverrides(desired.interfaces ?? [], names);
     this.#noticeChanges();
     if (this.#ifindexStale) this.#resolveInterfaces();
+    this.#followInterfaces({ reapply: false });
     let readBackMs: number | undefined;
     if (this.#trusted !== undefined) {
       if (this.#trusted.desired === undefined) {
@@ -607,7 +731,8 @@ export class TproxyDataplane {
   #writeSettings(overrides: Map<string, TproxyInterfaceIntent>): number {
     const flagWrites: Array<readonly [number, { flags: number }]> = [];
     for (const iface of this.#config.interfaces) {
-      const ifindex = this.#ifindex.get(iface.name)!;
+      const ifindex = this.#ifindex.get(iface.name);
+      if (ifindex === undefined) continue; // an optional interface not present
       const flags = interfaceFlags(effectiveSettings(iface, overrides.get(iface.name)));
       if (this.#flags.get(ifindex) !== flags) flagWrites.push([ifindex, { flags }]);
     }
@@ -857,6 +982,8 @@ export class TproxyDataplane {
     this.#life.close(options, () => {
       if (this.#timer) clearInterval(this.#timer);
       this.#timer = undefined;
+      if (this.#linkTimer) clearInterval(this.#linkTimer);
+      this.#linkTimer = undefined;
       if (this.#readBack.pending !== undefined) clearImmediate(this.#readBack.pending);
       this.#readBack = {};
       this.#listeners.clear();

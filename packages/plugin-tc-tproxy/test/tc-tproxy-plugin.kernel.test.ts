@@ -320,6 +320,52 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect(problem(80)).toBeUndefined();
   });
 
+  it('an optional interface absent at start is attached when it appears (and again when it is made anew); rules naming it apply there then', async () => {
+    const plugin = create({ interfaces: [{ name: 'eth-c' }, { name: 'eth-late', optional: true }] });
+    await startUp(plugin);
+    const late = rule({ destination: '10.99.0.0/24', ports: { low: 4003, high: 4003 }, tproxyPort: ziti.tcp4, interfaces: ['eth-late'] });
+    expect(await plugin.apply(desired([...base, late]))).toEqual({ added: 5, updated: 0, removed: 0 });
+    expect(plugin.status().attachments.map((a) => a.target)).toEqual([`eth-c egress (netns ${ns.router})`, `eth-c ingress (netns ${ns.router})`]);
+    expect(logLines.some((l) => l.msg === 'optional interface not present: the tproxy program is attached when it appears')).toBe(true);
+    const problem = async () =>
+      ((await plugin.describe!(TPROXY_RULE_KIND)) as { rules: Array<{ intent: Intent; problem?: string }> }).rules.find(
+        (r) => (r.intent.ports as { low: number }).low === 4003,
+      )?.problem;
+    expect(await problem()).toBe('interface eth-late not present (optional: attached when it appears): the rule applies nowhere until it appears');
+
+    // a second client behind an interface made now
+    const other = lab.addNetns('c2');
+    const makeLink = () => {
+      lab.addVeth({ netns: other, ifname: 'eth0', addresses: ['10.0.2.2/24'] }, { netns: ns.router, ifname: 'eth-late', addresses: ['10.0.2.1/24'] });
+      lab.ip(other, 'route', 'add', 'default', 'via', '10.0.2.1');
+    };
+    const fromOther = async (port: number, timeoutMs = 1500) => {
+      const r = await lab.exchange(other, 'tcp', '10.99.0.7', port, { payload: 'late', timeoutMs });
+      return r.reply?.match(/^orig=(\S+) peer=/)?.[1] ?? r.error ?? r.reply;
+    };
+    const attachedThere = async () => {
+      for (let i = 0; i < 50 && !plugin.status().attachments.some((a) => a.target.startsWith('eth-late ')); i++) await new Promise((r) => setTimeout(r, 100));
+      return plugin.status().attachments.filter((a) => a.target.startsWith('eth-late ')).length;
+    };
+    for (const round of ['appears', 'made anew']) {
+      makeLink();
+      expect(await attachedThere(), round).toBe(2);
+      expect(await fromOther(4003), round).toBe('10.99.0.7:4003'); // the rule naming it
+      expect(await fromOther(80), round).toBe('10.99.0.7:80'); // a bare rule applies there too
+      expect(await fromOther(81, 700), round).toBe('timeout'); // the firewall runs on it
+      expect(await divertedTo('tcp', '10.99.0.7', 4003), round).toBe('timeout'); // not on eth-c
+      expect(await problem(), round).toBeUndefined();
+      expect(logLines.some((l) => l.msg === 'optional interface present: tproxy program attached, rules applied there' && l.interface === 'eth-late')).toBe(true);
+      // it goes: the links go with it, their pins too, the rest stays in force
+      lab.ip(ns.router, 'link', 'del', 'eth-late');
+      for (let i = 0; i < 50 && plugin.status().attachments.length > 2; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(plugin.status().attachments.map((a) => a.target), round).toEqual([`eth-c egress (netns ${ns.router})`, `eth-c ingress (netns ${ns.router})`]);
+      expect(existsSync(`${pinRoot}/links/ingress-eth-late`), round).toBe(false);
+      expect(await divertedTo('tcp', '10.99.0.7', 80), round).toBe('10.99.0.7:80');
+      expect(await problem(), round).toMatch(/not present/);
+    }
+  });
+
   it('restarts with keepPinned without a gap: a running connection goes on, the new instance changes nothing', async () => {
     const first = await withBase();
     const state = desired(base);

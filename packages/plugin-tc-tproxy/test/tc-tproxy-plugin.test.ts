@@ -17,7 +17,7 @@ describe('tcTproxyPlugin factory', () => {
 describe('config schema', () => {
   it('fills the defaults of the spec', () => {
     expect(tcTproxyConfigSchema.parse({ interfaces: [{ name: 'eth0' }] })).toEqual({
-      interfaces: [{ name: 'eth0', ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: false } }],
+      interfaces: [{ name: 'eth0', optional: false, ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: false } }],
       maxRules: 131072,
       conntrack: { tcpIdleSeconds: 3600, udpIdleSeconds: 30, tcpClosingSeconds: 10, maxEntries: 32768 },
     });
