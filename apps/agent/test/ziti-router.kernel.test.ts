@@ -347,8 +347,8 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     }
   });
 
-  it('a router\'s life with the exact upstream vectors, 50 services: it starts first, services share tuples (IPv4, IPv6, TCP, UDP, -N, bare), the agent restarts mid-way, services go in every order, the router restarts with another service set', async () => {
-    await writeFile(join(dir, 'agent.yaml'), config({ routerRestartGraceMs: 5000 }));
+  it('a router\'s life with the exact upstream vectors, 50 services: it starts first, services share tuples (IPv4, IPv6, TCP, UDP, -N, bare), the agent restarts mid-way, services go in every order, the router restarts with another service set (and the agent within its grace period)', async () => {
+    await writeFile(join(dir, 'agent.yaml'), config({ routerRestartGraceMs: 8000 }));
     const listeners: ZitiListener[] = [];
     const routers: RouterStandIn[] = [];
     try {
@@ -470,6 +470,12 @@ describe('a ziti router driving bpfsteer-diverter', () => {
       // (those to be swept first: the grace period runs)
       await check([9, 10, 11, 4, 5, 6, 7, 12], () => true, 'within the grace period: nothing gone');
       alive = [...kept, ...added];
+      // the agent restarts within the grace period: the next one sweeps when it ends (the generations were saved)
+      const restartedAt = Date.now();
+      await stopAgent();
+      agent = await startAgent({ keepPinned: true });
+      expect(Date.now() - restartedAt, 'the agent restart took less than the grace period').toBeLessThan(6000);
+      await check([9, 4, 12], () => true, 'after the agent restart, within the grace period');
       const last = tuples[11];
       for (let i = 0; i < 60 && (await divertedTo(last.proto, 'fd00:99::7', last.port, 500)) !== 'timeout'; i++) await new Promise((r) => setTimeout(r, 100));
       await check(all, (i) => owners(i, alive).length > 0, 'after the grace period');

@@ -48,6 +48,8 @@ export interface UnixSocketPath {
   readonly path: string;
   /** what was at the path before: nothing, a stale socket file, or a live socket taken over */
   readonly replaced: 'nothing' | 'stale' | 'live';
+  /** Whether the path is still this socket (false once another agent took it over). */
+  holds(): Promise<boolean>;
   /** Removes the socket file if it is still this one (call it once the server is closed). */
   release(): Promise<void>;
 }
@@ -80,16 +82,25 @@ export async function listenUnixSocket(
     await unlink(temp).catch(() => undefined);
     throw err;
   }
+  // still this socket: not replaced by one that took the path over
+  const holds = async (): Promise<boolean> => {
+    try {
+      const info = await lstat(path);
+      return info.isSocket() && info.ino === ino;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  };
   return {
     path,
     replaced,
+    holds,
     async release() {
-      try {
-        const info = await lstat(path);
-        if (info.isSocket() && info.ino === ino) await unlink(path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
+      if (!(await holds())) return;
+      await unlink(path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
     },
   };
 }

@@ -4,20 +4,24 @@
  * svcpoll.go), so the rules of services removed while it was down would stay for good. The native
  * client sends who called it with `-V` and `-I` (the router: its pid and start time, from /proc);
  * a router that ran `-V` and then inserted is the router now. Once `graceMs` passed since its
- * `-V` (and it is still the router: no other `-V` came), the wishes of services it did not insert
+ * `-V` (and it is still the router: no other caller ran `-V` and inserted since; a person's `-V`
+ * alone changes nothing), the wishes of services it did not insert
  * are removed, if whoever inserted them has exited: they were made by an earlier router (or, after
  * an agent start, by someone unknown). Services the new router inserts again keep their rules all
  * along: no gap. Wishes without a service (people's rules through the API) are never removed.
  *
- * Who inserted what is kept in memory: after an agent start every saved wish counts as made by a
- * router that exited, so a router start while the agent was down (a reboot) is swept too. An
- * agent restart during the grace period forgets the pending sweep; the next router start sweeps.
+ * Who inserted what, and the router's -V (when, and whether it inserted since), are saved next to
+ * the state file (router-generations-file.ts): at each -V, a second after a run of inserts, and at
+ * stop. An agent restarted during the grace period finds them again and sweeps when the period
+ * ends, as the agent before it would have; a saved wish whose inserter is unknown (a crash lost
+ * the last second of inserts, or no file) counts as made by a router that exited.
  */
 import { readFileSync } from 'node:fs';
 import type { Rule, RuleIdentity, RuleSelector } from './rule.js';
 import { ruleKey } from './rule.js';
 import { wishesOf, wishSelector } from './rule-owners.js';
 import { ROUTER_CONFIG_SERVICE } from './router-config.js';
+import type { GenerationsSnapshot } from './router-generations-file.js';
 
 /** A process, as the native client names its caller: pid and start time (clock ticks after boot, /proc/<pid>/stat field 22). */
 export interface Caller {
@@ -48,38 +52,111 @@ export interface RouterGenerationsOptions {
   readonly sweep: (select: (rules: Iterable<Rule>) => RuleSelector[]) => Promise<void>;
   /** whether a caller still runs (callerRuns) */
   readonly runs?: (caller: Caller) => boolean;
+  /** what an earlier agent saved (router-generations-file.ts) */
+  readonly saved?: GenerationsSnapshot;
+  /** saves what this class knows (at each -V, SAVE_DELAY_MS after inserts, and at flush) */
+  readonly save?: (snapshot: GenerationsSnapshot) => Promise<void>;
+  /** the wall clock (ms; tests) */
+  readonly now?: () => number;
+}
+
+/** Inserts are saved this long after the last of a run of them (a router start inserts hundreds in a row). */
+export const SAVE_DELAY_MS = 1000;
+
+/** A router process and when it ran -V (wall clock ms). */
+interface Generation {
+  readonly caller: Caller;
+  readonly since: number;
 }
 
 export class RouterGenerations {
   readonly #options: RouterGenerationsOptions;
   /** who inserted each wish last ("<rule key>\n<service>"); absent: unknown (before this agent started) */
   readonly #insertedBy = new Map<string, Caller>();
-  /** the process of the last -V, and whether it inserted since */
-  #router: Caller | undefined;
-  #routerInserted = false;
+  /** the router now: the caller of a -V that inserted since; its sweep is due `graceMs` after that -V */
+  #router: Generation | undefined;
+  /** the caller of the last -V that did not insert yet: the router once it does (a person's -V never does) */
+  #candidate: Generation | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #saveTimer: NodeJS.Timeout | undefined;
+  /** the save in progress (saves never overlap) */
+  #saving: Promise<void> = Promise.resolve();
+  /** changed since the last save (or the load) */
+  #dirty = false;
 
   constructor(options: RouterGenerationsOptions) {
     this.#options = options;
+    const saved = options.saved;
+    if (saved === undefined) return;
+    for (const [key, pid, start] of saved.insertedBy) this.#insertedBy.set(key, { pid, start });
+    const runs = options.runs ?? callerRuns;
+    const generation = (g: { pid: number; start: number; since: number }): Generation => ({ caller: { pid: g.pid, start: g.start }, since: g.since });
+    if (saved.candidate !== undefined && runs(saved.candidate)) this.#candidate = generation(saved.candidate);
+    if (saved.router !== undefined) {
+      this.#router = generation(saved.router);
+      // the grace period of a router that still runs goes on where the earlier agent left it
+      if (runs(this.#router.caller)) this.#scheduleSweep(this.#router);
+    }
+  }
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  /** The sweep of `router`'s generation, due `graceMs` after its -V. */
+  #scheduleSweep(router: Generation): void {
+    clearTimeout(this.#timer);
+    if (this.#options.graceMs <= 0) return;
+    this.#timer = setTimeout(() => void this.#sweepNow(router), Math.max(0, router.since + this.#options.graceMs - this.#now()));
+    this.#timer.unref();
   }
 
   /** A -V of `caller`: a router starting, or anyone asking the version (only a caller that inserts next counts). */
   started(caller: Caller): void {
-    if (sameCaller(caller, this.#router)) return;
-    this.#router = caller;
-    this.#routerInserted = false;
-    clearTimeout(this.#timer);
-    if (this.#options.graceMs > 0) {
-      this.#timer = setTimeout(() => void this.#sweepNow(caller), this.#options.graceMs);
-      this.#timer.unref();
-    }
+    if (sameCaller(caller, this.#router?.caller) || sameCaller(caller, this.#candidate?.caller)) return;
+    this.#candidate = { caller, since: this.#now() };
+    this.#dirty = true;
+    void this.flush();
   }
 
   /** `service`'s wish for `rule` was inserted by `caller`. */
   inserted(rule: RuleIdentity, service: string, caller: Caller): void {
     this.#insertedBy.set(`${ruleKey(rule)}\n${service}`, caller);
-    if (sameCaller(caller, this.#router)) this.#routerInserted = true;
+    this.#dirty = true;
+    const candidate = this.#candidate;
+    if (candidate !== undefined && sameCaller(caller, candidate.caller)) {
+      this.#router = candidate; // a -V and then inserts: the router (re)started
+      this.#candidate = undefined;
+      this.#scheduleSweep(candidate);
+    }
     if (this.#insertedBy.size > this.#pruneAt) this.#prune();
+    if (this.#options.save !== undefined) {
+      clearTimeout(this.#saveTimer);
+      this.#saveTimer = setTimeout(() => void this.flush(), SAVE_DELAY_MS);
+      this.#saveTimer.unref();
+    }
+  }
+
+  /** What this class knows, as saved. */
+  snapshot(): GenerationsSnapshot {
+    const saved = (g: Generation) => ({ ...g.caller, since: g.since });
+    return {
+      ...(this.#router !== undefined && { router: saved(this.#router) }),
+      ...(this.#candidate !== undefined && { candidate: saved(this.#candidate) }),
+      insertedBy: [...this.#insertedBy].map(([key, by]) => [key, by.pid, by.start] as const),
+    };
+  }
+
+  /** Saves now what changed (after the save in progress); a failed save is the save function's to report. */
+  flush(): Promise<void> {
+    const save = this.#options.save;
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
+    if (save === undefined || !this.#dirty) return this.#saving;
+    this.#dirty = false;
+    const snapshot = this.snapshot();
+    this.#saving = this.#saving.then(() => save(snapshot));
+    return this.#saving;
   }
 
   /** How many wishes' inserters are kept (diagnostics). */
@@ -99,8 +176,8 @@ export class RouterGenerations {
 
   /** Of `rules`, the wishes an earlier, exited inserter made and the current router did not make again. */
   stale(rules: Iterable<Rule>): RuleSelector[] {
-    const router = this.#router;
-    if (router === undefined || !this.#routerInserted) return [];
+    const router = this.#router?.caller;
+    if (router === undefined) return [];
     const runs = this.#options.runs ?? callerRuns;
     const selectors: RuleSelector[] = [];
     const kept = new Map<string, Caller>();
@@ -119,15 +196,18 @@ export class RouterGenerations {
     // what was deleted meanwhile is forgotten
     this.#insertedBy.clear();
     for (const [key, by] of kept) this.#insertedBy.set(key, by);
+    this.#dirty = true;
     return selectors;
   }
 
-  async #sweepNow(router: Caller): Promise<void> {
-    if (!sameCaller(router, this.#router)) return; // another -V since
-    await this.#options.sweep((rules) => (sameCaller(router, this.#router) ? this.stale(rules) : []));
+  async #sweepNow(router: Generation): Promise<void> {
+    if (router !== this.#router) return; // another router since
+    await this.#options.sweep((rules) => (router === this.#router ? this.stale(rules) : []));
   }
 
-  stop(): void {
+  /** Stops the timers and saves what is known. */
+  async stop(): Promise<void> {
     clearTimeout(this.#timer);
+    await this.flush();
   }
 }

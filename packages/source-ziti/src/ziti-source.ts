@@ -27,6 +27,7 @@ import { ZitiService } from './ziti-service.js';
 import { emptyState } from './rule-store.js';
 import { DiverterSpool } from './diverter-spool.js';
 import { RouterGenerations } from './router-generations.js';
+import { generationsFile, readGenerations, writeGenerations } from './router-generations-file.js';
 import { RouterConfigWatch } from './router-config-watch.js';
 import { runCollected } from './diverter/forwarded-call.js';
 import { inProcessCalls } from './api/in-process-calls.js';
@@ -132,8 +133,15 @@ class ZitiSource implements IntentSource {
   async #listenLocal(service: ZitiService): Promise<void> {
     const { logger } = this.#context;
     const config = this.#config;
+    const file = generationsFile(config.stateFile);
     const router = new RouterGenerations({
       graceMs: config.routerRestartGraceMs,
+      saved: await readGenerations(file, (why) => logger.warn(`router generations not restored: ${why}`)),
+      // not once another agent took the socket over: the file is its own then
+      save: async (snapshot) => {
+        if (this.#socket !== undefined && !(await this.#socket.holds().catch(() => true))) return;
+        await writeGenerations(file, snapshot).catch((err: unknown) => logger.warn({ err }, `could not save the router generations: ${errorMessage(err)}`));
+      },
       rules: () => service.state.rules.values(),
       sweep: async (select) => {
         const removed = await service.sweep(select).catch((err: unknown) => {
@@ -178,10 +186,10 @@ class ZitiSource implements IntentSource {
   async stop(): Promise<void> {
     this.#letLoad?.(false); // a load still waiting for start() ends
     await this.#spool?.stop();
-    this.#router?.stop();
     this.#routerConfig?.stop();
     const apps = this.#apps.splice(0);
     await Promise.all(apps.map((app) => app.close()));
+    await this.#router?.stop(); // saved once no call comes any more
     await this.#socket?.release(); // unless a new agent took the path over
     this.#socket = undefined;
     await this.#stateFile?.close(); // a background compaction ends
