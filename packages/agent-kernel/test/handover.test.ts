@@ -70,9 +70,12 @@ describe('listenUnixSocket', () => {
     const old = await namedServer(path, 'old');
     await expect(namedServer(path, 'new')).rejects.toThrow(/another process is running/);
     expect(await whoAnswers(path)).toBe('old');
+    expect(await old.socket.holds()).toBe(true);
     const taking = await namedServer(path, 'new', true);
     expect(taking.socket.replaced).toBe('live');
     expect(await whoAnswers(path)).toBe('new');
+    expect(await old.socket.holds()).toBe(false); // the path is the new one's now
+    expect(await taking.socket.holds()).toBe(true);
     await old.close(); // its release does not remove the new agent's socket
     expect(await whoAnswers(path)).toBe('new');
     await taking.close();
