@@ -12,13 +12,20 @@
 //   2. a router start: <services> services, one -I each, in a row: total seconds (goal <= 5 s);
 //      baseline: /bin/true the same number of times;
 //   3. -V (the router's start check) with the agent answering; the Node CLI of this package
-//      (dist/diverter.js: a Node start per call) for <node calls> inserts, as before issue 10.
+//      (dist/diverter.js: a Node start per call) for <node calls> inserts, as before issue 10;
+//   4. the same -I calls and router start with `agent.isolation: inline` (the plugin on the agent's
+//      main thread: no thread hop per call; a large apply then holds the API, see issue 9);
+//   5. where the time above the floor goes: the same -I calls against a server that answers at once
+//      with the exit frame, doing nothing else: in C (bench/c/frames_server.c: the transport's
+//      floor: connect, request, answer) and with node:net (bench/frames-server.mjs: Node's own
+//      handling of a connection, before any of the agent's work).
 // Needs root, `make -C bpf` and the builds (the native client is built by source-ziti's build).
 // Everything lives in a NetLab netns, a temp dir and /sys/fs/bpf/<lab id>-*, removed at the end,
 // also on failure or interrupt (bench/cleanup.mjs).
 // Usage: node bench/diverter-call.bench.mjs [calls per level (300)] [big (100000)] [services (2000)] [node calls (20)]
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { arch } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NetLab } from '@bpfsteer/netlab';
@@ -46,6 +53,7 @@ if (!existsSync(native)) {
   process.exit(2);
 }
 const execTime = buildC('exec_time');
+const framesServerC = buildC('frames_server');
 
 /** The router's -I vector for service `i`: a /32 of 10.128.0.0/9 (never a bench rule's), TCP 443. */
 let nextAddress = 0;
@@ -81,6 +89,31 @@ function nativeAgainstFloor(n, env) {
   return { nativeMs, floorMs };
 }
 
+/** Starts a frames server (`argv`: its command) on `socket`; resolves the child once it says "ready". */
+async function startFramesServer(argv, socket) {
+  const child = spawn(argv[0], [...argv.slice(1), socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  onCleanup(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited ${code} before it listened`)));
+  });
+  return child;
+}
+
+/** `n` native -I calls against a frames server (nothing but the answer) against /bin/true: { nativeMs, floorMs }. */
+async function againstFramesServer(argv, n, env) {
+  const socket = `${dir}/frames-${framesServers++}.sock`;
+  const child = await startFramesServer(argv, socket);
+  try {
+    const serverEnv = { ...env, BPFSTEER_ZITI_SOCKET: socket };
+    timeCalls(Array.from({ length: 100 }, () => [native, ...routerInsert()]), serverEnv); // warm (JIT of the Node server)
+    return nativeAgainstFloor(n, serverEnv);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+let framesServers = 0;
+
 async function apiInserts(agent, n) {
   const api = zitiRules(agent);
   const ms = [];
@@ -114,8 +147,9 @@ try {
   await waitZitiReady(agent, { intervalMs: 10, timeoutMs: 120_000 });
   const api = zitiRules(agent);
 
-  // warm the agent's insert path (V8 compiles it on use; a router's first calls pay that once)
-  timeCalls(Array.from({ length: 200 }, () => [native, ...routerInsert()]), env);
+  // warm the agent's insert path (V8 compiles it on use; a router's first calls pay that once): with 200
+  // calls, the level measured next was 0.3 ms slower than the one after the router start
+  timeCalls(Array.from({ length: 1000 }, () => [native, ...routerInsert()]), env);
   await api.flush();
 
   const at0 = nativeAgainstFloor(CALLS, env);
@@ -137,6 +171,26 @@ try {
   await api.expect(BIG + 2 * CALLS);
 
   const exit = await stopZitiAgent(agent);
+
+  // the same with the plugin inline (its own pins and state)
+  mkdirSync(`${dir}/inline`);
+  const inlineSetup = zitiAgentSetup({ dir: `${dir}/inline`, pinRoot: `/sys/fs/bpf/${lab.id}-inline`, netns, ifname: 'dvc0', isolation: 'inline' });
+  onCleanup(() => rmSync(inlineSetup.pinRoot, { recursive: true, force: true }));
+  const inlineEnv = { ...env, BPFSTEER_ZITI_SOCKET: inlineSetup.socket, BPFSTEER_ZITI_SPOOL: inlineSetup.spool };
+  agent = spawnZitiAgent(inlineSetup);
+  await waitZitiReady(agent, { intervalMs: 10, timeoutMs: 120_000 });
+  timeCalls(Array.from({ length: 1000 }, () => [native, ...routerInsert()]), inlineEnv);
+  await zitiRules(agent).flush();
+  const inline0 = nativeAgainstFloor(CALLS, inlineEnv);
+  await zitiRules(agent).flush();
+  const inlineVectors = Array.from({ length: SERVICES }, routerInsert);
+  const inlineFloorStart = timeCalls(inlineVectors.map((v) => ['/bin/true', ...v]), inlineEnv).reduce((a, b) => a + b, 0);
+  const inlineStart = timeCalls(inlineVectors.map((v) => [native, ...v]), inlineEnv).reduce((a, b) => a + b, 0);
+  await stopZitiAgent(agent);
+
+  // where the time above the floor goes: the transport alone (C), then Node's handling of a connection
+  const transportC = await againstFramesServer([framesServerC], CALLS, env);
+  const transportNode = await againstFramesServer([process.execPath, `${root}bench/frames-server.mjs`], CALLS, env);
   if (exit !== 0) console.error(`note: the agent exited ${exit} on SIGTERM: ${agent.stderr().slice(-2000)}`);
 
   const rows = (level, { nativeMs, floorMs }, apiMs) => [
@@ -152,7 +206,11 @@ try {
       ...rows(0, at0, api0),
       ...rows(BIG, atBig, apiBig),
       [`router start: ${SERVICES} services, one -I each in a row`, 's', routerStart / 1000, floorStart / 1000, '/bin/true x the same', '<= 5'],
+      [`agent.isolation inline: native -I on top of 0 rules, above the floor, p50`, 'ms', median(inline0.nativeMs) - median(inline0.floorMs), median(inline0.floorMs), '/bin/true', '<= 1'],
+      [`agent.isolation inline: router start, ${SERVICES} services`, 's', inlineStart / 1000, inlineFloorStart / 1000, '/bin/true x the same', '<= 5'],
       [`native client -V, agent answering, p50`, 'ms', median(version), median(at0.floorMs), '/bin/true', ''],
+      [`native -I answered at once by a C server, above the floor, p50`, 'ms', median(transportC.nativeMs) - median(transportC.floorMs), median(transportC.floorMs), '/bin/true', ''],
+      [`native -I answered at once by a node:net server, above the floor, p50`, 'ms', median(transportNode.nativeMs) - median(transportNode.floorMs), median(transportNode.floorMs), '/bin/true', ''],
       [`Node CLI (dist/diverter.js) -I, on top of ~0 rules, p50 of ${NODE_CALLS}`, 'ms', median(nodeMs), median(at0.floorMs), '/bin/true', ''],
     ],
   );

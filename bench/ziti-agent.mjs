@@ -20,15 +20,15 @@ function shebangOptions(file) {
 
 /**
  * Writes the agent's config into `dir` (ziti socket, state file; admin socket when `admin` is
- * true) and picks how to run it. Returns what spawnZitiAgent needs; the same setup restarts an agent
+ * true; `isolation`: agent.isolation, the plugin in a thread of its own or inline) and picks how to run it. Returns what spawnZitiAgent needs; the same setup restarts an agent
  * on the same pins and state file.
  */
-export function zitiAgentSetup({ dir, pinRoot, netns, ifname, admin = false, applyMs = 120_000 }) {
+export function zitiAgentSetup({ dir, pinRoot, netns, ifname, admin = false, applyMs = 120_000, isolation = 'thread' }) {
   const socket = `${dir}/ziti.sock`;
   const spool = `${dir}/spool`;
   const adminSocket = admin ? `${dir}/agent.sock` : false;
   const config = {
-    agent: { pinRoot, adminSocket, logLevel: 'warn', timeouts: { applyMs } },
+    agent: { pinRoot, adminSocket, logLevel: 'warn', timeouts: { applyMs }, isolation },
     plugins: [{ id: 'tc-tproxy', netns, interfaces: [{ name: ifname }] }],
     sources: [{ type: 'ziti', socket, stateFile: `${dir}/rules.json`, spool }],
   };
