@@ -1,9 +1,9 @@
 /**
  * The router generations (router-generations.ts) as saved next to the state file
- * (`<stateFile>.router`): the router's -V (its process and when), the last -V that inserted nothing
- * yet, and who inserted each service's wish. Written whole (a temp file renamed over it: a crash leaves the
- * old or the new one); a file that cannot be read or does not match is ignored with a warning
- * (then every saved wish counts as made by a router that exited, as without the file).
+ * (`<stateFile>.router`): the router's -V (its process and when), the last -V that inserted
+ * nothing yet, and who inserted each service's wish. Written whole (a temp file renamed over it:
+ * a crash leaves the old or the new one); a file that cannot be read or does not match is ignored
+ * with a warning (then every saved wish counts as made by a router that exited, as without it).
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';

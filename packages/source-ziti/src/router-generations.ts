@@ -5,14 +5,13 @@
  * client sends who called it with `-V` and `-I` (the router: its pid and start time, from /proc);
  * a router that ran `-V` and then inserted is the router now. Once `graceMs` passed since its
  * `-V` (and it is still the router: no other caller ran `-V` and inserted since; a person's `-V`
- * alone changes nothing), the wishes of services it did not insert
- * are removed, if whoever inserted them has exited: they were made by an earlier router (or, after
- * an agent start, by someone unknown). Services the new router inserts again keep their rules all
+ * alone changes nothing), the wishes of services it did not insert are removed, if whoever
+ * inserted them has exited: they were made by an earlier router (or by someone unknown). Services the new router inserts again keep their rules all
  * along: no gap. Wishes without a service (people's rules through the API) are never removed.
  *
- * Who inserted what, and the router's -V (when, and whether it inserted since), are saved next to
- * the state file (router-generations-file.ts): at each -V, a second after a run of inserts, and at
- * stop. An agent restarted during the grace period finds them again and sweeps when the period
+ * Who inserted what, the router's -V (which process, when) and the last -V of a caller that did
+ * not insert yet are saved next to the state file (router-generations-file.ts): at each -V, a
+ * second after a run of inserts, and at stop. An agent restarted during the grace period finds them again and sweeps when the period
  * ends, as the agent before it would have; a saved wish whose inserter is unknown (a crash lost
  * the last second of inserts, or no file) counts as made by a router that exited.
  */
