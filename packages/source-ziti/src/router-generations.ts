@@ -6,14 +6,16 @@
  * a router that ran `-V` and then inserted is the router now. Once `graceMs` passed since its
  * `-V` (and it is still the router: no other caller ran `-V` and inserted since; a person's `-V`
  * alone changes nothing), the wishes of services it did not insert are removed, if whoever
- * inserted them has exited: they were made by an earlier router (or by someone unknown). Services the new router inserts again keep their rules all
- * along: no gap. Wishes without a service (people's rules through the API) are never removed.
+ * inserted them has exited: they were made by an earlier router (or by someone unknown).
+ * Services the new router inserts again keep their rules all along: no gap. Wishes without a
+ * service (people's rules through the API) are never removed.
  *
  * Who inserted what, the router's -V (which process, when) and the last -V of a caller that did
  * not insert yet are saved next to the state file (router-generations-file.ts): at each -V, a
- * second after a run of inserts, and at stop. An agent restarted during the grace period finds them again and sweeps when the period
- * ends, as the agent before it would have; a saved wish whose inserter is unknown (a crash lost
- * the last second of inserts, or no file) counts as made by a router that exited.
+ * second after a run of inserts, and at stop. An agent restarted during the grace period finds
+ * them again and sweeps when the period ends, as the agent before it would have; a saved wish
+ * whose inserter is unknown (a crash lost the last second of inserts, or no file) counts as made
+ * by a router that exited.
  */
 import { readFileSync } from 'node:fs';
 import type { Rule, RuleIdentity, RuleSelector } from './rule.js';
