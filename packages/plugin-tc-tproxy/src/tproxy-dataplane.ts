@@ -484,7 +484,10 @@ export class TproxyDataplane {
     if (!this.#attached || !this.#life.is('seeded')) return;
     this.#noticeChanges();
     if (this.#ifindexStale) this.#resolveInterfaces();
-    if (this.#linksInStep()) return;
+    if (this.#linksInStep()) {
+      if (this.#addressesStale) this.refreshAddresses(); // the watch said so: at once, not at the next apply
+      return;
+    }
     const before = new Map(this.#linked);
     this.#writeSettings(this.#overrides);
     this.refreshAddresses();
