@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { access, lstat, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bin, type BpfsteerResult, spawnBpfsteer, type SpawnedBpfsteer } from './support/spawn-bpfsteer.js';
 
@@ -61,6 +62,13 @@ describe('bpfsteer validate', () => {
     const r = await run('validate', '-c', path);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toBe(`${path}: valid (plugins: none; sources: static#0)\n`);
+  });
+
+  it('accepts the router host\'s config of packaging/systemd (agent.yaml)', async () => {
+    const path = fileURLToPath(new URL('../../../packaging/systemd/agent.yaml', import.meta.url));
+    const r = await run('validate', '-c', path);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe(`${path}: valid (plugins: tc-tproxy; sources: ziti#0)\n`);
   });
 
   it('exits 1 listing every problem with its path', async () => {
