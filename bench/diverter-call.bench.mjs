@@ -13,7 +13,7 @@
 //      baseline: /bin/true the same number of times;
 //   3. -V (the router's start check) with the agent answering; the Node CLI of this package
 //      (dist/diverter.js: a Node start per call) for <node calls> inserts, as before issue 10;
-//   4. the same -I calls and router start with `agent.isolation: inline` (the plugin on the agent's
+//   4. the same -I calls (0 and <big> rules) and router start with `agent.isolation: inline` (the plugin on the agent's
 //      main thread: no thread hop per call; a large apply then holds the API, see issue 9);
 //   5. where the time above the floor goes: the same -I calls against a server that answers at once
 //      with the exit frame, doing nothing else: in C (bench/c/frames_server.c: the transport's
@@ -186,6 +186,9 @@ try {
   const inlineVectors = Array.from({ length: SERVICES }, routerInsert);
   const inlineFloorStart = timeCalls(inlineVectors.map((v) => ['/bin/true', ...v]), inlineEnv).reduce((a, b) => a + b, 0);
   const inlineStart = timeCalls(inlineVectors.map((v) => [native, ...v]), inlineEnv).reduce((a, b) => a + b, 0);
+  await zitiRules(agent).flush();
+  await zitiRules(agent).batch(routerRuleSet({ family: 4, n: BIG, probes: 0, tproxyPort: 15000, seed: 9 }).intents);
+  const inlineBig = nativeAgainstFloor(CALLS, inlineEnv);
   await stopZitiAgent(agent);
 
   // where the time above the floor goes: the transport alone (C), then Node's handling of a connection
@@ -207,6 +210,7 @@ try {
       ...rows(BIG, atBig, apiBig),
       [`router start: ${SERVICES} services, one -I each in a row`, 's', routerStart / 1000, floorStart / 1000, '/bin/true x the same', '<= 5'],
       [`agent.isolation inline: native -I on top of 0 rules, above the floor, p50`, 'ms', median(inline0.nativeMs) - median(inline0.floorMs), median(inline0.floorMs), '/bin/true', '<= 1'],
+      [`agent.isolation inline: native -I on top of ${BIG} rules, above the floor, p50`, 'ms', median(inlineBig.nativeMs) - median(inlineBig.floorMs), median(inlineBig.floorMs), '/bin/true', '<= 1'],
       [`agent.isolation inline: router start, ${SERVICES} services`, 's', inlineStart / 1000, inlineFloorStart / 1000, '/bin/true x the same', '<= 5'],
       [`native client -V, agent answering, p50`, 'ms', median(version), median(at0.floorMs), '/bin/true', ''],
       [`native -I answered at once by a C server, above the floor, p50`, 'ms', median(transportC.nativeMs) - median(transportC.floorMs), median(transportC.floorMs), '/bin/true', ''],
