@@ -475,15 +475,16 @@ export class TproxyDataplane {
   }
 
   /**
-   * Follows the configured interfaces that appear and go (optional ones) once the dataplane is
-   * attached: a new one gets its settings, counters and addresses, then the programs, then the rules
+   * Reads the ifindexes again after a change of the netns's links, and follows the configured
+   * interfaces that appear and go (optional ones) once the dataplane is attached: a new one gets its settings, counters and addresses, then the programs, then the rules
    * in force planned for it; a gone one loses its links and entries. `reapply` false: the caller
    * (apply) plans the rules itself.
    */
   #followInterfaces({ reapply = true } = {}): void {
-    if (!this.#attached || !this.#life.is('seeded')) return;
+    if (!this.#life.is('seeded')) return;
     this.#noticeChanges();
     if (this.#ifindexStale) this.#resolveInterfaces();
+    if (!this.#attached) return; // before attach: the ifindexes only
     if (this.#linksInStep()) {
       if (this.#addressesStale) this.refreshAddresses(); // the watch said so: at once, not at the next apply
       return;
@@ -650,9 +651,7 @@ export class TproxyDataplane {
     // 1. validate the whole desired state
     const names = this.#config.interfaces.map((i) => i.name);
     const overrides = interfaceOverrides(desired.interfaces ?? [], names);
-    this.#noticeChanges();
-    if (this.#ifindexStale) this.#resolveInterfaces();
-    this.#followInterfaces({ reapply: false });
+    this.#followInterfaces({ reapply: false }); // the ifindexes read again after a change of the links
     let readBackMs: number | undefined;
     if (this.#trusted !== undefined) {
       if (this.#trusted.desired === undefined) {

@@ -11,8 +11,8 @@
  * service (people's rules through the API) are never removed.
  *
  * Who inserted what, the router's -V (which process, when) and the last -V of a caller that did
- * not insert yet are saved next to the state file (router-generations-file.ts): at each -V, a
- * second after a run of inserts, and at stop. An agent restarted during the grace period finds
+ * not insert yet are saved next to the state file (router-generations-file.ts): at each -V,
+ * within a second of an insert, and at stop. An agent restarted during the grace period finds
  * them again and sweeps when the period ends, as the agent before it would have; a saved wish
  * whose inserter is unknown (a crash lost the last second of inserts, or no file) counts as made
  * by a router that exited.
@@ -55,13 +55,13 @@ export interface RouterGenerationsOptions {
   readonly runs?: (caller: Caller) => boolean;
   /** what an earlier agent saved (router-generations-file.ts) */
   readonly saved?: GenerationsSnapshot;
-  /** saves what this class knows (at each -V, SAVE_DELAY_MS after inserts, and at flush) */
+  /** saves what this class knows (at each -V, within SAVE_DELAY_MS of an insert, and at flush) */
   readonly save?: (snapshot: GenerationsSnapshot) => Promise<void>;
   /** the wall clock (ms; tests) */
   readonly now?: () => number;
 }
 
-/** Inserts are saved this long after the last of a run of them (a router start inserts hundreds in a row). */
+/** Inserts are saved at most this long after the first of them not saved yet (a router start inserts hundreds in a row). */
 export const SAVE_DELAY_MS = 1000;
 
 /** A router process and when it ran -V (wall clock ms). */
@@ -132,9 +132,11 @@ export class RouterGenerations {
     }
     if (this.#insertedBy.size > this.#pruneAt) this.#prune();
     if (this.#options.save !== undefined) {
-      clearTimeout(this.#saveTimer);
-      this.#saveTimer = setTimeout(() => void this.flush(), SAVE_DELAY_MS);
-      this.#saveTimer.unref();
+      // one timer for a run of inserts (a router start makes hundreds in a row), not one per insert
+      if (this.#saveTimer === undefined) {
+        this.#saveTimer = setTimeout(() => void this.flush(), SAVE_DELAY_MS);
+        this.#saveTimer.unref();
+      }
     }
   }
 
