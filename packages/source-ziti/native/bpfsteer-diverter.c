@@ -126,11 +126,12 @@ static void buf_json_string(struct buf *b, const char *s) {
 /*
  * The ports of the TCP sockets listening and the UDP sockets bound (unconnected) on the loopback
  * or on every address, here (the router's network namespace: the router runs this program), from
- * /proc/net/{tcp,tcp6,udp,udp6}, marked in `tcp` / `udp` (65536 bits each). With a delete, the
- * agent removes, of a rule several services share, the wishes whose listener is gone: the router
- * closes a service's listeners before it deletes the service's addresses.
+ * /proc/net/{tcp,tcp6,udp,udp6}, marked in `ports` (65536 bits); those on every address also in
+ * `any` when given (an IPv6 socket on [::] also takes IPv4, a socket on [::1] never). With a
+ * delete, the agent removes, of a rule several services share, the wishes whose listener is gone:
+ * the router closes a service's listeners before it deletes the service's addresses.
  */
-static void mark_listening(const char *file, const char *state, int v6, unsigned char *ports) {
+static void mark_listening(const char *file, const char *state, int v6, unsigned char *ports, unsigned char *any_ports) {
   FILE *f = fopen(file, "re");
   if (!f) return;
   char line[512];
@@ -152,7 +153,9 @@ static void mark_listening(const char *file, const char *state, int v6, unsigned
 #else
     int loopback = v6 ? strcmp(local, "00000000000000000000000000000001") == 0 : strncmp(local, "7F", 2) == 0;
 #endif
-    if ((any || loopback) && port < 65536) ports[port >> 3] |= (unsigned char)(1u << (port & 7));
+    if (port >= 65536 || !(any || loopback)) continue;
+    ports[port >> 3] |= (unsigned char)(1u << (port & 7));
+    if (any && any_ports) any_ports[port >> 3] |= (unsigned char)(1u << (port & 7));
   }
   fclose(f);
 }
@@ -168,17 +171,17 @@ static void ports_json(struct buf *b, const unsigned char *ports) {
   }
 }
 
-/* "listening": tcp, udp: of either family; tcp6, udp6: of IPv6 (where an IPv6 destination can be diverted) */
+/*
+ * "listening": tcp, udp: where an IPv4 destination can be diverted (127.0.0.1, 0.0.0.0, [::]);
+ * tcp6, udp6: where an IPv6 one can ([::1], [::]). A port of [::1] alone is not in tcp: another
+ * service's IPv6 listener on the port number of a closed IPv4 listener must not keep its wish.
+ */
 static void listening_json(struct buf *b) {
   static unsigned char tcp[8192], udp[8192], tcp6[8192], udp6[8192];
-  mark_listening("/proc/net/tcp", "0A", 0, tcp);
-  mark_listening("/proc/net/tcp6", "0A", 1, tcp6);
-  mark_listening("/proc/net/udp", "07", 0, udp);
-  mark_listening("/proc/net/udp6", "07", 1, udp6);
-  for (int i = 0; i < 8192; i++) {
-    tcp[i] |= tcp6[i];
-    udp[i] |= udp6[i];
-  }
+  mark_listening("/proc/net/tcp", "0A", 0, tcp, NULL);
+  mark_listening("/proc/net/tcp6", "0A", 1, tcp6, tcp);
+  mark_listening("/proc/net/udp", "07", 0, udp, NULL);
+  mark_listening("/proc/net/udp6", "07", 1, udp6, udp);
   const struct { const char *name; const unsigned char *ports; } lists[] = {{"tcp", tcp}, {"udp", udp}, {"tcp6", tcp6}, {"udp6", udp6}};
   buf_str(b, ",\"listening\":{");
   for (int i = 0; i < 4; i++) {

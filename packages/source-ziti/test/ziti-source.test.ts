@@ -360,6 +360,23 @@ describe('two services with the same rule tuple, as a router makes them (issue 1
     }
   });
 
+  test('an IPv6 socket on [::1] at the port number of the closed IPv4 listener does not keep its wish (it cannot take IPv4)', async () => {
+    const { kernel } = await startSource();
+    const a = await listener();
+    const b = await listener();
+    const v6 = createServer(); // another service's listener of IPv6 that happens to have b's port number
+    await new Promise<void>((resolve) => v6.listen(b.port, '::1', resolve));
+    try {
+      await diverter(insert(a.port, 'a'));
+      await diverter(insert(b.port, 'b'));
+      await b.close();
+      expect(await diverter(remove)).toMatchObject({ code: 0 });
+      expect(inForce(kernel)).toEqual([`a:${a.port}`]);
+    } finally {
+      await Promise.allSettled([a.close(), b.close(), new Promise((resolve) => v6.close(resolve))]);
+    }
+  });
+
   test('an IPv6 divert rule whose port only an IPv4 socket listens on (the router\'s listeners) is refused with exit 1, changing nothing', async () => {
     const { kernel } = await startSource();
     const v4 = await listener();

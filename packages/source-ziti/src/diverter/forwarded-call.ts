@@ -19,11 +19,12 @@ export const forwardedCallSchema = z.strictObject({
   program: z.enum(['bpfsteer-diverter', 'map_update', 'map_delete']),
   args: z.array(z.string().max(4096)).max(256),
   /**
-   * with a delete, and an insert of an IPv6 address: the TCP and UDP ports listening on the
-   * loopback or every address where the client ran (the router's netns), of either family (tcp,
-   * udp) and of IPv6 (tcp6, udp6). Of a rule several services share, a delete removes the wishes
-   * whose listener is gone (rule-owners.ts); an IPv6 divert rule nothing of IPv6 listens for is
-   * refused (divertableHere)
+   * with a delete, and an insert of an IPv6 address: the TCP and UDP ports listening where the
+   * client ran (the router's netns) that can take a diverted IPv4 connection (tcp, udp:
+   * 127.0.0.1, 0.0.0.0, [::]) and an IPv6 one (tcp6, udp6: [::1], [::]). Of a rule several
+   * services share, a delete removes the wishes whose listener is gone (rule-owners.ts), by the
+   * list of the rule's family; an IPv6 divert rule nothing of IPv6 listens for is refused
+   * (divertableHere)
    */
   listening: z.strictObject({ tcp: listeningPorts, udp: listeningPorts, tcp6: listeningPorts, udp6: listeningPorts }).optional(),
   /** the process that ran the client (the router): its pid and start time (router-generations.ts) */
@@ -53,6 +54,11 @@ function divertableHere(rule: InsertBody, listening: NonNullable<ForwardedCall['
     `${v4 ? ' (only an IPv4 socket: the OpenZiti router listens on 127.0.0.1 alone, also for IPv6 intercepts)' : ''}; ` +
     'its connections could not be diverted, so the rule is not added. Intercept the service\'s IPv4 addresses'
   );
+}
+
+/** The ports a delete of `destination` judges its wishes by: those where a connection of its family can be diverted. */
+function listeningFor(destination: string, listening: NonNullable<ForwardedCall['listening']>): { tcp: number[]; udp: number[] } {
+  return destination.includes(':') ? { tcp: listening.tcp6, udp: listening.udp6 } : { tcp: listening.tcp, udp: listening.udp };
 }
 
 /** What a call gave: its exit status (0 done, 1 refused, 2 usage); `transient` when it was refused for a reason that may pass (DiverterRefusedError.transient). */
@@ -97,7 +103,7 @@ export async function runForwardedCall(call: ForwardedCall, calls: DiverterCalls
   // before it runs: a sweep queued meanwhile must see this wish as the router's
   if (request.command === 'insert' && call.caller && request.body.service !== undefined) router?.inserted(request.body, request.body.service, call.caller);
   try {
-    const run = request.command === 'delete' && listening ? { ...request, body: { ...request.body, listening: { tcp: listening.tcp, udp: listening.udp } } } : request;
+    const run = request.command === 'delete' && listening ? { ...request, body: { ...request.body, listening: listeningFor(request.body.destination, listening) } } : request;
     return { status: await executeRequest(run, calls, io), transient: false };
   } catch (err) {
     io.stderr.write(`${as}: ${err instanceof Error ? err.message : String(err)}\n`);
