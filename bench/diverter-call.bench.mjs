@@ -18,7 +18,8 @@
 //   5. where the time above the floor goes: the same -I calls against a server that answers at once
 //      with the exit frame, doing nothing else: in C (bench/c/frames_server.c: the transport's
 //      floor: connect, request, answer) and with node:net (bench/frames-server.mjs: Node's own
-//      handling of a connection, before any of the agent's work).
+//      handling of a connection, before any of the agent's work); and a router start against each
+//      (what <services> calls cost with a Node process answering, whatever it does).
 // Needs root, `make -C bpf` and the builds (the native client is built by source-ziti's build).
 // Everything lives in a NetLab netns, a temp dir and /sys/fs/bpf/<lab id>-*, removed at the end,
 // also on failure or interrupt (bench/cleanup.mjs).
@@ -100,14 +101,19 @@ async function startFramesServer(argv, socket) {
   return child;
 }
 
-/** `n` native -I calls against a frames server (nothing but the answer) against /bin/true: { nativeMs, floorMs }. */
-async function againstFramesServer(argv, n, env) {
+/**
+ * `n` native -I calls against a frames server (nothing but the answer) against /bin/true, and a
+ * router start of `services` calls in a row against it: { nativeMs, floorMs, startS }.
+ */
+async function againstFramesServer(argv, n, services, env) {
   const socket = `${dir}/frames-${framesServers++}.sock`;
   const child = await startFramesServer(argv, socket);
   try {
     const serverEnv = { ...env, BPFSTEER_ZITI_SOCKET: socket };
     timeCalls(Array.from({ length: 100 }, () => [native, ...routerInsert()]), serverEnv); // warm (JIT of the Node server)
-    return nativeAgainstFloor(n, serverEnv);
+    const calls = nativeAgainstFloor(n, serverEnv);
+    const startS = timeCalls(Array.from({ length: services }, () => [native, ...routerInsert()]), serverEnv).reduce((a, b) => a + b, 0) / 1000;
+    return { ...calls, startS };
   } finally {
     child.kill('SIGKILL');
   }
@@ -192,8 +198,8 @@ try {
   await stopZitiAgent(agent);
 
   // where the time above the floor goes: the transport alone (C), then Node's handling of a connection
-  const transportC = await againstFramesServer([framesServerC], CALLS, env);
-  const transportNode = await againstFramesServer([process.execPath, `${root}bench/frames-server.mjs`], CALLS, env);
+  const transportC = await againstFramesServer([framesServerC], CALLS, SERVICES, env);
+  const transportNode = await againstFramesServer([process.execPath, `${root}bench/frames-server.mjs`], CALLS, SERVICES, env);
   if (exit !== 0) console.error(`note: the agent exited ${exit} on SIGTERM: ${agent.stderr().slice(-2000)}`);
 
   const rows = (level, { nativeMs, floorMs }, apiMs) => [
@@ -215,6 +221,8 @@ try {
       [`native client -V, agent answering, p50`, 'ms', median(version), median(at0.floorMs), '/bin/true', ''],
       [`native -I answered at once by a C server, above the floor, p50`, 'ms', median(transportC.nativeMs) - median(transportC.floorMs), median(transportC.floorMs), '/bin/true', ''],
       [`native -I answered at once by a node:net server, above the floor, p50`, 'ms', median(transportNode.nativeMs) - median(transportNode.floorMs), median(transportNode.floorMs), '/bin/true', ''],
+      [`router start, ${SERVICES} services, answered at once by a C server`, 's', transportC.startS, floorStart / 1000, '/bin/true x the same', ''],
+      [`router start, ${SERVICES} services, answered at once by a node:net server`, 's', transportNode.startS, floorStart / 1000, '/bin/true x the same', ''],
       [`Node CLI (dist/diverter.js) -I, on top of ~0 rules, p50 of ${NODE_CALLS}`, 'ms', median(nodeMs), median(at0.floorMs), '/bin/true', ''],
     ],
   );
