@@ -245,6 +245,31 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
     expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4));
   });
 
+  it('a response with a malformed resource: the client workload beside it is applied (its connections diverted again) and the NACK names only the bad one (issue 11)', async () => {
+    await fake!.answerTo(fake!.push({ removed_resources: [CLIENT_UID] }));
+    await until(async () => (await members()) === 2, 'the client leaves the members');
+    expect(await fromPeer(MESH4, POD4)).toEqual({ ok: true, reply: 'echo:hi' }); // a non-member now
+    const broken = { name: 'shop/broken', version: '1', resource: { type_url: 'type.googleapis.com/istio.workload.Address', value: Buffer.from([0x0a, 0x7f, 0x01]) } };
+    const answer = await fake!.answerTo(fake!.push({ resources: [broken, clientWorkload()] }));
+    expect(answer.role).toBe('nack');
+    expect(answer.request.error_detail?.message).toMatch(/^resource "shop\/broken" does not decode as istio\.workload\.Address/);
+    await until(async () => (await members()) === 4, 'the client is a member again');
+    expect((await fromPeer(MESH4, POD4)).reply).toBe(divertedTo(POD4));
+    expect((await fromPeer(MESH6, POD6)).reply).toBe(divertedTo(POD6));
+  });
+
+  it("a workload of another network holding the non-mesh client's IPs is no member: that client still reaches the application (issue 11)", async () => {
+    const commits = applied();
+    const elsewhere = workloadResource({ uid: 'shop/elsewhere', addresses: [OUT4, OUT6], network: 'network2', node: 'node-z' });
+    expect((await fake!.answerTo(fake!.push({ resources: [elsewhere] }))).role).toBe('ack');
+    await sleep(300);
+    expect(applied()).toBe(commits); // the view did not change: nothing committed
+    expect(await members()).toBe(4);
+    expect(await fromPeer(OUT4, POD4)).toEqual({ ok: true, reply: 'echo:hi' });
+    expect(await fromPeer(OUT6, POD6)).toEqual({ ok: true, reply: 'echo:hi' });
+    expect((await fake!.answerTo(fake!.push({ removed_resources: ['shop/elsewhere'] }))).role).toBe('ack');
+  });
+
   it('the proxy exiting: its listener is let go, mesh connections reach the application instead of hanging; the proxy back (separate IPv4/IPv6 listeners): diverted again', async () => {
     const before = (await podStatus())!;
     expect(Object.keys(before.sockets)).toHaveLength(2);

@@ -11,6 +11,7 @@
  *     tokenFile: /var/run/secrets/tokens/istio-token      # audience istio-ca
  *     node: { id: "ztunnel~10.0.0.5~bpfsteer-x.istio-system~istio-system.svc.cluster.local" }
  *     nodeName: node-a                                    # accepted, unused (see the schema)
+ *     network: network1                                   # this node's network (multi-network meshes)
  *     zds:                                                # optional: the CNI side
  *       listenPath: /var/run/ztunnel/bpfsteer.sock        # point the proxy's ZDS socket path here
  *       upstreamPath: /var/run/ztunnel/ztunnel.sock       # istio-cni's (the default)
@@ -39,6 +40,12 @@ export const istiodSourceConfigSchema = deltaAdsClientFields
      * plugin) was dropped: still accepted so that existing configs stay valid
      */
     nodeName: z.string().min(1).optional(),
+    /**
+     * this node's Istio network (ztunnel's NETWORK, the mesh's `values.global.network`); default ''
+     * (the default network). Workloads are known by network and address together: only those of
+     * this network are mesh members, so an overlapping IP of another network is not diverted
+     */
+    network: z.string().max(253).default(''),
     /** the CNI side: serve ZDS to the node proxy, relay it to istio-cni, learn the pods */
     zds: podFeedOptionsSchema.optional(),
   })
@@ -76,13 +83,14 @@ class IstiodSource implements IntentSource {
 
   async start(sink: IntentSink): Promise<void> {
     const { logger, signal, intentSchemas, socketHandles } = this.#context;
-    const { nodeName: _nodeName, zds, ...clientOptions } = this.#config;
+    const { nodeName: _nodeName, network: _network, zds, ...clientOptions } = this.#config;
     const publisher = new MeshPublisher({
       sink,
       logger,
       intentSchemas,
       ...(zds ? { podSyncWarnMs: zds.syncWarnMs } : {}),
       ...(socketHandles ? { socketHandles } : {}),
+      network: this.#config.network,
     });
     const consumed = publisher.consumed;
     if (!consumed.has(MESH_MEMBER_KIND) && !consumed.has(SKLOOKUP_POD_KIND)) {

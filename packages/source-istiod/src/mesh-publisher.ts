@@ -45,6 +45,8 @@ export interface MeshPublisherOptions {
   readonly podSyncWarnMs?: number;
   /** the agent's socket-handle registry (SourceContext.socketHandles): without it no pod is published */
   readonly socketHandles?: SocketHandleRegistry;
+  /** this node's network: only workloads of it are mesh members (mesh-view.ts); default '' */
+  readonly network?: string;
 }
 
 export interface MeshPublisherDeps {
@@ -86,7 +88,7 @@ export class MeshPublisher {
     }
     this.#openNetns = deps.openNetns ?? ((path) => openSync(path, 'r'));
     this.#closeFd = deps.closeFd ?? closeSync;
-    this.#index = new MeshIndex();
+    this.#index = new MeshIndex(undefined, options.network ?? '');
     this.#podsReady = options.podSyncWarnMs === undefined || !this.consumed.has(SKLOOKUP_POD_KIND);
   }
 

@@ -26,7 +26,7 @@ interface Recorder {
 }
 
 function startClient(options: Partial<DeltaAdsClientOptionsInput> & { address: string }): { client: DeltaAdsClient; seen: Recorder } {
-  const client = new DeltaAdsClient({ node: { id: 'bpfsteer~10.0.0.5~test' }, backoff: { initialMs: 20, maxMs: 200 }, ...options });
+  const client = new DeltaAdsClient({ node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local' }, backoff: { initialMs: 20, maxMs: 200 }, ...options });
   const seen: Recorder = { changes: [], nacks: [], disconnects: [] };
   client.on('change', (c) => seen.changes.push(c));
   client.on('nack', (n) => seen.nacks.push(n));
@@ -45,10 +45,10 @@ const snapshot = [
 describe('DeltaAdsClient over localhost gRPC', () => {
   it('subscribes with a wildcard, applies each response and ACKs it by nonce', async () => {
     const fake = await startFake();
-    const { client, seen } = startClient({ address: fake.address, node: { id: 'bpfsteer~10.0.0.5~test', metadata: { NODE_NAME: 'node-a' } } });
+    const { client, seen } = startClient({ address: fake.address, node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local', metadata: { NODE_NAME: 'node-a' } } });
     const subscribe = await fake.subscription(1);
     expect(subscribe.request).toMatchObject({ type_url: ADDRESS_TYPE_URL, resource_names_subscribe: [], initial_resource_versions: {} });
-    expect(subscribe.request.node?.id).toBe('bpfsteer~10.0.0.5~test');
+    expect(subscribe.request.node?.id).toBe('ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local');
     expect(subscribe.authorization).toBeUndefined();
 
     const n1 = fake.push({ resources: snapshot, system_version_info: 'snap-1' });
@@ -83,12 +83,11 @@ describe('DeltaAdsClient over localhost gRPC', () => {
     expect(seen.changes.at(-1)?.removed).toEqual(['w1']);
   });
 
-  it('NACKs a malformed Any or an unknown type URL and keeps the state it had', async () => {
+  it('a malformed resource is NACKed by name while the good ones beside it are applied (ztunnel src/xds/client.rs); a response of another type is refused whole', async () => {
     const fake = await startFake();
     const { client, seen } = startClient({ address: fake.address });
     await fake.subscription(1);
     await fake.answerTo(fake.push({ resources: snapshot }));
-    const before = client.state;
 
     const bad = fake.push({
       resources: [
@@ -99,7 +98,11 @@ describe('DeltaAdsClient over localhost gRPC', () => {
     });
     const nack = await fake.answerTo(bad);
     expect(nack.role).toBe('nack');
-    expect(nack.request.error_detail).toMatchObject({ code: 3, message: expect.stringMatching(/resource "broken" does not decode/) });
+    expect(nack.request.error_detail).toMatchObject({ code: 3, message: expect.stringMatching(/^resource "broken" does not decode/) });
+    expect([...client.state.resources.keys()].sort()).toEqual(['w2', 'w3', 'w9']); // w9 added, w1 removed: not lost with "broken"
+    expect(seen.changes.at(-1)).toMatchObject({ upserted: ['w9'], removed: ['w1'], nonce: bad });
+    expect(seen.nacks.at(-1)).toEqual({ nonce: bad, error: nack.request.error_detail?.message, rejected: ['broken'] });
+    const after = client.state;
 
     const foreign = fake.push({ type_url: 'type.googleapis.com/istio.security.Authorization', resources: [] });
     const foreignNack = await fake.answerTo(foreign);
@@ -109,15 +112,26 @@ describe('DeltaAdsClient over localhost gRPC', () => {
     const wrongAny = fake.push({ resources: [{ name: 'x', version: '1', resource: { type_url: 'type.googleapis.com/istio.workload.Other', value: Buffer.alloc(0) } }] });
     expect((await fake.answerTo(wrongAny)).role).toBe('nack');
 
-    expect(client.state).toBe(before); // nothing of the rejected responses applied, nothing lost
-    expect(seen.changes).toHaveLength(1);
+    expect(client.state).toBe(after); // nothing of these two applied, nothing lost
+    expect(seen.changes).toHaveLength(2);
     expect(seen.nacks.map((n) => n.nonce)).toEqual([bad, foreign, wrongAny]);
 
     // the stream stays usable: the next good response is applied and ACKed
-    const good = fake.push({ resources: [workloadResource({ uid: 'w9', addresses: ['10.0.0.9'] })] });
+    const good = fake.push({ resources: [workloadResource({ uid: 'w8', addresses: ['10.0.0.8'] })] });
     expect((await fake.answerTo(good)).role).toBe('ack');
-    expect(client.state.resources.has('w9')).toBe(true);
+    expect(client.state.resources.has('w8')).toBe(true);
     expect(fake.streamCount).toBe(1);
+  });
+
+  it('a first snapshot with one bad resource publishes the others: the mesh is not left empty', async () => {
+    const fake = await startFake();
+    const { client } = startClient({ address: fake.address });
+    await fake.subscription(1);
+    const first = fake.push({
+      resources: [...snapshot, { name: 'broken', version: '1', resource: { type_url: ADDRESS_TYPE_URL, value: Buffer.from([0x0a, 0x7f, 0x01]) } }],
+    });
+    expect((await fake.answerTo(first)).role).toBe('nack');
+    expect([...client.state.resources.keys()].sort()).toEqual(['w1', 'w2', 'w3']);
   });
 
   it('reconnects after the stream drops, echoing initial_resource_versions, with no state change in between', async () => {
@@ -132,7 +146,7 @@ describe('DeltaAdsClient over localhost gRPC', () => {
     fake.dropStreams();
     const resubscribe = await fake.subscription(2);
     expect(resubscribe.request.initial_resource_versions).toEqual({ w1: 'v1', w2: 'v2', w3: 'v1' });
-    expect(resubscribe.request.node?.id).toBe('bpfsteer~10.0.0.5~test');
+    expect(resubscribe.request.node?.id).toBe('ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local');
     expect(seen.disconnects).toHaveLength(1);
     expect(seen.disconnects[0].reason).toMatch(/UNAVAILABLE/);
     expect(client.state).toBe(held);
@@ -148,7 +162,7 @@ describe('DeltaAdsClient over localhost gRPC', () => {
     const fake = await startFake();
     const address = fake.address;
     const client = new DeltaAdsClient(
-      { address, node: { id: 'n' }, backoff: { initialMs: 10, maxMs: 40 } },
+      { address, node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local' }, backoff: { initialMs: 10, maxMs: 40 } },
       { random: () => 0.999999 },
     );
     const disconnects: XdsDisconnect[] = [];

@@ -91,7 +91,7 @@ async function setup(options: { listenPath?: string; noRegistry?: boolean } = {}
   };
   const config = istiodSourceConfigSchema.parse({
     address: fake.address,
-    node: { id: 'ztunnel~10.0.0.5~test' },
+    node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local' },
     nodeName: 'node-a',
     backoff: { initialMs: 20, maxMs: 100 },
     zds: { listenPath, upstreamPath: cniPath, hbone: { retry: { initialMs: 20, maxMs: 100, attempts: 50 } } },

@@ -15,14 +15,15 @@ const schemas = new Map<string, z.ZodType>([
   ['mesh.member', z.strictObject({ address: z.string() })],
 ]);
 
-async function startSource(intentSchemas: ReadonlyMap<string, z.ZodType> = schemas, refuseFirst = false) {
+async function startSource(intentSchemas: ReadonlyMap<string, z.ZodType> = schemas, refuseFirst = false, extra: Record<string, unknown> = {}) {
   const fake = await FakeIstiod.start();
   cleanups.push(() => fake.stop());
   const config = istiodSourceConfigSchema.parse({
     address: fake.address,
-    node: { id: 'bpfsteer~10.0.0.5~test' },
+    node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local' },
     nodeName: 'node-a',
     backoff: { initialMs: 20, maxMs: 100 },
+    ...extra,
   });
   const controller = new AbortController();
   const source = istiodSource.create(config, {
@@ -102,16 +103,34 @@ describe('istiodSource', () => {
     expect(snapshots).toEqual([[{ kind: 'mesh.member', address: '10.0.0.1' }], [{ kind: 'mesh.member', address: '10.0.0.1' }]]);
   });
 
+  it('with network set, members are the workloads of that network only: an overlapping IP of another network is not one', async () => {
+    const { fake, snapshots } = await startSource(schemas, false, { network: 'net1' });
+    await fake.subscription(1);
+    await fake.answerTo(
+      fake.push({
+        resources: [
+          workloadResource({ uid: 'here', addresses: ['10.0.0.1'], network: 'net1' }),
+          workloadResource({ uid: 'there', addresses: ['10.0.0.1', '10.0.0.2'], network: 'net2' }),
+          workloadResource({ uid: 'default-net', addresses: ['10.0.0.3'] }),
+        ],
+      }),
+    );
+    expect(snapshots).toEqual([[{ kind: 'mesh.member', address: '10.0.0.1' }]]);
+    // the workload of net1 goes: 10.0.0.1 is no member any more, although net2 still has it
+    await fake.answerTo(fake.push({ removed_resources: ['here'] }));
+    expect(snapshots.at(-1)).toEqual([]);
+  });
+
   it('rejects a config with unknown fields or a token without TLS', () => {
-    expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'n' }, nodename: 'x' }).success).toBe(false);
-    expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'n' }, tokenFile: '/t' }).success).toBe(false);
-    expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'n' }, nodeName: 'node-a' }).success).toBe(true);
+    expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local' }, nodename: 'x' }).success).toBe(false);
+    expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local' }, tokenFile: '/t' }).success).toBe(false);
+    expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local' }, nodeName: 'node-a' }).success).toBe(true);
   });
 });
 
 describe('istiodSource.claims', () => {
   it('claims the sockets it listens on (ZDS, HBONE registration), not the one it connects to', () => {
-    const base = { address: 'istiod:15012', node: { id: 'bpfsteer~10.0.0.5~test' } };
+    const base = { address: 'istiod:15012', node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local' } };
     expect(istiodSource.claims!(istiodSourceConfigSchema.parse(base))).toEqual([]);
     const config = istiodSourceConfigSchema.parse({
       ...base,

@@ -316,7 +316,7 @@ describe('MeshPublisher', () => {
 
 describe('istiod source config with zds', () => {
   it('fills the zds defaults and names problems', () => {
-    const base = { address: 'istiod:15012', node: { id: 'n' } };
+    const base = { address: 'istiod:15012', node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local' } };
     const parsed = istiodSourceConfigSchema.parse({ ...base, zds: { listenPath: '/run/x.sock' } });
     expect(parsed.zds).toEqual({
       listenPath: '/run/x.sock',

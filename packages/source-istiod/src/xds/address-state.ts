@@ -39,7 +39,8 @@ export interface ServiceInfo {
   readonly name: string;
   readonly namespace: string;
   readonly hostname: string;
-  readonly addresses: readonly { readonly network: string; readonly address: string }[];
+  /** `length`: the prefix length when the address is a range (NetworkAddress.length, Istio 1.30+) */
+  readonly addresses: readonly { readonly network: string; readonly address: string; readonly length?: number }[];
   readonly ports: readonly PortMapping[];
 }
 
@@ -114,7 +115,7 @@ function translateWorkload(name: string, raw: RawWorkload): Translated<WorkloadI
 }
 
 function translateService(name: string, raw: RawService): Translated<ServiceInfo> {
-  const addresses: { network: string; address: string }[] = [];
+  const addresses: { network: string; address: string; length?: number }[] = [];
   for (const [index, entry] of raw.addresses.entries()) {
     const text = familyOfBytes(entry.address) === undefined ? undefined : formatIp(entry.address);
     if (text === undefined) {
@@ -123,7 +124,11 @@ function translateService(name: string, raw: RawService): Translated<ServiceInfo
         error: `service "${name}": address ${index} has ${entry.address.length} bytes (accepted: 4 for IPv4, 16 for IPv6)`,
       };
     }
-    addresses.push({ network: entry.network, address: text });
+    const bits = text.includes(':') ? 128 : 32;
+    if (entry.length !== undefined && entry.length !== null && (entry.length > bits || entry.length < 0)) {
+      return { ok: false, error: `service "${name}": address ${index} ${text} has prefix length ${entry.length} (at most ${bits})` };
+    }
+    addresses.push({ network: entry.network, address: text, ...(entry.length !== undefined && entry.length !== null && { length: entry.length }) });
   }
   return {
     ok: true,

@@ -3,14 +3,15 @@
  * subscription, every response ACKed or NACKed, reconnects with jittered exponential backoff and
  * `initial_resource_versions`, and the last known state kept while disconnected.
  *
- * Events: `change` after every applied response, `nack` after every rejected one, `connected` when
- * a stream is answered, `disconnected` when it ends.
+ * Events: `change` after every response that changed the state, `nack` after every response with
+ * rejected resources (its good ones applied, ztunnel's way: apply-delta-response.ts) or refused
+ * whole, `connected` when a stream is answered, `disconnected` when it ends.
  */
 import { EventEmitter } from 'node:events';
 import { Client, type ClientDuplexStream, type StatusObject, status as grpcStatus } from '@grpc/grpc-js';
 import { AgentStateError, ConfigError, issuesFromZod } from '@bpfsteer/agent-kernel';
 import { type AddressState, emptyAddressState } from './address-state.js';
-import { applyDeltaResponse } from './apply-delta-response.js';
+import { applyDeltaResponse, rejectionDetail } from './apply-delta-response.js';
 import { backoffDelay } from './backoff.js';
 import { readStreamCredentials } from './channel-credentials.js';
 import {
@@ -60,6 +61,8 @@ export interface XdsChange {
 export interface XdsNack {
   readonly nonce: string;
   readonly error: string;
+  /** the resources not applied (empty: the whole response was refused) */
+  readonly rejected: readonly string[];
 }
 
 export interface XdsDisconnect {
@@ -93,6 +96,8 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
   #attempt = 0;
   #streams = 0;
   #connected = false;
+  /** the token problems last logged */
+  #tokenProblems = '';
 
   /** Throws a ConfigError naming every problem of `options`. */
   constructor(options: DeltaAdsClientOptionsInput, deps: DeltaAdsClientDeps = {}) {
@@ -149,6 +154,12 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
       return;
     }
     if (!this.#running) return;
+    // sent all the same (Istiod's TOKEN_AUDIENCES may differ from the default), said once per change
+    const tokenText = credentials.tokenProblems.join('; ');
+    if (tokenText && tokenText !== this.#tokenProblems) {
+      this.#logger.warn({ problems: credentials.tokenProblems }, 'Istiod will likely refuse the stream (PERMISSION_DENIED / UNAUTHENTICATED)');
+    }
+    this.#tokenProblems = tokenText;
     const protos = this.#protos as XdsProtos;
     const method = protos.deltaMethod;
     const client = new Client(this.options.address, credentials.channelCredentials, credentials.channelOptions);
@@ -200,16 +211,29 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
       // a NACK belongs to the type URL of the response it answers (ADS walls types off)
       call.write(nackRequest(response.type_url || ADDRESS_TYPE_URL, response.nonce, result.error));
       this.#logger.warn({ nonce: response.nonce, error: result.error }, 'rejected an xDS response (NACK); state kept');
-      this.#emitSafely('nack', { nonce: response.nonce, error: result.error });
+      this.#emitSafely('nack', { nonce: response.nonce, error: result.error, rejected: [] });
       return;
     }
     const previous = this.#state;
     this.#state = result.state;
-    call.write(ackRequest(ADDRESS_TYPE_URL, response.nonce));
-    this.#logger.debug(
-      { nonce: response.nonce, upserted: result.upserted.length, removed: result.removed.length },
-      'applied an xDS response (ACK)',
-    );
+    const { rejected } = result;
+    if (rejected.length > 0) {
+      // the good resources are applied; the NACK names the others (Istiod sends them again only when they change)
+      const error = rejectionDetail(rejected);
+      call.write(nackRequest(ADDRESS_TYPE_URL, response.nonce, error));
+      this.#logger.warn(
+        { nonce: response.nonce, rejected: rejected.map((r) => r.name), error, upserted: result.upserted.length, removed: result.removed.length },
+        'rejected resources of an xDS response (NACK); the others applied',
+      );
+      this.#emitSafely('nack', { nonce: response.nonce, error, rejected: rejected.map((r) => r.name) });
+    } else {
+      call.write(ackRequest(ADDRESS_TYPE_URL, response.nonce));
+      this.#logger.debug(
+        { nonce: response.nonce, upserted: result.upserted.length, removed: result.removed.length },
+        'applied an xDS response (ACK)',
+      );
+    }
+    if (result.state === previous) return; // nothing of it applied
     this.#emitSafely('change', {
       state: result.state,
       previous,

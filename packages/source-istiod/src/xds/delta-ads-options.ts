@@ -1,5 +1,6 @@
 /** The options of a DeltaAdsClient, validated with zod (the istiod source's config reuses them). */
 import { z } from 'zod';
+import { ISTIOD_MIN_KEEPALIVE_MS, nonStringMetadata, parseNodeId } from './istiod-identity.js';
 
 /** The fields, without the cross-field checks (so a source config can extend them). */
 export const deltaAdsClientFields = z.strictObject({
@@ -19,6 +20,7 @@ export const deltaAdsClientFields = z.strictObject({
   node: z.strictObject({
     id: z.string().min(1),
     cluster: z.string().optional(),
+    /** string values only: others are refused by checkDeltaAdsOptions, with why */
     metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   }),
   backoff: z
@@ -27,8 +29,12 @@ export const deltaAdsClientFields = z.strictObject({
       maxMs: z.number().int().positive().default(30_000),
     })
     .prefault({}),
-  /** HTTP/2 keepalive ping interval; unset: no pings (servers reject pings that come too often) */
-  keepaliveMs: z.number().int().min(10_000).optional(),
+  /** HTTP/2 keepalive ping interval; unset: no pings. Istiod closes connections that ping more often than every 15 s */
+  keepaliveMs: z
+    .number()
+    .int()
+    .min(ISTIOD_MIN_KEEPALIVE_MS, { error: `must be at least ${ISTIOD_MIN_KEEPALIVE_MS} (Istiod closes connections whose keepalive pings come more often)` })
+    .optional(),
   /** largest response accepted (a full snapshot of a big mesh is one message) */
   maxReceiveMessageBytes: z.number().int().positive().default(256 * 1024 * 1024),
 });
@@ -37,6 +43,17 @@ type Fields = z.output<typeof deltaAdsClientFields>;
 
 /** The checks that span fields; `.superRefine(checkDeltaAdsOptions)` on any schema extending the fields. */
 export function checkDeltaAdsOptions(options: Fields, ctx: z.RefinementCtx): void {
+  const node = parseNodeId(options.node.id, options.node.metadata);
+  if (!node.ok) {
+    for (const problem of node.problems) ctx.addIssue({ code: 'custom', path: ['node', 'id'], message: `Istiod would refuse this node id: ${problem}` });
+  }
+  for (const key of nonStringMetadata(options.node.metadata ?? {})) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['node', 'metadata', key],
+      message: 'must be a string: Istiod decodes node metadata into fields of text and refuses the stream otherwise (quote the value)',
+    });
+  }
   if (options.tokenFile && !options.tls) {
     ctx.addIssue({
       code: 'custom',

@@ -50,7 +50,7 @@ describe('MeshIndex', () => {
   it('always equals meshView of the last state, over random changes (with and without the change named)', () => {
     let seed = 7;
     const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-    const index = new MeshIndex('n1');
+    const index = new MeshIndex('n1', 'net1');
     let state: AddressState = { resources: PersistentMap.empty<AddressEntry>() };
     for (let step = 0; step < 400; step++) {
       const upserted: string[] = [];
@@ -63,7 +63,7 @@ describe('MeshIndex', () => {
             continue;
           }
           const addresses = Array.from({ length: Math.floor(random() * 3) }, () => `10.0.0.${Math.floor(random() * 20)}`);
-          w.set(uid, workload(uid, { addresses, node: random() < 0.3 ? 'n1' : 'n2', tunnelProtocol: random() < 0.8 ? 'HBONE' : 'NONE' }));
+          w.set(uid, workload(uid, { addresses, node: random() < 0.3 ? 'n1' : 'n2', tunnelProtocol: random() < 0.8 ? 'HBONE' : 'NONE', network: random() < 0.7 ? 'net1' : 'net2' }));
           upserted.push(uid);
         }
       });
@@ -71,7 +71,7 @@ describe('MeshIndex', () => {
       const before = new Set(index.view().members);
       const delta = index.update(nextState, step % 3 === 0 ? undefined : { previous: state, upserted, removed });
       state = nextState;
-      const view = meshView(state, 'n1');
+      const view = meshView(state, 'n1', 'net1');
       expect(index.view()).toEqual(view);
       const after = new Set(view.members);
       expect(new Set(delta.added)).toEqual(new Set([...after].filter((a) => !before.has(a))));

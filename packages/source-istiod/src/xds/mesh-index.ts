@@ -37,15 +37,16 @@ function sameLocal(a: LocalWorkload, b: LocalWorkload): boolean {
 
 const byUid = (a: LocalWorkload, b: LocalWorkload): number => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0);
 
-/** The member addresses an entry brings: those of an HBONE workload off the host network, else none. */
-function memberAddresses(entry: AddressEntry | undefined): readonly string[] {
+/** The member addresses an entry brings: those of an HBONE workload of `network`, off the host network; else none. */
+function memberAddresses(entry: AddressEntry | undefined, network: string): readonly string[] {
   if (entry === undefined || entry.kind !== 'workload') return none;
   const w = entry.workload;
-  return w.tunnelProtocol === 'HBONE' && w.networkMode !== 'HOST_NETWORK' ? w.addresses : none;
+  return w.tunnelProtocol === 'HBONE' && w.networkMode !== 'HOST_NETWORK' && w.network === network ? w.addresses : none;
 }
 
 export class MeshIndex {
   readonly #nodeName: string | undefined;
+  readonly #network: string;
   #state: AddressState | undefined;
   /** the entry taken in last, by resource name */
   readonly #byName = new Map<string, AddressEntry>();
@@ -54,9 +55,10 @@ export class MeshIndex {
   /** local workloads by resource name */
   readonly #local = new Map<string, LocalWorkload>();
 
-  /** `nodeName`: this node's name (undefined or empty: no workload is local) */
-  constructor(nodeName?: string) {
+  /** `nodeName`: this node's name (undefined or empty: no workload is local); `network`: this node's network (empty: the default) */
+  constructor(nodeName?: string, network = '') {
     this.#nodeName = nodeName || undefined;
+    this.#network = network;
   }
 
   /** Number of member addresses. */
@@ -117,8 +119,8 @@ export class MeshIndex {
   #touch(name: string, entry: AddressEntry | undefined, flipped: Map<string, boolean>): boolean {
     const old = this.#byName.get(name);
     if (old === entry) return false;
-    const oldAddresses = memberAddresses(old);
-    const newAddresses = memberAddresses(entry);
+    const oldAddresses = memberAddresses(old, this.#network);
+    const newAddresses = memberAddresses(entry, this.#network);
     if (!sameList(oldAddresses, newAddresses)) {
       const members = this.#members;
       for (const a of oldAddresses) {
@@ -156,7 +158,7 @@ export class MeshIndex {
   #localOf(entry: AddressEntry | undefined): LocalWorkload | undefined {
     if (entry === undefined || entry.kind !== 'workload' || this.#nodeName === undefined) return undefined;
     const w = entry.workload;
-    if (w.node !== this.#nodeName || w.tunnelProtocol !== 'HBONE' || w.networkMode === 'HOST_NETWORK') return undefined;
+    if (w.node !== this.#nodeName || w.tunnelProtocol !== 'HBONE' || w.networkMode === 'HOST_NETWORK' || w.network !== this.#network) return undefined;
     return { uid: w.uid, name: w.name, namespace: w.namespace, addresses: [...w.addresses] };
   }
 }

@@ -93,6 +93,17 @@ describe('meshView', () => {
     expect(view.localWorkloads.map((w) => w.uid)).toEqual(local);
   });
 
+  it('only workloads of this node\'s network are members: an overlapping IP of another network is not (keyed by network and address)', () => {
+    const state = stateOf(
+      workload('here', { addresses: ['10.0.0.1'], network: 'net1', node: 'n1' }),
+      workload('there', { addresses: ['10.0.0.1', '10.0.0.2'], network: 'net2', node: 'n1' }),
+      workload('default', { addresses: ['10.0.0.3'] }),
+    );
+    expect(meshView(state, 'n1', 'net1')).toEqual({ members: ['10.0.0.1'], localWorkloads: [expect.objectContaining({ uid: 'here' })] });
+    expect(meshView(state, 'n1', 'net2').members).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(meshView(state, 'n1').members).toEqual(['10.0.0.3']); // the default network: ''
+  });
+
   it('local workloads carry uid, name, namespace and addresses', () => {
     const view = meshView(stateOf(workload('uid-1', { name: 'pod-1', namespace: 'shop', addresses: ['10.0.0.1', 'fd00::1'], node: 'n1' })), 'n1');
     expect(view.localWorkloads).toEqual([{ uid: 'uid-1', name: 'pod-1', namespace: 'shop', addresses: ['10.0.0.1', 'fd00::1'] }]);

@@ -36,6 +36,7 @@ export interface FakeWorkload {
   node?: string;
   tunnelProtocol?: 'NONE' | 'HBONE' | 'LEGACY_ISTIO_MTLS';
   networkMode?: 'STANDARD' | 'HOST_NETWORK';
+  network?: string;
   version?: string;
 }
 
@@ -189,6 +190,7 @@ export function workloadResource(workload: FakeWorkload): FakeResource {
       node: workload.node ?? '',
       tunnel_protocol: workload.tunnelProtocol ?? 'HBONE',
       network_mode: workload.networkMode ?? 'STANDARD',
+      network: workload.network ?? '',
     },
   });
   return {
@@ -201,12 +203,16 @@ export function workloadResource(workload: FakeWorkload): FakeResource {
 
 /** An Address resource holding a service named "namespace/hostname". */
 export function serviceResource(service: { namespace: string; hostname: string; addresses?: string[]; version?: string }): FakeResource {
+  // an address "a.b.c.d/n" is a range: NetworkAddress.length (Istio 1.30+)
   const value = loadXdsProtos().encodeAddress({
     service: {
       name: service.hostname.split('.')[0],
       namespace: service.namespace,
       hostname: service.hostname,
-      addresses: (service.addresses ?? []).map((a) => ({ network: '', address: addressBytes(a) })),
+      addresses: (service.addresses ?? []).map((a) => {
+        const [ip, length] = a.split('/');
+        return { network: '', address: addressBytes(ip!), ...(length !== undefined && { length: Number(length) }) };
+      }),
       ports: [{ service_port: 80, target_port: 8080 }],
     },
   });
