@@ -128,7 +128,7 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
               listenPath: zdsPath,
               upstreamPath: cni!.path,
               backoff: { initialMs: 50, maxMs: 200 },
-              hbone: { retry: { initialMs: 20, maxMs: 200, attempts: 100 } },
+              hbone: { retry: { initialMs: 20, maxMs: 200, attempts: 100 }, pendingRetryMs: 200 },
             },
           },
         ],
@@ -268,6 +268,100 @@ describe('Istio ambient through the agent: sklookup + cgroup-mark + istiod (xDS 
     expect(await fromPeer(OUT4, POD4)).toEqual({ ok: true, reply: 'echo:hi' });
     expect(await fromPeer(OUT6, POD6)).toEqual({ ok: true, reply: 'echo:hi' });
     expect((await fake!.answerTo(fake!.push({ removed_resources: ['shop/elsewhere'] }))).role).toBe('ack');
+  });
+
+  it('a rolling update of the proxy (istio-cni serves both: a snapshot each, new pods to the newest, deletions to all): the divert is never interrupted, a pod added and removed meanwhile reaches both, the old proxy leaves after the new one is ready (issue 11)', async () => {
+    const old = ztunnel!;
+    const oldConn = conn;
+    const noSocketBefore = (await podStatus())!.counters.noSocket;
+    // mesh connections all through the rollout: each must be diverted (to whichever proxy)
+    const failures: string[] = [];
+    let probes = 0;
+    let probing = true;
+    const prober = (async () => {
+      while (probing) {
+        const [src, dst] = probes % 2 === 0 ? [MESH4, POD4] : [MESH6, POD6];
+        const r = await fromPeer(src, dst);
+        if (r.reply !== divertedTo(dst)) failures.push(`${dst}: ${JSON.stringify(r)}`);
+        probes += 1;
+        await sleep(20);
+      }
+    })();
+    try {
+      // the new proxy connects beside the old one (maxSurge 1): its own session, its own snapshot
+      const fresh = ZtunnelChild.spawn({ zds: zdsPath }, { cgroup });
+      ztunnel = fresh;
+      const freshConn = await cni!.nextConnection(30_000);
+      await freshConn.hello;
+      expect((await freshConn.add(POD_UID, podNs, 'app', 'shop')).error).toBe('');
+      expect((await freshConn.snapshotSent()).error).toBe('');
+      conn = freshConn;
+      // the new proxy's listener is taken (the newest socket) once it acknowledged the pod
+      await until(async () => fresh.of('served').length > 0, 'a mesh connection served by the new proxy');
+      // a pod added meanwhile goes to the newest connection only; its deletion to every connection
+      const pod2 = lab.addNetns('pod2');
+      lab.addVeth({ netns: pod2, ifname: 'eth0', addresses: ['10.93.2.2/24'] }, { netns: peer, ifname: 'eth2', addresses: ['10.93.2.9/24'] });
+      const uid2 = `shop/app2-${suffix}`;
+      expect((await freshConn.add(uid2, lab.nsPath(pod2), 'app2', 'shop')).error).toBe('');
+      await fresh.waitFor((e) => e.event === 'add' && e.uid === uid2);
+      const pod2Status = async () => (((await plugin('sklookup')).details as { pods?: PodStatus[] })?.pods ?? []).find((p) => p.uid === uid2);
+      await until(async () => Object.keys((await pod2Status())?.sockets ?? {}).length > 0, 'the added pod diverted to the new proxy');
+      expect((await oldConn.del(uid2)).error).toBe('');
+      expect((await freshConn.del(uid2)).error).toBe('');
+      await old.waitFor((e) => e.event === 'del' && e.uid === uid2);
+      await fresh.waitFor((e) => e.event === 'del' && e.uid === uid2);
+      await until(async () => (await pod2Status()) === undefined, 'the deleted pod gone from the maps');
+      // the old proxy leaves (its pod's listeners with it)
+      const servedByOld = old.of('served').length;
+      await old.kill();
+      await oldConn.ended;
+      const probesThen = probes;
+      await until(async () => probes >= probesThen + 6, 'mesh connections after the old proxy left');
+      expect(old.of('served').length).toBe(servedByOld);
+      expect((await podStatus())!.counters.noSocket).toBe(noSocketBefore); // no connection met a missing listener
+    } finally {
+      probing = false;
+      await prober;
+    }
+    expect(failures).toEqual([]);
+    expect(probes).toBeGreaterThan(6);
+    expect(ztunnel.of('served').length).toBeGreaterThan(0);
+    expect(await ztunnel.dial({ uid: POD_UID, host: POD4, port: 80, bind: POD4 })).toMatchObject({ ok: true, reply: 'echo:hi' }); // the new proxy's mark bypasses
+  });
+
+  it('the proxy restarting refuses a pod of its snapshot (ztunnel keeps and retries it, istio-cni does not send it again): the agent keeps it pending and diverts to it once the proxy serves it (issue 11)', async () => {
+    const POD3 = '10.93.3.2';
+    const CLIENT3 = '10.93.3.9';
+    const uid3 = `shop/app3-${suffix}`;
+    const pod3 = lab.addNetns('pod3');
+    lab.addVeth({ netns: pod3, ifname: 'eth0', addresses: [`${POD3}/24`] }, { netns: peer, ifname: 'eth3', addresses: [`${CLIENT3}/24`] });
+    listeners.push(await lab.listen(pod3, 'tcp', '::', 80));
+    const workloads = [
+      workloadResource({ uid: uid3, name: 'app3', namespace: 'shop', addresses: [POD3], node: NODE }),
+      workloadResource({ uid: `shop/client3-${suffix}`, name: 'client3', namespace: 'shop', addresses: [CLIENT3], node: 'node-b' }),
+    ];
+    expect((await fake!.answerTo(fake!.push({ resources: workloads }))).role).toBe('ack');
+    const pod3Status = async () => (((await plugin('sklookup')).details as { pods?: PodStatus[] })?.pods ?? []).find((p) => p.uid === uid3);
+    // the proxy restarts; the new one cannot start pod 3 at first (it retries it 1.5 s later, saying nothing)
+    await ztunnel!.kill();
+    const fresh = ZtunnelChild.spawn({ zds: zdsPath, 'fail-first': uid3, 'retry-ms': '1500' }, { cgroup });
+    ztunnel = fresh;
+    conn = await cni!.nextConnection(30_000);
+    await conn.hello;
+    expect((await conn.add(POD_UID, podNs, 'app', 'shop')).error).toBe('');
+    expect((await conn.add(uid3, lab.nsPath(pod3), 'app3', 'shop')).error).toMatch(/^failure to start proxy/);
+    expect((await conn.snapshotSent()).error).toBe('');
+    await until(async () => Object.keys((await podStatus())?.sockets ?? {}).length === 2, 'pod 1 on the new proxy');
+    expect(await pod3Status()).toBeUndefined(); // refused: not diverted (yet)
+    expect(await fromPeer(CLIENT3, POD3)).toEqual({ ok: true, reply: 'echo:hi' });
+    await fresh.waitFor((e) => e.event === 'retried' && e.uid === uid3, 1, 10_000);
+    await until(async () => Object.keys((await pod3Status())?.sockets ?? {}).length > 0, 'pod 3 diverted once the proxy serves it', 10_000);
+    expect((await fromPeer(CLIENT3, POD3)).reply).toBe(`hbone ${uid3} ::ffff:${POD3} 80\n`);
+    expect(logs.some((l) => l.msg === 'the proxy serves a pod it had refused (its listener is there): confirmed')).toBe(true);
+    // pod 3 goes again (Del to the connection, its workloads from xDS)
+    expect((await conn.del(uid3)).error).toBe('');
+    await until(async () => (await pod3Status()) === undefined, 'pod 3 gone');
+    expect((await fake!.answerTo(fake!.push({ removed_resources: [uid3, `shop/client3-${suffix}`] }))).role).toBe('ack');
   });
 
   it('the proxy exiting: its listener is let go, mesh connections reach the application instead of hanging; the proxy back (separate IPv4/IPv6 listeners): diverted again', async () => {

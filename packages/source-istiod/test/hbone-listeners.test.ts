@@ -105,9 +105,10 @@ describe('HboneListeners', () => {
     expect(hl.get('d')?.listeners[0].fd).toBe(handed[1]);
   });
 
-  it('lets go of listeners no other process holds (the proxy exited), marks the pod, and finds the new one after the next snapshot', async () => {
+  it('lets go of listeners no other process holds (the proxy exited), marks the pod, looks again at once, and finds the new one after the next snapshot', async () => {
     const proxyHolds = new Set<bigint>();
-    const { registry, hl, handed, changes } = setup(['v4', 'none', 'v4'], (inodes) => new Set([...inodes].filter((i) => proxyHolds.has(i))));
+    // after the release: four looks at once (nothing: no other proxy), then the snapshot's
+    const { registry, hl, handed, changes, calls } = setup(['v4', 'none', 'none', 'none', 'none', 'v4'], (inodes) => new Set([...inodes].filter((i) => proxyHolds.has(i))));
     registry.add(pod('e'), 55, 550n);
     registry.confirm('e', 550n);
     await until(() => handed.length === 1);
@@ -119,7 +120,7 @@ describe('HboneListeners', () => {
     expect(hl.releaseOrphans()).toBe(1);
     expect(isOpen(handed[0])).toBe(false);
     expect(hl.get('e')).toMatchObject({ listeners: [], listenersLost: true });
-    await until(() => changes.length > seen);
+    await until(() => changes.length > seen && calls.length === 5);
     expect(changes.at(-1)?.[0]).toMatchObject({ uid: 'e', listeners: [], listenersLost: true });
     // the proxy is back: the node agent's snapshot ends, discovery retries until its listener shows up
     registry.beginSnapshot();
@@ -127,6 +128,71 @@ describe('HboneListeners', () => {
     registry.endSnapshot();
     await until(() => handed.length === 2);
     expect(hl.get('e')).toMatchObject({ listeners: [{ fd: handed[1] }], listenersLost: false });
+  });
+
+  it('a rolling update: the old proxy\'s listener goes while the new one\'s is there: the new one is taken at once', async () => {
+    const proxyHolds = new Set<bigint>();
+    const { registry, hl, handed } = setup(['v4', 'v4'], (inodes) => new Set([...inodes].filter((i) => proxyHolds.has(i))));
+    registry.add(pod('r'), 57, 570n);
+    registry.confirm('r', 570n);
+    await until(() => handed.length === 1);
+    expect(hl.releaseOrphans()).toBe(1); // the old proxy exited
+    await until(() => handed.length === 2);
+    expect(hl.get('r')).toMatchObject({ listeners: [{ fd: handed[1] }], listenersLost: false });
+  });
+
+  it('of two listeners of one family (two proxies, SO_REUSEPORT), the one of the proxy that acknowledged the pod is taken', async () => {
+    const registry = new PodRegistry({ closeFd: () => {} });
+    let round = 0;
+    const handedOut: number[] = [];
+    const discover = (_n: string, port: number): DiscoveryResult => {
+      round += 1;
+      const [older, newer] = [openSync('/dev/null', 'r'), openSync('/dev/null', 'r')];
+      handedOut.push(older, newer);
+      return {
+        listeners: [
+          { fd: older, family: 4, address: '0.0.0.0', port, inode: 900n, ownerPid: 1 }, // the old proxy's (a higher inode: another CPU's batch)
+          ...(round > 1 ? [{ fd: newer, family: 4 as const, address: '0.0.0.0', port, inode: 100n, ownerPid: 2 }] : []),
+        ],
+        problems: [],
+      };
+    };
+    const hl = new HboneListeners(registry, {}, { discover, readAddresses: () => [], heldElsewhere: (i) => i });
+    hl.start();
+    stops.push(() => hl.stop());
+    registry.add(pod('t'), 58, 580n);
+    registry.confirm('t', 580n, 1); // the old proxy
+    await until(() => hl.get('t')?.listeners[0]?.inode === 900n);
+    registry.confirm('t', 580n, 2); // the new one acknowledged the pod in its snapshot
+    await until(() => hl.get('t')?.listeners[0]?.inode === 100n);
+    expect(isOpen(handedOut[0]!)).toBe(false); // the old one's duplicate is let go
+  });
+
+  it('a pod the proxy refused is looked at every pendingRetryMs until its listener is there, then confirmed in the registry', async () => {
+    const registry = new PodRegistry({ closeFd: () => {} });
+    const script = ['none', 'none', 'v4'];
+    let fd = -1;
+    const calls: number[] = [];
+    const discover = (_n: string, port: number): DiscoveryResult => {
+      calls.push(Date.now());
+      if (script.shift() !== 'v4') return { listeners: [], problems: ['nothing listens'] };
+      fd = openSync('/dev/null', 'r');
+      return { listeners: [{ fd, family: 4, address: '0.0.0.0', port, inode: 77n, ownerPid: 1 }], problems: [] };
+    };
+    const hl = new HboneListeners(registry, { pendingRetryMs: 40, retry: { attempts: 1 } }, { discover, readAddresses: () => [], heldElsewhere: (i) => i });
+    hl.start();
+    stops.push(() => hl.stop());
+    const confirmed: string[] = [];
+    registry.on('confirmed', (p) => confirmed.push(p.uid));
+    registry.add(pod('p'), 59, 590n);
+    expect(registry.reject('p', 590n)).toBe('pending');
+    expect(hl.get('p')).toMatchObject({ confirmed: false, pending: true, listeners: [] });
+    await until(() => confirmed.length === 1);
+    expect(calls.length).toBeGreaterThanOrEqual(3); // more than retry.attempts: a pending pod is looked at until found
+    expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(35);
+    expect(registry.get('p')).toMatchObject({ confirmed: true, pending: false });
+    await until(() => hl.get('p')?.listeners.length === 1);
+    expect(hl.get('p')).toMatchObject({ confirmed: true, pending: false, listeners: [{ inode: 77n }] });
   });
 
   it('keeps the listeners when the holders cannot be told', () => {

@@ -36,6 +36,7 @@ const pod = (uid: string, inode: bigint, addresses: string[], listener?: { fd: n
 const podNetwork = (uid: string, inode: bigint, addresses: string[], listener?: { fd: number; inode: bigint }): PodNetwork => ({
   uid, name: uid, namespace: 'ns', serviceAccount: 'default', netnsPath: `/proc/self/fd/${Number(inode)}`, netnsInode: inode, addresses,
   confirmed: true,
+  pending: false,
   listeners: listener ? [{ fd: listener.fd, family: 6, address: '::', port: 15008, v6Only: false, inode: listener.inode, via: 'discovery' }] : [],
   listenersLost: false,
 });
@@ -323,7 +324,7 @@ describe('istiod source config with zds', () => {
       upstreamPath: '/var/run/ztunnel/ztunnel.sock',
       backoff: { initialMs: 200, maxMs: 10_000 },
       maxMessageBytes: 65536,
-      hbone: { hbonePort: 15008, discovery: true, retry: { initialMs: 100, maxMs: 5000, attempts: 30 } },
+      hbone: { hbonePort: 15008, discovery: true, retry: { initialMs: 100, maxMs: 5000, attempts: 30 }, pendingRetryMs: 5000 },
       syncWarnMs: 10_000,
     });
     const bad = istiodSourceConfigSchema.safeParse({ ...base, zds: { listenPath: '/var/run/ztunnel/ztunnel.sock', hbone: { hbonePort: 0 }, bogus: 1 } });

@@ -8,6 +8,7 @@ function setup() {
   const reg = new PodRegistry({ closeFd: (fd) => closed.push(fd) });
   reg.on('added', (p) => events.push(`added ${p.uid} fd${p.netnsFd}`));
   reg.on('confirmed', (p) => events.push(`confirmed ${p.uid}`));
+  reg.on('pending', (p) => events.push(`pending ${p.uid}`));
   reg.on('removed', (p, why: PodRemovalReason) => events.push(`removed ${p.uid} ${why}`));
   return { reg, closed, events };
 }
@@ -40,13 +41,35 @@ describe('PodRegistry', () => {
     expect(events).toEqual(['added a fd10', 'confirmed a', 'removed a netns-replaced', 'added a fd12']);
   });
 
-  it('forgets a pod the proxy refused', () => {
-    const { reg, closed } = setup();
+  it('keeps a pod the proxy refused, pending (ztunnel keeps and retries it; istio-cni does not send a snapshot Add again)', () => {
+    const { reg, closed, events } = setup();
     reg.add(pod('a'), 10, 100n);
-    expect(reg.reject('a', 1n)).toBe(false);
-    expect(reg.reject('a', 100n)).toBe(true);
-    expect(reg.size).toBe(0);
-    expect(closed).toEqual([10]);
+    expect(reg.reject('a', 1n)).toBeUndefined(); // another netns: not this pod
+    expect(reg.reject('a', 100n)).toBe('pending');
+    expect(reg.get('a')).toMatchObject({ confirmed: false, pending: true, netnsFd: 10 });
+    expect(closed).toEqual([]);
+    reg.confirm('a', 100n); // its listener appeared: the proxy serves it
+    expect(reg.get('a')).toMatchObject({ confirmed: true, pending: false });
+    expect(reg.reject('a', 100n)).toBe('confirmed'); // another proxy's refusal: the pod stays served
+    expect(reg.get('a')).toMatchObject({ confirmed: true, pending: false });
+    expect(events).toEqual(['added a fd10', 'pending a', 'confirmed a']);
+  });
+
+  it('overlapping snapshots of two proxy sessions: each reconciles only at its own SnapshotSent, pods added by either count for both', () => {
+    const { reg, events } = setup();
+    reg.add(pod('a'), 10, 100n);
+    reg.add(pod('b'), 11, 101n);
+    reg.beginSnapshot(1);
+    reg.beginSnapshot(2);
+    reg.add(pod('a'), 20, 100n); // session 1 names a
+    reg.add(pod('c'), 12, 102n); // a pod added meanwhile (by either session)
+    expect(reg.keep('b')).toBe(true); // session 2 names b
+    events.length = 0;
+    expect(reg.endSnapshot(1).map((p) => p.uid)).toEqual([]); // a, b (named by session 2 meanwhile) and c: all named
+    reg.abandonSnapshot(2); // session 2 ended before its SnapshotSent: reconciles nothing
+    expect(reg.inSnapshot).toBe(false);
+    expect(reg.endSnapshot(2)).toEqual([]);
+    expect(reg.list().map((p) => p.uid).sort()).toEqual(['a', 'b', 'c']);
   });
 
   it('reconciles a snapshot: pods not added or kept since beginSnapshot are removed', () => {

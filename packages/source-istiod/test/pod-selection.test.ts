@@ -11,6 +11,7 @@ const pod = (uid: string, addresses: string[], extra: Partial<PodNetwork> = {}):
   netnsInode: BigInt(`0x${Buffer.from(uid).toString('hex')}`),
   addresses,
   confirmed: true,
+  pending: false,
   listeners: [],
   listenersLost: false,
   ...extra,

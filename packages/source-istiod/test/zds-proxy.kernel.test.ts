@@ -206,7 +206,7 @@ describe('ZdsProxy relaying', () => {
     await child.waitFor((e) => e.event === 'add' && e.uid === 'late');
   });
 
-  it('passes the proxy\'s Ack errors back and turns a malformed answer into an Ack error; the pod is not kept', async () => {
+  it('passes the proxy\'s Ack errors back and turns a malformed answer into an Ack error; a refused pod is kept pending (the proxy retries it), not forgotten', async () => {
     const { proxy, child, conn } = await setup({ refuse: 'uid-r', garble: 'uid-g' });
     const c = conn as FakeCniConnection;
     await c.hello;
@@ -215,23 +215,37 @@ describe('ZdsProxy relaying', () => {
     expect((await c.add('uid-ok', pods[2].path)).error).toBe('');
     await child.waitFor((e) => e.event === 'add' && e.uid === 'uid-ok');
     await until(() => proxy.pods.get('uid-ok')?.confirmed === true, 'uid-ok confirmed');
-    expect(proxy.pods.list().map((p) => p.uid)).toEqual(['uid-ok']);
-    expect(heldNetns()).not.toContain(inodeOf(pods[0].path));
+    expect(proxy.pods.list().map((p) => [p.uid, p.confirmed, p.pending]).sort()).toEqual([
+      ['uid-g', false, true],
+      ['uid-ok', true, false],
+      ['uid-r', false, true],
+    ]);
+    expect(heldNetns()).toContain(inodeOf(pods[0].path)); // its netns is kept for when the proxy serves it
   });
 
-  it('a new proxy connection replaces the old session; stop() forgets the pods and closes their fds', async () => {
-    const { proxy, conn, listenPath, cni } = await setup();
+  it('a second proxy connection (a rolling update) gets a session of its own beside the first: both relayed, each with its own node-agent stream; stop() forgets the pods and closes their fds', async () => {
+    const { proxy, conn, listenPath, cni, child } = await setup();
     const c = conn as FakeCniConnection;
     await c.hello;
     expect((await c.add('uid-a', pods[0].path)).error).toBe('');
+    expect((await c.snapshotSent()).error).toBe('');
     const second = ZtunnelChild.spawn({ zds: listenPath });
     cleanups.push(() => second.kill());
     const c2 = await cni!.nextConnection();
     await c2.hello;
-    await c.ended; // the first node-agent stream was closed
+    await until(() => proxy.sessions.length === 2 && proxy.sessions.every((s) => s.state === 'relaying'), 'two sessions relaying', 3000).catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(proxy.sessions)} ${JSON.stringify(logs.slice(-8))}`); });
+    // the node agent's snapshot for the new connection names uid-a again; new pods go to the newest, deletions to all
+    expect((await c2.add('uid-a', pods[0].path)).error).toBe('');
+    expect((await c2.snapshotSent()).error).toBe('');
     expect((await c2.add('uid-b', pods[1].path)).error).toBe('');
     await second.waitFor((e) => e.event === 'add' && e.uid === 'uid-b');
     expect(proxy.pods.list().map((p) => p.uid).sort()).toEqual(['uid-a', 'uid-b']);
+    expect((await c.del('uid-a')).error).toBe('');
+    expect((await c2.del('uid-a')).error).toBe('');
+    await child.waitFor((e) => e.event === 'del' && e.uid === 'uid-a');
+    await second.waitFor((e) => e.event === 'del' && e.uid === 'uid-a');
+    expect(proxy.pods.list().map((p) => p.uid)).toEqual(['uid-b']);
+    expect(logs.filter((l) => /replaced/.test(l.msg))).toEqual([]);
     await proxy.stop();
     expect(proxy.pods.size).toBe(0);
     expect(heldNetns()).not.toContain(inodeOf(pods[0].path));

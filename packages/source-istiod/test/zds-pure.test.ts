@@ -32,7 +32,7 @@ describe('ZdsProxy options', () => {
 
 describe('HboneListeners options', () => {
   it('fills defaults and refuses bad values', () => {
-    expect(hboneListenersOptionsSchema.parse({})).toEqual({ hbonePort: 15008, discovery: true, retry: { initialMs: 100, maxMs: 5000, attempts: 30 } });
+    expect(hboneListenersOptionsSchema.parse({})).toEqual({ hbonePort: 15008, discovery: true, retry: { initialMs: 100, maxMs: 5000, attempts: 30 }, pendingRetryMs: 5000 });
     const reg = new PodRegistry({ closeFd: () => {} });
     expect(() => new HboneListeners(reg, { hbonePort: 0 })).toThrow(/hbonePort/);
     expect(() => new HboneListeners(reg, { retry: { initialMs: 10, maxMs: 5 } })).toThrow(/retry\.maxMs/);
@@ -77,6 +77,7 @@ function network(uid: string, over: Partial<PodNetwork> = {}): PodNetwork {
     netnsInode: 1n,
     addresses: ['10.0.0.1'],
     confirmed: true,
+    pending: false,
     listeners: [],
     listenersLost: false,
     ...over,

@@ -26,6 +26,11 @@ export const hboneListenersOptionsSchema = z
         attempts: z.number().int().min(1).default(30),
       })
       .prefault({}),
+    /**
+     * how often to look for the listener of a pod the proxy refused (it is kept pending: ztunnel
+     * retries such a pod every 5 s and says nothing over ZDS when it succeeds), until found
+     */
+    pendingRetryMs: z.number().int().min(10).default(5_000),
   })
   .superRefine((o, ctx) => {
     if (o.retry.maxMs < o.retry.initialMs) {

@@ -11,8 +11,16 @@
  * The proxy going away: this agent's duplicate keeps a dead proxy's listener open, and it keeps
  * accepting connections nobody serves (they hang). `releaseOrphans()` (run when the proxy's ZDS
  * session ends) closes every listener no other process holds any more and marks its pod
- * `listenersLost`; once the proxy is back (its Ack of the pod, or the next snapshot) discovery
- * looks again.
+ * `listenersLost`; discovery looks again at once (another proxy of a rolling update may serve the
+ * pod already) and once the proxy is back (its Ack of the pod, or the next snapshot).
+ *
+ * A pod the proxy refused (pending in the registry) is looked at every `pendingRetryMs`, as
+ * ztunnel retries it, until its listener is there: the pod is then confirmed in the registry (the
+ * proxy serves it; it says nothing over ZDS when its retry succeeds). Of several listeners of one
+ * family (two proxies during a rolling update, both bound with SO_REUSEPORT) the one of the proxy
+ * that last acknowledged the pod is taken (its pid: ZdsPod.proxyPid), else the one taken already:
+ * the old proxy's socket, kept open by this agent's duplicate after the old proxy left, would stay
+ * in the reuseport group and take connections nobody serves.
  */
 import { closeSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -21,7 +29,7 @@ import { socketInfo } from '@bpfsteer/core-bpf';
 import { backoffDelay } from '../xds/backoff.js';
 import type { XdsLogger } from '../xds/delta-ads-client.js';
 import { type HboneListenersOptions, type HboneListenersOptionsInput, hboneListenersOptionsSchema } from './hbone-listeners-options.js';
-import { type DiscoveryResult, discoverListeners } from './listener-discovery.js';
+import { type DiscoveredListener, type DiscoveryResult, discoverListeners } from './listener-discovery.js';
 import { ListenerRegistrationServer } from './listener-registration.js';
 import { readPodAddresses } from './pod-addresses.js';
 import { socketsHeldElsewhere } from './socket-holders.js';
@@ -51,6 +59,8 @@ export interface PodNetwork {
   readonly addresses: readonly string[];
   /** the proxy acknowledged the pod */
   readonly confirmed: boolean;
+  /** the proxy refused the pod and has not served it since (looked at every pendingRetryMs) */
+  readonly pending: boolean;
   /** HBONE listeners known, at most one per family */
   readonly listeners: readonly PodListener[];
   /**
@@ -85,6 +95,20 @@ interface Entry {
 
 const silentLogger: XdsLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/**
+ * Of the listeners found, the one to hold per family: the one of the proxy `proxyPid` (the proxy
+ * that last acknowledged the pod), else the one held already, else the first found.
+ */
+function chooseListeners(found: readonly DiscoveredListener[], held: readonly PodListener[], proxyPid: number | undefined): Set<DiscoveredListener> {
+  const chosen = new Map<number, DiscoveredListener>();
+  for (const l of found) {
+    const best = chosen.get(l.family);
+    const rank = (x: DiscoveredListener): number => (x.ownerPid === proxyPid ? 2 : held.some((h) => h.inode === x.inode) ? 1 : 0);
+    if (best === undefined || rank(l) > rank(best)) chosen.set(l.family, l);
+  }
+  return new Set(chosen.values());
+}
+
 function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
@@ -107,6 +131,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
   #changePending = false;
   readonly #onAdded = (pod: ZdsPod) => this.#added(pod);
   readonly #onConfirmed = (pod: ZdsPod) => this.#confirmed(pod);
+  readonly #onPending = (pod: ZdsPod) => this.#pending(pod);
   readonly #onRemoved = (pod: ZdsPod, reason: PodRemovalReason) => this.#removed(pod, reason);
   readonly #onSnapshotEnded = () => this.#rediscoverLost();
 
@@ -134,11 +159,13 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
     }
     this.#registry.on('added', this.#onAdded);
     this.#registry.on('confirmed', this.#onConfirmed);
+    this.#registry.on('pending', this.#onPending);
     this.#registry.on('removed', this.#onRemoved);
     this.#registry.on('snapshot-ended', this.#onSnapshotEnded);
     for (const pod of this.#registry.list()) {
       this.#added(pod);
       if (pod.confirmed) this.#confirmed(pod);
+      else if (pod.pending) this.#pending(pod);
     }
   }
 
@@ -148,6 +175,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
     this.#started = false;
     this.#registry.off('added', this.#onAdded);
     this.#registry.off('confirmed', this.#onConfirmed);
+    this.#registry.off('pending', this.#onPending);
     this.#registry.off('removed', this.#onRemoved);
     this.#registry.off('snapshot-ended', this.#onSnapshotEnded);
     this.#registration?.close();
@@ -197,6 +225,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
     this.#setListener(entry, listener);
     this.#logger.info({ uid, family: listener.family, port: listener.port }, 'HBONE listener registered');
     this.#changed();
+    this.#served(entry);
     return undefined;
   }
 
@@ -233,6 +262,11 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
       e.listeners = e.listeners.filter((l) => held.has(l.inode));
       e.lost = true;
       released += orphans.length;
+      // another proxy (a rolling update's new one) may serve the pod already
+      if (this.options.discovery && e.listeners.length === 0 && e.pod.confirmed && e.timer === undefined) {
+        e.attempt = 0;
+        e.timer = setTimeout(() => this.#attemptDiscovery(e), 0);
+      }
       this.#logger.warn(
         { uid: e.pod.uid, listeners: orphans.map((l) => ({ family: l.family, port: l.port, inode: String(l.inode) })) },
         'HBONE listener no longer held by any proxy: let go (its connections take the normal lookup until the proxy is back)',
@@ -243,7 +277,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
   }
 
   #view(e: Entry): PodNetwork {
-    const { uid, name, namespace, serviceAccount, netnsPath, netnsInode, confirmed } = e.pod;
+    const { uid, name, namespace, serviceAccount, netnsPath, netnsInode, confirmed, pending } = e.pod;
     return {
       uid,
       name,
@@ -252,6 +286,7 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
       netnsPath,
       netnsInode,
       confirmed,
+      pending,
       addresses: [...e.addresses],
       listeners: [...e.listeners],
       listenersLost: e.lost && e.listeners.length === 0,
@@ -297,6 +332,25 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
     }
   }
 
+  /** The proxy refused the pod: look for its listener every pendingRetryMs until it is there. */
+  #pending(pod: ZdsPod): void {
+    const entry = this.#entries.get(pod.uid);
+    if (!entry) return;
+    entry.pod = pod;
+    this.#changed();
+    if (!this.options.discovery) return;
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => this.#attemptDiscovery(entry), this.options.pendingRetryMs);
+  }
+
+  /** A listener of a pending pod is there: the proxy (`ownerPid`, when known) serves it now. */
+  #served(entry: Entry, ownerPid?: number): void {
+    const pod = entry.pod;
+    if (!pod.pending || entry.listeners.length === 0) return;
+    this.#logger.info({ uid: pod.uid, ownerPid }, 'the proxy serves a pod it had refused (its listener is there): confirmed');
+    this.#registry.confirm(pod.uid, pod.netnsInode, ownerPid);
+  }
+
   #removed(pod: ZdsPod, reason: PodRemovalReason): void {
     const entry = this.#entries.get(pod.uid);
     if (!entry || entry.pod.netnsFd !== pod.netnsFd) return;
@@ -321,9 +375,10 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
     }
     entry.addresses = this.#addresses(entry.pod);
     let changed = false;
+    const chosen = chooseListeners(result.listeners, entry.listeners, entry.pod.proxyPid);
     for (const found of result.listeners) {
       const current = entry.listeners.find((l) => l.family === found.family);
-      if (current?.via === 'registration' || current?.inode === found.inode) {
+      if (current?.via === 'registration' || current?.inode === found.inode || !chosen.has(found)) {
         closeSync(found.fd);
         continue;
       }
@@ -333,7 +388,12 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
       this.#logger.info({ uid: entry.pod.uid, family: found.family, port: found.port, ownerPid: found.ownerPid }, 'HBONE listener discovered');
     }
     if (changed) this.#changed();
-    if (entry.listeners.length > 0) return;
+    if (entry.listeners.length > 0) return this.#served(entry, result.listeners.find((l) => chosen.has(l))?.ownerPid);
+    if (entry.pod.pending) {
+      this.#logger.debug({ uid: entry.pod.uid, retryInMs: this.options.pendingRetryMs, problems: result.problems }, 'a pod the proxy refused: no HBONE listener yet');
+      entry.timer = setTimeout(() => this.#attemptDiscovery(entry), this.options.pendingRetryMs);
+      return;
+    }
     entry.attempt += 1;
     if (entry.attempt >= this.options.retry.attempts) {
       this.#logger.warn({ uid: entry.pod.uid, attempts: entry.attempt, problems: result.problems }, 'no HBONE listener found in the pod; giving up until the pod is confirmed again');

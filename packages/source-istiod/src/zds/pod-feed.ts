@@ -2,8 +2,8 @@
  * The CNI side of the istiod source as one feed: a ZdsProxy (between istio-cni and the node proxy)
  * and HboneListeners on its pods. `change` fires (batched) with every pod known, with its netns,
  * addresses and HBONE listeners, and whether the initial sync is done: the node agent's first
- * snapshot went through (SnapshotSent) and the proxy acknowledged every pod it named. Once done it
- * stays done.
+ * snapshot went through (SnapshotSent) and the proxy acknowledged (or refused: pending) every pod
+ * it named. Once done it stays done.
  *
  * When a proxy's ZDS session ends (it exited, or its connection broke), the listeners only this
  * agent still holds are let go (HboneListeners.releaseOrphans), at once and a few times more while
@@ -99,7 +99,8 @@ export class PodFeed extends EventEmitter<PodFeedEvents> {
   }
 
   #emit(pods: readonly PodNetwork[]): void {
-    if (!this.#synced && this.#snapshotEnded && pods.every((p) => p.confirmed)) this.#synced = true;
+    // a pod the proxy refused does not hold the sync back: the proxy retries it by itself (as it does)
+    if (!this.#synced && this.#snapshotEnded && pods.every((p) => p.confirmed || p.pending)) this.#synced = true;
     this.emit('change', { pods, synced: this.#synced });
   }
 }

@@ -5,9 +5,13 @@
  * PodRegistry). An unmodified deployment gains bpfsteer by pointing the proxy's ZDS socket path at
  * `listenPath`.
  *
- * One proxy connection is relayed at a time: a new one replaces the old (a restarted proxy), whose
- * node-agent connection is closed too. The pods stay known across sessions; the next snapshot
- * reconciles them. stop() closes everything and forgets the pods (closing their netns fds).
+ * Every proxy connection is relayed on its own node-agent connection, as istio-cni serves several
+ * ztunnels at once (istio/istio cni/pkg/nodeagent/ztunnelserver.go: each connection gets its own
+ * snapshot, new pods go to the newest one, deletions to all): during a rolling update of the proxy
+ * (maxSurge 1, maxUnavailable 0) the old and the new one are both connected until the old one
+ * leaves, and neither session disturbs the other (fds, answers and their order are per session).
+ * The pods stay known across sessions; each session's snapshot reconciles them. stop() closes
+ * everything and forgets the pods (closing their netns fds).
  */
 import { closeSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -30,9 +34,15 @@ export interface ZdsProxyDeps {
 export interface ZdsProxyEvents {
   /** a proxy connection is relayed to the node agent */
   relaying: [{ readonly session: number }];
-  /** a session ended (either side closed, or replaced) */
+  /** a session ended (either side closed) */
   'session-ended': [{ readonly session: number }];
 }
+
+/**
+ * Proxy connections relayed at once: a rolling update has two; more means a proxy that reconnects
+ * without closing (each one holds a node-agent connection and its netns fds), refused beyond this.
+ */
+export const MAX_ZDS_SESSIONS = 8;
 
 const silentLogger: XdsLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -44,7 +54,8 @@ export class ZdsProxy extends EventEmitter<ZdsProxyEvents> {
   readonly #random: () => number;
   readonly #codec: ZdsCodec;
   #server: SeqpacketServer | undefined;
-  #session: ZdsSession | undefined;
+  /** the sessions open, oldest first */
+  readonly #sessions = new Set<ZdsSession>();
   #nextId = 1;
 
   /** Throws a ConfigError naming every problem of `options`. */
@@ -59,9 +70,14 @@ export class ZdsProxy extends EventEmitter<ZdsProxyEvents> {
     this.pods = new PodRegistry({ closeFd: closeSync });
   }
 
-  /** The session being relayed, if any (for diagnostics and tests). */
+  /** The newest session, if any (for diagnostics and tests). */
   get session(): { readonly id: number; readonly state: string } | undefined {
-    return this.#session ? { id: this.#session.id, state: this.#session.state } : undefined;
+    return this.sessions.at(-1);
+  }
+
+  /** Every session open, oldest first. */
+  get sessions(): { readonly id: number; readonly state: string }[] {
+    return [...this.#sessions].map((s) => ({ id: s.id, state: s.state }));
   }
 
   /** Listen on `listenPath` (the socket file appears with its final permissions). */
@@ -84,20 +100,26 @@ export class ZdsProxy extends EventEmitter<ZdsProxyEvents> {
   async stop(): Promise<void> {
     this.#server?.close();
     this.#server = undefined;
-    this.#session?.close('the agent is stopping');
-    this.#session = undefined;
+    for (const session of [...this.#sessions]) session.close('the agent is stopping');
+    this.#sessions.clear();
     this.pods.clear();
   }
 
   #accept(socket: SeqpacketSocket): void {
+    if (this.#sessions.size >= MAX_ZDS_SESSIONS) {
+      this.#logger.error({ open: this.#sessions.size }, `zds: a proxy connection beyond ${MAX_ZDS_SESSIONS} open at once; closed`);
+      socket.close();
+      return;
+    }
     let peer = 'unknown';
+    let proxyPid: number | undefined;
     try {
       const cred = socket.peerCredentials();
       peer = `pid ${cred.pid} uid ${cred.uid}`;
+      if (cred.pid > 0) proxyPid = cred.pid;
     } catch {
       // the peer may already be gone
     }
-    const previous = this.#session;
     const session = new ZdsSession(socket, {
       id: this.#nextId++,
       codec: this.#codec,
@@ -107,15 +129,15 @@ export class ZdsProxy extends EventEmitter<ZdsProxyEvents> {
       backoff: this.options.backoff,
       random: this.#random,
       maxMessageBytes: this.options.maxMessageBytes,
+      ...(proxyPid !== undefined && { proxyPid }),
       onEnd: (s) => {
-        if (this.#session === s) this.#session = undefined;
+        this.#sessions.delete(s);
         this.emit('session-ended', { session: s.id });
       },
       onRelaying: (s) => this.emit('relaying', { session: s.id }),
     });
-    this.#session = session;
-    this.#logger.info({ session: session.id, peer }, 'zds: proxy connection accepted');
-    previous?.close(`replaced by proxy connection ${session.id}`);
+    this.#sessions.add(session);
+    this.#logger.info({ session: session.id, peer, open: this.#sessions.size }, 'zds: proxy connection accepted');
     session.start();
   }
 }

@@ -10,9 +10,10 @@
  * reads WorkloadRequests, and an Ack's bytes would decode as one.
  *
  * What passes through updates the pod registry: Add (with a duplicate of the netns fd) when it is
- * forwarded, confirmed or dropped by the proxy's answer; Keep/Del/SnapshotSent as they pass.
- * Either side closing ends the session (the proxy reconnects and the node agent sends a fresh
- * snapshot); nothing learned is dropped by that.
+ * forwarded, confirmed or kept pending by the proxy's answer; Keep/Del/SnapshotSent as they pass
+ * (the snapshot is this session's: sessions of several proxies may overlap). Either side closing
+ * ends the session (the proxy reconnects and the node agent sends a fresh snapshot); nothing
+ * learned is dropped by that.
  */
 import { closeSync } from 'node:fs';
 import { dupFd, netnsFdInode, type SeqpacketMessage, SeqpacketSocket } from '@bpfsteer/core-bpf';
@@ -34,6 +35,8 @@ export interface ZdsSessionContext {
   readonly backoff: BackoffPolicy;
   readonly random: () => number;
   readonly maxMessageBytes: number;
+  /** the proxy's process (SO_PEERCRED), when known */
+  readonly proxyPid?: number;
   /** called once when the session ends */
   readonly onEnd: (session: ZdsSession) => void;
   /** the session reached `relaying` */
@@ -91,6 +94,7 @@ export class ZdsSession {
     clearTimeout(this.#timer);
     this.#down.close();
     this.#up?.close();
+    this.#ctx.registry.abandonSnapshot(this.id);
     const unanswered = this.#replies.abandon();
     this.#ctx.logger.info({ session: this.id, was, unanswered: unanswered.length }, `zds session ended: ${reason}`);
     this.#ctx.onEnd(this);
@@ -143,10 +147,15 @@ export class ZdsSession {
       return;
     }
     if (error) {
-      logger.warn({ session: this.id, request: describeRequest(r), error }, 'zds: the proxy refused an AddWorkload; pod forgotten');
-      registry.reject(r.uid, fwd.netnsInode);
+      const outcome = registry.reject(r.uid, fwd.netnsInode);
+      logger.warn(
+        { session: this.id, request: describeRequest(r), error, outcome },
+        outcome === 'pending'
+          ? 'zds: the proxy refused an AddWorkload; the pod is kept pending (the proxy retries by itself; its listener is looked for)'
+          : 'zds: the proxy refused an AddWorkload',
+      );
     } else {
-      registry.confirm(r.uid, fwd.netnsInode);
+      registry.confirm(r.uid, fwd.netnsInode, this.#ctx.proxyPid);
     }
   }
 
@@ -170,7 +179,7 @@ export class ZdsSession {
       end: (error) => this.close(error ? `the node agent connection failed: ${error.message}` : 'the node agent closed the connection'),
     });
     this.#state = 'relaying';
-    this.#ctx.registry.beginSnapshot();
+    this.#ctx.registry.beginSnapshot(this.id);
     up.send(this.#hello!).catch((err) => this.close(`forwarding ZdsHello failed: ${String(err)}`));
     logger.info({ session: this.id, path: upstreamPath }, 'zds: relaying between the proxy and the node agent');
     this.#ctx.onRelaying?.(this);
@@ -215,7 +224,7 @@ export class ZdsSession {
       const known = this.#ctx.registry.keep(request.uid);
       if (!known) logger.info({ session: this.id, uid: request.uid }, 'zds: KeepWorkload of a pod this agent does not know (no netns fd); forwarded');
     } else {
-      const gone = this.#ctx.registry.endSnapshot();
+      const gone = this.#ctx.registry.endSnapshot(this.id);
       logger.info({ session: this.id, removed: gone.map((p) => p.uid) }, 'zds: SnapshotSent');
     }
     this.#replies.forwarded({ request, ...(netnsInode !== undefined ? { netnsInode } : {}) });

@@ -10,7 +10,10 @@
 // <local port>" (the original destination when sk_lookup diverted it) and closed. Del closes a pod's listener and fd; SnapshotSent drops the pods not named since the
 // connection started. With --register it hands each listener to that registration socket. --refuse
 // answers the Add of UID with an Ack error, --garble with bytes that are no WorkloadResponse;
-// --listen-delay acks an Add at once and opens its listener MS later.
+// --listen-delay acks an Add at once and opens its listener MS later. --fail-first UID refuses the
+// first Add of UID the way ztunnel refuses a pod it cannot start ("failure to start proxy", an Ack
+// error), keeps it pending and retries it every --retry-ms (default 5000, ztunnel's RETRY_DURATION;
+// istio/ztunnel src/inpod/statemanager.rs): the retry opens its listener and says nothing over ZDS.
 // Commands, one JSON line each on stdin: {"id", "dial": {"uid", "host", "port", "bind"?, "mark"?}}
 // makes the proxy's own connection from inside that pod's netns (a helper process it spawns, so in
 // its cgroup; SO_MARK = mark, default --mark) and prints {"event":"dialed","id",...result}.
@@ -58,6 +61,7 @@ const hboneServer = (uid: string): net.Server =>
   net.createServer((c) => {
     c.on('error', () => undefined);
     c.end(`hbone ${uid} ${c.localAddress} ${c.localPort}\n`);
+    say({ event: 'served', uid });
   });
 
 // binds 0.0.0.0:PORT and a v6-only [::]:PORT in the netns it runs in, hands both to fd 3
@@ -66,9 +70,11 @@ import socket, sys
 port = int(sys.argv[1])
 s4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
 s4.bind(('0.0.0.0', port))
 s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
 s6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
 s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
 s6.bind(('::', port))
 socket.send_fds(socket.socket(fileno=3), [b'x'], [s4.fileno(), s6.fileno()])
@@ -102,7 +108,10 @@ function openListeners(uid: string, netnsFd: number): { servers: net.Server[]; a
         })
       : withNetns(handle, () => {
           const server = hboneServer(uid);
-          server.listen({ port, ipv6Only: false }); // no host: the socket is made now, in this netns
+          // no host: the socket is made now, in this netns. SO_REUSEPORT, as ztunnel binds in-pod listeners
+          // (istio/ztunnel src/inpod/config.rs, InPodSocketPortReuseFactory): during a rolling update the
+          // old and the new proxy both listen in each pod
+          server.listen({ port, ipv6Only: false, reusePort: true });
           setSocketMark(serverFd(server), mark);
           return [server];
         });
@@ -122,7 +131,17 @@ async function register(uid: string, server: net.Server): Promise<void> {
   socket.close();
 }
 
+/** pods refused once (--fail-first), retried by a timer as ztunnel retries its pending workloads */
+const pending = new Map<string, { netnsFd: number; timer: NodeJS.Timeout }>();
+const failedOnce = new Set<string>();
+
 function dropPod(uid: string): void {
+  const waiting = pending.get(uid);
+  if (waiting) {
+    clearTimeout(waiting.timer);
+    closeSync(waiting.netnsFd);
+    pending.delete(uid);
+  }
   const pod = pods.get(uid);
   if (!pod) return;
   pods.delete(uid);
@@ -155,6 +174,20 @@ function handle(socket: SeqpacketSocket, payload: Buffer, fds: number[]): void {
       closeSync(netnsFd);
       ack('refused by the test proxy');
       say({ event: 'refused', uid });
+      return;
+    }
+    if (args.get('fail-first') === uid && !failedOnce.has(uid)) {
+      failedOnce.add(uid);
+      dropPod(uid);
+      const timer = setTimeout(() => {
+        pending.delete(uid);
+        const { servers, addresses } = openListeners(uid, netnsFd);
+        pods.set(uid, { netnsFd, servers });
+        say({ event: 'retried', uid, addresses });
+      }, Number(args.get('retry-ms') ?? 5000));
+      pending.set(uid, { netnsFd, timer });
+      ack('failure to start proxy: the test proxy fails its first start of this pod');
+      say({ event: 'failed', uid });
       return;
     }
     const netnsInode = String(fstatSync(netnsFd, { bigint: true }).ino);
