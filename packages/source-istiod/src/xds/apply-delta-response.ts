@@ -46,6 +46,9 @@ export function rejectionDetail(rejected: readonly RejectedResource[]): string {
   return rejected.map((r) => r.reason).join('; ');
 }
 
+/** A resource's name as the response gives it ('' when it has none). */
+const nameOf = (resource: RawDeltaDiscoveryResponse['resources'][number]): string => resource.name || resource.resource_name?.name || '';
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -65,13 +68,13 @@ export function applyDeltaResponse(
   // a name given twice, or updated and removed in one response: none of its parts is applied
   const counts = new Map<string, number>();
   for (const resource of response.resources) {
-    const name = resource.name || resource.resource_name?.name || '';
+    const name = nameOf(resource);
     if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   const ambiguous = new Set<string>();
   const entries: AddressEntry[] = [];
   for (const [index, resource] of response.resources.entries()) {
-    const name = resource.name || resource.resource_name?.name || '';
+    const name = nameOf(resource);
     if (!name) {
       reject(`resource ${index}`, `resource ${index} has no name`);
       continue;
