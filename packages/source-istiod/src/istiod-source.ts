@@ -29,12 +29,19 @@ import { ConfigError, type IntentSink, type IntentSource, type SourceContext, ty
 import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
 import { MeshPublisher } from './mesh-publisher.js';
 import { DeltaAdsClient } from './xds/delta-ads-client.js';
-import { checkDeltaAdsOptions, deltaAdsClientFields } from './xds/delta-ads-options.js';
+import { checkDeltaAdsOptions, deltaAdsClientFields, nodeFields } from './xds/delta-ads-options.js';
+import { nodeFromEnvironment } from './xds/istiod-identity.js';
 import { PodFeed } from './zds/pod-feed.js';
 import { podFeedOptionsSchema } from './zds/pod-feed-options.js';
 
 export const istiodSourceConfigSchema = deltaAdsClientFields
   .extend({
+    /**
+     * the proxy's identity; without `id`, it is made from the environment as ztunnel makes its own
+     * (INSTANCE_IP, POD_NAME, POD_NAMESPACE, NODE_NAME, set by a DaemonSet from the downward API),
+     * with that metadata under the one given
+     */
+    node: nodeFields.extend({ id: z.string().min(1).optional() }).prefault({}),
     /**
      * this node's Kubernetes name; no intent uses it since `mesh.local-workload` (consumed by no
      * plugin) was dropped: still accepted so that existing configs stay valid
@@ -83,7 +90,8 @@ class IstiodSource implements IntentSource {
 
   async start(sink: IntentSink): Promise<void> {
     const { logger, signal, intentSchemas, socketHandles } = this.#context;
-    const { nodeName: _nodeName, network: _network, zds, ...clientOptions } = this.#config;
+    const { nodeName: _nodeName, network: _network, zds, node: configured, ...fields } = this.#config;
+    const clientOptions = { ...fields, node: this.#node(configured) };
     const publisher = new MeshPublisher({
       sink,
       logger,
@@ -128,6 +136,18 @@ class IstiodSource implements IntentSource {
     signal.addEventListener('abort', () => void this.stop(), { once: true });
     publisher.start();
     client.start();
+  }
+
+  /** The node as configured, or with its id and metadata from the environment (see the schema). */
+  #node(node: IstiodSourceConfig['node']): IstiodSourceConfig['node'] & { id: string } {
+    if (node.id !== undefined) return { ...node, id: node.id };
+    const found = nodeFromEnvironment(process.env);
+    if (!found.ok) {
+      throw new ConfigError([
+        { path: ['node', 'id'], message: `not set, and the environment does not give it as it gives ztunnel its own: ${found.problems.join('; ')}` },
+      ]);
+    }
+    return { ...node, id: found.value.id, metadata: { ...found.value.metadata, ...node.metadata } };
   }
 
   stop(): Promise<void> {

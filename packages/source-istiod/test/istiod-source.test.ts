@@ -121,6 +121,25 @@ describe('istiodSource', () => {
     expect(snapshots.at(-1)).toEqual([]);
   });
 
+  it('without node.id, the node is made from the environment as ztunnel makes its own (a DaemonSet\'s downward API); without that either, start fails naming what to set', async () => {
+    const saved = { INSTANCE_IP: process.env.INSTANCE_IP, POD_NAME: process.env.POD_NAME, POD_NAMESPACE: process.env.POD_NAMESPACE };
+    try {
+      Object.assign(process.env, { INSTANCE_IP: '10.0.0.7', POD_NAME: 'bpfsteer-abc', POD_NAMESPACE: 'istio-system' });
+      const { fake } = await startSource(schemas, false, { node: { metadata: { CLUSTER_ID: 'c1' } } });
+      const subscribe = await fake.subscription(1);
+      expect(subscribe.request.node?.id).toBe('ztunnel~10.0.0.7~bpfsteer-abc.istio-system~istio-system.svc.cluster.local');
+      expect(JSON.stringify(subscribe.request.node?.metadata)).toContain('bpfsteer-abc');
+      expect(JSON.stringify(subscribe.request.node?.metadata)).toContain('c1');
+      delete process.env.INSTANCE_IP;
+      await expect(startSource(schemas, false, { node: {} })).rejects.toThrow(/node\.id: not set, and the environment does not give it.*INSTANCE_IP is not set \(status\.podIP\)/);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
   it('rejects a config with unknown fields or a token without TLS', () => {
     expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local' }, nodename: 'x' }).success).toBe(false);
     expect(istiodSourceConfigSchema.safeParse({ address: 'a:1', node: { id: 'ztunnel~10.0.0.5~bpfsteer-test.istio-system~istio-system.svc.cluster.local' }, tokenFile: '/t' }).success).toBe(false);

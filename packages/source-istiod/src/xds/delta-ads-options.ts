@@ -2,6 +2,14 @@
 import { z } from 'zod';
 import { ISTIOD_MIN_KEEPALIVE_MS, nonStringMetadata, parseNodeId } from './istiod-identity.js';
 
+/** The proxy's identity sent to Istiod (its node id checked by checkDeltaAdsOptions). */
+export const nodeFields = z.strictObject({
+  id: z.string().min(1),
+  cluster: z.string().optional(),
+  /** string values only: others are refused by checkDeltaAdsOptions, with why */
+  metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+
 /** The fields, without the cross-field checks (so a source config can extend them). */
 export const deltaAdsClientFields = z.strictObject({
   /** host:port of Istiod's xDS endpoint, e.g. "istiod.istio-system.svc:15012" (TLS) or ":15010" (plaintext) */
@@ -17,12 +25,7 @@ export const deltaAdsClientFields = z.strictObject({
     .optional(),
   /** file holding a service-account token (audience istio-ca), sent as "authorization: Bearer ..."; re-read on every reconnect */
   tokenFile: z.string().min(1).optional(),
-  node: z.strictObject({
-    id: z.string().min(1),
-    cluster: z.string().optional(),
-    /** string values only: others are refused by checkDeltaAdsOptions, with why */
-    metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  }),
+  node: nodeFields,
   backoff: z
     .strictObject({
       initialMs: z.number().int().positive().default(500),
@@ -39,12 +42,13 @@ export const deltaAdsClientFields = z.strictObject({
   maxReceiveMessageBytes: z.number().int().positive().default(256 * 1024 * 1024),
 });
 
-type Fields = z.output<typeof deltaAdsClientFields>;
+/** What the checks read: the fields, the node id optional (a source may take it from the environment). */
+type Fields = Omit<z.output<typeof deltaAdsClientFields>, 'node'> & { readonly node: Omit<z.output<typeof nodeFields>, 'id'> & { readonly id?: string } };
 
 /** The checks that span fields; `.superRefine(checkDeltaAdsOptions)` on any schema extending the fields. */
 export function checkDeltaAdsOptions(options: Fields, ctx: z.RefinementCtx): void {
-  const node = parseNodeId(options.node.id, options.node.metadata);
-  if (!node.ok) {
+  const node = options.node.id === undefined ? undefined : parseNodeId(options.node.id, options.node.metadata);
+  if (node && !node.ok) {
     for (const problem of node.problems) ctx.addIssue({ code: 'custom', path: ['node', 'id'], message: `Istiod would refuse this node id: ${problem}` });
   }
   for (const key of nonStringMetadata(options.node.metadata ?? {})) {

@@ -60,6 +60,25 @@ export function parseNodeId(id: string, metadata: Readonly<Record<string, unknow
   return problems.length ? { ok: false, problems } : { ok: true, value: { type, namespace } };
 }
 
+/**
+ * The node id and metadata ztunnel sends, from the environment a Kubernetes pod gets through the
+ * downward API (istio/ztunnel src/xds/client.rs, Config::node: INSTANCE_IP, POD_NAME, POD_NAMESPACE,
+ * NODE_NAME; the metadata NAME, NAMESPACE, INSTANCE_IPS, NODE_NAME), or what is missing.
+ */
+export function nodeFromEnvironment(env: Readonly<Record<string, string | undefined>>): Checked<{ id: string; metadata: Record<string, string> }> {
+  const ip = env.INSTANCE_IP ?? '';
+  const pod = env.POD_NAME ?? '';
+  const namespace = env.POD_NAMESPACE ?? '';
+  const problems: string[] = [];
+  if (isIP(ip) === 0) problems.push(`INSTANCE_IP ${ip ? `"${ip}" is not an IP address` : 'is not set'} (status.podIP)`);
+  if (!pod) problems.push('POD_NAME is not set (metadata.name)');
+  if (!namespace) problems.push('POD_NAMESPACE is not set (metadata.namespace)');
+  if (problems.length) return { ok: false, problems };
+  const metadata: Record<string, string> = { NAME: pod, NAMESPACE: namespace, INSTANCE_IPS: ip };
+  if (env.NODE_NAME) metadata.NODE_NAME = env.NODE_NAME;
+  return { ok: true, value: { id: `ztunnel~${ip}~${pod}.${namespace}~${namespace}.svc.cluster.local`, metadata } };
+}
+
 /** Keys of node metadata whose values are not strings (Istiod's typed decoding refuses them). */
 export function nonStringMetadata(metadata: Readonly<Record<string, unknown>>): string[] {
   return Object.entries(metadata)
