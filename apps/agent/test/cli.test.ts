@@ -147,6 +147,17 @@ describe('bpfsteer status', () => {
   });
 });
 
+describe('bpfsteer health', () => {
+  it('exits 1 when no agent answers, also with --alive', async () => {
+    const socket = join(dir, 'absent-health.sock');
+    for (const args of [[], ['--alive']]) {
+      const r = await run('health', '--socket', socket, ...args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`no agent answers on ${socket}`);
+    }
+  });
+});
+
 describe('bpfsteer run', () => {
   it('exits 2 on an invalid config', async () => {
     const path = await writeConfig('run-bad.yaml', 'agent: { adminSocket: relative.sock }\n');
@@ -169,6 +180,12 @@ describe('bpfsteer run', () => {
 
     const json = await run('status', '--socket', socket, '--json');
     expect(JSON.parse(json.stdout)).toMatchObject({ agent: { state: 'running', configPath: path }, plugins: [] });
+
+    // the probes' command (a Kubernetes exec probe cannot reach a unix socket)
+    const health = await run('health', '--socket', socket);
+    expect(health.code).toBe(0);
+    expect(JSON.parse(health.stdout)).toMatchObject({ ok: true, state: 'running', failedPlugins: [] });
+    expect((await run('health', '--socket', socket, '--alive')).code).toBe(0);
 
     // a second agent on the same socket refuses to start
     const second = await run('run', '-c', path);

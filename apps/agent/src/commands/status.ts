@@ -1,8 +1,7 @@
-import { type AgentStatusReport, AgentUnavailableError, adminRequest } from '@bpfsteer/agent-kernel';
+import type { AgentStatusReport } from '@bpfsteer/agent-kernel';
 import { type CommandRegistration, ExitCode } from '../cli-context.js';
 import { formatStatus } from '../format-status.js';
-
-export const defaultAdminSocket = '/run/bpfsteer/agent.sock';
+import { askAgent, defaultAdminSocket } from './ask-agent.js';
 
 /** `bpfsteer status [--socket PATH] [--json]`: asks the running agent over its admin socket. */
 export const statusCommand: CommandRegistration = (program, context) => {
@@ -12,15 +11,8 @@ export const statusCommand: CommandRegistration = (program, context) => {
     .option('-s, --socket <path>', 'admin socket of the agent', defaultAdminSocket)
     .option('--json', 'print the raw JSON status')
     .action(async (opts: { socket: string; json?: boolean }) => {
-      let answer;
-      try {
-        answer = await adminRequest(opts.socket, '/v1/status');
-      } catch (err) {
-        if (!(err instanceof AgentUnavailableError)) throw err;
-        context.stderr.write(`bpfsteer: ${err.message}\n`);
-        context.exitCode = ExitCode.failure;
-        return;
-      }
+      const answer = await askAgent(context, opts.socket, '/v1/status');
+      if (!answer) return;
       if (answer.status !== 200) {
         context.stderr.write(`bpfsteer: the agent answered HTTP ${answer.status}: ${JSON.stringify(answer.body)}\n`);
         context.exitCode = ExitCode.failure;
