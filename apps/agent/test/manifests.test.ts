@@ -72,6 +72,9 @@ describe('bpfsteer manifests ambient', () => {
     expect(source.tls.caFile.endsWith('/root-cert.pem')).toBe(true); // the key istio-ca-root-cert holds
     expect(volume(mountOf(AMBIENT_PATHS.configFile)!.name).configMap!.name).toBe(configMap.metadata!.name);
     expect(container.args).toEqual(['run', '-c', AMBIENT_PATHS.configFile, '--keep-pinned']);
+    // ztunnel's cgroup is found in the host's whole hierarchy (plugin-cgroup-mark's cgroup selector)
+    expect(mountOf(AMBIENT_PATHS.hostCgroup)).toMatchObject({ name: 'host-cgroup', readOnly: true });
+    expect(volume('host-cgroup').hostPath!.path).toBe('/sys/fs/cgroup');
   });
 
   it('the pod runs unprivileged with the capabilities named, the identity from the downward API, and probes through `bpfsteer health`', () => {

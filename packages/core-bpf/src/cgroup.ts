@@ -16,17 +16,21 @@ function unescapeMountinfo(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
-/** The mount point of the first cgroup2 filesystem in /proc/self/mountinfo text, if any. */
-export function findCgroup2Mount(mountinfo: string): string | undefined {
+/** Every cgroup2 mount of a /proc/self/mountinfo text: its mount point and its root in the hierarchy (as the reading thread's cgroup namespace shows it). */
+export function cgroup2Mounts(mountinfo: string): { readonly mountPoint: string; readonly root: string }[] {
+  const out: { mountPoint: string; root: string }[] = [];
   for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const fstype = line.slice(sep + 3).split(' ')[0];
-    if (fstype !== 'cgroup2') continue;
+    if (sep < 0 || line.slice(sep + 3).split(' ')[0] !== 'cgroup2') continue;
     const fields = line.slice(0, sep).split(' ');
-    if (fields.length >= 5) return unescapeMountinfo(fields[4]);
+    if (fields.length >= 5) out.push({ mountPoint: unescapeMountinfo(fields[4]!), root: unescapeMountinfo(fields[3]!) });
   }
-  return undefined;
+  return out;
+}
+
+/** The mount point of the first cgroup2 filesystem in /proc/self/mountinfo text, if any. */
+export function findCgroup2Mount(mountinfo: string): string | undefined {
+  return cgroup2Mounts(mountinfo)[0]?.mountPoint;
 }
 
 let root: string | undefined;

@@ -1,7 +1,7 @@
 // Pure translation functions of the link and system-helper modules, table-tested (no privileges).
 import { describe, expect, it } from 'vitest';
 import { netnsPath } from '../src/netns.js';
-import { findCgroup2Mount, resolveCgroupPath } from '../src/cgroup.js';
+import { cgroup2Mounts, findCgroup2Mount, resolveCgroupPath } from '../src/cgroup.js';
 import { prefixLengthOf, validateIfname } from '../src/interfaces.js';
 import { decodeRights, encodeRights, rightsSpace } from '../src/fd-passing.js';
 import { netlinkTcHandle, tcHook, tcOpts } from '../src/netlink-tc-link.js';
@@ -36,6 +36,18 @@ describe('findCgroup2Mount', () => {
     [optional, '/c'],
     ['', undefined],
   ])('case %#', (text, out) => expect(findCgroup2Mount(text)).toBe(out));
+});
+
+describe('cgroup2Mounts', () => {
+  it('lists every cgroup2 mount with its root in the hierarchy (a pod\'s own view and a hostPath of the whole)', () => {
+    const own = '40 30 0:27 /kubepods/pod1/c1 /sys/fs/cgroup ro,nosuid - cgroup2 cgroup rw';
+    const host = '41 30 0:27 / /host/sys/fs/cgroup ro,nosuid - cgroup2 cgroup2 rw';
+    const v1 = '42 30 0:26 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu';
+    expect(cgroup2Mounts([own, v1, host].join('\n'))).toEqual([
+      { mountPoint: '/sys/fs/cgroup', root: '/kubepods/pod1/c1' },
+      { mountPoint: '/host/sys/fs/cgroup', root: '/' },
+    ]);
+  });
 });
 
 describe('resolveCgroupPath', () => {

@@ -1,11 +1,14 @@
 /**
  * Where the mesh proxy's cgroup is: a cgroup2 path given in the config, or found from the proxy
  * process (by pid, or by its command name in /proc/<pid>/comm). The cgroup2 hierarchy is found, or
- * mounted when missing, by core-bpf's cgroup2Root().
+ * mounted when missing, by core-bpf's cgroup2Root(). A process outside this one's cgroup namespace
+ * (the agent in a Kubernetes pod, ztunnel in another: /proc/<pid>/cgroup reads "/../..") is looked
+ * up from the host's cgroup namespace, in the mount of the host's whole hierarchy (core-bpf's
+ * cgroup-namespace.ts; the DaemonSet mounts the host's /sys/fs/cgroup).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError, NotFoundError, cgroup2Root } from '@bpfsteer/core-bpf';
+import { InvalidArgumentError, NotFoundError, cgroup2Root, inHostCgroupNamespace, wholeCgroup2Mount } from '@bpfsteer/core-bpf';
 
 /** A cgroup path (relative to the cgroup2 root or absolute inside it), or the process to take it from. */
 export type CgroupSelector = string | { readonly pid: number } | { readonly process: string };
@@ -38,6 +41,28 @@ export function describeSelector(sel: CgroupSelector): string {
   return 'pid' in sel ? `the cgroup of pid ${sel.pid}` : `the cgroup of process ${JSON.stringify(sel.process)}`;
 }
 
+/** Whether a cgroup path lies outside the reader's cgroup namespace ("/../a": relative to the namespace's root). */
+const outsideNamespace = (path: string): boolean => path === '/..' || path.startsWith('/../');
+
+/** Finds cgroups from the host's cgroup namespace (replaceable for tests). */
+export interface HostView {
+  /** runs `read` where cgroup paths read whole, and gives the mount of the whole hierarchy there */
+  run<T>(read: () => T): { readonly value: T; readonly root: string };
+}
+
+export const hostView: HostView = {
+  run: (read) => inHostCgroupNamespace(() => ({ value: read(), root: wholeCgroup2Mount() })),
+};
+
+/** The cgroup2 paths of `pids` (no cgroup2 line: left out), with the mount they are under. */
+function cgroupsOf(pids: readonly number[], proc: ProcReader, root: string, host: HostView): string[] {
+  const read = () => pids.flatMap((pid) => cgroup2PathOf(proc.read(pid, 'cgroup') ?? '') ?? []);
+  const paths = read();
+  if (!paths.some(outsideNamespace)) return paths.map((p) => underRoot(root, p));
+  const whole = host.run(read);
+  return whole.value.map((p) => underRoot(whole.root, p));
+}
+
 export interface ProcReader {
   /** pids in /proc */
   pids(): number[];
@@ -60,7 +85,7 @@ export const procfs: ProcReader = {
  * The absolute cgroup directories `sel` designates (several when several processes of that name
  * run in different cgroups, e.g. during a proxy upgrade). Throws NotFoundError when there is none.
  */
-export function resolveCgroups(sel: CgroupSelector, proc: ProcReader = procfs, root: string = cgroup2Root()): string[] {
+export function resolveCgroups(sel: CgroupSelector, proc: ProcReader = procfs, root: string = cgroup2Root(), host: HostView = hostView): string[] {
   if (typeof sel === 'string') {
     if (sel.length === 0 || sel.split('/').includes('..')) {
       throw new InvalidArgumentError(`cgroup ${JSON.stringify(sel)}: expected a path relative to the cgroup2 root (${root}) or absolute inside it, without '..'`);
@@ -74,9 +99,9 @@ export function resolveCgroups(sel: CgroupSelector, proc: ProcReader = procfs, r
   }
   if (sel !== null && typeof sel === 'object' && 'pid' in sel) {
     if (!Number.isInteger(sel.pid) || sel.pid <= 0) throw new InvalidArgumentError(`cgroup of pid ${String(sel.pid)}: expected a positive integer pid`);
-    const path = cgroup2PathOf(proc.read(sel.pid, 'cgroup') ?? '');
-    if (path === undefined) throw new NotFoundError(`a cgroup2 cgroup of pid ${sel.pid} (no such process, or it has no cgroup2 membership)`);
-    return [underRoot(root, path)];
+    const found = cgroupsOf([sel.pid], proc, root, host);
+    if (found.length === 0) throw new NotFoundError(`a cgroup2 cgroup of pid ${sel.pid} (no such process, or it has no cgroup2 membership)`);
+    return found;
   }
   if (sel !== null && typeof sel === 'object' && 'process' in sel) {
     const name = sel.process;
@@ -84,12 +109,8 @@ export function resolveCgroups(sel: CgroupSelector, proc: ProcReader = procfs, r
       throw new InvalidArgumentError(`cgroup of process ${JSON.stringify(name)}: expected a command name as in /proc/<pid>/comm`);
     }
     const want = name.slice(0, COMM_LEN);
-    const found = new Set<string>();
-    for (const pid of proc.pids()) {
-      if (proc.read(pid, 'comm')?.trim() !== want) continue;
-      const path = cgroup2PathOf(proc.read(pid, 'cgroup') ?? '');
-      if (path !== undefined) found.add(underRoot(root, path));
-    }
+    const pids = proc.pids().filter((pid) => proc.read(pid, 'comm')?.trim() === want);
+    const found = new Set(cgroupsOf(pids, proc, root, host));
     if (found.size === 0) throw new NotFoundError(`a running process named ${JSON.stringify(name)} with a cgroup2 cgroup`);
     return [...found].sort();
   }

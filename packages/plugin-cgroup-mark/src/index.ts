@@ -16,7 +16,7 @@ export {
   type MarkPreset,
   type MarkSpec,
 } from './mark-selector.js';
-export { resolveCgroups, cgroup2PathOf, type CgroupSelector } from './cgroup-selector.js';
+export { resolveCgroups, cgroup2PathOf, hostView, procfs, type CgroupSelector, type HostView, type ProcReader } from './cgroup-selector.js';
 export type { BypassEntry } from './bypass-entry.js';
 export { defaultObjectPath } from './bpf-object-path.js';
 export { cgroupMarkPlugin } from './cgroup-mark-plugin.js';

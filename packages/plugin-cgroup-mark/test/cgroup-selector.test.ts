@@ -74,6 +74,17 @@ describe('resolveCgroups', () => {
     expect(() => resolveCgroups(sel as never, proc, root)).toThrow(type);
     expect(() => resolveCgroups(sel as never, proc, root)).toThrow(why);
   });
+  it('a process outside this cgroup namespace ("/../..": the agent in a pod) is looked up from the host\'s namespace, in the mount of the whole hierarchy', () => {
+    let inHost = false;
+    const host = { run: <T>(read: () => T) => { inHost = true; try { return { value: read(), root: join(root, 'host') }; } finally { inHost = false; } } };
+    const podView: ProcReader = {
+      pids: () => [20, 21],
+      read: (pid, file) => (file === 'comm' ? 'ztunnel\n' : inHost ? `0::/kubepods/zt${pid}\n` : `0::/../../kubepods/zt${pid}\n`),
+    };
+    expect(resolveCgroups({ pid: 20 }, podView, root, host)).toEqual([join(root, 'host/kubepods/zt20')]);
+    expect(resolveCgroups({ process: 'ztunnel' }, podView, root, host)).toEqual([join(root, 'host/kubepods/zt20'), join(root, 'host/kubepods/zt21')]);
+    expect(resolveCgroups({ pid: 12 }, proc, root, host)).toEqual([join(root, 'zt/two')]); // inside the namespace: as it reads
+  });
   it('describes selectors', () => {
     expect(describeSelector('a/b')).toBe('cgroup a/b');
     expect(describeSelector({ pid: 3 })).toBe('the cgroup of pid 3');

@@ -9,7 +9,8 @@
  *   network namespace, as ztunnel's own pod does; dnsPolicy ClusterFirstWithHostNet keeps Istiod's
  *   service name resolvable.
  * - hostPID: ztunnel's process must be visible: its cgroup (the mark bypass attaches there) and its
- *   listener sockets (taken with pidfd_getfd) are found through /proc.
+ *   listener sockets (taken with pidfd_getfd) are found through /proc; ztunnel's cgroup is read from
+ *   the cgroup namespace of pid 1 (the host's), in the host's /sys/fs/cgroup mounted read-only.
  * - capabilities, all others dropped: BPF (load programs, create and pin maps), NET_ADMIN (attach
  *   sk_lookup to a pod's network namespace, the CGROUP_SKB program, socket options), SYS_ADMIN
  *   (setns into a pod's network namespace, read other processes' namespace files), SYS_PTRACE
@@ -90,6 +91,7 @@ export function ambientManifests(o: AmbientOptions): [V1ServiceAccount, V1Config
               volumeMounts: [
                 { name: 'bpffs', mountPath: AMBIENT_PATHS.bpffs, mountPropagation: 'HostToContainer' },
                 { name: 'ztunnel-sockets', mountPath: AMBIENT_PATHS.ztunnelDir },
+                { name: 'host-cgroup', mountPath: AMBIENT_PATHS.hostCgroup, readOnly: true },
                 { name: 'istio-token', mountPath: AMBIENT_PATHS.tokenDir, readOnly: true },
                 { name: 'istio-ca-root-cert', mountPath: AMBIENT_PATHS.rootCertDir, readOnly: true },
                 { name: 'config', mountPath: AMBIENT_PATHS.configDir, readOnly: true },
@@ -100,6 +102,7 @@ export function ambientManifests(o: AmbientOptions): [V1ServiceAccount, V1Config
           volumes: [
             { name: 'bpffs', hostPath: { path: AMBIENT_PATHS.bpffs, type: 'Directory' } },
             { name: 'ztunnel-sockets', hostPath: { path: AMBIENT_PATHS.ztunnelDir, type: 'DirectoryOrCreate' } },
+            { name: 'host-cgroup', hostPath: { path: '/sys/fs/cgroup', type: 'Directory' } },
             {
               name: 'istio-token',
               projected: {

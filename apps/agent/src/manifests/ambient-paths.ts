@@ -19,6 +19,11 @@ export const AMBIENT_PATHS = {
   /** the istio-ca-root-cert ConfigMap */
   rootCertDir: '/var/run/secrets/istio',
   rootCertFile: '/var/run/secrets/istio/root-cert.pem',
+  /**
+   * the host's cgroup2 hierarchy, read-only: ztunnel's cgroup (the mark bypass attaches there) is
+   * outside the pod's own cgroup namespace and is found from the host's (plugin-cgroup-mark)
+   */
+  hostCgroup: '/host/sys/fs/cgroup',
   /** the agent's ConfigMap */
   configDir: '/etc/bpfsteer',
   configFile: '/etc/bpfsteer/agent.yaml',

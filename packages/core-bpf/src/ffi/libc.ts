@@ -59,6 +59,7 @@ export const libcRaw = {
 /** Numbers from the Linux uapi / glibc headers (x86-64 and arm64 agree on all of them). */
 export const C = {
   CLONE_NEWNET: 0x40000000,
+  CLONE_NEWCGROUP: 0x02000000,
   NS_GET_NSTYPE: 0xb703, // _IO(0xb7, 0x3)
   AF_UNIX: 1,
   AF_INET: 2,
