@@ -9,8 +9,8 @@
  */
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { C, check, libcRaw } from './ffi/libc.js';
-import { cgroup2Mounts } from './cgroup.js';
-import { ERRNO, NotFoundError, SyscallError } from './errors.js';
+import { cgroup2Mounts, fsError } from './cgroup.js';
+import { NotFoundError } from './errors.js';
 
 /**
  * Runs `fn` on the calling thread inside the cgroup namespace of process `hostPid` (default 1: the
@@ -23,9 +23,7 @@ export function inHostCgroupNamespace<T>(fn: () => T, hostPid = 1): T {
     try {
       host = openSync(`/proc/${hostPid}/ns/cgroup`, 'r');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      const errno = (ERRNO as Record<string, number>)[code] ?? ERRNO.EIO;
-      throw new SyscallError('open', errno, `open the cgroup namespace of pid ${hostPid} (the host's: needs the host PID namespace and CAP_SYS_PTRACE)`);
+      throw fsError('open', err, `open the cgroup namespace of pid ${hostPid} (the host's: needs the host PID namespace and CAP_SYS_PTRACE)`);
     }
     try {
       check('setns', libcRaw.setns(host, C.CLONE_NEWCGROUP), `enter the cgroup namespace of pid ${hostPid} (needs CAP_SYS_ADMIN)`);

@@ -74,7 +74,8 @@ export function resolveCgroupPath(path: string, rootDir: string): string {
   return normalize(`${base}/${path}`).replace(/\/+$/, '');
 }
 
-function fsError(call: string, err: unknown, context: string): Error {
+/** A failed node:fs call as a SyscallError naming `call` and its errno (other errors as they are). */
+export function fsError(call: string, err: unknown, context: string): Error {
   const e = err as NodeJS.ErrnoException;
   if (typeof e?.errno === 'number') return new SyscallError(call, -e.errno, context);
   return err as Error;

@@ -100,10 +100,10 @@ const silentLogger: XdsLogger = { debug() {}, info() {}, warn() {}, error() {} }
  * that last acknowledged the pod), else the one held already, else the first found.
  */
 function chooseListeners(found: readonly DiscoveredListener[], held: readonly PodListener[], proxyPid: number | undefined): Set<DiscoveredListener> {
+  const rank = (x: DiscoveredListener): number => (x.ownerPid === proxyPid ? 2 : held.some((h) => h.inode === x.inode) ? 1 : 0);
   const chosen = new Map<number, DiscoveredListener>();
   for (const l of found) {
     const best = chosen.get(l.family);
-    const rank = (x: DiscoveredListener): number => (x.ownerPid === proxyPid ? 2 : held.some((h) => h.inode === x.inode) ? 1 : 0);
     if (best === undefined || rank(l) > rank(best)) chosen.set(l.family, l);
   }
   return new Set(chosen.values());
@@ -322,10 +322,12 @@ export class HboneListeners extends EventEmitter<HboneListenersEvents> {
   #confirmed(pod: ZdsPod): void {
     const entry = this.#entries.get(pod.uid);
     if (!entry) return;
+    // a pending pod holding a listener is confirmed because that listener was just found (#served): nothing to look for
+    const servedJustNow = entry.pod.pending && entry.listeners.length > 0;
     entry.pod = pod;
     entry.addresses = this.#addresses(pod);
     this.#changed();
-    if (this.options.discovery && !entry.listeners.some((l) => l.via === 'registration')) {
+    if (this.options.discovery && !servedJustNow && !entry.listeners.some((l) => l.via === 'registration')) {
       clearTimeout(entry.timer);
       entry.attempt = 0;
       entry.timer = setTimeout(() => this.#attemptDiscovery(entry), 0);
