@@ -61,7 +61,10 @@ export function formatStatus(report: AgentStatusReport): string {
         report.sources.map((s) => [s.name, s.state, String(s.intents), s.lastPublishAt ?? '-']),
       )
     : 'no sources configured';
-  const sourceProblems = report.sources.filter((s) => s.error).map((s) => `  ${s.name}: ${s.error}`);
+  const sourceProblems = report.sources.flatMap((s) => [
+    ...(s.error ? [`  ${s.name}: ${s.error}`] : []),
+    ...(s.problems ?? []).map((p) => `  ${s.name}: ${p.problem} since ${p.since}: ${p.message}`),
+  ]);
 
   return [
     head,

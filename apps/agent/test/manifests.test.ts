@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigMap, ServiceAccount } from 'kubernetes-models/v1';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
+import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { AMBIENT_DEFAULTS } from '../src/manifests/ambient-agent-config.js';
@@ -28,7 +29,7 @@ afterAll(async () => {
 const run = (...args: string[]) => spawnBpfsteer(args, []).done;
 
 describe('bpfsteer manifests ambient', () => {
-  const [serviceAccount, configMap, daemonSet] = ambientManifests(AMBIENT_DEFAULTS);
+  const [serviceAccount, clusterRole, binding, configMap, daemonSet] = ambientManifests(AMBIENT_DEFAULTS);
   const pod = daemonSet.spec!.template.spec!;
   const container = pod.containers[0]!;
   const config = parse(configMap.data!['agent.yaml']!) as {
@@ -38,6 +39,8 @@ describe('bpfsteer manifests ambient', () => {
 
   it('every object is valid by the Kubernetes API schemas', () => {
     expect(() => new ServiceAccount(serviceAccount as never).validate()).not.toThrow();
+    expect(() => new ClusterRole(clusterRole as never).validate()).not.toThrow();
+    expect(() => new ClusterRoleBinding(binding as never).validate()).not.toThrow();
     expect(() => new ConfigMap(configMap as never).validate()).not.toThrow();
     expect(() => new DaemonSet(daemonSet as never).validate()).not.toThrow();
     // and the check is a real one: a broken DaemonSet is refused
@@ -71,7 +74,10 @@ describe('bpfsteer manifests ambient', () => {
     expect(volume(mountOf(source.tls.caFile)!.name).configMap!.name).toBe('istio-ca-root-cert');
     expect(source.tls.caFile.endsWith('/root-cert.pem')).toBe(true); // the key istio-ca-root-cert holds
     expect(volume(mountOf(AMBIENT_PATHS.configFile)!.name).configMap!.name).toBe(configMap.metadata!.name);
-    expect(container.args).toEqual(['run', '-c', AMBIENT_PATHS.configFile, '--keep-pinned']);
+    expect(container.args).toEqual(['run', '-c', AMBIENT_PATHS.configFile, '--keep-pinned', '--kubernetes']);
+    // --kubernetes reports on the Node the pod runs on, through the service-account token mounted by default
+    expect(container.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    expect(pod.automountServiceAccountToken).not.toBe(false);
     // ztunnel's cgroup is found in the host's whole hierarchy (plugin-cgroup-mark's cgroup selector)
     expect(mountOf(AMBIENT_PATHS.hostCgroup)).toMatchObject({ name: 'host-cgroup', readOnly: true });
     expect(volume('host-cgroup').hostPath!.path).toBe('/sys/fs/cgroup');
@@ -100,10 +106,15 @@ describe('bpfsteer manifests ambient', () => {
     const r = await run('manifests', 'ambient', '--namespace', 'mesh-a', '--image', 'registry.local/bpfsteer:1', '--network', 'net1');
     expect(r.code).toBe(0);
     const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as { kind: string; metadata: { namespace: string }; spec?: unknown; data?: Record<string, string> });
-    expect(docs.map((d) => d.kind)).toEqual(['ServiceAccount', 'ConfigMap', 'DaemonSet']);
-    expect(docs.every((d) => d.metadata.namespace === 'mesh-a')).toBe(true);
+    expect(docs.map((d) => d.kind)).toEqual(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet']);
+    const namespaced = docs.filter((d) => !d.kind.startsWith('Cluster'));
+    expect(namespaced.every((d) => d.metadata.namespace === 'mesh-a')).toBe(true);
+    expect(docs.filter((d) => d.kind.startsWith('Cluster')).map((d) => d.metadata)).toEqual([
+      expect.objectContaining({ name: 'bpfsteer-ambient-mesh-a' }),
+      expect.objectContaining({ name: 'bpfsteer-ambient-mesh-a' }),
+    ]);
     expect(r.stdout).not.toMatch(/[&*]a\d/); // no YAML aliases
-    expect(parse(docs[1]!.data!['agent.yaml']!)).toMatchObject({ sources: [{ network: 'net1' }] });
+    expect(parse(docs[3]!.data!['agent.yaml']!)).toMatchObject({ sources: [{ network: 'net1' }] });
     const bad = await run('manifests', 'ambient', '--namespace', 'Not_A_Namespace');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('not a namespace name');

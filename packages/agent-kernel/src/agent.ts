@@ -8,6 +8,7 @@ import type { SocketHandleRegistry } from '@bpfsteer/core-bpf';
 import type { Logger } from 'pino';
 import type { CommitResult, Intent, IntentChange, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
 import { AdminServer } from './admin-server.js';
+import { type AgentHealth, AgentEvents, type AgentState } from './agent-events.js';
 import { startMemoryReducerNudge } from './memory-reducer-nudge.js';
 import { PreviousAgent } from './previous-agent.js';
 import type { ContributionProvider } from './contribution-provider.js';
@@ -23,7 +24,6 @@ import { type PluginReport, PluginRunner } from './plugin-runner.js';
 import { type SourceReport, SourceRunner, type SourceState } from './source-runner.js';
 import { Tokens } from './tokens.js';
 
-export type AgentState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 /**
  * How long an agent handing over goes on serving before it stops: what was sent to its sockets
@@ -68,13 +68,6 @@ export interface AgentStatusReport {
   /** in config-file order; `heldBy` set while its first apply is held (see SourceFactory.produces) */
   readonly plugins: readonly (PluginReport & { readonly heldBy?: readonly HoldingSource[] })[];
   readonly sources: readonly SourceReport[];
-}
-
-export interface AgentHealth {
-  readonly ok: boolean;
-  readonly state: AgentState;
-  readonly failedPlugins: readonly string[];
-  readonly failedSources: readonly string[];
 }
 
 export interface ReloadReport {
@@ -127,6 +120,8 @@ export class Agent {
   readonly #watchers = new Set<Watcher>();
   /** large changes being taken in slices: the lists are half-changed until each settles */
   readonly #slicedChanges = new Set<Promise<unknown>>();
+  /** what the agent tells about itself as it happens (started, failures, source problems, stopping) */
+  readonly events: AgentEvents;
 
   constructor(
     @inject(Tokens.AgentConfig) private readonly config: AgentConfig,
@@ -142,6 +137,7 @@ export class Agent {
     @inject(Tokens.SocketHandles) @optional() private readonly socketHandles?: SocketHandleRegistry,
   ) {
     const { agent } = config;
+    this.events = new AgentEvents(logger);
     this.#plugins = config.plugins.map(
       (entry) =>
         new PluginRunner({
@@ -154,6 +150,7 @@ export class Agent {
           probe,
           desired: (kinds) => desiredStateFor(this.#merged(), kinds),
           changing: () => this.#changing(),
+          onFailed: (error) => this.events.emit({ type: 'plugin-failed', plugin: entry.id, error }),
           ...(socketHandles && { socketHandles }),
         }),
     );
@@ -167,6 +164,9 @@ export class Agent {
           describe: (kind) => this.#describe(kind),
           consumers: (kind) => this.#plugins.filter((p) => p.kinds.includes(kind)).map((p) => ({ plugin: p.id, state: p.state })),
           watch: (topic, listener) => this.#watch(topic, listener),
+          onFailed: (error) => this.events.emit({ type: 'source-failed', source: entry.name, error }),
+          onProblem: (problem) => this.events.emit({ type: 'source-problem', problem }),
+          onProblemCleared: (problem) => this.events.emit({ type: 'source-problem-cleared', source: entry.name, problem }),
           ...(socketHandles && { socketHandles }),
           ...(config.path !== undefined && { readOwnConfig: () => this.#readSourceConfig(entry) }),
         }),
@@ -292,6 +292,7 @@ export class Agent {
     const failed = this.#plugins.filter((p) => p.state !== 'running').map((p) => p.id);
     const log = failed.length ? this.logger.warn.bind(this.logger) : this.logger.info.bind(this.logger);
     log({ failedPlugins: failed }, failed.length ? 'agent running with failed plugins' : 'agent running');
+    this.events.emit({ type: 'started', health: this.health() });
   }
 
   /** Starts the plugins one by one, each after what it depends on (never rejects). */
@@ -624,6 +625,7 @@ export class Agent {
     await this.#starting?.catch(() => undefined);
     this.#state = 'stopping';
     this.logger.info({ keepPinned }, 'agent stopping');
+    this.events.emit({ type: 'stopping', keepPinned });
     for (const runner of [...this.#sources].reverse()) await runner.stop();
     for (const runner of [...this.#plugins].reverse()) await runner.close(keepPinned);
     this.socketHandles?.closeAll(); // no source names them and no plugin resolves them any more
@@ -670,6 +672,7 @@ export class Agent {
       state: this.#state,
       failedPlugins,
       failedSources,
+      problems: this.#sources.flatMap((s) => s.problems),
     };
   }
 }

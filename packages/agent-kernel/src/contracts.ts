@@ -294,6 +294,14 @@ export interface SourceContext<Config = unknown> {
    * function (a no-op subscription when no plugin offers the topic).
    */
   watch(topic: string, listener: (event: unknown) => void): () => void;
+  /**
+   * Sets (with a message) or clears (undefined) a lasting problem of this source that does not stop
+   * it, e.g. `problem('IstiodUnreachable', 'connect ECONNREFUSED 10.0.0.1:15012')` while it keeps
+   * serving its last good state. `name` is a stable CamelCase word; it shows in the agent's status
+   * and health and in its events (a Kubernetes Event on the Node, with `bpfsteer run`). Setting the
+   * same message again is a no-op.
+   */
+  problem(name: string, message: string | undefined): void;
 }
 
 /** A plugin consuming some kind, as `SourceContext.consumers` reports it. */

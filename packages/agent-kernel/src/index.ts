@@ -56,6 +56,7 @@ export {
   AgentStateError,
   AgentUnavailableError,
   ConfigError,
+  errorMessage,
   IntentRejectedError,
   isIntentRejected,
   TimeoutError,
@@ -63,12 +64,18 @@ export {
 
 export {
   Agent,
-  type AgentHealth,
-  type AgentState,
   type AgentStatusReport,
   type ReloadReport,
   type StopOptions,
 } from './agent.js';
+export {
+  type AgentEvent,
+  type AgentEventListener,
+  AgentEvents,
+  type AgentHealth,
+  type AgentState,
+  type SourceProblem,
+} from './agent-events.js';
 export type { ApplyOutcome, PluginReport, PluginState } from './plugin-runner.js';
 export type { SourceReport, SourceState } from './source-runner.js';
 export { type CreateAgentOptions, createAgent } from './create-agent.js';

@@ -117,6 +117,8 @@ export interface PluginRunnerOptions {
   readonly socketHandles?: SocketHandleRegistry;
   /** the clock that says how long an apply has run (ms; default performance.now) */
   readonly now?: () => number;
+  /** told when the plugin fails (at start or later), with the reason its report shows */
+  readonly onFailed?: (error: string) => void;
 }
 
 type Step = 'open' | 'load' | 'seed' | 'attach';
@@ -411,6 +413,7 @@ export class PluginRunner {
     this.#dirty = false;
     this.#log.error({ err }, `plugin failed: ${message}`);
     this.#controller.abort(new Error(`plugin ${this.id} failed: ${message}`));
+    this.#opts.onFailed?.(message);
     const plugin = this.#plugin;
     this.#plugin = undefined;
     if (!plugin) return;

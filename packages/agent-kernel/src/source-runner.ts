@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
 import type { ConsumerState, IntentSink, IntentSource, SourceContext } from './contracts.js';
+import type { SourceProblem } from './agent-events.js';
 import type { AgentSettings } from './agent-settings.js';
 import { TimeoutError, errorMessage } from './errors.js';
 import type { ConfiguredSource } from './parse-agent-config.js';
@@ -20,6 +21,8 @@ export interface SourceReport {
   /** ISO time of its latest accepted snapshot */
   readonly lastPublishAt?: string;
   readonly lastReloadAt?: string;
+  /** its lasting problems (SourceContext.problem), oldest first */
+  readonly problems?: readonly SourceProblem[];
 }
 
 export interface SourceRunnerOptions {
@@ -34,6 +37,11 @@ export interface SourceRunnerOptions {
   readonly socketHandles?: SourceContext['socketHandles'];
   /** see SourceContext.readOwnConfig */
   readonly readOwnConfig?: () => Promise<unknown>;
+  /** told when the source fails to start, with the reason its report shows */
+  readonly onFailed?: (error: string) => void;
+  /** told when a problem of the source is set or its message changes, and when it is cleared */
+  readonly onProblem?: (problem: SourceProblem) => void;
+  readonly onProblemCleared?: (problem: string) => void;
 }
 
 export class SourceRunner {
@@ -47,6 +55,7 @@ export class SourceRunner {
   /** when its latest snapshot was accepted (ms; formatted only for a report: one is noted per change) */
   #lastPublishMs?: number;
   #lastReloadAt?: string;
+  readonly #problems = new Map<string, SourceProblem>();
   readonly #controller = new AbortController();
   readonly #opts: SourceRunnerOptions;
 
@@ -97,6 +106,7 @@ export class SourceRunner {
         describe: this.#opts.describe,
         consumers: this.#opts.consumers,
         watch: this.#opts.watch,
+        problem: (name, message) => this.#setProblem(name, message),
         ...(options.takeOver && { takeOver: true }),
         ...(this.#opts.socketHandles && { socketHandles: this.#opts.socketHandles }),
         ...(this.#opts.readOwnConfig && { readOwnConfig: this.#opts.readOwnConfig }),
@@ -132,7 +142,31 @@ export class SourceRunner {
     this.#state = 'failed';
     this.#error = err instanceof TimeoutError ? err.message : `start failed: ${errorMessage(err)}`;
     this.#opts.logger.error({ err }, `source failed: ${this.#error}`);
+    this.#opts.onFailed?.(this.#error);
     await this.#stopSource();
+    this.#problems.clear();
+  }
+
+  /** its lasting problems (SourceContext.problem), oldest first */
+  get problems(): readonly SourceProblem[] {
+    return [...this.#problems.values()];
+  }
+
+  /** SourceContext.problem: sets (message) or clears (undefined) a named problem; repeats are no-ops */
+  #setProblem(problem: string, message: string | undefined): void {
+    const held = this.#problems.get(problem);
+    if (message === undefined) {
+      if (!held) return;
+      this.#problems.delete(problem);
+      this.#opts.logger.info({ problem }, 'source problem cleared');
+      this.#opts.onProblemCleared?.(problem);
+      return;
+    }
+    if (held?.message === message || (this.#state !== 'starting' && this.#state !== 'running')) return;
+    const set: SourceProblem = { source: this.name, problem, message, since: held?.since ?? new Date().toISOString() };
+    this.#problems.set(problem, set);
+    this.#opts.logger.warn({ problem, message }, 'source problem');
+    this.#opts.onProblem?.(set);
   }
 
   /** Asks the source to re-read its inputs; returns the error message if it refused. */
@@ -181,6 +215,7 @@ export class SourceRunner {
       intents: this.#intents,
       ...(this.#lastPublishMs !== undefined && { lastPublishAt: new Date(this.#lastPublishMs).toISOString() }),
       ...(this.#lastReloadAt && { lastReloadAt: this.#lastReloadAt }),
+      ...(this.#problems.size > 0 && { problems: this.problems }),
     };
   }
 }

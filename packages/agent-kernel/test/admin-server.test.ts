@@ -65,7 +65,7 @@ describe('admin API', () => {
     expect(typeof (status.body as { agent: { startedAt: string } }).agent.startedAt).toBe('string');
     expect(await adminRequest(socket, '/v1/health')).toEqual({
       status: 200,
-      body: { ok: true, state: 'running', failedPlugins: [], failedSources: [] },
+      body: { ok: true, state: 'running', failedPlugins: [], failedSources: [], problems: [] },
     });
     expect((await adminRequest(socket, '/v2/nothing')).status).toBe(404);
 

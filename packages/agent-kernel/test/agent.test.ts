@@ -8,6 +8,7 @@ import { createAgent } from '../src/create-agent.js';
 import { loadAgentConfig } from '../src/load-agent-config.js';
 import { staticSource } from '../src/static-source.js';
 import type { Agent } from '../src/agent.js';
+import type { AgentEvent } from '../src/agent-events.js';
 import { captureLogger, fakePlugin, fakeSource, type FakePluginOptions, redirectIntent } from './fakes.js';
 
 let journal: string[];
@@ -48,6 +49,51 @@ function setup(
 }
 
 const intent = (kind: string, v: number): Intent => ({ kind, v });
+
+describe('agent events', () => {
+  it('tells started, a failed plugin and source, a source problem set and cleared, and stopping', async () => {
+    const { agent, src } = setup(
+      [['bad', { hang: ['load'] }], ['ok', { intents: kindA }]],
+      [{ name: 's1', initial: [intent('a.kind', 1)] }, { name: 's2', failStart: true }],
+    );
+    const events: AgentEvent[] = [];
+    agent.events.subscribe((e) => events.push(e));
+    // a listener that throws is logged; the others still hear every event
+    agent.events.subscribe(() => {
+      throw new Error('listener bug');
+    });
+    await agent.start();
+    // the plugins start while the sources do: their failures come in either order, both before started
+    expect(events.slice(0, 2)).toEqual(
+      expect.arrayContaining([
+        { type: 'plugin-failed', plugin: 'bad', error: 'load timed out after 200 ms' },
+        { type: 'source-failed', source: 'fake#1', error: 'start failed: cannot reach the control plane' },
+      ]),
+    );
+    expect(events[2]).toMatchObject({ type: 'started', health: { ok: false, state: 'running', failedPlugins: ['bad'], failedSources: ['fake#1'], problems: [] } });
+
+    const context = src.instances[0]!.context;
+    context.problem('ControlPlaneUnreachable', 'connect ECONNREFUSED');
+    context.problem('ControlPlaneUnreachable', 'connect ECONNREFUSED'); // the same again: nothing
+    context.problem('ControlPlaneUnreachable', 'connect ETIMEDOUT');
+    const problem = agent.health().problems[0]!;
+    expect(problem).toEqual({ source: 'fake#0', problem: 'ControlPlaneUnreachable', message: 'connect ETIMEDOUT', since: expect.any(String) });
+    expect((await agent.status()).sources[0]!.problems).toEqual([problem]);
+    context.problem('ControlPlaneUnreachable', undefined);
+    context.problem('ControlPlaneUnreachable', undefined);
+    expect(agent.health().problems).toEqual([]);
+    expect((await agent.status()).sources[0]!.problems).toBeUndefined();
+    await agent.stop({ keepPinned: true });
+    // a source stopped sets nothing any more
+    context.problem('Late', 'after stop');
+    expect(events.slice(3)).toEqual([
+      { type: 'source-problem', problem: { ...problem, message: 'connect ECONNREFUSED' } },
+      { type: 'source-problem', problem },
+      { type: 'source-problem-cleared', source: 'fake#0', problem: 'ControlPlaneUnreachable' },
+      { type: 'stopping', keepPinned: true },
+    ]);
+  });
+});
 
 describe('lifecycle', () => {
   it('runs probe/open/load/seed/attach per plugin in dependency order, the sources meanwhile, then apply', async () => {

@@ -67,7 +67,7 @@ export {
 export { meshIntents } from './mesh-intents.js';
 // the kinds are @bpfsteer/contract-mesh's; re-exported for users of this package
 export { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
-export { type IstiodSourceConfig, istiodSource, istiodSourceModule, istiodSourceConfigSchema } from './istiod-source.js';
+export { ISTIOD_UNREACHABLE, type IstiodSourceConfig, istiodSource, istiodSourceModule, istiodSourceConfigSchema } from './istiod-source.js';
 export { MeshPublisher, type MeshPublisherDeps, type MeshPublisherOptions } from './mesh-publisher.js';
 
 // The CNI side: ZDS between istio-cni and the node proxy, pods' netns and HBONE listeners

@@ -60,6 +60,9 @@ export const istiodSourceConfigSchema = deltaAdsClientFields
 
 export type IstiodSourceConfig = z.output<typeof istiodSourceConfigSchema>;
 
+/** The problem this source reports (SourceContext.problem) while no stream to Istiod is answered. */
+export const ISTIOD_UNREACHABLE = 'IstiodUnreachable';
+
 class IstiodSource implements IntentSource {
   readonly #config: IstiodSourceConfig;
   readonly #context: SourceContext<IstiodSourceConfig>;
@@ -133,6 +136,13 @@ class IstiodSource implements IntentSource {
     const client = new DeltaAdsClient(clientOptions, { logger });
     this.#client = client;
     client.on('change', (change) => publisher.setAddressState(change.state, change));
+    // a stream Istiod never answered (not reached, or refused at once) is a lasting problem until
+    // one is answered; the last known state is kept meanwhile (an answered stream that ends, as
+    // Istiod ends every stream after its maximum connection age, is none)
+    client.on('disconnected', ({ reason, answered }) => {
+      if (!answered) this.#context.problem(ISTIOD_UNREACHABLE, `${clientOptions.address}: ${reason}`);
+    });
+    client.on('connected', () => this.#context.problem(ISTIOD_UNREACHABLE, undefined));
     signal.addEventListener('abort', () => void this.stop(), { once: true });
     publisher.start();
     client.start();

@@ -103,6 +103,7 @@ async function setup(options: { listenPath?: string; noRegistry?: boolean } = {}
     describe: async () => undefined,
     consumers: () => [],
     watch: () => () => {},
+    problem: () => undefined,
     ...(options.noRegistry ? {} : { socketHandles: registry }),
   });
   const child = ZtunnelChild.spawn({ zds: listenPath });

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Intent, IntentSink } from '@bpfsteer/agent-kernel';
-import { istiodSource, istiodSourceConfigSchema } from '../src/index.js';
+import { ISTIOD_UNREACHABLE, istiodSource, istiodSourceConfigSchema } from '../src/index.js';
 import { FakeIstiod, serviceResource, workloadResource } from './support/fake-istiod.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -26,6 +26,7 @@ async function startSource(intentSchemas: ReadonlyMap<string, z.ZodType> = schem
     ...extra,
   });
   const controller = new AbortController();
+  const problems: [string, string | undefined][] = [];
   const source = istiodSource.create(config, {
     logger: pino({ level: 'silent' }),
     signal: controller.signal,
@@ -33,6 +34,7 @@ async function startSource(intentSchemas: ReadonlyMap<string, z.ZodType> = schem
     describe: async () => undefined,
     consumers: () => [],
     watch: () => () => {},
+    problem: (name, message) => void problems.push([name, message]),
   });
   const snapshots: Intent[][] = [];
   const sink: IntentSink = {
@@ -47,7 +49,7 @@ async function startSource(intentSchemas: ReadonlyMap<string, z.ZodType> = schem
   };
   await source.start(sink);
   cleanups.push(() => source.stop());
-  return { fake, snapshots };
+  return { fake, snapshots, problems };
 }
 
 describe('istiodSource', () => {
@@ -83,6 +85,21 @@ describe('istiodSource', () => {
     fake.dropStreams();
     await fake.subscription(2);
     expect(snapshots).toHaveLength(2);
+  });
+
+  it('reports IstiodUnreachable while no stream is answered, not when an answered stream ends', async () => {
+    const { fake, problems } = await startSource();
+    await fake.subscription(1);
+    await fake.answerTo(fake.push({ resources: [workloadResource({ uid: 'w1', addresses: ['10.0.0.1'], node: 'node-a' })] }));
+    expect(problems).toEqual([[ISTIOD_UNREACHABLE, undefined]]);
+    // Istiod ends the stream (as at its maximum connection age) and answers the next: no problem
+    fake.dropStreams();
+    await fake.subscription(2);
+    await fake.answerTo(fake.push({ resources: [] }));
+    expect(problems.filter(([, message]) => message !== undefined)).toEqual([]);
+    // Istiod gone: the reconnect is not answered
+    await fake.stop();
+    await expect.poll(() => problems.at(-1), { timeout: 5000 }).toEqual([ISTIOD_UNREACHABLE, expect.stringMatching(/^127\.0\.0\.1:\d+: stream ended: UNAVAILABLE/)]);
   });
 
   it('publishes only the kinds a configured plugin consumes', async () => {

@@ -23,7 +23,7 @@ export interface FakeKernel {
   /** kinds a running plugin consumes (SourceContext.consumers) */
   running: Set<string>;
   readonly listeners: Set<(event: unknown) => void>;
-  readonly context: Pick<SourceContext, 'describe' | 'watch' | 'consumers'>;
+  readonly context: Pick<SourceContext, 'describe' | 'watch' | 'consumers' | 'problem'>;
   emit(event: unknown): void;
 }
 
@@ -56,6 +56,7 @@ export function fakeKernel(): FakeKernel {
     },
     context: {
       describe: async (kind) => kernel.described.get(kind),
+      problem: () => undefined,
       consumers: (kind) => (kernel.running.has(kind) ? [{ plugin: 'tc-tproxy', state: 'running' }] : []),
       watch: (topic, listener) => {
         if (topic !== 'tproxy.event') return () => undefined;

@@ -73,6 +73,7 @@ function createSource(config: ReturnType<typeof zitiSourceConfigSchema.parse>, k
     describe: kernel.context.describe,
     consumers: kernel.context.consumers,
     watch: kernel.context.watch,
+    problem: kernel.context.problem,
   });
 }
 

@@ -1,11 +1,13 @@
 import { Option } from 'commander';
 import {
+  type Agent,
   type AgentConfig,
   ConfigError,
   type ContainerModule,
   contributedFactories,
   createAgent,
   createLogger,
+  errorMessage,
   type LogFormat,
   type Logger,
   type LogLevel,
@@ -15,6 +17,7 @@ import {
 import { notifyServiceManager, SocketHandles } from '@bpfsteer/core-bpf';
 import { type CliContext, type CommandRegistration, ExitCode } from '../cli-context.js';
 import { coreBpfFeatureProbe } from '../load-feature-probe.js';
+import type { NodeReporter } from '../kubernetes/node-reporter.js';
 import { memoryDebugSetting, memoryReport, sampleMemory } from '../memory-report.js';
 
 interface RunOptions {
@@ -23,6 +26,9 @@ interface RunOptions {
   logLevel?: LogLevel;
   keepPinned?: boolean;
   takeOver?: boolean;
+  kubernetes?: boolean;
+  kubernetesNode?: string;
+  kubernetesRoot?: string;
 }
 
 /** `bpfsteer run -c <file>`: runs until SIGTERM/SIGINT (clean shutdown, exit 0); SIGHUP reloads. */
@@ -39,6 +45,13 @@ export const runCommand: CommandRegistration = (program, context) => {
       'start while an agent runs on the same config, with no moment in which its sockets do not answer: take its sockets, ' +
         'let it stop keeping its pins, then adopt them (without a running agent: start as usual)',
     )
+    .option(
+      '--kubernetes',
+      "in a Kubernetes pod: report to the API server through the pod's service account (Events on the Node: started, " +
+        'plugin or source failed, Istiod unreachable; the Node condition BpfsteerDegraded)',
+    )
+    .option('--kubernetes-node <name>', 'the Node to report on (default: $NODE_NAME, which the DaemonSet sets from spec.nodeName)')
+    .option('--kubernetes-root <dir>', 'the root the service-account files are read under', '/')
     .action(async (opts: RunOptions) => {
       context.exitCode = await runAgent(opts, context);
     });
@@ -64,6 +77,31 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
   });
   const agent = createAgent({ config, modules, logger, featureProbe: coreBpfFeatureProbe, socketHandles: new SocketHandles() });
   const keepPinned = opts.keepPinned ?? false;
+  let reporter: NodeReporter | undefined;
+  if (opts.kubernetes) {
+    const nodeName = opts.kubernetesNode ?? process.env.NODE_NAME;
+    if (!nodeName) {
+      context.stderr.write('bpfsteer: --kubernetes: name the Node the agent runs on with --kubernetes-node or NODE_NAME (neither is set)\n');
+      return ExitCode.usage;
+    }
+    try {
+      // loaded only when asked for (a large module)
+      const { NodeReporter } = await import('../kubernetes/node-reporter.js');
+      reporter = await NodeReporter.start(agent, { nodeName, root: opts.kubernetesRoot ?? '/', logger });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      context.stderr.write(`bpfsteer: --kubernetes: ${err.issues.map((i) => i.message).join('; ')}\n`);
+      return ExitCode.usage;
+    }
+  }
+  try {
+    return await runStarted(agent, config, logger, keepPinned, opts.takeOver ?? false);
+  } finally {
+    await reporter?.close();
+  }
+}
+
+async function runStarted(agent: Agent, config: AgentConfig, logger: Logger, keepPinned: boolean, takeOver: boolean): Promise<number> {
 
   let stopping: Promise<void> | undefined;
   let stopRequested!: () => void;
@@ -91,9 +129,9 @@ async function runAgent(opts: RunOptions, context: CliContext): Promise<number> 
   let memoryTimer: NodeJS.Timeout | undefined;
   try {
     try {
-      await agent.start({ takeOver: opts.takeOver ?? false });
+      await agent.start({ takeOver });
     } catch (err) {
-      logger.fatal({ err }, `agent cannot start: ${err instanceof Error ? err.message : String(err)}`);
+      logger.fatal({ err }, `agent cannot start: ${errorMessage(err)}`);
       return ExitCode.failure;
     }
     if (!stopping && !handedOver) {
@@ -127,7 +165,7 @@ function tellServiceManager(logger: Logger, state: string): void {
   try {
     notifyServiceManager(state);
   } catch (err) {
-    logger.warn({ err }, `could not notify the service manager (${state.split('\n')[0]}): ${err instanceof Error ? err.message : String(err)}`);
+    logger.warn({ err }, `could not notify the service manager (${state.split('\n')[0]}): ${errorMessage(err)}`);
   }
 }
 

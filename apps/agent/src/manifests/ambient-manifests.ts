@@ -19,8 +19,21 @@
  *   /var/run/ztunnel (the ZDS sockets of ztunnel and istio-cni).
  * The token (audience istio-ca, 12 h) and the istio-ca-root-cert mounts are those of ztunnel's own
  * DaemonSet (istio/istio manifests/charts/ztunnel/templates/daemonset.yaml, container istio-proxy).
+ *
+ * The API access (ClusterRole, bound to the agent's ServiceAccount), only for `bpfsteer run
+ * --kubernetes` reporting on its own Node: get/list/watch nodes (it watches its Node to keep its
+ * condition there), patch nodes/status (the BpfsteerDegraded condition), create and patch events
+ * (Events on the Node, repeats counted up). A ClusterRole, as Nodes are cluster-scoped; no Secret,
+ * Pod or write access to anything else.
  */
-import type { V1ConfigMap, V1DaemonSet, V1EnvVar, V1ServiceAccount } from '@kubernetes/client-node';
+import type {
+  V1ClusterRole,
+  V1ClusterRoleBinding,
+  V1ConfigMap,
+  V1DaemonSet,
+  V1EnvVar,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { type AmbientOptions, ambientAgentConfig } from './ambient-agent-config.js';
 import { AMBIENT_PATHS } from './ambient-paths.js';
@@ -32,10 +45,31 @@ const ISTIO_CA_AUDIENCE = 'istio-ca';
 
 const fieldEnv = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
+export type AmbientObjects = [V1ServiceAccount, V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1DaemonSet];
+
 /** The agent's objects, in the order `kubectl apply` should create them. */
-export function ambientManifests(o: AmbientOptions): [V1ServiceAccount, V1ConfigMap, V1DaemonSet] {
+export function ambientManifests(o: AmbientOptions): AmbientObjects {
   const metadata = { name: AMBIENT_NAME, namespace: o.namespace, labels: LABELS };
   const serviceAccount: V1ServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata };
+  // cluster-scoped: named after the namespace too, so two installs (two meshes) do not share one
+  const clusterMetadata = { name: `${AMBIENT_NAME}-${o.namespace}`, labels: LABELS };
+  const clusterRole: V1ClusterRole = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: clusterMetadata,
+    rules: [
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+    ],
+  };
+  const binding: V1ClusterRoleBinding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: clusterMetadata,
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterMetadata.name },
+    subjects: [{ kind: 'ServiceAccount', name: AMBIENT_NAME, namespace: o.namespace }],
+  };
   const configMap: V1ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -69,8 +103,9 @@ export function ambientManifests(o: AmbientOptions): [V1ServiceAccount, V1Config
             {
               name: 'agent',
               image: o.image,
-              // SIGTERM keeps the pins in force: a restarted agent adopts them without a traffic gap
-              args: ['run', '-c', AMBIENT_PATHS.configFile, '--keep-pinned'],
+              // SIGTERM keeps the pins in force: a restarted agent adopts them without a traffic gap;
+              // --kubernetes: Events and the BpfsteerDegraded condition on its Node (NODE_NAME)
+              args: ['run', '-c', AMBIENT_PATHS.configFile, '--keep-pinned', '--kubernetes'],
               env: [
                 // the node's identity towards Istiod, as ztunnel's own (the istiod source reads these)
                 fieldEnv('INSTANCE_IP', 'status.podIP'),
@@ -117,7 +152,7 @@ export function ambientManifests(o: AmbientOptions): [V1ServiceAccount, V1Config
       },
     },
   };
-  return [serviceAccount, configMap, daemonSet];
+  return [serviceAccount, clusterRole, binding, configMap, daemonSet];
 }
 
 /**

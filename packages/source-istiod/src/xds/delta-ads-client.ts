@@ -70,6 +70,8 @@ export interface XdsDisconnect {
   readonly reason: string;
   /** ms until the next attempt */
   readonly retryInMs: number;
+  /** whether Istiod had answered the stream that ended (false: it could not be reached, or refused at once) */
+  readonly answered: boolean;
 }
 
 export interface DeltaAdsClientEvents {
@@ -150,7 +152,7 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
     try {
       credentials = await readStreamCredentials(this.options);
     } catch (err) {
-      this.#scheduleReconnect(err instanceof Error ? err.message : String(err));
+      this.#scheduleReconnect(err instanceof Error ? err.message : String(err), false);
       return;
     }
     if (!this.#running) return;
@@ -190,8 +192,9 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
     });
     call.on('status', (status: StatusObject) => {
       if (this.#call !== call) return;
+      const answered = this.#connected;
       this.#closeStream();
-      this.#scheduleReconnect(`stream ended: ${grpcStatus[status.code] ?? status.code} ${status.details}`);
+      this.#scheduleReconnect(`stream ended: ${grpcStatus[status.code] ?? status.code} ${status.details}`, answered);
     });
     const held = this.#state.resources.size;
     call.write(subscribeRequest(this.#node, ADDRESS_TYPE_URL, this.#state));
@@ -262,12 +265,12 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
     client?.close();
   }
 
-  #scheduleReconnect(reason: string): void {
+  #scheduleReconnect(reason: string, answered: boolean): void {
     if (!this.#running) return;
     const retryInMs = backoffDelay(this.#attempt, this.options.backoff, this.#random);
     this.#attempt += 1;
     this.#logger.warn({ address: this.options.address, reason, retryInMs }, 'xDS stream to Istiod down; keeping the last known state');
-    this.#emitSafely('disconnected', { reason, retryInMs });
+    this.#emitSafely('disconnected', { reason, retryInMs, answered });
     this.#timer = setTimeout(() => void this.#open(), retryInMs);
   }
 }
