@@ -14,6 +14,8 @@ find packages apps -path '*/node_modules' -prune -o -name 'test-results' -type d
 status=0
 node scripts/check-import-cycles.mjs || status=$?
 npx nx run-many -t test --outputStyle=static --skipNxCache || status=$?
+# the agent's image, which apps/agent/test/image.kernel.test.ts runs (in CI that test fails without it)
+bash scripts/build-image.sh || status=$?
 npx nx run-many -t test:kernel --parallel=1 --outputStyle=static || status=$?
 node scripts/test-summary.mjs || status=$?
 exit $status
