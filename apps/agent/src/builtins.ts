@@ -18,6 +18,7 @@ export const builtinPluginModules: Readonly<Record<string, LoadModule>> = {
   'tc-tproxy': async () => (await import('@bpfsteer/plugin-tc-tproxy/entry')).tcTproxyModule,
   sklookup: async () => (await import('@bpfsteer/plugin-sklookup/entry')).sklookupModule,
   'cgroup-mark': async () => (await import('@bpfsteer/plugin-cgroup-mark/entry')).cgroupMarkModule,
+  'connect-redirect': async () => (await import('@bpfsteer/plugin-connect-redirect/entry')).connectRedirectModule,
 };
 
 /** Built-in source modules by source type. */

@@ -37,7 +37,7 @@ describe('built-in plugins and sources', () => {
     );
     expect(loaded.some((u) => u.includes('/source-ziti/'))).toBe(true);
     expect(loaded.some((u) => u.includes('/plugin-tc-tproxy/dist/tc-tproxy-entry.js'))).toBe(true);
-    for (const absent of ['/source-istiod/', '@grpc', '@kubernetes', '/plugin-sklookup/', '/plugin-cgroup-mark/', '/plugin-tc-nexthop/', 'tc-tproxy-plugin.js']) {
+    for (const absent of ['/source-istiod/', '@grpc', '@kubernetes', '/plugin-sklookup/', '/plugin-cgroup-mark/', '/plugin-tc-nexthop/', '/plugin-connect-redirect/', 'tc-tproxy-plugin.js']) {
       expect(loaded.filter((u) => u.includes(absent)), absent).toEqual([]);
     }
   });
@@ -45,7 +45,7 @@ describe('built-in plugins and sources', () => {
   it('loads every built-in when the config names one that is not built in (the error lists them all)', async () => {
     const { builtinFactoriesFor } = (await import(indexUrl)) as typeof import('../src/index.js');
     const f = await builtinFactoriesFor({ plugins: [{ id: 'tc-tprox' }], sources: [{ type: 'zitii' }] });
-    expect(f.plugins.map((p) => p.id)).toEqual(['tc-nexthop', 'tc-tproxy', 'sklookup', 'cgroup-mark']);
+    expect(f.plugins.map((p) => p.id)).toEqual(['tc-nexthop', 'tc-tproxy', 'sklookup', 'cgroup-mark', 'connect-redirect']);
     expect(f.sources.map((s) => s.type)).toEqual(['static', 'ziti', 'istiod']);
     // a list the config leaves out loads nothing
     expect((await builtinFactoriesFor({ plugins: [{ id: 'tc-tprox' }] })).sources).toEqual([]);
@@ -54,6 +54,7 @@ describe('built-in plugins and sources', () => {
   it.each([
     ['tc-tproxy', 'tc-tproxy-plugin.js'],
     ['tc-nexthop', 'tc-nexthop-plugin.js'],
+    ['connect-redirect', 'connect-redirect-plugin.js'],
   ])("%s's light entry imports none of its dataplane", (plugin, implementation) => {
     const loaded = modulesLoadedBy(`await import('@bpfsteer/plugin-${plugin}/entry');`);
     expect(loaded.some((u) => u.endsWith(`/plugin-${plugin}/dist/${plugin}-entry.js`))).toBe(true);

@@ -1,5 +1,6 @@
 /**
- * Attach a cgroup program (cgroup_skb ingress/egress, cgroup/connect4, sockops) to a cgroup v2
+ * Attach a cgroup program (cgroup_skb ingress/egress, cgroup/connect4 and connect6, sockops,
+ * cgroup/getsockopt) to a cgroup v2
  * directory. Links are multi-attach: programs of other owners on the same cgroup keep running; the
  * same program is never attached twice (AlreadyAttachedError) and a pinPath is re-adopted.
  */
@@ -11,7 +12,7 @@ import type { Link, LinkType, ProgramRef } from './link.js';
 import { cgroup2Root, cgroupId, resolveCgroupPath } from './cgroup.js';
 import type { ProgramType } from './program-type.js';
 
-export type CgroupAttachType = 'cgroup_skb-ingress' | 'cgroup_skb-egress' | 'connect4' | 'sockops';
+export type CgroupAttachType = 'cgroup_skb-ingress' | 'cgroup_skb-egress' | 'connect4' | 'connect6' | 'sockops' | 'getsockopt';
 
 export interface AttachCgroupOptions {
   /** path relative to the cgroup2 root, or absolute inside it */
@@ -24,7 +25,9 @@ export const CGROUP_ATTACH: Record<CgroupAttachType, { attach: number; progType:
   'cgroup_skb-ingress': { attach: BPF.attach.CGROUP_INET_INGRESS, progType: 'cgroup_skb', type: 'cgroup_skb-ingress' },
   'cgroup_skb-egress': { attach: BPF.attach.CGROUP_INET_EGRESS, progType: 'cgroup_skb', type: 'cgroup_skb-egress' },
   connect4: { attach: BPF.attach.CGROUP_INET4_CONNECT, progType: 'cgroup_sock_addr', type: 'cgroup-connect4' },
+  connect6: { attach: BPF.attach.CGROUP_INET6_CONNECT, progType: 'cgroup_sock_addr', type: 'cgroup-connect6' },
   sockops: { attach: BPF.attach.CGROUP_SOCK_OPS, progType: 'sock_ops', type: 'sockops' },
+  getsockopt: { attach: BPF.attach.CGROUP_GETSOCKOPT, progType: 'cgroup_sockopt', type: 'cgroup-getsockopt' },
 };
 
 export function attachCgroup(prog: ProgramRef, opts: AttachCgroupOptions): Link {

@@ -19,6 +19,7 @@ export type Feature =
   | 'sk_lookup'
   | 'cgroup_skb'
   | 'cgroup_sock_addr'
+  | 'cgroup_sockopt'
   | 'sockops'
   | 'cgroup2'
   | 'bpffs'
@@ -41,6 +42,7 @@ export const FEATURE_MIN_KERNEL: Record<Feature, string> = {
   sk_lookup: '5.9',
   cgroup_skb: '4.10',
   cgroup_sock_addr: '4.17',
+  cgroup_sockopt: '5.3',
   sockops: '4.13',
   cgroup2: '4.5',
   bpffs: '4.4',
@@ -93,6 +95,7 @@ const probes: Record<Feature, () => FeatureProbe> = {
   sk_lookup: () => progType('sk_lookup'),
   cgroup_skb: () => progType('cgroup_skb'),
   cgroup_sock_addr: () => progType('cgroup_sock_addr'),
+  cgroup_sockopt: () => progType('cgroup_sockopt'),
   sockops: () => progType('sock_ops'),
   cgroup2: () => {
     const at = findCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));

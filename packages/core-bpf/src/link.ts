@@ -28,6 +28,8 @@ export type LinkType =
   | 'cgroup_skb-ingress'
   | 'cgroup_skb-egress'
   | 'cgroup-connect4'
+  | 'cgroup-connect6'
+  | 'cgroup-getsockopt'
   | 'sockops';
 
 export interface Link extends Disposable {
@@ -70,6 +72,10 @@ export function linkTypeName(kernelLinkType: number, attachType: number): LinkTy
           return 'cgroup_skb-egress';
         case a.CGROUP_INET4_CONNECT:
           return 'cgroup-connect4';
+        case a.CGROUP_INET6_CONNECT:
+          return 'cgroup-connect6';
+        case a.CGROUP_GETSOCKOPT:
+          return 'cgroup-getsockopt';
         case a.CGROUP_SOCK_OPS:
           return 'sockops';
         default:

@@ -23,6 +23,8 @@ const PROG_TYPE_OF: Record<LinkType, ProgramType> = {
   'cgroup_skb-ingress': 'cgroup_skb',
   'cgroup_skb-egress': 'cgroup_skb',
   'cgroup-connect4': 'cgroup_sock_addr',
+  'cgroup-connect6': 'cgroup_sock_addr',
+  'cgroup-getsockopt': 'cgroup_sockopt',
   sockops: 'sock_ops',
 };
 

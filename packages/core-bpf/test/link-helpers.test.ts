@@ -127,6 +127,8 @@ describe('kernel info decoding', () => {
     expect(linkTypeName(BPF.link.CGROUP, a.CGROUP_INET_INGRESS)).toBe('cgroup_skb-ingress');
     expect(linkTypeName(BPF.link.CGROUP, a.CGROUP_INET_EGRESS)).toBe('cgroup_skb-egress');
     expect(linkTypeName(BPF.link.CGROUP, a.CGROUP_INET4_CONNECT)).toBe('cgroup-connect4');
+    expect(linkTypeName(BPF.link.CGROUP, a.CGROUP_INET6_CONNECT)).toBe('cgroup-connect6');
+    expect(linkTypeName(BPF.link.CGROUP, a.CGROUP_GETSOCKOPT)).toBe('cgroup-getsockopt');
     expect(linkTypeName(BPF.link.CGROUP, a.CGROUP_SOCK_OPS)).toBe('sockops');
     expect(linkTypeName(BPF.link.CGROUP, 2)).toBeUndefined();
     expect(linkTypeName(BPF.link.TCX, a.SK_LOOKUP)).toBeUndefined();
@@ -208,7 +210,9 @@ describe('option validation', () => {
       'cgroup_skb-ingress': [0, 'cgroup_skb', 'cgroup_skb-ingress'],
       'cgroup_skb-egress': [1, 'cgroup_skb', 'cgroup_skb-egress'],
       connect4: [10, 'cgroup_sock_addr', 'cgroup-connect4'],
+      connect6: [11, 'cgroup_sock_addr', 'cgroup-connect6'],
       sockops: [3, 'sock_ops', 'sockops'],
+      getsockopt: [21, 'cgroup_sockopt', 'cgroup-getsockopt'],
     });
   });
 
