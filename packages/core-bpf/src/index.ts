@@ -98,7 +98,7 @@ export {
 } from './seqpacket-socket.js';
 export { SeqpacketServer, type SeqpacketListenOptions } from './seqpacket-server.js';
 export { notifyServiceManager } from './service-manager-notify.js';
-export { socketInfo, peerCredentials, type PeerCredentials, type SocketFamily, type SocketInfo, type SocketType } from './socket-info.js';
+export { originalDestination, socketInfo, peerCredentials, type PeerCredentials, type SocketFamily, type SocketInfo, type SocketType } from './socket-info.js';
 export { tcpListeners, udpListeners, type TcpListenerSocket, type TcpListenersOptions } from './sock-diag.js';
 export { socketOwners, type SocketOwner, type SocketOwnersOptions } from './socket-owners.js';
 export { duplicateFdFromProcess, pidfdGetfd, pidfdOpen } from './pidfd.js';

@@ -11,6 +11,7 @@ import { SK, UCRED } from './ffi/socket-constants.js';
 import { formatIpv4, formatIpv6 } from '@bpfsteer/ip';
 import { socketNetnsInode } from './netns-fd.js';
 import { validateFd } from './socket-options.js';
+import { SyscallError } from './errors.js';
 
 export type SocketFamily = 'unix' | 'inet' | 'inet6' | 'netlink' | 'other';
 export type SocketType = 'stream' | 'dgram' | 'seqpacket' | 'raw' | 'other';
@@ -87,6 +88,29 @@ export function socketInfo(fd: number): SocketInfo {
     inode: fstatSync(fd, { bigint: true }).ino,
     netnsInode: socketNetnsInode(fd),
   };
+}
+
+/** netfilter's SO_ORIGINAL_DST (linux/netfilter_ipv4.h) and IP6T_SO_ORIGINAL_DST: both 80 */
+const SO_ORIGINAL_DST = 80;
+const SOL_IP = 0;
+
+/**
+ * The original destination of a connection redirected to the listener that accepted `fd` (an
+ * accepted TCP socket of family `family`), as iptables REDIRECT or a cgroup/getsockopt program
+ * answers getsockopt(SOL_IP, SO_ORIGINAL_DST) / getsockopt(SOL_IPV6, IP6T_SO_ORIGINAL_DST);
+ * undefined when none is known (ENOENT, ENOPROTOOPT: the connection was not redirected).
+ */
+export function originalDestination(fd: number, family: 4 | 6): { address: string; port: number } | undefined {
+  validateFd(fd, 'socket fd');
+  const v = Buffer.alloc(28);
+  const len = new Uint32Array([family === 4 ? 16 : 28]);
+  try {
+    check('getsockopt', libcRaw.getsockopt(fd, family === 4 ? SOL_IP : C.IPPROTO_IPV6, SO_ORIGINAL_DST, v, len), `read the original destination of fd ${fd}`);
+  } catch (err) {
+    if (err instanceof SyscallError && (err.errno === 'ENOENT' || err.errno === 'ENOPROTOOPT')) return undefined;
+    throw err;
+  }
+  return decodeInetSockaddr(v.subarray(0, Math.min(len[0], v.length)));
 }
 
 /** SO_PEERCRED of a connected unix socket: the peer's pid, uid and gid at connect time. */

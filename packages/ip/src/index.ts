@@ -26,6 +26,7 @@ export {
   type PrefixLike,
 } from './ip-prefix.js';
 export { canonicalPrefix, type PrefixText } from './canonical-prefix.js';
+export { formatEndpoint, tryParseEndpoint, type IpEndpoint, type ParseEndpointOptions } from './ip-endpoint.js';
 export { bitsEqual, hasHostBits, maskBytes } from './mask-bytes.js';
 export { toMappedIpv6, unmapIpv4 } from './mapped-ipv4.js';
 export { formatIpv4 } from './ipv4.js';

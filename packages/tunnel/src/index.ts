@@ -1,0 +1,5 @@
+export { Tunnel, type TunnelLogger, type TunnelOptions } from './tunnel.js';
+export { tunnelConfigSchema, type TunnelConfig, type TunnelConfigInput } from './tunnel-config.js';
+export type { TunnelStats } from './tunnel-stats.js';
+export { formatAuthority, parseAuthority, type Destination } from './connect-authority.js';
+export { certificateIdentities, identityProblem } from './peer-identity.js';

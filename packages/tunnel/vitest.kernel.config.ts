@@ -1,0 +1,2 @@
+import { kernelConfig } from '../../vitest.shared.js';
+export default kernelConfig;
