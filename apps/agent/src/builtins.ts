@@ -26,6 +26,7 @@ export const builtinSourceModules: Readonly<Record<string, LoadModule>> = {
   static: async () => staticSourceModule(),
   ziti: async () => (await import('@bpfsteer/source-ziti')).zitiSourceModule,
   istiod: async () => (await import('@bpfsteer/source-istiod')).istiodSourceModule,
+  tunnel: async () => (await import('@bpfsteer/tunnel')).tunnelSourceModule,
 };
 
 /** The values of `field` in the entries of `document[list]` (whatever the document's shape). */

@@ -37,7 +37,7 @@ describe('built-in plugins and sources', () => {
     );
     expect(loaded.some((u) => u.includes('/source-ziti/'))).toBe(true);
     expect(loaded.some((u) => u.includes('/plugin-tc-tproxy/dist/tc-tproxy-entry.js'))).toBe(true);
-    for (const absent of ['/source-istiod/', '@grpc', '@kubernetes', '/plugin-sklookup/', '/plugin-cgroup-mark/', '/plugin-tc-nexthop/', '/plugin-connect-redirect/', 'tc-tproxy-plugin.js']) {
+    for (const absent of ['/source-istiod/', '@grpc', '@kubernetes', '/plugin-sklookup/', '/plugin-cgroup-mark/', '/plugin-tc-nexthop/', '/plugin-connect-redirect/', '/packages/tunnel/', 'tc-tproxy-plugin.js']) {
       expect(loaded.filter((u) => u.includes(absent)), absent).toEqual([]);
     }
   });
@@ -46,7 +46,7 @@ describe('built-in plugins and sources', () => {
     const { builtinFactoriesFor } = (await import(indexUrl)) as typeof import('../src/index.js');
     const f = await builtinFactoriesFor({ plugins: [{ id: 'tc-tprox' }], sources: [{ type: 'zitii' }] });
     expect(f.plugins.map((p) => p.id)).toEqual(['tc-nexthop', 'tc-tproxy', 'sklookup', 'cgroup-mark', 'connect-redirect']);
-    expect(f.sources.map((s) => s.type)).toEqual(['static', 'ziti', 'istiod']);
+    expect(f.sources.map((s) => s.type)).toEqual(['static', 'ziti', 'istiod', 'tunnel']);
     // a list the config leaves out loads nothing
     expect((await builtinFactoriesFor({ plugins: [{ id: 'tc-tprox' }] })).sources).toEqual([]);
   });

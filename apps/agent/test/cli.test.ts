@@ -84,7 +84,7 @@ describe('bpfsteer validate', () => {
       '  agent.logLevel: "loud" is not accepted; accepted: "fatal", "error", "warn", "info", "debug", "trace", "silent"',
       '  agent.timeouts.openMs: Too small: expected number to be >=1 (got -1)',
       expect.stringMatching(/^ {2}plugins\[0\]\.id: unknown plugin "tc-nexthpo"; known: /),
-      '  sources[0].type: unknown source type "kafka"; known: static, ziti, istiod',
+      '  sources[0].type: unknown source type "kafka"; known: static, ziti, istiod, tunnel',
       '',
     ]);
   });

@@ -39,7 +39,7 @@ beforeAll(async () => {
   const sa = join(root, SERVICE_ACCOUNT_DIR);
   await mkdir(sa, { recursive: true });
   await writeFile(join(sa, 'token'), TOKEN);
-  await writeFile(join(sa, 'ca.crt'), certificate.cert);
+  await writeFile(join(sa, 'ca.crt'), certificate.ca);
   await writeFile(join(sa, 'namespace'), 'bpfsteer-system');
 });
 afterAll(async () => {

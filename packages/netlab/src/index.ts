@@ -7,3 +7,5 @@ export { startNotifyReceiver, type NotifyReceiver } from './notify-receiver.js';
 export { startRouterStandIn, type DiverterRun, type RouterStandIn, type RouterStandInOptions } from './router-stand-in.js';
 export { tcpClient, type TcpClientOptions, type TcpClientResult } from './marked-tcp-client.js';
 export { monotonicNsAgo } from './monotonic-ns-ago.js';
+export { makeTestCa, type IssuedFiles, type SubjectAltNames, type TestCa } from './test-ca.js';
+export { buildTwoNodeLab, startPeerServer, type TwoNodeLab } from './two-node-lab.js';

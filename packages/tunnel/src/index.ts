@@ -3,3 +3,4 @@ export { tunnelConfigSchema, type TunnelConfig, type TunnelConfigInput } from '.
 export type { TunnelStats } from './tunnel-stats.js';
 export { formatAuthority, parseAuthority, type Destination } from './connect-authority.js';
 export { certificateIdentities, identityProblem } from './peer-identity.js';
+export { tunnelIntents, tunnelSource, tunnelSourceConfigSchema, tunnelSourceModule, type TunnelSourceConfig } from './tunnel-source.js';

@@ -15,8 +15,8 @@ const prefix = z.string().superRefine((value, ctx) => {
 });
 const file = z.string().startsWith('/', 'give an absolute path');
 
-export const tunnelConfigSchema = z
-  .strictObject({
+/** The tunnel's fields (the tunnel source adds its own to them). */
+export const tunnelConfigFields = {
     /** where redirected connections arrive (plugin-connect-redirect's target) */
     outbound: z.array(listener).default(['127.0.0.1:18000', '[::1]:18000']),
     /** where the other nodes' tunnels connect ("[::]:18001" takes IPv4 too) */
@@ -43,12 +43,16 @@ export const tunnelConfigSchema = z
     plainText: z.boolean().default(false),
     /** a peer or a destination that does not answer within this is given up (ms) */
     connectTimeoutMs: z.number().int().min(100).max(120_000).default(5000),
-  })
-  .superRefine((c, ctx) => {
-    if (c.tls === false && !c.plainText) {
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'false sends every connection in the clear between nodes: set plainText: true to mean it, or give certFile, keyFile and caFile' });
-    }
-  });
+};
+
+/** tls: false only with plainText: true */
+export function checkPlainText(c: { tls: unknown; plainText: boolean }, ctx: z.RefinementCtx): void {
+  if (c.tls === false && !c.plainText) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: 'false sends every connection in the clear between nodes: set plainText: true to mean it, or give certFile, keyFile and caFile' });
+  }
+}
+
+export const tunnelConfigSchema = z.strictObject(tunnelConfigFields).superRefine(checkPlainText);
 
 export type TunnelConfigInput = z.input<typeof tunnelConfigSchema>;
 export type TunnelConfig = z.output<typeof tunnelConfigSchema>;

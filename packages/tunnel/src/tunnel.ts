@@ -73,6 +73,8 @@ export class Tunnel {
   readonly #stats = emptyStats();
   readonly #peers: Peer[];
   readonly #sessions = new Map<string, ClientHttp2Session>();
+  /** the peers' sessions to the inbound listeners (a listener's close waits for them: stop ends them) */
+  readonly #peerSessions = new Set<Http2Session>();
   readonly #outbound: NetServer[] = [];
   #inbound: (Http2SecureServer | Http2Server)[] = [];
   #material?: TlsMaterial;
@@ -134,8 +136,9 @@ export class Tunnel {
 
   async stop(): Promise<void> {
     this.#stopWatching?.();
-    for (const session of this.#sessions.values()) session.destroy();
+    for (const session of [...this.#sessions.values(), ...this.#peerSessions]) session.destroy();
     this.#sessions.clear();
+    this.#peerSessions.clear();
     for (const socket of this.#open) socket.destroy();
     const close = (s: { close(cb: () => void): unknown }) => new Promise<void>((resolve) => s.close(() => resolve()));
     await Promise.all([...this.#outbound.splice(0), ...this.#inbound.splice(0)].map(close));
@@ -255,6 +258,10 @@ export class Tunnel {
       tls === false
         ? createH2Server()
         : createSecureServer({ cert: material!.cert, key: material!.key, ca: material!.ca, requestCert: true, rejectUnauthorized: true });
+    server.on('session', (session: Http2Session) => {
+      this.#peerSessions.add(session);
+      session.once('close', () => this.#peerSessions.delete(session));
+    });
     if (tls !== false) {
       server.on('session', (session: Http2Session) => {
         const certificate = (session.socket as TLSSocket).getPeerCertificate();

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Destination, Tunnel, type TunnelConfigInput, tunnelConfigSchema } from '../src/index.js';
-import { makeCa, type NodeFiles } from './support/certificates.js';
+import { type IssuedFiles as NodeFiles, makeTestCa } from '@bpfsteer/netlab';
 
 const ID = (n: string) => `spiffe://cluster.local/ns/bpfsteer/sa/${n}`;
 let dir: string;
@@ -26,12 +26,12 @@ const cleanups: (() => unknown)[] = [];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'bpfsteer-tunnel-'));
-  const ca = makeCa(dir, 'mesh');
-  nodeA = ca.issue('node-a', ID('node-a'));
-  nodeB = ca.issue('node-b', ID('node-b'));
-  nodeB2 = ca.issue('node-b2', ID('node-b2'));
-  rogue = ca.issue('rogue', ID('rogue'));
-  foreign = makeCa(dir, 'other').issue('foreign', ID('node-a'));
+  const ca = makeTestCa(dir, 'mesh');
+  nodeA = ca.issue('node-a', { uri: ID('node-a') });
+  nodeB = ca.issue('node-b', { uri: ID('node-b') });
+  nodeB2 = ca.issue('node-b2', { uri: ID('node-b2') });
+  rogue = ca.issue('rogue', { uri: ID('rogue') });
+  foreign = makeTestCa(dir, 'other').issue('foreign', { uri: ID('node-a') });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {
@@ -97,6 +97,10 @@ describe('Tunnel', () => {
     expect(await exchange(A, 'hi')).toEqual({ ok: true, reply: Buffer.from('echo:hi') });
     expect(A.stats).toMatchObject({ outboundAccepted: 1, outboundPeerFailed: 0, bytesOut: 2, bytesIn: 7 });
     expect(B.stats).toMatchObject({ inboundStreams: 1, inboundDialFailed: 0 });
+    // stopping does not wait for the peer's session (still open) to end
+    const stopping = Date.now();
+    await B.stop();
+    expect(Date.now() - stopping).toBeLessThan(1000);
   });
 
   it('with back-pressure: 16 MiB each way arrive whole; 20 connections at once share one session', async () => {

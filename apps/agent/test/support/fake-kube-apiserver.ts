@@ -17,13 +17,11 @@
  * - core/v1 Events: create (409 when the name exists), merge patch, get, list; an Event about a Node
  *   must be in namespace "default" (pkg/apis/core/validation/events.go).
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { makeTestCa } from '@bpfsteer/netlab';
 
 type Json = Record<string, unknown>;
 type WatchType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -40,16 +38,11 @@ interface Watcher {
   readonly name?: string;
 }
 
-/** A self-signed certificate for 127.0.0.1 (its own CA), made with openssl in `dir`. */
-export async function makeServerCertificate(dir: string): Promise<{ key: string; cert: string; certPath: string }> {
-  const keyPath = join(dir, 'apiserver.key');
-  const certPath = join(dir, 'apiserver.crt');
-  await promisify(execFile)('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=kube-apiserver',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ]);
-  return { key: await readFile(keyPath, 'utf8'), cert: await readFile(certPath, 'utf8'), certPath };
+/** The API server's certificate for 127.0.0.1 and the CA a pod trusts (its ca.crt), made with netlab's test CA. */
+export async function makeServerCertificate(dir: string): Promise<{ key: string; cert: string; caFile: string; ca: string }> {
+  const ca = makeTestCa(dir, 'kubernetes');
+  const files = ca.issue('kube-apiserver', { ip: ['127.0.0.1'], dns: ['localhost'] });
+  return { key: await readFile(files.keyFile, 'utf8'), cert: await readFile(files.certFile, 'utf8'), caFile: ca.caFile, ca: await readFile(ca.caFile, 'utf8') };
 }
 
 export class FakeKubeApiServer {
