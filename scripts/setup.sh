@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-APT_PKGS=(clang llvm libbpf-dev libelf-dev bpftool iproute2 iptables iputils-ping iperf3 procps util-linux python3 tcpdump
+APT_PKGS=(clang llvm libbpf-dev libelf-dev bpftool iproute2 iptables iputils-ping iperf3 procps util-linux python3 tcpdump stunnel4
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static)
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -52,6 +52,17 @@ export interface TunnelOptions {
   readonly tlsCheckMs?: number;
 }
 
+/**
+ * HTTP/2 flow control sized for a bulk TCP stream between nodes: nghttp2's default windows (64 KiB
+ * per stream and per session) cap a stream at 64 KiB per round trip, a fraction of what the link
+ * carries. Per stream 8 MiB, per session 32 MiB (both sides advertise them).
+ */
+const STREAM_WINDOW = 8 << 20;
+const SESSION_WINDOW = 32 << 20;
+const H2_SETTINGS = { initialWindowSize: STREAM_WINDOW };
+/** MB of memory nghttp2 may hold per session (default 10): the windows above fit */
+const MAX_SESSION_MEMORY = 96;
+
 const silent: TunnelLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
 /** The original destination by getsockopt on the accepted socket's fd (node:net keeps it on its handle). */
@@ -226,8 +237,10 @@ export class Tunnel {
     const material = this.#material;
     const session =
       tls === false
-        ? h2Connect(`http://${peer}`)
+        ? h2Connect(`http://${peer}`, { settings: H2_SETTINGS, maxSessionMemory: MAX_SESSION_MEMORY })
         : h2Connect(`https://${peer}`, {
+            settings: H2_SETTINGS,
+            maxSessionMemory: MAX_SESSION_MEMORY,
             cert: material!.cert,
             key: material!.key,
             ca: material!.ca,
@@ -237,6 +250,7 @@ export class Tunnel {
               return problem ? new Error(problem) : undefined;
             },
           });
+    session.once('connect', () => session.setLocalWindowSize(SESSION_WINDOW));
     session.on('error', (err) => this.#log.warn({ peer, error: err.message }, 'session to the peer failed'));
     session.on('close', () => {
       if (this.#sessions.get(peer) === session) this.#sessions.delete(peer);
@@ -254,11 +268,13 @@ export class Tunnel {
     const { address, port } = endpointOf(text);
     const { tls } = this.config;
     const material = this.#material;
+    const h2 = { settings: H2_SETTINGS, maxSessionMemory: MAX_SESSION_MEMORY };
     const server =
       tls === false
-        ? createH2Server()
-        : createSecureServer({ cert: material!.cert, key: material!.key, ca: material!.ca, requestCert: true, rejectUnauthorized: true });
+        ? createH2Server(h2)
+        : createSecureServer({ ...h2, cert: material!.cert, key: material!.key, ca: material!.ca, requestCert: true, rejectUnauthorized: true });
     server.on('session', (session: Http2Session) => {
+      session.setLocalWindowSize(SESSION_WINDOW);
       this.#peerSessions.add(session);
       session.once('close', () => this.#peerSessions.delete(session));
     });
