@@ -123,8 +123,8 @@ describe('node reporter', { timeout: 20_000 }, () => {
     const agent = makeAgent({ sources: [{ type: 'static' }] });
     const reporter = await startReporter(agent);
     await agent.start();
-    await expect.poll(condition).toMatchObject({ status: 'False', reason: 'AgentHealthy' });
-    await expect.poll(events).toEqual([{ type: 'Normal', reason: 'AgentStarted', message: 'bpfsteer agent running', count: 1 }]);
+    await expect.poll(condition, { timeout: 5000 }).toMatchObject({ status: 'False', reason: 'AgentHealthy' });
+    await expect.poll(events, { timeout: 5000 }).toEqual([{ type: 'Normal', reason: 'AgentStarted', message: 'bpfsteer agent running', count: 1 }]);
     const event = [...api.events.values()][0]!;
     // as the kubelet records node events: namespace default, the Node (with its uid) involved
     expect(event).toMatchObject({
@@ -141,7 +141,7 @@ describe('node reporter', { timeout: 20_000 }, () => {
     expect(condition()).toMatchObject({ status: 'Unknown', reason: 'AgentStopped' });
     expect(condition()!.lastTransitionTime).not.toBe(healthyAt);
     expect(events().map((e) => e.reason)).toEqual(['AgentStarted', 'AgentStopping']);
-    await expect.poll(() => api.openWatches).toBe(0);
+    await expect.poll(() => api.openWatches, { timeout: 5000 }).toBe(0);
   });
 
   it('records PluginFailed and IstiodUnreachable, and shows them in the condition', async () => {
@@ -162,7 +162,7 @@ describe('node reporter', { timeout: 20_000 }, () => {
     );
     await startReporter(agent);
     await agent.start();
-    await expect.poll(() => events().map((e) => e.reason).sort()).toEqual(['AgentStarted', 'IstiodUnreachable', 'PluginFailed']);
+    await expect.poll(() => events().map((e) => e.reason).sort(), { timeout: 5000 }).toEqual(['AgentStarted', 'IstiodUnreachable', 'PluginFailed']);
     expect(events()).toEqual(
       expect.arrayContaining([
         { type: 'Warning', reason: 'PluginFailed', message: 'plugin broken failed: create failed: bpf object broken.bpf.o: cannot load', count: 1 },
@@ -170,7 +170,7 @@ describe('node reporter', { timeout: 20_000 }, () => {
         { type: 'Warning', reason: 'AgentStarted', message: 'bpfsteer agent running; failed: plugin broken', count: 1 },
       ]),
     );
-    await expect.poll(condition).toMatchObject({
+    await expect.poll(condition, { timeout: 5000 }).toMatchObject({
       status: 'True',
       reason: 'PluginFailed',
       message: expect.stringMatching(/^plugins failed: broken; istiod#0: IstiodUnreachable since \S+: 127\.0\.0\.1:\d+: stream ended: UNAVAILABLE/),
@@ -181,12 +181,12 @@ describe('node reporter', { timeout: 20_000 }, () => {
     const agent = makeAgent({ sources: [{ type: 'static' }] });
     await startReporter(agent);
     await agent.start();
-    await expect.poll(events).toHaveLength(1);
+    await expect.poll(events, { timeout: 5000 }).toHaveLength(1);
     const problem = { source: 'static#0', problem: 'ControlPlaneUnreachable', message: 'connect ECONNREFUSED', since: new Date().toISOString() };
     agent.events.emit({ type: 'source-problem', problem });
     agent.events.emit({ type: 'source-problem-cleared', source: 'static#0', problem: 'ControlPlaneUnreachable' });
     agent.events.emit({ type: 'source-problem', problem });
-    await expect.poll(() => events().find((e) => e.reason === 'ControlPlaneUnreachable')?.count).toBe(2);
+    await expect.poll(() => events().find((e) => e.reason === 'ControlPlaneUnreachable')?.count, { timeout: 5000 }).toBe(2);
     expect(events().map((e) => e.reason).sort()).toEqual(['AgentStarted', 'ControlPlaneUnreachable', 'ProblemCleared']);
     expect(api.requests.filter((r) => r.method === 'PATCH' && r.url.includes('/events/'))).toHaveLength(1);
   });
@@ -195,33 +195,33 @@ describe('node reporter', { timeout: 20_000 }, () => {
     const agent = makeAgent({ sources: [{ type: 'static' }] });
     await startReporter(agent);
     await agent.start();
-    await expect.poll(condition).toMatchObject({ reason: 'AgentHealthy' });
-    await expect.poll(() => api.openWatches).toBe(1);
+    await expect.poll(condition, { timeout: 5000 }).toMatchObject({ reason: 'AgentHealthy' });
+    await expect.poll(() => api.openWatches, { timeout: 5000 }).toBe(1);
 
     api.editNode(NODE, (n) => {
       const status = n.status as { conditions: { type: string }[] };
       status.conditions = status.conditions.filter((c) => c.type !== CONDITION_TYPE);
     });
-    await expect.poll(condition).toMatchObject({ reason: 'AgentHealthy' });
+    await expect.poll(condition, { timeout: 5000 }).toMatchObject({ reason: 'AgentHealthy' });
 
     api.editNode(NODE, (n) => {
       const c = (n.status as { conditions: Record<string, unknown>[] }).conditions.find((x) => x.type === CONDITION_TYPE)!;
       c.status = 'True';
       c.reason = 'SomeoneElse';
     });
-    await expect.poll(condition).toMatchObject({ status: 'False', reason: 'AgentHealthy' });
+    await expect.poll(condition, { timeout: 5000 }).toMatchObject({ status: 'False', reason: 'AgentHealthy' });
 
     api.deleteNode(NODE);
     api.addNode(NODE);
     expect(condition()).toBeUndefined();
-    await expect.poll(condition).toMatchObject({ status: 'False', reason: 'AgentHealthy' });
+    await expect.poll(condition, { timeout: 5000 }).toMatchObject({ status: 'False', reason: 'AgentHealthy' });
   });
 
   it('after a watch is refused with 410 Expired, lists again and goes on watching', async () => {
     const agent = makeAgent({ sources: [{ type: 'static' }] });
     await startReporter(agent);
     await agent.start();
-    await expect.poll(() => api.openWatches).toBe(1);
+    await expect.poll(() => api.openWatches, { timeout: 5000 }).toBe(1);
     const lists = () => api.requests.filter((r) => r.method === 'GET' && r.url.startsWith('/api/v1/nodes?') && !r.url.includes('watch=true')).length;
     expect(lists()).toBe(1);
 
@@ -238,7 +238,7 @@ describe('node reporter', { timeout: 20_000 }, () => {
       const status = n.status as { conditions: { type: string }[] };
       status.conditions = status.conditions.filter((c) => c.type !== CONDITION_TYPE);
     });
-    await expect.poll(condition).toMatchObject({ reason: 'AgentHealthy' });
+    await expect.poll(condition, { timeout: 5000 }).toMatchObject({ reason: 'AgentHealthy' });
   });
 
   it('retries what the API server refuses for a while; never holds the agent up', async () => {
@@ -248,8 +248,8 @@ describe('node reporter', { timeout: 20_000 }, () => {
     await startReporter(agent);
     await agent.start();
     expect(agent.state).toBe('running');
-    await expect.poll(condition).toMatchObject({ reason: 'AgentHealthy' });
-    await expect.poll(events).toEqual([expect.objectContaining({ reason: 'AgentStarted' })]);
+    await expect.poll(condition, { timeout: 5000 }).toMatchObject({ reason: 'AgentHealthy' });
+    await expect.poll(events, { timeout: 5000 }).toEqual([expect.objectContaining({ reason: 'AgentStarted' })]);
     expect(api.requests.filter((r) => r.status >= 500)).toHaveLength(5);
   });
 

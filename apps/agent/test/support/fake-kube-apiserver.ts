@@ -110,8 +110,13 @@ export class FakeKubeApiServer {
     return ((this.nodes.get(name)?.status as Json | undefined)?.conditions as Json[] | undefined)?.find((c) => c.type === type);
   }
 
-  /** Forgets the watch history (as etcd compaction does): a watch from an older resourceVersion gets 410. */
+  /**
+   * Writes elsewhere in the cluster (other objects' changes move the one resourceVersion counter),
+   * then forgets the watch history up to now (as etcd compaction does): a watch from any version a
+   * client holds gets 410.
+   */
   compact(): void {
+    this.#rv += 1;
     this.#history = [];
     this.#oldestRv = this.#rv;
   }
