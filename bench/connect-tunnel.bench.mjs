@@ -12,10 +12,10 @@
 // one outside it (BPF_PROG_TEST_RUN cannot run cgroup/connect4 programs: the kernel answers ENOTSUPP).
 // Needs root, stunnel4, iperf3, the builds of netlab, plugin-connect-redirect and tunnel.
 // Usage: node bench/connect-tunnel.bench.mjs [seconds per measure (3)]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildTwoNodeLab, makeTestCa, NetLab } from '@bpfsteer/netlab';
+import { buildTwoNodeLab, makeTestCa, NetLab, spawnIn, untilLine } from '@bpfsteer/netlab';
 import { ConnectRedirectDataplane, readEndpoint } from '@bpfsteer/plugin-connect-redirect';
 import { createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
 import { onCleanup, runCleanup } from './cleanup.mjs';
@@ -51,17 +51,12 @@ const stopChildren = () =>
   Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r).kill('SIGKILL')))));
 
 /** Spawns argv in netns (and cgroup); resolves once it printed `ready`. */
-function start(argv, netns, cgroup) {
-  const inNs = ['nsenter', `--net=${lab.nsPath(netns)}`, '--', ...argv];
-  const child = cgroup
-    ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...inNs], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(inNs[0], inNs.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+async function start(argv, netns, cgroup) {
+  const child = spawnIn(lab.nsPath(netns), argv, cgroup ? { cgroup } : {});
   children.push(child);
   onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => d.toString().includes('ready') && resolve(child));
-    child.once('exit', (code) => reject(new Error(`${argv.slice(0, 3).join(' ')} exited ${code}`)));
-  });
+  await untilLine(child, 'ready');
+  return child;
 }
 
 /** Runs argv to its end in netns (and cgroup); its stdout. */
@@ -82,7 +77,7 @@ const gbitPerSecond = (host, cgroup) => {
 
 // pod B's servers, pod A's local one (for the hook's own cost)
 await start([process.execPath, rate, 'server', '0.0.0.0', '80'], t.podB);
-const iperf = spawn('nsenter', [`--net=${lab.nsPath(t.podB)}`, '--', 'iperf3', '-s', '-p', '5201'], { stdio: 'ignore' });
+const iperf = spawnIn(lab.nsPath(t.podB), ['iperf3', '-s', '-p', '5201'], { stdio: 'ignore' });
 children.push(iperf);
 onCleanup(() => iperf.kill('SIGKILL'));
 await start([process.execPath, rate, 'server', '127.0.0.1', '81'], t.podA);
@@ -131,7 +126,7 @@ const stunnel = (name, netns, services) => {
     // waits for delayed ACKs on each small exchange
     [`foreground = yes`, `pid =`, 'socket = l:TCP_NODELAY=1', 'socket = r:TCP_NODELAY=1', `cert = ${files.certFile}`, `key = ${files.keyFile}`, `CAfile = ${files.caFile}`, `verifyChain = yes`, `requireCert = yes`, ...services].join('\n') + '\n',
   );
-  const child = spawn('nsenter', [`--net=${lab.nsPath(netns)}`, '--', 'stunnel4', conf], { stdio: 'ignore' });
+  const child = spawnIn(lab.nsPath(netns), ['stunnel4', conf], { stdio: 'ignore' });
   children.push(child);
   onCleanup(() => child.kill('SIGKILL'));
 };

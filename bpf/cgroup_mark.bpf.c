@@ -12,6 +12,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "bpf_map_def.h"
+#include "ipv4_mapped.h"
 #include "mesh_bypass.h"
 #include "cgroup_mark.h"
 
@@ -59,8 +60,8 @@ int cgroup_mark_egress(struct __sk_buff *skb)
 		if (ip.protocol != IPPROTO_TCP || (ip.frag_off & bpf_htons(0x1fff)) || ip.ihl < 5)
 			return 1;
 		thoff = ip.ihl * 4;
-		mesh_v4_mapped(key.remote_be, ip.saddr);
-		mesh_v4_mapped(key.local_be, ip.daddr);
+		ipv4_mapped(key.remote_be, ip.saddr);
+		ipv4_mapped(key.local_be, ip.daddr);
 	} else if (version == 6) {
 		struct ipv6hdr ip6;
 

@@ -11,6 +11,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "bpf_map_def.h"
+#include "ipv4_mapped.h"
 #include "connect_redirect.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -52,19 +53,6 @@ static __always_inline struct cr_stats *stats(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&cr_stats, &zero);
-}
-
-static __always_inline void v4_mapped(__be32 *addr, __be32 ip4)
-{
-	addr[0] = 0;
-	addr[1] = 0;
-	addr[2] = bpf_htonl(0x0000ffff);
-	addr[3] = ip4;
-}
-
-static __always_inline int is_v4_mapped(const __be32 *addr)
-{
-	return addr[0] == 0 && addr[1] == 0 && addr[2] == bpf_htonl(0x0000ffff);
 }
 
 /* The action of the first port range of the longest matching prefix holding `port` (host order). */
@@ -171,8 +159,8 @@ int cr_connect4(struct bpf_sock_addr *ctx)
 
 	if (!cfg || ctx->type != CR_SOCK_STREAM)
 		return 1;
-	v4_mapped(dst, ctx->user_ip4);
-	v4_mapped(target, cfg->target4_be);
+	ipv4_mapped(dst, ctx->user_ip4);
+	ipv4_mapped(target, cfg->target4_be);
 	if (redirect(ctx, cfg, dst, (__be16)ctx->user_port, target, cfg->target4_port_be, CR_AF_INET)) {
 		ctx->user_ip4 = cfg->target4_be;
 		ctx->user_port = cfg->target4_port_be;
@@ -195,9 +183,9 @@ int cr_connect6(struct bpf_sock_addr *ctx)
 	dst[2] = ctx->user_ip6[2];
 	dst[3] = ctx->user_ip6[3];
 	/* a dual-stack socket connecting to an IPv4 address goes to the IPv4 listener, IPv4-mapped */
-	mapped = is_v4_mapped(dst);
+	mapped = is_ipv4_mapped(dst);
 	if (mapped) {
-		v4_mapped(target, cfg->target4_be);
+		ipv4_mapped(target, cfg->target4_be);
 		target_port = cfg->target4_port_be;
 	} else {
 		__builtin_memcpy(target, cfg->target6_be, sizeof(target));
@@ -227,7 +215,7 @@ static __always_inline void client_key(struct bpf_sock_ops *skops, struct cr_con
 
 	__builtin_memset(key, 0, sizeof(*key));
 	if (family == CR_AF_INET) {
-		v4_mapped(key->addr_be, ip4);
+		ipv4_mapped(key->addr_be, ip4);
 	} else {
 		key->addr_be[0] = a0;
 		key->addr_be[1] = a1;
@@ -302,7 +290,7 @@ int cr_getsockopt(struct bpf_sockopt *ctx)
 	if (!(level == CR_SOL_IP && family == CR_AF_INET) && !(level == CR_SOL_IPV6 && family == CR_AF_INET6))
 		return 1;
 	if (family == CR_AF_INET) {
-		v4_mapped(key.addr_be, ip4);
+		ipv4_mapped(key.addr_be, ip4);
 	} else {
 		key.addr_be[0] = a0;
 		key.addr_be[1] = a1;

@@ -51,14 +51,6 @@ _Static_assert(sizeof(struct mesh_bypass_value) == 8, "mesh_bypass_value layout"
 BPF_MAP_DEFINE(mesh_bypass, BPF_MAP_TYPE_LRU_HASH, struct mesh_bypass_key, struct mesh_bypass_value,
 	       MESH_BYPASS_MAX_ENTRIES);
 
-/* addr (16 bytes) := the IPv4-mapped form of an IPv4 address in network order */
-static __always_inline void mesh_v4_mapped(__be32 *addr, __be32 ip4)
-{
-	addr[0] = 0;
-	addr[1] = 0;
-	addr[2] = bpf_htonl(0x0000ffff);
-	addr[3] = ip4;
-}
 #endif /* __bpf__ */
 
 #endif /* MESH_BYPASS_H */

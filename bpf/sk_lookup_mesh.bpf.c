@@ -11,6 +11,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "bpf_map_def.h"
+#include "ipv4_mapped.h"
 #include "mesh_bypass.h"
 #include "sk_lookup_mesh.h"
 
@@ -72,8 +73,8 @@ int skl_mesh(struct bpf_sk_lookup *ctx)
 	if (ctx->protocol != IPPROTO_TCP)
 		return SK_PASS;
 	if (ctx->family == SKL_AF_INET) {
-		mesh_v4_mapped(local.addr_be, ctx->local_ip4);
-		mesh_v4_mapped(remote.addr_be, ctx->remote_ip4);
+		ipv4_mapped(local.addr_be, ctx->local_ip4);
+		ipv4_mapped(remote.addr_be, ctx->remote_ip4);
 	} else if (ctx->family == SKL_AF_INET6) {
 		local.addr_be[0] = ctx->local_ip6[0];
 		local.addr_be[1] = ctx->local_ip6[1];

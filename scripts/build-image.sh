@@ -39,18 +39,11 @@ WORK="${BPFSTEER_IMAGE_WORK:-$ROOT/.scratch/image-build}"
 STORE="$WORK/storage"
 [ "$(id -u)" = 0 ] || die "run as root (mmdebstrap --mode=root and buildah's own storage need it)"
 
-# the tools, installed like scripts/setup.sh installs its packages (uidmap: buildah needs it)
+# the tools (uidmap: buildah needs it)
 APT_PKGS=(mmdebstrap buildah crun uidmap)
-missing=()
-for p in "${APT_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=apt-install.sh
+. "$ROOT/scripts/apt-install.sh"
+apt_install_missing "${APT_PKGS[@]}"
 
 # shellcheck source=env.sh
 . "$ROOT/scripts/env.sh"

@@ -9,16 +9,9 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 APT_PKGS=(clang llvm libbpf-dev libelf-dev bpftool iproute2 iptables iputils-ping iperf3 procps util-linux python3 tcpdump stunnel4
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static)
-missing=()
-for p in "${APT_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=apt-install.sh
+. "$ROOT/scripts/apt-install.sh"
+apt_install_missing "${APT_PKGS[@]}"
 
 # Node >= 22.12 (Node 24 LTS from the registry when the system one is older)
 sys_major=0

@@ -10,13 +10,13 @@
  * attached: while it is down a new connect is refused at once (the redirect holds, nobody listens:
  * connections open at that moment are reset with the tunnel), and once it is back connects succeed.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
-import { buildTwoNodeLab, makeTestCa, NetLab, startPeerServer, tcpClient, type TwoNodeLab } from '@bpfsteer/netlab';
+import { buildTwoNodeLab, makeTestCa, NetLab, spawnIn, startPeerServer, tcpClient, type TwoNodeLab } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, spawnBpfsteer } from './support/spawn-bpfsteer.js';
 
@@ -39,10 +39,10 @@ describe('seed 001 through the agent: connect-redirect + tunnel source on two no
 
   /** `bpfsteer run -c config` in `netns` (and `cgroup`) */
   const runAgent = (config: string, netns: string, cgroup?: string): ChildProcess => {
-    const argv = ['nsenter', `--net=${lab.nsPath(netns)}`, '--', process.execPath, bin, 'run', '-c', config, '--keep-pinned'];
-    const child = cgroup
-      ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnIn(lab.nsPath(netns), [process.execPath, bin, 'run', '-c', config, '--keep-pinned'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(cgroup && { cgroup }),
+    });
     children.push(child);
     return child;
   };

@@ -13,12 +13,13 @@
  * lives in a storage of its own under its temp dir, which goes at the end, whatever happened.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cgroup2Root } from '@bpfsteer/core-bpf';
 import { spawnBpfsteer } from './support/spawn-bpfsteer.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -26,6 +27,8 @@ const archive = process.env.BPFSTEER_IMAGE ?? join(repoRoot, 'dist', 'image', 'b
 const inCi = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 const agentVersion = (JSON.parse(readFileSync(join(repoRoot, 'apps', 'agent', 'package.json'), 'utf8')) as { version: string }).version;
 
+/** where crun looks for the cgroup hierarchy (its fixed path, not this host's choice) */
+const CRUN_CGROUP_DIR = '/sys/fs/cgroup';
 const id = `bpfsteer-image-kt-${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), `${id}-`));
 const storage = join(dir, 'storage');
@@ -56,15 +59,16 @@ function buildah(...args: string[]): string {
 /**
  * crun 1.8 refuses every container on a host with hybrid cgroups whose cgroup2 hierarchy holds a
  * controller ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2"; e.g. hugetlb
- * on /sys/fs/cgroup/unified). There buildah runs in a mount namespace of its own without that mount,
- * where crun sees cgroup v1 only; the host's mounts stay as they are.
+ * on a cgroup2 mount beside the v1 ones). There buildah runs in a mount namespace of its own without
+ * that mount (found in mountinfo, as core-bpf finds it), where crun sees cgroup v1 only; the host's
+ * mounts stay as they are. Hybrid: crun's own view, /sys/fs/cgroup, is not the cgroup2 mount.
  */
 function cgroupWorkaround(): string[] {
-  const CGROUP2_SUPER_MAGIC = 0x63677270;
-  if (statfsSync('/sys/fs/cgroup').type === CGROUP2_SUPER_MAGIC) return [];
-  const controllers = '/sys/fs/cgroup/unified/cgroup.controllers';
+  const unified = cgroup2Root();
+  if (unified === CRUN_CGROUP_DIR) return [];
+  const controllers = join(unified, 'cgroup.controllers');
   if (!existsSync(controllers) || readFileSync(controllers, 'utf8').trim() === '') return [];
-  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'umount /sys/fs/cgroup/unified && exec "$@"', 'sh'];
+  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'umount "$0" && exec "$@"', unified];
 }
 
 /** Linux's capabilities, each at the index of its number */

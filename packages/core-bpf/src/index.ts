@@ -70,7 +70,7 @@ export { keepsLink, releaseLink, type ReleaseLinkOptions } from './release-link.
 export { NetnsHandle, withNetns } from './netns.js';
 export { ifIndex, ifName, interfaceAddresses, interfaceNames, type InterfaceAddress } from './interfaces.js';
 export { NetlinkChangeWatch, type NetlinkChangeWatchOptions } from './netlink-change-watch.js';
-export { cgroup2Mounts, cgroup2Root, createCgroup, removeCgroup, moveToCgroup, resolveCgroupPath } from './cgroup.js';
+export { cgroup2Mounts, cgroup2Root, cgroupId, createCgroup, removeCgroup, moveToCgroup, resolveCgroupPath } from './cgroup.js';
 export { inHostCgroupNamespace, wholeCgroup2Mount } from './cgroup-namespace.js';
 export { setSocketMark, getSocketMark, setIpTransparent } from './socket-options.js';
 export { sendFds, receiveFds, socketPair, MAX_FDS_PER_MESSAGE, type ReceivedFds } from './fd-passing.js';

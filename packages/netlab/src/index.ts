@@ -9,3 +9,4 @@ export { tcpClient, type TcpClientOptions, type TcpClientResult } from './marked
 export { monotonicNsAgo } from './monotonic-ns-ago.js';
 export { makeTestCa, type IssuedFiles, type SubjectAltNames, type TestCa } from './test-ca.js';
 export { buildTwoNodeLab, startPeerServer, type TwoNodeLab } from './two-node-lab.js';
+export { spawnIn, untilLine, type SpawnInOptions } from './spawn-in.js';

@@ -7,8 +7,9 @@
  *
  * IPv6 alike: fdXX:1::/64, fdXX::/64 (the wire), fdXX:2::/64 with XX = n in hex. Nodes forward.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { NetLab } from './net-lab.js';
+import { spawnIn, untilLine } from './spawn-in.js';
 
 export interface TwoNodeLab {
   readonly nodeA: string;
@@ -100,10 +101,8 @@ threading.Event().wait()
 `;
 
 /** Starts that application in `netns` (python3); resolves once it listens. Kill the child to stop it. */
-export function startPeerServer(lab: NetLab, netns: string): Promise<ChildProcess> {
-  const child = spawn('nsenter', [`--net=${lab.nsPath(netns)}`, '--', 'python3', '-c', PEER_SERVER], { stdio: ['ignore', 'pipe', 'ignore'] });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(child));
-    child.once('exit', (code) => reject(new Error(`the peer server exited ${code}`)));
-  });
+export async function startPeerServer(lab: NetLab, netns: string): Promise<ChildProcess> {
+  const child = spawnIn(lab.nsPath(netns), ['python3', '-c', PEER_SERVER], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await untilLine(child, 'ready');
+  return child;
 }

@@ -8,7 +8,7 @@
  * proxyCgroups) (pinned links, re-adopted and switched to the new program on restart; those of
  * cgroups no longer wanted are detached) -> setRules(...)* -> close({ keepPinned }).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type CgroupAttachType,
@@ -17,6 +17,7 @@ import {
   NotFoundError,
   attachCgroup,
   cgroup2Root,
+  cgroupId,
   defineSkeleton,
   type ReleaseLinkOptions,
   resolveCgroupPath,
@@ -148,7 +149,7 @@ export class ConnectRedirectDataplane {
       target6_port_be: target.ipv6?.port ?? 0,
       bypass_mark: bypass.mark ? bypass.mark.value & bypass.mark.mask : 0,
       bypass_mark_mask: bypass.mark?.mask ?? 0,
-      bypass_cgroup_id: bypass.cgroup ? cgroupIdOf(bypass.cgroup) : 0n,
+      bypass_cgroup_id: bypass.cgroup ? cgroupId(bypass.cgroup) : 0n,
     });
   }
 
@@ -166,7 +167,7 @@ export class ConnectRedirectDataplane {
       for (const p of paths) {
         const cgroup = resolveCgroupPath(p, root);
         if (!existsSync(join(cgroup, 'cgroup.procs'))) throw new NotFoundError(`cgroup ${cgroup}`);
-        const id = cgroupIdOf(cgroup);
+        const id = cgroupId(cgroup);
         for (const [type, program] of points) wanted.set(`${type} ${cgroup}`, { cgroup, type, program, file: `${type}-${id}` });
       }
     };
@@ -300,7 +301,4 @@ function ruleValue(e: TrieEntry) {
   return { count: e.ranges.length, ranges };
 }
 
-function cgroupIdOf(absolute: string): bigint {
-  return statSync(resolveCgroupPath(absolute, cgroup2Root()), { bigint: true }).ino;
-}
 

@@ -9,14 +9,14 @@
  * redirecting. The lab and cgroups are built once per file; each test starts its own plugin in its
  * own pin root and closes it, so any test runs alone.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { DataplanePlugin, DesiredState } from '@bpfsteer/agent-kernel';
 import { createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
-import { NetLab, type Listener, tcpClient } from '@bpfsteer/netlab';
+import { NetLab, type Listener, spawnIn, tcpClient, untilLine } from '@bpfsteer/netlab';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectRedirectDataplane } from '../src/connect-redirect-dataplane.js';
@@ -129,13 +129,8 @@ describe('connectRedirectPlugin on real cgroups', () => {
     tunnelCg = createCgroup(`${clientName}/tunnel`);
     proxyCg = createCgroup(`${clientName}-proxy`);
     // the proxy moves itself into its cgroup, then serves in the node's netns
-    proxy = spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', proxyCg, 'nsenter', `--net=${lab.nsPath(node)}`, '--', 'python3', '-c', PROXY], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      proxy!.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      proxy!.once('exit', (code) => reject(new Error(`the proxy exited ${code}`)));
-    });
+    proxy = spawnIn(lab.nsPath(node), ['python3', '-c', PROXY], { cgroup: proxyCg });
+    await untilLine(proxy, 'ready');
   });
   afterAll(async () => {
     try {

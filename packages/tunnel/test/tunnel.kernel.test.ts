@@ -12,7 +12,7 @@
  * 18001 (a capture holds no byte of the payload). Excluded destinations go direct. The tunnels' own
  * connections are not redirected. Each tunnel is a process of its own in its node's netns.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataplanePlugin, DesiredState } from '@bpfsteer/agent-kernel';
 import { createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
-import { buildTwoNodeLab, NetLab, startPeerServer, tcpClient, type TwoNodeLab } from '@bpfsteer/netlab';
+import { buildTwoNodeLab, NetLab, spawnIn, startPeerServer, tcpClient, type TwoNodeLab, untilLine } from '@bpfsteer/netlab';
 import { connectRedirectPlugin } from '@bpfsteer/plugin-connect-redirect';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,21 +42,11 @@ describe('seed 001: connect redirect + mTLS tunnel between two nodes', () => {
 
 
   /** spawns `argv` in `netns` (and `cgroup`), resolves once it printed "ready" */
-  const start = (argv: string[], netns: string, cgroup?: string): Promise<{ child: ChildProcess; line: string }> => {
-    const inNs = ['nsenter', `--net=${lab.nsPath(netns)}`, '--', ...argv];
-    const child = cgroup
-      ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...inNs], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(inNs[0]!, inNs.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const start = async (argv: string[], netns: string, cgroup?: string): Promise<ChildProcess> => {
+    const child = spawnIn(lab.nsPath(netns), argv, { ...(cgroup && { cgroup }) });
     children.push(child);
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    return new Promise((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        const line = d.toString().split('\n').find((l) => l.startsWith('ready'));
-        if (line) resolve({ child, line });
-      });
-      child.once('exit', (code) => reject(new Error(`${argv.join(' ').slice(0, 80)} exited ${code}: ${err}`)));
-    });
+    await untilLine(child, 'ready');
+    return child;
   };
   const client = (host: string, payload = 'hi') => tcpClient({ netns: lab.nsPath(t.podA), host, port: 80, cgroup: podCg, payload });
 
@@ -142,7 +132,7 @@ describe('seed 001: connect redirect + mTLS tunnel between two nodes', () => {
 
   it('on the wire between the nodes: only TLS on 18001, not a byte of the payload', async () => {
     const capture = join(dir, 'wire.pcap');
-    const dump = spawn('nsenter', [`--net=${lab.nsPath(t.nodeA)}`, '--', 'tcpdump', '-Z', 'root', '--immediate-mode', '-i', 'wire', '-U', '-w', capture, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const dump = spawnIn(lab.nsPath(t.nodeA), ['tcpdump', '-Z', 'root', '--immediate-mode', '-i', 'wire', '-U', '-w', capture, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(dump);
     await new Promise<void>((resolve) => dump.stderr!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()));
     const secret = `secret-${randomBytes(8).toString('hex')}`;
