@@ -7,24 +7,28 @@
 //   classic  iptables REDIRECT in pod A to a stunnel client there (the sidecar way), TLS to a stunnel
 //            server on node B that connects to pod B — both from Debian (stunnel4)
 // Connections: bench/conn-rate.mjs (connect, send, half-close, read the answer), 8 at a time.
-// Throughput: iperf3, one stream. Also the cost of the connect-time hook itself for a connect it
-// does not redirect: connections/s to a local listener from a process of the hooked cgroup against
-// one outside it (BPF_PROG_TEST_RUN cannot run cgroup/connect4 programs: the kernel answers ENOTSUPP).
+// Throughput: iperf3, one stream. Also the cost of the connect-time hooks themselves for a connect
+// they do not redirect: connections/s to a local listener from a process of the hooked cgroup against
+// one in a cgroup with an empty connect4 program (bpf/bench_empty_connect.bpf.c) and one in a cgroup
+// without programs (BPF_PROG_TEST_RUN cannot run cgroup/connect4 programs: the kernel answers ENOTSUPP).
 // Needs root, stunnel4, iperf3, the builds of netlab, plugin-connect-redirect and tunnel.
-// Usage: node bench/connect-tunnel.bench.mjs [seconds per measure (3)]
+// The three paths exist side by side and are measured in turns, ROUNDS times (the medians and ranges
+// shown): a machine whose speed drifts during the run moves all three alike.
+// Usage: node bench/connect-tunnel.bench.mjs [seconds per measure (3)] [rounds (3)]  (BENCH_SAMPLES=1: every sample too)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildTwoNodeLab, makeTestCa, NetLab, spawnIn, untilLine } from '@bpfsteer/netlab';
 import { ConnectRedirectDataplane, readEndpoint } from '@bpfsteer/plugin-connect-redirect';
-import { createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
+import { attachCgroup, BpfObject, createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
 import { onCleanup, runCleanup } from './cleanup.mjs';
 import { intArgs } from './int-args.mjs';
 import { median } from './stats.mjs';
 import { printTable } from './table.mjs';
 
-const USAGE = 'usage: node bench/connect-tunnel.bench.mjs [seconds]';
+const USAGE = 'usage: node bench/connect-tunnel.bench.mjs [seconds per measure (3)] [rounds (3)]';
 const SECONDS = intArgs(USAGE)(2, 3, 'seconds', 1);
+const ROUNDS = intArgs(USAGE)(3, 3, 'rounds', 1);
 const CONCURRENCY = 8;
 const rate = fileURLToPath(new URL('conn-rate.mjs', import.meta.url));
 const runner = fileURLToPath(new URL('../packages/tunnel/test/support/run-tunnel.mjs', import.meta.url));
@@ -44,6 +48,9 @@ const podCg = createCgroup(`bpfsteer-bench-ctb-${suffix}-pod`);
 onCleanup(() => removeWhenEmpty(podCg));
 const tunnelCg = createCgroup(`bpfsteer-bench-ctb-${suffix}-tunnel`);
 onCleanup(() => removeWhenEmpty(tunnelCg));
+/** the baseline of the hook's cost: a cgroup with an empty connect4 program (bpf/bench_empty_connect.bpf.c) */
+const emptyCg = createCgroup(`bpfsteer-bench-ctb-${suffix}-empty`);
+onCleanup(() => removeWhenEmpty(emptyCg));
 
 /** every process started here: stopped (and reaped: a zombie still holds its cgroup) before the cleanup */
 const children = [];
@@ -75,6 +82,13 @@ const gbitPerSecond = (host, cgroup) => {
   return r.end.sum_received.bits_per_second / 1e9;
 };
 
+// Each measure of connections/s leaves some 15,000 connections in TIME_WAIT towards one address:
+// with rounds, the ephemeral ports (32768-60999) would run out and connects slow down (seen: 200/s).
+// TIME_WAIT ports are reused for outgoing connects (tcp_tw_reuse 1, not only on loopback), in every netns.
+for (const netns of [t.podA, t.nodeA, t.nodeB, t.podB]) {
+  run(['sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1'], netns);
+}
+
 // pod B's servers, pod A's local one (for the hook's own cost)
 await start([process.execPath, rate, 'server', '0.0.0.0', '80'], t.podB);
 const iperf = spawnIn(lab.nsPath(t.podB), ['iperf3', '-s', '-p', '5201'], { stdio: 'ignore' });
@@ -83,11 +97,8 @@ onCleanup(() => iperf.kill('SIGKILL'));
 await start([process.execPath, rate, 'server', '127.0.0.1', '81'], t.podA);
 await new Promise((r) => setTimeout(r, 300));
 
-const results = {};
-// --- direct, and the hook's cost on a connect it lets go
-results.direct = { conns: connsPerSecond(t.podB4, 80, t.podA), gbit: gbitPerSecond(t.podB4) };
-
-// --- tunnel
+// --- the hook's own cost: the programs run for pod A's cgroup only, so a client outside it is the
+// baseline, measured in turns (before any rule, tunnel or iptables rule exists)
 const dp = ConnectRedirectDataplane.open({ pinRoot: `/sys/fs/bpf/bpfsteer-bench-ctb-${suffix}` });
 onCleanup(() => dp.close());
 dp.load();
@@ -96,15 +107,23 @@ const target = readEndpoint(`${t.nodeA4}:18000`, 4);
 dp.configure({ ipv4: target.value }, { cgroup: tunnelCg });
 dp.attach([podCg], [tunnelCg]);
 dp.setRules([{ destination: t.podBNet4, ports: ['80', '5201'] }]);
-// the programs run for pod A's cgroup only: a client outside it is the baseline, measured in turns
-const unhookedRuns = [];
-const hookedRuns = [];
+const empty = BpfObject.open(fileURLToPath(new URL('../bpf/build/bench_empty_connect.bpf.o', import.meta.url)));
+onCleanup(() => empty.close());
+empty.load();
+const emptyLink = attachCgroup(empty.program('bench_empty_connect4'), { cgroup: emptyCg, attachType: 'connect4' });
+onCleanup(() => emptyLink.detach());
+const hookRuns = { none: [], empty: [], ours: [] };
 for (let i = 0; i < 3; i++) {
-  unhookedRuns.push(connsPerSecond('127.0.0.1', 81, t.podA));
-  hookedRuns.push(connsPerSecond('127.0.0.1', 81, t.podA, podCg));
+  hookRuns.none.push(connsPerSecond('127.0.0.1', 81, t.podA));
+  hookRuns.empty.push(connsPerSecond('127.0.0.1', 81, t.podA, emptyCg));
+  hookRuns.ours.push(connsPerSecond('127.0.0.1', 81, t.podA, podCg));
 }
-const unhooked = median(unhookedRuns);
-const hooked = median(hookedRuns);
+const hooks = Object.fromEntries(Object.entries(hookRuns).map(([k, v]) => [k, median(v)]));
+
+// --- the three paths side by side, so that they can be measured in turns:
+//   tunnel   a client in pod A's cgroup to pod B: the connect4 redirect, the two tunnels
+//   classic  a client outside that cgroup to the same address: iptables REDIRECT, the two stunnels
+//   direct   a client outside that cgroup to pod B's other address: neither rule matches it
 const ca = makeTestCa(dir, 'bench');
 const tls = (node, allowed) => ({ ...ca.issue(node, { uri: `spiffe://bench/${node}` }), allowedIdentities: [`spiffe://bench/${allowed}`] });
 await start([process.execPath, runner, JSON.stringify({ outbound: [], inbound: ['[::]:18001'], tls: tls('node-b', 'node-a') })], t.nodeB);
@@ -113,10 +132,6 @@ await start(
   t.nodeA,
   tunnelCg,
 );
-results.tunnel = { conns: connsPerSecond(t.podB4, 80, t.podA, podCg), gbit: gbitPerSecond(t.podB4, podCg) };
-dp.setRules([]);
-
-// --- classic: iptables REDIRECT in pod A to a stunnel client there, stunnel server on node B
 const stunnel = (name, netns, services) => {
   const conf = `${dir}/${name}.conf`;
   const files = ca.issue(`stunnel-${name}`, { uri: `spiffe://bench/stunnel-${name}` });
@@ -136,19 +151,33 @@ for (const [port, to] of [['80', '18000'], ['5201', '18001']]) {
   run(['iptables', '-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '-d', t.podB4, '--dport', port, '-j', 'REDIRECT', '--to-ports', to], t.podA);
 }
 await new Promise((r) => setTimeout(r, 500));
-results.classic = { conns: connsPerSecond(t.podB4, 80, t.podA), gbit: gbitPerSecond(t.podB4) };
+
+const paths = {
+  direct: { host: t.podBOther4, cgroup: undefined },
+  tunnel: { host: t.podB4, cgroup: podCg },
+  classic: { host: t.podB4, cgroup: undefined },
+};
+const samples = Object.fromEntries(Object.keys(paths).map((k) => [k, { conns: [], gbit: [] }]));
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [k, p] of Object.entries(paths)) samples[k].conns.push(connsPerSecond(p.host, 80, t.podA, p.cgroup));
+  for (const [k, p] of Object.entries(paths)) samples[k].gbit.push(gbitPerSecond(p.host, p.cgroup));
+}
+const range = (xs) => `${Math.min(...xs).toFixed(xs[0] < 10 ? 2 : 0)}-${Math.max(...xs).toFixed(xs[0] < 10 ? 2 : 0)}`;
+if (process.env.BENCH_SAMPLES) console.log(JSON.stringify(samples));
+const results = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { conns: median(v.conns), gbit: median(v.gbit), connsRange: range(v.conns), gbitRange: range(v.gbit) }]));
 
 printTable(
-  `pod A -> pod B over two nodes, ${SECONDS} s per measure, ${CONCURRENCY} connections at a time (connections/s), one iperf3 stream (Gbit/s)`,
-  ['path', 'connections/s', 'vs classic', 'Gbit/s', 'vs classic'],
-  ['direct', 'tunnel', 'classic'].map((k) => [k, results[k].conns, results[k].conns / results.classic.conns, results[k].gbit, results[k].gbit / results.classic.gbit]),
+  `pod A -> pod B over two nodes, ${SECONDS} s per measure, ${ROUNDS} rounds of the three paths in turn (median, range); ${CONCURRENCY} connections at a time (connections/s), one iperf3 stream (Gbit/s)`,
+  ['path', 'connections/s', 'range', 'vs classic', 'Gbit/s', 'range', 'vs classic'],
+  ['direct', 'tunnel', 'classic'].map((k) => [k, results[k].conns, results[k].connsRange, results[k].conns / results.classic.conns, results[k].gbit, results[k].gbitRange, results[k].gbit / results.classic.gbit]),
 );
 printTable(
   'the connect-time hooks on a connect they do not redirect (local listener, rules miss)',
-  ['client (median of 3 turns)', 'connections/s', 'µs per connection', 'ratio'],
+  ['client (median of 3 turns)', 'connections/s', 'µs per connection', 'vs empty program'],
   [
-    ['outside the hooked cgroup', unhooked, 1e6 / unhooked, 1],
-    ['in the hooked cgroup', hooked, 1e6 / hooked, unhooked / hooked],
+    ['in a cgroup without programs', hooks.none, 1e6 / hooks.none, hooks.empty / hooks.none],
+    ['with an empty connect4 program', hooks.empty, 1e6 / hooks.empty, 1],
+    ['with the plugin\'s programs', hooks.ours, 1e6 / hooks.ours, hooks.empty / hooks.ours],
   ],
 );
 await stopChildren();

@@ -12,11 +12,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
-import { buildTwoNodeLab, makeTestCa, NetLab, spawnIn, startPeerServer, tcpClient, type TwoNodeLab } from '@bpfsteer/netlab';
+import { createCgroup } from '@bpfsteer/core-bpf';
+import { buildTwoNodeLab, makeTestCa, NetLab, removeOwnCgroup, spawnIn, startPeerServer, tcpClient, type TwoNodeLab } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, spawnBpfsteer } from './support/spawn-bpfsteer.js';
 
@@ -118,7 +118,7 @@ describe('seed 001 through the agent: connect-redirect + tunnel source on two no
       await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
     } finally {
       await lab.destroy();
-      for (const cg of cgroups) if (existsSync(cg)) removeCgroup(cg);
+      for (const cg of cgroups) await removeOwnCgroup(cg);
       for (const p of [pinRoot, `${pinRoot}-b`]) rmSync(p, { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
     }

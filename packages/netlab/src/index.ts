@@ -10,3 +10,4 @@ export { monotonicNsAgo } from './monotonic-ns-ago.js';
 export { makeTestCa, type IssuedFiles, type SubjectAltNames, type TestCa } from './test-ca.js';
 export { buildTwoNodeLab, startPeerServer, type TwoNodeLab } from './two-node-lab.js';
 export { spawnIn, untilLine, type SpawnInOptions } from './spawn-in.js';
+export { removeOwnCgroup } from './remove-own-cgroup.js';

@@ -15,8 +15,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { DataplanePlugin, DesiredState } from '@bpfsteer/agent-kernel';
-import { createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
-import { NetLab, type Listener, spawnIn, tcpClient, untilLine } from '@bpfsteer/netlab';
+import { createCgroup } from '@bpfsteer/core-bpf';
+import { NetLab, type Listener, removeOwnCgroup, spawnIn, tcpClient, untilLine } from '@bpfsteer/netlab';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectRedirectDataplane } from '../src/connect-redirect-dataplane.js';
@@ -138,7 +138,7 @@ describe('connectRedirectPlugin on real cgroups', () => {
       for (const l of listeners) l.close();
     } finally {
       await lab.destroy();
-      for (const cg of [tunnelCg, clientCg, proxyCg]) if (cg && existsSync(cg)) removeCgroup(cg);
+      for (const cg of [clientCg, proxyCg]) if (cg) await removeOwnCgroup(cg); // clientCg holds tunnelCg
     }
   });
   beforeEach(() => {

@@ -6,7 +6,7 @@
  *   destination), over one mutual-TLS session per peer that multiplexes the streams;
  * - inbound: a CONNECT stream from a peer is connected to the destination it names, on this node.
  *
- * Bytes flow both ways with back-pressure (pipes) and half-close (one side's end ends the other's
+ * Bytes flow both ways with back-pressure (relay.ts) and half-close (one side's end ends the other's
  * write side). Every failure gives the client a reset (a peer unreachable, refusing the identity,
  * not answering in time; the destination refusing) and a counter and a log line; never a hang.
  */
@@ -32,6 +32,7 @@ import { type Destination, formatAuthority, parseAuthority } from './connect-aut
 import { certificateIdentities, identityProblem } from './peer-identity.js';
 import { readTlsMaterial, type TlsMaterial, watchTlsMaterial } from './tls-material.js';
 import { tunnelConfigSchema, type TunnelConfig, type TunnelConfigInput } from './tunnel-config.js';
+import { relay } from './relay.js';
 import { emptyStats, type TunnelStats } from './tunnel-stats.js';
 
 export interface TunnelLogger {
@@ -335,10 +336,8 @@ export class Tunnel {
 
   /** Bytes both ways with back-pressure; each side's end half-closes the other. */
   #pipe(socket: Socket, stream: Http2Stream, fromSocket: 'bytesOut' | 'bytesIn', fromStream: 'bytesOut' | 'bytesIn'): void {
-    socket.on('data', (chunk: Buffer) => (this.#stats[fromSocket] += chunk.length));
-    stream.on('data', (chunk: Buffer) => (this.#stats[fromStream] += chunk.length));
-    socket.pipe(stream);
-    stream.pipe(socket);
+    relay(socket, stream, (n) => (this.#stats[fromSocket] += n));
+    relay(stream, socket, (n) => (this.#stats[fromStream] += n));
     socket.resume();
   }
 

@@ -14,17 +14,16 @@
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataplanePlugin, DesiredState } from '@bpfsteer/agent-kernel';
-import { createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
-import { buildTwoNodeLab, NetLab, spawnIn, startPeerServer, tcpClient, type TwoNodeLab, untilLine } from '@bpfsteer/netlab';
+import { createCgroup } from '@bpfsteer/core-bpf';
+import { buildTwoNodeLab, makeTestCa, NetLab, removeOwnCgroup, spawnIn, startPeerServer, tcpClient, type TwoNodeLab, untilLine } from '@bpfsteer/netlab';
 import { connectRedirectPlugin } from '@bpfsteer/plugin-connect-redirect';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestCa } from '@bpfsteer/netlab';
 
 const runner = fileURLToPath(new URL('./support/run-tunnel.mjs', import.meta.url));
 const ID = (n: string) => `spiffe://cluster.local/ns/bpfsteer/sa/${n}`;
@@ -113,7 +112,7 @@ describe('seed 001: connect redirect + mTLS tunnel between two nodes', () => {
       await plugin?.close({ keepPinned: false });
     } finally {
       await lab.destroy();
-      for (const cg of cgroups) if (existsSync(cg)) removeCgroup(cg);
+      for (const cg of cgroups) await removeOwnCgroup(cg);
       rmSync(pinRoot, { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
     }
