@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit suites, then kernel suites (real programs, netns, veth, cgroups, traffic),
-# after installing whatever is missing. A skipped or pending kernel test fails the run.
+# Runs every test: unit suites, then kernel suites (real programs, netns, veth, cgroups, traffic) on
+# this machine's kernel and, in qemu, on Debian 12's 6.1 (scripts/test-kernel-matrix.sh), after
+# installing whatever is missing. A skipped or pending kernel test fails the run.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -17,5 +18,7 @@ npx nx run-many -t test --outputStyle=static --skipNxCache || status=$?
 # the agent's image, which apps/agent/test/image.kernel.test.ts runs (in CI that test fails without it)
 bash scripts/build-image.sh || status=$?
 npx nx run-many -t test:kernel --parallel=1 --outputStyle=static || status=$?
+# the same programs and the plugins' and agent's kernel suites on Debian 12's own kernel (6.1), in qemu
+bash scripts/test-kernel-matrix.sh || status=$?
 node scripts/test-summary.mjs || status=$?
 exit $status

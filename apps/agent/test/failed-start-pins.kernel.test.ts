@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Agent, createAgent } from '@bpfsteer/agent-kernel';
-import { openPinnedLink, probeFeature } from '@bpfsteer/core-bpf';
+import { autoTcLinkType, openPinnedLink, probeFeature } from '@bpfsteer/core-bpf';
 import { NetLab } from '@bpfsteer/netlab';
 import { tcTproxyPlugin } from '@bpfsteer/plugin-tc-tproxy';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -95,7 +95,7 @@ describe('a plugin failing during start', () => {
     expect(tree(root)).toEqual(kept);
     // the kept attachment is still in force
     const link = openPinnedLink(join(root, 'tc-tproxy', 'links', 'ingress-fspa'), { netns: ns });
-    expect(link.type).toBe('tcx-ingress');
+    expect(link.type).toBe(autoTcLinkType('ingress'));
     link.close();
   });
 });

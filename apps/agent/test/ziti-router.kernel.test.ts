@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { adminRequest } from '@bpfsteer/agent-kernel';
-import { NetLab, startNotifyReceiver, startRouterStandIn, startZitiListener, type RouterStandIn, type ZitiListener } from '@bpfsteer/netlab';
+import { NetLab, startNotifyReceiver, startRouterStandIn, startZitiListener, testTimeScale, type RouterStandIn, type ZitiListener } from '@bpfsteer/netlab';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnBpfsteer, type SpawnedBpfsteer } from './support/spawn-bpfsteer.js';
@@ -348,7 +348,9 @@ describe('a ziti router driving bpfsteer-diverter', () => {
   });
 
   it('a router\'s life with the exact upstream vectors, 50 services: it starts first, services share tuples (IPv4, IPv6, TCP, UDP, -N, bare), the agent restarts mid-way, services go in every order, the router restarts with another service set (and the agent within its grace period)', async () => {
-    await writeFile(join(dir, 'agent.yaml'), config({ routerRestartGraceMs: 8000 }));
+    // the grace period outlasts an agent restart (x4 and more under emulation: testTimeScale)
+    const grace = 8000 * testTimeScale();
+    await writeFile(join(dir, 'agent.yaml'), config({ routerRestartGraceMs: grace }));
     const listeners: ZitiListener[] = [];
     const routers: RouterStandIn[] = [];
     try {
@@ -474,10 +476,10 @@ describe('a ziti router driving bpfsteer-diverter', () => {
       const restartedAt = Date.now();
       await stopAgent();
       agent = await startAgent({ keepPinned: true });
-      expect(Date.now() - restartedAt, 'the agent restart took less than the grace period').toBeLessThan(6000);
+      expect(Date.now() - restartedAt, 'the agent restart took less than the grace period').toBeLessThan(grace * 0.75);
       await check([9, 4, 12], () => true, 'after the agent restart, within the grace period');
       const last = tuples[11];
-      for (let i = 0; i < 60 && (await divertedTo(last.proto, 'fd00:99::7', last.port, 500)) !== 'timeout'; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 60 * testTimeScale() && (await divertedTo(last.proto, 'fd00:99::7', last.port, 500)) !== 'timeout'; i++) await new Promise((r) => setTimeout(r, 100));
       await check(all, (i) => owners(i, alive).length > 0, 'after the grace period');
       expect(agent.stderr()).toMatch(/removed the rules of services the restarted router did not insert again/);
     } finally {

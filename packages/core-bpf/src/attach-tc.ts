@@ -62,6 +62,14 @@ export function parseTcOptions(opts: unknown): Required<Pick<AttachTcOptions, 'i
   };
 }
 
+/**
+ * The link type auto mode gives a new attachment (no pin) on this kernel: a tcx link where the
+ * kernel has tcx (>= 6.6), else a netlink cls_bpf filter; what status shows for the path taken.
+ */
+export function autoTcLinkType(direction: TcDirection): 'tcx-ingress' | 'tcx-egress' | 'netlink-tc-ingress' | 'netlink-tc-egress' {
+  return `${probeFeature('tcx').supported ? 'tcx' : 'netlink-tc'}-${direction}`;
+}
+
 /** Which mechanism to use: an existing pin decides in auto mode; an explicit mode must match it. */
 function chooseMode(mode: TcMode, pinPath: string | undefined): 'tcx' | 'netlink' {
   let pinned: 'tcx' | 'netlink' | undefined;

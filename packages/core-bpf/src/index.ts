@@ -61,7 +61,7 @@ export { onLibbpfLog, type LibbpfLogLevel, type LibbpfLogListener } from './ffi/
 export { AlreadyAttachedError } from './errors.js';
 export type { Link, LinkType, ProgramRef } from './link.js';
 export { attachNetns, type AttachNetnsOptions } from './attach-netns.js';
-export { attachTc, type AttachTcOptions, type TcMode } from './attach-tc.js';
+export { attachTc, autoTcLinkType, type AttachTcOptions, type TcMode } from './attach-tc.js';
 export { NETLINK_TC_PRIORITY, type TcDirection } from './netlink-tc-link.js';
 export { attachCgroup, type AttachCgroupOptions, type CgroupAttachType } from './attach-cgroup.js';
 export { openPinnedLink, type OpenPinnedLinkOptions } from './open-pinned-link.js';

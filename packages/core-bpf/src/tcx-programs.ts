@@ -8,6 +8,7 @@ import { ifIndex } from './interfaces.js';
 import { inNetns } from './netns.js';
 import type { TcDirection } from './netlink-tc-link.js';
 import { readProgramInfo } from './object-info.js';
+import { probeFeature } from './features.js';
 
 export interface AttachedProgram {
   readonly id: number;
@@ -15,11 +16,15 @@ export interface AttachedProgram {
   readonly name: string;
 }
 
-/** The programs attached to `ifname`'s tcx hook in `direction`, in run order. */
+/**
+ * The programs attached to `ifname`'s tcx hook in `direction`, in run order; none on a kernel
+ * without tcx (< 6.6: there is no such hook, and the query is refused with EINVAL).
+ */
 export function tcxPrograms(opts: { ifname: string; direction: TcDirection; netns?: string }): AttachedProgram[] {
   if (opts.direction !== 'ingress' && opts.direction !== 'egress') {
     throw new InvalidArgumentError(`tcxPrograms: direction must be "ingress" or "egress", got ${JSON.stringify(opts.direction)}`);
   }
+  if (!probeFeature('tcx').supported) return [];
   // the ifindex, and so the query, belong to the interface's netns
   return inNetns(opts.netns, () => query(ifIndex(opts.ifname), opts.ifname, opts.direction));
 }

@@ -1,11 +1,13 @@
 // tc attachments (tcx links and netlink clsact filters) on a veth inside fresh netns, with real
-// ping and TCP traffic counted by the fixture programs.
+// ping and TCP traffic counted by the fixture programs. On a kernel without tcx (< 6.6, as in the
+// kernel matrix's Debian 6.1) the tcx cases are replaced by its refusal, and auto mode is netlink.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachTc } from '../src/attach-tc.js';
 import { attachCgroup } from '../src/attach-cgroup.js';
 import { openPinnedLink } from '../src/open-pinned-link.js';
-import { AlreadyAttachedError, InvalidArgumentError, NotFoundError, PinIncompatibleError } from '../src/errors.js';
+import { AlreadyAttachedError, InvalidArgumentError, NotFoundError, NotSupportedError, PinIncompatibleError } from '../src/errors.js';
+import { probeFeature } from '../src/features.js';
 import { NETLINK_TC_PRIORITY } from '../src/netlink-tc-link.js';
 import { CL, counter, loadCoreLinks, type Fixture } from './support/load-fixture.js';
 import { exited, Lab, openFdCount, ping, run, tcpEcho, tsChild, waitForLine } from './support/lab.js';
@@ -28,10 +30,19 @@ afterAll(() => {
   lab.cleanup();
 });
 
-const kinds = [
-  { mode: 'tcx' as const, prefix: 'tcx' },
-  { mode: 'netlink' as const, prefix: 'netlink-tc' },
-];
+const hasTcx = probeFeature('tcx').supported;
+const modes = hasTcx ? (['tcx', 'netlink'] as const) : (['netlink'] as const);
+const kinds = modes.map((mode) => ({ mode, prefix: mode === 'tcx' ? 'tcx' : 'netlink-tc' }));
+
+if (!hasTcx) {
+  describe('attachTc mode tcx on a kernel without tcx', () => {
+    it('is refused, naming the kernel that has it, and changes nothing', () => {
+      expect(() => attachTc(fx.program('tc_count_ingress'), { ifname: 'a0', direction: 'ingress', netns: nsA, mode: 'tcx' })).toThrow(NotSupportedError);
+      expect(() => attachTc(fx.program('tc_count_ingress'), { ifname: 'a0', direction: 'ingress', netns: nsA, mode: 'tcx' })).toThrow(/tcx .*6\.6/);
+      expect(hookPrograms(nsA, 'a0', 'ingress')).toEqual([]);
+    });
+  });
+}
 
 describe.each(kinds)('attachTc mode $mode', ({ mode, prefix }) => {
   const opts = (direction: 'ingress' | 'egress', pinPath?: string) => ({ ifname: 'a0', direction, netns: nsA, mode, pinPath });
@@ -78,9 +89,9 @@ describe.each(kinds)('attachTc mode $mode', ({ mode, prefix }) => {
         expect(second.type).toBe('netlink-tc-ingress');
       }
       expect(hookPrograms(nsA, 'a0', 'ingress')).toEqual(['tc_count_ingres']);
-      // switching mechanism does not stack either
+      // switching mechanism does not stack either (where there is a tcx to switch to)
       const other = mode === 'tcx' ? 'netlink' : 'tcx';
-      expect(() => attachTc(prog, { ...opts('ingress'), mode: other })).toThrow(AlreadyAttachedError);
+      expect(() => attachTc(prog, { ...opts('ingress'), mode: other })).toThrow(hasTcx ? AlreadyAttachedError : NotSupportedError);
       expect(hookPrograms(nsA, 'a0', 'ingress')).toEqual(['tc_count_ingres']);
     } finally {
       first.detach();
@@ -189,9 +200,9 @@ describe('attachTc details', () => {
     }
   });
 
-  it('auto mode picks tcx on this kernel, and follows an existing pin', () => {
+  it('auto mode picks tcx where the kernel has it (netlink where not), and follows an existing pin', () => {
     const auto = attachTc(fx.program('tc_count_ingress'), { ifname: 'a0', direction: 'ingress', netns: nsA });
-    expect(auto.type).toBe('tcx-ingress');
+    expect(auto.type).toBe(hasTcx ? 'tcx-ingress' : 'netlink-tc-ingress');
     auto.close();
     const pin = lab.pinPath();
     const nl = attachTc(fx.program('tc_count_ingress'), { ifname: 'a0', direction: 'ingress', netns: nsA, mode: 'netlink', pinPath: pin });
@@ -210,36 +221,39 @@ describe('attachTc details', () => {
     }
   });
 
-  it('a pinned tcx link on another interface is refused, not hijacked', () => {
-    lab.veth(nsA, 'a1', '10.78.0.1/24', nsB, 'b1', '10.78.0.2/24');
-    const pin = lab.pinPath();
-    const link = attachTc(fx.program('tc_count_ingress'), { ifname: 'a0', direction: 'ingress', netns: nsA, mode: 'tcx', pinPath: pin });
-    try {
-      expect(() =>
-        attachTc(fx.program('tc_count_ingress'), { ifname: 'a1', direction: 'ingress', netns: nsA, mode: 'tcx', pinPath: pin }),
-      ).toThrow(PinIncompatibleError);
-      expect(() =>
-        attachTc(fx.program('tc_count_egress'), { ifname: 'a0', direction: 'egress', netns: nsA, mode: 'tcx', pinPath: pin }),
-      ).toThrow(/expected tcx-egress/);
-      expect(hookPrograms(nsA, 'a1', 'ingress')).toEqual([]);
-    } finally {
-      link.detach();
-    }
-  });
+  // pinned tcx links exist only where the kernel has tcx
+  if (hasTcx) {
+    it('a pinned tcx link on another interface is refused, not hijacked', () => {
+      lab.veth(nsA, 'a1', '10.78.0.1/24', nsB, 'b1', '10.78.0.2/24');
+      const pin = lab.pinPath();
+      const link = attachTc(fx.program('tc_count_ingress'), { ifname: 'a0', direction: 'ingress', netns: nsA, mode: 'tcx', pinPath: pin });
+      try {
+        expect(() =>
+          attachTc(fx.program('tc_count_ingress'), { ifname: 'a1', direction: 'ingress', netns: nsA, mode: 'tcx', pinPath: pin }),
+        ).toThrow(PinIncompatibleError);
+        expect(() =>
+          attachTc(fx.program('tc_count_egress'), { ifname: 'a0', direction: 'egress', netns: nsA, mode: 'tcx', pinPath: pin }),
+        ).toThrow(/expected tcx-egress/);
+        expect(hookPrograms(nsA, 'a1', 'ingress')).toEqual([]);
+      } finally {
+        link.detach();
+      }
+    });
 
-  it('a pinned tcx link whose interface is gone is replaced', () => {
-    lab.veth(nsA, 'a2', '10.79.0.1/24', nsB, 'b2', '10.79.0.2/24');
-    const pin = lab.pinPath();
-    attachTc(fx.program('tc_count_ingress'), { ifname: 'a2', direction: 'ingress', netns: nsA, mode: 'tcx', pinPath: pin }).close();
-    run('ip', ['-n', nsA, 'link', 'del', 'a2']);
-    lab.veth(nsA, 'a2', '10.79.0.1/24', nsB, 'b2', '10.79.0.2/24');
-    const link = attachTc(fx.program('tc_count_ingress'), { ifname: 'a2', direction: 'ingress', netns: nsA, mode: 'tcx', pinPath: pin });
-    try {
-      expect(tcxPrograms(nsA, 'a2', 'ingress')).toEqual(['tc_count_ingres']);
-    } finally {
-      link.detach();
-    }
-  });
+    it('a pinned tcx link whose interface is gone is replaced', () => {
+      lab.veth(nsA, 'a2', '10.79.0.1/24', nsB, 'b2', '10.79.0.2/24');
+      const pin = lab.pinPath();
+      attachTc(fx.program('tc_count_ingress'), { ifname: 'a2', direction: 'ingress', netns: nsA, mode: 'tcx', pinPath: pin }).close();
+      run('ip', ['-n', nsA, 'link', 'del', 'a2']);
+      lab.veth(nsA, 'a2', '10.79.0.1/24', nsB, 'b2', '10.79.0.2/24');
+      const link = attachTc(fx.program('tc_count_ingress'), { ifname: 'a2', direction: 'ingress', netns: nsA, mode: 'tcx', pinPath: pin });
+      try {
+        expect(tcxPrograms(nsA, 'a2', 'ingress')).toEqual(['tc_count_ingres']);
+      } finally {
+        link.detach();
+      }
+    });
+  }
 
   it('bad input gets a clear error and changes nothing', () => {
     const prog = fx.program('tc_count_ingress');
@@ -257,7 +271,7 @@ describe('attachTc details', () => {
 
   it('leaks no fds over attach/pin/update/reopen/detach cycles', () => {
     const cycle = () => {
-      for (const mode of ['tcx', 'netlink'] as const) {
+      for (const mode of modes) {
         const pin = lab.pinPath();
         const link = attachTc(fx.program('tc_count_ingress'), { ifname: 'a0', direction: 'ingress', netns: nsA, mode, pinPath: pin });
         link.update(fx.program('tc_count_alt'));

@@ -98,6 +98,9 @@ describe('BpfObject', () => {
     expect(v.code).toBe('ERR_BPF_VERIFIER');
     expect(v.program).toBe('core_unchecked_read');
     expect(v.log).toMatch(/invalid access to packet/);
+    // whole: from the first instruction to the verifier's closing count (also on the kernel matrix's 6.1)
+    expect(v.log).toMatch(/^0: /m);
+    expect(v.log).toMatch(/processed \d+ insns/);
     expect(v.message).toMatch(/^load program core_unchecked_read: verifier rejected it \(EACCES\): /);
     expect(obj.state).toBe('closed'); // a failed load cannot be retried: the object is released
   });

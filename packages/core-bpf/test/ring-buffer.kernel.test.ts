@@ -339,9 +339,9 @@ describe('RingBuffer and the process lifetime', () => {
         p.kill('SIGKILL');
       }, killAfterMs);
       p.on('error', reject);
-      p.on('close', (code) => {
+      p.on('close', (code, signal) => {
         clearTimeout(timer);
-        if (!killed && code !== 0) reject(new Error(`child ${mode} failed (${code}): ${stderr}`));
+        if (!killed && code !== 0) reject(new Error(`child ${mode} failed (${code ?? signal}): ${stderr}`));
         else if (killed && !stderr.includes('started')) reject(new Error(`child ${mode} did not start: ${stderr}`));
         else resolve({ exited: !killed, stdout });
       });

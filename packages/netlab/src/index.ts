@@ -11,3 +11,5 @@ export { makeTestCa, type IssuedFiles, type SubjectAltNames, type TestCa } from 
 export { buildTwoNodeLab, startPeerServer, type TwoNodeLab } from './two-node-lab.js';
 export { spawnIn, untilLine, type SpawnInOptions } from './spawn-in.js';
 export { removeOwnCgroup } from './remove-own-cgroup.js';
+export { netlinkTcPrograms, type NetlinkTcProgram } from './netlink-tc-programs.js';
+export { testTimeScale } from './test-time-scale.js';

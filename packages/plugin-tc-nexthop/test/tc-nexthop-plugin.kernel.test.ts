@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kernel';
+import { autoTcLinkType } from '@bpfsteer/core-bpf';
 import { NetLab, buildAsymmetricRoutingLab, type AsymmetricPlan, type Listener } from '@bpfsteer/netlab';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,7 +65,7 @@ describe('tcNexthopPlugin lifecycle', () => {
     expect(status.attachments).toEqual([
       {
         target: `${l.serverIf.toGateway} egress (netns ${lab.nsPath(l.netns.server)})`,
-        type: 'tcx-egress',
+        type: autoTcLinkType('egress'),
         pinned: `${pinRoot}/links/egress-${l.serverIf.toGateway}`,
       },
     ]);

@@ -21,8 +21,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BpfMap, Program, TypedMap, codecs, tcxPrograms, withNetns } from '@bpfsteer/core-bpf';
-import { NetLab } from '@bpfsteer/netlab';
+import { BpfMap, Program, TypedMap, codecs, probeFeature, tcxPrograms, withNetns } from '@bpfsteer/core-bpf';
+import { NetLab, netlinkTcPrograms } from '@bpfsteer/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatEndpoint } from '../src/key-prefix.js';
 import { MAP, counterCodec, dstKeyCodec, dstValueCodec, hostKeyCodec, portKeyCodec, portValueCodec, type DstValue } from '../src/map-codecs.js';
@@ -97,7 +97,8 @@ describe('tctp_ingress agrees with the reference matcher on random rule sets (di
     });
     dp.onEvent((e) => events.push(e));
     // the program the dataplane attached, and its (pinned) hit counters
-    const onHook = tcxPrograms({ ifname: 'dif0', direction: 'ingress', netns: ns });
+    // on the tcx hook, or where the kernel has no tcx (< 6.6) in a netlink filter
+    const onHook = probeFeature('tcx').supported ? tcxPrograms({ ifname: 'dif0', direction: 'ingress', netns: ns }) : netlinkTcPrograms(lab.nsPath(ns), 'dif0', 'ingress');
     expect(onHook.map((p) => p.name)).toEqual(['tctp_ingress']);
     program = Program.fromId(onHook[0].id);
     hitsMap = BpfMap.fromPinned(join(pinRoot, 'maps', MAP.ruleHits));

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kernel';
+import { autoTcLinkType } from '@bpfsteer/core-bpf';
 import { NetLab, type Listener, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -183,7 +184,7 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
 
     const ifs = (await plugin.describe!(TPROXY_INTERFACE_KIND)) as { interfaces: Array<Record<string, unknown>> };
     expect(ifs.interfaces).toEqual([
-      expect.objectContaining({ name: 'eth-c', ifindex: lab.ifIndex(ns.router, 'eth-c'), attachment: 'tcx-ingress', ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: true } }),
+      expect.objectContaining({ name: 'eth-c', ifindex: lab.ifIndex(ns.router, 'eth-c'), attachment: autoTcLinkType('ingress'), ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: true } }),
     ]);
     const stats = ifs.interfaces[0];
     expect(stats.diverted).toBeGreaterThan(0);

@@ -66,8 +66,9 @@ test(`health answers while a batch of ${RULES} rules is read, checked and applie
   const res = await batch;
   expect(res.statusCode).toBe(200);
   expect(res.json()).toMatchObject({ operations: RULES, created: RULES });
-  // in one piece (before), none came between the end of the body and the commit
-  expect(poll.answeredBeforeMark()).toBeGreaterThan(10);
+  // in one piece (before), none came between the end of the body and the commit. How many come
+  // depends on the machine's speed (a slice is 8 ms): 10 on one CI machine, more on slower ones
+  expect(poll.answeredBeforeMark()).toBeGreaterThan(2);
 });
 
 test(`each step over the ${RULES} rules of a batch yields to the event loop`, async () => {
@@ -108,7 +109,8 @@ test(`health answers while ${RULES} rules are listed with their counters; the li
   const res = await list;
   poll.mark();
   // in one piece (before), the join, the check of the counters and the serialisation let none through
-  expect(poll.answeredBeforeMark()).toBeGreaterThan(10);
+  // (how many come through depends on the machine's speed, as above)
+  expect(poll.answeredBeforeMark()).toBeGreaterThan(2);
   expect(res.statusCode).toBe(200);
   expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
   expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
