@@ -87,6 +87,18 @@ export interface StartOptions {
   readonly takeOver?: boolean;
 }
 
+/**
+ * What `start()` resolves with: which plugins run and which failed, and why. The agent keeps
+ * running with failed plugins (a failure stays isolated, and the status and events report it), so
+ * a caller that needs the plugins checks this: `nothingRunning` is true when plugins were
+ * configured and none runs, i.e. the agent steers nothing.
+ */
+export interface StartResult {
+  readonly running: readonly string[];
+  readonly failed: readonly { readonly id: string; readonly error: string }[];
+  readonly nothingRunning: boolean;
+}
+
 export interface StopOptions {
   /**
    * Keep pinned maps and links in force so the next agent re-adopts them (restart without a
@@ -182,7 +194,7 @@ export class Agent {
    * failing plugin or source does not make it reject; it rejects only when the agent cannot run at
    * all (e.g. the admin socket belongs to a live agent).
    */
-  async start(options: StartOptions = {}): Promise<void> {
+  async start(options: StartOptions = {}): Promise<StartResult> {
     if (this.#state !== 'created') throw new AgentStateError(`cannot start an agent that is ${this.#state}`);
     this.#state = 'starting';
     this.#startedAt = new Date().toISOString();
@@ -196,6 +208,11 @@ export class Agent {
       await this.#stopping;
       throw err;
     }
+    const running = this.#plugins.filter((p) => p.state === 'running').map((p) => p.id);
+    const failed = this.#plugins.filter((p) => p.state !== 'running').map((p) => ({ id: p.id, error: p.error ?? `not running (${p.state})` }));
+    const nothingRunning = this.#plugins.length > 0 && running.length === 0;
+    if (nothingRunning) this.logger.error({ failedPlugins: failed }, 'no plugin started: the agent steers nothing');
+    return { running, failed, nothingRunning };
   }
 
   /**

@@ -5,7 +5,11 @@ import type { KernelFeature } from './contracts.js';
  * core-bpf's probeFeature); the kernel stays free of FFI.
  */
 export interface FeatureProbe {
-  check(feature: KernelFeature): { supported: boolean; detail?: string };
+  /**
+   * `reason` of a feature not supported: the kernel lacks it, or this process may not use it (a
+   * missing capability), which the agent then names instead of the kernel.
+   */
+  check(feature: KernelFeature): { supported: boolean; detail?: string; reason?: 'kernel' | 'permission' };
 }
 
 /** Used when no probe is bound: reports every feature as supported, without probing. */

@@ -66,6 +66,8 @@ export {
   Agent,
   type AgentStatusReport,
   type ReloadReport,
+  type StartOptions,
+  type StartResult,
   type StopOptions,
 } from './agent.js';
 export {

@@ -192,14 +192,15 @@ export class PluginRunner {
     const { entry, timeouts } = this.#opts;
     this.#state = 'probing';
     for (const feature of entry.factory.requires) {
-      let result: { supported: boolean; detail?: string };
+      let result: ReturnType<FeatureProbe['check']>;
       try {
         result = this.#opts.probe.check(feature);
       } catch (err) {
         result = { supported: false, detail: `probe failed: ${errorMessage(err)}` };
       }
       if (!result.supported) {
-        await this.#fail(`required kernel feature "${feature}" is not available${result.detail ? `: ${result.detail}` : ''}`, undefined, 'start');
+        const why = result.reason === 'permission' ? 'is not permitted to this process' : 'is not available';
+        await this.#fail(`required kernel feature "${feature}" ${why}${result.detail ? `: ${result.detail}` : ''}`, undefined, 'start');
         return false;
       }
     }

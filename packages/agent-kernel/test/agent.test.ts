@@ -62,7 +62,8 @@ describe('agent events', () => {
     agent.events.subscribe(() => {
       throw new Error('listener bug');
     });
-    await agent.start();
+    // one plugin of two runs: the failure stays isolated, and start() names it
+    expect(await agent.start()).toEqual({ running: ['ok'], failed: [{ id: 'bad', error: 'load timed out after 200 ms' }], nothingRunning: false });
     // the plugins start while the sources do: their failures come in either order, both before started
     expect(events.slice(0, 2)).toEqual(
       expect.arrayContaining([
@@ -173,6 +174,22 @@ describe('lifecycle', () => {
     await agent.stop();
     // failed plugins were already closed; only the running one closes at stop
     expect(journal).toEqual(['independent:close(unpin)']);
+  });
+
+  it('names a missing privilege as such, not as a kernel without the feature', async () => {
+    const factory = fakePlugin('needs-tc', journal, { requires: ['tc'] });
+    const agent = createAgent({
+      plugins: [factory],
+      logger: captureLogger().logger,
+      featureProbe: { check: () => ({ supported: false, reason: 'permission', detail: 'not permitted to probe sched_cls programs: no CAP_BPF' }) },
+      config: { agent: { adminSocket: false }, plugins: [{ id: 'needs-tc' }] },
+    });
+    agents.push(agent);
+    const error = 'required kernel feature "tc" is not permitted to this process: not permitted to probe sched_cls programs: no CAP_BPF';
+    // start() says so: no plugin runs, the agent steers nothing
+    expect(await agent.start()).toEqual({ running: [], failed: [{ id: 'needs-tc', error }], nothingRunning: true });
+    expect((await agent.status()).plugins[0]).toMatchObject({ state: 'failed', error });
+    expect(journal).toEqual([]);
   });
 
   it('probes required features and fails a plugin whose feature is missing', async () => {

@@ -9,6 +9,7 @@ export type BpfErrorCode =
   | 'ERR_BPF_SYSCALL'
   | 'ERR_BPF_VERIFIER'
   | 'ERR_BPF_NOT_SUPPORTED'
+  | 'ERR_BPF_NOT_PERMITTED'
   | 'ERR_BPF_MAP_LAYOUT'
   | 'ERR_BPF_PIN_INCOMPATIBLE'
   | 'ERR_BPF_NOT_FOUND'
@@ -84,6 +85,15 @@ export class NotSupportedError extends BpfError {
     );
     this.feature = feature;
     this.minKernel = minKernel;
+  }
+}
+
+/** A kernel feature this process may not use: it lacks the privilege (EPERM), not the kernel the feature. */
+export class NotPermittedError extends BpfError {
+  readonly feature: string;
+  constructor(feature: string, detail?: string) {
+    super('ERR_BPF_NOT_PERMITTED', `${feature} is not permitted to this process${detail ? `: ${detail}` : ''}`);
+    this.feature = feature;
   }
 }
 

@@ -5,9 +5,10 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import { BPF } from './ffi/bpf-constants.js';
 import { libbpf } from './ffi/libbpf-api.js';
-import { ERRNO, errnoName, InvalidArgumentError, NotSupportedError } from './errors.js';
+import { ERRNO, errnoName, InvalidArgumentError, NotPermittedError, NotSupportedError } from './errors.js';
 import { BPFFS_MAGIC } from './bpffs.js';
 import { findCgroup2Mount } from './cgroup.js';
+import { missingBpfPrivilege } from './capabilities.js';
 import { type KnownMapType, mapTypeNumber } from './map-type.js';
 import { type KnownProgramType, programTypeNumber } from './program-type.js';
 
@@ -31,6 +32,11 @@ export type Feature =
 export interface FeatureProbe {
   supported: boolean;
   detail?: string;
+  /**
+   * Why it is not supported: the kernel lacks it, or this process may not use it (no CAP_BPF /
+   * CAP_SYS_ADMIN: the kernel refuses the probe itself with EPERM). Absent when supported.
+   */
+  reason?: 'kernel' | 'permission';
 }
 
 /** The kernel version each feature arrived in (for the NotSupportedError message). */
@@ -52,25 +58,29 @@ export const FEATURE_MIN_KERNEL: Record<Feature, string> = {
   sockhash: '4.18',
 };
 
-function progType(name: KnownProgramType): FeatureProbe {
-  const r = libbpf.libbpf_probe_bpf_prog_type(programTypeNumber(name), null);
+/**
+ * A libbpf probe's answer (1 yes, 0 no, < 0 an errno). libbpf answers "no" for any failed load,
+ * EPERM included: without the privilege to load anything, the answer names that, not the kernel.
+ */
+function probeAnswer(r: number, what: string, kernelLacks: string): FeatureProbe {
   if (r === 1) return { supported: true };
-  if (r === 0) return { supported: false, detail: `the kernel rejects ${name} programs` };
-  return { supported: false, detail: `probing ${name} programs failed: ${errnoName(-r)}` };
+  const privilege = r === 0 || r === -ERRNO.EPERM ? missingBpfPrivilege() : undefined;
+  if (privilege) return { supported: false, reason: 'permission', detail: `not permitted to probe ${what}: ${privilege}` };
+  if (r === 0) return { supported: false, reason: 'kernel', detail: kernelLacks };
+  return { supported: false, reason: 'kernel', detail: `probing ${what} failed: ${errnoName(-r)}` };
+}
+
+function progType(name: KnownProgramType): FeatureProbe {
+  return probeAnswer(libbpf.libbpf_probe_bpf_prog_type(programTypeNumber(name), null), `${name} programs`, `the kernel rejects ${name} programs`);
 }
 
 function helper(progTypeName: KnownProgramType, helperId: number, name: string): FeatureProbe {
   const r = libbpf.libbpf_probe_bpf_helper(programTypeNumber(progTypeName), helperId, null);
-  if (r === 1) return { supported: true };
-  if (r === 0) return { supported: false, detail: `the kernel has no ${name} helper for ${progTypeName} programs` };
-  return { supported: false, detail: `probing the ${name} helper failed: ${errnoName(-r)}` };
+  return probeAnswer(r, `the ${name} helper`, `the kernel has no ${name} helper for ${progTypeName} programs`);
 }
 
 function mapType(name: KnownMapType): FeatureProbe {
-  const r = libbpf.libbpf_probe_bpf_map_type(mapTypeNumber(name), null);
-  if (r === 1) return { supported: true };
-  if (r === 0) return { supported: false, detail: `the kernel rejects ${name} maps` };
-  return { supported: false, detail: `probing ${name} maps failed: ${errnoName(-r)}` };
+  return probeAnswer(libbpf.libbpf_probe_bpf_map_type(mapTypeNumber(name), null), `${name} maps`, `the kernel rejects ${name} maps`);
 }
 
 const probes: Record<Feature, () => FeatureProbe> = {
@@ -86,7 +96,8 @@ const probes: Record<Feature, () => FeatureProbe> = {
     // querying the tcx hook of lo (always ifindex 1) is accepted only by kernels that know tcx
     const ret = libbpf.bpf_prog_query(1, BPF.attach.TCX_INGRESS, 0, new Uint32Array(1), new Uint32Array(1), new Uint32Array([1]));
     if (ret === 0 || ret === -ERRNO.ENOSPC /* programs attached */) return { supported: true };
-    return { supported: false, detail: `BPF_PROG_QUERY on a tcx hook failed: ${errnoName(-ret)}` };
+    if (ret === -ERRNO.EPERM) return { supported: false, reason: 'permission', detail: 'not permitted to query a tcx hook (BPF_PROG_QUERY needs CAP_NET_ADMIN): EPERM' };
+    return { supported: false, reason: 'kernel', detail: `BPF_PROG_QUERY on a tcx hook failed: ${errnoName(-ret)}` };
   },
   'netlink-tc': () => {
     const p = progType('sched_cls');
@@ -108,9 +119,9 @@ const probes: Record<Feature, () => FeatureProbe> = {
       const type = statfsSync('/sys/fs/bpf').type;
       return type === BPFFS_MAGIC
         ? { supported: true, detail: 'mounted at /sys/fs/bpf' }
-        : { supported: false, detail: '/sys/fs/bpf is not a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)' };
+        : { supported: false, reason: 'kernel', detail: '/sys/fs/bpf is not a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)' };
     } catch {
-      return { supported: false, detail: '/sys/fs/bpf does not exist' };
+      return { supported: false, reason: 'kernel', detail: '/sys/fs/bpf does not exist' };
     }
   },
   ringbuf: () => mapType('ringbuf'),
@@ -139,10 +150,12 @@ export function probeFeature(f: Feature): FeatureProbe {
   return { ...result };
 }
 
-/** Throw NotSupportedError when `f` is missing. */
+/** Throw NotSupportedError when the kernel lacks `f`, NotPermittedError when this process may not use it. */
 export function requireFeature(f: Feature): void {
   const r = probeFeature(f);
-  if (!r.supported) throw new NotSupportedError(f, FEATURE_MIN_KERNEL[f], r.detail);
+  if (r.supported) return;
+  if (r.reason === 'permission') throw new NotPermittedError(f, r.detail);
+  throw new NotSupportedError(f, FEATURE_MIN_KERNEL[f], r.detail);
 }
 
 /** Every known feature name. */

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { CAP, effectiveCapabilities, missingBpfPrivilege } from '../src/capabilities.js';
+
+const status = (capEff: string) => `Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t${capEff}\nCapBnd:\t000001ffffffffff\n`;
+const mask = (...caps: number[]) => caps.reduce((m, c) => m | (1n << BigInt(c)), 0n).toString(16).padStart(16, '0');
+
+describe('capabilities', () => {
+  it('reads the effective set', () => {
+    expect(effectiveCapabilities(status('000001ffffffffff'))).toBe(0x1ffffffffffn);
+    expect(effectiveCapabilities('Name:\tx\n')).toBeUndefined();
+  });
+
+  it('names what is missing for BPF work: CAP_BPF or CAP_SYS_ADMIN', () => {
+    expect(missingBpfPrivilege(0x1ffffffffffn)).toBeUndefined();
+    expect(missingBpfPrivilege(BigInt(`0x${mask(CAP.BPF, CAP.NET_ADMIN)}`))).toBeUndefined();
+    expect(missingBpfPrivilege(BigInt(`0x${mask(CAP.SYS_ADMIN)}`))).toBeUndefined();
+    expect(missingBpfPrivilege(0n)).toMatch(/neither CAP_BPF nor CAP_SYS_ADMIN/);
+    expect(missingBpfPrivilege(BigInt(`0x${mask(CAP.NET_ADMIN)}`))).toMatch(/CAP_BPF/);
+  });
+});
