@@ -29,10 +29,11 @@ mkdir -p "$CACHE"
 apt_install_missing qemu-system-x86 busybox-static
 
 # --- the kernel: Debian's generic 6.1 flavour (the -cloud- one has no 9p), as linux-image-amd64 names it
-package="$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-6\.1\.[0-9.-]*-amd64\)$/\1/p' | head -1)"
+kernel_package() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-6\.1\.[0-9.-]*-amd64\)$/\1/p' | head -1; }
+package="$(kernel_package)"
 if [ -z "$package" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  package="$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-6\.1\.[0-9.-]*-amd64\)$/\1/p' | head -1)"
+  package="$(kernel_package)"
 fi
 [ -n "$package" ] || { log "Debian's archive names no linux-image-6.1 package (apt-cache depends linux-image-amd64)"; exit 2; }
 release="${package#linux-image-}"

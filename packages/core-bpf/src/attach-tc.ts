@@ -67,7 +67,12 @@ export function parseTcOptions(opts: unknown): Required<Pick<AttachTcOptions, 'i
  * kernel has tcx (>= 6.6), else a netlink cls_bpf filter; what status shows for the path taken.
  */
 export function autoTcLinkType(direction: TcDirection): 'tcx-ingress' | 'tcx-egress' | 'netlink-tc-ingress' | 'netlink-tc-egress' {
-  return `${probeFeature('tcx').supported ? 'tcx' : 'netlink-tc'}-${direction}`;
+  return `${autoMode() === 'tcx' ? 'tcx' : 'netlink-tc'}-${direction}`;
+}
+
+/** What auto mode picks without a pin: tcx where the kernel has it, else netlink. */
+function autoMode(): 'tcx' | 'netlink' {
+  return probeFeature('tcx').supported ? 'tcx' : 'netlink';
 }
 
 /** Which mechanism to use: an existing pin decides in auto mode; an explicit mode must match it. */
@@ -87,7 +92,7 @@ function chooseMode(mode: TcMode, pinPath: string | undefined): 'tcx' | 'netlink
       closeSync(fd);
     }
   }
-  if (mode === 'auto') return pinned ?? (probeFeature('tcx').supported ? 'tcx' : 'netlink');
+  if (mode === 'auto') return pinned ?? autoMode();
   if (pinned !== undefined && pinned !== mode) {
     throw new PinIncompatibleError(
       pinPath as string,
