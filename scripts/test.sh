@@ -11,10 +11,13 @@ cd "$ROOT"
 
 if [ "$(id -u)" != 0 ]; then echo "test.sh: kernel tests need root (CAP_BPF, CAP_NET_ADMIN)" >&2; exit 2; fi
 
-find packages apps -path '*/node_modules' -prune -o -name 'test-results' -type d -print | xargs rm -rf
+find packages apps scripts -path '*/node_modules' -prune -o -name 'test-results' -type d -print | xargs rm -rf
 status=0
 node scripts/check-import-cycles.mjs || status=$?
 npx nx run-many -t test --outputStyle=static --skipNxCache || status=$?
+# every package packed (its prepack check), published with --dry-run, installed from the tarballs
+# into an empty directory, and the READMEs' configs and TypeScript examples checked there
+bash scripts/release/check-packages.sh || status=$?
 # the agent's image, which apps/agent/test/image.kernel.test.ts runs (in CI that test fails without it)
 bash scripts/build-image.sh || status=$?
 npx nx run-many -t test:kernel --parallel=1 --outputStyle=static || status=$?

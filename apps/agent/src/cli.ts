@@ -1,8 +1,11 @@
-/** The `bpfsteer` command line: builds the commander program from the command modules. */
+/**
+ * The `bpfsteer` command line: builds the commander program from the command modules. It imports
+ * commander and the command declarations only (`--help` and `--version` load nothing else); the
+ * built-in plugins and sources, and agent-kernel, are imported by the command that uses them.
+ */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { type ConfigFactories, pluginModule, sourceModule } from '@bpfsteer/agent-kernel';
-import { builtinModulesFor } from './builtins.js';
+import type { ConfigFactories } from '@bpfsteer/agent-kernel';
 import { type CliContext, type CommandRegistration, ExitCode } from './cli-context.js';
 import * as commands from './commands/index.js';
 
@@ -37,9 +40,12 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
   const context: CliContext = {
     stdout: options.stdout ?? process.stdout,
     stderr: options.stderr ?? process.stderr,
-    modulesFor: options.factories
-      ? async () => [pluginModule(...options.factories!.plugins), sourceModule(...options.factories!.sources)]
-      : builtinModulesFor,
+    modulesFor: async (document) => {
+      if (!options.factories) return (await import('./builtins.js')).builtinModulesFor(document);
+      const { pluginModule, sourceModule } = await import('@bpfsteer/agent-kernel');
+      return [pluginModule(...options.factories.plugins), sourceModule(...options.factories.sources)];
+    },
+    factoriesFor: async (document) => options.factories ?? (await import('./builtin-factories.js')).builtinFactoriesFor(document),
     exitCode: ExitCode.ok,
   };
   const program = buildProgram(context);

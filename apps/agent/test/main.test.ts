@@ -2,11 +2,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type PluginFactory, staticSource } from '@bpfsteer/agent-kernel';
 import { main } from '../src/cli.js';
+import { textSink } from './support/text-sink.js';
 
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/).refine((s) => s.split(/[./]/).slice(0, 4).every((o) => Number(o) <= 255), {
   error: (iss) => `${JSON.stringify(iss.input)} is not a valid CIDR`,
@@ -22,17 +22,6 @@ const fakeNexthop: PluginFactory<{ interfaces: string[] }> = {
   },
 };
 
-function sink(): { stream: Writable; text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      text += chunk.toString();
-      cb();
-    },
-  });
-  return { stream, text: () => text };
-}
-
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), `bpfsteer-main-test-${process.pid}-`));
@@ -44,8 +33,8 @@ afterAll(async () => {
 async function validate(yaml: string): Promise<{ code: number; out: string; err: string }> {
   const path = join(dir, 'c.yaml');
   await writeFile(path, yaml);
-  const out = sink();
-  const err = sink();
+  const out = textSink();
+  const err = textSink();
   const code = await main(['validate', '-c', path], {
     stdout: out.stream,
     stderr: err.stream,

@@ -18,7 +18,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { adminRequest } from '@bpfsteer/agent-kernel';
 import { NetLab, startNotifyReceiver, startRouterStandIn, startZitiListener, testTimeScale, type RouterStandIn, type ZitiListener } from '@bpfsteer/netlab';
-import { stringify } from 'yaml';
+import { request as httpRequest } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
+import { parse, stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnBpfsteer, type SpawnedBpfsteer } from './support/spawn-bpfsteer.js';
 
@@ -132,6 +134,27 @@ function holdConnection(host: string, port: number) {
       return typeof m.line === 'string' ? m.line : `error: ${String(m.error)}`;
     },
   };
+}
+
+/** The sum of the series `name{labels...}` (each with at least these labels) in a text exposition; undefined when there is none. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  let sum: number | undefined;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const got = Object.fromEntries([...(match[2] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) sum = (sum ?? 0) + Number(match[3]);
+  }
+  return sum;
+}
+
+/** A TCP port nothing listens on now (host netns). */
+async function freeTcpPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 function config(ziti: { routerConfig?: string; routerRestartGraceMs?: number } = {}, interfaces: Record<string, unknown>[] = []): string {
@@ -525,6 +548,65 @@ describe('a ziti router driving bpfsteer-diverter', () => {
     expect(listed.stdout).toMatch(/1 rule diverts nothing now:\n {2}udp 0\.0\.0\.0\/0 10\.99\.0\.0\/24 dpts=5353:5353: no UDP listener at 127\.0\.0\.1:1: its connections are dropped/);
     const json2 = JSON.parse((await diverter(['-L', '--json'])).stdout) as { rules: { ports: { low: number }; problem?: string }[] };
     expect(json2.rules.find((r) => r.ports.low === 5353)?.problem).toMatch(/no UDP listener/);
+  });
+
+  it('serves Prometheus metrics on the admin socket and on TCP with a token; the series move with rules and traffic', async () => {
+    const tokenFile = join(dir, 'metrics-token');
+    await writeFile(tokenFile, 'metrics-token-for-the-test-0123\n', { mode: 0o600 });
+    const port = await freeTcpPort();
+    const base = parse(config()) as { agent: Record<string, unknown>; plugins: Record<string, unknown>[] };
+    base.agent.metrics = { listen: `127.0.0.1:${port}`, tokenFile };
+    base.plugins[0]!.metrics = { perService: true };
+    await writeFile(join(dir, 'agent.yaml'), stringify(base));
+    agent = await startAgent();
+    const scrape = async (): Promise<string> => {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: 'Bearer metrics-token-for-the-test-0123' } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      return res.text();
+    };
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+    const before = await scrape();
+    const rules = { plugin: 'tc-tproxy', map: 'tctp_rules' };
+    const diverted = { interface: 'rt0', verdict: 'diverted' };
+    expect(sample(before, 'bpfsteer_plugin_state', { plugin: 'tc-tproxy', state: 'running' })).toBe(1);
+    expect(sample(before, 'bpfsteer_source_state', { source: 'ziti#0', type: 'ziti', state: 'running' })).toBe(1);
+    expect(sample(before, 'bpfsteer_plugin_map_entries', rules)).toBe(0);
+    expect(sample(before, 'bpfsteer_plugin_map_capacity', rules)).toBeGreaterThan(0);
+    const divertedBefore = sample(before, 'bpfsteer_tproxy_interface_packets_total', diverted) ?? 0;
+    const droppedBefore = sample(before, 'bpfsteer_tproxy_interface_packets_total', { interface: 'rt0', verdict: 'dropped' }) ?? 0;
+
+    await insertRouterRules();
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
+    expect(await divertedTo('udp', '10.99.0.9', 53)).toBe('10.99.0.9:53');
+    expect(await divertedTo('tcp', '10.99.0.7', 81)).toBe('timeout'); // no rule: dropped
+
+    const after = await scrape();
+    expect(sample(after, 'bpfsteer_plugin_map_entries', rules)).toBe(4);
+    expect(sample(after, 'bpfsteer_tproxy_interface_packets_total', diverted)).toBeGreaterThan(divertedBefore);
+    expect(sample(after, 'bpfsteer_tproxy_interface_packets_total', { interface: 'rt0', verdict: 'dropped' })).toBeGreaterThan(droppedBefore);
+    expect(sample(after, 'bpfsteer_tproxy_service_packets_total', { service: 'svc-e2e' })).toBeGreaterThan(0);
+    expect(sample(after, 'bpfsteer_source_commits_total', { source: 'ziti#0', outcome: 'ok' })).toBeGreaterThanOrEqual(5);
+    expect(sample(after, 'bpfsteer_plugin_apply_duration_seconds_count', { plugin: 'tc-tproxy' })).toBeGreaterThanOrEqual(
+      sample(before, 'bpfsteer_plugin_apply_duration_seconds_count', { plugin: 'tc-tproxy' }) ?? 0,
+    );
+    expect(sample(after, 'bpfsteer_plugin_apply_changes_total', { plugin: 'tc-tproxy', change: 'added' })).toBeGreaterThanOrEqual(4);
+    expect(sample(after, 'bpfsteer_ziti_api_requests_total', { method: 'POST', status: '200' })).toBeGreaterThanOrEqual(5);
+    // no per-rule series by default or with perService
+    expect(after).not.toMatch(/10\.99\.0\.0/);
+
+    // the same on the admin socket
+    const admin = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({ socketPath: join(dir, 'agent.sock'), path: '/metrics' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(sample(admin, 'bpfsteer_plugin_map_entries', rules)).toBe(4);
   });
 
   it('refuses bad input with a message and a non-zero exit, changing nothing', async () => {

@@ -5,6 +5,7 @@
  *
  *   GET  /v1/status     the agent's status report
  *   GET  /v1/health     200 when running with every plugin running, else 503
+ *   GET  /metrics       the Prometheus metrics (text exposition format)
  *   GET  /v1/handover   200 { pid, state }: this agent can hand over to a new one
  *   POST /v1/handover   202 { pid }: it stops keeping its pins (its sockets now belong to the new
  *                       agent, which waits for this process to exit, then adopts the pins)
@@ -15,10 +16,13 @@ import { closeGracefully } from './graceful-close.js';
 import { nodeHttp } from './node-http.js';
 import type { Logger } from 'pino';
 import { AdminSocketInUseError, errorMessage } from './errors.js';
+import type { Exposition } from './agent-metrics.js';
+import { sendExposition } from './metrics-server.js';
 
 export interface AdminHandlers {
   status(): unknown | Promise<unknown>;
   health(): { ok: boolean };
+  metrics(): Promise<Exposition>;
   /** the agent's state when it can hand over to a new agent, undefined when it cannot (stopping) */
   handoverState(): string | undefined;
   /** starts the stop of a handover (pins kept); called once the 202 is sent */
@@ -91,16 +95,20 @@ export class AdminServer {
         send(res, 400, { error: `invalid request target ${JSON.stringify(shorten(req.url ?? ''))}; use e.g. /v1/status` });
       } else if (path === '/v1/handover') {
         AdminServer.#handover(req, res, handlers);
+      } else if (path === '/metrics' && req.method === 'HEAD') {
+        await sendExposition(req, res, handlers.metrics);
       } else if (req.method !== 'GET') {
         res.setHeader('allow', 'GET');
         send(res, 405, { error: `method ${req.method} not allowed; use GET` });
+      } else if (path === '/metrics') {
+        await sendExposition(req, res, handlers.metrics);
       } else if (path === '/v1/status') {
         send(res, 200, await handlers.status());
       } else if (path === '/v1/health') {
         const health = handlers.health();
         send(res, health.ok ? 200 : 503, health);
       } else {
-        send(res, 404, { error: `no such endpoint ${shorten(path)}`, endpoints: ['/v1/status', '/v1/health', '/v1/handover'] });
+        send(res, 404, { error: `no such endpoint ${shorten(path)}`, endpoints: ['/v1/status', '/v1/health', '/v1/handover', '/metrics'] });
       }
     } catch (err) {
       logger.error({ err }, 'admin request failed');

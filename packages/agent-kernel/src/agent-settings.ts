@@ -1,5 +1,6 @@
 /** The `agent:` section of the config file. */
 import { z } from 'zod';
+import { parseListenAddress } from './listen-address.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -10,6 +11,10 @@ const absolutePath = z
     message: 'must be an absolute path without ".." segments',
   });
 
+const listenAddress = z.string().refine((text) => parseListenAddress(text) !== undefined, {
+  message: 'must be host:port, e.g. "127.0.0.1:9464" or "[::]:9464" (port 1-65535)',
+});
+
 const milliseconds = z.number().int().min(1).max(3_600_000);
 
 export const agentSettingsSchema = z
@@ -19,6 +24,16 @@ export const agentSettingsSchema = z
     /** unix socket of the admin API, or false to run without it */
     adminSocket: z.union([absolutePath, z.literal(false)]).default('/run/bpfsteer/agent.sock'),
     logLevel: z.enum(logLevels).default('info'),
+    /**
+     * Prometheus metrics over TCP as well (they are always on the admin socket's /metrics): the
+     * address, and optionally a token file whose token requests must carry as a bearer token
+     */
+    metrics: z
+      .strictObject({
+        listen: listenAddress,
+        tokenFile: absolutePath.optional(),
+      })
+      .optional(),
     /**
      * thread: each plugin whose factory names its module runs in a worker thread of its own, so its
      * kernel work never blocks the agent (the default); inline: every plugin on the agent's thread.

@@ -8,6 +8,11 @@ import type { SocketHandleRegistry } from '@bpfsteer/core-bpf';
 import type { Logger } from 'pino';
 import type { CommitResult, Intent, IntentChange, IntentSink, PluginFactory, SourceFactory } from './contracts.js';
 import { AdminServer } from './admin-server.js';
+import { AgentMetrics, type CommitOutcome, type Exposition } from './agent-metrics.js';
+import { familyProblem, mapFamilies } from './plugin-metric-families.js';
+import { MetricsServer } from './metrics-server.js';
+import { agentVersion } from './agent-version.js';
+import { removeEmptyDir } from './remove-empty-dir.js';
 import { type AgentHealth, AgentEvents, type AgentState } from './agent-events.js';
 import { startMemoryReducerNudge } from './memory-reducer-nudge.js';
 import { PreviousAgent } from './previous-agent.js';
@@ -115,6 +120,8 @@ export class Agent {
   #stopping?: Promise<void>;
   #stopRequested = false;
   #admin?: AdminServer;
+  #metricsServer?: MetricsServer;
+  readonly #metrics: AgentMetrics;
   /** settles when a new agent asked this one to hand over (POST /v1/handover) */
   readonly #handedOver = openable();
   /** stops the memory reducer's nudge (memory-reducer-nudge.ts), running from start to stop */
@@ -150,6 +157,10 @@ export class Agent {
   ) {
     const { agent } = config;
     this.events = new AgentEvents(logger);
+    this.#metrics = new AgentMetrics(
+      { plugins: () => this.#plugins, sources: () => this.#sources.map((s) => ({ name: s.name, type: s.type, state: s.state })) },
+      agentVersion(),
+    );
     this.#plugins = config.plugins.map(
       (entry) =>
         new PluginRunner({
@@ -162,6 +173,7 @@ export class Agent {
           probe,
           desired: (kinds) => desiredStateFor(this.#merged(), kinds),
           changing: () => this.#changing(),
+          onApplied: (outcome) => this.#metrics.applied(entry.id, outcome),
           onFailed: (error) => this.events.emit({ type: 'plugin-failed', plugin: entry.id, error }),
           ...(socketHandles && { socketHandles }),
         }),
@@ -173,6 +185,7 @@ export class Agent {
           logger: logger.child({ source: entry.name }),
           timeouts: agent.timeouts,
           intentSchemas: config.intentSchemas,
+          metrics: this.#metrics.forSource(entry.name),
           describe: (kind) => this.#describe(kind),
           consumers: (kind) => this.#plugins.filter((p) => p.kinds.includes(kind)).map((p) => ({ plugin: p.id, state: p.state })),
           watch: (topic, listener) => this.#watch(topic, listener),
@@ -187,6 +200,11 @@ export class Agent {
 
   get state(): AgentState {
     return this.#state;
+  }
+
+  /** host:port of the metrics' TCP listener while it listens (agent.metrics) */
+  get metricsAddress(): string | undefined {
+    return this.#metricsServer?.address;
   }
 
   /**
@@ -242,6 +260,7 @@ export class Agent {
         {
           status: () => this.status(),
           health: () => this.health(),
+          metrics: () => this.metrics(),
           handoverState: () => ((this.#state === 'starting' || this.#state === 'running') && this.#stopping === undefined ? this.#state : undefined),
           handOver: () => this.#handOver(),
         },
@@ -267,6 +286,10 @@ export class Agent {
       }
     } finally {
       previous?.close();
+    }
+    // once a previous agent has exited: it held the same address
+    if (agent.metrics && !this.#stopRequested) {
+      this.#metricsServer = await MetricsServer.listen(agent.metrics, () => this.metrics(), this.logger);
     }
     // the sources start (they load their state) while the plugins start and re-adopt their pinned
     // state in their threads; nothing is applied before both are done
@@ -362,6 +385,11 @@ export class Agent {
       queue = result.catch(() => undefined);
       return result;
     };
+    const counted = (result: CommitResult): CommitResult => {
+      const outcome: CommitOutcome = result.ok ? 'ok' : result.reason;
+      this.#metrics.committed(runner.name, outcome);
+      return result;
+    };
     const published = (accepted: Accepted): void => {
       if (!accepted.ok || !this.#gateOpen) return;
       for (const p of this.#affectedPlugins(accepted.changed)) void p.requestApply();
@@ -370,12 +398,12 @@ export class Agent {
     return {
       publish: (intents: readonly Intent[]): void => published(this.#accept(index, runner, intents)),
       commit: (intents: readonly Intent[]): Promise<CommitResult> =>
-        enqueue(() => this.#commit(index, runner, this.#accept(index, runner, intents))),
+        enqueue(() => this.#commit(index, runner, this.#accept(index, runner, intents))).then(counted),
       publishChange: (change: IntentChange): void => {
         void enqueue(async () => published(await this.#acceptChange(index, runner, change)));
       },
       commitChange: (change: IntentChange): Promise<CommitResult> =>
-        enqueue(async () => this.#commit(index, runner, await this.#acceptChange(index, runner, change))),
+        enqueue(async () => this.#commit(index, runner, await this.#acceptChange(index, runner, change))).then(counted),
     };
   }
 
@@ -645,12 +673,14 @@ export class Agent {
     this.events.emit({ type: 'stopping', keepPinned });
     for (const runner of [...this.#sources].reverse()) await runner.stop();
     for (const runner of [...this.#plugins].reverse()) await runner.close(keepPinned);
+    if (!keepPinned && (await removeEmptyDir(this.config.agent.pinRoot))) this.logger.debug({ pinRoot: this.config.agent.pinRoot }, 'removed the empty pin root');
     this.socketHandles?.closeAll(); // no source names them and no plugin resolves them any more
     try {
       await this.#admin?.close();
     } catch (err) {
       this.logger.warn({ err }, `admin API close failed: ${errorMessage(err)}`);
     }
+    await this.#metricsServer?.close();
     this.#stopNudge?.();
     this.#state = 'stopped';
     this.logger.info('agent stopped');
@@ -679,6 +709,21 @@ export class Agent {
       ),
       sources: this.#sources.map((s) => s.report()),
     };
+  }
+
+  /**
+   * Every Prometheus series of the agent, its sources and its running plugins, as text (what
+   * /metrics serves on the admin socket and on agent.metrics' TCP address).
+   */
+  async metrics(): Promise<Exposition> {
+    const plugins = this.#plugins.filter((p) => p.state === 'running');
+    const [reports, own] = await Promise.all([Promise.all(plugins.map((p) => p.report())), Promise.all(plugins.map((p) => p.metrics()))]);
+    const families = [...mapFamilies(reports), ...own.flat()].filter((family) => {
+      const problem = familyProblem(family);
+      if (problem !== undefined) this.logger.warn({ problem }, 'a metric of a plugin is not served');
+      return problem === undefined;
+    });
+    return this.#metrics.exposition(families);
   }
 
   health(): AgentHealth {

@@ -5,6 +5,7 @@
 import type { Feature } from '@bpfsteer/core-bpf';
 import type { SocketHandleRegistry, SocketHandleResolver } from '@bpfsteer/core-bpf';
 import type { Logger } from 'pino';
+import type { Counter, CounterConfiguration, Gauge, GaugeConfiguration, Histogram, HistogramConfiguration } from 'prom-client';
 import type { ZodType } from 'zod';
 
 /** One unit of desired state, e.g. `{ kind: 'nexthop.redirect', source: '192.168.1.5/32', ... }`. */
@@ -75,6 +76,36 @@ export interface PluginStatus {
   readonly details?: unknown;
 }
 
+/**
+ * One Prometheus metric family a plugin reports (`DataplanePlugin.metrics`): plain data, so it
+ * crosses from the plugin's thread as it is. Names follow Prometheus conventions:
+ * `bpfsteer_<plugin>_<what>[_<unit>]`, `_total` for counters. Label values must stay bounded
+ * (interfaces, pods, rules of a plugin with a small rule table; never one series per tproxy rule).
+ */
+export interface MetricFamily {
+  readonly name: string;
+  readonly help: string;
+  /** counter: a value that only grows (read from the kernel's counters as it is) */
+  readonly type: 'counter' | 'gauge';
+  readonly values: readonly MetricSample[];
+}
+
+export interface MetricSample {
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/**
+ * Where a source makes its Prometheus metrics (`SourceContext.metrics`): prom-client's metric
+ * classes, registered in the agent's registry for this source (every series gets the label
+ * `source` = the source's name). The same name twice returns the metric made first.
+ */
+export interface SourceMetrics {
+  counter<L extends string>(config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L>;
+  gauge<L extends string>(config: Omit<GaugeConfiguration<L>, 'registers'>): Gauge<L>;
+  histogram<L extends string>(config: Omit<HistogramConfiguration<L>, 'registers'>): Histogram<L>;
+}
+
 /** Outcome of one `apply`: how many entries were added, changed, removed. */
 export interface ApplyReport {
   readonly added: number;
@@ -116,6 +147,11 @@ export interface DataplanePlugin {
    */
   apply(desired: DesiredState, changes?: DesiredChanges): Promise<ApplyReport>;
   status(): PluginStatus | Promise<PluginStatus>;
+  /**
+   * Optional: its Prometheus metrics (counters read from its maps, gauges), asked at each scrape.
+   * The agent adds each map's entries and capacity from `status` itself.
+   */
+  metrics?(): readonly MetricFamily[] | Promise<readonly MetricFamily[]>;
   /**
    * Optional: live details of the applied intents of one kind it consumes (e.g. rules with their
    * hit counters), JSON-serialisable. Sources reach it through `SourceContext.describe`.
@@ -260,6 +296,8 @@ export interface SourceContext<Config = unknown> {
   readonly signal: AbortSignal;
   /** the intent schemas of the configured plugins, by kind, to validate at the edge */
   readonly intentSchemas: ReadonlyMap<string, ZodType>;
+  /** where the source makes its Prometheus metrics (served with the agent's at /metrics) */
+  readonly metrics: SourceMetrics;
   /**
    * The agent's socket-handle registry (`Tokens.SocketHandles`): a source registers the fds it
    * names in intents and publishes their handles, and brackets its commits with a committer so a

@@ -18,7 +18,7 @@
  * `status` throws what the dataplane throws: the agent reports it as the plugin's statusError, never
  * as an empty status. The config reaches `steps` parsed by `configSchema` (defaults filled).
  */
-import type { ApplyReport, CloseOptions, DataplanePlugin, DesiredChanges, DesiredState, PluginContext, PluginFactory, PluginImplementation, PluginStatus } from './contracts.js';
+import type { ApplyReport, CloseOptions, DataplanePlugin, DesiredChanges, DesiredState, MetricFamily, PluginContext, PluginFactory, PluginImplementation, PluginStatus } from './contracts.js';
 import { AgentStateError } from './errors.js';
 
 /** What a plugin needs of its dataplane object: a synchronous close with the agent's options. */
@@ -36,6 +36,8 @@ export interface PluginSteps<D extends ClosableDataplane> {
   /** `changes`: see DataplanePlugin.apply */
   apply(dataplane: D, desired: DesiredState, changes?: DesiredChanges): ApplyReport;
   status(dataplane: D): PluginStatus;
+  /** see DataplanePlugin.metrics; the plugin offers it only when given */
+  metrics?(dataplane: D): readonly MetricFamily[];
   /** see DataplanePlugin.describe; the plugin offers it only when given */
   describe?(dataplane: D, kind: string): unknown;
   /** see DataplanePlugin.watch; the plugin offers it only when given */
@@ -99,6 +101,7 @@ function dataplanePlugin<D extends ClosableDataplane>(id: string, steps: PluginS
     status() {
       return steps.status(current('status'));
     },
+    ...(steps.metrics && { metrics: async () => steps.metrics!(current('metrics')) }),
     ...(steps.describe && { describe: async (kind: string) => steps.describe!(current('describe'), kind) }),
     ...(steps.watch && { watch: (topic: string, listener: (event: unknown) => void) => steps.watch!(topic, listener) }),
     async close(options) {

@@ -12,7 +12,9 @@ export type AgentErrorCode =
   | 'ERR_AGENT_STATE'
   | 'ERR_INTENT_REJECTED'
   | 'ERR_PLUGIN_THREAD'
-  | 'ERR_FILE_READ';
+  | 'ERR_FILE_READ'
+  | 'ERR_TOKEN_FILE'
+  | 'ERR_METRICS_LISTEN';
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;
@@ -54,6 +56,15 @@ export class AdminSocketInUseError extends AgentError {
   constructor(socketPath: string, detail: string) {
     super('ERR_AGENT_SOCKET_IN_USE', `admin socket ${socketPath}: ${detail}`);
     this.socketPath = socketPath;
+  }
+}
+
+/** A bearer token file that cannot be used (missing, not a regular file, readable by others, too short). */
+export class TokenFileError extends AgentError {
+  readonly file: string;
+  constructor(file: string, detail: string, options?: { cause?: unknown }) {
+    super('ERR_TOKEN_FILE', `token file ${file}${detail}`, options);
+    this.file = file;
   }
 }
 

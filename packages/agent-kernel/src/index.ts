@@ -14,6 +14,8 @@ export type {
   IntentSource,
   KernelFeature,
   MapStatus,
+  MetricFamily,
+  MetricSample,
   PathClaim,
   PluginContext,
   PluginFactory,
@@ -24,42 +26,26 @@ export type {
   SourceContext,
   ConsumerState,
   SourceFactory,
+  SourceMetrics,
 } from './contracts.js';
+export { MetricsRegistry } from './metrics-registry.js';
+export { bearerMatches, MIN_TOKEN_LENGTH, readTokenFile } from './bearer-token.js';
+export { type CommitOutcome, type Exposition } from './agent-metrics.js';
 export type { Logger } from 'pino';
 export type { ContainerModule } from 'inversify';
 
-export { type AgentSettings, type LogLevel, agentSettingsSchema, logLevels } from './agent-settings.js';
-export {
-  type AgentConfig,
-  type AgentConfigInput,
-  type AnyPluginFactory,
-  type AnySourceFactory,
-  type ConfigFactories,
-  type ConfiguredPlugin,
-  type ConfiguredSource,
-  isAgentConfig,
-  parseAgentConfig,
-} from './parse-agent-config.js';
-export {
-  type ConfigFactoriesFor,
-  type LoadAgentConfigOptions,
-  loadAgentConfig,
-  parseConfigYaml,
-  readAgentConfigFile,
-} from './load-agent-config.js';
+// reading and validating a config: the light entry `/config` (config-entry.ts), here as well
+export * from './config-entry.js';
 export { type CheckedIntents, checkIntents } from './check-intents.js';
-export { formatConfigIssue, formatConfigPath, issuesFromZod } from './config-issue.js';
+export { issuesFromZod } from './config-issue.js';
 export {
   AdminSocketInUseError,
-  AgentError,
-  type AgentErrorCode,
   AgentStateError,
   AgentUnavailableError,
-  ConfigError,
-  errorMessage,
   IntentRejectedError,
   isIntentRejected,
   TimeoutError,
+  TokenFileError,
 } from './errors.js';
 
 export {
@@ -82,7 +68,6 @@ export type { ApplyOutcome, PluginReport, PluginState } from './plugin-runner.js
 export type { SourceReport, SourceState } from './source-runner.js';
 export { type CreateAgentOptions, createAgent } from './create-agent.js';
 export { type ClosableDataplane, type PluginDefinition, type PluginSteps, definePlugin, pluginImplementation } from './define-plugin.js';
-export { type PluginEntryDeclaration, pluginEntry } from './plugin-entry.js';
 export { type FeatureProbe, unprobedFeatures } from './feature-probe.js';
 export { type ContributionProvider, bindContributionProvider } from './contribution-provider.js';
 export {
@@ -102,7 +87,6 @@ export { type CreateLoggerOptions, type LogFormat, createLogger, formatLogLine }
 export { type AdminRequestOptions, type AdminResponse, adminRequest } from './admin-request.js';
 export { type ListenUnixSocketOptions, type UnixSocketPath, listenUnixSocket, socketIsLive } from './listen-unix-socket.js';
 export { CLOSE_GRACE_MS, afterLoopTurns, closeGracefully } from './graceful-close.js';
-export { type StaticSourceConfig, staticSource } from './static-source.js';
 export { FileReadError, readRegularFile, readRegularFilePieces, type FileReadProblem } from './read-regular-file.js';
 export { DEFAULT_SLICE_MS, runSteps, runStepsInSlices, type Steps, TimeSlicer } from './time-slicer.js';
 export { IDLE_MAX_UTILIZATION, IDLE_WINDOW_MS, IdleWork } from './idle-work.js';

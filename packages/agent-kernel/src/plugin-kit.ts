@@ -7,4 +7,4 @@ export { type ClosableDataplane, type PluginDefinition, type PluginSteps, define
 export { AgentError, type AgentErrorCode, AgentStateError, IntentRejectedError, isIntentRejected, errorMessage } from './errors.js';
 // the contract types a plugin's steps and dataplane use
 export type { ApplyReport, AttachmentStatus, CloseOptions, DataplanePlugin, DesiredChanges, DesiredState } from './contracts.js';
-export type { Intent, KindChanges, MapStatus, PluginContext, PluginFactory, PluginImplementation, PluginStatus } from './contracts.js';
+export type { Intent, KindChanges, MapStatus, MetricFamily, MetricSample, PluginContext, PluginFactory, PluginImplementation, PluginStatus } from './contracts.js';

@@ -14,6 +14,7 @@ import type {
   KernelFeature,
   KindChanges,
   MapStatus,
+  MetricFamily,
   PluginStatus,
   ProvisionToken,
 } from './contracts.js';
@@ -23,6 +24,7 @@ import type { FeatureProbe } from './feature-probe.js';
 import type { ConfiguredPlugin } from './parse-agent-config.js';
 import { pluginPinRoot } from './plugin-pin-root.js';
 import { withTimeout } from './with-timeout.js';
+import { LatestAnswer } from './latest-answer.js';
 import { isoNow } from './iso-now.js';
 import { changedPositions } from './intent-patch.js';
 import type { Intent } from './contracts.js';
@@ -46,17 +48,9 @@ function appliedLists(desired: DesiredState): Map<string, AppliedList> {
   return lists;
 }
 
-export type PluginState =
-  | 'pending'
-  | 'probing'
-  | 'opening'
-  | 'loading'
-  | 'seeding'
-  | 'attaching'
-  | 'running'
-  | 'failed'
-  | 'closing'
-  | 'closed';
+export const pluginStates = ['pending', 'probing', 'opening', 'loading', 'seeding', 'attaching', 'running', 'failed', 'closing', 'closed'] as const;
+
+export type PluginState = (typeof pluginStates)[number];
 
 export interface ApplyOutcome {
   /** ISO time the apply finished */
@@ -117,6 +111,8 @@ export interface PluginRunnerOptions {
   readonly socketHandles?: SocketHandleRegistry;
   /** the clock that says how long an apply has run (ms; default performance.now) */
   readonly now?: () => number;
+  /** told the outcome of each apply of a desired state (not of a rollback) */
+  readonly onApplied?: (outcome: ApplyOutcome) => void;
   /** told when the plugin fails (at start or later), with the reason its report shows */
   readonly onFailed?: (error: string) => void;
 }
@@ -144,6 +140,9 @@ function stableCopy(lists: ReadonlyMap<string, AppliedList>): DesiredState {
  */
 export const STATUS_WAIT_MS = 10;
 
+/** How long a scrape waits for a plugin's metrics before it serves the last ones (or none). */
+export const METRICS_WAIT_MS = 2_000;
+
 export class PluginRunner {
   readonly id: string;
   readonly kinds: readonly string[];
@@ -154,14 +153,10 @@ export class PluginRunner {
   /** the desired state of the last successful apply (what a failed apply rolls back to) */
   #lastGood?: Map<string, AppliedList>;
   #partial?: string;
-  /** the plugin's latest status and when it was taken (shown while the plugin is busy) */
-  #lastStatus?: { readonly status: PluginStatus; readonly at: string };
-  /**
-   * The plugin's status call in flight: reports asked meanwhile wait for it instead of asking the
-   * plugin again, so pollers (a `bpfsteer status` per 20 ms) never queue calls in its thread ahead
-   * of its other work (measured: a listing of 100,000 rules took 89 s instead of 4 s behind them).
-   */
-  #statusCall?: Promise<PluginStatus>;
+  /** the plugin's status (its last one, with its time, while the plugin is busy) */
+  readonly #status = new LatestAnswer<PluginStatus>('status', () => this.#plugin!.status(), STATUS_WAIT_MS);
+  /** the plugin's metric families, asked like its status with a scrape's patience */
+  readonly #metrics = new LatestAnswer<readonly MetricFamily[]>('metrics', () => this.#plugin!.metrics?.() ?? [], METRICS_WAIT_MS);
   /** when the plugin's apply in progress began (performance.now()), if one is */
   #applyingSince?: number;
   #dirty = false;
@@ -344,6 +339,7 @@ export class PluginRunner {
         this.#lastApply = done({ error: errorMessage(err), ...(await this.#rollBack(plugin, err)) });
       }
     }
+    this.#opts.onApplied?.(this.#lastApply);
     return this.#lastApply;
   }
 
@@ -456,35 +452,28 @@ export class PluginRunner {
    * The plugin's state and status. A plugin busy in its thread (a long apply) does not hold the
    * report: after a short wait it shows the last status it gave, with `statusAt`.
    */
+  /** The plugin's metric families (none when it is not running or offers none). */
+  async metrics(): Promise<readonly MetricFamily[]> {
+    if (this.#state !== 'running' || !this.#plugin?.metrics) return [];
+    const answer = await this.#metrics.get(this.#applyingSince === undefined ? 0 : this.#now() - this.#applyingSince);
+    if ('value' in answer) return answer.value;
+    if (!answer.busy) this.#log.warn({ error: answer.error }, 'the plugin could not report its metrics');
+    return [];
+  }
+
   async report(): Promise<PluginReport> {
     const { factory } = this.#opts.entry;
     let status: PluginStatus = { attachments: [], maps: [] };
     let statusError: string | undefined;
     let statusAt: string | undefined;
-    const plugin = this.#plugin;
     const applyingMs = this.#applyingSince === undefined ? 0 : this.#now() - this.#applyingSince;
-    if (this.#state === 'running' && plugin && applyingMs >= STATUS_WAIT_MS && this.#lastStatus) {
-      // in a long apply (its thread would answer after it): the last status, at once
-      status = this.#lastStatus.status;
-      statusAt = this.#lastStatus.at;
-    } else if (this.#state === 'running' && plugin) {
-      try {
-        const call = (this.#statusCall ??= Promise.resolve()
-          .then(() => plugin.status())
-          .finally(() => (this.#statusCall = undefined)));
-        call.catch(() => undefined); // a report that timed out no longer waits: its failure is not unhandled
-        const fresh = await withTimeout('status', STATUS_WAIT_MS, () => call);
-        this.#lastStatus = { status: fresh, at: isoNow() };
-        status = fresh;
-      } catch (err) {
-        if (err instanceof TimeoutError && this.#lastStatus) {
-          status = this.#lastStatus.status;
-          statusAt = this.#lastStatus.at;
-        } else if (err instanceof TimeoutError) {
-          statusError = 'the plugin is busy (an apply is running) and has not reported a status yet';
-        } else {
-          statusError = errorMessage(err);
-        }
+    if (this.#state === 'running' && this.#plugin) {
+      const answer = await this.#status.get(applyingMs);
+      if ('value' in answer) {
+        status = answer.value;
+        statusAt = answer.at;
+      } else {
+        statusError = answer.busy ? 'the plugin is busy (an apply is running) and has not reported a status yet' : answer.error;
       }
     }
     return {

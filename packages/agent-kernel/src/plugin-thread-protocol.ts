@@ -49,7 +49,7 @@ export interface IntentRows {
 /** A plain object's property names in order; `[name, shape]` for a property holding a nested plain object. */
 export type RowShape = readonly (string | readonly [string, RowShape])[];
 
-export type PluginMethod = 'open' | 'load' | 'seed' | 'attach' | 'apply' | 'status' | 'describe' | 'close';
+export type PluginMethod = 'open' | 'load' | 'seed' | 'attach' | 'apply' | 'status' | 'metrics' | 'describe' | 'close';
 
 /** main -> worker */
 export type ToPluginThread =

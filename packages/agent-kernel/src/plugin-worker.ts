@@ -349,6 +349,8 @@ async function serve(data: PluginThreadData): Promise<void> {
         return plugin.apply(new Map(desired) as DesiredState, args[0] as DesiredChanges | undefined);
       case 'status':
         return plugin.status();
+      case 'metrics':
+        return plugin.metrics?.() ?? [];
       case 'describe':
         return plugin.describe?.(args[0] as string);
       case 'close':

@@ -1,14 +1,16 @@
 /** Drives one intent source: start (under a time-out), reload, stop. Never throws to the caller. */
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
-import type { ConsumerState, IntentSink, IntentSource, SourceContext } from './contracts.js';
+import type { ConsumerState, IntentSink, IntentSource, SourceContext, SourceMetrics } from './contracts.js';
 import type { SourceProblem } from './agent-events.js';
 import type { AgentSettings } from './agent-settings.js';
 import { TimeoutError, errorMessage } from './errors.js';
 import type { ConfiguredSource } from './parse-agent-config.js';
 import { withTimeout } from './with-timeout.js';
 
-export type SourceState = 'pending' | 'starting' | 'running' | 'failed' | 'stopping' | 'stopped';
+export const sourceStates = ['pending', 'starting', 'running', 'failed', 'stopping', 'stopped'] as const;
+
+export type SourceState = (typeof sourceStates)[number];
 
 export interface SourceReport {
   readonly name: string;
@@ -30,6 +32,8 @@ export interface SourceRunnerOptions {
   readonly logger: Logger;
   readonly timeouts: AgentSettings['timeouts'];
   readonly intentSchemas: ReadonlyMap<string, ZodType>;
+  /** see SourceContext.metrics */
+  readonly metrics: SourceMetrics;
   readonly describe: (kind: string) => Promise<unknown>;
   readonly consumers: (kind: string) => readonly ConsumerState[];
   readonly watch: (topic: string, listener: (event: unknown) => void) => () => void;
@@ -68,6 +72,11 @@ export class SourceRunner {
     return this.#state;
   }
 
+  /** its factory's type, e.g. "ziti" */
+  get type(): string {
+    return this.#opts.entry.factory.type;
+  }
+
   /** the kinds its factory declares it may publish (undefined: any) */
   get produces(): readonly string[] | undefined {
     return this.#opts.entry.factory.produces;
@@ -103,6 +112,7 @@ export class SourceRunner {
         logger,
         signal: this.#controller.signal,
         intentSchemas: this.#opts.intentSchemas,
+        metrics: this.#opts.metrics,
         describe: this.#opts.describe,
         consumers: this.#opts.consumers,
         watch: this.#opts.watch,

@@ -17,6 +17,7 @@ import type {
   DesiredState,
   Intent,
   KindChanges,
+  MetricFamily,
   PluginContext,
   PluginStatus,
 } from './contracts.js';
@@ -315,6 +316,11 @@ export class WorkerPlugin implements DataplanePlugin {
 
   status(): Promise<PluginStatus> {
     return this.#call('status') as Promise<PluginStatus>;
+  }
+
+  /** The plugin's metric families (none when its implementation offers none). */
+  metrics(): Promise<readonly MetricFamily[]> {
+    return this.#call('metrics') as Promise<readonly MetricFamily[]>;
   }
 
   describe(kind: string): Promise<unknown> {

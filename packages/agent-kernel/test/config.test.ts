@@ -189,7 +189,7 @@ describe('loadAgentConfig', () => {
     expect(problems(yaml(text))).toEqual([
       'agent.logLevel: "loud" is not accepted; accepted: "fatal", "error", "warn", "info", "debug", "trace", "silent"',
       'agent.timeouts.openMs: expected number, got "10s"',
-      'agent.pinroot: unknown field; accepted: pinRoot, adminSocket, logLevel, isolation, timeouts',
+      'agent.pinroot: unknown field; accepted: pinRoot, adminSocket, logLevel, metrics, isolation, timeouts',
       'extra: unknown field; accepted: agent, plugins, sources',
       'plugins[0].interfaces: Too small: expected array to have >=1 items',
       'plugins[0].mtu: unknown field; accepted: interfaces',

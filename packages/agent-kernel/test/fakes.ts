@@ -11,6 +11,7 @@ import type {
   IntentSink,
   IntentSource,
   KernelFeature,
+  MetricFamily,
   PluginContext,
   PluginFactory,
   SourceContext,
@@ -108,6 +109,9 @@ export class FakePlugin implements DataplanePlugin {
       maps: [{ name: `${this.id}_rules`, entries: this.applied.at(-1) ? [...this.applied.at(-1)!.values()].flat().length : 0, maxEntries: 1024 }],
       details: { fake: true },
     };
+  }
+  metrics(): MetricFamily[] {
+    return [{ name: `fake_${this.id}_applies_total`, help: 'applies of the fake plugin', type: 'counter', values: [{ value: this.applied.length }] }];
   }
   async close(options: CloseOptions): Promise<void> {
     this.closedWith = options;

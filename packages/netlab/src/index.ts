@@ -13,3 +13,7 @@ export { spawnIn, untilLine, type SpawnInOptions } from './spawn-in.js';
 export { removeOwnCgroup } from './remove-own-cgroup.js';
 export { netlinkTcPrograms, type NetlinkTcProgram } from './netlink-tc-programs.js';
 export { testTimeScale } from './test-time-scale.js';
+export { buildZitiRouterLab, type ZitiRouterLab } from './ziti-router-lab.js';
+export { buildAmbientPodLab, type AmbientPodLab, type AmbientPlan } from './ambient-pod-lab.js';
+export { startHboneProxy, type HboneProxy, type HboneProxyOptions, type HboneDial } from './hbone-proxy.js';
+export { startOriginalDstProxy, type OriginalDstProxy, type OriginalDstProxyOptions } from './original-dst-proxy.js';

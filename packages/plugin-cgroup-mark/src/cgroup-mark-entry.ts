@@ -1,11 +1,11 @@
 /**
  * The light entry of plugin-cgroup-mark (`@bpfsteer/plugin-cgroup-mark/entry`): what the agent's
  * main thread needs to validate a config and compose the agent (id, config schema, kernel
- * features, what it provides, container module), without the dataplane, core-bpf or koffi: the
+ * features, what it provides; its container module is `/module`), without the dataplane, core-bpf or koffi: the
  * plugin's worker thread imports those from `cgroup-mark-steps.js` (which loads no schema).
  */
 import { join } from 'node:path';
-import { type ContainerModule, type PluginEntryDeclaration, type PluginFactory, pluginEntry, pluginModule } from '@bpfsteer/agent-kernel';
+import { type PluginEntryDeclaration, type PluginFactory, pluginEntry } from '@bpfsteer/agent-kernel/config';
 import { MESH_BYPASS_MAP, type MeshBypassMap } from '@bpfsteer/contract-mesh/kinds';
 import type { z } from 'zod';
 import { cgroupMarkConfigSchema, type CgroupMarkConfig } from './cgroup-mark-config.js';
@@ -30,6 +30,3 @@ export const cgroupMarkDeclaration: PluginEntryDeclaration<CgroupMarkConfig> = {
 
 /** The plugin's factory for the main thread: its plugin imports the implementation when it opens. */
 export const cgroupMarkEntry: PluginFactory<CgroupMarkConfig> = pluginEntry(cgroupMarkDeclaration);
-
-/** This plugin as a container module: `createAgent({ modules: [cgroupMarkModule, ...], config })`. */
-export const cgroupMarkModule: ContainerModule = pluginModule(cgroupMarkEntry);

@@ -4,10 +4,12 @@
  * cgroup, so the proxy's own (marked) connections to local applications are recorded in
  * mesh_bypass and the sk_lookup divert of plugin-sklookup lets them through. It consumes no
  * intents: its whole input is the config, which comes parsed by the agent (no schema is loaded).
+ * Its counters are served as Prometheus families (cgroup-mark-metrics.ts).
  */
 import { type PluginContext, type PluginImplementation, type PluginSteps, pluginImplementation } from '@bpfsteer/agent-kernel/plugin-kit';
 import type { CgroupMarkConfig } from './cgroup-mark-config.js';
 import { CgroupMarkDataplane } from './cgroup-mark-dataplane.js';
+import { cgroupMarkMetricFamilies } from './cgroup-mark-metrics.js';
 import { describeSelector, resolveCgroups, type CgroupSelector } from './cgroup-selector.js';
 import type { MarkSpec } from './mark-selector.js';
 
@@ -33,6 +35,7 @@ export function cgroupMarkSteps(config: CgroupMarkConfig, context: PluginContext
     );
   },
   apply: () => ({ added: 0, updated: 0, removed: 0 }),
+  metrics: (dp) => cgroupMarkMetricFamilies(dp.stats()),
   status: (dp) => {
     const s = dp.status();
     return {

@@ -20,6 +20,7 @@ export { resolveCgroups, cgroup2PathOf, hostView, procfs, type CgroupSelector, t
 export type { BypassEntry } from './bypass-entry.js';
 export { defaultObjectPath } from './bpf-object-path.js';
 export { cgroupMarkPlugin } from './cgroup-mark-plugin.js';
-export { cgroupMarkDeclaration, cgroupMarkEntry, cgroupMarkModule } from './cgroup-mark-entry.js';
+export { cgroupMarkDeclaration, cgroupMarkEntry } from './cgroup-mark-entry.js';
+export { cgroupMarkModule } from './cgroup-mark-module.js';
 export { cgroupMarkImplementation, cgroupMarkSteps } from './cgroup-mark-steps.js';
 export { cgroupMarkConfigSchema, type CgroupMarkConfig } from './cgroup-mark-config.js';

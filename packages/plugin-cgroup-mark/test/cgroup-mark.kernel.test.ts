@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import type { DataplanePlugin } from '@bpfsteer/agent-kernel';
+import type { DataplanePlugin, MetricFamily } from '@bpfsteer/agent-kernel';
 import { BpfMap, TypedMap, createCgroup, removeCgroup } from '@bpfsteer/core-bpf';
 import { NetLab, tryRun, type Listener, tcpClient } from '@bpfsteer/netlab';
 import { pino } from 'pino';
@@ -131,6 +131,23 @@ describe('cgroupMarkPlugin on a real cgroup', () => {
     expect(remote).toMatchObject({ ok: true, reply: 'echo:hi' });
     expect(recorded(remote.local)).toBe(false);
     expect(stats(plugin)).toMatchObject({ markedSyns: 1, recorded: 0, notLocal: 1 });
+  });
+
+  it('serves the marked SYNs by outcome as Prometheus counters that grow with real connections', async () => {
+    const plugin = await started();
+    const value = (families: readonly MetricFamily[], outcome: string) =>
+      families.find((f) => f.name === 'bpfsteer_cgroup_mark_marked_syns_total')!.values.find((v) => v.labels?.outcome === outcome)!.value;
+    const before = await plugin.metrics!();
+    expect(before.map((f) => `${f.name} ${f.type}`)).toEqual(['bpfsteer_cgroup_mark_marked_syns_total counter']);
+    expect(await client({ host: '10.91.0.2', mark: 0x539, bind: '10.91.0.2' })).toMatchObject({ ok: true, reply: 'echo:hi' });
+    expect(await client({ host: 'fd00:91::2', mark: 0x539 })).toMatchObject({ ok: true, reply: 'echo:hi' });
+    expect(await client({ host: '10.91.0.1', mark: 0x539 })).toMatchObject({ ok: true, reply: 'echo:hi' }); // another host
+    expect(await client({ host: '10.91.0.2' })).toMatchObject({ ok: true, reply: 'echo:hi' }); // unmarked: not counted
+    const after = await plugin.metrics!();
+    expect(value(after, 'recorded') - value(before, 'recorded')).toBe(2);
+    expect(value(after, 'not_local') - value(before, 'not_local')).toBe(1);
+    expect(value(after, 'record_failed')).toBe(0);
+    expect(stats(plugin)).toMatchObject({ markedSyns: 3, recorded: value(after, 'recorded'), notLocal: value(after, 'not_local') });
   });
 
   it('a restart with keepPinned re-adopts link and map; a legacy preset; a plain close removes everything', async () => {

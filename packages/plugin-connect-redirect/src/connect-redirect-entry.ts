@@ -1,10 +1,10 @@
 /**
  * The light entry of plugin-connect-redirect (`@bpfsteer/plugin-connect-redirect/entry`): what the
  * agent's main thread needs to validate a config and compose the agent (id, config schema, intent
- * kind, kernel features, container module), without the dataplane, core-bpf or koffi: the plugin's
+ * kind, kernel features; its container module is `/module`), without the dataplane, core-bpf or koffi: the plugin's
  * worker thread imports those from `connect-redirect-steps.js` (which loads no schema).
  */
-import { type ContainerModule, type PluginEntryDeclaration, type PluginFactory, pluginEntry, pluginModule } from '@bpfsteer/agent-kernel';
+import { type PluginEntryDeclaration, type PluginFactory, pluginEntry } from '@bpfsteer/agent-kernel/config';
 import { CONNECT_REDIRECT_KIND, connectRedirectIntentSchema } from '@bpfsteer/contract-connect';
 import type { z } from 'zod';
 import { connectRedirectConfigSchema, type ConnectRedirectConfig } from './connect-redirect-config.js';
@@ -23,6 +23,3 @@ export const connectRedirectDeclaration: PluginEntryDeclaration<ConnectRedirectC
 
 /** The plugin's factory for the main thread: its plugin imports the implementation when it opens. */
 export const connectRedirectEntry: PluginFactory<ConnectRedirectConfig> = pluginEntry(connectRedirectDeclaration);
-
-/** This plugin as a container module: `createAgent({ modules: [connectRedirectModule, ...], config })`. */
-export const connectRedirectModule: ContainerModule = pluginModule(connectRedirectEntry);

@@ -2,7 +2,8 @@
  * The connect-redirect plugin's steps, and the implementation its worker thread imports
  * (`connectRedirectImplementation`): it consumes `connect.redirect` intents and keeps a
  * ConnectRedirectDataplane converged to them, its programs on the configured cgroups, its target
- * listeners and bypass from the config. Its config comes parsed by the agent and the rules are
+ * listeners and bypass from the config, and serves its counters as Prometheus families
+ * (connect-redirect-metrics.ts). Its config comes parsed by the agent and the rules are
  * checked by its own code (compile-rules.ts): no schema is loaded.
  */
 import { type PluginContext, type PluginImplementation, type PluginSteps, pluginImplementation } from '@bpfsteer/agent-kernel/plugin-kit';
@@ -12,6 +13,7 @@ import type { ConnectRuleSpec } from './compile-rules.js';
 import type { ConnectRedirectConfig } from './connect-redirect-config.js';
 import { ConnectRedirectDataplane } from './connect-redirect-dataplane.js';
 import { readEndpoint, type Endpoint } from './endpoint.js';
+import { connectRedirectMetricFamilies } from './connect-redirect-metrics.js';
 
 function endpoint(text: string | false, family: 4 | 6): Endpoint | undefined {
   if (text === false) return undefined;
@@ -22,7 +24,8 @@ function endpoint(text: string | false, family: 4 | 6): Endpoint | undefined {
 
 /** The steps of one plugin instance, from its parsed config. */
 export function connectRedirectSteps(config: ConnectRedirectConfig, context: PluginContext): PluginSteps<ConnectRedirectDataplane> {
-  let rules = 0;
+  /** the rules of the last apply (their positions index cr_rule_stats) */
+  let rules: readonly ConnectRuleSpec[] = [];
   return {
     open: () => ConnectRedirectDataplane.open({ pinRoot: context.pinRoot }),
     load: (dp) => dp.load(),
@@ -46,15 +49,17 @@ export function connectRedirectSteps(config: ConnectRedirectConfig, context: Plu
     },
     apply: (dp, desired) => {
       const specs = (desired.get(CONNECT_REDIRECT_KIND) ?? []) as unknown as ConnectRuleSpec[];
-      rules = specs.length;
-      return dp.setRules(specs);
+      const report = dp.setRules(specs);
+      rules = [...specs]; // the desired list may be changed in place for a later apply
+      return report;
     },
+    metrics: (dp) => connectRedirectMetricFamilies(dp.stats(), rules, dp.ruleStats(rules.length)),
     status: (dp) => {
       const s = dp.status();
       return {
         attachments: s.attachments.map((a) => ({ target: `cgroup ${a.cgroup}`, type: a.type, ...(a.pinned ? { pinned: a.pinned } : {}) })),
         maps: s.maps,
-        details: { target: config.target, stats: s.stats, rules: dp.ruleStats(rules) },
+        details: { target: config.target, stats: s.stats, rules: dp.ruleStats(rules.length) },
       };
     },
   };

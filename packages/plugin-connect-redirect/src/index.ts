@@ -11,6 +11,7 @@ export { compileRules, readRules, type ConnectRuleSpec, type RuleRange, type Tri
 export { readEndpoint, type Endpoint } from './endpoint.js';
 export { defaultObjectPath } from './bpf-object-path.js';
 export { connectRedirectPlugin } from './connect-redirect-plugin.js';
-export { connectRedirectDeclaration, connectRedirectEntry, connectRedirectModule } from './connect-redirect-entry.js';
+export { connectRedirectDeclaration, connectRedirectEntry } from './connect-redirect-entry.js';
+export { connectRedirectModule } from './connect-redirect-module.js';
 export { connectRedirectImplementation, connectRedirectSteps } from './connect-redirect-steps.js';
 export { connectRedirectConfigSchema, type ConnectRedirectConfig } from './connect-redirect-config.js';

@@ -1,67 +1,27 @@
 /**
  * The connect-redirect plugin on real cgroups and real TCP: a client in the redirected cgroup
  * connecting to a "far" host (another netns over veth) reaches the local proxy instead, and the
- * proxy — an unmodified one, a Python server asking getsockopt(SOL_IP, SO_ORIGINAL_DST) and
- * getsockopt(SOL_IPV6, IP6T_SO_ORIGINAL_DST) as iptables REDIRECT users do — reads the original
- * destination through the getsockopt hook on its cgroup. Excluded destinations, other ports, other
+ * proxy — an unmodified one (netlab's startOriginalDstProxy: a Python server asking
+ * getsockopt(SOL_IP, SO_ORIGINAL_DST) and getsockopt(SOL_IPV6, IP6T_SO_ORIGINAL_DST) as iptables
+ * REDIRECT users do) — reads the original destination through the getsockopt hook on its cgroup. Excluded destinations, other ports, other
  * cgroups and the tunnel's own connections (its mark, its cgroup) go direct; without the hook the
  * original destination is read from the map by the accepted peer; a restart with keepPinned keeps
  * redirecting. The lab and cgroups are built once per file; each test starts its own plugin in its
  * own pin root and closes it, so any test runs alone.
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import type { DataplanePlugin, DesiredState } from '@bpfsteer/agent-kernel';
+import type { DataplanePlugin, DesiredState, MetricFamily } from '@bpfsteer/agent-kernel';
 import { createCgroup } from '@bpfsteer/core-bpf';
-import { NetLab, type Listener, removeOwnCgroup, spawnIn, tcpClient, untilLine } from '@bpfsteer/netlab';
+import { NetLab, type Listener, type OriginalDstProxy, removeOwnCgroup, startOriginalDstProxy, tcpClient } from '@bpfsteer/netlab';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectRedirectDataplane } from '../src/connect-redirect-dataplane.js';
 import type { ConnectRedirectConfig } from '../src/connect-redirect-config.js';
 import { connectRedirectPlugin } from '../src/connect-redirect-plugin.js';
 import { readEndpoint } from '../src/endpoint.js';
-
-/**
- * An unmodified proxy: listens on 127.0.0.1:18000 and [::1]:18000 and answers each connection with
- * the original destination it reads with getsockopt(SO_ORIGINAL_DST), as a proxy behind iptables
- * REDIRECT does (Envoy's original_dst listener filter reads the same options), then closes.
- */
-const PROXY = String.raw`
-import select, socket, struct, sys
-SO_ORIGINAL_DST = 80
-ls = []
-for fam, host in ((socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')):
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if fam == socket.AF_INET6:
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    s.bind((host, 18000))
-    s.listen(64)
-    ls.append(s)
-print('ready', flush=True)
-while True:
-    r, _, _ = select.select(ls, [], [])
-    for l in r:
-        c, peer = l.accept()
-        try:
-            if l.family == socket.AF_INET:
-                raw = c.getsockopt(socket.SOL_IP, SO_ORIGINAL_DST, 16)
-                port, = struct.unpack('!H', raw[2:4])
-                addr = socket.inet_ntop(socket.AF_INET, raw[4:8])
-            else:
-                raw = c.getsockopt(socket.IPPROTO_IPV6, SO_ORIGINAL_DST, 28)
-                port, = struct.unpack('!H', raw[2:4])
-                addr = socket.inet_ntop(socket.AF_INET6, raw[8:24])
-            reply = 'orig %s %d' % (addr, port)
-        except OSError as e:
-            reply = 'orig none %s' % e.strerror
-        c.recv(4096)
-        c.sendall(reply.encode())
-        c.close()
-`;
 
 describe('connectRedirectPlugin on real cgroups', () => {
   const suffix = `${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -71,7 +31,7 @@ describe('connectRedirectPlugin on real cgroups', () => {
   const plugins: DataplanePlugin[] = [];
   const dataplanes: ConnectRedirectDataplane[] = [];
   const listeners: Listener[] = [];
-  let proxy: ChildProcess | undefined;
+  let proxy: OriginalDstProxy | undefined;
   let node = '';
   let far = '';
   // the clients' cgroup, the tunnel's (a child of it: the programs run there too) and the proxy's
@@ -128,13 +88,12 @@ describe('connectRedirectPlugin on real cgroups', () => {
     clientCg = createCgroup(clientName);
     tunnelCg = createCgroup(`${clientName}/tunnel`);
     proxyCg = createCgroup(`${clientName}-proxy`);
-    // the proxy moves itself into its cgroup, then serves in the node's netns
-    proxy = spawnIn(lab.nsPath(node), ['python3', '-c', PROXY], { cgroup: proxyCg });
-    await untilLine(proxy, 'ready');
+    // the proxy (127.0.0.1:18000 and [::1]:18000) moves itself into its cgroup, then serves in the node's netns
+    proxy = await startOriginalDstProxy(lab.nsPath(node), { cgroup: proxyCg, port: 18000 });
   });
   afterAll(async () => {
     try {
-      proxy?.kill('SIGKILL');
+      await proxy?.close();
       for (const l of listeners) l.close();
     } finally {
       await lab.destroy();
@@ -178,6 +137,38 @@ describe('connectRedirectPlugin on real cgroups', () => {
     expect(await client(FAR4, 80, { cgroup: false })).toMatchObject({ ok: true, reply: 'echo:hi' }); // not in the cgroup
     expect(stats(plugin)).toMatchObject({ connects: 3, redirected: 0, direct: 3 });
     expect((plugin.status().details as { rules: { direct: number }[] }).rules[1]).toEqual({ redirected: 0, direct: 1 });
+  });
+
+  it('serves the connects by outcome, the SO_ORIGINAL_DST answers and each rule\'s connects as Prometheus counters that grow with real connects', async () => {
+    const plugin = await started();
+    const value = (families: readonly MetricFamily[], name: string, labels: Record<string, string>) =>
+      families.find((f) => f.name === name)!.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels?.[k] === x))!.value;
+    const before = await plugin.metrics!();
+    expect(before.map((f) => `${f.name} ${f.type}`)).toEqual([
+      'bpfsteer_connect_redirect_connects_total counter',
+      'bpfsteer_connect_redirect_origdst_records_total counter',
+      'bpfsteer_connect_redirect_origdst_queries_total counter',
+      'bpfsteer_connect_redirect_rule_connects_total counter',
+    ]);
+    expect(before[3]!.values.filter((v) => v.labels?.outcome === 'redirected').map((v) => v.labels)).toEqual([
+      { rule: '0', destination: '10.78.0.0/24', ports: '80,8000-8100', outcome: 'redirected' },
+      { rule: '1', destination: '10.78.0.9', ports: 'all', outcome: 'redirected' },
+      { rule: '2', destination: 'fd78::/64', ports: '80', outcome: 'redirected' },
+    ]);
+    expect(await client(FAR4)).toMatchObject({ ok: true, reply: `orig ${FAR4} 80` });
+    expect(await client(FAR6)).toMatchObject({ ok: true, reply: `orig ${FAR6} 80` });
+    expect(await client('10.78.0.9')).toMatchObject({ ok: true, reply: 'echo:hi' }); // excluded host
+    expect(await client(FAR4, 80, { mark: 0x77 })).toMatchObject({ ok: true, reply: 'echo:hi' }); // the tunnel's mark
+    const after = await plugin.metrics!();
+    const grew = (name: string, labels: Record<string, string>) => value(after, name, labels) - value(before, name, labels);
+    expect(grew('bpfsteer_connect_redirect_connects_total', { outcome: 'redirected' })).toBe(2);
+    expect(grew('bpfsteer_connect_redirect_connects_total', { outcome: 'direct' })).toBe(1);
+    expect(grew('bpfsteer_connect_redirect_connects_total', { outcome: 'bypassed' })).toBe(1);
+    expect(grew('bpfsteer_connect_redirect_origdst_records_total', { outcome: 'recorded' })).toBe(2);
+    expect(grew('bpfsteer_connect_redirect_origdst_queries_total', { outcome: 'answered' })).toBe(2);
+    expect(grew('bpfsteer_connect_redirect_rule_connects_total', { rule: '0', outcome: 'redirected' })).toBe(1);
+    expect(grew('bpfsteer_connect_redirect_rule_connects_total', { rule: '1', outcome: 'direct' })).toBe(1);
+    expect(grew('bpfsteer_connect_redirect_rule_connects_total', { rule: '2', outcome: 'redirected' })).toBe(1);
   });
 
   it("never redirects the tunnel's own connects (its mark, its cgroup): no loop", async () => {

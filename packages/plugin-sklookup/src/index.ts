@@ -15,6 +15,7 @@ export { DEFAULT_SKIP_PORTS } from './skip-ports.js';
 export { meshKey, displayAddress, isIpv4Key, MeshKeyCache } from './mesh-address.js';
 export { defaultObjectPath } from './bpf-object-path.js';
 export { sklookupPlugin } from './sklookup-plugin.js';
-export { sklookupDeclaration, sklookupEntry, sklookupModule } from './sklookup-entry.js';
+export { sklookupDeclaration, sklookupEntry } from './sklookup-entry.js';
+export { sklookupModule } from './sklookup-module.js';
 export { sklookupImplementation, sklookupSteps } from './sklookup-steps.js';
 export { sklookupConfigSchema, type SklookupConfig } from './sklookup-config.js';

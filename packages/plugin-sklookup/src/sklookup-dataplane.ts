@@ -467,6 +467,20 @@ export class SklookupDataplane {
       });
   }
 
+  /**
+   * The lookup counters (summed over CPUs) of each pod in force, sorted by uid, and of slot 0 (the
+   * lookups whose destination is no pod address): what pods() and status() report of them, without
+   * reading the sockets.
+   */
+  lookupCounters(): { pods: Array<{ uid: string; counters: LookupCounters }>; unattributed: LookupCounters } {
+    this.#life.expect('lookupCounters', 'attached');
+    const maps = this.#maps();
+    return {
+      pods: [...this.#pods.values()].sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0)).map((p) => ({ uid: p.uid, counters: readCounters(maps, p.slot) })),
+      unattributed: readCounters(maps, 0),
+    };
+  }
+
   /** Whether `address` (IPv4 or IPv6 text) is a mesh member in the map. */
   isMember(address: string): boolean {
     this.#life.expect('isMember', 'attached');

@@ -1,10 +1,10 @@
 /**
  * The light entry of plugin-sklookup (`@bpfsteer/plugin-sklookup/entry`): what the agent's main
  * thread needs to validate a config and compose the agent (id, config schema, intent kinds, kernel
- * features, what it needs, container module), without the dataplane, core-bpf or koffi: the
+ * features, what it needs; its container module is `/module`), without the dataplane, core-bpf or koffi: the
  * plugin's worker thread imports those from `sklookup-steps.js` (which loads no schema).
  */
-import { type ContainerModule, type PluginEntryDeclaration, type PluginFactory, pluginEntry, pluginModule } from '@bpfsteer/agent-kernel';
+import { type PluginEntryDeclaration, type PluginFactory, pluginEntry } from '@bpfsteer/agent-kernel/config';
 import { MESH_BYPASS_MAP, MESH_MEMBER_KIND, SKLOOKUP_POD_KIND, meshMemberIntentSchema, sklookupPodIntentSchema } from '@bpfsteer/contract-mesh';
 import type { z } from 'zod';
 import { sklookupConfigSchema, type SklookupConfig } from './sklookup-config.js';
@@ -28,6 +28,3 @@ export const sklookupDeclaration: PluginEntryDeclaration<SklookupConfig> = {
 
 /** The plugin's factory for the main thread: its plugin imports the implementation when it opens. */
 export const sklookupEntry: PluginFactory<SklookupConfig> = pluginEntry(sklookupDeclaration);
-
-/** This plugin as a container module: `createAgent({ modules: [sklookupModule, ...], config })`. */
-export const sklookupModule: ContainerModule = pluginModule(sklookupEntry);

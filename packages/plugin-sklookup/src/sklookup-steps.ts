@@ -4,7 +4,8 @@
  * sk_lookup divert converged to them: every pod's netns runs the program (pinned link), members,
  * pod addresses and HBONE listener sockets in the maps. A desired state that is invalid (bad
  * address, vanished netns, a socket the kernel refuses, over capacity) is rejected with
- * IntentRejectedError before anything changes. Its config comes parsed by the agent and the
+ * IntentRejectedError before anything changes. Each pod's lookup counters are served as Prometheus
+ * families (sklookup-metrics.ts). Its config comes parsed by the agent and the
  * intents are read by its own code (sklookup-intents.ts): no schema is loaded.
  */
 import { IntentRejectedError, type PluginContext, type PluginImplementation, type PluginSteps, pluginImplementation } from '@bpfsteer/agent-kernel/plugin-kit';
@@ -13,6 +14,7 @@ import { MeshKeyCache } from './mesh-address.js';
 import type { SklookupConfig } from './sklookup-config.js';
 import { SklookupDataplane, type PreparedApply } from './sklookup-dataplane.js';
 import { readDesiredMesh } from './sklookup-intents.js';
+import { sklookupMetricFamilies } from './sklookup-metrics.js';
 
 /** The steps of one plugin instance, from its parsed config. */
 export function sklookupSteps(config: SklookupConfig, context: PluginContext): PluginSteps<SklookupDataplane> {
@@ -57,6 +59,7 @@ export function sklookupSteps(config: SklookupConfig, context: PluginContext): P
       }
       return dp.commit(prepared);
     },
+    metrics: (dp) => sklookupMetricFamilies(dp.lookupCounters()),
     describe: (dp, kind) => {
       if (kind === SKLOOKUP_POD_KIND) return dp.pods();
       if (kind === MESH_MEMBER_KIND) return { members: dp.memberCount };

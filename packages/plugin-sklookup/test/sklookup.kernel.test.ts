@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
-import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kernel';
+import type { DataplanePlugin, DesiredState, Intent, MetricFamily } from '@bpfsteer/agent-kernel';
 import { BpfMap, BpfObject, SocketHandles, TypedMap, attachCgroup, createCgroup, dupFd, removeCgroup, withNetns, type Link } from '@bpfsteer/core-bpf';
 import { NetLab, monotonicNsAgo, tryRun, type Listener, tcpClient, type TcpClientResult } from '@bpfsteer/netlab';
 import { pino } from 'pino';
@@ -196,6 +196,28 @@ describe('sklookupPlugin with real netns and TCP', () => {
     expect(c.passed).toBeGreaterThanOrEqual(2);
     expect(c.skipped).toBeGreaterThanOrEqual(2);
     expect(c.diverted).toBe(0);
+  });
+
+  it("serves the pod's lookups by outcome, and those to no pod address, as Prometheus counters that grow with real connections", async () => {
+    const plugin = await meshed();
+    const value = (families: readonly MetricFamily[], name: string, labels: Record<string, string>) =>
+      families.find((f) => f.name === name)!.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels?.[k] === x))?.value;
+    const before = await plugin.metrics!();
+    expect(before.map((f) => `${f.name} ${f.type}`)).toEqual(['bpfsteer_sklookup_lookups_total counter', 'bpfsteer_sklookup_unattributed_lookups_total counter']);
+    expect(before[0]!.values.map((v) => v.labels?.outcome)).toEqual(['diverted', 'passed', 'skipped', 'bypassed', 'no_socket', 'assign_failed']);
+    expect(diverted(await fromPeer(MESH4, POD4), POD4)).toBe(true);
+    expect(diverted(await fromPeer(MESH6, POD6), POD6)).toBe(true);
+    expect(reachedApp(await fromPeer(OUT4, POD4))).toBe(true);
+    expect(reachedApp(await fromPeer(MESH4, POD4, 8080))).toBe(true); // skip port
+    // inside the pod to its loopback: no pod address, counted in slot 0
+    expect(await tcpClient({ netns: podNs, host: '127.0.0.1', port: 80 })).toMatchObject({ ok: true });
+    const after = await plugin.metrics!();
+    const grew = (name: string, labels: Record<string, string>) => value(after, name, labels)! - value(before, name, labels)!;
+    expect(grew('bpfsteer_sklookup_lookups_total', { pod: uid, outcome: 'diverted' })).toBe(2);
+    expect(grew('bpfsteer_sklookup_lookups_total', { pod: uid, outcome: 'passed' })).toBeGreaterThanOrEqual(1);
+    expect(grew('bpfsteer_sklookup_lookups_total', { pod: uid, outcome: 'skipped' })).toBeGreaterThanOrEqual(1);
+    expect(grew('bpfsteer_sklookup_unattributed_lookups_total', { outcome: 'passed' })).toBeGreaterThanOrEqual(1);
+    expect(value(after, 'bpfsteer_sklookup_lookups_total', { pod: uid, outcome: 'diverted' })).toBe(podStatus(plugin)!.counters.diverted);
   });
 
   it("the proxy's own marked connection from its cgroup reaches the application", async () => {

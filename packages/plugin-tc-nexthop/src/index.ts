@@ -17,8 +17,8 @@ export {
   tcNexthopConfigSchema,
   tcNexthopDeclaration,
   tcNexthopEntry,
-  tcNexthopModule,
   type TcNexthopConfig,
 } from './tc-nexthop-entry.js';
 // the kind and its schema are @bpfsteer/contract-nexthop's; re-exported for users of this package
 export { nexthopRedirectIntentSchema, NEXTHOP_REDIRECT_KIND, type NexthopRedirectIntent } from '@bpfsteer/contract-nexthop';
+export { tcNexthopModule } from './tc-nexthop-module.js';

@@ -1,10 +1,10 @@
 /**
  * The light entry of plugin-tc-nexthop (`@bpfsteer/plugin-tc-nexthop/entry`): what the agent's main
  * thread needs to validate a config and compose the agent (id, config schema, intent kind, kernel
- * features, container module), without the dataplane, core-bpf or koffi: the plugin's worker thread
+ * features; its container module is `/module`), without the dataplane, core-bpf or koffi: the plugin's worker thread
  * imports those from `tc-nexthop-steps.js` (which loads no schema).
  */
-import { type ContainerModule, type PluginEntryDeclaration, type PluginFactory, pluginEntry, pluginModule } from '@bpfsteer/agent-kernel';
+import { type PluginEntryDeclaration, type PluginFactory, pluginEntry } from '@bpfsteer/agent-kernel/config';
 import { NEXTHOP_REDIRECT_KIND, nexthopRedirectIntentSchema } from '@bpfsteer/contract-nexthop';
 import type { z } from 'zod';
 import { tcNexthopConfigSchema, type TcNexthopConfig } from './tc-nexthop-config.js';
@@ -23,6 +23,3 @@ export const tcNexthopDeclaration: PluginEntryDeclaration<TcNexthopConfig> = {
 
 /** The plugin's factory for the main thread: its plugin imports the implementation when it opens. */
 export const tcNexthopEntry: PluginFactory<TcNexthopConfig> = pluginEntry(tcNexthopDeclaration);
-
-/** This plugin as a container module: `createAgent({ modules: [tcNexthopModule, ...], config })`. */
-export const tcNexthopModule: ContainerModule = pluginModule(tcNexthopEntry);

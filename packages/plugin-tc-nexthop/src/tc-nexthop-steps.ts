@@ -2,7 +2,8 @@
  * The tc-nexthop plugin's steps, and the implementation its worker thread imports
  * (`tcNexthopImplementation`): it consumes `nexthop.redirect` intents ({ source, nexthop,
  * interface }) and keeps a NexthopDataplane converged to them, with the filter on every configured
- * interface. Its config comes parsed by the agent and the rules are checked by its own code
+ * interface, and serves each rule's redirect counters as Prometheus families (nexthop-metrics.ts).
+ * Its config comes parsed by the agent and the rules are checked by its own code
  * (nexthop-rule.ts): no schema is loaded.
  */
 import { type PluginContext, type PluginImplementation, type PluginSteps, pluginImplementation } from '@bpfsteer/agent-kernel/plugin-kit';
@@ -10,6 +11,7 @@ import { NEXTHOP_REDIRECT_KIND } from '@bpfsteer/contract-nexthop/kinds';
 import { NexthopDataplane } from './nexthop-dataplane.js';
 import type { NexthopRuleSpec } from './nexthop-rule.js';
 import type { TcNexthopConfig } from './tc-nexthop-config.js';
+import { nexthopMetricFamilies } from './nexthop-metrics.js';
 
 /** The steps of one plugin instance, from its parsed config. */
 export function tcNexthopSteps(config: TcNexthopConfig, context: PluginContext): PluginSteps<NexthopDataplane> {
@@ -37,6 +39,7 @@ export function tcNexthopSteps(config: TcNexthopConfig, context: PluginContext):
     }));
     return dp.setRules(specs);
   },
+  metrics: (dp) => nexthopMetricFamilies(dp.list()),
   status: (dp) => {
     const s = dp.status();
     const ns = config.netns ? ` (netns ${config.netns})` : '';

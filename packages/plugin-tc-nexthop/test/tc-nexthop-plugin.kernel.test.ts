@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kernel';
+import type { DataplanePlugin, DesiredState, Intent, MetricFamily } from '@bpfsteer/agent-kernel';
 import { autoTcLinkType } from '@bpfsteer/core-bpf';
 import { NetLab, buildAsymmetricRoutingLab, type AsymmetricPlan, type Listener } from '@bpfsteer/netlab';
 import { pino } from 'pino';
@@ -92,6 +92,28 @@ describe('tcNexthopPlugin lifecycle', () => {
     expect(await tcpWorks()).toBe(false);
     await plugin.close({ keepPinned: false });
     expect(existsSync(pinRoot)).toBe(false);
+  });
+
+  it('serves each rule\'s redirected packets and bytes as Prometheus counters that grow with real traffic', async () => {
+    const plugin = create();
+    await startUp(plugin);
+    await plugin.apply(desired(intent(l.v4, 32), intent(l.v6, 128)));
+    const v4 = { source: `${l.v4.service}/32`, via: l.v4.routerOnServerLink, interface: l.serverIf.toRouter };
+    const value = (families: readonly MetricFamily[], name: string) =>
+      families.find((f) => f.name === name)!.values.find((v) => v.labels?.source === v4.source)!;
+    const before = await plugin.metrics!();
+    expect(before.map((f) => `${f.name} ${f.type} ${f.values.length}`)).toEqual([
+      'bpfsteer_nexthop_redirected_packets_total counter 2',
+      'bpfsteer_nexthop_redirected_bytes_total counter 2',
+    ]);
+    expect(value(before, 'bpfsteer_nexthop_redirected_packets_total').labels).toEqual(v4);
+    expect(await tcpWorks()).toBe(true);
+    const after = await plugin.metrics!();
+    for (const name of ['bpfsteer_nexthop_redirected_packets_total', 'bpfsteer_nexthop_redirected_bytes_total']) {
+      expect(value(after, name).value, name).toBeGreaterThan(value(before, name).value);
+    }
+    expect(value(after, 'bpfsteer_nexthop_redirected_bytes_total').value).toBeGreaterThan(value(after, 'bpfsteer_nexthop_redirected_packets_total').value);
+    await plugin.close({ keepPinned: false });
   });
 
   it('survives a restart with keepPinned and drops filters of interfaces no longer configured', async () => {

@@ -1,6 +1,7 @@
 export { tcTproxyPlugin } from './tc-tproxy-plugin.js';
 export { tcTproxyImplementation, tcTproxySteps } from './tc-tproxy-steps.js';
-export { tcTproxyDeclaration, tcTproxyEntry, tcTproxyModule } from './tc-tproxy-entry.js';
+export { tcTproxyDeclaration, tcTproxyEntry } from './tc-tproxy-entry.js';
+export { tcTproxyModule } from './tc-tproxy-module.js';
 export {
   tcTproxyConfigSchema,
   tproxyInterfaceConfigSchema,

@@ -1,10 +1,10 @@
 /**
  * The light entry of plugin-tc-tproxy (`@bpfsteer/plugin-tc-tproxy/entry`): what the agent's main
  * thread needs to validate a config and compose the agent (id, config schema, intent kinds, kernel
- * features, container module), without the dataplane, core-bpf or koffi: the plugin's worker thread
+ * features; its container module is `/module`), without the dataplane, core-bpf or koffi: the plugin's worker thread
  * imports those from `tc-tproxy-steps.js` (which loads no schema).
  */
-import { type ContainerModule, type PluginEntryDeclaration, type PluginFactory, pluginEntry, pluginModule } from '@bpfsteer/agent-kernel';
+import { type PluginEntryDeclaration, type PluginFactory, pluginEntry } from '@bpfsteer/agent-kernel/config';
 import { TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND, tproxyInterfaceIntentSchema, tproxyRuleIntentSchema } from '@bpfsteer/contract-tproxy';
 import type { z } from 'zod';
 import { tcTproxyConfigSchema, type TcTproxyConfig } from './tproxy-config.js';
@@ -22,6 +22,3 @@ export const tcTproxyDeclaration: PluginEntryDeclaration<TcTproxyConfig> = {
 
 /** The plugin's factory for the main thread: its plugin imports the implementation when it opens. */
 export const tcTproxyEntry: PluginFactory<TcTproxyConfig> = pluginEntry(tcTproxyDeclaration);
-
-/** This plugin as a container module: `createAgent({ modules: [tcTproxyModule, ...], config })`. */
-export const tcTproxyModule: ContainerModule = pluginModule(tcTproxyEntry);

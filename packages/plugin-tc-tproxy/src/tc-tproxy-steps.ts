@@ -2,7 +2,8 @@
  * The tc-tproxy plugin's steps, and the implementation the plugin's worker thread imports
  * (`tcTproxyImplementation`): it consumes `tproxy.rule` and `tproxy.interface` intents and keeps a
  * TproxyDataplane converged to them on the configured interfaces; describes the applied rules and
- * interfaces with their counters, and streams `tproxy.event` to watchers (and to its debug log).
+ * interfaces with their counters, serves them as Prometheus families (tproxy-metrics.ts), and
+ * streams `tproxy.event` to watchers (and to its debug log).
  * It loads no schema (no zod): its config comes parsed by the agent, and intents are checked by
  * the plugin's own code (tproxy-rule.ts). The factory with the declarations is tc-tproxy-plugin.ts.
  */
@@ -12,6 +13,7 @@ import type { TproxyEvent } from '@bpfsteer/contract-tproxy';
 import { TPROXY_EVENT_TOPIC, TPROXY_INTERFACE_KIND, TPROXY_RULE_KIND } from '@bpfsteer/contract-tproxy/kinds';
 import type { TcTproxyConfig } from './tproxy-config.js';
 import { TproxyDataplane } from './tproxy-dataplane.js';
+import { tproxyMetricFamilies } from './tproxy-metrics.js';
 
 /** The steps of one plugin instance, from its parsed config. */
 export function tcTproxySteps(config: TcTproxyConfig, context: PluginContext): PluginSteps<TproxyDataplane> {
@@ -64,6 +66,7 @@ export function tcTproxySteps(config: TcTproxyConfig, context: PluginContext): P
       );
       return { added: result.added, updated: result.updated, removed: result.removed };
     },
+    metrics: (dp) => tproxyMetricFamilies(dp.describeInterfaces().interfaces, config.metrics?.perService ? dp.ruleCounters() : undefined),
     describe: (dp, kind) => {
       if (kind === TPROXY_RULE_KIND) return dp.describeRules();
       if (kind === TPROXY_INTERFACE_KIND) return dp.describeInterfaces();

@@ -55,6 +55,15 @@ export const tcTproxyConfigSchema = z.strictObject({
       maxEntries: z.number().int().min(16).max(1 << 24).default(DEFAULT_CT_ENTRIES),
     })
     .prefault({}),
+  metrics: z
+    .strictObject({
+      /**
+       * also serve the rules' hits summed by their `service` name (bpfsteer_tproxy_service_*_total;
+       * one series per service name, the rule counters read at each scrape); default false
+       */
+      perService: z.boolean().default(false),
+    })
+    .prefault({}),
 });
 
 export type TcTproxyConfig = z.output<typeof tcTproxyConfigSchema>;

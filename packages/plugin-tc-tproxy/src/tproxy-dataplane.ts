@@ -883,17 +883,27 @@ export class TproxyDataplane {
   /** The applied rules with their ids and hit counters (summed over CPUs), by rule id. */
   describeRules(): { capacity: number; rules: RuleDescription[] } {
     this.#life.expect('describeRules', 'seeded');
+    const counted = this.ruleCounters();
+    const listeners = this.#divertListeners();
+    const rules: RuleDescription[] = counted.map((r) => {
+      const problem = this.#interfaceProblem(r.intent) ?? (listeners && divertProblem(r.intent, listeners));
+      return { ...r, ...(problem && { problem }) };
+    });
+    return { capacity: this.#config.maxRules, rules };
+  }
+
+  /** The applied rules with their ids and hit counters (summed over CPUs), by rule id: describeRules without the checks. */
+  ruleCounters(): Array<Pick<RuleDescription, 'intent' | 'id' | 'packets' | 'bytes'>> {
+    this.#life.expect('ruleCounters', 'seeded');
     this.#ensureAdopted();
     const hits = readRuleHits(this.#maps());
-    const listeners = this.#divertListeners();
-    const rules: RuleDescription[] = [];
+    const rules: Array<Pick<RuleDescription, 'intent' | 'id' | 'packets' | 'bytes'>> = [];
     this.#applied.forEach((rule, id) => {
       if (rule === undefined) return;
       const h = hits.get(id);
-      const problem = this.#interfaceProblem(rule.intent) ?? (listeners && divertProblem(rule.intent, listeners));
-      rules.push({ intent: rule.intent, id, packets: h?.packets ?? 0, bytes: h?.bytes ?? 0, ...(problem && { problem }) });
+      rules.push({ intent: rule.intent, id, packets: h?.packets ?? 0, bytes: h?.bytes ?? 0 });
     });
-    return { capacity: this.#config.maxRules, rules };
+    return rules;
   }
 
   /** The listeners divert rules need (divert-listeners.ts); undefined when they cannot be read (the rules are then shown without). */

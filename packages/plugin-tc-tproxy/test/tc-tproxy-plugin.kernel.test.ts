@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import type { DataplanePlugin, DesiredState, Intent } from '@bpfsteer/agent-kernel';
+import type { DataplanePlugin, DesiredState, Intent, MetricFamily } from '@bpfsteer/agent-kernel';
 import { autoTcLinkType } from '@bpfsteer/core-bpf';
 import { NetLab, type Listener, startZitiListener, type ZitiListener } from '@bpfsteer/netlab';
 import { pino } from 'pino';
@@ -192,6 +192,37 @@ describe('tcTproxyPlugin in a client -> router lab', () => {
     expect(stats.passed).toBeGreaterThan(0);
     expect(stats.eventsLost).toBe(0);
     expect(tproxyInterfacesViewSchema.safeParse(ifs).error).toBeUndefined();
+  });
+
+  it('serves Prometheus families whose interface and per-service counters grow with real traffic', async () => {
+    const plugin = create({ metrics: { perService: true } });
+    await startUp(plugin);
+    await plugin.apply(desired(base));
+    const sample = (families: readonly MetricFamily[], name: string, labels: Record<string, string>) =>
+      families.find((f) => f.name === name)?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels?.[k] === x))?.value;
+    const before = await plugin.metrics!();
+    expect(before.map((f) => `${f.name} ${f.type}`)).toEqual([
+      'bpfsteer_tproxy_interface_packets_total counter',
+      'bpfsteer_tproxy_events_lost_total counter',
+      'bpfsteer_tproxy_service_packets_total counter',
+      'bpfsteer_tproxy_service_bytes_total counter',
+    ]);
+    // only the rule with a service has a service series
+    expect(before.find((f) => f.name === 'bpfsteer_tproxy_service_packets_total')!.values.map((v) => v.labels)).toEqual([{ service: 'svc-web' }]);
+    expect(await divertedTo('tcp', '10.99.0.7', 80)).toBe('10.99.0.7:80');
+    expect(await divertedTo('udp', '10.99.0.7', 53)).toBe('10.99.0.7:53');
+    expect((await send('tcp', '10.99.0.7', 81, 'x', 800)).error).toBe('timeout');
+    const after = await plugin.metrics!();
+    const grew = (name: string, labels: Record<string, string>) => [sample(before, name, labels)!, sample(after, name, labels)!];
+    for (const verdict of ['passed', 'diverted', 'dropped']) {
+      const [b, a] = grew('bpfsteer_tproxy_interface_packets_total', { interface: 'eth-c', verdict });
+      expect(a, verdict).toBeGreaterThan(b);
+    }
+    const [pb, pa] = grew('bpfsteer_tproxy_service_packets_total', { service: 'svc-web' });
+    expect(pa).toBeGreaterThan(pb);
+    const [bb, ba] = grew('bpfsteer_tproxy_service_bytes_total', { service: 'svc-web' });
+    expect(ba).toBeGreaterThan(bb);
+    expect(sample(after, 'bpfsteer_tproxy_events_lost_total', { interface: 'eth-c' })).toBe(0);
   });
 
   it('describes a divert rule with no listener for its family as a problem (an IPv6 rule pointing at the IPv4-only listener)', async () => {

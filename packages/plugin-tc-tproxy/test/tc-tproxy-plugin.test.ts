@@ -20,7 +20,9 @@ describe('config schema', () => {
       interfaces: [{ name: 'eth0', optional: false, ssh: true, echo: false, ipv6: true, events: { drops: true, diverts: false } }],
       maxRules: 131072,
       conntrack: { tcpIdleSeconds: 3600, udpIdleSeconds: 30, tcpClosingSeconds: 10, maxEntries: 32768 },
+      metrics: { perService: false },
     });
+    expect(tcTproxyConfigSchema.parse({ interfaces: [{ name: 'eth0' }], metrics: { perService: true } }).metrics).toEqual({ perService: true });
     expect(
       tcTproxyConfigSchema.parse({ interfaces: [{ name: 'eth0', ssh: false, events: { drops: false } }], netns: 'r', maxRules: 100000, conntrack: { udpIdleSeconds: 60 } }),
     ).toMatchObject({ interfaces: [{ ssh: false, events: { drops: false, diverts: false } }], netns: 'r', maxRules: 100000, conntrack: { udpIdleSeconds: 60, tcpIdleSeconds: 3600 } });
@@ -36,6 +38,8 @@ describe('config schema', () => {
     [{ interfaces: [{ name: 'eth0' }], maxRules: 0 }, /maxRules/],
     [{ interfaces: [{ name: 'eth0' }], conntrack: { maxEntries: 1 } }, /conntrack.maxEntries/],
     [{ interfaces: [{ name: 'eth0' }], other: 1 }, /other/],
+    [{ interfaces: [{ name: 'eth0' }], metrics: { perRule: true } }, /perRule/],
+    [{ interfaces: [{ name: 'eth0' }], metrics: { perService: 'yes' } }, /metrics.perService/],
   ])('refuses %j', (config, message) => {
     expect(messages(tcTproxyConfigSchema.safeParse(config)).join('; ')).toMatch(message);
   });

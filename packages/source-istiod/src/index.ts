@@ -69,6 +69,16 @@ export { meshIntents } from './mesh-intents.js';
 export { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
 export { ISTIOD_UNREACHABLE, type IstiodSourceConfig, istiodSource, istiodSourceModule, istiodSourceConfigSchema } from './istiod-source.js';
 export { MeshPublisher, type MeshPublisherDeps, type MeshPublisherOptions } from './mesh-publisher.js';
+export {
+  type IstiodMetrics,
+  istiodMetrics,
+  type XdsMetrics,
+  type XdsResponseOutcome,
+  type ZdsMetrics,
+  type ZdsReadings,
+  type ZdsRequestOutcome,
+  type ZdsRequestType,
+} from './istiod-metrics.js';
 
 // The CNI side: ZDS between istio-cni and the node proxy, pods' netns and HBONE listeners
 export { ZdsProxy, type ZdsProxyDeps, type ZdsProxyEvents } from './zds/zds-proxy.js';

@@ -27,6 +27,7 @@
 import { z } from 'zod';
 import { ConfigError, type IntentSink, type IntentSource, type SourceContext, type SourceFactory, type ContainerModule, sourceModule } from '@bpfsteer/agent-kernel';
 import { MESH_MEMBER_KIND, SKLOOKUP_POD_KIND } from '@bpfsteer/contract-mesh';
+import { istiodMetrics } from './istiod-metrics.js';
 import { MeshPublisher } from './mesh-publisher.js';
 import { DeltaAdsClient } from './xds/delta-ads-client.js';
 import { checkDeltaAdsOptions, deltaAdsClientFields, nodeFields } from './xds/delta-ads-options.js';
@@ -70,6 +71,8 @@ class IstiodSource implements IntentSource {
   #feed?: PodFeed;
   #publisher?: MeshPublisher;
   #stopping?: Promise<void>;
+  /** stops the ZDS gauges reading this source's CNI side */
+  #unobserve?: () => void;
 
   constructor(config: IstiodSourceConfig, context: SourceContext<IstiodSourceConfig>) {
     this.#config = config;
@@ -120,20 +123,23 @@ class IstiodSource implements IntentSource {
     }
     if (!zds && consumed.has(SKLOOKUP_POD_KIND)) logger.warn('a plugin consumes sklookup.pod but no zds section is configured: no pod will be published');
     this.#publisher = publisher;
+    const metrics = istiodMetrics(this.#context.metrics);
     if (zds) {
-      const feed = new PodFeed(zds, { logger });
+      const feed = new PodFeed(zds, { logger, metrics: metrics.zds });
       feed.on('change', (state) => publisher.setPods(state));
       this.#feed = feed;
+      this.#unobserve = metrics.observeZds({ sessions: () => feed.proxy.sessions, pods: () => feed.proxy.pods.list(), synced: () => feed.synced });
       try {
         feed.start();
       } catch (err) {
+        this.#unobserve();
         // e.g. the listen path is taken: the source fails to start, holding nothing
         await feed.stop();
         publisher.stop();
         throw err;
       }
     }
-    const client = new DeltaAdsClient(clientOptions, { logger });
+    const client = new DeltaAdsClient(clientOptions, { logger, metrics: metrics.xds });
     this.#client = client;
     client.on('change', (change) => publisher.setAddressState(change.state, change));
     // a stream Istiod never answered (not reached, or refused at once) is a lasting problem until
@@ -164,6 +170,7 @@ class IstiodSource implements IntentSource {
     this.#stopping ??= (async () => {
       await this.#client?.stop();
       await this.#feed?.stop();
+      this.#unobserve?.();
       this.#publisher?.stop();
     })();
     return this.#stopping;

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { CommitResult, Intent, IntentSink } from '@bpfsteer/agent-kernel';
+import { type CommitResult, type Intent, type IntentSink, MetricsRegistry } from '@bpfsteer/agent-kernel';
 import { getSocketMark, SeqpacketServer, SocketHandles, socketInfo } from '@bpfsteer/core-bpf';
 import { istiodSource, istiodSourceConfigSchema } from '../src/index.js';
 import { discoverListeners } from '../src/zds/listener-discovery.js';
@@ -37,6 +37,13 @@ const heldNetns = (): bigint[] =>
     }
   });
 const inodeOf = (path: string): bigint => statSync(path, { bigint: true }).ino;
+
+/** The value of the series `name` with exactly `labels` in `metrics` (0 when there is none). */
+async function series(metrics: MetricsRegistry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const values = ((await metrics.json()) as { name: string; values: { labels: Record<string, string>; value: number }[] }[]).find((m) => m.name === name)?.values ?? [];
+  const wanted = Object.entries(labels);
+  return values.find((v) => Object.keys(v.labels).length === wanted.length && wanted.every(([k, x]) => v.labels[k] === x))?.value ?? 0;
+}
 
 async function until<T>(fn: () => T | undefined | false, what: string, ms = 10_000): Promise<T> {
   const end = Date.now() + ms;
@@ -96,10 +103,12 @@ async function setup(options: { listenPath?: string; noRegistry?: boolean } = {}
     backoff: { initialMs: 20, maxMs: 100 },
     zds: { listenPath, upstreamPath: cniPath, hbone: { retry: { initialMs: 20, maxMs: 100, attempts: 50 } } },
   });
+  const metrics = new MetricsRegistry();
   const source = istiodSource.create(config, {
     logger: pino({ level: 'silent' }),
     signal: new AbortController().signal,
     intentSchemas: schemas,
+    metrics,
     describe: async () => undefined,
     consumers: () => [],
     watch: () => () => {},
@@ -108,7 +117,7 @@ async function setup(options: { listenPath?: string; noRegistry?: boolean } = {}
   });
   const child = ZtunnelChild.spawn({ zds: listenPath });
   cleanups.push(() => child.kill());
-  return { fake, cni, source, sink, commits, verdicts, child, listenPath, registry };
+  return { fake, cni, source, sink, commits, verdicts, child, listenPath, registry, metrics };
 }
 
 const handlesOf = (i: Intent | undefined): string[] | undefined => i?.socketHandles as string[] | undefined;
@@ -118,7 +127,7 @@ const push = async (fake: FakeIstiod, ...uids: Array<[string, string[]]>) =>
 
 describe('istiod source with the CNI side (ZDS)', () => {
   it('commits after Istiod answered and the pods synced: members, and pods naming their netns and the HBONE listener', async () => {
-    const { fake, cni, source, sink, commits, registry } = await setup();
+    const { fake, cni, source, sink, commits, registry, metrics } = await setup();
     await source.start(sink);
     cleanups.push(() => source.stop());
     await fake.subscription(1);
@@ -142,6 +151,15 @@ describe('istiod source with the CNI side (ZDS)', () => {
     const info = socketInfo(fd);
     expect(info).toMatchObject({ listening: true, protocol: 6, netnsInode: inodeOf(pods[0].path), local: { port: 15008 } });
     expect(getSocketMark(fd)).toBe(0x539);
+    // the source's series (istiod-metrics.ts)
+    expect(await series(metrics, 'bpfsteer_xds_connected')).toBe(1);
+    expect(await series(metrics, 'bpfsteer_xds_responses_total', { type_url: 'type.googleapis.com/istio.workload.Address', outcome: 'ack' })).toBe(1);
+    expect(await series(metrics, 'bpfsteer_zds_proxy_connections')).toBe(1);
+    expect(await series(metrics, 'bpfsteer_zds_node_agent_connections')).toBe(1);
+    expect(await series(metrics, 'bpfsteer_zds_synced')).toBe(1);
+    expect(await series(metrics, 'bpfsteer_zds_pods', { state: 'confirmed' })).toBe(1);
+    expect(await series(metrics, 'bpfsteer_zds_requests_total', { type: 'add', outcome: 'ok' })).toBe(1);
+    expect(await series(metrics, 'bpfsteer_zds_requests_total', { type: 'snapshot_sent', outcome: 'ok' })).toBe(1);
     // the stream dropping and coming back (Istiod sends the same again) commits nothing
     const count = commits.length;
     fake.dropStreams();

@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Intent, IntentSink } from '@bpfsteer/agent-kernel';
+import { type Intent, type IntentSink, MetricsRegistry } from '@bpfsteer/agent-kernel';
 import { ISTIOD_UNREACHABLE, istiodSource, istiodSourceConfigSchema } from '../src/index.js';
 import { FakeIstiod, serviceResource, workloadResource } from './support/fake-istiod.js';
 
@@ -31,6 +31,7 @@ async function startSource(intentSchemas: ReadonlyMap<string, z.ZodType> = schem
     logger: pino({ level: 'silent' }),
     signal: controller.signal,
     intentSchemas,
+    metrics: new MetricsRegistry(),
     describe: async () => undefined,
     consumers: () => [],
     watch: () => () => {},

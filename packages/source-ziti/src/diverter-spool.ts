@@ -20,6 +20,7 @@ import { z } from 'zod';
 import type { Logger } from '@bpfsteer/agent-kernel';
 import { forwardedCallSchema, type ForwardedCall } from './diverter/forwarded-call.js';
 import { errorMessage } from './errors.js';
+import type { ZitiMetrics } from './ziti-metrics.js';
 
 const RECORD = /^\d{20}\.call$/;
 
@@ -44,6 +45,8 @@ export interface DiverterSpoolOptions {
   readonly run: (call: ForwardedCall) => Promise<CallRun>;
   readonly logger: Logger;
   readonly checkMs?: number;
+  /** where the calls run are counted (bpfsteer_ziti_spool_calls_total) */
+  readonly metrics?: Pick<ZitiMetrics, 'spoolCall'>;
 }
 
 export class DiverterSpool {
@@ -118,6 +121,7 @@ export class DiverterSpool {
       const run = await this.#options.run(forwarded);
       const fields = { spool: dir, record: name, keptAt: new Date(at).toISOString(), program: forwarded.program, args: forwarded.args, exit: run.status };
       const output = `${run.stdout}${run.stderr}`.trim();
+      this.#options.metrics?.spoolCall(run.transient ? 'deferred' : run.status === 0 ? 'applied' : 'failed');
       if (run.transient) {
         // it and every call after it stay, in order, for the next look
         logger.warn(fields, `a kept diverter call cannot be applied yet; tried again in ${(this.#options.checkMs ?? SPOOL_CHECK_MS) / 1000} s: ${output}`);
@@ -141,6 +145,7 @@ export class DiverterSpool {
       problem = errorMessage(err);
     }
     this.#options.logger.error({ spool: this.#options.dir, record: path }, `not a kept diverter call (${problem}); renamed ${path}.bad`);
+    this.#options.metrics?.spoolCall('invalid');
     await rename(path, `${path}.bad`);
     return undefined;
   }

@@ -10,6 +10,7 @@ export { ApiError, type ApiErrorCode, apiErrorStatus, ZitiSourceError, type Ziti
 // the API's functions load fastify at their first call (api/lazy-api.ts)
 export { buildOpenApiDocument, createApi, openApiText } from './api/lazy-api.js';
 export type { CreateApiOptions } from './api/create-api.js';
+export { type ApiListener, type DiverterCallOutcome, type SpoolCallOutcome, UNMATCHED_ROUTE, type ZitiMetrics, zitiMetrics } from './ziti-metrics.js';
 export { BODY_LIMIT } from './api/http-limits.js';
 export { ZitiService, type ZitiServiceOptions, type RuleList, type ListedRule, type RuleFilter } from './ziti-service.js';
 export type { InterfaceSettings, Protocol, Rule, RuleAction, RuleIdentity, RuleSelector } from './rule.js';

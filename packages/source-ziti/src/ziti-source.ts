@@ -16,10 +16,9 @@
  * API again and fails the start (nothing is published).
  */
 import type { FastifyInstance } from 'fastify';
-import { type CommitResult, listenUnixSocket, type UnixSocketPath, type IntentSink, type IntentSource, type SourceContext, type SourceFactory, type ContainerModule, sourceModule } from '@bpfsteer/agent-kernel';
+import { type CommitResult, listenUnixSocket, readTokenFile, type UnixSocketPath, type IntentSink, type IntentSource, type SourceContext, type SourceFactory, type ContainerModule, sourceModule } from '@bpfsteer/agent-kernel';
 import { createApi } from './api/lazy-api.js';
 import { TPROXY_INTERFACE_KIND as INTERFACE_KIND, TPROXY_RULE_KIND as RULE_KIND } from '@bpfsteer/contract-tproxy';
-import { readTokenFile } from './bearer-token.js';
 import { ZitiSourceError, errorMessage } from './errors.js';
 import { StateFile } from './state-file.js';
 import { zitiSourceConfigSchema, type ZitiSourceConfig } from './ziti-source-config.js';
@@ -31,6 +30,7 @@ import { generationsFile, readGenerations, writeGenerations } from './router-gen
 import { RouterConfigWatch } from './router-config-watch.js';
 import { runCollected } from './diverter/forwarded-call.js';
 import { inProcessCalls } from './api/in-process-calls.js';
+import { zitiMetrics, type ZitiMetrics } from './ziti-metrics.js';
 
 /** The API on the unix socket `socketPath` (0600; see agent-kernel's listenUnixSocket). */
 async function listenOnSocket(app: FastifyInstance, socketPath: string, takeOver: boolean): Promise<UnixSocketPath> {
@@ -43,6 +43,15 @@ async function listenOnSocket(app: FastifyInstance, socketPath: string, takeOver
   } catch (err) {
     if (err instanceof ZitiSourceError) throw err;
     throw new ZitiSourceError('ERR_ZITI_SOCKET', `cannot listen on ${socketPath}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** The TCP listener's bearer token (agent-kernel's token file rules), its problems as this source's errors. */
+async function zitiToken(file: string): Promise<string> {
+  try {
+    return await readTokenFile(file);
+  } catch (err) {
+    throw new ZitiSourceError('ERR_ZITI_TOKEN_FILE', errorMessage(err), { cause: err });
   }
 }
 
@@ -61,6 +70,8 @@ class ZitiSource implements IntentSource {
   #letLoad?: (go: boolean) => void;
   /** the bearer token of the TCP API (read at listen: a missing file fails before anything is taken over) */
   #token: string | undefined;
+  /** its Prometheus series (ziti-metrics.ts), made at listen */
+  #metrics?: ZitiMetrics;
 
   constructor(config: ZitiSourceConfig, context: SourceContext<ZitiSourceConfig>) {
     this.#config = config;
@@ -75,7 +86,7 @@ class ZitiSource implements IntentSource {
   async listen(sink: IntentSink): Promise<void> {
     const { logger } = this.#context;
     const config = this.#config;
-    const token = config.tcp ? await readTokenFile(config.tcp.tokenFile) : undefined;
+    const token = config.tcp ? await zitiToken(config.tcp.tokenFile) : undefined;
     const service = new ZitiService({
       sink,
       context: this.#context,
@@ -154,9 +165,10 @@ class ZitiSource implements IntentSource {
     this.#router = router;
     // the kept calls run through the unix API in-process (created next: the spool is one of its routes' inputs)
     let local: FastifyInstance | undefined;
-    const spool = new DiverterSpool({ dir: config.spool, logger, run: (call) => runCollected(call, inProcessCalls(local!, service), router) });
+    const metrics = (this.#metrics ??= zitiMetrics(this.#context.metrics));
+    const spool = new DiverterSpool({ dir: config.spool, logger, metrics, run: (call) => runCollected(call, inProcessCalls(local!, service), router) });
     this.#spool = spool;
-    local = await createApi({ service, logger: logger.child({ api: 'unix' }), limits: config.http, spool, router });
+    local = await createApi({ service, logger: logger.child({ api: 'unix' }), limits: config.http, spool, router, metrics });
     this.#apps.push(local);
     this.#socket = await listenOnSocket(local, config.socket, this.#context.takeOver ?? false);
     if (this.#socket.replaced === 'stale') logger.info({ socket: config.socket }, 'replaced a stale ziti API socket');
@@ -171,7 +183,7 @@ class ZitiSource implements IntentSource {
     const token = this.#token;
     if (config.tcp && token) {
       // no router watch on TCP: a caller's pid means something on this host only (the native client speaks the unix socket)
-      const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http, spool: this.#spool });
+      const remote = await createApi({ service, logger: logger.child({ api: 'tcp' }), token, limits: config.http, spool: this.#spool, metrics: this.#metrics });
       this.#apps.push(remote);
       await remote.listen({ host: config.tcp.host, port: config.tcp.port });
       logger.info({ host: config.tcp.host, port: config.tcp.port }, 'ziti API listening on TCP (bearer token required)');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
-import type { IntentSink, IntentSource } from '@bpfsteer/agent-kernel';
+import { type IntentSink, type IntentSource, MetricsRegistry } from '@bpfsteer/agent-kernel';
 import { startRouterStandIn } from '@bpfsteer/netlab';
 import { zitiSource, zitiSourceConfigSchema, type ZitiSourceConfigInput } from '../src/index.js';
 import { agentRequest } from '../src/diverter/agent-client.js';
@@ -70,6 +70,7 @@ function createSource(config: ReturnType<typeof zitiSourceConfigSchema.parse>, k
     logger: pino({ level: 'silent' }),
     signal: new AbortController().signal,
     intentSchemas: new Map(),
+    metrics: new MetricsRegistry(),
     describe: kernel.context.describe,
     consumers: kernel.context.consumers,
     watch: kernel.context.watch,

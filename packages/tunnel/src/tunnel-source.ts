@@ -21,6 +21,7 @@ import { CONNECT_REDIRECT_KIND, MAX_RULE_PORT_RANGES, readPortRange } from '@bpf
 import { tryParsePrefix } from '@bpfsteer/ip';
 import { z } from 'zod';
 import { Tunnel } from './tunnel.js';
+import { observeTunnel } from './tunnel-metrics.js';
 import { checkPlainText, tunnelConfigFields } from './tunnel-config.js';
 
 const port = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
@@ -56,6 +57,8 @@ class TunnelSource implements IntentSource {
   readonly #config: TunnelSourceConfig;
   readonly #context: SourceContext<TunnelSourceConfig>;
   #tunnel?: Tunnel;
+  /** stops the series (tunnel-metrics.ts) reading this tunnel */
+  #unobserve?: () => void;
 
   constructor(config: TunnelSourceConfig, context: SourceContext<TunnelSourceConfig>) {
     this.#config = config;
@@ -67,6 +70,7 @@ class TunnelSource implements IntentSource {
     const logger = this.#context.logger;
     this.#tunnel = new Tunnel(tunnelConfig, { logger });
     await this.#tunnel.start();
+    this.#unobserve = observeTunnel(this.#context.metrics, this.#tunnel);
     if (!this.#context.intentSchemas.has(CONNECT_REDIRECT_KIND)) {
       logger.warn('no configured plugin consumes connect.redirect: the tunnel carries only what is redirected to it otherwise (e.g. iptables REDIRECT)');
       return;
@@ -76,6 +80,8 @@ class TunnelSource implements IntentSource {
 
   async stop(): Promise<void> {
     await this.#tunnel?.stop();
+    this.#unobserve?.();
+    this.#unobserve = undefined;
   }
 }
 

@@ -17,6 +17,8 @@ export interface TunnelStats {
   /** bytes carried from the clients to the peers, and back */
   bytesOut: number;
   bytesIn: number;
+  /** sessions opened to peers (one per peer at a time: another once one closed) */
+  peerSessionsOpened: number;
   /** connections being carried now */
   open: number;
 }
@@ -32,6 +34,7 @@ export function emptyStats(): TunnelStats {
     inboundDialFailed: 0,
     bytesOut: 0,
     bytesIn: 0,
+    peerSessionsOpened: 0,
     open: 0,
   };
 }

@@ -112,6 +112,11 @@ export class Tunnel {
     return this.#sessions.size;
   }
 
+  /** open sessions of peers to the inbound listeners */
+  get peerSessions(): number {
+    return this.#peerSessions.size;
+  }
+
   /** the addresses the listeners are bound to (outbound first), with the ports the kernel chose for port 0 */
   get addresses(): { outbound: string[]; inbound: string[] } {
     const text = (s: NetServer | Http2Server | Http2SecureServer) => {
@@ -260,6 +265,7 @@ export class Tunnel {
       if (this.#sessions.get(peer) === session) this.#sessions.delete(peer);
     });
     this.#sessions.set(peer, session);
+    this.#stats.peerSessionsOpened += 1;
     return session;
   }
 

@@ -1,8 +1,6 @@
 import { AgentUnavailableError, adminRequest } from '@bpfsteer/agent-kernel';
 import { type CliContext, ExitCode } from '../cli-context.js';
 
-export const defaultAdminSocket = '/run/bpfsteer/agent.sock';
-
 /** The running agent's answer to GET `path` on its admin socket; undefined (said, exit 1) when none answers. */
 export async function askAgent(context: CliContext, socket: string, path: string): Promise<Awaited<ReturnType<typeof adminRequest>> | undefined> {
   try {

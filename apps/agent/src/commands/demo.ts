@@ -1,14 +1,15 @@
 import { type CommandRegistration } from '../cli-context.js';
 
-/** `bpfsteer demo`: the agent on its embedded default config, in a throw-away netns lab. */
+/** `bpfsteer demo [scenario...]`: the agent on an embedded config per scenario, each in a throw-away netns lab. */
 export const demoCommand: CommandRegistration = (program, context) => {
   program
     .command('demo')
-    .description('build a throw-away netns lab and show the agent steering real traffic (needs root)')
+    .description('build a throw-away netns lab per scenario and show the agent steering real traffic (needs root)')
+    .argument('[scenario...]', 'nexthop, tproxy, ambient, connect (default: all)')
     .option('--print-config', 'also print the embedded agent config')
-    .action(async (opts: { printConfig?: boolean }) => {
+    .action(async (scenarios: string[], opts: { printConfig?: boolean }) => {
       // the lab (netlab) is loaded only for the demo
       const { runDemo } = await import('../demo/run-demo.js');
-      context.exitCode = await runDemo({ out: context.stdout, printConfig: opts.printConfig ?? false });
+      context.exitCode = await runDemo({ out: context.stdout, err: context.stderr, printConfig: opts.printConfig ?? false, scenarios });
     });
 };

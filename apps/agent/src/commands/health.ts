@@ -1,5 +1,5 @@
 import { type CommandRegistration, ExitCode } from '../cli-context.js';
-import { askAgent, defaultAdminSocket } from './ask-agent.js';
+import { defaultAdminSocket } from './admin-socket.js';
 
 /**
  * `bpfsteer health [--socket PATH] [--alive]`: for probes that can only run a command (a Kubernetes
@@ -14,6 +14,7 @@ export const healthCommand: CommandRegistration = (program, context) => {
     .option('-s, --socket <path>', 'admin socket of the agent', defaultAdminSocket)
     .option('--alive', 'only check that the agent answers')
     .action(async (opts: { socket: string; alive?: boolean }) => {
+      const { askAgent } = await import('./ask-agent.js');
       const answer = await askAgent(context, opts.socket, '/v1/health');
       if (!answer) return;
       const healthy = answer.status === 200;

@@ -1,7 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { type CommandRegistration, ExitCode } from '../cli-context.js';
 import { AMBIENT_DEFAULTS } from '../manifests/ambient-agent-config.js';
-import { ambientManifests, yamlStream, ztunnelPatch } from '../manifests/ambient-manifests.js';
 
 /** A DNS-1123 label (a namespace name). */
 function namespaceName(value: string): string {
@@ -28,7 +27,9 @@ export const manifestsCommand: CommandRegistration = (program, context) => {
     .option('--image <image>', "the agent's image", nonEmpty, AMBIENT_DEFAULTS.image)
     .option('--istiod <address>', "Istiod's xDS address", nonEmpty, AMBIENT_DEFAULTS.istiod)
     .option('--network <name>', "the nodes' mesh network (values.global.network)", AMBIENT_DEFAULTS.network)
-    .action((opts: { namespace: string; image: string; istiod: string; network: string }) => {
+    .action(async (opts: { namespace: string; image: string; istiod: string; network: string }) => {
+      // (yaml and the manifests' module only when printing)
+      const { ambientManifests, yamlStream } = await import('../manifests/ambient-manifests.js');
       context.stdout.write(yamlStream(ambientManifests(opts)));
       context.exitCode = ExitCode.ok;
     });
@@ -36,7 +37,8 @@ export const manifestsCommand: CommandRegistration = (program, context) => {
     .command('ztunnel-patch')
     .description("the patch of ztunnel's DaemonSet that points its ZDS socket (INPOD_UDS) at the agent; --rollback: back at istio-cni")
     .option('--rollback', "point ztunnel back at istio-cni's socket")
-    .action((opts: { rollback?: boolean }) => {
+    .action(async (opts: { rollback?: boolean }) => {
+      const { yamlStream, ztunnelPatch } = await import('../manifests/ambient-manifests.js');
       context.stdout.write(yamlStream([ztunnelPatch(opts.rollback === true)]));
       context.exitCode = ExitCode.ok;
     });

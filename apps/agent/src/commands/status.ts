@@ -1,7 +1,6 @@
 import type { AgentStatusReport } from '@bpfsteer/agent-kernel';
 import { type CommandRegistration, ExitCode } from '../cli-context.js';
-import { formatStatus } from '../format-status.js';
-import { askAgent, defaultAdminSocket } from './ask-agent.js';
+import { defaultAdminSocket } from './admin-socket.js';
 
 /** `bpfsteer status [--socket PATH] [--json]`: asks the running agent over its admin socket. */
 export const statusCommand: CommandRegistration = (program, context) => {
@@ -11,6 +10,7 @@ export const statusCommand: CommandRegistration = (program, context) => {
     .option('-s, --socket <path>', 'admin socket of the agent', defaultAdminSocket)
     .option('--json', 'print the raw JSON status')
     .action(async (opts: { socket: string; json?: boolean }) => {
+      const { askAgent } = await import('./ask-agent.js');
       const answer = await askAgent(context, opts.socket, '/v1/status');
       if (!answer) return;
       if (answer.status !== 200) {
@@ -18,9 +18,8 @@ export const statusCommand: CommandRegistration = (program, context) => {
         context.exitCode = ExitCode.failure;
         return;
       }
-      context.stdout.write(
-        opts.json ? `${JSON.stringify(answer.body, null, 2)}\n` : formatStatus(answer.body as AgentStatusReport),
-      );
+      if (opts.json) context.stdout.write(`${JSON.stringify(answer.body, null, 2)}\n`);
+      else context.stdout.write((await import('../format-status.js')).formatStatus(answer.body as AgentStatusReport));
       context.exitCode = ExitCode.ok;
     });
 };

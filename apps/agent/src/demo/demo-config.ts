@@ -1,10 +1,9 @@
 /**
- * The embedded default config of `bpfsteer demo`: the tc-nexthop plugin on the lab server's
+ * The embedded config of `bpfsteer demo nexthop`: the tc-nexthop plugin on the lab server's
  * default-gateway interface, and one static intent per address family that sends the server's
  * replies (by source address) to the router instead.
  */
 import type { AsymmetricRoutingLab } from '@bpfsteer/netlab';
-import { stringify } from 'yaml';
 
 export function demoConfig(lab: AsymmetricRoutingLab, pinRoot: string): Record<string, unknown> {
   return {
@@ -28,8 +27,4 @@ export function demoConfig(lab: AsymmetricRoutingLab, pinRoot: string): Record<s
       },
     ],
   };
-}
-
-export function demoConfigYaml(lab: AsymmetricRoutingLab, pinRoot: string): string {
-  return stringify(demoConfig(lab, pinRoot));
 }

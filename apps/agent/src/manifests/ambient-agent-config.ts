@@ -5,7 +5,7 @@
  * environment (INSTANCE_IP, POD_NAME, POD_NAMESPACE, NODE_NAME), as ztunnel does, so one ConfigMap
  * serves every node. Pure.
  */
-import { AMBIENT_PATHS } from './ambient-paths.js';
+import { AMBIENT_METRICS_PORT, AMBIENT_PATHS } from './ambient-paths.js';
 
 export interface AmbientOptions {
   /** the namespace of the agent's objects (the token's service account: Istiod serves a proxy of its own namespace) */
@@ -26,7 +26,13 @@ export const AMBIENT_DEFAULTS: AmbientOptions = {
 
 export function ambientAgentConfig(o: AmbientOptions): object {
   return {
-    agent: { pinRoot: AMBIENT_PATHS.pinRoot, adminSocket: AMBIENT_PATHS.adminSocket, logLevel: 'info' },
+    agent: {
+      pinRoot: AMBIENT_PATHS.pinRoot,
+      adminSocket: AMBIENT_PATHS.adminSocket,
+      logLevel: 'info',
+      // read-only series for the cluster's Prometheus (the pod annotations name the port)
+      metrics: { listen: `0.0.0.0:${AMBIENT_METRICS_PORT}` },
+    },
     plugins: [
       // ztunnel's own connections (SO_MARK 0x539) skip the divert: the program sits on ztunnel's cgroup
       { id: 'cgroup-mark', cgroup: { process: 'ztunnel' }, mark: 'ambient-inpod' },

@@ -36,7 +36,7 @@ import type {
 } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { type AmbientOptions, ambientAgentConfig } from './ambient-agent-config.js';
-import { AMBIENT_PATHS } from './ambient-paths.js';
+import { AMBIENT_METRICS_PORT, AMBIENT_PATHS } from './ambient-paths.js';
 
 export const AMBIENT_NAME = 'bpfsteer-ambient';
 const LABELS = { 'app.kubernetes.io/name': AMBIENT_NAME, 'app.kubernetes.io/part-of': 'bpfsteer' };
@@ -90,7 +90,11 @@ export function ambientManifests(o: AmbientOptions): AmbientObjects {
       selector: { matchLabels: { 'app.kubernetes.io/name': AMBIENT_NAME } },
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
       template: {
-        metadata: { labels: LABELS },
+        metadata: {
+          labels: LABELS,
+          // the convention Prometheus' kubernetes_sd scrape configs (and Istio's) follow
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(AMBIENT_METRICS_PORT), 'prometheus.io/path': '/metrics' },
+        },
         spec: {
           serviceAccountName: AMBIENT_NAME,
           hostNetwork: true,
@@ -120,6 +124,7 @@ export function ambientManifests(o: AmbientOptions): AmbientObjects {
                 runAsUser: 0,
                 capabilities: { add: ['BPF', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE'], drop: ['ALL'] },
               },
+              ports: [{ name: 'metrics', containerPort: AMBIENT_METRICS_PORT, protocol: 'TCP' }],
               readinessProbe: probe([], 10),
               livenessProbe: probe(['--alive'], 20),
               resources: { requests: { cpu: '50m', memory: '160Mi' }, limits: { memory: '1Gi' } },

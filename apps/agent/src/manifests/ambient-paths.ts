@@ -31,3 +31,9 @@ export const AMBIENT_PATHS = {
   runDir: '/run/bpfsteer',
   adminSocket: '/run/bpfsteer/agent.sock',
 } as const;
+
+/**
+ * The node port the agent serves its Prometheus metrics on (host network, like the node agents it
+ * sits beside: ztunnel's 15020, istio-cni's 15014; outside Istio's 150xx range).
+ */
+export const AMBIENT_METRICS_PORT = 9464;

@@ -1,7 +1,8 @@
 /**
- * Every libbpf 1.1 function core-bpf calls, declared once and lazily (objects, programs, maps, BTF,
+ * Every libbpf function core-bpf calls, declared once and lazily (objects, programs, maps, BTF,
  * links, tc filters, attach queries, feature probes, ring buffers; only libbpf_set_print, which needs
- * its callback type, lives in libbpf-log.ts). Pointers are bigint (null for NULL); `Bytes` is
+ * its callback type, lives in libbpf-log.ts). The newest came with libbpf 1.0 (libbpf_bpf_map_type_str,
+ * libbpf_bpf_prog_type_str, by their symbol versions): libbpf.so.1 of any 1.x has them all. Pointers are bigint (null for NULL); `Bytes` is
  * a Buffer/typed array passed by address. libbpf 1.x returns negative errno codes from int functions
  * (`checkLibbpf` turns them into SyscallError) and NULL + errno from pointer functions.
  */

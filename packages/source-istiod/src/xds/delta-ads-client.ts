@@ -27,6 +27,7 @@ import {
   type RawDeltaDiscoveryResponse,
 } from './xds-messages.js';
 import { loadXdsProtos, type XdsProtos } from './xds-protos.js';
+import type { XdsMetrics } from '../istiod-metrics.js';
 
 /** The subset of a pino logger the client uses. */
 export interface XdsLogger {
@@ -46,7 +47,12 @@ export interface DeltaAdsClientDeps {
   readonly protoDir?: string;
   /** sent as the node's user_agent_version */
   readonly userAgentVersion?: string;
+  /** where the connection, the responses and the resources are reported (istiod-metrics.ts) */
+  readonly metrics?: XdsMetrics;
 }
+
+/** The type URL label of a response: the one subscribed to, or `other` (a server sends what it likes). */
+const typeUrlLabel = (typeUrl: string): string => (typeUrl === ADDRESS_TYPE_URL ? ADDRESS_TYPE_URL : 'other');
 
 export interface XdsChange {
   readonly state: AddressState;
@@ -89,6 +95,7 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
   readonly #random: () => number;
   readonly #protoDir?: string;
   readonly #node: NodeInput;
+  readonly #metrics?: XdsMetrics;
   #protos?: XdsProtos;
   #state: AddressState = emptyAddressState;
   #running = false;
@@ -113,6 +120,7 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
     this.#random = deps.random ?? Math.random;
     this.#protoDir = deps.protoDir;
     this.#node = nodeMessage(parsed.data.node, deps.userAgentVersion ?? '0.1.0');
+    if (deps.metrics) this.#metrics = deps.metrics;
   }
 
   /** The resources held (kept while disconnected). */
@@ -135,6 +143,8 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
     if (this.#running) throw new AgentStateError('the xDS client is already started');
     this.#protos ??= loadXdsProtos(this.#protoDir);
     this.#running = true;
+    this.#metrics?.connection(false);
+    this.#metrics?.resources(ADDRESS_TYPE_URL, this.#state.resources.size);
     void this.#open();
   }
 
@@ -148,6 +158,7 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
 
   async #open(): Promise<void> {
     this.#timer = undefined;
+    this.#metrics?.attempt();
     let credentials;
     try {
       credentials = await readStreamCredentials(this.options);
@@ -177,6 +188,7 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
     const answered = () => {
       if (this.#call !== call || this.#connected) return;
       this.#connected = true;
+      this.#metrics?.connection(true);
       this.#logger.info({ address: this.options.address, stream }, 'xDS stream to Istiod answered');
       this.#emitSafely('connected', { stream });
     };
@@ -213,6 +225,7 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
     if (!result.ok) {
       // a NACK belongs to the type URL of the response it answers (ADS walls types off)
       call.write(nackRequest(response.type_url || ADDRESS_TYPE_URL, response.nonce, result.error));
+      this.#metrics?.response(typeUrlLabel(response.type_url), 'nack', 0);
       this.#logger.warn({ nonce: response.nonce, error: result.error }, 'rejected an xDS response (NACK); state kept');
       this.#emitSafely('nack', { nonce: response.nonce, error: result.error, rejected: [] });
       return;
@@ -224,6 +237,7 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
       // the good resources are applied; the NACK names the others (Istiod sends them again only when they change)
       const error = rejectionDetail(rejected);
       call.write(nackRequest(ADDRESS_TYPE_URL, response.nonce, error));
+      this.#metrics?.response(ADDRESS_TYPE_URL, 'nack', rejected.length);
       this.#logger.warn(
         { nonce: response.nonce, rejected: rejected.map((r) => r.name), error, upserted: result.upserted.length, removed: result.removed.length },
         'rejected resources of an xDS response (NACK); the others applied',
@@ -231,12 +245,14 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
       this.#emitSafely('nack', { nonce: response.nonce, error, rejected: rejected.map((r) => r.name) });
     } else {
       call.write(ackRequest(ADDRESS_TYPE_URL, response.nonce));
+      this.#metrics?.response(ADDRESS_TYPE_URL, 'ack', 0);
       this.#logger.debug(
         { nonce: response.nonce, upserted: result.upserted.length, removed: result.removed.length },
         'applied an xDS response (ACK)',
       );
     }
     if (result.state === previous) return; // nothing of it applied
+    this.#metrics?.resources(ADDRESS_TYPE_URL, result.state.resources.size);
     this.#emitSafely('change', {
       state: result.state,
       previous,
@@ -261,12 +277,14 @@ export class DeltaAdsClient extends EventEmitter<DeltaAdsClientEvents> {
     this.#call = undefined;
     this.#client = undefined;
     this.#connected = false;
+    this.#metrics?.connection(false);
     call?.cancel();
     client?.close();
   }
 
   #scheduleReconnect(reason: string, answered: boolean): void {
     if (!this.#running) return;
+    if (!answered) this.#metrics?.failed();
     const retryInMs = backoffDelay(this.#attempt, this.options.backoff, this.#random);
     this.#attempt += 1;
     this.#logger.warn({ address: this.options.address, reason, retryInMs }, 'xDS stream to Istiod down; keeping the last known state');

@@ -53,7 +53,12 @@ export class PodFeed extends EventEmitter<PodFeedEvents> {
     this.options = parsed.data;
     const { hbone, syncWarnMs: _warn, syncTimeoutMs: _gone, ...proxyOptions } = parsed.data;
     const logger: XdsLogger | undefined = deps.logger;
-    this.proxy = new ZdsProxy(proxyOptions, { ...(logger ? { logger } : {}), ...(deps.random ? { random: deps.random } : {}), ...(deps.protoDir ? { protoDir: deps.protoDir } : {}) });
+    this.proxy = new ZdsProxy(proxyOptions, {
+      ...(logger ? { logger } : {}),
+      ...(deps.random ? { random: deps.random } : {}),
+      ...(deps.protoDir ? { protoDir: deps.protoDir } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    });
     this.hbone = new HboneListeners(this.proxy.pods, hbone, { ...deps.hbone, ...(logger ? { logger } : {}), ...(deps.random ? { random: deps.random } : {}) });
     this.#orphanChecksMs = deps.orphanChecksMs ?? ORPHAN_CHECKS_MS;
     this.hbone.on('change', (pods) => this.#emit(pods));
@@ -67,6 +72,11 @@ export class PodFeed extends EventEmitter<PodFeedEvents> {
 
   get state(): PodFeedState {
     return { pods: this.hbone.list(), synced: this.#synced };
+  }
+
+  /** whether the initial sync is done (PodFeedState.synced, without listing the pods) */
+  get synced(): boolean {
+    return this.#synced;
   }
 
   /** Listen for the proxy (ZDS) and, if configured, for listener registrations. */

@@ -22,6 +22,7 @@ import { PodRegistry } from './pod-registry.js';
 import { type ZdsProxyOptions, type ZdsProxyOptionsInput, zdsProxyOptionsSchema } from './zds-proxy-options.js';
 import { loadZdsProtos, type ZdsCodec } from './zds-protos.js';
 import { ZdsSession } from './zds-session.js';
+import type { ZdsMetrics } from '../istiod-metrics.js';
 
 export interface ZdsProxyDeps {
   readonly logger?: XdsLogger;
@@ -29,6 +30,8 @@ export interface ZdsProxyDeps {
   readonly random?: () => number;
   /** where the .proto files are (default: the package's `proto/`) */
   readonly protoDir?: string;
+  /** where the connections and requests are counted (istiod-metrics.ts) */
+  readonly metrics?: ZdsMetrics;
 }
 
 export interface ZdsProxyEvents {
@@ -53,6 +56,7 @@ export class ZdsProxy extends EventEmitter<ZdsProxyEvents> {
   readonly #logger: XdsLogger;
   readonly #random: () => number;
   readonly #codec: ZdsCodec;
+  readonly #metrics?: ZdsMetrics;
   #server: SeqpacketServer | undefined;
   /** the sessions open, oldest first */
   readonly #sessions = new Set<ZdsSession>();
@@ -67,6 +71,7 @@ export class ZdsProxy extends EventEmitter<ZdsProxyEvents> {
     this.#logger = deps.logger ?? silentLogger;
     this.#random = deps.random ?? Math.random;
     this.#codec = loadZdsProtos(deps.protoDir);
+    if (deps.metrics) this.#metrics = deps.metrics;
     this.pods = new PodRegistry({ closeFd: closeSync });
   }
 
@@ -108,9 +113,11 @@ export class ZdsProxy extends EventEmitter<ZdsProxyEvents> {
   #accept(socket: SeqpacketSocket): void {
     if (this.#sessions.size >= MAX_ZDS_SESSIONS) {
       this.#logger.error({ open: this.#sessions.size }, `zds: a proxy connection beyond ${MAX_ZDS_SESSIONS} open at once; closed`);
+      this.#metrics?.proxyConnection('refused');
       socket.close();
       return;
     }
+    this.#metrics?.proxyConnection('accepted');
     let peer = 'unknown';
     let proxyPid: number | undefined;
     try {
@@ -130,6 +137,7 @@ export class ZdsProxy extends EventEmitter<ZdsProxyEvents> {
       random: this.#random,
       maxMessageBytes: this.options.maxMessageBytes,
       ...(proxyPid !== undefined && { proxyPid }),
+      ...(this.#metrics && { metrics: this.#metrics }),
       onEnd: (s) => {
         this.#sessions.delete(s);
         this.emit('session-ended', { session: s.id });

@@ -23,6 +23,7 @@ import { checkHello, checkRequest, checkResponse, describeRequest, type ZdsReque
 import type { PodRegistry } from './pod-registry.js';
 import type { ZdsCodec } from './zds-protos.js';
 import { ReplyQueue } from './reply-queue.js';
+import type { ZdsMetrics, ZdsRequestType } from '../istiod-metrics.js';
 
 export type ZdsSessionState = 'hello' | 'connecting' | 'relaying' | 'closed';
 
@@ -41,7 +42,12 @@ export interface ZdsSessionContext {
   readonly onEnd: (session: ZdsSession) => void;
   /** the session reached `relaying` */
   readonly onRelaying?: (session: ZdsSession) => void;
+  /** where the requests and the node agent's failed connects are counted (istiod-metrics.ts) */
+  readonly metrics?: ZdsMetrics;
 }
+
+/** A request's type as bpfsteer_zds_requests_total labels it (the message's field name). */
+const typeOf = (request: ZdsRequest): ZdsRequestType => (request.kind === 'snapshot-sent' ? 'snapshot_sent' : request.kind);
 
 interface Forwarded {
   readonly request: ZdsRequest;
@@ -96,6 +102,7 @@ export class ZdsSession {
     this.#up?.close();
     this.#ctx.registry.abandonSnapshot(this.id);
     const unanswered = this.#replies.abandon();
+    for (const fwd of unanswered) this.#ctx.metrics?.request(typeOf(fwd.request), 'unanswered');
     this.#ctx.logger.info({ session: this.id, was, unanswered: unanswered.length }, `zds session ended: ${reason}`);
     this.#ctx.onEnd(this);
   }
@@ -135,6 +142,7 @@ export class ZdsSession {
       return;
     }
     if (!response.ok) log.error({ session: this.id, request: describeRequest(answered.request), error: response.error }, 'zds: malformed answer from the proxy');
+    this.#ctx.metrics?.request(typeOf(answered.request), response.ok && !response.value.error ? 'ok' : 'refused');
     this.#applyAnswer(answered, response.ok ? response.value.error : response.error);
     this.#flushReplies();
   }
@@ -169,6 +177,7 @@ export class ZdsSession {
       up = SeqpacketSocket.connect(upstreamPath, { maxFds: 2, maxPayload: this.#ctx.maxMessageBytes });
     } catch (err) {
       const delay = backoffDelay(this.#attempt++, this.#ctx.backoff, this.#ctx.random);
+      this.#ctx.metrics?.nodeAgentConnectFailed();
       logger.warn({ session: this.id, path: upstreamPath, attempt: this.#attempt, retryInMs: delay, error: String(err) }, 'zds: cannot reach the node agent; retrying');
       this.#timer = setTimeout(() => this.#connect(), delay);
       return;
@@ -199,7 +208,7 @@ export class ZdsSession {
     });
     if (!checked.ok) {
       closeFds(m.fds);
-      this.#refuse(checked.error);
+      this.#refuse(checked.error, 'unknown');
       return;
     }
     const request = checked.value;
@@ -212,7 +221,7 @@ export class ZdsSession {
         dup = dupFd(fd, `keep the netns of pod ${request.uid}`);
       } catch (err) {
         closeFds(m.fds);
-        this.#refuse(err instanceof Error ? err.message : String(err));
+        this.#refuse(err instanceof Error ? err.message : String(err), 'add');
         return;
       }
       const outcome = this.#ctx.registry.add(request, dup, netnsInode);
@@ -234,7 +243,8 @@ export class ZdsSession {
     closeFds(m.fds); // send() holds its own duplicates
   }
 
-  #refuse(error: string): void {
+  #refuse(error: string, type: ZdsRequestType): void {
+    this.#ctx.metrics?.request(type, 'invalid');
     this.#ctx.logger.error({ session: this.id, error }, 'zds: malformed request from the node agent; answered with an Ack error, not forwarded');
     this.#replies.local(this.#ctx.codec.encodeResponse({ ack: { error: `bpfsteer zds proxy: ${error}` } }));
     this.#flushReplies();

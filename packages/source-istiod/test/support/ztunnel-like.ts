@@ -18,7 +18,7 @@
 // makes the proxy's own connection from inside that pod's netns (a helper process it spawns, so in
 // its cgroup; SO_MARK = mark, default --mark) and prints {"event":"dialed","id",...result}.
 // Prints one JSON line per event on stdout.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, fstatSync } from 'node:fs';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
@@ -32,6 +32,7 @@ import {
   socketPair,
   withNetns,
 } from '@bpfsteer/core-bpf';
+import { tcpClient } from '@bpfsteer/netlab';
 import { loadZdsProtos } from '../../src/zds/zds-protos.js';
 
 const args = new Map<string, string>();
@@ -259,31 +260,6 @@ function connect(): void {
   void socket.send(codec.encodeHello({ version: 'V1' })).then(() => say({ event: 'hello-sent' }));
 }
 
-// the proxy's own outbound connection: SO_MARK must be set before connect(), which Node's net
-// cannot do, so a small python3 client does it (a child: same cgroup, entering the pod's netns)
-const DIAL = String.raw`
-import json, socket, sys
-host, port, mark, bind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM)
-s.settimeout(3)
-try:
-    s.setsockopt(socket.SOL_SOCKET, 36, mark)  # SO_MARK
-    if bind:
-        s.bind((bind, 0))
-    s.connect((host, port))
-    s.sendall(b'hi')
-    s.shutdown(socket.SHUT_WR)
-    data = b''
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    print(json.dumps({'ok': True, 'reply': data.decode().strip()}))
-except Exception as e:
-    print(json.dumps({'ok': False, 'error': type(e).__name__ + ': ' + str(e)}))
-`;
-
 interface DialCommand {
   readonly id: number;
   readonly dial: { readonly uid: string; readonly host: string; readonly port: number; readonly bind?: string; readonly mark?: number };
@@ -296,20 +272,11 @@ function dial(command: DialCommand): void {
     say({ event: 'dialed', id, ok: false, error: `unknown pod ${d.uid}` });
     return;
   }
-  const netns = `/proc/${process.pid}/fd/${pod.netnsFd}`;
-  const argv = [`--net=${netns}`, '--', 'python3', '-c', DIAL, d.host, String(d.port), String(d.mark ?? mark), d.bind ?? ''];
-  const child = spawn('nsenter', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (b) => (out += b));
-  child.stderr.on('data', (b) => (err += b));
-  child.once('exit', (code) => {
-    try {
-      say({ event: 'dialed', id, ...JSON.parse(out.trim().split('\n').pop() ?? '') });
-    } catch {
-      say({ event: 'dialed', id, ok: false, error: `dial helper exited ${code}: ${err.trim()}` });
-    }
-  });
+  // the proxy's own outbound connection: SO_MARK must be set before connect(), which Node's net
+  // cannot do, so netlab's marked TCP client does it (a child: same cgroup, entering the pod's netns)
+  void tcpClient({ netns: `/proc/${process.pid}/fd/${pod.netnsFd}`, host: d.host, port: d.port, mark: d.mark ?? mark, ...(d.bind && { bind: d.bind }) }).then((r) =>
+    say(r.ok ? { event: 'dialed', id, ok: true, reply: (r.reply ?? '').trim() } : { event: 'dialed', id, ok: false, error: r.error }),
+  );
 }
 
 createInterface({ input: process.stdin }).on('line', (line) => {

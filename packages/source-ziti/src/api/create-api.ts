@@ -3,6 +3,7 @@
  * serialisation, JSON errors, and (for the TCP listener) a bearer token required on every request;
  * with `openApi`, the OpenAPI document from the route schemas (openapi-document.ts).
  */
+import { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import {
   createJsonSchemaTransform,
@@ -10,13 +11,13 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import { CLOSE_GRACE_MS, type Logger } from '@bpfsteer/agent-kernel';
-import { bearerMatches } from '../bearer-token.js';
+import { bearerMatches, CLOSE_GRACE_MS, type Logger } from '@bpfsteer/agent-kernel';
 import { ApiError } from '../errors.js';
 import { packageInfo } from '../version.js';
 import type { ZitiService } from '../ziti-service.js';
 import type { DiverterSpool } from '../diverter-spool.js';
 import type { RouterWatch } from '../diverter/forwarded-call.js';
+import { UNMATCHED_ROUTE, type ZitiMetrics } from '../ziti-metrics.js';
 import { registerDiverterRoutes } from './diverter-routes.js';
 import { installErrorHandling } from './error-handling.js';
 import { withFastPath } from './fast-validation.js';
@@ -48,6 +49,8 @@ export interface CreateApiOptions {
   readonly spool?: DiverterSpool;
   /** told of a router's -V and inserts through the native client (router-generations.ts) */
   readonly router?: RouterWatch;
+  /** where the requests are counted (ziti-metrics.ts); absent: not counted */
+  readonly metrics?: ZitiMetrics;
 }
 
 const API_DESCRIPTION = `The API of the bpfsteer ziti source: the tproxy firewall rules an OpenZiti router (or its
@@ -98,6 +101,7 @@ export async function createApi(options: CreateApiOptions): Promise<FastifyInsta
   if (options.openApi) await registerOpenApi(app);
 
   const token = options.token;
+  if (options.metrics) countRequests(app, options.metrics, token === undefined ? 'unix' : 'tcp');
   if (token !== undefined) {
     app.addHook('onRequest', async (request) => {
       if (!bearerMatches(request.headers.authorization, token)) {
@@ -117,8 +121,29 @@ export async function createApi(options: CreateApiOptions): Promise<FastifyInsta
   registerMetaRoutes(app, options.service, closing.signal);
   registerRuleRoutes(app, options.service);
   registerInterfaceRoutes(app, options.service);
-  registerDiverterRoutes(app, options.service, { spool: options.spool, closing: closing.signal, router: options.router, fastLane: token === undefined });
+  registerDiverterRoutes(app, options.service, {
+    spool: options.spool,
+    closing: closing.signal,
+    router: options.router,
+    fastLane: token === undefined,
+    metrics: options.metrics,
+  });
   return app;
+}
+
+/**
+ * Counts every request that came in on the listener once answered (401s and 404s too), by its
+ * route template. Requests made in-process (fastify's inject: the diverter's and the spool's own
+ * calls, the fast lane's replays) are counted by what made them: they have no socket of their own.
+ * The fast lane's calls never reach fastify and are counted by the lane (diverter-fast-lane.ts).
+ */
+function countRequests(app: FastifyInstance, metrics: ZitiMetrics, listener: 'unix' | 'tcp'): void {
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.raw.socket instanceof Socket) {
+      metrics.apiRequest(listener, request.routeOptions.url ?? UNMATCHED_ROUTE, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    }
+    done();
+  });
 }
 
 /** @fastify/swagger, loaded only here: it documents the routes registered after it. */

@@ -24,6 +24,9 @@ const PATH = '/v1/diverter';
 /** Runs a checked call and answers it on `res`. */
 export type ServeCall = (res: ServerResponse, call: ForwardedCall, authorization: string | undefined) => void;
 
+/** Told of each request the lane answered (itself or replayed): its status and duration. */
+export type LaneAnswered = (status: number, seconds: number) => void;
+
 /** The call in `text` when it is one the lane may run: JSON, no prototype keys, matching the schema. */
 export function laneCall(text: string): ForwardedCall | undefined {
   // fastify refuses bodies with these keys (onProtoPoisoning / onConstructorPoisoning: 'error')
@@ -47,14 +50,15 @@ function lanePicks(req: IncomingMessage): boolean {
   return Number.isInteger(length) && length > 0 && length <= FAST_LANE_MAX_BYTES && req.headers['transfer-encoding'] === undefined;
 }
 
-/** Answers `req` (whose body the lane read) as fastify does, through inject. */
-async function replay(app: FastifyInstance, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+/** Answers `req` (whose body the lane read) as fastify does, through inject; resolves to the status. */
+async function replay(app: FastifyInstance, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<number> {
   const headers: Record<string, string> = { 'content-type': req.headers['content-type']! };
   if (req.headers.authorization !== undefined) headers.authorization = req.headers.authorization;
   const answer = await app.inject({ method: 'POST', url: PATH, headers, payload: body });
   const { 'content-length': _length, 'transfer-encoding': _encoding, connection: _connection, ...kept } = answer.headers;
   res.writeHead(answer.statusCode, kept as Record<string, string>);
   res.end(answer.rawPayload);
+  return answer.statusCode;
 }
 
 /**
@@ -62,7 +66,7 @@ async function replay(app: FastifyInstance, req: IncomingMessage, body: Buffer, 
  * without a token (the unix socket: the native client's only way in); `closing` aborted: every
  * request goes to fastify (which answers 503 then).
  */
-export function installDiverterFastLane(app: FastifyInstance, serve: ServeCall, closing: AbortSignal): void {
+export function installDiverterFastLane(app: FastifyInstance, serve: ServeCall, closing: AbortSignal, answered?: LaneAnswered): void {
   const server = app.server;
   const handlers = server.listeners('request') as RequestListener[];
   if (handlers.length !== 1) return; // not the server fastify made: leave it as it is
@@ -70,14 +74,22 @@ export function installDiverterFastLane(app: FastifyInstance, serve: ServeCall, 
   server.removeListener('request', fastify);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (closing.aborted || !lanePicks(req)) return fastify(req, res);
+    const start = answered ? performance.now() : 0;
     // at most FAST_LANE_MAX_BYTES: node's parser gives no more than the content-length
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       const call = laneCall(body.toString('utf8'));
-      if (call !== undefined) return serve(res, call, req.headers.authorization);
-      replay(app, req, body, res).catch((err: unknown) => res.destroy(err as Error));
+      if (call !== undefined) {
+        // counted once its answer is sent whole, as fastify's onResponse hooks count (not when the client left first)
+        if (answered) res.once('finish', () => answered(res.statusCode, (performance.now() - start) / 1000));
+        return serve(res, call, req.headers.authorization);
+      }
+      replay(app, req, body, res).then(
+        (status) => answered?.(status, (performance.now() - start) / 1000),
+        (err: unknown) => res.destroy(err as Error),
+      );
     });
   });
 }

@@ -10,13 +10,16 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DiverterSpool } from '../diverter-spool.js';
 import { exitFrame, FRAMES_CONTENT_TYPE, keepFrame, stderrFrame, stdoutFrame } from '../diverter/diverter-frames.js';
-import { EXIT_AGENT, type DiverterCalls } from '../diverter/execute-request.js';
+import { EXIT_AGENT, EXIT_OK, EXIT_USAGE, type DiverterCalls } from '../diverter/execute-request.js';
 import { forwardedCallSchema, runForwardedCall, type ForwardedCall, type RouterWatch } from '../diverter/forwarded-call.js';
 import { installDiverterFastLane } from './diverter-fast-lane.js';
 import type { ZitiService } from '../ziti-service.js';
 import { slowReaderWriter } from './event-stream.js';
 import { inProcessCalls } from './in-process-calls.js';
 import { errorSchema } from './schemas.js';
+import type { DiverterCallOutcome, ZitiMetrics } from '../ziti-metrics.js';
+
+const DIVERTER_PATH = '/v1/diverter';
 
 /** Why a call's signal aborts: its client closed the connection. */
 const CLIENT_GONE = 'the client closed the connection';
@@ -27,13 +30,20 @@ interface ServeContext {
   readonly calls: DiverterCalls;
   readonly spool: DiverterSpool | undefined;
   readonly router: RouterWatch | undefined;
+  readonly metrics: ZitiMetrics | undefined;
+}
+
+/** A call's outcome as bpfsteer_ziti_diverter_calls_total counts it. */
+function callOutcome(status: number, kept: boolean): DiverterCallOutcome {
+  if (kept) return 'kept';
+  return status === EXIT_OK ? 'ok' : status === EXIT_USAGE ? 'usage' : 'refused';
 }
 
 /**
  * Runs one forwarded call (already checked against forwardedCallSchema) and streams its output and
  * exit status to `res` as frames: what POST /v1/diverter answers, by its route or its fast lane.
  */
-function serveForwardedCall(res: ServerResponse, call: ForwardedCall, { calls, spool, router }: ServeContext): void {
+function serveForwardedCall(res: ServerResponse, call: ForwardedCall, { calls, spool, router, metrics }: ServeContext): void {
   res.writeHead(200, { 'content-type': FRAMES_CONTENT_TYPE, 'cache-control': 'no-store' });
   const gone = new AbortController();
   res.on('close', () => gone.abort(CLIENT_GONE)); // (a reason: abort() makes a DOMException, ~40 µs of each call)
@@ -48,9 +58,16 @@ function serveForwardedCall(res: ServerResponse, call: ForwardedCall, { calls, s
     signal: gone.signal,
   };
   runForwardedCall(call, calls, io, router).then(
-    // a change refused for a reason that may pass: the client keeps it (only where kept calls are applied)
-    (result) => res.end(result.transient && spool !== undefined ? keepFrame() : exitFrame(result.status)),
-    (err: unknown) => res.end(Buffer.concat([stderrFrame(`${String(err)}\n`), exitFrame(EXIT_AGENT)])),
+    (result) => {
+      // a change refused for a reason that may pass: the client keeps it (only where kept calls are applied)
+      const kept = result.transient && spool !== undefined;
+      metrics?.diverterCall(callOutcome(result.status, kept));
+      res.end(kept ? keepFrame() : exitFrame(result.status));
+    },
+    (err: unknown) => {
+      metrics?.diverterCall('refused');
+      res.end(Buffer.concat([stderrFrame(`${String(err)}\n`), exitFrame(EXIT_AGENT)]));
+    },
   );
 }
 
@@ -62,15 +79,21 @@ export interface DiverterRoutesOptions {
   readonly router: RouterWatch | undefined;
   /** the calls come in by the fast lane (diverter-fast-lane.ts): the listener has no token */
   readonly fastLane: boolean;
+  /** where the calls (and the fast lane's requests) are counted */
+  readonly metrics?: ZitiMetrics | undefined;
 }
 
-export function registerDiverterRoutes(app: FastifyInstance, service: ZitiService, { spool, closing, router, fastLane }: DiverterRoutesOptions): void {
+export function registerDiverterRoutes(app: FastifyInstance, service: ZitiService, { spool, closing, router, fastLane, metrics }: DiverterRoutesOptions): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const serve = (res: ServerResponse, call: ForwardedCall, authorization: string | undefined): void =>
-    serveForwardedCall(res, call, { calls: inProcessCalls(app, service, { authorization, closing }), spool, router });
-  if (fastLane) installDiverterFastLane(app, serve, closing);
+    serveForwardedCall(res, call, { calls: inProcessCalls(app, service, { authorization, closing }), spool, router, metrics });
+  if (fastLane) {
+    // the lane's requests never reach fastify's hooks: counted as the unix listener's POST /v1/diverter
+    const answered = metrics && ((status: number, seconds: number) => metrics.apiRequest('unix', DIVERTER_PATH, 'POST', status, seconds));
+    installDiverterFastLane(app, serve, closing, answered);
+  }
 
-  r.post('/v1/diverter', {
+  r.post(DIVERTER_PATH, {
     schema: {
       summary: "Run one call of the native bpfsteer-diverter client: its output and exit status as frames ('o <n>\\n', 'e <n>\\n' + n bytes, last 'x <code>\\n')",
       tags: ['diverter'],

@@ -1,10 +1,10 @@
 /**
- * The bearer token of the optional TCP listener: read once at start from a file that must be a
- * regular file and not world-readable; compared in constant time.
+ * The bearer token of a TCP listener (the ziti source's API, the agent's metrics): read once at
+ * start from a file that must be a regular file and not world-readable; compared in constant time.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { ZitiSourceError, errorMessage } from './errors.js';
+import { TokenFileError, errorMessage } from './errors.js';
 
 export const MIN_TOKEN_LENGTH = 16;
 
@@ -13,22 +13,16 @@ export async function readTokenFile(file: string): Promise<string> {
   try {
     info = await stat(file);
   } catch (err) {
-    throw new ZitiSourceError('ERR_ZITI_TOKEN_FILE', `token file ${file}: ${errorMessage(err)}`, { cause: err });
+    throw new TokenFileError(file, `: ${errorMessage(err)}`, { cause: err });
   }
-  if (!info.isFile()) throw new ZitiSourceError('ERR_ZITI_TOKEN_FILE', `token file ${file} is not a regular file`);
+  if (!info.isFile()) throw new TokenFileError(file, ' is not a regular file');
   if (info.mode & 0o004) {
     const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-    throw new ZitiSourceError(
-      'ERR_ZITI_TOKEN_FILE',
-      `token file ${file} is world-readable (mode ${mode}); run \`chmod o-rwx ${file}\` (0600 recommended)`,
-    );
+    throw new TokenFileError(file, ` is world-readable (mode ${mode}); run \`chmod o-rwx ${file}\` (0600 recommended)`);
   }
   const token = (await readFile(file, 'utf8')).trim();
   if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
-    throw new ZitiSourceError(
-      'ERR_ZITI_TOKEN_FILE',
-      `token file ${file} must hold one token of at least ${MIN_TOKEN_LENGTH} characters without white space`,
-    );
+    throw new TokenFileError(file, ` must hold one token of at least ${MIN_TOKEN_LENGTH} characters without white space`);
   }
   return token;
 }

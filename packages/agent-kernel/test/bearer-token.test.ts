@@ -6,7 +6,7 @@ import { bearerMatches, readTokenFile } from '../src/bearer-token.js';
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ziti-token-'));
+  dir = await mkdtemp(join(tmpdir(), 'agent-token-'));
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
@@ -36,5 +36,5 @@ test('the token file: trimmed; refused when world-readable, short, or not a file
   await writeFile(file, 'short');
   await expect(readTokenFile(file)).rejects.toThrow('at least 16 characters');
   await expect(readTokenFile(dir)).rejects.toThrow('not a regular file');
-  await expect(readTokenFile(join(dir, 'none'))).rejects.toMatchObject({ code: 'ERR_ZITI_TOKEN_FILE' });
+  await expect(readTokenFile(join(dir, 'none'))).rejects.toMatchObject({ code: 'ERR_TOKEN_FILE' });
 });

@@ -1,0 +1,2 @@
+/** The admin socket `status` and `health` ask by default (agent-kernel's default `agent.adminSocket`). */
+export const defaultAdminSocket = '/run/bpfsteer/agent.sock';

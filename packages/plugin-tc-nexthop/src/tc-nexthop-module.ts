@@ -1,0 +1,9 @@
+/**
+ * The plugin as a container module for an agent composed in code: `createAgent({ modules: [tcNexthopModule, ...], config })`.
+ * Apart from the light entry (`/entry`: the factory, with no container and no inversify), so that
+ * validating a config loads no more than the schemas.
+ */
+import { type ContainerModule, pluginModule } from '@bpfsteer/agent-kernel';
+import { tcNexthopEntry } from './tc-nexthop-entry.js';
+
+export const tcNexthopModule: ContainerModule = pluginModule(tcNexthopEntry);

@@ -1,0 +1,2 @@
+import { unitConfig } from '../../vitest.shared.js';
+export default unitConfig;
