@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { removeEmptyPinDir } from './pin-dir.js';
+import { missingVerifierPrivilege } from './capabilities.js';
 import { basename, dirname } from 'node:path';
 import { Btf } from './btf/btf.js';
 import { BpfMap } from './bpf-map.js';
@@ -411,7 +412,9 @@ export class BpfObject {
     }
     if (failed && log.trim() !== '') {
       const errno = errnoName(err);
-      return new VerifierError(failed, errno === 'ENOSPC' ? `${log}\n(log truncated: raise logSize)` : log, errno);
+      // EACCES is the verifier's "not allowed to you" (EINVAL its "invalid for anyone")
+      const privilege = errno === 'EACCES' ? missingVerifierPrivilege() : undefined;
+      return new VerifierError(failed, errno === 'ENOSPC' ? `${log}\n(log truncated: raise logSize)` : log, errno, privilege);
     }
     const context = failed ? `load ${file}: program ${failed}` : `load ${file}`;
     return new SyscallError('bpf_object__load', err, context, summarizeLibbpfLines(lines));

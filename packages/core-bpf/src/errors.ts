@@ -66,11 +66,18 @@ export class SyscallError extends BpfError {
 export class VerifierError extends BpfError {
   readonly program: string;
   readonly log: string;
-  constructor(program: string, log: string, errno: string) {
+  /**
+   * set when the verifier held the program to its rules for unprivileged programs because the
+   * process lacks a capability (what it lacks): the program itself may be fine
+   */
+  readonly missingPrivilege?: string;
+  constructor(program: string, log: string, errno: string, missingPrivilege?: string) {
     const tail = log.trim().split('\n').slice(-3).join(' | ');
-    super('ERR_BPF_VERIFIER', `load program ${program}: verifier rejected it (${errno}): ${tail}`);
+    const cause = missingPrivilege ? ` under its rules for unprivileged programs, as ${missingPrivilege}` : '';
+    super('ERR_BPF_VERIFIER', `load program ${program}: verifier rejected it (${errno})${cause}: ${tail}`);
     this.program = program;
     this.log = log;
+    if (missingPrivilege) this.missingPrivilege = missingPrivilege;
   }
 }
 

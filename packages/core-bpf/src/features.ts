@@ -41,10 +41,12 @@ export interface FeatureProbe {
 
 /** The kernel version each feature arrived in (for the NotSupportedError message). */
 export const FEATURE_MIN_KERNEL: Record<Feature, string> = {
+  // sched_cls programs (cls_bpf)
   tc: '4.1',
   tcx: '6.6',
   redirect_neigh: '5.10',
-  'netlink-tc': '4.1',
+  // their attachment by netlink to the clsact qdisc's ingress and egress hooks
+  'netlink-tc': '4.5',
   sk_lookup: '5.9',
   cgroup_skb: '4.10',
   cgroup_sock_addr: '4.17',

@@ -76,7 +76,7 @@ export { inHostCgroupNamespace, wholeCgroup2Mount } from './cgroup-namespace.js'
 export { setSocketMark, getSocketMark, setIpTransparent } from './socket-options.js';
 export { sendFds, receiveFds, socketPair, MAX_FDS_PER_MESSAGE, type ReceivedFds } from './fd-passing.js';
 export { probeFeature, requireFeature, knownFeatures, type Feature, type FeatureProbe } from './features.js';
-export { effectiveCapabilities, missingBpfPrivilege } from './capabilities.js';
+export { effectiveCapabilities, hasCapability, missingBpfPrivilege, missingVerifierPrivilege } from './capabilities.js';
 export { tcxPrograms, type AttachedProgram } from './tcx-programs.js';
 export {
   BPFSTEER_NEIGH_PROTOCOL,

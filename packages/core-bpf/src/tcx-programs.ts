@@ -24,7 +24,8 @@ export function tcxPrograms(opts: { ifname: string; direction: TcDirection; netn
   if (opts.direction !== 'ingress' && opts.direction !== 'egress') {
     throw new InvalidArgumentError(`tcxPrograms: direction must be "ingress" or "egress", got ${JSON.stringify(opts.direction)}`);
   }
-  if (!probeFeature('tcx').supported) return [];
+  // no hook to list on a kernel without tcx; a process that may not ask gets the query's EPERM
+  if (probeFeature('tcx').reason === 'kernel') return [];
   // the ifindex, and so the query, belong to the interface's netns
   return inNetns(opts.netns, () => query(ifIndex(opts.ifname), opts.ifname, opts.direction));
 }

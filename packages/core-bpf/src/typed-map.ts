@@ -6,7 +6,8 @@ import { Btf } from './btf/btf.js';
 import type { BpfMap, UpdateMode } from './bpf-map.js';
 import { type Codec, encodeValue } from './codec/codec.js';
 import { perCpuCodec } from './codec/per-cpu-codec.js';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, SyscallError } from './errors.js';
+import { hasCapability } from './capabilities.js';
 import { diffEntries } from './map-diff.js';
 import { assertCodecLayouts, assertCodecSizes } from './map-layout.js';
 import { isArrayMapType, isPerCpuMapType } from './map-type.js';
@@ -167,7 +168,15 @@ function checkCodecs(map: BpfMap, key: Codec<unknown>, value: Codec<unknown>, op
   if (options.checkBtf === false) return;
   const info = map.info();
   if (info.btfId === 0 || (info.btfKeyTypeId === 0 && info.btfValueTypeId === 0)) return;
-  const btf = Btf.fromKernelId(info.btfId);
+  let btf: Btf;
+  try {
+    btf = Btf.fromKernelId(info.btfId);
+  } catch (err) {
+    // reading a map's BTF back (BPF_BTF_GET_FD_BY_ID) needs CAP_SYS_ADMIN: a process with CAP_BPF
+    // alone keeps the size checks above and goes without this layout check
+    if (err instanceof SyscallError && err.errno === 'EPERM' && !hasCapability('SYS_ADMIN')) return;
+    throw err;
+  }
   try {
     assertCodecLayouts(map.name, btf, { key: info.btfKeyTypeId, value: info.btfValueTypeId }, key, value);
   } finally {

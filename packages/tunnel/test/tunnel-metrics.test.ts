@@ -7,6 +7,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type IntentSink, MetricsRegistry } from '@bpfsteer/agent-kernel';
+import { closedPort, portOf } from './support/ports.js';
 import { type Destination, Tunnel, tunnelSource, tunnelSourceConfigSchema } from '../src/index.js';
 import { observeTunnel } from '../src/tunnel-metrics.js';
 
@@ -32,15 +33,6 @@ const echoServer = (): Promise<number> =>
     }),
   );
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-const portOf = (endpoint: string) => Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 
 async function startTunnel(config: object, originalDestination?: () => Destination | undefined): Promise<Tunnel> {
   const t = new Tunnel({ outbound: [], inbound: [], tls: false, plainText: true, connectTimeoutMs: 1000, ...config }, originalDestination ? { originalDestination } : {});

@@ -12,6 +12,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort, portOf } from './support/ports.js';
 import { type Destination, Tunnel, type TunnelConfigInput, tunnelConfigSchema } from '../src/index.js';
 import { type IssuedFiles as NodeFiles, makeTestCa } from '@bpfsteer/netlab';
 
@@ -51,15 +52,6 @@ async function echoServer(): Promise<{ server: Server; port: number }> {
   return { server, port: (server.address() as { port: number }).port };
 }
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-const portOf = (endpoint: string) => Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 
 async function startTunnel(config: Partial<TunnelConfigInput>, originalDestination?: (s: Socket) => Destination | undefined): Promise<Tunnel> {
   const t = new Tunnel(

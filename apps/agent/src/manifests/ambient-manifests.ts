@@ -13,7 +13,8 @@
  *   the cgroup namespace of pid 1 (the host's), in the host's /sys/fs/cgroup mounted read-only.
  * - capabilities, all others dropped: BPF (load programs, create and pin maps), NET_ADMIN (attach
  *   sk_lookup to a pod's network namespace, the CGROUP_SKB program, socket options), SYS_ADMIN
- *   (setns into a pod's network namespace, read other processes' namespace files), SYS_PTRACE
+ *   (setns into a pod's network namespace, read other processes' namespace files; it also gives
+ *   the verifier's privileged rules, which CAP_PERFMON gives otherwise), SYS_PTRACE
  *   (pidfd_getfd of ztunnel's listener, /proc/<pid>/fd of other processes).
  * - the host's /sys/fs/bpf (pins outlive the pod: the divert stays in force across agent restarts),
  *   /var/run/ztunnel (the ZDS sockets of ztunnel and istio-cni).
