@@ -20,16 +20,17 @@ function shebangOptions(file) {
 
 /**
  * Writes the agent's config into `dir` (ziti socket, state file; admin socket when `admin` is
- * true; `isolation`: agent.isolation, the plugin in a thread of its own or inline) and picks how to run it. Returns what spawnZitiAgent needs; the same setup restarts an agent
+ * true; `isolation`: agent.isolation, the plugin in a thread of its own or inline; `perService`: the
+ * plugin's per-service hit metrics) and picks how to run it. Returns what spawnZitiAgent needs; the same setup restarts an agent
  * on the same pins and state file.
  */
-export function zitiAgentSetup({ dir, pinRoot, netns, ifname, admin = false, applyMs = 120_000, isolation = 'thread' }) {
+export function zitiAgentSetup({ dir, pinRoot, netns, ifname, admin = false, applyMs = 120_000, isolation = 'thread', perService = false }) {
   const socket = `${dir}/ziti.sock`;
   const spool = `${dir}/spool`;
   const adminSocket = admin ? `${dir}/agent.sock` : false;
   const config = {
     agent: { pinRoot, adminSocket, logLevel: 'warn', timeouts: { applyMs }, isolation },
-    plugins: [{ id: 'tc-tproxy', netns, interfaces: [{ name: ifname }] }],
+    plugins: [{ id: 'tc-tproxy', netns, interfaces: [{ name: ifname }], ...(perService && { metrics: { perService: true } }) }],
     sources: [{ type: 'ziti', socket, stateFile: `${dir}/rules.json`, spool }],
   };
   const configPath = `${dir}/agent.json`;
